@@ -1,0 +1,210 @@
+//! The agent's request handler: one request in, replies out, and what the
+//! caller must do next (nothing, or reboot once the replies are sent).
+
+use embedded_storage::nor_flash::NorFlash;
+use ota_protocol::{Info, Reply, Request, TreeInfo, TreeSel, TreeState, PROTOCOL_MAJOR, PROTOCOL_MINOR};
+
+use crate::layout::{State, MAX_ENTRIES, MAX_PATH, SECTOR};
+use crate::session::{DataOutcome, Session};
+use crate::store::{BootOutcome, Store, Tree};
+use crate::Error;
+
+/// What the device is, for Info.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentConfig {
+    pub agent_version: &'static str,
+    pub device_id: [u8; 8],
+    /// Largest Data payload this agent's frame buffer takes.
+    pub max_chunk: u16,
+}
+
+/// What the caller must do after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    None,
+    /// Restart the device (after the replies have left).
+    Reboot,
+}
+
+pub struct Agent<F> {
+    store: Store<F>,
+    session: Option<Session>,
+    config: AgentConfig,
+}
+
+impl<F: NorFlash> Agent<F> {
+    /// Opens the store and makes the boot decision (trial count, rollback).
+    pub fn boot(flash: F, base: u32, sectors: u32, config: AgentConfig) -> Result<(Self, BootOutcome), Error> {
+        let mut store = Store::open(flash, base, sectors)?;
+        let outcome = store.boot()?;
+        Ok((
+            Agent {
+                store,
+                session: None,
+                config,
+            },
+            outcome,
+        ))
+    }
+
+    pub fn store(&self) -> &Store<F> {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store<F> {
+        &mut self.store
+    }
+
+    pub fn into_store(self) -> Store<F> {
+        self.store
+    }
+
+    /// Handles one request; `reply` is called once per reply, in order.
+    pub fn handle(&mut self, req: &Request<'_>, reply: &mut dyn FnMut(&Reply<'_>)) -> Action {
+        match self.dispatch(req, reply) {
+            Ok(action) => action,
+            Err((e, entry)) => {
+                reply(&Reply::Error {
+                    code: e.code(),
+                    entry,
+                    detail: e.as_str(),
+                });
+                Action::None
+            }
+        }
+    }
+
+    fn dispatch(&mut self, req: &Request<'_>, reply: &mut dyn FnMut(&Reply<'_>)) -> Result<Action, (Error, Option<u16>)> {
+        let plain = |e: Error| (e, None);
+        match req {
+            Request::Hello { major, .. } => {
+                if *major != PROTOCOL_MAJOR {
+                    reply(&Reply::Error {
+                        code: ota_protocol::ErrorCode::UnsupportedVersion,
+                        entry: None,
+                        detail: "agent speaks protocol 1.x; update ota or the agent firmware",
+                    });
+                } else {
+                    reply(&Reply::Info(self.info()));
+                }
+            }
+            Request::ListFiles { tree } => {
+                let t = match tree {
+                    TreeSel::Active => self.store.active(),
+                    TreeSel::Previous => self.store.previous(),
+                }
+                .map(|t| t.at);
+                let total = t.map_or(0, |t| t.entries);
+                if let Some(t) = t {
+                    for i in 0..t.entries {
+                        let f = self.store.file(&t, i).map_err(plain)?;
+                        reply(&Reply::File {
+                            index: i,
+                            path: f.path.as_str(),
+                            size: f.size,
+                            sha1: f.sha1,
+                            sha256: f.sha256,
+                        });
+                    }
+                }
+                reply(&Reply::ListEnd { total });
+            }
+            Request::Begin(b) => {
+                self.session = None;
+                let s = Session::begin(&mut self.store, b).map_err(plain)?;
+                self.session = Some(s);
+                reply(&Reply::Ready { session: b.session });
+            }
+            Request::Entry(e) => {
+                let s = self.session.as_mut().ok_or((Error::BadState, Some(e.index)))?;
+                let need = s.entry(&mut self.store, e).map_err(|err| (err, Some(e.index)))?;
+                reply(&Reply::Need { index: e.index, need });
+            }
+            Request::Data { entry, offset, bytes } => {
+                let s = self.session.as_mut().ok_or((Error::BadState, Some(*entry)))?;
+                match s.data(&mut self.store, *entry, *offset, bytes) {
+                    Ok(DataOutcome::Ack { offset }) => reply(&Reply::Ack { entry: *entry, offset }),
+                    Ok(DataOutcome::Done { size }) => {
+                        reply(&Reply::Ack { entry: *entry, offset: size });
+                        reply(&Reply::FileDone { entry: *entry });
+                    }
+                    Err(e) => return Err((e, Some(*entry))),
+                }
+            }
+            Request::Query { entry } => {
+                let s = self.session.as_ref().ok_or((Error::BadState, Some(*entry)))?;
+                let at = s.progress(*entry).map_err(|e| (e, Some(*entry)))?;
+                if at == u32::MAX {
+                    let tree = s.tree();
+                    let size = self.store.file(&tree, *entry).map_err(plain)?.size;
+                    reply(&Reply::Ack { entry: *entry, offset: size });
+                    reply(&Reply::FileDone { entry: *entry });
+                } else {
+                    reply(&Reply::Ack { entry: *entry, offset: at });
+                }
+            }
+            Request::Commit { boots } => {
+                let s = self.session.take().ok_or(plain(Error::BadState))?;
+                if !s.complete() {
+                    self.session = Some(s);
+                    return Err(plain(Error::BadState));
+                }
+                s.commit(&mut self.store, *boots).map_err(plain)?;
+                reply(&Reply::Committed { boots: *boots });
+            }
+            Request::Reboot => {
+                reply(&Reply::Done);
+                return Ok(Action::Reboot);
+            }
+            Request::Confirm => {
+                self.store.confirm().map_err(plain)?;
+                reply(&Reply::Done);
+            }
+            Request::Rollback => {
+                if self.session.is_some() {
+                    return Err(plain(Error::BadState));
+                }
+                self.store.rollback().map_err(plain)?;
+                reply(&Reply::Done);
+            }
+            Request::Abort => {
+                self.session = None;
+                reply(&Reply::Done);
+            }
+        }
+        Ok(Action::None)
+    }
+
+    pub fn info(&self) -> Info<'_> {
+        Info {
+            major: PROTOCOL_MAJOR,
+            minor: PROTOCOL_MINOR,
+            agent_version: self.config.agent_version,
+            device_id: self.config.device_id,
+            sector_size: SECTOR,
+            sectors: self.store.sectors(),
+            free_sectors: self.store.free_sectors(),
+            max_entries: MAX_ENTRIES as u16,
+            max_path: MAX_PATH as u16,
+            max_chunk: self.config.max_chunk,
+            state: match self.store.state() {
+                State::Empty => TreeState::Empty,
+                State::Confirmed => TreeState::Confirmed,
+                State::Trial { boots_left } => TreeState::Trial { boots_left },
+            },
+            active: self.store.active().map(tree_info),
+            previous: self.store.previous().map(tree_info),
+            session: self.session.as_ref().map(|s| s.id),
+        }
+    }
+}
+
+fn tree_info(t: &Tree) -> TreeInfo<'_> {
+    TreeInfo {
+        version: t.header.version.as_str(),
+        git_ref: t.header.git_ref.as_str(),
+        commit: t.header.commit.as_str(),
+        files: t.header.entries,
+        bytes: t.header.total_bytes,
+    }
+}

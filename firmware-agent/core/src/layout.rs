@@ -1,0 +1,304 @@
+//! On-flash formats: journal records, tree headers and tree entries.
+//!
+//! The store region is a run of 4 KiB sectors:
+//!
+//! ```text
+//! sector 0, 1   root journal (ping-pong; 32-byte CRC-checked records)
+//! sector 2..    free space: tree records and file extents, anywhere
+//! ```
+//!
+//! A tree record starts on a sector boundary: a 512-byte header, then one
+//! 256-byte entry per file. Every record is a whole number of 256-byte pages,
+//! so each is programmed exactly once and never needs a RAM copy.
+//! Multi-byte numbers are little endian.
+
+use crate::hash::{Sha1, Sha256};
+
+pub const SECTOR: u32 = 4096;
+pub const PAGE: usize = 256;
+pub const JOURNAL_SECTORS: u32 = 2;
+pub const RECORD: usize = 32;
+pub const RECORDS_PER_SECTOR: usize = SECTOR as usize / RECORD;
+pub const TREE_HEADER: usize = 512;
+pub const ENTRY: usize = 256;
+/// The most files one tree may hold.
+pub const MAX_ENTRIES: usize = 512;
+/// The most sectors a store may span (4096 × 4 KiB = 16 MiB).
+pub const MAX_SECTORS: usize = 4096;
+/// Marks "no tree" in a journal record.
+pub const NO_SECTOR: u16 = 0xFFFF;
+
+pub const MAX_PATH: usize = ota_protocol::MAX_PATH;
+pub const MAX_VERSION: usize = 32;
+pub const MAX_REF: usize = 64;
+pub const MAX_COMMIT: usize = 64;
+
+const JOURNAL_MAGIC: u32 = 0x314A_544F; // "OTJ1"
+const TREE_MAGIC: u32 = 0x3154_544F; // "OTT1"
+
+pub(crate) const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// Sectors needed for `bytes` bytes.
+pub const fn sectors_for(bytes: u64) -> u32 {
+    bytes.div_ceil(SECTOR as u64) as u32
+}
+
+/// Sectors of a tree record with `entries` files.
+pub const fn tree_sectors(entries: usize) -> u32 {
+    sectors_for((TREE_HEADER + entries * ENTRY) as u64)
+}
+
+/// Where a tree record lives, as the journal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeRef {
+    pub first_sector: u16,
+    pub entries: u16,
+    /// CRC-32 of the header and all entries.
+    pub crc: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Empty,
+    Confirmed,
+    Trial { boots_left: u8 },
+}
+
+/// One root journal record: the whole of the device's committed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    pub seq: u32,
+    pub active: Option<TreeRef>,
+    pub previous: Option<TreeRef>,
+    pub state: State,
+}
+
+impl Record {
+    pub fn encode(&self) -> [u8; RECORD] {
+        let mut b = [0u8; RECORD];
+        b[0..4].copy_from_slice(&JOURNAL_MAGIC.to_le_bytes());
+        b[4..8].copy_from_slice(&self.seq.to_le_bytes());
+        put_tree(&mut b[8..16], self.active);
+        put_tree(&mut b[16..24], self.previous);
+        let (state, boots) = match self.state {
+            State::Empty => (0, 0),
+            State::Confirmed => (1, 0),
+            State::Trial { boots_left } => (2, boots_left),
+        };
+        b[24] = state;
+        b[25] = boots;
+        let crc = CRC32.checksum(&b[..28]);
+        b[28..32].copy_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    /// `None` for an erased, torn or foreign slot.
+    pub fn decode(b: &[u8; RECORD]) -> Option<Record> {
+        if u32le(&b[0..4]) != JOURNAL_MAGIC || u32le(&b[28..32]) != CRC32.checksum(&b[..28]) {
+            return None;
+        }
+        let state = match (b[24], b[25]) {
+            (0, _) => State::Empty,
+            (1, _) => State::Confirmed,
+            (2, n) => State::Trial { boots_left: n },
+            _ => return None,
+        };
+        Some(Record {
+            seq: u32le(&b[4..8]),
+            active: get_tree(&b[8..16]),
+            previous: get_tree(&b[16..24]),
+            state,
+        })
+    }
+}
+
+fn put_tree(b: &mut [u8], t: Option<TreeRef>) {
+    let t = t.unwrap_or(TreeRef {
+        first_sector: NO_SECTOR,
+        entries: 0,
+        crc: 0,
+    });
+    b[0..2].copy_from_slice(&t.first_sector.to_le_bytes());
+    b[2..4].copy_from_slice(&t.entries.to_le_bytes());
+    b[4..8].copy_from_slice(&t.crc.to_le_bytes());
+}
+
+fn get_tree(b: &[u8]) -> Option<TreeRef> {
+    let first_sector = u16::from_le_bytes([b[0], b[1]]);
+    (first_sector != NO_SECTOR).then(|| TreeRef {
+        first_sector,
+        entries: u16::from_le_bytes([b[2], b[3]]),
+        crc: u32le(&b[4..8]),
+    })
+}
+
+pub(crate) fn u32le(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// A bounded string stored as a length byte and its bytes.
+#[derive(Clone, Copy)]
+pub struct Text<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> Text<N> {
+    pub const EMPTY: Self = Text {
+        len: 0,
+        bytes: [0; N],
+    };
+
+    /// `None` when `s` is longer than `N` bytes.
+    pub fn new(s: &str) -> Option<Self> {
+        if s.len() > N || s.len() > 255 {
+            return None;
+        }
+        let mut t = Self::EMPTY;
+        t.bytes[..s.len()].copy_from_slice(s.as_bytes());
+        t.len = s.len() as u8;
+        Some(t)
+    }
+
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+    }
+
+    fn put(&self, b: &mut [u8]) -> usize {
+        b[0] = self.len;
+        b[1..1 + N].copy_from_slice(&self.bytes);
+        1 + N
+    }
+
+    fn get(b: &[u8]) -> Option<(Self, usize)> {
+        let len = b[0] as usize;
+        if len > N {
+            return None;
+        }
+        let mut t = Self::EMPTY;
+        t.bytes.copy_from_slice(&b[1..1 + N]);
+        t.len = len as u8;
+        core::str::from_utf8(&t.bytes[..len]).ok()?;
+        Some((t, 1 + N))
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for Text<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> PartialEq for Text<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+/// The header of a tree record: what the tree is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TreeHeader {
+    pub entries: u16,
+    pub total_bytes: u64,
+    pub version: Text<MAX_VERSION>,
+    pub git_ref: Text<MAX_REF>,
+    pub commit: Text<MAX_COMMIT>,
+    pub post_update: Text<MAX_PATH>,
+    pub rollback: Text<MAX_PATH>,
+}
+
+impl TreeHeader {
+    pub fn encode(&self) -> [u8; TREE_HEADER] {
+        let mut b = [0xFFu8; TREE_HEADER];
+        b[0..4].copy_from_slice(&TREE_MAGIC.to_le_bytes());
+        b[4..6].copy_from_slice(&self.entries.to_le_bytes());
+        b[6..14].copy_from_slice(&self.total_bytes.to_le_bytes());
+        let mut at = 14;
+        at += self.version.put(&mut b[at..]);
+        at += self.git_ref.put(&mut b[at..]);
+        at += self.commit.put(&mut b[at..]);
+        at += self.post_update.put(&mut b[at..]);
+        self.rollback.put(&mut b[at..]);
+        b
+    }
+
+    pub fn decode(b: &[u8; TREE_HEADER]) -> Option<TreeHeader> {
+        if u32le(&b[0..4]) != TREE_MAGIC {
+            return None;
+        }
+        let mut at = 14;
+        let (version, n) = Text::get(&b[at..])?;
+        at += n;
+        let (git_ref, n) = Text::get(&b[at..])?;
+        at += n;
+        let (commit, n) = Text::get(&b[at..])?;
+        at += n;
+        let (post_update, n) = Text::get(&b[at..])?;
+        at += n;
+        let (rollback, _) = Text::get(&b[at..])?;
+        Some(TreeHeader {
+            entries: u16::from_le_bytes([b[4], b[5]]),
+            total_bytes: u64::from_le_bytes(b[6..14].try_into().ok()?),
+            version,
+            git_ref,
+            commit,
+            post_update,
+            rollback,
+        })
+    }
+}
+
+/// One file of a tree record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FileRecord {
+    pub path: Text<MAX_PATH>,
+    pub size: u32,
+    pub sha1: Sha1,
+    pub sha256: Option<Sha256>,
+    /// First sector of the file's extent (meaningless for an empty file).
+    pub first_sector: u16,
+}
+
+impl FileRecord {
+    pub fn sectors(&self) -> u32 {
+        sectors_for(self.size as u64)
+    }
+
+    pub fn encode(&self) -> [u8; ENTRY] {
+        let mut b = [0xFFu8; ENTRY];
+        let mut at = self.path.put(&mut b);
+        b[at..at + 4].copy_from_slice(&self.size.to_le_bytes());
+        at += 4;
+        b[at..at + 20].copy_from_slice(&self.sha1);
+        at += 20;
+        b[at] = self.sha256.is_some() as u8;
+        b[at + 1..at + 33].copy_from_slice(&self.sha256.unwrap_or([0; 32]));
+        at += 33;
+        b[at..at + 2].copy_from_slice(&self.first_sector.to_le_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8; ENTRY]) -> Option<FileRecord> {
+        let (path, mut at) = Text::get(b)?;
+        let size = u32le(&b[at..]);
+        at += 4;
+        let sha1 = b[at..at + 20].try_into().ok()?;
+        at += 20;
+        let sha256 = match b[at] {
+            0 => None,
+            1 => Some(b[at + 1..at + 33].try_into().ok()?),
+            _ => return None,
+        };
+        at += 33;
+        Some(FileRecord {
+            path,
+            size,
+            sha1,
+            sha256,
+            first_sector: u16::from_le_bytes([b[at], b[at + 1]]),
+        })
+    }
+}
+
+/// Room for `version.json` with every field at its longest and fully escaped.
+pub const VERSION_JSON_MAX: usize = 40 + 2 * (MAX_VERSION + MAX_REF + MAX_COMMIT);

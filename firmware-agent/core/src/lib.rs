@@ -1,0 +1,93 @@
+//! The ota agent: everything that runs on the Pico except the drivers.
+//!
+//! Generic over `embedded_storage::nor_flash::NorFlash` and free of I/O, so
+//! the same code runs on the board, inside `ota` as a simulated device, and
+//! under tests that cut power at every flash operation. No heap: every buffer
+//! is a fixed array, so the RAM it needs is known at build time.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+
+mod agent;
+mod bitmap;
+pub mod hash;
+pub mod layout;
+mod link;
+pub mod paths;
+mod session;
+mod store;
+
+#[cfg(feature = "std")]
+pub mod file_flash;
+#[cfg(feature = "std")]
+pub mod ram_flash;
+
+pub use agent::{Action, Agent, AgentConfig};
+pub use link::AgentLink;
+pub use store::{BootOutcome, Store, Tree};
+
+/// Why the agent refused or failed a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// The flash or region does not have the geometry the store needs.
+    Geometry,
+    Flash,
+    /// A tree record the journal names does not decode.
+    Corrupt,
+    TooManyEntries,
+    /// Version, ref or commit longer than the store keeps.
+    BadText,
+    BadPath,
+    DuplicatePath,
+    NoSpace,
+    BadEntry,
+    BadState,
+    HashMismatch,
+    ReadbackMismatch,
+    NoPrevious,
+    NotTrial,
+}
+
+impl Error {
+    pub fn code(self) -> ota_protocol::ErrorCode {
+        use ota_protocol::ErrorCode as C;
+        match self {
+            Error::Geometry | Error::Flash | Error::Corrupt => C::Flash,
+            Error::TooManyEntries => C::TooManyEntries,
+            Error::BadText => C::Malformed,
+            Error::BadPath => C::BadPath,
+            Error::DuplicatePath => C::DuplicatePath,
+            Error::NoSpace => C::NoSpace,
+            Error::BadEntry => C::BadEntry,
+            Error::BadState => C::BadState,
+            Error::HashMismatch => C::HashMismatch,
+            Error::ReadbackMismatch => C::ReadbackMismatch,
+            Error::NoPrevious => C::NoPrevious,
+            Error::NotTrial => C::NotTrial,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Error::Geometry => "flash geometry not supported",
+            Error::Flash => "flash operation failed",
+            Error::Corrupt => "tree record corrupt",
+            Error::TooManyEntries => "more files than the agent holds (512)",
+            Error::BadText => "version, ref or commit too long (32, 64, 64 bytes)",
+            Error::BadPath => "invalid path",
+            Error::DuplicatePath => "duplicate path",
+            Error::NoSpace => "not enough free flash",
+            Error::BadEntry => "entry index, size or offset out of range",
+            Error::BadState => "request not valid in this state",
+            Error::HashMismatch => "bytes do not match the declared hash",
+            Error::ReadbackMismatch => "flash read-back does not match the hash",
+            Error::NoPrevious => "no previous tree to roll back to",
+            Error::NotTrial => "no tree to confirm",
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,346 @@
+//! An update in progress: the target tree being declared, files being
+//! received, hashed, written and read back, and the commit that switches to it.
+//!
+//! Never touches a sector that a committed tree uses, and never writes the
+//! journal before every needed file has been read back and matched its hashes.
+
+use embedded_storage::nor_flash::NorFlash;
+use ota_protocol::{Begin, Entry};
+
+use crate::bitmap::Bitmap;
+use crate::hash::{git_blob_sha1, FileHasher};
+use crate::layout::*;
+use crate::paths::check_path;
+use crate::store::{SectorMap, Store};
+use crate::Error;
+
+type EntryMap = Bitmap<{ MAX_ENTRIES / 32 }>;
+
+/// The file being received.
+struct Current {
+    entry: u16,
+    file: FileRecord,
+    pos: u32,
+    hasher: FileHasher,
+    page: [u8; PAGE],
+    page_len: usize,
+}
+
+pub struct Session {
+    pub id: u32,
+    tree: TreeRef,
+    declared: u16,
+    crc: crc::Digest<'static, u32>,
+    /// CRC-32 of each declared path, to find duplicates without reading flash.
+    path_hash: [u32; MAX_ENTRIES],
+    /// First four bytes of each declared SHA-1, to find shared content.
+    sha_prefix: [u32; MAX_ENTRIES],
+    need: EntryMap,
+    done: EntryMap,
+    /// Sectors this session allocated (its tree record and new extents).
+    allocated: SectorMap,
+    current: Option<Current>,
+}
+
+/// What a Data request came to.
+pub enum DataOutcome {
+    /// Bytes up to `offset` are written; send from there.
+    Ack { offset: u32 },
+    /// The file is complete and verified.
+    Done { size: u32 },
+}
+
+impl Session {
+    /// Checks the target tree and reserves its record. Nothing a committed
+    /// tree uses is touched; on error nothing at all is written.
+    pub fn begin<F: NorFlash>(store: &mut Store<F>, b: &Begin<'_>) -> Result<Session, Error> {
+        let entries = b.entries as usize;
+        if entries > MAX_ENTRIES {
+            return Err(Error::TooManyEntries);
+        }
+        let (Some(version), Some(git_ref), Some(commit)) =
+            (Text::new(b.version), Text::new(b.git_ref), Text::new(b.commit))
+        else {
+            return Err(Error::BadText);
+        };
+        let hook = |p: Option<&str>| -> Result<Text<MAX_PATH>, Error> {
+            match p {
+                None => Ok(Text::EMPTY),
+                Some(p) => {
+                    check_path(p).map_err(|_| Error::BadPath)?;
+                    Text::new(p).ok_or(Error::BadPath)
+                }
+            }
+        };
+        let header = TreeHeader {
+            entries: b.entries,
+            total_bytes: b.total_bytes,
+            version,
+            git_ref,
+            commit,
+            post_update: hook(b.post_update)?,
+            rollback: hook(b.rollback)?,
+        };
+        let record_sectors = tree_sectors(entries);
+        // Every file must sit in flash at once: a tree larger than the whole
+        // data area can never fit, whatever is reused.
+        let data_area = store.sectors() - JOURNAL_SECTORS - record_sectors.min(store.sectors());
+        if sectors_for(b.total_bytes) > data_area {
+            return Err(Error::NoSpace);
+        }
+        let mut allocated = SectorMap::new();
+        let first = allocate(store, &allocated, record_sectors).ok_or(Error::NoSpace)?;
+        allocated.set_range(first as usize, record_sectors as usize);
+        for s in first..first + record_sectors {
+            store.erase_sector(s)?;
+        }
+        let bytes = header.encode();
+        store.program(store.sector_offset(first), &bytes)?;
+        let mut crc = CRC32.digest();
+        crc.update(&bytes);
+        Ok(Session {
+            id: b.session,
+            tree: TreeRef {
+                first_sector: first as u16,
+                entries: b.entries,
+                crc: 0,
+            },
+            declared: 0,
+            crc,
+            path_hash: [0; MAX_ENTRIES],
+            sha_prefix: [0; MAX_ENTRIES],
+            need: EntryMap::new(),
+            done: EntryMap::new(),
+            allocated,
+            current: None,
+        })
+    }
+
+    /// Declares the next entry; returns whether its bytes must be sent.
+    pub fn entry<F: NorFlash>(&mut self, store: &mut Store<F>, e: &Entry<'_>) -> Result<bool, Error> {
+        if e.index != self.declared || e.index >= self.tree.entries {
+            return Err(Error::BadEntry);
+        }
+        check_path(e.path).map_err(|_| Error::BadPath)?;
+        let path = Text::new(e.path).ok_or(Error::BadPath)?;
+        let i = e.index as usize;
+        let path_hash = CRC32.checksum(e.path.as_bytes());
+        for j in 0..i {
+            if self.path_hash[j] == path_hash && store.file(&self.tree, j as u16)?.path == path {
+                return Err(Error::DuplicatePath);
+            }
+        }
+        let mut file = FileRecord {
+            path,
+            size: e.size,
+            sha1: e.sha1,
+            sha256: e.sha256,
+            first_sector: NO_SECTOR,
+        };
+        let need = if e.size == 0 {
+            let empty = FileHasher::new(0, e.sha256.is_some());
+            if git_blob_sha1(&[]) != e.sha1 || !empty.matches(&e.sha1, e.sha256.as_ref()) {
+                return Err(Error::HashMismatch);
+            }
+            false
+        } else if let Some(have) = self.find_shared(store, e)? {
+            file.first_sector = have;
+            false
+        } else {
+            let n = sectors_for(e.size as u64);
+            let first = allocate(store, &self.allocated, n).ok_or(Error::NoSpace)?;
+            if first > u16::MAX as u32 - n {
+                return Err(Error::NoSpace);
+            }
+            self.allocated.set_range(first as usize, n as usize);
+            file.first_sector = first as u16;
+            true
+        };
+        let bytes = file.encode();
+        store.program(self.entry_offset(store, e.index), &bytes)?;
+        self.crc.update(&bytes);
+        self.path_hash[i] = path_hash;
+        self.sha_prefix[i] = u32le(&e.sha1);
+        if need {
+            self.need.set(i);
+        } else {
+            self.done.set(i);
+        }
+        self.declared += 1;
+        Ok(need)
+    }
+
+    /// An extent already holding this content: in a committed tree, or
+    /// declared earlier in this session.
+    fn find_shared<F: NorFlash>(&self, store: &mut Store<F>, e: &Entry<'_>) -> Result<Option<u16>, Error> {
+        if let Some(f) = store.find_sha1(&e.sha1, e.size)? {
+            // Same Git blob, so same bytes; a SHA-256 the store never checked
+            // is checked now, against flash, before it is recorded.
+            if let Some(want) = &e.sha256 {
+                if f.sha256.as_ref() != Some(want)
+                    && !store.hash_extent(&f, true)?.matches(&e.sha1, Some(want))
+                {
+                    return Err(Error::HashMismatch);
+                }
+            }
+            return Ok(Some(f.first_sector));
+        }
+        let prefix = u32le(&e.sha1);
+        for j in 0..self.declared {
+            if self.sha_prefix[j as usize] == prefix {
+                let f = store.file(&self.tree, j)?;
+                if f.sha1 == e.sha1 && f.size == e.size && f.size > 0 {
+                    if e.sha256.is_some() && f.sha256 != e.sha256 {
+                        return Err(Error::HashMismatch);
+                    }
+                    return Ok(Some(f.first_sector));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The tree record being written.
+    pub fn tree(&self) -> TreeRef {
+        self.tree
+    }
+
+    /// Where entry `index` stands: bytes written so far.
+    pub fn progress(&self, index: u16) -> Result<u32, Error> {
+        if index >= self.declared {
+            return Err(Error::BadEntry);
+        }
+        if self.done.get(index as usize) {
+            return Ok(u32::MAX);
+        }
+        Ok(match &self.current {
+            Some(c) if c.entry == index => c.pos,
+            _ => 0,
+        })
+    }
+
+    /// Takes file bytes. Data must come in order within a file; anything
+    /// else (a resend, a gap) is answered with where the file stands.
+    pub fn data<F: NorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+        index: u16,
+        offset: u32,
+        bytes: &[u8],
+    ) -> Result<DataOutcome, Error> {
+        if self.declared != self.tree.entries {
+            return Err(Error::BadState);
+        }
+        if index >= self.declared {
+            return Err(Error::BadEntry);
+        }
+        if self.done.get(index as usize) {
+            let size = store.file(&self.tree, index)?.size;
+            return Ok(DataOutcome::Ack { offset: size });
+        }
+        if self.current.as_ref().is_none_or(|c| c.entry != index) {
+            if offset != 0 {
+                return Ok(DataOutcome::Ack { offset: 0 });
+            }
+            let file = store.file(&self.tree, index)?;
+            self.current = Some(Current {
+                entry: index,
+                hasher: FileHasher::new(file.size, file.sha256.is_some()),
+                file,
+                pos: 0,
+                page: [0xFF; PAGE],
+                page_len: 0,
+            });
+        }
+        let cur = self.current.as_mut().ok_or(Error::BadState)?;
+        if offset != cur.pos {
+            return Ok(DataOutcome::Ack { offset: cur.pos });
+        }
+        if bytes.len() as u64 + offset as u64 > cur.file.size as u64 {
+            self.current = None;
+            return Err(Error::BadEntry);
+        }
+        cur.hasher.update(bytes);
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = rest.len().min(PAGE - cur.page_len);
+            cur.page[cur.page_len..cur.page_len + n].copy_from_slice(&rest[..n]);
+            cur.page_len += n;
+            cur.pos += n as u32;
+            rest = &rest[n..];
+            if cur.page_len == PAGE || cur.pos == cur.file.size {
+                if let Err(e) = flush_page(store, cur) {
+                    self.current = None;
+                    return Err(e);
+                }
+            }
+        }
+        if cur.pos < cur.file.size {
+            return Ok(DataOutcome::Ack { offset: cur.pos });
+        }
+        let Some(cur) = self.current.take() else {
+            return Err(Error::BadState);
+        };
+        let f = cur.file;
+        if !cur.hasher.matches(&f.sha1, f.sha256.as_ref()) {
+            return Err(Error::HashMismatch);
+        }
+        if !store.hash_extent(&f, f.sha256.is_some())?.matches(&f.sha1, f.sha256.as_ref()) {
+            return Err(Error::ReadbackMismatch);
+        }
+        self.done.set(index as usize);
+        Ok(DataOutcome::Done { size: f.size })
+    }
+
+    /// Every entry declared and every needed file verified in flash.
+    pub fn complete(&self) -> bool {
+        self.declared == self.tree.entries && self.need.is_subset_of(&self.done)
+    }
+
+    /// Switches the device to this tree: one journal record.
+    pub fn commit<F: NorFlash>(self, store: &mut Store<F>, boots: u8) -> Result<(), Error> {
+        if !self.complete() {
+            return Err(Error::BadState);
+        }
+        let tree = TreeRef {
+            crc: self.crc.finalize(),
+            ..self.tree
+        };
+        store.commit(tree, boots)
+    }
+
+    fn entry_offset<F: NorFlash>(&self, store: &Store<F>, index: u16) -> u32 {
+        store.sector_offset(self.tree.first_sector as u32) + (TREE_HEADER + index as usize * ENTRY) as u32
+    }
+}
+
+/// Programs the current page, erasing each sector as the file enters it.
+fn flush_page<F: NorFlash>(store: &mut Store<F>, cur: &mut Current) -> Result<(), Error> {
+    let page_start = (cur.pos - 1) / PAGE as u32 * PAGE as u32;
+    let sector = cur.file.first_sector as u32 + page_start / SECTOR;
+    if page_start % SECTOR == 0 {
+        store.erase_sector(sector)?;
+    }
+    let at = store.sector_offset(cur.file.first_sector as u32) + page_start;
+    store.program(at, &cur.page)?;
+    cur.page = [0xFF; PAGE];
+    cur.page_len = 0;
+    Ok(())
+}
+
+/// First fit of `n` contiguous sectors that neither a committed tree nor this session uses.
+fn allocate<F: NorFlash>(store: &Store<F>, allocated: &SectorMap, n: u32) -> Option<u32> {
+    let used = store.used();
+    let mut run = 0;
+    for s in JOURNAL_SECTORS..store.sectors() {
+        if used.get(s as usize) || allocated.get(s as usize) {
+            run = 0;
+        } else {
+            run += 1;
+            if run == n {
+                return Some(s + 1 - n);
+            }
+        }
+    }
+    None
+}

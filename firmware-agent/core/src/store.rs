@@ -1,0 +1,426 @@
+//! The content-addressed flash store: the root journal, the two trees it
+//! names, and the sectors they use.
+//!
+//! Invariant: the newest valid journal record is the whole committed state.
+//! Every change of state is one record append, so a power cut leaves either
+//! the old record or the new one; sectors that no committed tree references
+//! are free, whatever bytes they hold.
+
+use embedded_storage::nor_flash::NorFlash;
+
+use crate::bitmap::Bitmap;
+use crate::hash::{FileHasher, Sha1};
+use crate::layout::*;
+use crate::Error;
+
+pub type SectorMap = Bitmap<{ MAX_SECTORS / 32 }>;
+
+/// What the boot decision did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootOutcome {
+    /// No tree, or a confirmed tree: nothing to decide.
+    Normal,
+    /// The active tree is in trial; this boot used one of its boots.
+    Trial { boots_left: u8 },
+    /// The trial tree ran out of boots; the previous tree is active again.
+    RolledBack,
+}
+
+/// A committed tree, as loaded at open.
+#[derive(Debug, Clone, Copy)]
+pub struct Tree {
+    pub at: TreeRef,
+    pub header: TreeHeader,
+}
+
+pub struct Store<F> {
+    flash: F,
+    base: u32,
+    sectors: u32,
+    record: Record,
+    /// Next journal slot: (sector 0 or 1, slot). A full sector means the
+    /// next append erases the other sector first.
+    next: (u32, usize),
+    active: Option<Tree>,
+    previous: Option<Tree>,
+    used: SectorMap,
+    /// Trees the journal named that failed their CRC (flash decay, not power cuts).
+    pub corrupt_trees: u8,
+}
+
+impl<F: NorFlash> Store<F> {
+    /// Opens the store in `sectors` 4 KiB sectors at byte `base` of `flash`.
+    /// Blank or foreign flash opens as an empty store.
+    pub fn open(flash: F, base: u32, sectors: u32) -> Result<Self, Error> {
+        let sane = SECTOR as usize % F::ERASE_SIZE == 0
+            && PAGE % F::WRITE_SIZE == 0
+            && RECORD % F::WRITE_SIZE == 0
+            && F::READ_SIZE == 1
+            && base % SECTOR == 0
+            && sectors > JOURNAL_SECTORS + 1
+            && sectors as usize <= MAX_SECTORS
+            && (base as u64 + sectors as u64 * SECTOR as u64) <= flash.capacity() as u64;
+        if !sane {
+            return Err(Error::Geometry);
+        }
+        let mut store = Store {
+            flash,
+            base,
+            sectors,
+            record: Record {
+                seq: 0,
+                active: None,
+                previous: None,
+                state: State::Empty,
+            },
+            next: (1, RECORDS_PER_SECTOR),
+            active: None,
+            previous: None,
+            used: SectorMap::new(),
+            corrupt_trees: 0,
+        };
+        store.scan_journal()?;
+        store.load_trees()?;
+        Ok(store)
+    }
+
+    fn scan_journal(&mut self) -> Result<(), Error> {
+        let mut newest: Option<(Record, u32)> = None;
+        let mut last_used = [None::<usize>; 2];
+        let mut buf = [0u8; RECORD];
+        for sector in 0..JOURNAL_SECTORS {
+            for slot in 0..RECORDS_PER_SECTOR {
+                self.read(self.journal_offset(sector, slot), &mut buf)?;
+                if buf.iter().any(|&b| b != 0xFF) {
+                    last_used[sector as usize] = Some(slot);
+                }
+                if let Some(r) = Record::decode(&buf) {
+                    if newest.is_none_or(|(n, _)| r.seq > n.seq) {
+                        newest = Some((r, sector));
+                    }
+                }
+            }
+        }
+        if let Some((record, sector)) = newest {
+            self.record = record;
+            let slot = last_used[sector as usize].map_or(0, |s| s + 1);
+            self.next = (sector, slot);
+        }
+        Ok(())
+    }
+
+    fn load_trees(&mut self) -> Result<(), Error> {
+        self.used.clear();
+        self.used.set_range(0, JOURNAL_SECTORS as usize);
+        self.active = self.load_tree(self.record.active)?;
+        self.previous = self.load_tree(self.record.previous)?;
+        Ok(())
+    }
+
+    /// Reads a tree's header, checks its CRC, and marks its sectors used.
+    fn load_tree(&mut self, at: Option<TreeRef>) -> Result<Option<Tree>, Error> {
+        let Some(at) = at else { return Ok(None) };
+        let in_range = (at.entries as usize) <= MAX_ENTRIES
+            && at.first_sector as u32 >= JOURNAL_SECTORS
+            && at.first_sector as u32 + tree_sectors(at.entries as usize) <= self.sectors;
+        if !in_range {
+            self.corrupt_trees += 1;
+            return Ok(None);
+        }
+        let mut hbuf = [0u8; TREE_HEADER];
+        let base = self.sector_offset(at.first_sector as u32);
+        self.read(base, &mut hbuf)?;
+        let mut crc = CRC32.digest();
+        crc.update(&hbuf);
+        let mut ebuf = [0u8; ENTRY];
+        let mut extents = SectorMap::new();
+        let mut ok = TreeHeader::decode(&hbuf).filter(|h| h.entries == at.entries);
+        for i in 0..at.entries as usize {
+            if ok.is_none() {
+                break;
+            }
+            self.read(base + (TREE_HEADER + i * ENTRY) as u32, &mut ebuf)?;
+            crc.update(&ebuf);
+            match FileRecord::decode(&ebuf) {
+                Some(f) if f.size == 0 => {}
+                Some(f) if f.first_sector as u32 + f.sectors() <= self.sectors => {
+                    extents.set_range(f.first_sector as usize, f.sectors() as usize)
+                }
+                _ => ok = None,
+            }
+        }
+        match ok {
+            Some(header) if crc.finalize() == at.crc => {
+                for s in 0..self.sectors as usize {
+                    if extents.get(s) {
+                        self.used.set(s);
+                    }
+                }
+                self.used.set_range(
+                    at.first_sector as usize,
+                    tree_sectors(at.entries as usize) as usize,
+                );
+                Ok(Some(Tree { at, header }))
+            }
+            _ => {
+                self.corrupt_trees += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The boot decision: spend one trial boot, or roll back when none is left.
+    pub fn boot(&mut self) -> Result<BootOutcome, Error> {
+        match self.record.state {
+            State::Trial { boots_left: 0 } if self.previous.is_some() => {
+                self.rollback()?;
+                Ok(BootOutcome::RolledBack)
+            }
+            State::Trial { boots_left: 0 } => {
+                // Nothing to go back to: the only tree there is stays, confirmed.
+                self.append(Record {
+                    state: State::Confirmed,
+                    ..self.record
+                })?;
+                Ok(BootOutcome::Normal)
+            }
+            State::Trial { boots_left } => {
+                let boots_left = boots_left - 1;
+                self.append(Record {
+                    state: State::Trial { boots_left },
+                    ..self.record
+                })?;
+                Ok(BootOutcome::Trial { boots_left })
+            }
+            _ => Ok(BootOutcome::Normal),
+        }
+    }
+
+    /// Keep the active trial tree.
+    pub fn confirm(&mut self) -> Result<(), Error> {
+        match self.record.state {
+            State::Trial { .. } => self.append(Record {
+                state: State::Confirmed,
+                ..self.record
+            }),
+            State::Confirmed => Ok(()),
+            State::Empty => Err(Error::NotTrial),
+        }
+    }
+
+    /// Swap the active and previous trees; the tree rolled back to is confirmed.
+    pub fn rollback(&mut self) -> Result<(), Error> {
+        if self.record.previous.is_none() || self.previous.is_none() {
+            return Err(Error::NoPrevious);
+        }
+        self.append(Record {
+            seq: 0,
+            active: self.record.previous,
+            previous: self.record.active,
+            state: State::Confirmed,
+        })
+    }
+
+    /// Make `tree` active, the active tree previous: the atomic switch.
+    pub(crate) fn commit(&mut self, tree: TreeRef, boots: u8) -> Result<(), Error> {
+        self.append(Record {
+            seq: 0,
+            active: Some(tree),
+            previous: self.record.active,
+            state: if boots == 0 {
+                State::Confirmed
+            } else {
+                State::Trial { boots_left: boots }
+            },
+        })
+    }
+
+    fn append(&mut self, mut record: Record) -> Result<(), Error> {
+        record.seq = self.record.seq.wrapping_add(1);
+        let (mut sector, mut slot) = self.next;
+        if slot >= RECORDS_PER_SECTOR {
+            sector = 1 - sector;
+            slot = 0;
+            // Claim the slot before touching flash, so that a failed erase or
+            // write is never followed by a write over a half-programmed slot.
+            self.next = (sector, RECORDS_PER_SECTOR);
+            let at = self.sector_offset(sector);
+            self.flash
+                .erase(at, at + SECTOR)
+                .map_err(|_| Error::Flash)?;
+        }
+        self.next = (sector, slot + 1);
+        self.flash
+            .write(self.journal_offset(sector, slot), &record.encode())
+            .map_err(|_| Error::Flash)?;
+        self.record = record;
+        self.load_trees()
+    }
+
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    pub fn state(&self) -> State {
+        self.record.state
+    }
+
+    pub fn active(&self) -> Option<&Tree> {
+        self.active.as_ref()
+    }
+
+    pub fn previous(&self) -> Option<&Tree> {
+        self.previous.as_ref()
+    }
+
+    pub fn sectors(&self) -> u32 {
+        self.sectors
+    }
+
+    pub fn used(&self) -> &SectorMap {
+        &self.used
+    }
+
+    pub fn free_sectors(&self) -> u32 {
+        self.sectors - self.used.count()
+    }
+
+    /// The `i`-th file of `tree`.
+    pub fn file(&mut self, tree: &TreeRef, i: u16) -> Result<FileRecord, Error> {
+        let mut buf = [0u8; ENTRY];
+        let at = self.sector_offset(tree.first_sector as u32) + (TREE_HEADER + i as usize * ENTRY) as u32;
+        self.read(at, &mut buf)?;
+        FileRecord::decode(&buf).ok_or(Error::Corrupt)
+    }
+
+    /// A file of the active tree by path.
+    pub fn find_path(&mut self, path: &str) -> Result<Option<FileRecord>, Error> {
+        let Some(tree) = self.active.map(|t| t.at) else {
+            return Ok(None);
+        };
+        for i in 0..tree.entries {
+            let f = self.file(&tree, i)?;
+            if f.path.as_str() == path {
+                return Ok(Some(f));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A file with this Git blob SHA-1 in the active or the previous tree.
+    pub fn find_sha1(&mut self, sha1: &Sha1, size: u32) -> Result<Option<FileRecord>, Error> {
+        for tree in [self.active, self.previous].into_iter().flatten() {
+            for i in 0..tree.at.entries {
+                let f = self.file(&tree.at, i)?;
+                if &f.sha1 == sha1 && f.size == size && f.size > 0 {
+                    return Ok(Some(f));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads file bytes at `offset` into `buf`; returns how many were read.
+    pub fn read_file(&mut self, f: &FileRecord, offset: u32, buf: &mut [u8]) -> Result<usize, Error> {
+        if offset >= f.size {
+            return Ok(0);
+        }
+        let n = buf.len().min((f.size - offset) as usize);
+        let at = self.sector_offset(f.first_sector as u32) + offset;
+        self.read(at, &mut buf[..n])?;
+        Ok(n)
+    }
+
+    /// Hashes a file's extent as it stands in flash.
+    pub fn hash_extent(&mut self, f: &FileRecord, with_sha256: bool) -> Result<FileHasher, Error> {
+        let mut h = FileHasher::new(f.size, with_sha256);
+        let mut buf = [0u8; PAGE];
+        let mut off = 0;
+        while off < f.size {
+            let n = self.read_file(f, off, &mut buf)?;
+            h.update(&buf[..n]);
+            off += n as u32;
+        }
+        Ok(h)
+    }
+
+    /// `version.json` of the active tree, as the seed updater wrote it:
+    /// `{"version":…,"ref":…,"commit":…}`. Returns the bytes written to `buf`.
+    pub fn version_json(&self, buf: &mut [u8; VERSION_JSON_MAX]) -> usize {
+        let mut w = JsonWriter { buf, len: 0 };
+        let (v, r, c) = match &self.active {
+            Some(t) => (t.header.version.as_str(), t.header.git_ref.as_str(), t.header.commit.as_str()),
+            None => ("", "", ""),
+        };
+        w.raw("{\"version\":");
+        w.string(v);
+        w.raw(",\"ref\":");
+        w.string(r);
+        w.raw(",\"commit\":");
+        w.string(c);
+        w.raw("}");
+        w.len
+    }
+
+    pub(crate) fn erase_sector(&mut self, sector: u32) -> Result<(), Error> {
+        let at = self.sector_offset(sector);
+        self.flash.erase(at, at + SECTOR).map_err(|_| Error::Flash)
+    }
+
+    pub(crate) fn program(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Error> {
+        self.flash.write(offset, bytes).map_err(|_| Error::Flash)
+    }
+
+    pub(crate) fn read(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), Error> {
+        self.flash.read(offset, buf).map_err(|_| Error::Flash)
+    }
+
+    pub fn sector_offset(&self, sector: u32) -> u32 {
+        self.base + sector * SECTOR
+    }
+
+    fn journal_offset(&self, sector: u32, slot: usize) -> u32 {
+        self.sector_offset(sector) + (slot * RECORD) as u32
+    }
+
+    /// Gives the flash back (a simulated power cut or reboot in tests).
+    pub fn into_flash(self) -> F {
+        self.flash
+    }
+
+    pub fn flash_mut(&mut self) -> &mut F {
+        &mut self.flash
+    }
+}
+
+struct JsonWriter<'a> {
+    buf: &'a mut [u8; VERSION_JSON_MAX],
+    len: usize,
+}
+
+impl JsonWriter<'_> {
+    fn raw(&mut self, s: &str) {
+        for &b in s.as_bytes() {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = b;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        self.raw("\"");
+        for c in s.chars() {
+            match c {
+                '"' => self.raw("\\\""),
+                '\\' => self.raw("\\\\"),
+                c if (c as u32) < 0x20 => {}
+                c => {
+                    let mut tmp = [0u8; 4];
+                    self.raw(c.encode_utf8(&mut tmp));
+                }
+            }
+        }
+        self.raw("\"");
+    }
+}

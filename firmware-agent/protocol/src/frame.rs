@@ -1,0 +1,160 @@
+//! Framing: COBS with a CRC-32, and a decoder that survives any byte stream.
+//!
+//! The decoder never panics and never grows: it owns a fixed buffer, drops a
+//! frame that overflows it or fails its CRC, counts what it dropped, and
+//! starts again at the next delimiter.
+
+use crc::{Crc, CRC_32_ISO_HDLC};
+use serde::Serialize;
+
+const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+const CRC_LEN: usize = 4;
+
+/// Why a frame could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameError {
+    /// The message does not fit the buffers given.
+    TooLong,
+}
+
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FrameError::TooLong => f.write_str("message too long for the frame buffer"),
+        }
+    }
+}
+
+/// Bytes on the wire for a message whose postcard encoding is `body` bytes long.
+pub const fn max_frame_len(body: usize) -> usize {
+    cobs::max_encoding_length(body + CRC_LEN) + 2
+}
+
+/// Encode `msg` as one frame into `out`, using `scratch` for the unframed body.
+/// Returns the frame's length in `out`.
+pub fn encode_frame<M: Serialize>(
+    msg: &M,
+    scratch: &mut [u8],
+    out: &mut [u8],
+) -> Result<usize, FrameError> {
+    let body_len = postcard::to_slice(msg, scratch)
+        .map_err(|_| FrameError::TooLong)?
+        .len();
+    if scratch.len() < body_len + CRC_LEN {
+        return Err(FrameError::TooLong);
+    }
+    let crc = CRC32.checksum(&scratch[..body_len]);
+    scratch[body_len..body_len + CRC_LEN].copy_from_slice(&crc.to_le_bytes());
+    let raw = &scratch[..body_len + CRC_LEN];
+    if out.len() < max_frame_len(body_len) {
+        return Err(FrameError::TooLong);
+    }
+    out[0] = 0;
+    let n = cobs::try_encode(raw, &mut out[1..]).map_err(|_| FrameError::TooLong)?;
+    out[1 + n] = 0;
+    Ok(n + 2)
+}
+
+/// What the decoder has seen, for diagnostics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecoderStats {
+    /// Frames that passed COBS and CRC.
+    pub frames: u32,
+    /// Frames dropped: bad COBS, bad CRC, or too long for the buffer.
+    pub dropped: u32,
+    /// Bytes that belonged to dropped frames.
+    pub skipped_bytes: u32,
+}
+
+/// Turns a byte stream, split anywhere, into CRC-checked frame bodies.
+pub struct Decoder<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    overflow: bool,
+    stats: DecoderStats,
+}
+
+impl<const N: usize> Default for Decoder<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Decoder<N> {
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+            overflow: false,
+            stats: DecoderStats {
+                frames: 0,
+                dropped: 0,
+                skipped_bytes: 0,
+            },
+        }
+    }
+
+    pub fn stats(&self) -> DecoderStats {
+        self.stats
+    }
+
+    /// Forget a partly received frame (after a link reset).
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.overflow = false;
+    }
+
+    /// Consume bytes of `input` up to and including the first frame delimiter.
+    /// Returns how many bytes were consumed and, when a valid frame ended there,
+    /// its body (postcard bytes, CRC removed). Call again with the rest.
+    pub fn feed(&mut self, input: &[u8]) -> (usize, Option<&[u8]>) {
+        for (i, &b) in input.iter().enumerate() {
+            if b != 0 {
+                if self.len < N {
+                    self.buf[self.len] = b;
+                    self.len += 1;
+                } else {
+                    if !self.overflow {
+                        self.overflow = true;
+                        self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(N as u32);
+                    }
+                    self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(1);
+                }
+                continue;
+            }
+            let len = core::mem::take(&mut self.len);
+            if core::mem::take(&mut self.overflow) {
+                self.stats.dropped = self.stats.dropped.saturating_add(1);
+                return (i + 1, None);
+            }
+            if len == 0 {
+                // Back-to-back delimiters: the start of a frame, not an error.
+                continue;
+            }
+            return (i + 1, self.finish(len));
+        }
+        (input.len(), None)
+    }
+
+    fn finish(&mut self, len: usize) -> Option<&[u8]> {
+        let ok = match cobs::decode_in_place(&mut self.buf[..len]) {
+            Ok(n) if n > CRC_LEN => {
+                let (body, crc) = self.buf[..n].split_at(n - CRC_LEN);
+                let want = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+                (CRC32.checksum(body) == want).then_some(n - CRC_LEN)
+            }
+            _ => None,
+        };
+        match ok {
+            Some(n) => {
+                self.stats.frames = self.stats.frames.saturating_add(1);
+                Some(&self.buf[..n])
+            }
+            None => {
+                self.stats.dropped = self.stats.dropped.saturating_add(1);
+                self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(len as u32);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Messages of an update session. The host sends [`Request`]s, the agent
+//! answers with [`Reply`]s. Every field borrows from the frame it came in, so
+//! neither side needs a heap to read them.
+
+use serde::{Deserialize, Serialize};
+
+/// A Git blob SHA-1: `sha1("blob " + size + "\0" + bytes)`, as GitHub's trees list it.
+pub type Sha1 = [u8; 20];
+/// A plain SHA-256 of a file's bytes, as the seed's manifests list it.
+pub type Sha256 = [u8; 32];
+
+/// Which of the device's two trees a request is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TreeSel {
+    Active,
+    Previous,
+}
+
+/// Host to agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request<'a> {
+    /// First message of a connection; answered by [`Reply::Info`].
+    Hello { major: u16, minor: u16 },
+    /// Answered by one [`Reply::File`] per file, then [`Reply::ListEnd`].
+    ListFiles { tree: TreeSel },
+    /// Declares the target tree; answered by [`Reply::Ready`].
+    Begin(#[serde(borrow)] Begin<'a>),
+    /// One file of the target tree, indices 0..entries in order; answered by [`Reply::Need`].
+    Entry(#[serde(borrow)] Entry<'a>),
+    /// File bytes at `offset`; answered by [`Reply::Ack`], and [`Reply::FileDone`] once the
+    /// file is complete and verified.
+    Data {
+        entry: u16,
+        offset: u32,
+        bytes: &'a [u8],
+    },
+    /// Where does this entry stand? Answered by [`Reply::Ack`] (used to resume).
+    Query { entry: u16 },
+    /// Make the target tree active, in trial for `boots` boots (0 = confirmed at once).
+    Commit { boots: u8 },
+    /// Restart the agent once the reply has been sent.
+    Reboot,
+    /// The active trial tree booted well: keep it.
+    Confirm,
+    /// Swap the active and previous trees.
+    Rollback,
+    /// Drop the session in progress; nothing changes.
+    Abort,
+}
+
+/// The target tree of an update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Begin<'a> {
+    /// Chosen by the host; lets it recognise its own session after a reconnect.
+    pub session: u32,
+    pub entries: u16,
+    /// Sum of all entry sizes (a bound used to refuse hopeless updates up front).
+    pub total_bytes: u64,
+    pub version: &'a str,
+    pub git_ref: &'a str,
+    pub commit: &'a str,
+    pub post_update: Option<&'a str>,
+    pub rollback: Option<&'a str>,
+}
+
+/// One file of the target tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry<'a> {
+    pub index: u16,
+    pub path: &'a str,
+    pub size: u32,
+    pub sha1: Sha1,
+    pub sha256: Option<Sha256>,
+}
+
+/// State of the active tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TreeState {
+    /// No tree has ever been committed.
+    Empty,
+    Confirmed,
+    /// Committed but not confirmed; rolled back when a boot finds no boots left.
+    Trial { boots_left: u8 },
+}
+
+/// Identity of a tree on the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeInfo<'a> {
+    pub version: &'a str,
+    pub git_ref: &'a str,
+    pub commit: &'a str,
+    pub files: u16,
+    pub bytes: u64,
+}
+
+/// What an agent is and holds; the answer to Hello.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info<'a> {
+    pub major: u16,
+    pub minor: u16,
+    pub agent_version: &'a str,
+    pub device_id: [u8; 8],
+    pub sector_size: u32,
+    pub sectors: u32,
+    pub free_sectors: u32,
+    pub max_entries: u16,
+    pub max_path: u16,
+    pub max_chunk: u16,
+    pub state: TreeState,
+    #[serde(borrow)]
+    pub active: Option<TreeInfo<'a>>,
+    #[serde(borrow)]
+    pub previous: Option<TreeInfo<'a>>,
+    /// Session in progress (not yet committed), as the host named it in Begin.
+    pub session: Option<u32>,
+}
+
+/// Agent to host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply<'a> {
+    Info(#[serde(borrow)] Info<'a>),
+    File {
+        index: u16,
+        path: &'a str,
+        size: u32,
+        sha1: Sha1,
+        sha256: Option<Sha256>,
+    },
+    ListEnd { total: u16 },
+    /// Begin accepted; send the entries.
+    Ready { session: u32 },
+    /// Whether the agent needs this entry's bytes (false: it already holds them).
+    Need { index: u16, need: bool },
+    /// `offset` bytes of `entry` are written; send from there.
+    Ack { entry: u16, offset: u32 },
+    /// The entry is complete, its hashes matched, and it read back correctly from flash.
+    FileDone { entry: u16 },
+    /// The target tree is active (journal written).
+    Committed { boots: u8 },
+    /// A request without data of its own (Confirm, Rollback, Abort, Reboot) succeeded.
+    Done,
+    Error {
+        code: ErrorCode,
+        /// The entry concerned, if any.
+        entry: Option<u16>,
+        detail: &'a str,
+    },
+}
+
+/// Why the agent refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    UnsupportedVersion,
+    /// The message could not be parsed.
+    Malformed,
+    /// A request that makes no sense now (Data without Begin, Commit before every file is done).
+    BadState,
+    BadPath,
+    DuplicatePath,
+    TooManyEntries,
+    NoSpace,
+    /// An entry's index, size or offset is out of range.
+    BadEntry,
+    /// The received bytes do not hash to the declared SHA-1/SHA-256.
+    HashMismatch,
+    /// The bytes read back from flash do not hash as they should.
+    ReadbackMismatch,
+    /// The flash driver failed.
+    Flash,
+    NoPrevious,
+    /// The active tree is not in trial.
+    NotTrial,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::UnsupportedVersion => "unsupported protocol version",
+            ErrorCode::Malformed => "malformed message",
+            ErrorCode::BadState => "request not valid in this state",
+            ErrorCode::BadPath => "invalid path",
+            ErrorCode::DuplicatePath => "duplicate path",
+            ErrorCode::TooManyEntries => "too many files",
+            ErrorCode::NoSpace => "not enough free flash",
+            ErrorCode::BadEntry => "bad entry",
+            ErrorCode::HashMismatch => "hash mismatch",
+            ErrorCode::ReadbackMismatch => "flash read-back mismatch",
+            ErrorCode::Flash => "flash error",
+            ErrorCode::NoPrevious => "no previous tree",
+            ErrorCode::NotTrial => "active tree is not in trial",
+        }
+    }
+}
+
+/// Decode a request body (a frame from [`crate::Decoder`]).
+pub fn decode_request(body: &[u8]) -> Option<Request<'_>> {
+    postcard::from_bytes(body).ok()
+}
+
+/// Decode a reply body (a frame from [`crate::Decoder`]).
+pub fn decode_reply(body: &[u8]) -> Option<Reply<'_>> {
+    postcard::from_bytes(body).ok()
+}
