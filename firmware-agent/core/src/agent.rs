@@ -47,6 +47,16 @@ impl<F: NorFlash> Agent<F> {
         ))
     }
 
+    /// An agent on an opened store, without a boot decision (tests that
+    /// model the boot themselves).
+    pub fn new(store: Store<F>, config: AgentConfig) -> Self {
+        Agent {
+            store,
+            session: None,
+            config,
+        }
+    }
+
     pub fn store(&self) -> &Store<F> {
         &self.store
     }

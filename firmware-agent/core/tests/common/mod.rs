@@ -1,0 +1,156 @@
+//! A minimal host for core tests: drives an Agent with requests, without framing.
+#![allow(dead_code)]
+
+use embedded_storage::nor_flash::NorFlash;
+use ota_agent::hash::git_blob_sha1;
+use ota_agent::layout::SECTOR;
+use ota_agent::{Agent, AgentConfig, Store};
+use ota_protocol::{Begin, Entry, ErrorCode, Reply, Request};
+use sha2::Digest;
+
+pub const CONFIG: AgentConfig = AgentConfig {
+    agent_version: "test",
+    device_id: [1, 2, 3, 4, 5, 6, 7, 8],
+    max_chunk: 1024,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum R {
+    Ready,
+    Need(bool),
+    Ack(u32),
+    FileDone,
+    Committed,
+    Done,
+    Error(ErrorCode, String),
+    Other,
+}
+
+pub fn call<F: NorFlash>(agent: &mut Agent<F>, req: &Request<'_>) -> Vec<R> {
+    let mut out = Vec::new();
+    agent.handle(req, &mut |r: &Reply<'_>| {
+        out.push(match r {
+            Reply::Ready { .. } => R::Ready,
+            Reply::Need { need, .. } => R::Need(*need),
+            Reply::Ack { offset, .. } => R::Ack(*offset),
+            Reply::FileDone { .. } => R::FileDone,
+            Reply::Committed { .. } => R::Committed,
+            Reply::Done => R::Done,
+            Reply::Error { code, detail, .. } => R::Error(*code, detail.to_string()),
+            _ => R::Other,
+        })
+    });
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tree {
+    pub version: String,
+    pub files: Vec<(String, Vec<u8>)>,
+    pub with_sha256: bool,
+}
+
+impl Tree {
+    pub fn new(version: &str, files: Vec<(String, Vec<u8>)>) -> Tree {
+        Tree { version: version.into(), files, with_sha256: false }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub files: usize,
+    pub bytes: usize,
+}
+
+/// Pushes `tree` and commits it in trial for `boots` boots.
+pub fn push<F: NorFlash>(agent: &mut Agent<F>, tree: &Tree, boots: u8) -> Result<Sent, R> {
+    let total: u64 = tree.files.iter().map(|f| f.1.len() as u64).sum();
+    let begin = Request::Begin(Begin {
+        session: 7,
+        entries: tree.files.len() as u16,
+        total_bytes: total,
+        version: &tree.version,
+        git_ref: "main",
+        commit: "0123456789abcdef0123456789abcdef01234567",
+        post_update: None,
+        rollback: None,
+    });
+    expect(call(agent, &begin), &[R::Ready])?;
+    let mut needed = Vec::new();
+    for (i, (path, bytes)) in tree.files.iter().enumerate() {
+        let sha256 = tree.with_sha256.then(|| sha2::Sha256::digest(bytes).into());
+        let e = Request::Entry(Entry {
+            index: i as u16,
+            path,
+            size: bytes.len() as u32,
+            sha1: git_blob_sha1(bytes),
+            sha256,
+        });
+        match call(agent, &e).as_slice() {
+            [R::Need(true)] => needed.push(i),
+            [R::Need(false)] => {}
+            [other, ..] => return Err(other.clone()),
+            [] => return Err(R::Other),
+        }
+    }
+    let mut sent = Sent::default();
+    for i in needed {
+        let bytes = &tree.files[i].1;
+        sent.files += 1;
+        let mut offset = 0usize;
+        for chunk in bytes.chunks(1024) {
+            let data = Request::Data { entry: i as u16, offset: offset as u32, bytes: chunk };
+            let replies = call(agent, &data);
+            offset += chunk.len();
+            sent.bytes += chunk.len();
+            let want: Vec<R> = if offset == bytes.len() {
+                vec![R::Ack(offset as u32), R::FileDone]
+            } else {
+                vec![R::Ack(offset as u32)]
+            };
+            expect(replies, &want)?;
+        }
+    }
+    expect(call(agent, &Request::Commit { boots }), &[R::Committed])?;
+    Ok(sent)
+}
+
+fn expect(got: Vec<R>, want: &[R]) -> Result<(), R> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(got.into_iter().next().unwrap_or(R::Other))
+    }
+}
+
+/// The active tree as (path, bytes), read back from flash with every hash checked.
+pub fn active_tree<F: NorFlash>(store: &mut Store<F>) -> Option<(String, Vec<(String, Vec<u8>)>)> {
+    let t = *store.active()?;
+    let mut files = Vec::new();
+    for i in 0..t.at.entries {
+        let f = store.file(&t.at, i).unwrap();
+        let mut bytes = vec![0; f.size as usize];
+        store.read_file(&f, 0, &mut bytes).unwrap();
+        assert_eq!(git_blob_sha1(&bytes), f.sha1, "{} does not hash to its SHA-1", f.path.as_str());
+        files.push((f.path.as_str().to_string(), bytes));
+    }
+    Some((t.header.version.as_str().to_string(), files))
+}
+
+/// Deterministic file contents.
+pub fn content(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A store of `sectors` sectors at offset 0.
+pub fn flash_size(sectors: u32) -> usize {
+    (sectors * SECTOR) as usize
+}

@@ -1,0 +1,183 @@
+//! Cuts the power at every flash operation of an update, and at 10,000 random
+//! points of random updates, then boots again: the store must open with
+//! exactly the old tree or exactly the new one, every file hashing to its SHA-1,
+//! and must take the next update as if nothing had happened.
+
+mod common;
+
+use common::*;
+use ota_agent::ram_flash::RamFlash;
+use ota_agent::{Agent, Store};
+use ota_protocol::Request;
+
+const SECTORS: u32 = 96;
+
+fn boot(flash: RamFlash) -> Agent<RamFlash> {
+    Agent::boot(flash, 0, SECTORS, CONFIG).expect("store opens after any power cut").0
+}
+
+fn with_tree(tree: &Tree) -> RamFlash {
+    let mut agent = boot(RamFlash::new(flash_size(SECTORS)));
+    push(&mut agent, tree, 0).expect("first push");
+    agent.into_store().into_flash()
+}
+
+/// 22 files; the update keeps 10, renames one, changes 6, adds 3, drops 2.
+fn realistic_update() -> (Tree, Tree) {
+    let mut old = Vec::new();
+    for i in 0..22u64 {
+        let len = match i {
+            0 => 0,
+            1 => 1,
+            i => ((i * 977) % 9000 + 40) as usize,
+        };
+        old.push((format!("lib/mod{i:02}.py"), content(i, len)));
+    }
+    old.push(("main.py".into(), content(100, 1500)));
+    let mut new: Vec<(String, Vec<u8>)> = old[..10].to_vec();
+    new.push(("lib/renamed.py".into(), old[10].1.clone()));
+    for i in 11..17u64 {
+        new.push((old[i as usize].0.clone(), content(1000 + i, (i * 313 % 7000 + 1) as usize)));
+    }
+    for i in 0..3u64 {
+        new.push((format!("assets/new{i}.bin"), content(2000 + i, 5000 + i as usize * 4096)));
+    }
+    new.push(("main.py".into(), content(101, 1700)));
+    (Tree::new("v1.0.0", old), Tree::new("v1.1.0", new))
+}
+
+fn check_old_or_new(store: &mut Store<RamFlash>, old: &Tree, new: &Tree) -> bool {
+    let (version, files) = active_tree(store).expect("a tree is active");
+    if version == old.version && files == old.files {
+        false
+    } else if version == new.version && files == new.files {
+        true
+    } else {
+        panic!("active tree is neither old nor new: {version}");
+    }
+}
+
+#[test]
+fn power_cut_at_every_operation_of_an_update() {
+    let (old, new) = realistic_update();
+    let base = with_tree(&old);
+
+    let mut dry = boot(base.clone());
+    let sent = push(&mut dry, &new, 3).expect("update without a cut");
+    assert!(sent.files < new.files.len(), "reused files must not be sent");
+    // The update, the reboot that spends a trial boot, and the confirm.
+    let ops = update_then_boot(base.clone(), &new, 3, 0).ops() - base.ops();
+
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for k in 0..ops {
+        let mut flash = base.clone();
+        flash.cut_at(k, k * 7919 + 1);
+        let mut flash = update_then_boot(flash, &new, 3, 0);
+        assert!(flash.is_dead(), "cut at op {k} falls inside the sequence");
+        flash.power_on();
+        let mut agent = boot(flash);
+        if check_old_or_new(agent.store_mut(), &old, &new) {
+            saw_new += 1;
+        } else {
+            saw_old += 1;
+        }
+        // The store takes the next update as if nothing had happened.
+        push(&mut agent, &new, 0).unwrap_or_else(|e| panic!("update after cut at op {k}: {e:?}"));
+        let (v, files) = active_tree(agent.store_mut()).unwrap();
+        assert_eq!((v.as_str(), &files), (new.version.as_str(), &new.files));
+    }
+    println!("power cuts: {ops} operations of a 23-file update, reboot and confirm swept: {saw_old} left the old tree, {saw_new} the new");
+    assert!(saw_old > 0 && saw_new > 0);
+}
+
+/// A small deterministic generator so that every run cuts at the same places.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn random_tree(rng: &mut Rng, version: String, from: Option<&Tree>) -> Tree {
+    let mut files: Vec<(String, Vec<u8>)> = match from {
+        Some(t) => t.files.iter().filter(|_| rng.below(4) != 0).cloned().collect(),
+        None => Vec::new(),
+    };
+    for f in files.iter_mut() {
+        match rng.below(5) {
+            0 => f.1 = content(rng.next(), rng.below(6000) as usize),
+            1 => f.0 = format!("moved/{}", rng.next() % 1000),
+            _ => {}
+        }
+    }
+    for _ in 0..rng.below(6) + 1 {
+        files.push((format!("f{}.py", rng.next() % 1000), content(rng.next(), rng.below(7000) as usize)));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.dedup_by(|a, b| a.0 == b.0);
+    Tree { version, files, with_sha256: rng.below(2) == 0 }
+}
+
+/// The update, a reboot, then a confirm, a rollback or nothing; stops where the power died.
+fn update_then_boot(flash: RamFlash, new: &Tree, boots: u8, then: u64) -> RamFlash {
+    let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+    let pushed = push(&mut agent, new, boots);
+    let flash = agent.into_store().into_flash();
+    if pushed.is_err() || flash.is_dead() {
+        return flash;
+    }
+    let mut store = Store::open(flash, 0, SECTORS).unwrap();
+    if store.boot().is_err() {
+        return store.into_flash();
+    }
+    let mut agent = Agent::new(store, CONFIG);
+    let req = match then {
+        0 => Request::Confirm,
+        1 => Request::Rollback,
+        _ => return agent.into_store().into_flash(),
+    };
+    call(&mut agent, &req);
+    agent.into_store().into_flash()
+}
+
+#[test]
+fn ten_thousand_random_power_cuts() {
+    let mut rng = Rng(0x5EED_0F07A);
+    let (mut cuts, mut saw_old, mut saw_new) = (0u32, 0u32, 0u32);
+    let mut round = 0;
+    while cuts < 10_000 {
+        round += 1;
+        let old = random_tree(&mut rng, format!("v{round}.0"), None);
+        let new = random_tree(&mut rng, format!("v{round}.1"), Some(&old));
+        let base = with_tree(&old);
+        let boots = [0u8, 1, 3][rng.below(3) as usize];
+        let then = rng.below(3);
+        let ops = update_then_boot(base.clone(), &new, boots, then).ops() - base.ops();
+
+        // Several cuts per random update keep the set-up cost down.
+        for _ in 0..20 {
+            let mut flash = base.clone();
+            flash.cut_at(rng.below(ops), rng.next());
+            let mut flash = update_then_boot(flash, &new, boots, then);
+            assert!(flash.is_dead(), "the cut falls inside the sequence");
+            cuts += 1;
+            flash.power_on();
+            let mut agent = boot(flash);
+            if check_old_or_new(agent.store_mut(), &old, &new) {
+                saw_new += 1;
+            } else {
+                saw_old += 1;
+            }
+            push(&mut agent, &new, 0).expect("update after a random cut");
+        }
+    }
+    println!("power cuts: {cuts} random cuts over {round} random updates: {saw_old} left the old tree, {saw_new} the new");
+    assert!(saw_old > 0 && saw_new > 0);
+}
