@@ -2,7 +2,9 @@
 //! caller must do next (nothing, or reboot once the replies are sent).
 
 use embedded_storage::nor_flash::NorFlash;
-use ota_protocol::{Info, Reply, Request, TreeInfo, TreeSel, TreeState, PROTOCOL_MAJOR, PROTOCOL_MINOR};
+use ota_protocol::{
+    Info, Reply, Request, TreeInfo, TreeSel, TreeState, PROTOCOL_MAJOR, PROTOCOL_MINOR,
+};
 
 use crate::layout::{State, MAX_ENTRIES, MAX_PATH, SECTOR};
 use crate::session::{DataOutcome, Session};
@@ -34,7 +36,12 @@ pub struct Agent<F> {
 
 impl<F: NorFlash> Agent<F> {
     /// Opens the store and makes the boot decision (trial count, rollback).
-    pub fn boot(flash: F, base: u32, sectors: u32, config: AgentConfig) -> Result<(Self, BootOutcome), Error> {
+    pub fn boot(
+        flash: F,
+        base: u32,
+        sectors: u32,
+        config: AgentConfig,
+    ) -> Result<(Self, BootOutcome), Error> {
         let mut store = Store::open(flash, base, sectors)?;
         let outcome = store.boot()?;
         Ok((
@@ -84,7 +91,11 @@ impl<F: NorFlash> Agent<F> {
         }
     }
 
-    fn dispatch(&mut self, req: &Request<'_>, reply: &mut dyn FnMut(&Reply<'_>)) -> Result<Action, (Error, Option<u16>)> {
+    fn dispatch(
+        &mut self,
+        req: &Request<'_>,
+        reply: &mut dyn FnMut(&Reply<'_>),
+    ) -> Result<Action, (Error, Option<u16>)> {
         let plain = |e: Error| (e, None);
         match req {
             Request::Hello { major, .. } => {
@@ -126,31 +137,61 @@ impl<F: NorFlash> Agent<F> {
                 reply(&Reply::Ready { session: b.session });
             }
             Request::Entry(e) => {
-                let s = self.session.as_mut().ok_or((Error::BadState, Some(e.index)))?;
-                let need = s.entry(&mut self.store, e).map_err(|err| (err, Some(e.index)))?;
-                reply(&Reply::Need { index: e.index, need });
+                let s = self
+                    .session
+                    .as_mut()
+                    .ok_or((Error::BadState, Some(e.index)))?;
+                let need = s
+                    .entry(&mut self.store, e)
+                    .map_err(|err| (err, Some(e.index)))?;
+                reply(&Reply::Need {
+                    index: e.index,
+                    need,
+                });
             }
-            Request::Data { entry, offset, bytes } => {
-                let s = self.session.as_mut().ok_or((Error::BadState, Some(*entry)))?;
+            Request::Data {
+                entry,
+                offset,
+                bytes,
+            } => {
+                let s = self
+                    .session
+                    .as_mut()
+                    .ok_or((Error::BadState, Some(*entry)))?;
                 match s.data(&mut self.store, *entry, *offset, bytes) {
-                    Ok(DataOutcome::Ack { offset }) => reply(&Reply::Ack { entry: *entry, offset }),
+                    Ok(DataOutcome::Ack { offset }) => reply(&Reply::Ack {
+                        entry: *entry,
+                        offset,
+                    }),
                     Ok(DataOutcome::Done { size }) => {
-                        reply(&Reply::Ack { entry: *entry, offset: size });
+                        reply(&Reply::Ack {
+                            entry: *entry,
+                            offset: size,
+                        });
                         reply(&Reply::FileDone { entry: *entry });
                     }
                     Err(e) => return Err((e, Some(*entry))),
                 }
             }
             Request::Query { entry } => {
-                let s = self.session.as_ref().ok_or((Error::BadState, Some(*entry)))?;
+                let s = self
+                    .session
+                    .as_ref()
+                    .ok_or((Error::BadState, Some(*entry)))?;
                 let at = s.progress(*entry).map_err(|e| (e, Some(*entry)))?;
                 if at == u32::MAX {
                     let tree = s.tree();
                     let size = self.store.file(&tree, *entry).map_err(plain)?.size;
-                    reply(&Reply::Ack { entry: *entry, offset: size });
+                    reply(&Reply::Ack {
+                        entry: *entry,
+                        offset: size,
+                    });
                     reply(&Reply::FileDone { entry: *entry });
                 } else {
-                    reply(&Reply::Ack { entry: *entry, offset: at });
+                    reply(&Reply::Ack {
+                        entry: *entry,
+                        offset: at,
+                    });
                 }
             }
             Request::Commit { boots } => {

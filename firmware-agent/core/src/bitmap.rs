@@ -38,7 +38,10 @@ impl<const WORDS: usize> Bitmap<WORDS> {
 
     /// True when every bit of `self` is also set in `other`.
     pub fn is_subset_of(&self, other: &Self) -> bool {
-        self.words.iter().zip(&other.words).all(|(a, b)| a & !b == 0)
+        self.words
+            .iter()
+            .zip(&other.words)
+            .all(|(a, b)| a & !b == 0)
     }
 }
 

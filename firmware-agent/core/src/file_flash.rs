@@ -9,7 +9,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
+use embedded_storage::nor_flash::{
+    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
 
 #[derive(Debug)]
 pub enum FileFlashError {
@@ -41,7 +43,12 @@ impl FileFlash {
     /// Opens `path`, creating an erased image of `size` bytes if it does not exist.
     /// An existing image must have exactly that size.
     pub fn open(path: &Path, size: usize) -> std::io::Result<FileFlash> {
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
         let len = file.metadata()?.len() as usize;
         let mut image = Vec::with_capacity(size);
         if len == 0 {
@@ -53,16 +60,25 @@ impl FileFlash {
         } else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{}: flash image is {len} bytes, expected {size}", path.display()),
+                format!(
+                    "{}: flash image is {len} bytes, expected {size}",
+                    path.display()
+                ),
             ));
         }
-        Ok(FileFlash { file, image, sync: true })
+        Ok(FileFlash {
+            file,
+            image,
+            sync: true,
+        })
     }
 
     fn persist(&mut self, offset: usize, len: usize) -> Result<(), FileFlashError> {
         let io = |e: std::io::Error| FileFlashError::Io(e.kind());
         self.file.seek(SeekFrom::Start(offset as u64)).map_err(io)?;
-        self.file.write_all(&self.image[offset..offset + len]).map_err(io)?;
+        self.file
+            .write_all(&self.image[offset..offset + len])
+            .map_err(io)?;
         if self.sync {
             self.file.sync_data().map_err(io)?;
         }
@@ -79,7 +95,10 @@ impl ReadNorFlash for FileFlash {
 
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
         let o = offset as usize;
-        let src = self.image.get(o..o + bytes.len()).ok_or(FileFlashError::OutOfBounds)?;
+        let src = self
+            .image
+            .get(o..o + bytes.len())
+            .ok_or(FileFlashError::OutOfBounds)?;
         bytes.copy_from_slice(src);
         Ok(())
     }
@@ -107,7 +126,10 @@ impl NorFlash for FileFlash {
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
         let o = offset as usize;
-        let dst = self.image.get_mut(o..o + bytes.len()).ok_or(FileFlashError::OutOfBounds)?;
+        let dst = self
+            .image
+            .get_mut(o..o + bytes.len())
+            .ok_or(FileFlashError::OutOfBounds)?;
         if dst.iter().zip(bytes).any(|(&old, &new)| old & new != new) {
             return Err(FileFlashError::NotErased);
         }

@@ -22,7 +22,7 @@ pub mod file_flash;
 pub mod ram_flash;
 
 pub use agent::{Action, Agent, AgentConfig};
-pub use link::AgentLink;
+pub use link::{link_buffer_for, AgentLink, REPLY_MAX};
 pub use store::{BootOutcome, Store, Tree};
 
 /// Why the agent refused or failed a request.

@@ -5,7 +5,10 @@
 //! ships is the one the tests run.
 
 use embedded_storage::nor_flash::NorFlash;
-use ota_protocol::{decode_request, encode_frame, max_frame_len, Decoder, DecoderStats, ErrorCode, Reply, DATA_OVERHEAD};
+use ota_protocol::{
+    decode_request, encode_frame, max_frame_len, Decoder, DecoderStats, ErrorCode, Reply,
+    DATA_OVERHEAD,
+};
 
 use crate::agent::{Action, Agent};
 
@@ -75,7 +78,11 @@ impl<const N: usize> AgentLink<N> {
         send: &mut dyn FnMut(&[u8]),
     ) -> (usize, Action) {
         let total = input.len();
-        let AgentLink { decoder, scratch, out } = self;
+        let AgentLink {
+            decoder,
+            scratch,
+            out,
+        } = self;
         while !input.is_empty() {
             let (n, frame) = decoder.feed(input);
             input = &input[n..];

@@ -39,7 +39,10 @@ pub fn check_path(path: &str) -> Result<(), PathError> {
     if path.chars().any(|c| c == '\\' || c.is_control()) {
         return Err(PathError::BadChar);
     }
-    if path.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return Err(PathError::BadSegment);
     }
     Ok(())

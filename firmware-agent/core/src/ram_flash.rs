@@ -8,7 +8,9 @@
 //! each byte erased, unchanged, or arbitrary. Every operation after the cut
 //! fails, as on a board with no power.
 
-use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
+use embedded_storage::nor_flash::{
+    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RamFlashError {
@@ -109,7 +111,10 @@ impl ReadNorFlash for RamFlash {
             return Err(RamFlashError::PowerCut);
         }
         let o = offset as usize;
-        let src = self.mem.get(o..o + bytes.len()).ok_or(RamFlashError::OutOfBounds)?;
+        let src = self
+            .mem
+            .get(o..o + bytes.len())
+            .ok_or(RamFlashError::OutOfBounds)?;
         bytes.copy_from_slice(src);
         Ok(())
     }

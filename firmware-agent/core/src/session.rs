@@ -58,9 +58,11 @@ impl Session {
         if entries > MAX_ENTRIES {
             return Err(Error::TooManyEntries);
         }
-        let (Some(version), Some(git_ref), Some(commit)) =
-            (Text::new(b.version), Text::new(b.git_ref), Text::new(b.commit))
-        else {
+        let (Some(version), Some(git_ref), Some(commit)) = (
+            Text::new(b.version),
+            Text::new(b.git_ref),
+            Text::new(b.commit),
+        ) else {
             return Err(Error::BadText);
         };
         let hook = |p: Option<&str>| -> Result<Text<MAX_PATH>, Error> {
@@ -117,7 +119,11 @@ impl Session {
     }
 
     /// Declares the next entry; returns whether its bytes must be sent.
-    pub fn entry<F: NorFlash>(&mut self, store: &mut Store<F>, e: &Entry<'_>) -> Result<bool, Error> {
+    pub fn entry<F: NorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+        e: &Entry<'_>,
+    ) -> Result<bool, Error> {
         if e.index != self.declared || e.index >= self.tree.entries {
             return Err(Error::BadEntry);
         }
@@ -172,7 +178,11 @@ impl Session {
 
     /// An extent already holding this content: in a committed tree, or
     /// declared earlier in this session.
-    fn find_shared<F: NorFlash>(&self, store: &mut Store<F>, e: &Entry<'_>) -> Result<Option<u16>, Error> {
+    fn find_shared<F: NorFlash>(
+        &self,
+        store: &mut Store<F>,
+        e: &Entry<'_>,
+    ) -> Result<Option<u16>, Error> {
         if let Some(f) = store.find_sha1(&e.sha1, e.size)? {
             // Same Git blob, so same bytes; a SHA-256 the store never checked
             // is checked now, against flash, before it is recorded.
@@ -285,7 +295,10 @@ impl Session {
         if !cur.hasher.matches(&f.sha1, f.sha256.as_ref()) {
             return Err(Error::HashMismatch);
         }
-        if !store.hash_extent(&f, f.sha256.is_some())?.matches(&f.sha1, f.sha256.as_ref()) {
+        if !store
+            .hash_extent(&f, f.sha256.is_some())?
+            .matches(&f.sha1, f.sha256.as_ref())
+        {
             return Err(Error::ReadbackMismatch);
         }
         self.done.set(index as usize);
@@ -310,7 +323,8 @@ impl Session {
     }
 
     fn entry_offset<F: NorFlash>(&self, store: &Store<F>, index: u16) -> u32 {
-        store.sector_offset(self.tree.first_sector as u32) + (TREE_HEADER + index as usize * ENTRY) as u32
+        store.sector_offset(self.tree.first_sector as u32)
+            + (TREE_HEADER + index as usize * ENTRY) as u32
     }
 }
 

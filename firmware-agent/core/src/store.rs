@@ -288,7 +288,8 @@ impl<F: NorFlash> Store<F> {
     /// The `i`-th file of `tree`.
     pub fn file(&mut self, tree: &TreeRef, i: u16) -> Result<FileRecord, Error> {
         let mut buf = [0u8; ENTRY];
-        let at = self.sector_offset(tree.first_sector as u32) + (TREE_HEADER + i as usize * ENTRY) as u32;
+        let at = self.sector_offset(tree.first_sector as u32)
+            + (TREE_HEADER + i as usize * ENTRY) as u32;
         self.read(at, &mut buf)?;
         FileRecord::decode(&buf).ok_or(Error::Corrupt)
     }
@@ -321,7 +322,12 @@ impl<F: NorFlash> Store<F> {
     }
 
     /// Reads file bytes at `offset` into `buf`; returns how many were read.
-    pub fn read_file(&mut self, f: &FileRecord, offset: u32, buf: &mut [u8]) -> Result<usize, Error> {
+    pub fn read_file(
+        &mut self,
+        f: &FileRecord,
+        offset: u32,
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
         if offset >= f.size {
             return Ok(0);
         }
@@ -349,7 +355,11 @@ impl<F: NorFlash> Store<F> {
     pub fn version_json(&self, buf: &mut [u8; VERSION_JSON_MAX]) -> usize {
         let mut w = JsonWriter { buf, len: 0 };
         let (v, r, c) = match &self.active {
-            Some(t) => (t.header.version.as_str(), t.header.git_ref.as_str(), t.header.commit.as_str()),
+            Some(t) => (
+                t.header.version.as_str(),
+                t.header.git_ref.as_str(),
+                t.header.commit.as_str(),
+            ),
             None => ("", "", ""),
         };
         w.raw("{\"version\":");

@@ -13,7 +13,9 @@ use ota_protocol::{Begin, Entry, ErrorCode, Request};
 const SECTORS: u32 = 192;
 
 fn fresh() -> Agent<RamFlash> {
-    Agent::boot(RamFlash::new(flash_size(SECTORS)), 0, SECTORS, CONFIG).unwrap().0
+    Agent::boot(RamFlash::new(flash_size(SECTORS)), 0, SECTORS, CONFIG)
+        .unwrap()
+        .0
 }
 
 fn reboot(agent: Agent<RamFlash>) -> (Agent<RamFlash>, BootOutcome) {
@@ -21,7 +23,14 @@ fn reboot(agent: Agent<RamFlash>) -> (Agent<RamFlash>, BootOutcome) {
 }
 
 fn files(n: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
-    (0..n).map(|i| (format!("app/f{i:02}.py"), content(seed + i as u64, 300 + i * 97))).collect()
+    (0..n)
+        .map(|i| {
+            (
+                format!("app/f{i:02}.py"),
+                content(seed + i as u64, 300 + i * 97),
+            )
+        })
+        .collect()
 }
 
 fn begin<'a>(entries: u16, total: u64) -> Request<'a> {
@@ -52,7 +61,13 @@ fn changed_file_alone_is_sent_and_rename_sends_nothing() {
     push(&mut a, &t, 0).unwrap();
     t.files[7].1 = content(999, 1234);
     let sent = push(&mut a, &t, 0).unwrap();
-    assert_eq!(sent, Sent { files: 1, bytes: 1234 });
+    assert_eq!(
+        sent,
+        Sent {
+            files: 1,
+            bytes: 1234
+        }
+    );
     t.files[3].0 = "elsewhere/renamed.py".into();
     assert_eq!(push(&mut a, &t, 0).unwrap(), Sent::default());
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t.files);
@@ -62,7 +77,10 @@ fn changed_file_alone_is_sent_and_rename_sends_nothing() {
 fn content_shared_within_one_update_is_sent_once() {
     let mut a = fresh();
     let same = content(5, 5000);
-    let t = Tree::new("v1", vec![("a.bin".into(), same.clone()), ("b.bin".into(), same)]);
+    let t = Tree::new(
+        "v1",
+        vec![("a.bin".into(), same.clone()), ("b.bin".into(), same)],
+    );
     assert_eq!(push(&mut a, &t, 0).unwrap().files, 1);
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t.files);
 }
@@ -70,7 +88,13 @@ fn content_shared_within_one_update_is_sent_once() {
 #[test]
 fn empty_files_arrive() {
     let mut a = fresh();
-    let t = Tree::new("v1", vec![("lib/__init__.py".into(), vec![]), ("main.py".into(), b"print(1)".to_vec())]);
+    let t = Tree::new(
+        "v1",
+        vec![
+            ("lib/__init__.py".into(), vec![]),
+            ("main.py".into(), b"print(1)".to_vec()),
+        ],
+    );
     push(&mut a, &t, 0).unwrap();
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t.files);
 }
@@ -84,21 +108,63 @@ fn wrong_bytes_fail_the_file_and_leave_the_device_as_it_was() {
     let mut bad = good.clone();
     bad[2000] ^= 1;
     assert_eq!(call(&mut a, &begin(1, 3000)), vec![R::Ready]);
-    let e = Request::Entry(Entry { index: 0, path: "x.bin", size: 3000, sha1: git_blob_sha1(&good), sha256: None });
+    let e = Request::Entry(Entry {
+        index: 0,
+        path: "x.bin",
+        size: 3000,
+        sha1: git_blob_sha1(&good),
+        sha256: None,
+    });
     assert_eq!(call(&mut a, &e), vec![R::Need(true)]);
-    assert_eq!(call(&mut a, &Request::Data { entry: 0, offset: 0, bytes: &bad[..2048] }), vec![R::Ack(2048)]);
-    let r = call(&mut a, &Request::Data { entry: 0, offset: 2048, bytes: &bad[2048..] });
-    assert!(matches!(&r[..], [R::Error(ErrorCode::HashMismatch, _)]), "{r:?}");
+    assert_eq!(
+        call(
+            &mut a,
+            &Request::Data {
+                entry: 0,
+                offset: 0,
+                bytes: &bad[..2048]
+            }
+        ),
+        vec![R::Ack(2048)]
+    );
+    let r = call(
+        &mut a,
+        &Request::Data {
+            entry: 0,
+            offset: 2048,
+            bytes: &bad[2048..],
+        },
+    );
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::HashMismatch, _)]),
+        "{r:?}"
+    );
     // Not committable, and a reboot finds the old tree.
-    assert!(matches!(&call(&mut a, &Request::Commit { boots: 0 })[..], [R::Error(ErrorCode::BadState, _)]));
+    assert!(matches!(
+        &call(&mut a, &Request::Commit { boots: 0 })[..],
+        [R::Error(ErrorCode::BadState, _)]
+    ));
     let (mut a, _) = reboot(a);
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t1.files);
     // The file can be sent again, correctly, in the same session.
     let mut a2 = a;
     assert_eq!(call(&mut a2, &begin(1, 3000)), vec![R::Ready]);
     assert_eq!(call(&mut a2, &e), vec![R::Need(true)]);
-    assert_eq!(call(&mut a2, &Request::Data { entry: 0, offset: 0, bytes: &good }), vec![R::Ack(3000), R::FileDone]);
-    assert_eq!(call(&mut a2, &Request::Commit { boots: 0 }), vec![R::Committed]);
+    assert_eq!(
+        call(
+            &mut a2,
+            &Request::Data {
+                entry: 0,
+                offset: 0,
+                bytes: &good
+            }
+        ),
+        vec![R::Ack(3000), R::FileDone]
+    );
+    assert_eq!(
+        call(&mut a2, &Request::Commit { boots: 0 }),
+        vec![R::Committed]
+    );
 }
 
 #[test]
@@ -106,18 +172,73 @@ fn resends_and_gaps_are_answered_with_the_written_offset() {
     let mut a = fresh();
     let data = content(1, 5000);
     call(&mut a, &begin(1, 5000));
-    let e = Request::Entry(Entry { index: 0, path: "d", size: 5000, sha1: git_blob_sha1(&data), sha256: None });
+    let e = Request::Entry(Entry {
+        index: 0,
+        path: "d",
+        size: 5000,
+        sha1: git_blob_sha1(&data),
+        sha256: None,
+    });
     call(&mut a, &e);
-    assert_eq!(call(&mut a, &Request::Data { entry: 0, offset: 0, bytes: &data[..1000] }), vec![R::Ack(1000)]);
+    assert_eq!(
+        call(
+            &mut a,
+            &Request::Data {
+                entry: 0,
+                offset: 0,
+                bytes: &data[..1000]
+            }
+        ),
+        vec![R::Ack(1000)]
+    );
     // A gap: the agent says where it stands.
-    assert_eq!(call(&mut a, &Request::Data { entry: 0, offset: 3000, bytes: &data[3000..4000] }), vec![R::Ack(1000)]);
+    assert_eq!(
+        call(
+            &mut a,
+            &Request::Data {
+                entry: 0,
+                offset: 3000,
+                bytes: &data[3000..4000]
+            }
+        ),
+        vec![R::Ack(1000)]
+    );
     // A duplicate: same answer, nothing written twice.
-    assert_eq!(call(&mut a, &Request::Data { entry: 0, offset: 0, bytes: &data[..1000] }), vec![R::Ack(1000)]);
-    assert_eq!(call(&mut a, &Request::Query { entry: 0 }), vec![R::Ack(1000)]);
-    assert_eq!(call(&mut a, &Request::Data { entry: 0, offset: 1000, bytes: &data[1000..] }), vec![R::Ack(5000), R::FileDone]);
-    assert_eq!(call(&mut a, &Request::Query { entry: 0 }), vec![R::Ack(5000), R::FileDone]);
+    assert_eq!(
+        call(
+            &mut a,
+            &Request::Data {
+                entry: 0,
+                offset: 0,
+                bytes: &data[..1000]
+            }
+        ),
+        vec![R::Ack(1000)]
+    );
+    assert_eq!(
+        call(&mut a, &Request::Query { entry: 0 }),
+        vec![R::Ack(1000)]
+    );
+    assert_eq!(
+        call(
+            &mut a,
+            &Request::Data {
+                entry: 0,
+                offset: 1000,
+                bytes: &data[1000..]
+            }
+        ),
+        vec![R::Ack(5000), R::FileDone]
+    );
+    assert_eq!(
+        call(&mut a, &Request::Query { entry: 0 }),
+        vec![R::Ack(5000), R::FileDone]
+    );
     assert_eq!(a.info().session, Some(1));
-    assert_eq!(call(&mut a, &Request::Commit { boots: 0 }), vec![R::Committed]);
+    assert_eq!(
+        call(&mut a, &Request::Commit { boots: 0 }),
+        vec![R::Committed]
+    );
     assert_eq!(a.info().session, None);
 }
 
@@ -144,7 +265,10 @@ fn trial_tree_is_rolled_back_when_its_boots_run_out() {
             BootOutcome::RolledBack
         ]
     );
-    assert_eq!(active_tree(a.store_mut()).unwrap(), ("v1".to_string(), t1.files));
+    assert_eq!(
+        active_tree(a.store_mut()).unwrap(),
+        ("v1".to_string(), t1.files)
+    );
     assert_eq!(a.store().state(), State::Confirmed);
 }
 
@@ -164,13 +288,19 @@ fn confirmed_trial_stays() {
 #[test]
 fn rollback_on_request_swaps_trees() {
     let mut a = fresh();
-    assert!(matches!(&call(&mut a, &Request::Rollback)[..], [R::Error(ErrorCode::NoPrevious, _)]));
+    assert!(matches!(
+        &call(&mut a, &Request::Rollback)[..],
+        [R::Error(ErrorCode::NoPrevious, _)]
+    ));
     let t1 = Tree::new("v1", files(3, 0));
     let t2 = Tree::new("v2", files(3, 50));
     push(&mut a, &t1, 0).unwrap();
     push(&mut a, &t2, 0).unwrap();
     assert_eq!(call(&mut a, &Request::Rollback), vec![R::Done]);
-    assert_eq!(active_tree(a.store_mut()).unwrap(), ("v1".to_string(), t1.files.clone()));
+    assert_eq!(
+        active_tree(a.store_mut()).unwrap(),
+        ("v1".to_string(), t1.files.clone())
+    );
     let (mut a, _) = reboot(a);
     assert_eq!(active_tree(a.store_mut()).unwrap().0, "v1");
     assert_eq!(a.store().previous().unwrap().header.version.as_str(), "v2");
@@ -181,14 +311,34 @@ fn bad_and_duplicate_paths_are_refused() {
     for bad in ["/abs", "a/../b", "a//b", "", "a\\b"] {
         let mut a = fresh();
         call(&mut a, &begin(1, 1));
-        let e = Request::Entry(Entry { index: 0, path: bad, size: 1, sha1: git_blob_sha1(b"x"), sha256: None });
-        assert!(matches!(&call(&mut a, &e)[..], [R::Error(ErrorCode::BadPath, _)]), "{bad:?}");
+        let e = Request::Entry(Entry {
+            index: 0,
+            path: bad,
+            size: 1,
+            sha1: git_blob_sha1(b"x"),
+            sha256: None,
+        });
+        assert!(
+            matches!(&call(&mut a, &e)[..], [R::Error(ErrorCode::BadPath, _)]),
+            "{bad:?}"
+        );
     }
     let mut a = fresh();
     call(&mut a, &begin(2, 2));
-    let e = |i| Request::Entry(Entry { index: i, path: "same.py", size: 1, sha1: git_blob_sha1(b"x"), sha256: None });
+    let e = |i| {
+        Request::Entry(Entry {
+            index: i,
+            path: "same.py",
+            size: 1,
+            sha1: git_blob_sha1(b"x"),
+            sha256: None,
+        })
+    };
     assert_eq!(call(&mut a, &e(0)), vec![R::Need(true)]);
-    assert!(matches!(&call(&mut a, &e(1))[..], [R::Error(ErrorCode::DuplicatePath, _)]));
+    assert!(matches!(
+        &call(&mut a, &e(1))[..],
+        [R::Error(ErrorCode::DuplicatePath, _)]
+    ));
 }
 
 #[test]
@@ -199,15 +349,35 @@ fn an_update_that_cannot_fit_is_refused_before_any_file_is_written() {
     let r = call(&mut a, &begin(1, 10 * 1024 * 1024));
     assert!(matches!(&r[..], [R::Error(ErrorCode::NoSpace, _)]), "{r:?}");
     let r = call(&mut a, &begin(600, 600));
-    assert!(matches!(&r[..], [R::Error(ErrorCode::TooManyEntries, _)]), "{r:?}");
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::TooManyEntries, _)]),
+        "{r:?}"
+    );
     // Fits in total, but not next to the trees the device keeps: refused at the entry.
     let big = content(3, 450 * 1024);
     assert_eq!(call(&mut a, &begin(2, 750 * 1024)), vec![R::Ready]);
-    let e = |i, p| Request::Entry(Entry { index: i, path: p, size: big.len() as u32, sha1: git_blob_sha1(&big), sha256: None });
+    let e = |i, p| {
+        Request::Entry(Entry {
+            index: i,
+            path: p,
+            size: big.len() as u32,
+            sha1: git_blob_sha1(&big),
+            sha256: None,
+        })
+    };
     assert_eq!(call(&mut a, &e(0, "a")), vec![R::Need(true)]);
     let big2 = content(4, 300 * 1024);
-    let e2 = Request::Entry(Entry { index: 1, path: "b", size: big2.len() as u32, sha1: git_blob_sha1(&big2), sha256: None });
-    assert!(matches!(&call(&mut a, &e2)[..], [R::Error(ErrorCode::NoSpace, _)]));
+    let e2 = Request::Entry(Entry {
+        index: 1,
+        path: "b",
+        size: big2.len() as u32,
+        sha1: git_blob_sha1(&big2),
+        sha256: None,
+    });
+    assert!(matches!(
+        &call(&mut a, &e2)[..],
+        [R::Error(ErrorCode::NoSpace, _)]
+    ));
     let (mut a, _) = reboot(a);
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t1.files);
 }
@@ -216,7 +386,10 @@ fn an_update_that_cannot_fit_is_refused_before_any_file_is_written() {
 fn unknown_major_version_gets_an_error_not_silence() {
     let mut a = fresh();
     let r = call(&mut a, &Request::Hello { major: 2, minor: 0 });
-    assert!(matches!(&r[..], [R::Error(ErrorCode::UnsupportedVersion, _)]), "{r:?}");
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::UnsupportedVersion, _)]),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -239,10 +412,26 @@ fn sha256_is_checked_when_declared() {
     push(&mut a, &t, 0).unwrap();
     let data = content(8, 100);
     call(&mut a, &begin(1, 100));
-    let e = Request::Entry(Entry { index: 0, path: "x", size: 100, sha1: git_blob_sha1(&data), sha256: Some([0; 32]) });
+    let e = Request::Entry(Entry {
+        index: 0,
+        path: "x",
+        size: 100,
+        sha1: git_blob_sha1(&data),
+        sha256: Some([0; 32]),
+    });
     call(&mut a, &e);
-    let r = call(&mut a, &Request::Data { entry: 0, offset: 0, bytes: &data });
-    assert!(matches!(&r[..], [R::Error(ErrorCode::HashMismatch, _)]), "{r:?}");
+    let r = call(
+        &mut a,
+        &Request::Data {
+            entry: 0,
+            offset: 0,
+            bytes: &data,
+        },
+    );
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::HashMismatch, _)]),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -252,7 +441,11 @@ fn journal_wraps_and_survives_cuts_at_the_wrap() {
     push(&mut a, &Tree::new("v2", files(2, 5)), 0).unwrap();
     // Each rollback is one record: 300 of them wrap the two journal sectors twice.
     for i in 0..300 {
-        assert_eq!(call(&mut a, &Request::Rollback), vec![R::Done], "rollback {i}");
+        assert_eq!(
+            call(&mut a, &Request::Rollback),
+            vec![R::Done],
+            "rollback {i}"
+        );
     }
     let (mut a, _) = reboot(a);
     assert_eq!(active_tree(a.store_mut()).unwrap().0, "v2");

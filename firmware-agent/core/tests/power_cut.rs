@@ -13,7 +13,9 @@ use ota_protocol::Request;
 const SECTORS: u32 = 96;
 
 fn boot(flash: RamFlash) -> Agent<RamFlash> {
-    Agent::boot(flash, 0, SECTORS, CONFIG).expect("store opens after any power cut").0
+    Agent::boot(flash, 0, SECTORS, CONFIG)
+        .expect("store opens after any power cut")
+        .0
 }
 
 fn with_tree(tree: &Tree) -> RamFlash {
@@ -37,10 +39,16 @@ fn realistic_update() -> (Tree, Tree) {
     let mut new: Vec<(String, Vec<u8>)> = old[..10].to_vec();
     new.push(("lib/renamed.py".into(), old[10].1.clone()));
     for i in 11..17u64 {
-        new.push((old[i as usize].0.clone(), content(1000 + i, (i * 313 % 7000 + 1) as usize)));
+        new.push((
+            old[i as usize].0.clone(),
+            content(1000 + i, (i * 313 % 7000 + 1) as usize),
+        ));
     }
     for i in 0..3u64 {
-        new.push((format!("assets/new{i}.bin"), content(2000 + i, 5000 + i as usize * 4096)));
+        new.push((
+            format!("assets/new{i}.bin"),
+            content(2000 + i, 5000 + i as usize * 4096),
+        ));
     }
     new.push(("main.py".into(), content(101, 1700)));
     (Tree::new("v1.0.0", old), Tree::new("v1.1.0", new))
@@ -64,7 +72,10 @@ fn power_cut_at_every_operation_of_an_update() {
 
     let mut dry = boot(base.clone());
     let sent = push(&mut dry, &new, 3).expect("update without a cut");
-    assert!(sent.files < new.files.len(), "reused files must not be sent");
+    assert!(
+        sent.files < new.files.len(),
+        "reused files must not be sent"
+    );
     // The update, the reboot that spends a trial boot, and the confirm.
     let ops = update_then_boot(base.clone(), &new, 3, 0).ops() - base.ops();
 
@@ -107,7 +118,12 @@ impl Rng {
 
 fn random_tree(rng: &mut Rng, version: String, from: Option<&Tree>) -> Tree {
     let mut files: Vec<(String, Vec<u8>)> = match from {
-        Some(t) => t.files.iter().filter(|_| rng.below(4) != 0).cloned().collect(),
+        Some(t) => t
+            .files
+            .iter()
+            .filter(|_| rng.below(4) != 0)
+            .cloned()
+            .collect(),
         None => Vec::new(),
     };
     for f in files.iter_mut() {
@@ -118,11 +134,18 @@ fn random_tree(rng: &mut Rng, version: String, from: Option<&Tree>) -> Tree {
         }
     }
     for _ in 0..rng.below(6) + 1 {
-        files.push((format!("f{}.py", rng.next() % 1000), content(rng.next(), rng.below(7000) as usize)));
+        files.push((
+            format!("f{}.py", rng.next() % 1000),
+            content(rng.next(), rng.below(7000) as usize),
+        ));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files.dedup_by(|a, b| a.0 == b.0);
-    Tree { version, files, with_sha256: rng.below(2) == 0 }
+    Tree {
+        version,
+        files,
+        with_sha256: rng.below(2) == 0,
+    }
 }
 
 /// The update, a reboot, then a confirm, a rollback or nothing; stops where the power died.

@@ -116,7 +116,8 @@ impl<const N: usize> Decoder<N> {
                 } else {
                     if !self.overflow {
                         self.overflow = true;
-                        self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(N as u32);
+                        self.stats.skipped_bytes =
+                            self.stats.skipped_bytes.saturating_add(N as u32);
                     }
                     self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(1);
                 }

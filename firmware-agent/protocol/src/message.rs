@@ -80,7 +80,9 @@ pub enum TreeState {
     Empty,
     Confirmed,
     /// Committed but not confirmed; rolled back when a boot finds no boots left.
-    Trial { boots_left: u8 },
+    Trial {
+        boots_left: u8,
+    },
 }
 
 /// Identity of a tree on the device.
@@ -126,17 +128,31 @@ pub enum Reply<'a> {
         sha1: Sha1,
         sha256: Option<Sha256>,
     },
-    ListEnd { total: u16 },
+    ListEnd {
+        total: u16,
+    },
     /// Begin accepted; send the entries.
-    Ready { session: u32 },
+    Ready {
+        session: u32,
+    },
     /// Whether the agent needs this entry's bytes (false: it already holds them).
-    Need { index: u16, need: bool },
+    Need {
+        index: u16,
+        need: bool,
+    },
     /// `offset` bytes of `entry` are written; send from there.
-    Ack { entry: u16, offset: u32 },
+    Ack {
+        entry: u16,
+        offset: u32,
+    },
     /// The entry is complete, its hashes matched, and it read back correctly from flash.
-    FileDone { entry: u16 },
+    FileDone {
+        entry: u16,
+    },
     /// The target tree is active (journal written).
-    Committed { boots: u8 },
+    Committed {
+        boots: u8,
+    },
     /// A request without data of its own (Confirm, Rollback, Abort, Reboot) succeeded.
     Done,
     Error {

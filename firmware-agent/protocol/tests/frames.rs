@@ -26,14 +26,24 @@ fn decode_all(bytes: &[u8]) -> Vec<Vec<u8>> {
 }
 
 fn tree<'a>() -> TreeInfo<'a> {
-    TreeInfo { version: "v1.0.0", git_ref: "main", commit: "abc", files: 3, bytes: 999 }
+    TreeInfo {
+        version: "v1.0.0",
+        git_ref: "main",
+        commit: "abc",
+        files: 3,
+        bytes: 999,
+    }
 }
 
 fn all_requests() -> Vec<Request<'static>> {
     vec![
         Request::Hello { major: 1, minor: 0 },
-        Request::ListFiles { tree: TreeSel::Active },
-        Request::ListFiles { tree: TreeSel::Previous },
+        Request::ListFiles {
+            tree: TreeSel::Active,
+        },
+        Request::ListFiles {
+            tree: TreeSel::Previous,
+        },
         Request::Begin(Begin {
             session: 0xDEAD_BEEF,
             entries: 20,
@@ -44,9 +54,25 @@ fn all_requests() -> Vec<Request<'static>> {
             post_update: Some("hooks/post.py"),
             rollback: None,
         }),
-        Request::Entry(Entry { index: 3, path: "lib/util.py", size: 1234, sha1: [7; 20], sha256: Some([9; 32]) }),
-        Request::Entry(Entry { index: 4, path: "a", size: 0, sha1: [0; 20], sha256: None }),
-        Request::Data { entry: 2, offset: 4096, bytes: &[1, 0, 2, 0, 0, 3] },
+        Request::Entry(Entry {
+            index: 3,
+            path: "lib/util.py",
+            size: 1234,
+            sha1: [7; 20],
+            sha256: Some([9; 32]),
+        }),
+        Request::Entry(Entry {
+            index: 4,
+            path: "a",
+            size: 0,
+            sha1: [0; 20],
+            sha256: None,
+        }),
+        Request::Data {
+            entry: 2,
+            offset: 4096,
+            bytes: &[1, 0, 2, 0, 0, 3],
+        },
         Request::Query { entry: 9 },
         Request::Commit { boots: 3 },
         Request::Reboot,
@@ -74,15 +100,31 @@ fn all_replies() -> Vec<Reply<'static>> {
             previous: None,
             session: Some(5),
         }),
-        Reply::File { index: 1, path: "main.py", size: 10, sha1: [3; 20], sha256: None },
+        Reply::File {
+            index: 1,
+            path: "main.py",
+            size: 10,
+            sha1: [3; 20],
+            sha256: None,
+        },
         Reply::ListEnd { total: 2 },
         Reply::Ready { session: 5 },
-        Reply::Need { index: 1, need: true },
-        Reply::Ack { entry: 1, offset: 2048 },
+        Reply::Need {
+            index: 1,
+            need: true,
+        },
+        Reply::Ack {
+            entry: 1,
+            offset: 2048,
+        },
         Reply::FileDone { entry: 1 },
         Reply::Committed { boots: 3 },
         Reply::Done,
-        Reply::Error { code: ErrorCode::NoSpace, entry: Some(4), detail: "not enough free flash" },
+        Reply::Error {
+            code: ErrorCode::NoSpace,
+            entry: Some(4),
+            detail: "not enough free flash",
+        },
     ]
 }
 
@@ -109,13 +151,29 @@ fn every_reply_round_trips() {
 #[test]
 fn golden_frames() {
     // postcard [0, 1, 0], CRC-32 (zlib's) 0xE65AE853 little endian, COBS, delimiters.
-    assert_eq!(frame(&Request::Hello { major: 1, minor: 0 }), [0, 1, 2, 1, 5, 83, 232, 90, 230, 0]);
-    assert_eq!(frame(&Request::Commit { boots: 3 }), [0, 7, 6, 3, 195, 228, 138, 142, 0]);
     assert_eq!(
-        frame(&Request::Data { entry: 2, offset: 300, bytes: &[0, 1] }),
+        frame(&Request::Hello { major: 1, minor: 0 }),
+        [0, 1, 2, 1, 5, 83, 232, 90, 230, 0]
+    );
+    assert_eq!(
+        frame(&Request::Commit { boots: 3 }),
+        [0, 7, 6, 3, 195, 228, 138, 142, 0]
+    );
+    assert_eq!(
+        frame(&Request::Data {
+            entry: 2,
+            offset: 300,
+            bytes: &[0, 1]
+        }),
         [0, 6, 4, 2, 172, 2, 2, 6, 1, 130, 4, 182, 79, 0]
     );
-    assert_eq!(frame(&Reply::Ack { entry: 1, offset: 1024 }), [0, 7, 5, 1, 128, 8, 96, 85, 2, 34, 0]);
+    assert_eq!(
+        frame(&Reply::Ack {
+            entry: 1,
+            offset: 1024
+        }),
+        [0, 7, 5, 1, 128, 8, 96, 85, 2, 34, 0]
+    );
 }
 
 #[test]
@@ -142,7 +200,11 @@ fn garbage_between_frames_is_skipped_and_counted() {
 #[test]
 fn oversized_frame_is_dropped_and_the_next_one_decodes() {
     let big = vec![0x55u8; 600];
-    let mut stream = frame(&Request::Data { entry: 0, offset: 0, bytes: &big });
+    let mut stream = frame(&Request::Data {
+        entry: 0,
+        offset: 0,
+        bytes: &big,
+    });
     stream.extend(frame(&Request::Abort));
     let mut d = Decoder::<128>::new();
     let mut got = Vec::new();

@@ -52,7 +52,11 @@ pub struct Tree {
 
 impl Tree {
     pub fn new(version: &str, files: Vec<(String, Vec<u8>)>) -> Tree {
-        Tree { version: version.into(), files, with_sha256: false }
+        Tree {
+            version: version.into(),
+            files,
+            with_sha256: false,
+        }
     }
 }
 
@@ -99,7 +103,11 @@ pub fn push<F: NorFlash>(agent: &mut Agent<F>, tree: &Tree, boots: u8) -> Result
         sent.files += 1;
         let mut offset = 0usize;
         for chunk in bytes.chunks(1024) {
-            let data = Request::Data { entry: i as u16, offset: offset as u32, bytes: chunk };
+            let data = Request::Data {
+                entry: i as u16,
+                offset: offset as u32,
+                bytes: chunk,
+            };
             let replies = call(agent, &data);
             offset += chunk.len();
             sent.bytes += chunk.len();
@@ -131,7 +139,12 @@ pub fn active_tree<F: NorFlash>(store: &mut Store<F>) -> Option<(String, Vec<(St
         let f = store.file(&t.at, i).unwrap();
         let mut bytes = vec![0; f.size as usize];
         store.read_file(&f, 0, &mut bytes).unwrap();
-        assert_eq!(git_blob_sha1(&bytes), f.sha1, "{} does not hash to its SHA-1", f.path.as_str());
+        assert_eq!(
+            git_blob_sha1(&bytes),
+            f.sha1,
+            "{} does not hash to its SHA-1",
+            f.path.as_str()
+        );
         files.push((f.path.as_str().to_string(), bytes));
     }
     Some((t.header.version.as_str().to_string(), files))
@@ -139,7 +152,10 @@ pub fn active_tree<F: NorFlash>(store: &mut Store<F>) -> Option<(String, Vec<(St
 
 /// Deterministic file contents.
 pub fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
     (0..len)
         .map(|_| {
             x ^= x << 13;
