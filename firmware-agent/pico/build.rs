@@ -1,0 +1,38 @@
+//! Puts memory.x where the linker finds it, checks it against src/layout.rs,
+//! and passes the link scripts.
+//!
+//! The link arguments live here rather than in .cargo/config.toml: a RUSTFLAGS
+//! environment variable (CI sets `-D warnings`) replaces config rustflags, but
+//! not the arguments a build script emits.
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+
+#[allow(dead_code)]
+#[path = "src/layout.rs"]
+mod layout;
+
+fn main() {
+    let memory = include_str!("memory.x");
+    let expected = format!(
+        "FLASH : ORIGIN = 0x10000100, LENGTH = {}K - 0x100",
+        layout::FIRMWARE_SIZE / 1024
+    );
+    assert!(
+        memory.contains(&expected),
+        "memory.x must give the firmware the {} KiB that src/layout.rs reserves: expected the line `{expected}`",
+        layout::FIRMWARE_SIZE / 1024
+    );
+
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out.join("memory.x"), memory).expect("write memory.x into OUT_DIR");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=src/layout.rs");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    println!("cargo:rustc-link-arg-bins=--nmagic");
+    println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    println!("cargo:rustc-link-arg-bins=-Tlink-rp.x");
+}
