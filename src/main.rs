@@ -1,1 +1,62 @@
-fn main() {}
+//! The `ota` binary: parse flags, load the config, run a command, and turn
+//! its outcome into an exit code (see `ota --help`).
+
+use clap::{CommandFactory, Parser};
+use ota::cli::{AgentCommand, Cli, Command};
+use ota::commands::{self, Ctx};
+use ota::config::Config;
+use ota::exit::{code_of, kind_of};
+use ota::progress::Ui;
+
+fn main() {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    let code = match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            if json {
+                let doc = serde_json::json!({
+                    "result": "error",
+                    "kind": kind_of(&e).map(|k| k.name()),
+                    "error": format!("{e:#}"),
+                });
+                let _ = commands::print_json(&doc);
+            }
+            eprintln!("ota: error: {e:#}");
+            code_of(&e)
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        let mut cmd = Cli::command();
+        clap_complete::generate(shell, &mut cmd, "ota", &mut std::io::stdout());
+        return Ok(());
+    }
+    let g = cli.global;
+    let mut config = Config::load(g.config.as_deref())?;
+    if let Some(p) = g.port {
+        config.port = Some(p);
+    }
+    let ui = Ui {
+        json: g.json,
+        quiet: g.quiet,
+        verbose: g.verbose.max(config.debug as u8),
+    };
+    for note in config.notes() {
+        ui.detail(&note);
+    }
+    let ctx = Ctx { config, ui };
+    match &cli.command {
+        Command::Push(args) => commands::push::run(&ctx, args),
+        Command::Status => commands::inspect::status(&ctx),
+        Command::Ls { long, previous } => commands::inspect::ls(&ctx, *long, *previous),
+        Command::Confirm => commands::inspect::confirm(&ctx),
+        Command::Rollback => commands::inspect::rollback(&ctx),
+        Command::Reboot => commands::inspect::reboot(&ctx),
+        Command::Agent(AgentCommand::Sim(args)) => commands::agent::sim(&ctx, args),
+        Command::Completions { .. } => unreachable!("handled above"),
+    }
+}

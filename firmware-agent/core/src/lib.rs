@@ -9,6 +9,7 @@
 
 mod agent;
 mod bitmap;
+pub mod board;
 pub mod hash;
 pub mod layout;
 mod link;

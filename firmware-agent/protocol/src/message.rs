@@ -186,6 +186,8 @@ pub enum ErrorCode {
     NoPrevious,
     /// The active tree is not in trial.
     NotTrial,
+    /// Another host is driving this agent.
+    Busy,
 }
 
 impl ErrorCode {
@@ -204,6 +206,7 @@ impl ErrorCode {
             ErrorCode::Flash => "flash error",
             ErrorCode::NoPrevious => "no previous tree",
             ErrorCode::NotTrial => "active tree is not in trial",
+            ErrorCode::Busy => "another host is driving this agent",
         }
     }
 }

@@ -1,0 +1,245 @@
+//! A verified tree on the host: every file's bytes on disk, hashed, ready to
+//! stream. A `Bundle` can only be built from files that were hashed here, so
+//! unverified bytes cannot reach a device by accident.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha1::Digest;
+
+use crate::exit::{fail, Kind};
+
+pub type Sha1 = [u8; 20];
+pub type Sha256 = [u8; 32];
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != 2 * N || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// One file of a bundle; its hashes were computed from the bytes at `location`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleFile {
+    pub path: String,
+    pub size: u32,
+    pub sha1: Sha1,
+    pub sha256: Option<Sha256>,
+    location: PathBuf,
+}
+
+impl BundleFile {
+    pub fn location(&self) -> &Path {
+        &self.location
+    }
+
+    pub fn open(&self) -> std::io::Result<File> {
+        File::open(&self.location)
+    }
+}
+
+/// What was expected of a file, from a Git tree or a manifest.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expect {
+    pub size: Option<u64>,
+    pub sha1: Option<Sha1>,
+    pub sha256: Option<Sha256>,
+}
+
+/// Hashes the file at `location` (streaming, constant memory) and checks it
+/// against `expect`. The error names the file and both hashes.
+pub fn verify_file(
+    path: &str,
+    location: &Path,
+    expect: Expect,
+    with_sha256: bool,
+) -> anyhow::Result<BundleFile> {
+    let mut f = File::open(location).map_err(|e| {
+        fail(
+            Kind::Source,
+            format!("{path}: cannot read {}: {e}", location.display()),
+        )
+    })?;
+    let size = f.metadata()?.len();
+    if size > u32::MAX as u64 {
+        return Err(fail(
+            Kind::Source,
+            format!("{path}: {size} bytes is larger than a device file can be"),
+        ));
+    }
+    if let Some(want) = expect.size {
+        if want != size {
+            return Err(fail(
+                Kind::Verify,
+                format!("{path}: expected {want} bytes, got {size}"),
+            ));
+        }
+    }
+    let mut sha1 = sha1::Sha1::new();
+    sha1.update(format!("blob {size}\0").as_bytes());
+    let mut sha256 = (with_sha256 || expect.sha256.is_some()).then(sha2::Sha256::new);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut seen = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        seen += n as u64;
+        sha1.update(&buf[..n]);
+        if let Some(h) = &mut sha256 {
+            h.update(&buf[..n]);
+        }
+    }
+    if seen != size {
+        return Err(fail(
+            Kind::Source,
+            format!("{path}: file changed while it was read"),
+        ));
+    }
+    let sha1: Sha1 = sha1.finalize().into();
+    let sha256: Option<Sha256> = sha256.map(|h| h.finalize().into());
+    if let Some(want) = expect.sha1 {
+        if want != sha1 {
+            return Err(fail(
+                Kind::Verify,
+                format!("{path}: expected SHA-1 {}, got {}", hex(&want), hex(&sha1)),
+            ));
+        }
+    }
+    if let (Some(want), Some(got)) = (expect.sha256, sha256) {
+        if want != got {
+            return Err(fail(
+                Kind::Verify,
+                format!("{path}: expected SHA-256 {}, got {}", hex(&want), hex(&got)),
+            ));
+        }
+    }
+    Ok(BundleFile {
+        path: path.to_string(),
+        size: size as u32,
+        sha1,
+        sha256,
+        location: location.to_path_buf(),
+    })
+}
+
+/// A verified tree and what it is.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub version: String,
+    pub git_ref: String,
+    pub commit: String,
+    pub post_update: Option<String>,
+    pub rollback: Option<String>,
+    files: Vec<BundleFile>,
+}
+
+impl Bundle {
+    /// Files sorted by path; duplicate paths and bad paths are refused.
+    pub fn new(
+        version: String,
+        git_ref: String,
+        commit: String,
+        mut files: Vec<BundleFile>,
+    ) -> anyhow::Result<Bundle> {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        for f in &files {
+            ota_agent::paths::check_path(&f.path)
+                .map_err(|e| fail(Kind::Source, format!("{}: {}", f.path, e.as_str())))?;
+        }
+        if let Some(w) = files.windows(2).find(|w| w[0].path == w[1].path) {
+            return Err(fail(Kind::Source, format!("{}: listed twice", w[0].path)));
+        }
+        if files.len() > ota_agent::layout::MAX_ENTRIES {
+            return Err(fail(
+                Kind::Source,
+                format!(
+                    "{} files: the agent holds at most {}",
+                    files.len(),
+                    ota_agent::layout::MAX_ENTRIES
+                ),
+            ));
+        }
+        Ok(Bundle {
+            version,
+            git_ref,
+            commit,
+            post_update: None,
+            rollback: None,
+            files,
+        })
+    }
+
+    pub fn files(&self) -> &[BundleFile] {
+        &self.files
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size as u64).sum()
+    }
+
+    /// A content id of the tree: SHA-1 over sorted (path, blob SHA-1) pairs.
+    pub fn tree_id(files: &[BundleFile]) -> String {
+        let mut h = sha1::Sha1::new();
+        for f in files {
+            h.update(f.path.as_bytes());
+            h.update([0]);
+            h.update(f.sha1);
+        }
+        hex(&h.finalize())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let b = [0u8, 1, 0xab, 0xff];
+        assert_eq!(hex(&b), "0001abff");
+        assert_eq!(from_hex::<4>("0001abff"), Some(b));
+        assert_eq!(from_hex::<4>("0001abf"), None);
+    }
+
+    #[test]
+    fn wrong_bytes_name_the_file_and_both_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("util.py");
+        std::fs::write(&p, b"print(2)\n").unwrap();
+        let want = [0x11; 20];
+        let e = verify_file(
+            "lib/util.py",
+            &p,
+            Expect {
+                sha1: Some(want),
+                ..Default::default()
+            },
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("lib/util.py: expected SHA-1 1111"), "{e}");
+        assert!(e.contains(", got "), "{e}");
+    }
+
+    #[test]
+    fn git_blob_sha1_of_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("empty");
+        std::fs::write(&p, b"").unwrap();
+        let f = verify_file("empty", &p, Expect::default(), false).unwrap();
+        assert_eq!(hex(&f.sha1), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    }
+}

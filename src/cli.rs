@@ -1,0 +1,114 @@
+//! The command line, as clap sees it. Help texts are the reference users
+//! read first, so they say what each command does to the device.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::EXIT_CODES_HELP;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ota",
+    version,
+    about = "Update a Raspberry Pi Pico W over USB: verified on the host, written atomically, rolled back if it does not confirm",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Config file [default: ota_config.json in the current folder, when present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]
+    #[arg(long, global = true, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Say more (repeat for more still)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Say nothing but errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print one JSON document on stdout and nothing else there; human text goes to stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm
+    Push(PushArgs),
+    /// Show the agent, the active and previous versions, the trial state and free space
+    Status,
+    /// List the files of the active tree
+    Ls {
+        /// Show sizes and SHA-1s
+        #[arg(short, long)]
+        long: bool,
+        /// List the previous tree instead
+        #[arg(long)]
+        previous: bool,
+    },
+    /// Keep the active trial version (what the application does when it booted well)
+    Confirm,
+    /// Go back to the previous tree (takes effect at the next boot)
+    Rollback,
+    /// Restart the device
+    Reboot,
+    /// The agent itself: a simulated one, or the firmware image
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish)
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Push this folder (the working tree) instead of an update from GitHub
+    #[arg(long, value_name = "DIR", required = true)]
+    pub dir: Option<PathBuf>,
+    /// Version to record for the pushed tree [default: dir-<content id>]
+    #[arg(long = "version", value_name = "V")]
+    pub version: Option<String>,
+    /// Print what would be sent, added, changed, reused and removed; touch nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Push even when the device already runs this version
+    #[arg(long)]
+    pub force: bool,
+    /// Commit but do not reboot: the new tree starts at the next boot
+    #[arg(long)]
+    pub no_reboot: bool,
+    /// Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)
+    #[arg(long, value_name = "N")]
+    pub boots: Option<u8>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Serve a simulated agent (the real agent code on a flash image file)
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("serve").required(true).args(["pty", "listen"]))]
+pub struct SimArgs {
+    /// The simulated Pico's flash image (created on first use)
+    #[arg(long, value_name = "FILE", default_value = "ota-sim.img")]
+    pub flash: PathBuf,
+    /// Serve on a new pseudo-terminal; its path is printed on stdout
+    #[arg(long)]
+    pub pty: bool,
+    /// Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Play an application that never confirms its trial version
+    #[arg(long)]
+    pub no_auto_confirm: bool,
+}

@@ -1,0 +1,504 @@
+//! The push engine: declare the target tree, stream what the device lacks
+//! with a window of frames in flight, recover from lost or corrupted frames
+//! and dropped links, commit, reboot, and wait for the verdict.
+//!
+//! It never sends Commit before every needed file is acknowledged as written
+//! and verified by the agent; any failure before that leaves the device on
+//! its old tree.
+
+use std::collections::VecDeque;
+use std::io::{Read, Seek, SeekFrom};
+use std::time::{Duration, Instant};
+
+use ota_protocol::{Begin, Entry, ErrorCode, Request};
+use serde::Serialize;
+
+use super::client::{refused, Client, DeviceInfo, Msg};
+use super::events::{Event, Events};
+use crate::bundle::{Bundle, BundleFile};
+use crate::exit::{fail, Kind};
+
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Trial boots for the new tree (0: confirmed at once).
+    pub boots: u8,
+    pub window: u32,
+    /// Largest payload per Data frame (capped by the agent's own limit).
+    pub chunk: u32,
+    pub reboot: bool,
+    pub confirm_timeout: Duration,
+    /// How long to wait for a dropped link to come back.
+    pub reconnect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PushOutcome {
+    pub files_sent: usize,
+    pub bytes_sent: u64,
+    pub files_reused: usize,
+    /// Times ota went back to the last acknowledged offset.
+    pub resends: u32,
+    pub reconnects: u32,
+    /// `None` when the device was not rebooted (the new tree starts at the next boot).
+    pub confirmed: Option<bool>,
+    pub rolled_back: bool,
+    /// The device after the push (after the reboot, when there was one).
+    pub device: Option<DeviceInfo>,
+}
+
+enum Step {
+    /// The link failed: reconnect and resume.
+    Link(String),
+    /// The agent rejected the bytes it received (hash or read-back): send the file again.
+    Again(String),
+    Fatal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Step {
+    fn from(e: anyhow::Error) -> Step {
+        if crate::exit::kind_of(&e) == Some(Kind::Device) {
+            Step::Link(format!("{e:#}"))
+        } else {
+            Step::Fatal(e)
+        }
+    }
+}
+
+fn session_id() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish() as u32
+}
+
+pub fn push(
+    c: &mut Client,
+    bundle: &Bundle,
+    opts: &PushOptions,
+    ev: Events,
+) -> anyhow::Result<PushOutcome> {
+    let mut out = PushOutcome::default();
+    let files = bundle.files();
+    let session = session_id();
+
+    // Declare the tree; a drop here simply starts the declaration again.
+    let mut attempts = 0;
+    let need = loop {
+        attempts += 1;
+        match declare(c, bundle, session, opts.window) {
+            Ok(need) => break need,
+            Err(Step::Link(why)) if attempts < 3 => {
+                ev(Event::Retrying { reason: why });
+                wait_for_device(c, opts.reconnect_timeout)?;
+                out.reconnects += 1;
+            }
+            Err(Step::Link(why)) => return Err(fail(Kind::Device, why)),
+            Err(Step::Again(why)) => return Err(fail(Kind::Refused, why)),
+            Err(Step::Fatal(e)) => return Err(e),
+        }
+    };
+    let needed: Vec<usize> = (0..files.len()).filter(|&i| need[i]).collect();
+    out.files_reused = files.len() - needed.len();
+    ev(Event::Planned {
+        files: needed.len(),
+        bytes: needed.iter().map(|&i| files[i].size as u64).sum(),
+    });
+
+    let chunk = opts.chunk.max(64) as usize;
+    for &i in &needed {
+        let f = &files[i];
+        ev(Event::FileStart {
+            path: f.path.clone(),
+            size: f.size,
+        });
+        let mut resume = false;
+        let mut agains = 0;
+        loop {
+            match stream_file(
+                c,
+                i as u16,
+                f,
+                chunk,
+                opts.window as usize,
+                resume,
+                &mut out,
+                ev,
+            ) {
+                Ok(()) => break,
+                Err(Step::Link(why)) => {
+                    ev(Event::Retrying {
+                        reason: why.clone(),
+                    });
+                    let info = wait_for_device(c, opts.reconnect_timeout)
+                        .map_err(|e| left_as_was(e, None))?;
+                    out.reconnects += 1;
+                    if info.session != Some(session) {
+                        return Err(left_as_was(
+                            fail(
+                                Kind::Device,
+                                format!(
+                                    "{}: the agent restarted during the push ({why})",
+                                    c.name()
+                                ),
+                            ),
+                            Some(&info),
+                        ));
+                    }
+                    resume = true;
+                }
+                Err(Step::Again(why)) if agains < 2 => {
+                    agains += 1;
+                    ev(Event::Retrying {
+                        reason: format!("{}: {why}; sending it again", f.path),
+                    });
+                    resume = false;
+                }
+                Err(Step::Again(why)) => {
+                    let _ = c.simple(&Request::Abort, "Abort");
+                    return Err(left_as_was(
+                        fail(Kind::Verify, format!("{}: {why}", f.path)),
+                        None,
+                    ));
+                }
+                Err(Step::Fatal(e)) => {
+                    let _ = c.simple(&Request::Abort, "Abort");
+                    return Err(left_as_was(e, None));
+                }
+            }
+        }
+        out.files_sent += 1;
+        ev(Event::FileDone {
+            path: f.path.clone(),
+        });
+    }
+
+    ev(Event::Committing);
+    commit(c, bundle, session, opts, &mut out)?;
+
+    if !opts.reboot {
+        out.device = Some(c.hello()?);
+        return Ok(out);
+    }
+    ev(Event::Rebooting);
+    c.send(&Request::Reboot)?;
+    // The Done may be lost with the link as the device resets; that is fine.
+    let _ = c.recv(Duration::from_millis(500).min(c.timeout));
+    ev(Event::WaitingForConfirm);
+    let mut info = wait_for_device(c, opts.reconnect_timeout)?;
+    let deadline = Instant::now() + opts.confirm_timeout;
+    loop {
+        let ours = info
+            .active
+            .as_ref()
+            .is_some_and(|a| a.commit == bundle.commit && a.version == bundle.version);
+        if !ours {
+            out.rolled_back = true;
+            out.confirmed = Some(false);
+            break;
+        }
+        if info.state == "confirmed" {
+            out.confirmed = Some(true);
+            break;
+        }
+        if Instant::now() >= deadline {
+            out.confirmed = Some(false);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        info = match c.hello() {
+            Ok(i) => i,
+            Err(_) => wait_for_device(c, opts.reconnect_timeout)?,
+        };
+    }
+    out.device = Some(info);
+    Ok(out)
+}
+
+/// Adds what the user most needs to know after a failed push.
+fn left_as_was(e: anyhow::Error, info: Option<&DeviceInfo>) -> anyhow::Error {
+    let version = info
+        .and_then(|i| i.active.as_ref())
+        .map_or(String::new(), |a| format!(" ({})", a.version));
+    e.context(format!(
+        "nothing was committed: the device is still on its old tree{version}"
+    ))
+}
+
+fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result<Vec<bool>, Step> {
+    let files = bundle.files();
+    c.drain(Duration::ZERO);
+    c.send(&Request::Begin(Begin {
+        session,
+        entries: files.len() as u16,
+        total_bytes: bundle.total_bytes(),
+        version: &bundle.version,
+        git_ref: &bundle.git_ref,
+        commit: &bundle.commit,
+        post_update: bundle.post_update.as_deref(),
+        rollback: bundle.rollback.as_deref(),
+    }))?;
+    loop {
+        match c.expect("Begin")? {
+            Msg::Ready { session: s } if s == session => break,
+            Msg::Error { code, detail, .. } => {
+                return Err(Step::Fatal(refused(&c.name(), code, &detail)))
+            }
+            _ => continue,
+        }
+    }
+    let mut need = vec![false; files.len()];
+    let mut answered = 0;
+    for (i, f) in files.iter().enumerate() {
+        c.send(&Request::Entry(Entry {
+            index: i as u16,
+            path: &f.path,
+            size: f.size,
+            sha1: f.sha1,
+            sha256: f.sha256,
+        }))?;
+        while i + 1 - answered >= window as usize
+            || (i + 1 == files.len() && answered < files.len())
+        {
+            match c.expect("Entry")? {
+                Msg::Need { index, need: n } if (index as usize) < files.len() => {
+                    need[index as usize] = n;
+                    answered += 1;
+                }
+                Msg::Error {
+                    code,
+                    entry,
+                    detail,
+                } => {
+                    let what = entry
+                        .and_then(|e| files.get(e as usize))
+                        .map_or("", |f| f.path.as_str());
+                    return Err(Step::Fatal(refused(
+                        &c.name(),
+                        code,
+                        &format!("{what}: {detail}"),
+                    )));
+                }
+                _ => continue,
+            }
+        }
+    }
+    Ok(need)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stream_file(
+    c: &mut Client,
+    entry: u16,
+    f: &BundleFile,
+    chunk: usize,
+    window: usize,
+    resume: bool,
+    out: &mut PushOutcome,
+    ev: Events,
+) -> Result<(), Step> {
+    let mut file = f.open().map_err(|e| {
+        Step::Fatal(fail(
+            Kind::Source,
+            format!("{}: cannot read {}: {e}", f.path, f.location().display()),
+        ))
+    })?;
+    let size = f.size;
+    let mut buf = vec![0u8; chunk];
+    let mut acked = 0u32;
+    let mut next = 0u32;
+    let mut inflight: VecDeque<u32> = VecDeque::new();
+    let mut resync = resume;
+    loop {
+        if resync {
+            match where_is(c, entry)? {
+                None => {
+                    ev(Event::Sent {
+                        bytes: (size - acked) as u64,
+                    });
+                    out.bytes_sent += (size - acked) as u64;
+                    return Ok(());
+                }
+                Some(at) => {
+                    if at > acked {
+                        ev(Event::Sent {
+                            bytes: (at - acked) as u64,
+                        });
+                        out.bytes_sent += (at - acked) as u64;
+                    }
+                    acked = at;
+                    next = at;
+                    inflight.clear();
+                    file.seek(SeekFrom::Start(at as u64))
+                        .map_err(|e| Step::Fatal(e.into()))?;
+                }
+            }
+            resync = false;
+        }
+        while inflight.len() < window && next < size {
+            let n = chunk.min((size - next) as usize);
+            file.read_exact(&mut buf[..n]).map_err(|e| {
+                Step::Fatal(fail(
+                    Kind::Source,
+                    format!("{}: read failed (did it change?): {e}", f.path),
+                ))
+            })?;
+            c.send(&Request::Data {
+                entry,
+                offset: next,
+                bytes: &buf[..n],
+            })?;
+            next += n as u32;
+            inflight.push_back(next);
+        }
+        match c.recv(c.timeout) {
+            Ok(Some(Msg::Ack { entry: e, offset })) if e == entry => {
+                if inflight.pop_front() == Some(offset) {
+                    ev(Event::Sent {
+                        bytes: (offset - acked) as u64,
+                    });
+                    out.bytes_sent += (offset - acked) as u64;
+                    acked = offset;
+                } else {
+                    out.resends += 1;
+                    ev(Event::Retrying {
+                        reason: format!(
+                            "{}: agent is at byte {offset}; resending from there",
+                            f.path
+                        ),
+                    });
+                    c.drain(Duration::from_millis(200).min(c.timeout));
+                    resync = true;
+                }
+            }
+            Ok(Some(Msg::FileDone { entry: e })) if e == entry && acked == size => return Ok(()),
+            Ok(Some(Msg::Error {
+                code,
+                entry: Some(e),
+                detail,
+            })) if e == entry => {
+                return Err(match code {
+                    ErrorCode::HashMismatch | ErrorCode::ReadbackMismatch => {
+                        c.drain(Duration::from_millis(200).min(c.timeout));
+                        Step::Again(detail)
+                    }
+                    _ => Step::Fatal(refused(&c.name(), code, &format!("{}: {detail}", f.path))),
+                });
+            }
+            Ok(Some(Msg::Error { code, detail, .. })) => {
+                return Err(Step::Fatal(refused(&c.name(), code, &detail)))
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                out.resends += 1;
+                ev(Event::Retrying {
+                    reason: format!(
+                        "{}: no acknowledgement; resending from byte {acked}",
+                        f.path
+                    ),
+                });
+                resync = true;
+            }
+            Err(e) => return Err(Step::Link(format!("{}: {e}", c.name()))),
+        }
+    }
+}
+
+/// Asks where the agent stands on `entry`: `None` when it is complete and verified.
+fn where_is(c: &mut Client, entry: u16) -> Result<Option<u32>, Step> {
+    c.send(&Request::Query { entry })?;
+    loop {
+        match c.recv(c.timeout) {
+            Ok(Some(Msg::Ack { entry: e, offset })) if e == entry => {
+                // A complete file is answered with Ack(size) then FileDone.
+                return match c.recv(Duration::from_millis(300).min(c.timeout)) {
+                    Ok(Some(Msg::FileDone { entry: d })) if d == entry => Ok(None),
+                    Ok(_) => Ok(Some(offset)),
+                    Err(e) => Err(Step::Link(format!("{}: {e}", c.name()))),
+                };
+            }
+            Ok(Some(Msg::Error { code, detail, .. })) => {
+                return Err(Step::Fatal(refused(&c.name(), code, &detail)))
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => return Err(Step::Link(format!("{}: no answer to Query", c.name()))),
+            Err(e) => return Err(Step::Link(format!("{}: {e}", c.name()))),
+        }
+    }
+}
+
+fn commit(
+    c: &mut Client,
+    bundle: &Bundle,
+    session: u32,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+) -> anyhow::Result<()> {
+    for _ in 0..3 {
+        let sent = c.send(&Request::Commit { boots: opts.boots });
+        let answer = match sent {
+            Ok(()) => c.recv(c.timeout),
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        match answer {
+            Ok(Some(Msg::Committed)) => return Ok(()),
+            Ok(Some(Msg::Error { code, detail, .. })) => {
+                return Err(refused(&c.name(), code, &detail))
+            }
+            _ => {
+                // Lost answer or link: ask the device what it holds now.
+                let info = wait_for_device(c, opts.reconnect_timeout)?;
+                out.reconnects += 1;
+                let active = info
+                    .active
+                    .as_ref()
+                    .is_some_and(|a| a.commit == bundle.commit && a.version == bundle.version);
+                if active && info.session.is_none() {
+                    return Ok(());
+                }
+                if info.session != Some(session) {
+                    return Err(left_as_was(
+                        fail(
+                            Kind::Device,
+                            format!("{}: the agent restarted before the commit", c.name()),
+                        ),
+                        Some(&info),
+                    ));
+                }
+            }
+        }
+    }
+    Err(fail(
+        Kind::Device,
+        format!("{}: no answer to Commit", c.name()),
+    ))
+}
+
+/// Reconnects and says Hello until the agent answers or `timeout` passes.
+pub fn wait_for_device(c: &mut Client, timeout: Duration) -> anyhow::Result<DeviceInfo> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let attempt = c
+            .reconnect()
+            .map_err(|e| fail(Kind::Device, format!("{}: {e}", c.name())))
+            .and_then(|_| c.hello());
+        match attempt {
+            Ok(info) => return Ok(info),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(e.context(format!(
+                    "device did not come back within {}s",
+                    timeout.as_secs()
+                )))
+            }
+            Err(_) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `ota agent sim`: a simulated agent served on a pseudo-terminal or a TCP
+//! port, so that the real serial and TCP code paths run without a board.
+//!
+//! One host at a time drives the agent: a second TCP client is told "busy";
+//! on a pseudo-terminal the serial port's own lock refuses a second opener.
+//! A reboot request restarts the agent on the same flash and, on TCP, drops
+//! the connection as a board's USB port would vanish.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ota_protocol::{encode_frame, ErrorCode, Reply};
+
+use super::sim::SimDevice;
+use crate::exit::{fail, Kind};
+
+/// Serves on a new pseudo-terminal; `announce` gets the path to open.
+pub fn serve_pty(
+    image: &Path,
+    auto_confirm: bool,
+    announce: &mut dyn FnMut(&str),
+) -> anyhow::Result<()> {
+    use serialport::SerialPort;
+    let mut device = SimDevice::boot(image, auto_confirm)?;
+    let (mut master, slave) = serialport::TTYPort::pair().map_err(|e| {
+        fail(
+            Kind::Device,
+            format!("cannot create a pseudo-terminal: {e}"),
+        )
+    })?;
+    let path = slave
+        .name()
+        .ok_or_else(|| fail(Kind::Device, "pseudo-terminal has no name"))?;
+    announce(&path);
+    master.set_timeout(Duration::from_millis(200))?;
+    let mut buf = [0u8; 4096];
+    let mut out = Vec::new();
+    loop {
+        let n = match master.read(&mut buf) {
+            Ok(n) => n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::TimedOut
+                    || e.kind() == std::io::ErrorKind::WouldBlock =>
+            {
+                continue
+            }
+            Err(e) => return Err(fail(Kind::Device, format!("{path}: {e}"))),
+        };
+        out.clear();
+        device.receive(&buf[..n], &mut out)?;
+        master.write_all(&out)?;
+        master.flush()?;
+    }
+}
+
+/// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound.
+pub fn serve_tcp(
+    image: &Path,
+    auto_confirm: bool,
+    addr: &str,
+    announce: &mut dyn FnMut(&str),
+) -> anyhow::Result<()> {
+    let device = Arc::new(Mutex::new(SimDevice::boot(image, auto_confirm)?));
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| fail(Kind::Config, format!("cannot listen on {addr}: {e}")))?;
+    announce(&format!("tcp:{}", listener.local_addr()?));
+    let active = Arc::new(AtomicBool::new(false));
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        if active.swap(true, Ordering::SeqCst) {
+            let _ = stream.write_all(&busy_frame());
+            continue;
+        }
+        let device = device.clone();
+        let active = active.clone();
+        std::thread::spawn(move || {
+            let _ = serve_connection(&mut stream, &device);
+            active.store(false, Ordering::SeqCst);
+        });
+    }
+    Ok(())
+}
+
+fn serve_connection(stream: &mut TcpStream, device: &Mutex<SimDevice>) -> anyhow::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf = [0u8; 4096];
+    let mut out = Vec::new();
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.clear();
+        let rebooted = {
+            let mut d = device
+                .lock()
+                .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?;
+            d.receive(&buf[..n], &mut out)?
+        };
+        stream.write_all(&out)?;
+        if rebooted {
+            // The board's USB port goes away while it restarts.
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return Ok(());
+        }
+    }
+}
+
+fn busy_frame() -> Vec<u8> {
+    let mut scratch = [0u8; 128];
+    let mut out = [0u8; 160];
+    let reply = Reply::Error {
+        code: ErrorCode::Busy,
+        entry: None,
+        detail: "another host is driving this agent",
+    };
+    let n = encode_frame(&reply, &mut scratch, &mut out).unwrap_or(0);
+    out[..n].to_vec()
+}

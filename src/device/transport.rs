@@ -1,0 +1,181 @@
+//! Byte links to an agent: USB serial (or a pseudo-terminal), TCP, and the
+//! in-process simulator. All look alike to the client: send bytes, receive
+//! with a timeout, reconnect after a drop.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::exit::{fail, Kind};
+
+pub trait Transport: Send {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Waits up to `timeout` for bytes; `Ok(0)` means nothing came in time.
+    /// A closed link is an error.
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
+    /// Opens the link to the same device again after a drop or a reboot.
+    fn reconnect(&mut self) -> io::Result<()>;
+    /// What to call this link in messages.
+    fn name(&self) -> String;
+    /// True when the agent answers within `send` itself (the in-process
+    /// simulator): an empty receive then means no answer will come.
+    fn synchronous(&self) -> bool {
+        false
+    }
+}
+
+pub fn busy(name: &str) -> anyhow::Error {
+    fail(
+        Kind::Device,
+        format!("{name}: port busy: another ota (or a serial monitor) is using this device"),
+    )
+}
+
+/// USB CDC serial, or any tty such as a pseudo-terminal.
+pub struct Serial {
+    path: String,
+    port: Option<Box<dyn serialport::SerialPort>>,
+}
+
+impl Serial {
+    pub fn open(path: &str) -> anyhow::Result<Serial> {
+        let mut s = Serial {
+            path: path.to_string(),
+            port: None,
+        };
+        s.reconnect().map_err(|e| {
+            if e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("exclusive") {
+                busy(path)
+            } else {
+                fail(Kind::Device, format!("{path}: cannot open: {e}"))
+            }
+        })?;
+        Ok(s)
+    }
+}
+
+fn serial_err(e: serialport::Error) -> io::Error {
+    let kind = match e.kind() {
+        serialport::ErrorKind::NoDevice => io::ErrorKind::NotFound,
+        serialport::ErrorKind::Io(k) => k,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e.description)
+}
+
+impl Transport for Serial {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let port = self.port.as_mut().ok_or(io::ErrorKind::NotConnected)?;
+        port.write_all(bytes)?;
+        port.flush()
+    }
+
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        let port = self.port.as_mut().ok_or(io::ErrorKind::NotConnected)?;
+        port.set_timeout(timeout.max(Duration::from_millis(1)))
+            .map_err(serial_err)?;
+        match port.read(buf) {
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "serial port closed",
+            )),
+            Ok(n) => Ok(n),
+            Err(e)
+                if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
+            {
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn reconnect(&mut self) -> io::Result<()> {
+        self.port = None;
+        let port = serialport::new(&self.path, 115_200)
+            .timeout(Duration::from_millis(100))
+            .open()
+            .map_err(|e| {
+                if e.description.contains("exclusive") || e.description.contains("lock") {
+                    io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        format!("exclusive lock: {}", e.description),
+                    )
+                } else {
+                    serial_err(e)
+                }
+            })?;
+        self.port = Some(port);
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        self.path.clone()
+    }
+}
+
+/// An agent behind a TCP socket (the emulator bridge, `ota agent sim --listen`).
+pub struct Tcp {
+    addr: String,
+    stream: Option<TcpStream>,
+    connect_timeout: Duration,
+}
+
+impl Tcp {
+    pub fn open(addr: &str, connect_timeout: Duration) -> anyhow::Result<Tcp> {
+        let mut t = Tcp {
+            addr: addr.to_string(),
+            stream: None,
+            connect_timeout,
+        };
+        t.reconnect()
+            .map_err(|e| fail(Kind::Device, format!("tcp:{addr}: cannot connect: {e}")))?;
+        Ok(t)
+    }
+}
+
+impl Transport for Tcp {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream
+            .as_mut()
+            .ok_or(io::ErrorKind::NotConnected)?
+            .write_all(bytes)
+    }
+
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        let s = self.stream.as_mut().ok_or(io::ErrorKind::NotConnected)?;
+        s.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+        match s.read(buf) {
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed by the agent",
+            )),
+            Ok(n) => Ok(n),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
+            {
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn reconnect(&mut self) -> io::Result<()> {
+        self.stream = None;
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+        for addr in std::net::ToSocketAddrs::to_socket_addrs(&self.addr)? {
+            match TcpStream::connect_timeout(&addr, self.connect_timeout) {
+                Ok(s) => {
+                    s.set_nodelay(true)?;
+                    self.stream = Some(s);
+                    return Ok(());
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn name(&self) -> String {
+        format!("tcp:{}", self.addr)
+    }
+}

@@ -1,0 +1,85 @@
+//! Exit codes, and the error kinds that choose them. CI jobs branch on these,
+//! so they are few, documented in `--help` and the README, and never reused.
+
+use std::fmt;
+
+/// What kind of failure ended the command; each maps to one exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Bad flags or a bad config file.
+    Config,
+    /// The update could not be fetched or read (GitHub, a folder, a staged bundle).
+    Source,
+    /// A file's bytes did not match its hash or signature; nothing was installed.
+    Verify,
+    /// The device could not be reached or the link failed.
+    Device,
+    /// The device answered and refused the request.
+    Refused,
+}
+
+impl Kind {
+    pub fn code(self) -> i32 {
+        match self {
+            Kind::Config => 2,
+            Kind::Source => 3,
+            Kind::Verify => 4,
+            Kind::Device => 5,
+            Kind::Refused => 6,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Config => "config",
+            Kind::Source => "source",
+            Kind::Verify => "verify",
+            Kind::Device => "device",
+            Kind::Refused => "refused",
+        }
+    }
+}
+
+/// An error with the kind that decides the exit code.
+#[derive(Debug)]
+pub struct Fail {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl fmt::Display for Fail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fail {}
+
+pub fn fail(kind: Kind, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Fail {
+        kind,
+        message: message.into(),
+    })
+}
+
+/// The kind of an error chain: the outermost [`Fail`] in it, if any.
+pub fn kind_of(err: &anyhow::Error) -> Option<Kind> {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<Fail>())
+        .map(|f| f.kind)
+}
+
+/// Exit code for an error chain (1 when nothing in it says otherwise).
+pub fn code_of(err: &anyhow::Error) -> i32 {
+    kind_of(err).map_or(1, Kind::code)
+}
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success (also: already up to date)
+  1  unexpected internal error
+  2  usage or config error
+  3  source error (GitHub, folder, staged bundle)
+  4  verification failure (hash, size or signature); nothing was installed
+  5  device or link error (not found, busy, timed out, disconnected)
+  6  the device refused the request (no space, bad path, nothing to roll back)";

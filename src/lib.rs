@@ -1,0 +1,14 @@
+//! ota: updates a Raspberry Pi Pico W from GitHub or a folder, over USB
+//! serial, through the agent in `firmware-agent/`. The binary is thin; the
+//! work lives here so that tests and benchmarks drive the same code.
+
+pub mod bundle;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod device;
+pub mod exit;
+pub mod filter;
+pub mod plan;
+pub mod progress;
+pub mod source;

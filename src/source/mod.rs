@@ -1,0 +1,3 @@
+//! Where updates come from. Each source ends in a verified [`crate::bundle::Bundle`].
+
+pub mod dir;
