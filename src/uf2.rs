@@ -1,0 +1,223 @@
+//! ELF to UF2, for `ota agent uf2`: the file to drag onto a Pico in BOOTSEL
+//! mode (it appears as a USB drive, RPI-RP2) to install the agent firmware.
+//!
+//! UF2 is a run of 512-byte blocks, each carrying 256 bytes for one flash
+//! address, tagged with the RP2040 family id so the boot ROM accepts it.
+//! Only flash addresses are accepted: a segment meant for RAM or beyond the
+//! Pico W's 2 MiB would be silently dropped or misplaced by the boot ROM, so
+//! it is an error here instead.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use thiserror::Error;
+
+use crate::elf::{self, ElfError};
+
+/// First magic word of every block ("UF2\n").
+pub const MAGIC_START0: u32 = 0x0A32_4655;
+pub const MAGIC_START1: u32 = 0x9E5D_5157;
+pub const MAGIC_END: u32 = 0x0AB1_6F30;
+/// Block flag: the family id field is present.
+pub const FLAG_FAMILY_ID: u32 = 0x0000_2000;
+/// The RP2040's family id.
+pub const RP2040_FAMILY_ID: u32 = 0xE48B_FF56;
+pub const BLOCK: usize = 512;
+/// Payload bytes per block, the flash page size the RP2040 boot ROM expects.
+pub const PAYLOAD: usize = 256;
+/// The Pico W's flash as the RP2040 maps it (XIP, 2 MiB).
+pub const FLASH: Range<u32> = 0x1000_0000..0x1020_0000;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Uf2Error {
+    #[error(transparent)]
+    Elf(#[from] ElfError),
+    #[error("the ELF has no loadable bytes; is it the firmware's ELF?")]
+    Empty,
+    #[error(
+        "a segment loads at {start:#010x}..{end:#010x}, outside the Pico W's flash \
+         ({:#010x}..{:#010x}); build the firmware to run from flash",
+        FLASH.start, FLASH.end
+    )]
+    OutsideFlash { start: u32, end: u64 },
+    #[error("two segments both load bytes at {addr:#010x}; the ELF is not a firmware image")]
+    Overlap { addr: u32 },
+}
+
+/// Converts a firmware ELF into UF2 blocks for the RP2040 boot ROM.
+///
+/// Every PT_LOAD segment with bytes goes in at its load (physical) address.
+/// Pages are 256-byte aligned; bytes of a page that no segment covers are 0.
+pub fn elf_to_uf2(elf: &[u8]) -> Result<Vec<u8>, Uf2Error> {
+    let segments = elf::load_segments(elf)?;
+    let mut pages: BTreeMap<u32, [u8; PAYLOAD]> = BTreeMap::new();
+    let mut covered: BTreeMap<u32, u32> = BTreeMap::new(); // start -> end
+    for seg in &segments {
+        let start = seg.paddr;
+        let end = u64::from(start) + seg.data.len() as u64;
+        if start < FLASH.start || end > u64::from(FLASH.end) {
+            return Err(Uf2Error::OutsideFlash { start, end });
+        }
+        let end = end as u32;
+        // The nearest range that starts at or before `end - 1` must end before `start`.
+        if let Some((&s, &e)) = covered.range(..end).next_back() {
+            if e > start {
+                return Err(Uf2Error::Overlap { addr: s.max(start) });
+            }
+        }
+        covered.insert(start, end);
+        for (i, byte) in seg.data.iter().enumerate() {
+            let addr = start + i as u32;
+            let page = pages
+                .entry(addr & !(PAYLOAD as u32 - 1))
+                .or_insert([0; PAYLOAD]);
+            page[addr as usize % PAYLOAD] = *byte;
+        }
+    }
+    if pages.is_empty() {
+        return Err(Uf2Error::Empty);
+    }
+    let total = pages.len() as u32;
+    let mut out = Vec::with_capacity(pages.len() * BLOCK);
+    for (n, (addr, payload)) in pages.iter().enumerate() {
+        let mut block = [0u8; BLOCK];
+        let words = [
+            MAGIC_START0,
+            MAGIC_START1,
+            FLAG_FAMILY_ID,
+            *addr,
+            PAYLOAD as u32,
+            n as u32,
+            total,
+            RP2040_FAMILY_ID,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            block[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        block[32..32 + PAYLOAD].copy_from_slice(payload);
+        block[BLOCK - 4..].copy_from_slice(&MAGIC_END.to_le_bytes());
+        out.extend_from_slice(&block);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::tests::{build, Seg};
+
+    fn word(block: &[u8], i: usize) -> u32 {
+        u32::from_le_bytes(block[i * 4..i * 4 + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn blocks_cover_every_page_in_address_order() {
+        let boot2 = [0xB2u8; 256];
+        let code: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+        let data = [0xDAu8; 20];
+        // Out of address order on purpose; the data segment loads from flash
+        // right after the code and runs from RAM.
+        let elf = build(
+            &[
+                Seg {
+                    paddr: 0x1000_0100,
+                    vaddr: 0x1000_0100,
+                    bytes: &code,
+                    memsz: 300,
+                },
+                Seg {
+                    paddr: 0x1000_0000,
+                    vaddr: 0x1000_0000,
+                    bytes: &boot2,
+                    memsz: 256,
+                },
+                Seg {
+                    paddr: 0x1000_022c,
+                    vaddr: 0x2000_0000,
+                    bytes: &data,
+                    memsz: 20,
+                },
+                Seg {
+                    paddr: 0x2000_0100,
+                    vaddr: 0x2000_0100,
+                    bytes: &[],
+                    memsz: 4096,
+                },
+            ],
+            &[],
+        );
+        let uf2 = elf_to_uf2(&elf).unwrap();
+        assert_eq!(uf2.len(), 3 * BLOCK, "pages 0x000, 0x100, 0x200");
+        let blocks: Vec<&[u8]> = uf2.chunks(BLOCK).collect();
+        for (n, b) in blocks.iter().enumerate() {
+            assert_eq!(word(b, 0), MAGIC_START0);
+            assert_eq!(word(b, 1), MAGIC_START1);
+            assert_eq!(word(b, 2), FLAG_FAMILY_ID);
+            assert_eq!(word(b, 3), 0x1000_0000 + 0x100 * n as u32);
+            assert_eq!(word(b, 4), PAYLOAD as u32);
+            assert_eq!(word(b, 5), n as u32, "block number");
+            assert_eq!(word(b, 6), 3, "total blocks");
+            assert_eq!(word(b, 7), RP2040_FAMILY_ID);
+            assert_eq!(word(b, 127), MAGIC_END);
+            assert!(b[32 + PAYLOAD..BLOCK - 4].iter().all(|&x| x == 0));
+        }
+        assert_eq!(&blocks[0][32..32 + 256], &boot2[..]);
+        assert_eq!(&blocks[1][32..32 + 256], &code[..256]);
+        // Last page: the code's tail, then the data at 0x22c, then zeros.
+        let last = &blocks[2][32..32 + 256];
+        assert_eq!(&last[..44], &code[256..]);
+        assert_eq!(&last[0x2c..0x2c + 20], &data[..]);
+        assert!(last[0x2c + 20..].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn addresses_outside_flash_are_rejected() {
+        let bytes = [1u8; 16];
+        for (paddr, what) in [
+            (0x2000_0000, "RAM"),
+            (0x0000_0100, "ROM"),
+            (0x101F_FFF8, "straddling the end of the 2 MiB"),
+            (0x1020_0000, "past the Pico W's flash"),
+            (0xFFFF_FFF8, "wrapping the address space"),
+        ] {
+            let elf = build(
+                &[Seg {
+                    paddr,
+                    vaddr: paddr,
+                    bytes: &bytes,
+                    memsz: 16,
+                }],
+                &[],
+            );
+            assert!(
+                matches!(elf_to_uf2(&elf), Err(Uf2Error::OutsideFlash { .. })),
+                "{what}: {paddr:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlapping_segments_and_empty_files_are_rejected() {
+        let bytes = [1u8; 64];
+        let seg = |paddr| Seg {
+            paddr,
+            vaddr: paddr,
+            bytes: &bytes,
+            memsz: 64,
+        };
+        let elf = build(&[seg(0x1000_0000), seg(0x1000_0020)], &[]);
+        assert_eq!(
+            elf_to_uf2(&elf),
+            Err(Uf2Error::Overlap { addr: 0x1000_0020 })
+        );
+        // Touching is fine.
+        let elf = build(&[seg(0x1000_0040), seg(0x1000_0000)], &[]);
+        assert_eq!(elf_to_uf2(&elf).unwrap().len(), BLOCK);
+        assert_eq!(elf_to_uf2(&build(&[], &[])), Err(Uf2Error::Empty));
+        assert!(matches!(
+            elf_to_uf2(b"not an elf"),
+            Err(Uf2Error::Elf(ElfError::NotElf))
+        ));
+    }
+}
