@@ -15,6 +15,7 @@ use embassy_time::{Duration, Instant, Timer};
 use ota_agent::layout::{State, TreeRef};
 use ota_agent::Agent;
 
+use crate::pattern::{Pattern, MAX_TEXT};
 use crate::usb::StoreFlash;
 
 /// How long a trial tree must run before the application confirms it.
@@ -31,52 +32,6 @@ pub const PATTERN_FILE: &str = "blink.txt";
 /// watchdog resets the chip until the trial runs out of boots and the agent
 /// rolls back.
 pub const NO_CONFIRM_FILE: &str = "ota-no-confirm";
-
-const MAX_STEPS: usize = 8;
-const DEFAULT_PATTERN: Pattern = Pattern {
-    steps: [500, 500, 0, 0, 0, 0, 0, 0],
-    len: 2,
-};
-
-/// LED on and off times in milliseconds, starting with on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pattern {
-    steps: [u16; MAX_STEPS],
-    len: usize,
-}
-
-impl Pattern {
-    /// Parses `"500,500"`-style text: up to 8 times of 1 to 60000 ms,
-    /// separated by commas, blanks or new lines, alternately on and off.
-    /// A single time blinks evenly. Anything else gives `None`.
-    pub fn parse(text: &[u8]) -> Option<Pattern> {
-        let text = core::str::from_utf8(text).ok()?;
-        let mut p = Pattern {
-            steps: [0; MAX_STEPS],
-            len: 0,
-        };
-        let tokens = text
-            .split(|c: char| c == ',' || c.is_ascii_whitespace())
-            .filter(|t| !t.is_empty());
-        for t in tokens {
-            let ms: u16 = t.parse().ok()?;
-            if !(1..=60_000).contains(&ms) || p.len == MAX_STEPS {
-                return None;
-            }
-            p.steps[p.len] = ms;
-            p.len += 1;
-        }
-        match p.len {
-            0 => None,
-            1 => {
-                p.steps[1] = p.steps[0];
-                p.len = 2;
-                Some(p)
-            }
-            _ => Some(p),
-        }
-    }
-}
 
 /// What the application found in the active tree at boot.
 pub struct Plan {
@@ -95,16 +50,16 @@ impl Plan {
             _ => None,
         };
         let hang = matches!(store.find_path(NO_CONFIRM_FILE), Ok(Some(_)));
-        let mut text = [0u8; 64];
+        let mut text = [0u8; MAX_TEXT];
         let pattern = match store.find_path(PATTERN_FILE) {
-            Ok(Some(f)) => match store.read_file(&f, 0, &mut text) {
+            Ok(Some(f)) if f.size as usize <= MAX_TEXT => match store.read_file(&f, 0, &mut text) {
                 Ok(n) => Pattern::parse(&text[..n]),
                 Err(_) => None,
             },
             _ => None,
         };
         Plan {
-            pattern: pattern.unwrap_or(DEFAULT_PATTERN),
+            pattern: pattern.unwrap_or(Pattern::DEFAULT),
             trial,
             hang,
         }
@@ -119,7 +74,9 @@ pub async fn run(
     led: Output<'_>,
     plan: Plan,
 ) -> ! {
-    join(blink(led, plan.pattern), keep_trial(agent, watchdog, &plan)).await.0
+    join(blink(led, plan.pattern), keep_trial(agent, watchdog, &plan))
+        .await
+        .0
 }
 
 /// Each time of the pattern flips the LED, starting with on; an odd number
@@ -127,7 +84,7 @@ pub async fn run(
 async fn blink(mut led: Output<'_>, pattern: Pattern) -> ! {
     let mut on = true;
     loop {
-        for ms in &pattern.steps[..pattern.len] {
+        for ms in pattern.steps() {
             led.set_level(on.into());
             on = !on;
             Timer::after_millis(*ms as u64).await;

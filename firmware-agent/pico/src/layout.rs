@@ -32,7 +32,10 @@ pub const STORE_BASE: u32 = FIRMWARE_SIZE;
 pub const STORE_SECTORS: u32 = (FLASH_SIZE as u32 - STORE_BASE) / SECTOR;
 
 const _: () = {
-    assert!(FIRMWARE_SIZE % SECTOR == 0, "the store must start on a sector");
+    assert!(
+        FIRMWARE_SIZE.is_multiple_of(SECTOR),
+        "the store must start on a sector"
+    );
     assert!(STORE_BASE + STORE_SECTORS * SECTOR == FLASH_SIZE as u32);
     assert!(STORE_SECTORS == 384);
 };

@@ -14,6 +14,8 @@
 
 mod app;
 mod layout;
+mod packets;
+mod pattern;
 mod usb;
 
 use core::cell::RefCell;
@@ -30,7 +32,8 @@ use embassy_usb::class::cdc_acm::{CdcAcmClass, State};
 use ota_agent::{Agent, AgentConfig};
 
 use crate::layout::{STORE_BASE, STORE_SECTORS};
-use crate::usb::{Link, StoreFlash, PACKET};
+use crate::packets::PACKET;
+use crate::usb::{Link, StoreFlash};
 
 bind_interrupts!(struct Irqs {
     USBCTRL_IRQ => InterruptHandler<USB>;
@@ -70,11 +73,11 @@ async fn main(_spawner: Spawner) {
     let led = Output::new(p.PIN_15, Level::Low);
 
     let mut serial = [0u8; 16];
-    usb::serial_number(&uid, &mut serial);
+    let serial = packets::serial_number(&uid, &mut serial);
     let mut usb_config = embassy_usb::Config::new(usb::VID, usb::PID);
     usb_config.manufacturer = Some(usb::MANUFACTURER);
     usb_config.product = Some(usb::PRODUCT);
-    usb_config.serial_number = Some(core::str::from_utf8(&serial).unwrap_or("0000000000000000"));
+    usb_config.serial_number = Some(serial);
     usb_config.max_power = 100;
     usb_config.max_packet_size_0 = PACKET as u8;
 

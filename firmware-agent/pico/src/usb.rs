@@ -18,6 +18,7 @@ use embassy_usb::class::cdc_acm::CdcAcmClass;
 use ota_agent::{link_buffer_for, Action, Agent, AgentLink};
 
 use crate::layout::FLASH_SIZE;
+use crate::packets::{packets, PACKET};
 
 /// USB vendor id: pid.codes, which hands out free product ids to open projects.
 pub const VID: u16 = 0x1209;
@@ -29,9 +30,6 @@ pub const VID: u16 = 0x1209;
 pub const PID: u16 = 0x0001;
 pub const MANUFACTURER: &str = "ota";
 pub const PRODUCT: &str = "ota agent";
-
-/// Full-speed bulk packet size.
-pub const PACKET: usize = 64;
 
 /// Receive buffer for Data frames with 1 KiB payloads.
 pub const LINK_BUFFER: usize = link_buffer_for(1024);
@@ -51,15 +49,6 @@ const STALL_TIMEOUT: Duration = Duration::from_millis(500);
 /// Replies waiting to be written. Holds any single reply frame and the usual
 /// burst (Ack, FileDone); only a long file list goes beyond it.
 const OUTBOX: usize = 2048;
-
-/// The USB serial number: the flash chip's 64-bit unique id in lowercase hex.
-pub fn serial_number(uid: &[u8; 8], buf: &mut [u8; 16]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in uid.iter().enumerate() {
-        buf[2 * i] = HEX[(b >> 4) as usize];
-        buf[2 * i + 1] = HEX[(b & 0xF) as usize];
-    }
-}
 
 /// Serves the host for ever: packets in, frames out, reboot on request.
 ///
@@ -166,13 +155,6 @@ impl Outbox {
             Ok(())
         }
     }
-}
-
-/// `data` as full-speed bulk packets, with a zero-length packet after a
-/// transfer that fills its last packet, so that the host sees its end.
-fn packets(data: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let zlp = !data.is_empty() && data.len() % PACKET == 0;
-    data.chunks(PACKET).chain(zlp.then_some(&data[..0]))
 }
 
 /// Writes one packet without yielding to the executor, polling the endpoint
