@@ -265,40 +265,82 @@ impl Client {
         self.t.reconnect()
     }
 
+    /// Hello, answered by Info. Asked again when an answer is lost on a bad link.
     pub fn hello(&mut self) -> anyhow::Result<DeviceInfo> {
-        self.send(&Request::Hello {
+        let req = Request::Hello {
             major: ota_protocol::PROTOCOL_MAJOR,
             minor: ota_protocol::PROTOCOL_MINOR,
-        })?;
-        loop {
-            match self.expect("Hello")? {
-                Msg::Info(i) => return Ok(i),
-                Msg::Error {
-                    code: ErrorCode::Busy,
-                    ..
-                } => return Err(super::transport::busy(&self.t.name())),
-                Msg::Error { code, detail, .. } => {
-                    return Err(refused(&self.t.name(), code, &detail))
-                }
-                // Stale replies of an earlier session on the same link.
-                _ => continue,
-            }
-        }
+        };
+        self.idempotent("Hello", &req, |m, _| match m {
+            Msg::Info(i) => Some(Ok(i)),
+            _ => None,
+        })
     }
 
+    /// The files of a tree. Asked again when an answer is lost on a bad link.
     pub fn list(&mut self, tree: TreeSel) -> anyhow::Result<Vec<DeviceFile>> {
-        self.send(&Request::ListFiles { tree })?;
         let mut files = Vec::new();
-        loop {
-            match self.expect("ListFiles")? {
-                Msg::File(f) => files.push(f),
-                Msg::ListEnd => return Ok(files),
-                Msg::Error { code, detail, .. } => {
-                    return Err(refused(&self.t.name(), code, &detail))
+        self.idempotent("ListFiles", &Request::ListFiles { tree }, |m, restart| {
+            if restart {
+                files.clear();
+            }
+            match m {
+                Msg::File(f) => {
+                    files.push(f);
+                    None
                 }
-                _ => continue,
+                Msg::ListEnd => Some(Ok(std::mem::take(&mut files))),
+                _ => None,
+            }
+        })
+    }
+
+    /// Sends a request that may safely be repeated, and feeds replies to
+    /// `take` until it returns a result. A timeout sends it again (up to
+    /// three tries); `take` hears `restart = true` with the first reply of each try.
+    fn idempotent<T>(
+        &mut self,
+        what: &str,
+        req: &Request<'_>,
+        mut take: impl FnMut(Msg, bool) -> Option<anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let tries = 3;
+        for attempt in 1..=tries {
+            self.send(req)?;
+            let mut first = true;
+            loop {
+                match self.recv(self.timeout) {
+                    Ok(Some(Msg::Error {
+                        code: ErrorCode::Busy,
+                        ..
+                    })) => return Err(super::transport::busy(&self.t.name())),
+                    Ok(Some(Msg::Error { code, detail, .. })) => {
+                        return Err(refused(&self.t.name(), code, &detail))
+                    }
+                    Ok(Some(m)) => {
+                        if let Some(done) = take(m, std::mem::take(&mut first)) {
+                            return done;
+                        }
+                    }
+                    Ok(None) if attempt < tries => {
+                        self.drain(Duration::from_millis(100).min(self.timeout));
+                        break;
+                    }
+                    Ok(None) => {
+                        return Err(fail(
+                            Kind::Device,
+                            format!(
+                                "{}: no answer to {what} within {}s",
+                                self.t.name(),
+                                self.timeout.as_secs_f32()
+                            ),
+                        ))
+                    }
+                    Err(e) => return Err(self.link_error(what, e)),
+                }
             }
         }
+        unreachable!("the last try returns")
     }
 
     /// A request answered by Done (Confirm, Rollback, Abort, Reboot).

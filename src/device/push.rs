@@ -46,6 +46,9 @@ pub struct PushOutcome {
     pub device: Option<DeviceInfo>,
 }
 
+/// Declarations are short: on a bad link, start again this many times.
+const DECLARE_ATTEMPTS: u32 = 5;
+
 enum Step {
     /// The link failed: reconnect and resume.
     Link(String),
@@ -86,20 +89,20 @@ pub fn push(
     let files = bundle.files();
     let session = session_id();
 
-    // Declare the tree; a drop here simply starts the declaration again.
+    // Declare the tree; a lost frame or a drop here starts the declaration again.
     let mut attempts = 0;
     let need = loop {
         attempts += 1;
         match declare(c, bundle, session, opts.window) {
             Ok(need) => break need,
-            Err(Step::Link(why)) if attempts < 3 => {
+            Err(Step::Link(why)) if attempts < DECLARE_ATTEMPTS => {
                 ev(Event::Retrying { reason: why });
-                wait_for_device(c, opts.reconnect_timeout)?;
+                wait_for_device(c, opts.reconnect_timeout).map_err(|e| left_as_was(e, None))?;
                 out.reconnects += 1;
             }
-            Err(Step::Link(why)) => return Err(fail(Kind::Device, why)),
-            Err(Step::Again(why)) => return Err(fail(Kind::Refused, why)),
-            Err(Step::Fatal(e)) => return Err(e),
+            Err(Step::Link(why)) => return Err(left_as_was(fail(Kind::Device, why), None)),
+            Err(Step::Again(why)) => return Err(left_as_was(fail(Kind::Refused, why), None)),
+            Err(Step::Fatal(e)) => return Err(left_as_was(e, None)),
         }
     };
     let needed: Vec<usize> = (0..files.len()).filter(|&i| need[i]).collect();
@@ -178,7 +181,23 @@ pub fn push(
     }
 
     ev(Event::Committing);
-    commit(c, bundle, session, opts, &mut out)?;
+    commit(c, bundle, session, opts, &mut out).map_err(|e| {
+        // After a lost answer the device may hold either tree: ask it.
+        match c.hello() {
+            Ok(info)
+                if info
+                    .active
+                    .as_ref()
+                    .is_some_and(|a| a.commit == bundle.commit) =>
+            {
+                e
+            }
+            Ok(info) => left_as_was(e, Some(&info)),
+            Err(_) => {
+                e.context("the device did not say whether the commit happened; run `ota status`")
+            }
+        }
+    })?;
 
     if !opts.reboot {
         out.device = Some(c.hello()?);
@@ -371,7 +390,7 @@ fn stream_file(
                             f.path
                         ),
                     });
-                    c.drain(Duration::from_millis(200).min(c.timeout));
+                    c.drain(Duration::from_millis(100).min(c.timeout));
                     resync = true;
                 }
             }
@@ -383,7 +402,7 @@ fn stream_file(
             })) if e == entry => {
                 return Err(match code {
                     ErrorCode::HashMismatch | ErrorCode::ReadbackMismatch => {
-                        c.drain(Duration::from_millis(200).min(c.timeout));
+                        c.drain(Duration::from_millis(100).min(c.timeout));
                         Step::Again(detail)
                     }
                     _ => Step::Fatal(refused(&c.name(), code, &format!("{}: {detail}", f.path))),

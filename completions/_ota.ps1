@@ -1,0 +1,227 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'ota'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'ota' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the files of the active tree')
+            [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous tree (takes effect at the next boot)')
+            [CompletionResult]::new('reboot', 'reboot', [CompletionResultType]::ParameterValue, 'Restart the device')
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, or the firmware image')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ota;push' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Push this folder (the working tree) instead of an update from GitHub')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Version to record for the pushed tree [default: dir-<content id>]')
+            [CompletionResult]::new('--boots', '--boots', [CompletionResultType]::ParameterName, 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be sent, added, changed, reused and removed; touch nothing')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Push even when the device already runs this version')
+            [CompletionResult]::new('--no-reboot', '--no-reboot', [CompletionResultType]::ParameterName, 'Commit but do not reboot: the new tree starts at the next boot')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;status' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;ls' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Show sizes and SHA-1s')
+            [CompletionResult]::new('--long', '--long', [CompletionResultType]::ParameterName, 'Show sizes and SHA-1s')
+            [CompletionResult]::new('--previous', '--previous', [CompletionResultType]::ParameterName, 'List the previous tree instead')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;confirm' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;rollback' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;reboot' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;agent' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ota;agent;sim' {
+            [CompletionResult]::new('--flash', '--flash', [CompletionResultType]::ParameterName, 'The simulated Pico''s flash image (created on first use)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Serve on a new pseudo-terminal; its path is printed on stdout')
+            [CompletionResult]::new('--no-auto-confirm', '--no-auto-confirm', [CompletionResultType]::ParameterName, 'Play an application that never confirms its trial version')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;agent;help' {
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ota;agent;help;sim' {
+            break
+        }
+        'ota;agent;help;help' {
+            break
+        }
+        'ota;completions' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;help' {
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the files of the active tree')
+            [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous tree (takes effect at the next boot)')
+            [CompletionResult]::new('reboot', 'reboot', [CompletionResultType]::ParameterValue, 'Restart the device')
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, or the firmware image')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ota;help;push' {
+            break
+        }
+        'ota;help;status' {
+            break
+        }
+        'ota;help;ls' {
+            break
+        }
+        'ota;help;confirm' {
+            break
+        }
+        'ota;help;rollback' {
+            break
+        }
+        'ota;help;reboot' {
+            break
+        }
+        'ota;help;agent' {
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            break
+        }
+        'ota;help;agent;sim' {
+            break
+        }
+        'ota;help;completions' {
+            break
+        }
+        'ota;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,198 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[ota] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'ota'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'ota'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand push 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm'
+            cand status 'Show the agent, the active and previous versions, the trial state and free space'
+            cand ls 'List the files of the active tree'
+            cand confirm 'Keep the active trial version (what the application does when it booted well)'
+            cand rollback 'Go back to the previous tree (takes effect at the next boot)'
+            cand reboot 'Restart the device'
+            cand agent 'The agent itself: a simulated one, or the firmware image'
+            cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;push'= {
+            cand --dir 'Push this folder (the working tree) instead of an update from GitHub'
+            cand --version 'Version to record for the pushed tree [default: dir-<content id>]'
+            cand --boots 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --dry-run 'Print what would be sent, added, changed, reused and removed; touch nothing'
+            cand --force 'Push even when the device already runs this version'
+            cand --no-reboot 'Commit but do not reboot: the new tree starts at the next boot'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;status'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;ls'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -l 'Show sizes and SHA-1s'
+            cand --long 'Show sizes and SHA-1s'
+            cand --previous 'List the previous tree instead'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;confirm'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;rollback'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;reboot'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;agent'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;agent;sim'= {
+            cand --flash 'The simulated Pico''s flash image (created on first use)'
+            cand --listen 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --pty 'Serve on a new pseudo-terminal; its path is printed on stdout'
+            cand --no-auto-confirm 'Play an application that never confirms its trial version'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;agent;help'= {
+            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;agent;help;sim'= {
+        }
+        &'ota;agent;help;help'= {
+        }
+        &'ota;completions'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;help'= {
+            cand push 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm'
+            cand status 'Show the agent, the active and previous versions, the trial state and free space'
+            cand ls 'List the files of the active tree'
+            cand confirm 'Keep the active trial version (what the application does when it booted well)'
+            cand rollback 'Go back to the previous tree (takes effect at the next boot)'
+            cand reboot 'Restart the device'
+            cand agent 'The agent itself: a simulated one, or the firmware image'
+            cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;help;push'= {
+        }
+        &'ota;help;status'= {
+        }
+        &'ota;help;ls'= {
+        }
+        &'ota;help;confirm'= {
+        }
+        &'ota;help;rollback'= {
+        }
+        &'ota;help;reboot'= {
+        }
+        &'ota;help;agent'= {
+            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+        }
+        &'ota;help;agent;sim'= {
+        }
+        &'ota;help;completions'= {
+        }
+        &'ota;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

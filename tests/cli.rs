@@ -1,0 +1,126 @@
+//! The command line as users meet it first: help, exit codes, config errors,
+//! and the shell completions checked into `completions/`.
+
+mod util;
+
+use util::*;
+
+const SHELLS: &[(&str, &str)] = &[
+    ("bash", "ota.bash"),
+    ("zsh", "_ota"),
+    ("fish", "ota.fish"),
+    ("powershell", "_ota.ps1"),
+    ("elvish", "ota.elv"),
+];
+
+/// The files in completions/ are what `ota completions SHELL` prints today.
+/// To refresh them: `OTA_UPDATE_COMPLETIONS=1 cargo test --test cli`.
+#[test]
+fn completions_are_fresh() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let update = std::env::var_os("OTA_UPDATE_COMPLETIONS").is_some();
+    for (shell, file) in SHELLS {
+        let r = run(&dir, &["completions", shell]).ok();
+        let path = dir.join(file);
+        if update {
+            std::fs::write(&path, &r.stdout).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == r.stdout,
+            "completions/{file} is stale: run `OTA_UPDATE_COMPLETIONS=1 cargo test --test cli`"
+        );
+    }
+}
+
+#[test]
+fn help_documents_exit_codes_and_every_command() {
+    let d = tempdir();
+    let r = run(d.path(), &["--help"]).ok();
+    for needle in [
+        "Exit codes:",
+        "push",
+        "status",
+        "ls",
+        "confirm",
+        "rollback",
+        "reboot",
+        "agent",
+        "completions",
+    ] {
+        assert!(
+            r.stdout.contains(needle),
+            "--help lacks {needle}:\n{}",
+            r.stdout
+        );
+    }
+    for cmd in [
+        "push",
+        "status",
+        "ls",
+        "confirm",
+        "rollback",
+        "reboot",
+        "completions",
+    ] {
+        run(d.path(), &[cmd, "--help"]).ok();
+    }
+    run(d.path(), &["agent", "sim", "--help"]).ok();
+}
+
+#[test]
+fn usage_and_config_errors_exit_2_and_name_the_field() {
+    let d = tempdir();
+    assert_eq!(run(d.path(), &["push", "--bogus"]).code, 2);
+    std::fs::write(d.path().join("ota_config.json"), r#"{"window": "wide"}"#).unwrap();
+    let r = run(d.path(), &["--port", "sim:x.img", "status"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("ota_config.json: field `window`"),
+        "{}",
+        r.stderr
+    );
+    let r = run(d.path(), &["--config", "missing.json", "status"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("missing.json"), "{}", r.stderr);
+}
+
+#[test]
+fn a_missing_folder_is_a_source_error() {
+    let d = tempdir();
+    let r = run(d.path(), &["--port", "sim:x.img", "push", "--dir", "nope"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("nope: not a folder"), "{}", r.stderr);
+}
+
+#[test]
+fn an_unreachable_device_is_a_device_error_and_json_stays_json() {
+    let d = tempdir();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let r = run(
+        d.path(),
+        &[
+            "--port",
+            &format!("tcp:127.0.0.1:{port}"),
+            "--json",
+            "status",
+        ],
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    let doc = r.json();
+    assert_eq!(doc["result"], "error");
+    assert_eq!(doc["kind"], "device");
+}
+
+#[test]
+fn refusals_exit_6() {
+    let d = tempdir();
+    make_tree(&d.path().join("a"), 2, 1);
+    run(d.path(), &["--port", "sim:x.img", "push", "--dir", "a"]).ok();
+    let r = run(d.path(), &["--port", "sim:x.img", "rollback"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(r.stderr.contains("no previous tree"), "{}", r.stderr);
+}

@@ -1,0 +1,198 @@
+//! Shared helpers for the end-to-end tests: run the real `ota` binary, make
+//! trees of files, and serve simulated agents as child processes.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub fn ota() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ota"));
+    c.env_remove("OTA_PORT").env_remove("GITHUB_TOKEN");
+    c
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "ota failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `ota` in `cwd` with `args`.
+pub fn run(cwd: &Path, args: &[&str]) -> Run {
+    ota()
+        .current_dir(cwd)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ota runs")
+        .into()
+}
+
+/// Deterministic bytes.
+pub fn content(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Writes `n` files of mixed sizes under `dir` (text-like and binary, some nested).
+pub fn make_tree(dir: &Path, n: usize, seed: u64) {
+    for i in 0..n {
+        let rel = match i % 3 {
+            0 => format!("app_{i:03}.py"),
+            1 => format!("lib/mod_{i:03}.py"),
+            _ => format!("assets/img/blob_{i:03}.bin"),
+        };
+        let size = 100 + (i * 977 + seed as usize * 31) % 6000;
+        write(dir, &rel, &content(seed * 1000 + i as u64, size));
+    }
+}
+
+pub fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+/// `ota ls --long --json` as (path, sha1) pairs.
+pub fn device_files(cwd: &Path, port: &str) -> Vec<(String, String)> {
+    let doc = run(cwd, &["--port", port, "--json", "ls", "--long"])
+        .ok()
+        .json();
+    doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["sha1"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The (path, Git blob SHA-1) pairs of a folder, sorted, as the device should hold them.
+pub fn tree_of(dir: &Path) -> Vec<(String, String)> {
+    use sha1::Digest;
+    let mut out = Vec::new();
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                let mut h = sha1::Sha1::new();
+                h.update(format!("blob {}\0", bytes.len()));
+                h.update(&bytes);
+                let rel = p
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .replace('\\', "/");
+                out.push((
+                    rel,
+                    h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+                ));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+pub fn status(cwd: &Path, port: &str) -> serde_json::Value {
+    run(cwd, &["--port", port, "--json", "status"]).ok().json()["device"].clone()
+}
+
+/// `ota agent sim` as a child process; killed when dropped.
+pub struct Sim {
+    pub child: Child,
+    /// What it printed as its address: a pty path or tcp:HOST:PORT.
+    pub port: String,
+}
+
+impl Sim {
+    pub fn start(cwd: &Path, flash: &str, how: &[&str]) -> Sim {
+        let mut child = ota()
+            .current_dir(cwd)
+            .args(["agent", "sim", "--flash", flash])
+            .args(how)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ota agent sim starts");
+        // Wait for the announcement (an event, not a guess).
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().to_string();
+        assert!(!port.is_empty(), "ota agent sim announced nothing");
+        Sim { child, port }
+    }
+
+    pub fn tcp(cwd: &Path, flash: &str) -> Sim {
+        Sim::start(cwd, flash, &["--listen", "127.0.0.1:0"])
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn path(p: &Path) -> PathBuf {
+    p.to_path_buf()
+}
