@@ -91,10 +91,10 @@ fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if f.drop > 0 && rng(&mut seed) % f.drop == 0 {
+        if f.drop > 0 && rng(&mut seed).is_multiple_of(f.drop) {
             continue;
         }
-        if f.corrupt > 0 && rng(&mut seed) % f.corrupt == 0 {
+        if f.corrupt > 0 && rng(&mut seed).is_multiple_of(f.corrupt) {
             let i = (rng(&mut seed) as usize) % n;
             buf[i] ^= 0x5A;
         }

@@ -55,7 +55,7 @@ pub struct DeviceFile {
 /// A reply, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
-    Info(DeviceInfo),
+    Info(Box<DeviceInfo>),
     File(DeviceFile),
     ListEnd,
     Ready {
@@ -94,7 +94,7 @@ fn tree(t: &ota_protocol::TreeInfo<'_>) -> TreeSummary {
 impl Msg {
     fn from_reply(r: Reply<'_>) -> Msg {
         match r {
-            Reply::Info(i) => Msg::Info(DeviceInfo {
+            Reply::Info(i) => Msg::Info(Box::new(DeviceInfo {
                 protocol: format!("{}.{}", i.major, i.minor),
                 agent_version: i.agent_version.into(),
                 device_id: hex(&i.device_id),
@@ -115,7 +115,7 @@ impl Msg {
                 max_chunk: i.max_chunk,
                 max_files: i.max_entries,
                 session: i.session,
-            }),
+            })),
             Reply::File {
                 path,
                 size,
@@ -272,7 +272,7 @@ impl Client {
             minor: ota_protocol::PROTOCOL_MINOR,
         };
         self.idempotent("Hello", &req, |m, _| match m {
-            Msg::Info(i) => Some(Ok(i)),
+            Msg::Info(i) => Some(Ok(*i)),
             _ => None,
         })
     }

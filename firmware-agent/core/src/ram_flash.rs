@@ -154,7 +154,7 @@ impl NorFlash for RamFlash {
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
         let o = offset as usize;
-        if o % Self::WRITE_SIZE != 0 || bytes.len() % Self::WRITE_SIZE != 0 {
+        if !o.is_multiple_of(Self::WRITE_SIZE) || !bytes.len().is_multiple_of(Self::WRITE_SIZE) {
             return Err(RamFlashError::NotAligned);
         }
         if o + bytes.len() > self.mem.len() {
@@ -165,8 +165,8 @@ impl NorFlash for RamFlash {
         }
         if self.step()? {
             let whole = (self.next_random() as usize) % (bytes.len() + 1);
-            for i in 0..whole {
-                self.mem[o + i] &= bytes[i];
+            for (d, &b) in self.mem[o..o + whole].iter_mut().zip(bytes) {
+                *d &= b;
             }
             if whole < bytes.len() {
                 let mask = self.next_random() as u8;

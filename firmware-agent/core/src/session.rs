@@ -332,7 +332,7 @@ impl Session {
 fn flush_page<F: NorFlash>(store: &mut Store<F>, cur: &mut Current) -> Result<(), Error> {
     let page_start = (cur.pos - 1) / PAGE as u32 * PAGE as u32;
     let sector = cur.file.first_sector as u32 + page_start / SECTOR;
-    if page_start % SECTOR == 0 {
+    if page_start.is_multiple_of(SECTOR) {
         store.erase_sector(sector)?;
     }
     let at = store.sector_offset(cur.file.first_sector as u32) + page_start;

@@ -52,11 +52,11 @@ impl<F: NorFlash> Store<F> {
     /// Opens the store in `sectors` 4 KiB sectors at byte `base` of `flash`.
     /// Blank or foreign flash opens as an empty store.
     pub fn open(flash: F, base: u32, sectors: u32) -> Result<Self, Error> {
-        let sane = SECTOR as usize % F::ERASE_SIZE == 0
-            && PAGE % F::WRITE_SIZE == 0
-            && RECORD % F::WRITE_SIZE == 0
+        let sane = (SECTOR as usize).is_multiple_of(F::ERASE_SIZE)
+            && PAGE.is_multiple_of(F::WRITE_SIZE)
+            && RECORD.is_multiple_of(F::WRITE_SIZE)
             && F::READ_SIZE == 1
-            && base % SECTOR == 0
+            && base.is_multiple_of(SECTOR)
             && sectors > JOURNAL_SECTORS + 1
             && sectors as usize <= MAX_SECTORS
             && (base as u64 + sectors as u64 * SECTOR as u64) <= flash.capacity() as u64;

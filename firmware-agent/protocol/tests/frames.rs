@@ -221,7 +221,7 @@ fn oversized_frame_is_dropped_and_the_next_one_decodes() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Any bytes, split anywhere: no panic, bounded memory (fixed buffer), and
     /// a valid frame after the noise still decodes.

@@ -132,7 +132,9 @@ fn expect(got: Vec<R>, want: &[R]) -> Result<(), R> {
 }
 
 /// The active tree as (path, bytes), read back from flash with every hash checked.
-pub fn active_tree<F: NorFlash>(store: &mut Store<F>) -> Option<(String, Vec<(String, Vec<u8>)>)> {
+pub type Files = Vec<(String, Vec<u8>)>;
+
+pub fn active_tree<F: NorFlash>(store: &mut Store<F>) -> Option<(String, Files)> {
     let t = *store.active()?;
     let mut files = Vec::new();
     for i in 0..t.at.entries {
