@@ -39,6 +39,17 @@ bind_interrupts!(struct Irqs {
     USBCTRL_IRQ => InterruptHandler<USB>;
 });
 
+// The simulated Pico inside `ota` lays out its flash image by
+// `ota_agent::board`; layout.rs stays free of dependencies (build.rs includes
+// it), so the two maps are held equal here.
+const _: () = assert!(
+    layout::FLASH_SIZE == ota_agent::board::FLASH_SIZE
+        && layout::FIRMWARE_SIZE == ota_agent::board::FIRMWARE_SIZE
+        && STORE_BASE == ota_agent::board::STORE_BASE
+        && STORE_SECTORS == ota_agent::board::STORE_SECTORS,
+    "src/layout.rs and ota_agent::board disagree on the flash map"
+);
+
 /// What Info reports as the agent's version.
 const AGENT_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+pico");
 
