@@ -1,0 +1,505 @@
+'use strict';
+// One emulated Pico W: rp2040js's RP2040 running the real firmware from a
+// flash image kept in a file, our boot stub in place of the ROM, and a host
+// side USB CDC-ACM driver. A reset (watchdog or SCB) builds a new chip on the
+// same flash, as a real reset keeps the flash and nothing else.
+//
+// Events (EventEmitter):
+//   'note'    {event, ...}    things worth telling (boot, usb-configured, reset, halt...)
+//   'serial'  Uint8Array      bytes the firmware sent to the host (CDC IN)
+//   'reset'   reason          the chip restarted: the USB device went away
+//   'drain'                   the host FIFO has room again (see hostWrite)
+//   'stopped' why             the emulator stopped for good (power cut, halt)
+
+const fs = require('fs');
+const { EventEmitter } = require('events');
+const { performance } = require('perf_hooks');
+const { RP2040, USBCDC, createSetupPacket, DataDirection, SetupType, SetupRecipient } = require('rp2040js');
+const { buildBootStub } = require('./bootstub');
+const { serveBreak } = require('./rom');
+const { flashSegments } = require('./elf');
+
+const FLASH_SIZE = 2 * 1024 * 1024; // the Pico W's W25Q16JV
+const SECTOR = 4096;
+const CYCLE_NS = 8; // rp2040js counts every cycle at 125 MHz
+/** Host FIFO in front of the CDC OUT endpoint, as rp2040js's USBCDC has. */
+const HOST_FIFO = 512;
+/** When the firmware sleeps, emulated time may run ahead of wall time by this much. */
+const IDLE_LEAD_NS = 4e6;
+/** Wall time one run of the instruction loop takes before it lets Node do I/O. */
+const SLICE_MS = 10;
+
+const WATCHDOG_CTRL_TRIGGER = 1 << 31;
+const WATCHDOG_CTRL_ENABLE = 1 << 30;
+const WATCHDOG_REASON = { 1: 'watchdog timeout', 2: 'watchdog trigger' };
+const AIRCR = 0xd0c;
+const USB_BUF_CTRL_AVAILABLE = 1 << 10;
+
+class Pico extends EventEmitter {
+  /**
+   * @param {object} o
+   * @param {Buffer} o.elf           the firmware ELF, written into flash at power-on
+   * @param {string} o.flashFile     the flash image, created (erased) when missing
+   */
+  constructor({ elf, flashFile }) {
+    super();
+    this.stub = buildBootStub();
+    this.segments = elf ? flashSegments(elf, 0x10000000, FLASH_SIZE) : [];
+    this.flashFile = flashFile;
+    this.mcu = null;
+    this.boots = 0;
+    this.running = false;
+    this.timer = null;
+    this.immediate = null;
+    this.stopped = false;
+    this.lookups = new Set();
+    this.romCalls = {};
+    this.warnings = new Map();
+    // Host to device: bytes not yet in the FIFO, and the FIFO itself.
+    this.backlog = [];
+    this.fifo = [];
+    this.fifoBytes = 0;
+    this.pendingRead = null;
+    this.programs = 0;
+    this.cutAfterPrograms = null;
+    this.stats = { busyCycles: 0, busyWallMs: 0, emulatedNs: 0, wallMs: 0, flashErased: 0, flashProgrammed: 0 };
+  }
+
+  // ---- power and reset -------------------------------------------------
+
+  /** Opens the flash image, writes the firmware into it, and boots. */
+  powerOn() {
+    let image;
+    if (fs.existsSync(this.flashFile)) {
+      image = fs.readFileSync(this.flashFile);
+      if (image.length !== FLASH_SIZE) throw new Error(`${this.flashFile}: ${image.length} bytes, expected ${FLASH_SIZE}`);
+    } else {
+      image = Buffer.alloc(FLASH_SIZE, 0xff);
+    }
+    // Flashing the firmware (as a UF2 drop would): its sectors only.
+    for (const s of this.segments) image.set(s.bytes, s.offset);
+    fs.writeFileSync(this.flashFile, image);
+    this.fd = fs.openSync(this.flashFile, 'r+');
+    this.boot('power on', image, 0);
+  }
+
+  boot(reason, image, watchdogReason) {
+    this.boots++;
+    const mcu = new RP2040();
+    this.mcu = mcu;
+    this.clock = mcu.clock;
+    mcu.logger = this.logger();
+    mcu.loadBootrom(this.stub.words); // resets the core and erases rp2040js's flash...
+    mcu.flash.set(image, 0); // ...so the flash goes in after it
+    mcu.onBreak = (n) => {
+      if (!serveBreak(n, this)) this.halt();
+    };
+    // XIP_CTRL is not modelled: embassy-rp waits for STREAM_CTR to read 0
+    // before every flash operation. Nothing streams here, so every register reads 0.
+    mcu.peripherals[0x14000] = { name: 'XIP_CTRL', readUint32: () => 0, writeUint32() {}, writeUint32Atomic() {} };
+    this.hookWatchdog(watchdogReason);
+    this.hookScbReset();
+    this.hookUsb();
+    this.resetPending = false;
+    this.anchorWall = performance.now();
+    this.anchorEmu = 0;
+    this.note({ event: 'boot', boot: this.boots, reason });
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** A reset of the whole chip: the flash stays, everything else starts again. */
+  requestReset(reason, watchdogReason = 0) {
+    if (this.resetPending || this.stopped) return;
+    this.resetPending = true;
+    this.running = false;
+    this.cancel();
+    this.note({ event: 'reset', reason });
+    const image = this.mcu.flash.subarray(0, FLASH_SIZE);
+    this.pendingRead = null;
+    this.fifo = [];
+    this.fifoBytes = 0;
+    this.backlog = [];
+    this.emit('reset', reason);
+    setImmediate(() => {
+      if (!this.stopped) this.boot(reason, image, watchdogReason);
+    });
+  }
+
+  /** Stops the emulator for good; the flash file holds every completed write. */
+  stop(why = 'stopped') {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.running = false;
+    this.cancel();
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+    this.emit('stopped', why);
+  }
+
+  halt() {
+    // The firmware cannot go on (a fault in the stub, an unknown breakpoint).
+    this.running = false;
+    this.cancel();
+  }
+
+  hookWatchdog(previousReason) {
+    const wd = Object.values(this.mcu.peripherals).find((p) => p && p.name === 'WATCHDOG_BASE');
+    wd.reason = previousReason; // REASON survives the reset it describes
+    const stopTimer = () => {
+      // embassy-rp's trigger_reset() enables the watchdog with LOAD 0 before
+      // it sets TRIGGER; rp2040js's periodic alarm would then fire for ever
+      // within one clock tick. This chip is done: stop its timer for good.
+      wd.alarm.enable = false;
+      wd.timer.enable = false;
+    };
+    wd.onWatchdogTrigger = () => {
+      stopTimer();
+      this.requestReset(WATCHDOG_REASON[wd.reason] || 'watchdog', wd.reason);
+    };
+    // Enabling the watchdog while its counter is 0 resets the real chip at
+    // the next watchdog tick (1 us) with REASON = TIMER, unless TRIGGER comes
+    // first, which is what trigger_reset() does: model that tick here rather
+    // than let rp2040js's alarm fire at once.
+    const zeroTimeout = this.clock.createAlarm(() => {
+      wd.reason = 1;
+      wd.onWatchdogTrigger();
+    });
+    const write = wd.writeUint32.bind(wd);
+    wd.writeUint32 = (offset, value) => {
+      if (offset === 0 && value & WATCHDOG_CTRL_TRIGGER) {
+        zeroTimeout.cancel();
+        stopTimer();
+        wd.reason = 2;
+        this.requestReset(WATCHDOG_REASON[2], 2);
+        return;
+      }
+      if (offset === 0) {
+        zeroTimeout.cancel();
+        if (value & WATCHDOG_CTRL_ENABLE && !wd.enable && wd.timer.counter === 0) {
+          write(offset, value & ~WATCHDOG_CTRL_ENABLE);
+          zeroTimeout.schedule(1000);
+          return;
+        }
+      }
+      write(offset, value);
+    };
+  }
+
+  hookScbReset() {
+    // AIRCR.SYSRESETREQ (cortex_m::peripheral::SCB::sys_reset): rp2040js
+    // ignores it; here it resets the chip like the watchdog does.
+    const ppb = this.mcu.ppb;
+    const write = ppb.writeUint32.bind(ppb);
+    ppb.writeUint32 = (offset, value) => {
+      if (offset === AIRCR && value >>> 16 === 0x05fa && value & (1 << 2)) {
+        this.requestReset('SCB reset (SYSRESETREQ)', 0);
+        return;
+      }
+      write(offset, value);
+    };
+  }
+
+  // ---- flash, for the ROM functions ------------------------------------
+
+  erase(offset, count) {
+    if (offset % SECTOR || count % SECTOR || offset + count > FLASH_SIZE) {
+      this.note({ event: 'flash-error', op: 'erase', offset, count });
+      return;
+    }
+    this.mcu.flash.fill(0xff, offset, offset + count);
+    this.persist(offset, count);
+    this.stats.flashErased += count;
+  }
+
+  program(offset, data) {
+    if (offset + data.length > FLASH_SIZE) {
+      this.note({ event: 'flash-error', op: 'program', offset, count: data.length });
+      return;
+    }
+    this.programs++;
+    let n = data.length;
+    const cut = this.cutAfterPrograms !== null && this.programs >= this.cutAfterPrograms;
+    if (cut) n = data.length >> 1; // power fails half way through this write
+    const flash = this.mcu.flash;
+    for (let i = 0; i < n; i++) flash[offset + i] &= data[i]; // NOR: 1 -> 0 only
+    this.persist(offset, n);
+    this.stats.flashProgrammed += n;
+    if (cut) this.powerCut(offset, data.length, n);
+  }
+
+  persist(offset, count) {
+    if (count > 0) fs.writeSync(this.fd, this.mcu.flash, offset, count, offset);
+  }
+
+  /** Cuts the power at the `n`th flash program from now (that write is torn in half). */
+  cutPowerAfterPrograms(n) {
+    this.cutAfterPrograms = this.programs + n;
+  }
+
+  powerCut(offset, count, written) {
+    this.note({ event: 'power-cut', offset, count, written });
+    this.halt();
+    this.stop('power cut');
+  }
+
+  romLookup(code) {
+    if (!this.lookups.has(code)) {
+      this.lookups.add(code);
+      this.note({ event: 'rom-lookup', code });
+    }
+  }
+
+  romCall(code) {
+    this.romCalls[code] = (this.romCalls[code] || 0) + 1;
+  }
+
+  // ---- USB ---------------------------------------------------------------
+
+  hookUsb() {
+    const mcu = this.mcu;
+    const usb = mcu.usbCtrl;
+    // rp2040js clears an OUT buffer's AVAILABLE bit as soon as the firmware
+    // sets it; the real controller clears it when the host's data has landed,
+    // and embassy-rp takes AVAILABLE == 0 as "packet received". Keep it set
+    // until the read is finished.
+    const dpramUpdated = usb.DPRAMUpdated.bind(usb);
+    usb.DPRAMUpdated = (offset, value) => {
+      dpramUpdated(offset, value);
+      const epOutControl = offset >= 0x8c && offset <= 0xfc && (offset & 4) !== 0; // EP1..15 OUT
+      if (epOutControl && value & USB_BUF_CTRL_AVAILABLE) {
+        mcu.usbDPRAMView.setUint32(offset, mcu.usbDPRAMView.getUint32(offset, true) | USB_BUF_CTRL_AVAILABLE, true);
+      }
+    };
+    const finishRead = usb.finishRead.bind(usb);
+    usb.finishRead = (ep, buf) => {
+      const ctl = 0x84 + ep * 8;
+      if (ep !== 0) mcu.usbDPRAMView.setUint32(ctl, mcu.usbDPRAMView.getUint32(ctl, true) & ~USB_BUF_CTRL_AVAILABLE, true);
+      finishRead(ep, buf);
+    };
+
+    const cdc = new CdcHost(usb);
+    this.cdc = cdc;
+    // USBCDC answers every armed OUT endpoint at once, with an empty packet
+    // when it has nothing: a busy loop. Hold the read until the host has data.
+    usb.onEndpointRead = (ep, size) => {
+      if (ep !== cdc.outEndpoint) return;
+      this.pendingRead = { ep, size };
+      this.deliver();
+    };
+    cdc.onDeviceConnected = () => this.note({ event: 'usb-configured', interface: cdc.commInterface });
+    cdc.onSerialData = (buf) => {
+      if (buf.length) this.emit('serial', Uint8Array.from(buf));
+    };
+  }
+
+  /**
+   * Bytes from the host. They wait in a backlog until the 512-byte host FIFO
+   * has room; returns false when they had to wait ('drain' follows), so that a
+   * caller can stop reading its socket meanwhile.
+   */
+  hostWrite(bytes) {
+    if (this.stopped || bytes.length === 0) return true;
+    this.backlog.push(Buffer.from(bytes));
+    this.fill();
+    this.deliver();
+    return this.backlog.length === 0;
+  }
+
+  /** Forgets what the host sent and the device has not taken (the host closed its port). */
+  hostFlush() {
+    this.backlog = [];
+    this.fifo = [];
+    this.fifoBytes = 0;
+  }
+
+  fill() {
+    while (this.backlog.length && this.fifoBytes < HOST_FIFO) {
+      const b = this.backlog[0];
+      const n = Math.min(b.length, HOST_FIFO - this.fifoBytes);
+      this.fifo.push(b.subarray(0, n));
+      this.fifoBytes += n;
+      if (n === b.length) this.backlog.shift();
+      else this.backlog[0] = b.subarray(n);
+    }
+  }
+
+  deliver() {
+    const r = this.pendingRead;
+    if (!r || this.fifoBytes === 0 || !this.running) return;
+    const n = Math.min(r.size, this.fifoBytes);
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const b = this.fifo[0];
+      const k = Math.min(b.length, n - at);
+      out.set(b.subarray(0, k), at);
+      at += k;
+      if (k === b.length) this.fifo.shift();
+      else this.fifo[0] = b.subarray(k);
+    }
+    this.fifoBytes -= n;
+    this.pendingRead = null;
+    this.mcu.usbCtrl.endpointReadDone(r.ep, out);
+    const hadBacklog = this.backlog.length > 0;
+    this.fill();
+    if (hadBacklog && this.backlog.length === 0) this.emit('drain');
+    this.wake();
+  }
+
+  // ---- running -----------------------------------------------------------
+
+  schedule(ms) {
+    this.cancel();
+    if (ms <= 0) this.immediate = setImmediate(() => this.run());
+    else this.timer = setTimeout(() => this.run(), ms);
+  }
+
+  cancel() {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = this.immediate = null;
+  }
+
+  /** Something happened for the firmware (host data): stop sleeping. */
+  wake() {
+    if (this.running && this.timer) this.schedule(0);
+  }
+
+  run() {
+    this.timer = this.immediate = null;
+    const mcu = this.mcu;
+    const core = mcu.core;
+    const clock = this.clock;
+    const start = performance.now();
+    const emuStart = clock.nanos;
+    let busyCycles = 0;
+    let slept = false;
+    let sleepMs = 0;
+    outer: while (this.running && this.mcu === mcu) {
+      for (let i = 0; i < 4096; i++) {
+        if (core.waiting) break;
+        const cycles = core.executeInstruction();
+        // A reset or halt inside that instruction: this chip must not tick
+        // again (see hookWatchdog).
+        if (!this.running || this.mcu !== mcu) break outer;
+        clock.tick(cycles * CYCLE_NS);
+        busyCycles += cycles;
+        if (!this.running || this.mcu !== mcu) break outer;
+      }
+      if (core.waiting) {
+        slept = true;
+        sleepMs = this.idle();
+        if (!this.running || this.mcu !== mcu) break;
+        if (sleepMs > 0) break;
+      }
+      if (performance.now() - start >= SLICE_MS) break;
+    }
+    const wall = performance.now() - start;
+    this.stats.wallMs += wall;
+    this.stats.emulatedNs += clock.nanos - emuStart;
+    if (!slept) {
+      // A slice in which the firmware never slept: the emulator's own speed.
+      this.stats.busyCycles += busyCycles;
+      this.stats.busyWallMs += wall;
+    }
+    if (this.running && this.mcu === mcu) this.schedule(sleepMs);
+  }
+
+  /**
+   * The firmware sleeps (WFI/WFE). Advances emulated time to the next alarm,
+   * but never more than IDLE_LEAD_NS ahead of wall time, so that firmware
+   * timeouts take as long as they say while nothing else happens. Returns how
+   * long to sleep (ms) before emulated time may go on, or 0 to run on now.
+   */
+  idle() {
+    const clock = this.clock;
+    const now = performance.now();
+    let wallNs = this.anchorEmu + (now - this.anchorWall) * 1e6;
+    if (clock.nanos < wallNs) {
+      // Busy emulation fell behind wall time: it does not catch up in a jump.
+      this.anchorEmu = clock.nanos;
+      this.anchorWall = now;
+      wallNs = clock.nanos;
+    }
+    const limit = wallNs + IDLE_LEAD_NS;
+    const next = clock.nextAlarm ? clock.nextAlarm.nanos : Infinity;
+    if (next <= limit) {
+      clock.tick(Math.max(0, next - clock.nanos));
+      return 0;
+    }
+    if (clock.nanos < limit) clock.tick(limit - clock.nanos);
+    return Math.max(1, Math.round((clock.nanos - wallNs) / 1e6));
+  }
+
+  // ---- reporting ---------------------------------------------------------
+
+  note(ev) {
+    const t = this.mcu ? +(this.mcu.clock.nanos / 1e9).toFixed(4) : 0;
+    this.emit('note', { ...ev, t, boot: this.boots });
+  }
+
+  logger() {
+    // rp2040js's own logger prints every unknown register access and throws
+    // on errors. Writes to ROSC, VREG and some USB registers are reported as
+    // unknown and are harmless: keep one note of each kind.
+    const seen = (level) => (name, msg) => {
+      const key = `${level} ${name}: ${String(msg).replace(/0x[0-9a-f]+|\d+/gi, 'N')}`;
+      if (!this.warnings.has(key)) {
+        this.warnings.set(key, 0);
+        this.note({ event: 'rp2040js', level, component: name, message: String(msg) });
+      }
+      this.warnings.set(key, this.warnings.get(key) + 1);
+    };
+    return { debug() {}, info() {}, warn: seen('warn'), error: seen('error') };
+  }
+
+  report() {
+    const s = this.stats;
+    return {
+      boots: this.boots,
+      emulated_s: +(s.emulatedNs / 1e9).toFixed(3),
+      wall_s: +(s.wallMs / 1e3).toFixed(3),
+      busy_cycles: s.busyCycles,
+      busy_wall_s: +(s.busyWallMs / 1e3).toFixed(3),
+      busy_mhz: s.busyWallMs ? +(s.busyCycles / s.busyWallMs / 1e3).toFixed(2) : null,
+      flash_erased: s.flashErased,
+      flash_programmed: s.flashProgrammed,
+      rom_lookups: [...this.lookups],
+      rom_calls: this.romCalls,
+    };
+  }
+}
+
+/**
+ * rp2040js's host side CDC driver, with SET_CONTROL_LINE_STATE sent to the
+ * communication interface as CDC-ACM says (USBCDC addresses it to the device,
+ * and embassy-usb's class stalls it, leaving DTR false).
+ */
+class CdcHost extends USBCDC {
+  get commInterface() {
+    // The interface of class 2 (CDC communication) in the configuration descriptor.
+    const d = this.descriptors;
+    for (let i = 0; i + 1 < d.length && d[i] >= 2; i += d[i]) {
+      if (d[i + 1] === 4 && d[i + 5] === 2) return d[i + 2];
+    }
+    return 0;
+  }
+
+  cdcSetControlLineState(value = 0x3 /* DTR | RTS */) {
+    this.usb.sendSetupPacket(
+      createSetupPacket({
+        dataDirection: DataDirection.HostToDevice,
+        type: SetupType.Class,
+        recipient: SetupRecipient.Interface,
+        bRequest: 0x22,
+        wValue: value,
+        wIndex: this.commInterface,
+        wLength: 0,
+      }),
+    );
+    this.initialized = true;
+  }
+}
+
+module.exports = { Pico, CdcHost, FLASH_SIZE, HOST_FIFO, IDLE_LEAD_NS };

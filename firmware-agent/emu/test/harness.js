@@ -1,0 +1,195 @@
+'use strict';
+// Test helpers: where the binaries are, the emulator as a child process whose
+// JSON lines can be waited on, and `ota` runs.
+
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const { spawn, spawnSync } = require('child_process');
+
+const EMU_DIR = path.resolve(__dirname, '..');
+const REPO = path.resolve(EMU_DIR, '../..');
+const PICO_DIR = path.join(REPO, 'firmware-agent/pico');
+
+/**
+ * The `ota` binary and the firmware ELF: OTA_BIN and OTA_FIRMWARE_ELF, or the
+ * debug `ota` and the release firmware of this checkout. A default that is
+ * missing is built with cargo (and OTA_EMU_BUILD=1 builds both in any case;
+ * cargo does nothing when they are up to date).
+ */
+function paths() {
+  const otaBin = process.env.OTA_BIN || path.join(REPO, 'target/debug/ota');
+  const elf = process.env.OTA_FIRMWARE_ELF || path.join(PICO_DIR, 'target/thumbv6m-none-eabi/release/ota-agent-pico');
+  const force = process.env.OTA_EMU_BUILD === '1';
+  if (!process.env.OTA_FIRMWARE_ELF && (force || !fs.existsSync(elf))) {
+    cargo(['build', '--release', '--locked'], PICO_DIR);
+  }
+  if (!process.env.OTA_BIN && (force || !fs.existsSync(otaBin))) {
+    cargo(['build', '--locked', '-p', 'ota', '--bin', 'ota'], REPO);
+  }
+  for (const [what, p] of [
+    ['ota (OTA_BIN)', otaBin],
+    ['firmware ELF (OTA_FIRMWARE_ELF)', elf],
+  ]) {
+    if (!fs.existsSync(p)) throw new Error(`${what} not found at ${p}`);
+  }
+  return { otaBin, elf };
+}
+
+function cargo(args, cwd) {
+  process.stderr.write(`# cargo ${args.join(' ')} (in ${path.relative(REPO, cwd) || '.'})\n`);
+  const r = spawnSync('cargo', args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`cargo ${args.join(' ')} failed in ${cwd}`);
+}
+
+/**
+ * Starts bin/pico-emu.js on `flash` and resolves once it listens.
+ * The object it gives: port; events (every JSON line so far); mark() and
+ * waitFor(pred, {from, timeoutMs}) to wait for an event; command(line);
+ * stats(); stop() (SIGTERM, resolves on exit); exited (resolves with the code).
+ */
+function startEmulator({ elf, flash, log = process.env.OTA_EMU_LOG }) {
+  const child = spawn(process.execPath, [path.join(EMU_DIR, 'bin/pico-emu.js'), '--elf', elf, '--flash', flash], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const events = [];
+  const waiters = new Set();
+  let stderr = '';
+  let exitCode;
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? signal;
+      for (const w of waiters) w.fail(new Error(`emulator exited (${exitCode}) while waiting for ${w.what}\n${stderr}`));
+      resolve(exitCode);
+    });
+  });
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (log) process.stderr.write(`# emu: ${line}\n`);
+      let ev;
+      try {
+        ev = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      events.push(ev);
+      for (const w of waiters) w.check();
+    }
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (log) process.stderr.write(`# emu stderr: ${d}`);
+  });
+
+  const emu = {
+    child,
+    events,
+    exited,
+    get stderr() {
+      return stderr;
+    },
+    mark: () => events.length,
+    waitFor(pred, { from = 0, timeoutMs = 60000, what = 'an event' } = {}) {
+      return new Promise((resolve, reject) => {
+        const w = {
+          what,
+          check() {
+            for (let i = from; i < events.length; i++) {
+              if (pred(events[i])) {
+                done();
+                resolve(events[i]);
+                return;
+              }
+            }
+          },
+          fail(e) {
+            done();
+            reject(e);
+          },
+        };
+        const timer = setTimeout(() => w.fail(new Error(`timed out waiting for ${what}`)), timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(w);
+        };
+        if (exitCode !== undefined) return w.fail(new Error(`emulator already exited (${exitCode})`));
+        waiters.add(w);
+        w.check();
+      });
+    },
+    command(line) {
+      child.stdin.write(line + '\n');
+    },
+    async stats() {
+      const from = events.length;
+      emu.command('stats');
+      return emu.waitFor((e) => e.event === 'stats', { from, what: 'stats' });
+    },
+    async stop() {
+      if (exitCode === undefined) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+
+  return emu.waitFor((e) => e.event === 'listening', { what: 'the emulator to listen', timeoutMs: 30000 }).then((ev) => {
+    emu.port = ev.port;
+    return emu;
+  });
+}
+
+/**
+ * Runs `ota --port tcp:127.0.0.1:PORT ARGS...` in `cwd` and resolves with
+ * {code, stdout, stderr, json} once it exits. Rejects on an exit code not in
+ * `codes` (default: 0 only).
+ */
+function ota(bin, port, args, { cwd, json = false, codes = [0], onSpawn } = {}) {
+  const argv = ['--port', `tcp:127.0.0.1:${port}`, ...(json ? ['--json'] : []), ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (onSpawn) onSpawn(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const r = { code, stdout, stderr, json: null };
+      if (json && stdout.trim()) {
+        try {
+          r.json = JSON.parse(stdout);
+        } catch {
+          /* reported below if the code is wrong */
+        }
+      }
+      if (!codes.includes(code)) {
+        reject(new Error(`ota ${argv.join(' ')} exited ${code}, expected ${codes.join(' or ')}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      } else resolve(r);
+    });
+  });
+}
+
+/** Git's blob id of some bytes: SHA-1 of "blob <size>\0" and the bytes. */
+function gitBlobSha1(bytes) {
+  return crypto
+    .createHash('sha1')
+    .update(`blob ${bytes.length}\0`)
+    .update(bytes)
+    .digest('hex');
+}
+
+/** Writes {relative path: content} under dir, replacing what was there. */
+function writeTree(dir, files) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const [rel, content] of Object.entries(files)) {
+    const p = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, content);
+  }
+}
+
+module.exports = { paths, startEmulator, ota, gitBlobSha1, writeTree, REPO, EMU_DIR };
