@@ -32,7 +32,8 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm')
+            [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the files of the active tree')
             [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
@@ -45,13 +46,39 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;push' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Push this folder (the working tree) instead of an update from GitHub')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Version to record for the pushed tree [default: dir-<content id>]')
+            [CompletionResult]::new('--staged', '--staged', [CompletionResultType]::ParameterName, 'Push a folder written by `ota stage` (verified again first)')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, '"stable" (latest release, or --tag) or "developer" (tip of --branch)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Release tag to install (stable channel)')
+            [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Branch to follow (developer channel)')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Version to record for a pushed folder [default: dir-<content id>]')
             [CompletionResult]::new('--boots', '--boots', [CompletionResultType]::ParameterName, 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Download every file again instead of using the host''s blob cache')
+            [CompletionResult]::new('--wait-rate-limit', '--wait-rate-limit', [CompletionResultType]::ParameterName, 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be sent, added, changed, reused and removed; touch nothing')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Push even when the device already runs this version')
             [CompletionResult]::new('--no-reboot', '--no-reboot', [CompletionResultType]::ParameterName, 'Commit but do not reboot: the new tree starts at the next boot')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;stage' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Folder to write the verified files and their manifest.json into')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, '"stable" (latest release, or --tag) or "developer" (tip of --branch)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Release tag to install (stable channel)')
+            [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Branch to follow (developer channel)')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Download every file again instead of using the host''s blob cache')
+            [CompletionResult]::new('--wait-rate-limit', '--wait-rate-limit', [CompletionResultType]::ParameterName, 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -135,6 +162,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -154,12 +182,30 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'ota;agent;uf2' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'ota;agent;help' {
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'ota;agent;help;sim' {
+            break
+        }
+        'ota;agent;help;uf2' {
             break
         }
         'ota;agent;help;help' {
@@ -178,7 +224,8 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             break
         }
         'ota;help' {
-            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm')
+            [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the files of the active tree')
             [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
@@ -190,6 +237,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             break
         }
         'ota;help;push' {
+            break
+        }
+        'ota;help;stage' {
             break
         }
         'ota;help;status' {
@@ -209,9 +259,13 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;help;agent' {
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode')
             break
         }
         'ota;help;agent;sim' {
+            break
+        }
+        'ota;help;agent;uf2' {
             break
         }
         'ota;help;completions' {

@@ -40,6 +40,9 @@ _ota() {
             ota,rollback)
                 cmd="ota__subcmd__rollback"
                 ;;
+            ota,stage)
+                cmd="ota__subcmd__stage"
+                ;;
             ota,status)
                 cmd="ota__subcmd__status"
                 ;;
@@ -49,11 +52,17 @@ _ota() {
             ota__subcmd__agent,sim)
                 cmd="ota__subcmd__agent__subcmd__sim"
                 ;;
+            ota__subcmd__agent,uf2)
+                cmd="ota__subcmd__agent__subcmd__uf2"
+                ;;
             ota__subcmd__agent__subcmd__help,help)
                 cmd="ota__subcmd__agent__subcmd__help__subcmd__help"
                 ;;
             ota__subcmd__agent__subcmd__help,sim)
                 cmd="ota__subcmd__agent__subcmd__help__subcmd__sim"
+                ;;
+            ota__subcmd__agent__subcmd__help,uf2)
+                cmd="ota__subcmd__agent__subcmd__help__subcmd__uf2"
                 ;;
             ota__subcmd__help,agent)
                 cmd="ota__subcmd__help__subcmd__agent"
@@ -79,11 +88,17 @@ _ota() {
             ota__subcmd__help,rollback)
                 cmd="ota__subcmd__help__subcmd__rollback"
                 ;;
+            ota__subcmd__help,stage)
+                cmd="ota__subcmd__help__subcmd__stage"
+                ;;
             ota__subcmd__help,status)
                 cmd="ota__subcmd__help__subcmd__status"
                 ;;
             ota__subcmd__help__subcmd__agent,sim)
                 cmd="ota__subcmd__help__subcmd__agent__subcmd__sim"
+                ;;
+            ota__subcmd__help__subcmd__agent,uf2)
+                cmd="ota__subcmd__help__subcmd__agent__subcmd__uf2"
                 ;;
             *)
                 ;;
@@ -92,7 +107,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --verbose --quiet --json --help --version push status ls confirm rollback reboot agent completions help"
+            opts="-v -q -h -V --config --port --verbose --quiet --json --help --version push stage status ls confirm rollback reboot agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,7 +129,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent)
-            opts="-v -q -h --config --port --verbose --quiet --json --help sim help"
+            opts="-v -q -h --config --port --verbose --quiet --json --help sim uf2 help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,7 +151,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__help)
-            opts="sim help"
+            opts="sim uf2 help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,6 +192,20 @@ _ota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ota__subcmd__agent__subcmd__help__subcmd__uf2)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ota__subcmd__agent__subcmd__sim)
             opts="-v -q -h --flash --pty --listen --no-auto-confirm --config --port --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -189,6 +218,36 @@ _ota() {
                     return 0
                     ;;
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__agent__subcmd__uf2)
+            opts="-o -v -q -h --out --config --port --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -252,7 +311,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="push status ls confirm rollback reboot agent completions help"
+            opts="push stage status ls confirm rollback reboot agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,7 +325,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help__subcmd__agent)
-            opts="sim"
+            opts="sim uf2"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,6 +339,20 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help__subcmd__agent__subcmd__sim)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__help__subcmd__agent__subcmd__uf2)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -391,6 +464,20 @@ _ota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ota__subcmd__help__subcmd__stage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ota__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -428,13 +515,33 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --version --dry-run --force --no-reboot --boots --config --port --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --config --port --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --staged)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -W "stable developer" -- "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --branch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -490,6 +597,48 @@ _ota() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__stage)
+            opts="-v -q -h --out --channel --tag --branch --token --no-cache --wait-rate-limit --config --port --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -W "stable developer" -- "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --branch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

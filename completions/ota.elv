@@ -29,7 +29,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand push 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm'
+            cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
+            cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
             cand ls 'List the files of the active tree'
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
@@ -41,13 +42,38 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;push'= {
             cand --dir 'Push this folder (the working tree) instead of an update from GitHub'
-            cand --version 'Version to record for the pushed tree [default: dir-<content id>]'
+            cand --staged 'Push a folder written by `ota stage` (verified again first)'
+            cand --channel '"stable" (latest release, or --tag) or "developer" (tip of --branch)'
+            cand --tag 'Release tag to install (stable channel)'
+            cand --branch 'Branch to follow (developer channel)'
+            cand --token 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed'
+            cand --version 'Version to record for a pushed folder [default: dir-<content id>]'
             cand --boots 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --no-cache 'Download every file again instead of using the host''s blob cache'
+            cand --wait-rate-limit 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing'
             cand --dry-run 'Print what would be sent, added, changed, reused and removed; touch nothing'
             cand --force 'Push even when the device already runs this version'
             cand --no-reboot 'Commit but do not reboot: the new tree starts at the next boot'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;stage'= {
+            cand --out 'Folder to write the verified files and their manifest.json into'
+            cand --channel '"stable" (latest release, or --tag) or "developer" (tip of --branch)'
+            cand --tag 'Release tag to install (stable channel)'
+            cand --branch 'Branch to follow (developer channel)'
+            cand --token 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --no-cache 'Download every file again instead of using the host''s blob cache'
+            cand --wait-rate-limit 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -125,6 +151,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand uf2 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;agent;sim'= {
@@ -142,11 +169,27 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'ota;agent;uf2'= {
+            cand -o 'Output file [default: the ELF''s name with .uf2]'
+            cand --out 'Output file [default: the ELF''s name with .uf2]'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'ota;agent;help'= {
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand uf2 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;agent;help;sim'= {
+        }
+        &'ota;agent;help;uf2'= {
         }
         &'ota;agent;help;help'= {
         }
@@ -162,7 +205,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
         }
         &'ota;help'= {
-            cand push 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm'
+            cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
+            cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
             cand ls 'List the files of the active tree'
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
@@ -173,6 +217,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;help;push'= {
+        }
+        &'ota;help;stage'= {
         }
         &'ota;help;status'= {
         }
@@ -186,8 +232,11 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;help;agent'= {
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand uf2 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
         }
         &'ota;help;agent;sim'= {
+        }
+        &'ota;help;agent;uf2'= {
         }
         &'ota;help;completions'= {
         }

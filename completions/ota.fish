@@ -31,7 +31,8 @@ complete -c ota -n "__fish_ota_needs_command" -s q -l quiet -d 'Say nothing but 
 complete -c ota -n "__fish_ota_needs_command" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_needs_command" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_needs_command" -s V -l version -d 'Print version'
-complete -c ota -n "__fish_ota_needs_command" -f -a "push" -d 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm'
+complete -c ota -n "__fish_ota_needs_command" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
+complete -c ota -n "__fish_ota_needs_command" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
 complete -c ota -n "__fish_ota_needs_command" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
 complete -c ota -n "__fish_ota_needs_command" -f -a "ls" -d 'List the files of the active tree'
 complete -c ota -n "__fish_ota_needs_command" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
@@ -41,10 +42,18 @@ complete -c ota -n "__fish_ota_needs_command" -f -a "agent" -d 'The agent itself
 complete -c ota -n "__fish_ota_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
 complete -c ota -n "__fish_ota_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand push" -l dir -d 'Push this folder (the working tree) instead of an update from GitHub' -r -F
-complete -c ota -n "__fish_ota_using_subcommand push" -l version -d 'Version to record for the pushed tree [default: dir-<content id>]' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l staged -d 'Push a folder written by `ota stage` (verified again first)' -r -F
+complete -c ota -n "__fish_ota_using_subcommand push" -l channel -d '"stable" (latest release, or --tag) or "developer" (tip of --branch)' -r -f -a "stable\t''
+developer\t''"
+complete -c ota -n "__fish_ota_using_subcommand push" -l tag -d 'Release tag to install (stable channel)' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l branch -d 'Branch to follow (developer channel)' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l token -d 'GitHub token (also GITHUB_TOKEN, or the config\'s `token`); never printed' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l version -d 'Version to record for a pushed folder [default: dir-<content id>]' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l boots -d 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l no-cache -d 'Download every file again instead of using the host\'s blob cache'
+complete -c ota -n "__fish_ota_using_subcommand push" -l wait-rate-limit -d 'When GitHub\'s rate limit is exhausted, wait for it to reset instead of failing'
 complete -c ota -n "__fish_ota_using_subcommand push" -l dry-run -d 'Print what would be sent, added, changed, reused and removed; touch nothing'
 complete -c ota -n "__fish_ota_using_subcommand push" -l force -d 'Push even when the device already runs this version'
 complete -c ota -n "__fish_ota_using_subcommand push" -l no-reboot -d 'Commit but do not reboot: the new tree starts at the next boot'
@@ -52,6 +61,20 @@ complete -c ota -n "__fish_ota_using_subcommand push" -s v -l verbose -d 'Say mo
 complete -c ota -n "__fish_ota_using_subcommand push" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand push" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand push" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand stage" -l out -d 'Folder to write the verified files and their manifest.json into' -r -F
+complete -c ota -n "__fish_ota_using_subcommand stage" -l channel -d '"stable" (latest release, or --tag) or "developer" (tip of --branch)' -r -f -a "stable\t''
+developer\t''"
+complete -c ota -n "__fish_ota_using_subcommand stage" -l tag -d 'Release tag to install (stable channel)' -r
+complete -c ota -n "__fish_ota_using_subcommand stage" -l branch -d 'Branch to follow (developer channel)' -r
+complete -c ota -n "__fish_ota_using_subcommand stage" -l token -d 'GitHub token (also GITHUB_TOKEN, or the config\'s `token`); never printed' -r
+complete -c ota -n "__fish_ota_using_subcommand stage" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand stage" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand stage" -l no-cache -d 'Download every file again instead of using the host\'s blob cache'
+complete -c ota -n "__fish_ota_using_subcommand stage" -l wait-rate-limit -d 'When GitHub\'s rate limit is exhausted, wait for it to reset instead of failing'
+complete -c ota -n "__fish_ota_using_subcommand stage" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand stage" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand stage" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand stage" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand status" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand status" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand status" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -84,14 +107,15 @@ complete -c ota -n "__fish_ota_using_subcommand reboot" -s v -l verbose -d 'Say 
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim help" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim help" -s v -l verbose -d 'Say more (repeat for more still)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim help" -s q -l quiet -d 'Say nothing but errors'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim help" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim help" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l flash -d 'The simulated Pico\'s flash image (created on first use)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
@@ -102,7 +126,15 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s o -l out -d 'Output file [default: the ELF\'s name with .uf2]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand completions" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand completions" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
@@ -110,13 +142,15 @@ complete -c ota -n "__fish_ota_using_subcommand completions" -s v -l verbose -d 
 complete -c ota -n "__fish_ota_using_subcommand completions" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand completions" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "push" -d 'Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "ls" -d 'List the files of the active tree'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "reboot" -d 'Restart the device'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "agent" -d 'The agent itself: a simulated one, or the firmware image'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status ls confirm rollback reboot agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "ls" -d 'List the files of the active tree'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "reboot" -d 'Restart the device'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "agent" -d 'The agent itself: a simulated one, or the firmware image'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
+complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'

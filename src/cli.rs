@@ -42,8 +42,10 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Push a tree to the device: send only what it lacks, commit, reboot, wait for the confirm
+    /// Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm
     Push(PushArgs),
+    /// Resolve, download and verify an update from GitHub into a folder, without a device
+    Stage(StageArgs),
     /// Show the agent, the active and previous versions, the trial state and free space
     Status,
     /// List the files of the active tree
@@ -68,12 +70,50 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
 }
 
+/// Where an update comes from on GitHub; flags override the config file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GithubArgs {
+    /// "stable" (latest release, or --tag) or "developer" (tip of --branch)
+    #[arg(long, value_name = "CHANNEL", value_parser = ["stable", "developer"])]
+    pub channel: Option<String>,
+    /// Release tag to install (stable channel)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Branch to follow (developer channel)
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// GitHub token (also GITHUB_TOKEN, or the config's `token`); never printed
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Download every file again instead of using the host's blob cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// When GitHub's rate limit is exhausted, wait for it to reset instead of failing
+    #[arg(long)]
+    pub wait_rate_limit: bool,
+}
+
 #[derive(Debug, Args)]
+pub struct StageArgs {
+    /// Folder to write the verified files and their manifest.json into
+    #[arg(long, value_name = "DIR", default_value = "ota-stage")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub github: GithubArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").args(["dir", "staged"]))]
 pub struct PushArgs {
     /// Push this folder (the working tree) instead of an update from GitHub
-    #[arg(long, value_name = "DIR", required = true)]
+    #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Version to record for the pushed tree [default: dir-<content id>]
+    /// Push a folder written by `ota stage` (verified again first)
+    #[arg(long, value_name = "DIR")]
+    pub staged: Option<PathBuf>,
+    #[command(flatten)]
+    pub github: GithubArgs,
+    /// Version to record for a pushed folder [default: dir-<content id>]
     #[arg(long = "version", value_name = "V")]
     pub version: Option<String>,
     /// Print what would be sent, added, changed, reused and removed; touch nothing
@@ -94,6 +134,14 @@ pub struct PushArgs {
 pub enum AgentCommand {
     /// Serve a simulated agent (the real agent code on a flash image file)
     Sim(SimArgs),
+    /// Convert the agent firmware's ELF into a UF2 file to drag onto a Pico in BOOTSEL mode
+    Uf2 {
+        /// The firmware ELF (firmware-agent/pico/target/thumbv6m-none-eabi/release/ota-agent-pico)
+        elf: PathBuf,
+        /// Output file [default: the ELF's name with .uf2]
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,12 +3,16 @@
 //! work lives here so that tests and benchmarks drive the same code.
 
 pub mod bundle;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod device;
+pub mod elf;
 pub mod exit;
 pub mod filter;
+pub mod manifest;
 pub mod plan;
 pub mod progress;
 pub mod source;
+pub mod uf2;

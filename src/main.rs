@@ -56,7 +56,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Confirm => commands::inspect::confirm(&ctx),
         Command::Rollback => commands::inspect::rollback(&ctx),
         Command::Reboot => commands::inspect::reboot(&ctx),
+        Command::Stage(args) => commands::stage::run(&ctx, args),
         Command::Agent(AgentCommand::Sim(args)) => commands::agent::sim(&ctx, args),
+        Command::Agent(AgentCommand::Uf2 { elf, out }) => {
+            commands::agent::uf2(&ctx, elf, out.as_deref())
+        }
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }

@@ -25,8 +25,9 @@ pub const RP2040_FAMILY_ID: u32 = 0xE48B_FF56;
 pub const BLOCK: usize = 512;
 /// Payload bytes per block, the flash page size the RP2040 boot ROM expects.
 pub const PAYLOAD: usize = 256;
-/// The Pico W's flash as the RP2040 maps it (XIP, 2 MiB).
-pub const FLASH: Range<u32> = 0x1000_0000..0x1020_0000;
+/// The firmware region of the Pico W's flash as the RP2040 maps it (XIP):
+/// a UF2 must never reach into the ota store that follows it.
+pub const FLASH: Range<u32> = 0x1000_0000..0x1000_0000 + ota_agent::board::FIRMWARE_SIZE;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -36,8 +37,8 @@ pub enum Uf2Error {
     #[error("the ELF has no loadable bytes; is it the firmware's ELF?")]
     Empty,
     #[error(
-        "a segment loads at {start:#010x}..{end:#010x}, outside the Pico W's flash \
-         ({:#010x}..{:#010x}); build the firmware to run from flash",
+        "a segment loads at {start:#010x}..{end:#010x}, outside the firmware region of the Pico W's flash \
+         ({:#010x}..{:#010x}); build the firmware to run from flash, below the ota store",
         FLASH.start, FLASH.end
     )]
     OutsideFlash { start: u32, end: u64 },

@@ -2,8 +2,10 @@
 //! device layer, and render the results for people (stderr) or JSON (stdout).
 
 pub mod agent;
+pub mod github;
 pub mod inspect;
 pub mod push;
+pub mod stage;
 
 use std::io::Write;
 

@@ -1,49 +1,165 @@
-//! `ota push`: from a folder to the device, with a plan, progress and a report.
+//! `ota push`: from GitHub, a staged folder or a local folder to the device,
+//! with an "up to date" check first, a plan, progress and a report.
 
 use std::time::Instant;
 
 use anyhow::Result;
 use ota_protocol::TreeSel;
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::github::{describe, runtime, source};
 use super::inspect::state_line;
 use super::{print_json, Ctx};
 use crate::bundle::Bundle;
 use crate::cli::PushArgs;
 use crate::device::push::{push, PushOptions};
-use crate::device::DeviceInfo;
+use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::plan::plan;
 use crate::progress::{human_bytes, Progress};
-use crate::source;
+use crate::source::{dir, staged};
 
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
-    let Some(dir) = &args.dir else {
-        return Err(fail(Kind::Config, "ota push needs --dir DIR"));
-    };
-    let bundle = source::dir::load(dir, &ctx.config.filter, args.version.as_deref())?;
-    ctx.ui.detail(&format!(
-        "{}: {} files, {}, version {}",
-        dir.display(),
-        bundle.files().len(),
-        human_bytes(bundle.total_bytes()),
-        bundle.version
-    ));
-    push_bundle(ctx, &bundle, args)
+    if let Some(d) = &args.dir {
+        let bundle = dir::load(d, &ctx.config.filter, args.version.as_deref())?;
+        ctx.ui.detail(&format!(
+            "{}: {} files, {}",
+            d.display(),
+            bundle.files().len(),
+            human_bytes(bundle.total_bytes())
+        ));
+        let (mut c, before) = connect(ctx)?;
+        let same = runs(&before, &bundle.commit, None)
+            && before
+                .active
+                .as_ref()
+                .is_some_and(|a| a.version == bundle.version);
+        return push_bundle(ctx, &mut c, &before, &bundle, args, same, json!({}));
+    }
+    if let Some(d) = &args.staged {
+        let bundle = staged::load(d, &ctx.config.filter)?;
+        ctx.ui.detail(&format!(
+            "{}: {} verified files, version {}",
+            d.display(),
+            bundle.files().len(),
+            bundle.version
+        ));
+        let (mut c, before) = connect(ctx)?;
+        let same = runs(&before, &bundle.commit, Some(&bundle.git_ref));
+        return push_bundle(ctx, &mut c, &before, &bundle, args, same, json!({}));
+    }
+    // From GitHub: resolve (API only), and ask the device before downloading anything.
+    let rt = runtime()?;
+    // octocrab's client starts tasks of its own: build it inside the runtime.
+    let _inside = rt.enter();
+    let gh = source(ctx, &args.github)?;
+    let resolved = rt.block_on(gh.resolve())?;
+    ctx.ui.detail(&describe(&resolved));
+    let (mut c, before) = connect(ctx)?;
+    if runs(&before, &resolved.commit, Some(&resolved.git_ref)) && !args.force {
+        return up_to_date(
+            ctx,
+            &c,
+            &before,
+            &resolved.version,
+            &resolved.git_ref,
+            &resolved.commit,
+            gh.counters.snapshot(),
+        );
+    }
+    let listing = rt.block_on(gh.listing(&resolved))?;
+    for s in &listing.skipped {
+        ctx.ui
+            .say(&format!("skipped {s}: a device holds regular files only"));
+    }
+    let (bundle, _temp) = rt.block_on(gh.fetch(&resolved, &listing, &ctx.config.filter))?;
+    ctx.ui
+        .detail(&format!("github: {}", gh.counters.snapshot()));
+    push_bundle(
+        ctx,
+        &mut c,
+        &before,
+        &bundle,
+        args,
+        false,
+        json!({ "github": gh.counters.snapshot() }),
+    )
 }
 
-fn runs(info: &DeviceInfo, bundle: &Bundle) -> bool {
+fn connect(ctx: &Ctx) -> Result<(Client, DeviceInfo)> {
+    let mut c = ctx.connect()?;
+    let info = c.hello()?;
+    Ok((c, info))
+}
+
+/// Does the device already run this commit (and ref)?
+fn runs(info: &DeviceInfo, commit: &str, git_ref: Option<&str>) -> bool {
     info.active
         .as_ref()
-        .is_some_and(|a| a.commit == bundle.commit && a.version == bundle.version)
+        .is_some_and(|a| a.commit == commit && git_ref.is_none_or(|r| a.git_ref == r))
 }
 
-pub fn push_bundle(ctx: &Ctx, bundle: &Bundle, args: &PushArgs) -> Result<()> {
+fn up_to_date(
+    ctx: &Ctx,
+    c: &Client,
+    before: &DeviceInfo,
+    version: &str,
+    git_ref: &str,
+    commit: &str,
+    extra: Value,
+) -> Result<()> {
+    if ctx.ui.json {
+        let mut doc = json!({
+            "result": "up-to-date",
+            "port": c.name(),
+            "device_id": before.device_id,
+            "from_version": before.active.as_ref().map(|a| a.version.clone()),
+            "to_version": version,
+            "ref": git_ref,
+            "commit": commit,
+            "files_sent": 0,
+            "bytes_sent": 0,
+        });
+        merge(&mut doc, extra);
+        return print_json(&doc);
+    }
+    ctx.ui.say(&format!(
+        "{}: up to date ({version}, {})",
+        c.name(),
+        state_line(before)
+    ));
+    Ok(())
+}
+
+fn merge(doc: &mut Value, extra: Value) {
+    if let (Some(d), Value::Object(e)) = (doc.as_object_mut(), extra) {
+        d.extend(e);
+    }
+}
+
+fn push_bundle(
+    ctx: &Ctx,
+    c: &mut Client,
+    before: &DeviceInfo,
+    bundle: &Bundle,
+    args: &PushArgs,
+    same: bool,
+    extra: Value,
+) -> Result<()> {
     let started = Instant::now();
-    let mut c = ctx.connect()?;
-    let before = c.hello()?;
+    if same && !args.force {
+        return up_to_date(
+            ctx,
+            c,
+            before,
+            &bundle.version,
+            &bundle.git_ref,
+            &bundle.commit,
+            extra,
+        );
+    }
     let from = before.active.as_ref().map(|a| a.version.clone());
-    let base = json!({
+    let mut doc = json!({
         "port": c.name(),
         "device_id": before.device_id,
         "from_version": from,
@@ -51,23 +167,7 @@ pub fn push_bundle(ctx: &Ctx, bundle: &Bundle, args: &PushArgs) -> Result<()> {
         "ref": bundle.git_ref,
         "commit": bundle.commit,
     });
-
-    if runs(&before, bundle) && !args.force {
-        if ctx.ui.json {
-            let mut doc = base;
-            doc["result"] = json!("up-to-date");
-            doc["files_sent"] = json!(0);
-            doc["bytes_sent"] = json!(0);
-            return print_json(&doc);
-        }
-        ctx.ui.say(&format!(
-            "{}: up to date ({}, {})",
-            c.name(),
-            bundle.version,
-            state_line(&before)
-        ));
-        return Ok(());
-    }
+    merge(&mut doc, extra);
 
     let active = c.list(TreeSel::Active)?;
     let previous = c.list(TreeSel::Previous)?;
@@ -75,7 +175,6 @@ pub fn push_bundle(ctx: &Ctx, bundle: &Bundle, args: &PushArgs) -> Result<()> {
 
     if args.dry_run {
         if ctx.ui.json {
-            let mut doc = base;
             doc["result"] = json!("dry-run");
             doc["plan"] = json!(p);
             return print_json(&doc);
@@ -116,7 +215,7 @@ pub fn push_bundle(ctx: &Ctx, bundle: &Bundle, args: &PushArgs) -> Result<()> {
         reconnect_timeout: config.device_timeout,
     };
     let mut progress = Progress::new(ctx.ui);
-    let outcome = push(&mut c, bundle, &opts, &mut |e| progress.handle(e))?;
+    let outcome = push(c, bundle, &opts, &mut |e| progress.handle(e))?;
     let seconds = started.elapsed().as_secs_f64();
 
     if outcome.rolled_back {
@@ -140,7 +239,6 @@ pub fn push_bundle(ctx: &Ctx, bundle: &Bundle, args: &PushArgs) -> Result<()> {
         None => "committed",
     };
     if ctx.ui.json {
-        let mut doc = base;
         doc["result"] = json!(result);
         doc["plan"] = json!(p);
         doc["files_sent"] = json!(outcome.files_sent);

@@ -1,0 +1,70 @@
+//! What `ota push` and `ota stage` share: GitHub flags over the config, the
+//! GitHub source, and a runtime to drive it.
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::cache::Cache;
+use crate::cli::GithubArgs;
+use crate::config::{Channel, Config};
+use crate::exit::{fail, Kind};
+use crate::source::github::{Github, Resolved};
+
+/// The config with the command line's GitHub flags applied.
+pub fn config_with(ctx: &Ctx, args: &GithubArgs) -> Config {
+    let mut c = ctx.config.clone();
+    if let Some(ch) = &args.channel {
+        c.channel = if ch == "developer" {
+            Channel::Developer
+        } else {
+            Channel::Stable
+        };
+    }
+    if let Some(t) = &args.tag {
+        c.tag = Some(t.clone());
+        if args.channel.is_none() {
+            c.channel = Channel::Stable;
+        }
+    }
+    if let Some(b) = &args.branch {
+        c.branch = b.clone();
+    }
+    if let Some(t) = args.token.as_ref().filter(|t| !t.is_empty()) {
+        c.token = Some(t.clone());
+    }
+    c
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            fail(
+                Kind::Source,
+                format!("cannot start the network runtime: {e}"),
+            )
+        })
+}
+
+pub fn source(ctx: &Ctx, args: &GithubArgs) -> Result<Github> {
+    let config = config_with(ctx, args);
+    let cache = Cache::new(Cache::default_root());
+    ctx.ui.detail(&format!("cache: {}", cache.root().display()));
+    Github::new(&config, cache, !args.no_cache, args.wait_rate_limit)
+}
+
+pub fn describe(r: &Resolved) -> String {
+    let short = &r.commit[..12.min(r.commit.len())];
+    let mode = if r.manifest_asset.is_some() {
+        ", with manifest.json"
+    } else {
+        ""
+    };
+    format!(
+        "{:?} channel: {} ({}, commit {short}{mode})",
+        r.channel, r.version, r.git_ref
+    )
+    .to_lowercase()
+}

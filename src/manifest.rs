@@ -1,0 +1,145 @@
+//! `manifest.json`: the seed updater's release manifest, read as it is, and
+//! written by ota with the Git blob SHA-1 added.
+//!
+//! ```json
+//! {"version": "v1.0.0",
+//!  "files": [{"path": "lib/util.py", "size": 1234, "sha256": "<hex>", "sha1": "<hex>"}],
+//!  "post_update": "hooks/post.py", "rollback": "hooks/rollback.py",
+//!  "ref": "v1.0.0", "commit": "<sha>", "signature": "<hex>"}
+//! ```
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::{from_hex, hex, BundleFile, Sha1, Sha256};
+use crate::exit::{fail, Kind};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: String,
+    pub files: Vec<ManifestFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_update: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<String>,
+    /// Where the files came from (written by `ota stage`).
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// One manifest entry with its hashes decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct Hashes {
+    pub size: u64,
+    pub sha256: Sha256,
+    pub sha1: Option<Sha1>,
+}
+
+impl Manifest {
+    pub fn parse(name: &str, bytes: &[u8]) -> anyhow::Result<Manifest> {
+        let m: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| fail(Kind::Source, format!("{name}: not a manifest: {e}")))?;
+        for f in &m.files {
+            m.hashes(name, f)?;
+            ota_agent::paths::check_path(&f.path)
+                .map_err(|e| fail(Kind::Source, format!("{name}: {}: {}", f.path, e.as_str())))?;
+        }
+        Ok(m)
+    }
+
+    pub fn read(path: &Path) -> anyhow::Result<Manifest> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+        Manifest::parse(&path.display().to_string(), &bytes)
+    }
+
+    pub fn hashes(&self, name: &str, f: &ManifestFile) -> anyhow::Result<Hashes> {
+        let bad = |what: &str| {
+            fail(
+                Kind::Source,
+                format!("{name}: {}: `{what}` is not a hex digest", f.path),
+            )
+        };
+        let sha256 = from_hex::<32>(&f.sha256).ok_or_else(|| bad("sha256"))?;
+        let sha1 = match &f.sha1 {
+            Some(s) => Some(from_hex::<20>(s).ok_or_else(|| bad("sha1"))?),
+            None => None,
+        };
+        Ok(Hashes {
+            size: f.size,
+            sha256,
+            sha1,
+        })
+    }
+
+    /// A manifest describing verified files, with sha1 and sha256 for each.
+    pub fn of_files(version: &str, files: &[BundleFile]) -> Manifest {
+        Manifest {
+            version: version.to_string(),
+            files: files
+                .iter()
+                .map(|f| ManifestFile {
+                    path: f.path.clone(),
+                    size: f.size as u64,
+                    sha256: f.sha256.map(|h| hex(&h)).unwrap_or_default(),
+                    sha1: Some(hex(&f.sha1)),
+                })
+                .collect(),
+            post_update: None,
+            rollback: None,
+            git_ref: None,
+            commit: None,
+            signature: None,
+        }
+    }
+
+    /// Pretty JSON with a final newline, fields in a fixed order.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_manifest_reads_as_is() {
+        let seed = br#"{"version": "v1.0.0",
+            "files": [{"path": "lib/util.py", "sha256": "aa00000000000000000000000000000000000000000000000000000000000011", "size": 12}],
+            "post_update": "hooks/post.py", "rollback": "hooks/rollback.py", "signature": "00ff"}"#;
+        let m = Manifest::parse("manifest.json", seed).unwrap();
+        assert_eq!(m.version, "v1.0.0");
+        assert_eq!(m.files[0].sha1, None);
+        assert_eq!(m.post_update.as_deref(), Some("hooks/post.py"));
+        let h = m.hashes("manifest.json", &m.files[0]).unwrap();
+        assert_eq!(h.sha256[0], 0xaa);
+    }
+
+    #[test]
+    fn bad_paths_and_digests_are_refused_with_the_file_named() {
+        let e = Manifest::parse(
+            "m.json",
+            br#"{"version":"1","files":[{"path":"../x","size":1,"sha256":"00"}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("m.json") && e.contains("../x"), "{e}");
+    }
+}

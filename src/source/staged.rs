@@ -1,0 +1,105 @@
+//! A staged update: a folder of verified files plus a `manifest.json` with
+//! each file's size, Git blob SHA-1 and SHA-256, and the source's ref and
+//! commit. `ota stage` writes one; `ota push --staged` verifies it again
+//! before anything reaches a device (the folder may have travelled).
+
+use std::path::{Path, PathBuf};
+
+use crate::bundle::{verify_file, Bundle, BundleFile, Expect};
+use crate::exit::{fail, Kind};
+use crate::filter::Filter;
+use crate::manifest::Manifest;
+
+pub const MANIFEST: &str = "manifest.json";
+
+/// Writes `bundle` into `out` (replacing a previous stage there). The folder
+/// appears whole or not at all: it is built beside `out` and renamed.
+pub fn write(bundle: &Bundle, out: &Path) -> anyhow::Result<Vec<BundleFile>> {
+    if out.exists()
+        && !out.join(MANIFEST).is_file()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(fail(
+            Kind::Config,
+            format!(
+                "{}: exists and is not a staged update; choose another --out",
+                out.display()
+            ),
+        ));
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| fail(Kind::Source, format!("{}: {e}", parent.display())))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stage".into());
+    let tmp: PathBuf = parent.join(format!(".{name}.part-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let result = (|| -> anyhow::Result<Vec<BundleFile>> {
+        let mut staged = Vec::new();
+        for f in bundle.files() {
+            let dest = tmp.join(&f.path);
+            if let Some(d) = dest.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::copy(f.location(), &dest)
+                .map_err(|e| fail(Kind::Source, format!("{}: {e}", dest.display())))?;
+            let expect = Expect {
+                size: Some(f.size as u64),
+                sha1: Some(f.sha1),
+                sha256: f.sha256,
+            };
+            staged.push(verify_file(&f.path, &dest, expect, true)?);
+        }
+        let mut m = Manifest::of_files(&bundle.version, &staged);
+        m.git_ref = Some(bundle.git_ref.clone());
+        m.commit = Some(bundle.commit.clone());
+        m.post_update = bundle.post_update.clone();
+        m.rollback = bundle.rollback.clone();
+        std::fs::write(tmp.join(MANIFEST), m.to_json())?;
+        Ok(staged)
+    })();
+    match result {
+        Ok(staged) => {
+            if out.exists() {
+                std::fs::remove_dir_all(out)
+                    .map_err(|e| fail(Kind::Source, format!("{}: {e}", out.display())))?;
+            }
+            std::fs::rename(&tmp, out)
+                .map_err(|e| fail(Kind::Source, format!("{}: {e}", out.display())))?;
+            Ok(staged)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Reads a staged folder, verifying every file against its manifest.
+pub fn load(dir: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
+    let m = Manifest::read(&dir.join(MANIFEST))?;
+    let name = dir.join(MANIFEST).display().to_string();
+    let mut files = Vec::new();
+    for f in m.files.iter().filter(|f| filter.keeps(&f.path)) {
+        let h = m.hashes(&name, f)?;
+        let expect = Expect {
+            size: Some(h.size),
+            sha1: h.sha1,
+            sha256: Some(h.sha256),
+        };
+        files.push(verify_file(&f.path, &dir.join(&f.path), expect, true)?);
+    }
+    let git_ref = m.git_ref.clone().unwrap_or_else(|| "staged".into());
+    let commit = m.commit.clone().unwrap_or_else(|| Bundle::tree_id(&files));
+    let mut bundle = Bundle::new(m.version.clone(), git_ref, commit, files)?;
+    bundle.post_update = m.post_update;
+    bundle.rollback = m.rollback;
+    Ok(bundle)
+}
