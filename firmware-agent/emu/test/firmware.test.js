@@ -1,0 +1,164 @@
+'use strict';
+// The release Pico firmware in rp2040js, driven by `ota` over the TCP bridge.
+// The steps build on each other (one device, one flash image) and run in order.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const { paths, startEmulator, ota, gitBlobSha1, writeTree } = require('./harness');
+
+// Emulated time runs at wall speed while the firmware idles, and slower when
+// it works: the app confirms after 5 s, a hung trial is reset after 8 s.
+const CONFIG = { device_timeout_sec: 5, confirm_timeout_sec: 60 };
+
+const TREE_V1 = {
+  'blink.txt': '100,400\n',
+  'main.py': 'print("v1")\n',
+  'lib/util.py': 'def add(a, b):\n    return a + b\n',
+  'assets/data.bin': crypto.createHash('sha256').update('seed').digest(), // binary content
+};
+const TREE_V2 = { ...TREE_V1, 'main.py': 'print("v2")\n' };
+
+describe('the Pico firmware in rp2040js, driven by ota', () => {
+  let bins;
+  let dir;
+  let flash;
+  let emu;
+  const run = (args, opts = {}) => ota(bins.otaBin, emu.port, args, { cwd: dir, ...opts });
+  const status = async () => (await run(['status'], { json: true })).json.device;
+  const ls = async () => (await run(['ls', '--long'], { json: true })).json.files;
+  const tree = (name, files) => {
+    const p = path.join(dir, name);
+    writeTree(p, files);
+    return p;
+  };
+  const expectFiles = (files, tree) => {
+    const want = Object.entries(tree)
+      .map(([p, c]) => ({ path: p, size: Buffer.from(c).length, sha1: gitBlobSha1(Buffer.from(c)) }))
+      .sort((a, b) => a.path.localeCompare(b.path));
+    const got = files.map((f) => ({ path: f.path, size: f.size, sha1: f.sha1 })).sort((a, b) => a.path.localeCompare(b.path));
+    assert.deepEqual(got, want);
+  };
+  const resetsSince = (mark) => emu.events.slice(mark).filter((e) => e.event === 'reset');
+
+  before(async () => {
+    bins = paths();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-test-'));
+    flash = path.join(dir, 'flash.img');
+    fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify(CONFIG));
+    emu = await startEmulator({ elf: bins.elf, flash });
+  });
+
+  after(async () => {
+    if (emu) await emu.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('boots from the boot stub to a configured USB CDC-ACM port', async () => {
+    const ev = await emu.waitFor((e) => e.event === 'usb-configured', { what: 'USB configured' });
+    assert.equal(ev.boot, 1);
+    assert.ok(ev.t < 1, `enumerated after ${ev.t} s of emulated time`);
+    const looked = emu.events.filter((e) => e.event === 'rom-lookup').map((e) => e.code);
+    for (const code of ['C4', 'IF', 'EX', 'FC']) assert.ok(looked.includes(code), `ROM lookup of ${code}`);
+    assert.deepEqual(
+      emu.events.filter((e) => ['rom-missing', 'halt', 'flash-error'].includes(e.event)),
+      [],
+    );
+  });
+
+  it('ota status sees the agent', async () => {
+    const d = await status();
+    assert.match(d.agent_version, /\+pico$/);
+    assert.equal(d.active, null);
+    assert.equal(d.state, 'empty');
+    assert.equal(d.capacity_bytes, 384 * 4096);
+  });
+
+  it('pushes a small tree, reboots into it, and the app confirms it', async () => {
+    const mark = emu.mark();
+    const r = await run(['push', '--dir', tree('v1', TREE_V1), '--version', 'v1', '--boots', '3'], { json: true });
+    assert.equal(r.json.result, 'confirmed');
+    assert.equal(r.json.files_sent, 4);
+    assert.equal(r.json.device.active.version, 'v1');
+    assert.equal(r.json.device.state, 'confirmed');
+    // One reboot, asked for by ota through the watchdog; the confirm came from
+    // the app on the new boot, after its 5 s of emulated time.
+    assert.deepEqual(resetsSince(mark).map((e) => e.reason), ['watchdog trigger']);
+    const newBoot = emu.events.slice(mark).find((e) => e.event === 'boot');
+    assert.ok(newBoot && newBoot.boot === 2);
+  });
+
+  it('ota ls --long shows the files with their Git blob SHA-1s', async () => {
+    expectFiles(await ls(), TREE_V1);
+  });
+
+  it('a second update sends only the file that changed', async () => {
+    const r = await run(['push', '--dir', tree('v2', TREE_V2), '--version', 'v2', '--boots', '3'], { json: true });
+    assert.equal(r.json.result, 'confirmed');
+    assert.equal(r.json.files_sent, 1);
+    assert.equal(r.json.bytes_sent, Buffer.byteLength(TREE_V2['main.py']));
+    assert.deepEqual(r.json.plan.changed, ['main.py']);
+    expectFiles(await ls(), TREE_V2);
+    const d = await status();
+    assert.equal(d.active.version, 'v2');
+    assert.equal(d.previous.version, 'v1');
+  });
+
+  it('ota rollback returns to the previous tree', async () => {
+    await run(['rollback']);
+    const mark = emu.mark();
+    await run(['reboot']);
+    await emu.waitFor((e) => e.event === 'usb-configured', { from: mark, what: 'the reboot' });
+    const d = await status();
+    assert.equal(d.active.version, 'v1');
+    expectFiles(await ls(), TREE_V1);
+  });
+
+  it('a power cut in the middle of a push leaves the old tree intact', async () => {
+    const before = await status();
+    const big = crypto.randomBytes(48 * 1024);
+    const v3 = tree('v3', { ...TREE_V1, 'big.bin': big, 'main.py': 'print("v3")\n' });
+    // The 40th flash page program from now (well into big.bin's 192) is torn
+    // half way, and the emulator stops: the flash file holds what was written.
+    emu.command('cut-power-after-programs 40');
+    const pushing = run(['push', '--dir', v3, '--version', 'v3', '--boots', '3'], { json: true, codes: [5] });
+    const cut = await emu.waitFor((e) => e.event === 'power-cut', { what: 'the power cut' });
+    assert.ok(cut.written < cut.count, 'the write in progress was torn');
+    await emu.exited;
+    const r = await pushing; // ota gives up: the device is gone (exit code 5)
+    assert.match(r.stderr, /nothing was committed|did not come back|device/i);
+
+    emu = await startEmulator({ elf: bins.elf, flash });
+    await emu.waitFor((e) => e.event === 'usb-configured', { what: 'USB after the power cut' });
+    const after = await status();
+    assert.deepEqual(after.active, before.active);
+    assert.equal(after.state, before.state);
+    expectFiles(await ls(), TREE_V1);
+
+    // The half-written sectors are free again: the same push now goes through.
+    const again = await run(['push', '--dir', v3, '--version', 'v3', '--boots', '0', '--no-reboot'], { json: true });
+    assert.equal(again.json.result, 'committed');
+    assert.equal(again.json.files_sent, 2);
+    expectFiles(await ls(), { ...TREE_V1, 'big.bin': big, 'main.py': 'print("v3")\n' });
+  });
+
+  it('a trial version that never confirms is rolled back when its boots run out', async () => {
+    const before = await status();
+    assert.equal(before.active.version, 'v3');
+    const broken = tree('v4', { ...TREE_V1, 'ota-no-confirm': '', 'main.py': 'print("v4 hangs")\n' });
+    const mark = emu.mark();
+    const r = await run(['push', '--dir', broken, '--version', 'v4', '--boots', '2'], { json: true, codes: [6] });
+    assert.match(r.stderr, /did not confirm and the device rolled back to v3/);
+    // The reboot into v4, then two watchdog timeouts: one for each boot it had.
+    assert.deepEqual(
+      resetsSince(mark).map((e) => e.reason),
+      ['watchdog trigger', 'watchdog timeout', 'watchdog timeout'],
+    );
+    const d = await status();
+    assert.equal(d.active.version, 'v3');
+    assert.equal(d.state, 'confirmed');
+  });
+});
