@@ -288,6 +288,7 @@ class Pico extends EventEmitter {
       this.deliver();
     };
     cdc.onDeviceConnected = () => this.note({ event: 'usb-configured', interface: cdc.commInterface });
+    cdc.onLineState = () => this.note({ event: 'dtr', interface: cdc.commInterface });
     cdc.onSerialData = (buf) => {
       if (buf.length) this.emit('serial', Uint8Array.from(buf));
     };
@@ -477,6 +478,21 @@ class Pico extends EventEmitter {
  * and embassy-usb's class stalls it, leaving DTR false).
  */
 class CdcHost extends USBCDC {
+  constructor(usb) {
+    super(usb);
+    // The status stage of SET_CONTROL_LINE_STATE (an empty IN packet on EP0)
+    // says the device took it; a stalled request never gets one.
+    const onEndpointWrite = usb.onEndpointWrite;
+    usb.onEndpointWrite = (ep, buf) => {
+      const status = ep === 0 && buf.length === 0 && this.initialized && !this.lineStateTaken;
+      onEndpointWrite(ep, buf);
+      if (status) {
+        this.lineStateTaken = true;
+        if (this.onLineState) this.onLineState();
+      }
+    };
+  }
+
   get commInterface() {
     // The interface of class 2 (CDC communication) in the configuration descriptor.
     const d = this.descriptors;

@@ -6,6 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 const { spawn, spawnSync } = require('child_process');
+const { performance } = require('perf_hooks');
 
 const EMU_DIR = path.resolve(__dirname, '..');
 const REPO = path.resolve(EMU_DIR, '../..');
@@ -77,6 +78,7 @@ function startEmulator({ elf, flash, log = process.env.OTA_EMU_LOG }) {
       } catch {
         continue;
       }
+      Object.defineProperty(ev, 'wallMs', { value: performance.now() }); // when it arrived (not compared by deepEqual)
       events.push(ev);
       for (const w of waiters) w.check();
     }
