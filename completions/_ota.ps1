@@ -22,7 +22,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
     $completions = @(switch ($command) {
         'ota' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -35,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm')
             [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
+            [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List attached agents, and Picos that do not answer as one')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the files of the active tree')
             [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous tree (takes effect at the next boot)')
@@ -53,13 +56,16 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Version to record for a pushed folder [default: dir-<content id>]')
             [CompletionResult]::new('--boots', '--boots', [CompletionResultType]::ParameterName, 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)')
+            [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write a JUnit XML report, one test case per device')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
             [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Download every file again instead of using the host''s blob cache')
             [CompletionResult]::new('--wait-rate-limit', '--wait-rate-limit', [CompletionResultType]::ParameterName, 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be sent, added, changed, reused and removed; touch nothing')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Push even when the device already runs this version')
             [CompletionResult]::new('--no-reboot', '--no-reboot', [CompletionResultType]::ParameterName, 'Commit but do not reboot: the new tree starts at the next boot')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -76,9 +82,11 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Branch to follow (developer channel)')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
             [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Download every file again instead of using the host''s blob cache')
             [CompletionResult]::new('--wait-rate-limit', '--wait-rate-limit', [CompletionResultType]::ParameterName, 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -90,7 +98,23 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;status' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;devices' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -102,10 +126,12 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;ls' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Show sizes and SHA-1s')
             [CompletionResult]::new('--long', '--long', [CompletionResultType]::ParameterName, 'Show sizes and SHA-1s')
             [CompletionResult]::new('--previous', '--previous', [CompletionResultType]::ParameterName, 'List the previous tree instead')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -117,7 +143,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;confirm' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -129,7 +157,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;rollback' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -141,7 +171,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;reboot' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -153,7 +185,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;agent' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -169,10 +203,13 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         'ota;agent;sim' {
             [CompletionResult]::new('--flash', '--flash', [CompletionResultType]::ParameterName, 'The simulated Pico''s flash image (created on first use)')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout')
+            [CompletionResult]::new('--by-id', '--by-id', [CompletionResultType]::ParameterName, 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
             [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Serve on a new pseudo-terminal; its path is printed on stdout')
             [CompletionResult]::new('--no-auto-confirm', '--no-auto-confirm', [CompletionResultType]::ParameterName, 'Play an application that never confirms its trial version')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -186,7 +223,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -213,7 +252,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;completions' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -227,6 +268,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm')
             [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
+            [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List attached agents, and Picos that do not answer as one')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the files of the active tree')
             [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous tree (takes effect at the next boot)')
@@ -243,6 +285,9 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             break
         }
         'ota;help;status' {
+            break
+        }
+        'ota;help;devices' {
             break
         }
         'ota;help;ls' {

@@ -25,6 +25,9 @@ _ota() {
             ota,confirm)
                 cmd="ota__subcmd__confirm"
                 ;;
+            ota,devices)
+                cmd="ota__subcmd__devices"
+                ;;
             ota,help)
                 cmd="ota__subcmd__help"
                 ;;
@@ -73,6 +76,9 @@ _ota() {
             ota__subcmd__help,confirm)
                 cmd="ota__subcmd__help__subcmd__confirm"
                 ;;
+            ota__subcmd__help,devices)
+                cmd="ota__subcmd__help__subcmd__devices"
+                ;;
             ota__subcmd__help,help)
                 cmd="ota__subcmd__help__subcmd__help"
                 ;;
@@ -107,7 +113,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --verbose --quiet --json --help --version push stage status ls confirm rollback reboot agent completions help"
+            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push stage status devices ls confirm rollback reboot agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,6 +127,10 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -129,7 +139,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent)
-            opts="-v -q -h --config --port --verbose --quiet --json --help sim uf2 help"
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help sim uf2 help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -140,6 +150,10 @@ _ota() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -207,7 +221,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__sim)
-            opts="-v -q -h --flash --pty --listen --no-auto-confirm --config --port --verbose --quiet --json --help"
+            opts="-v -q -h --flash --pty --listen --no-auto-confirm --by-id --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,11 +235,19 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --by-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -237,7 +259,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__uf2)
-            opts="-o -v -q -h --out --config --port --verbose --quiet --json --help"
+            opts="-o -v -q -h --out --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -259,6 +281,10 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -267,7 +293,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__completions)
-            opts="-v -q -h --config --port --verbose --quiet --json --help bash elvish fish powershell zsh"
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +304,10 @@ _ota() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -289,7 +319,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__confirm)
-            opts="-v -q -h --config --port --verbose --quiet --json --help"
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -303,6 +333,36 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__devices)
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -311,7 +371,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="push stage status ls confirm rollback reboot agent completions help"
+            opts="push stage status devices ls confirm rollback reboot agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +441,20 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help__subcmd__confirm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__help__subcmd__devices)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -493,7 +567,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__ls)
-            opts="-l -v -q -h --long --previous --config --port --verbose --quiet --json --help"
+            opts="-l -v -q -h --long --previous --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -507,6 +581,10 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -515,7 +593,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --config --port --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --junit --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -553,11 +631,19 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --junit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -569,7 +655,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__reboot)
-            opts="-v -q -h --config --port --verbose --quiet --json --help"
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -580,6 +666,10 @@ _ota() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -591,7 +681,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__rollback)
-            opts="-v -q -h --config --port --verbose --quiet --json --help"
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -605,6 +695,10 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -613,7 +707,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__stage)
-            opts="-v -q -h --out --channel --tag --branch --token --no-cache --wait-rate-limit --config --port --verbose --quiet --json --help"
+            opts="-v -q -h --out --channel --tag --branch --token --no-cache --wait-rate-limit --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -647,6 +741,10 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -655,7 +753,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__status)
-            opts="-v -q -h --config --port --verbose --quiet --json --help"
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -666,6 +764,10 @@ _ota() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -19,7 +19,9 @@ set edit:completion:arg-completer[ota] = {|@words|
     var completions = [
         &'ota'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -32,6 +34,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
             cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
+            cand devices 'List attached agents, and Picos that do not answer as one'
             cand ls 'List the files of the active tree'
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
@@ -49,13 +52,16 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --token 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed'
             cand --version 'Version to record for a pushed folder [default: dir-<content id>]'
             cand --boots 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)'
+            cand --junit 'Also write a JUnit XML report, one test case per device'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --no-cache 'Download every file again instead of using the host''s blob cache'
             cand --wait-rate-limit 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing'
             cand --dry-run 'Print what would be sent, added, changed, reused and removed; touch nothing'
             cand --force 'Push even when the device already runs this version'
             cand --no-reboot 'Commit but do not reboot: the new tree starts at the next boot'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -71,9 +77,11 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --branch 'Branch to follow (developer channel)'
             cand --token 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --no-cache 'Download every file again instead of using the host''s blob cache'
             cand --wait-rate-limit 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -84,7 +92,22 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;status'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;devices'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -95,10 +118,12 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;ls'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand -l 'Show sizes and SHA-1s'
             cand --long 'Show sizes and SHA-1s'
             cand --previous 'List the previous tree instead'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -109,7 +134,9 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;confirm'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -120,7 +147,9 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;rollback'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -131,7 +160,9 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;reboot'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -142,7 +173,9 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;agent'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -157,10 +190,13 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;agent;sim'= {
             cand --flash 'The simulated Pico''s flash image (created on first use)'
             cand --listen 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout'
+            cand --by-id 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --pty 'Serve on a new pseudo-terminal; its path is printed on stdout'
             cand --no-auto-confirm 'Play an application that never confirms its trial version'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -173,7 +209,9 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -o 'Output file [default: the ELF''s name with .uf2]'
             cand --out 'Output file [default: the ELF''s name with .uf2]'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -195,7 +233,9 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;completions'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -208,6 +248,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
             cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
+            cand devices 'List attached agents, and Picos that do not answer as one'
             cand ls 'List the files of the active tree'
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
@@ -221,6 +262,8 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;help;stage'= {
         }
         &'ota;help;status'= {
+        }
+        &'ota;help;devices'= {
         }
         &'ota;help;ls'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ota_global_optspecs
-    string join \n config= port= v/verbose q/quiet json h/help V/version
+    string join \n config= port= serial= all v/verbose q/quiet json h/help V/version
 end
 
 function __fish_ota_needs_command
@@ -25,7 +25,9 @@ function __fish_ota_using_subcommand
 end
 
 complete -c ota -n "__fish_ota_needs_command" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_needs_command" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_needs_command" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_needs_command" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_needs_command" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_needs_command" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_needs_command" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_needs_command" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
@@ -34,6 +36,7 @@ complete -c ota -n "__fish_ota_needs_command" -s V -l version -d 'Print version'
 complete -c ota -n "__fish_ota_needs_command" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
 complete -c ota -n "__fish_ota_needs_command" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
 complete -c ota -n "__fish_ota_needs_command" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
+complete -c ota -n "__fish_ota_needs_command" -f -a "devices" -d 'List attached agents, and Picos that do not answer as one'
 complete -c ota -n "__fish_ota_needs_command" -f -a "ls" -d 'List the files of the active tree'
 complete -c ota -n "__fish_ota_needs_command" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
 complete -c ota -n "__fish_ota_needs_command" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
@@ -50,13 +53,16 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l branch -d 'Branch to fo
 complete -c ota -n "__fish_ota_using_subcommand push" -l token -d 'GitHub token (also GITHUB_TOKEN, or the config\'s `token`); never printed' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l version -d 'Version to record for a pushed folder [default: dir-<content id>]' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l boots -d 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l junit -d 'Also write a JUnit XML report, one test case per device' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand push" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l no-cache -d 'Download every file again instead of using the host\'s blob cache'
 complete -c ota -n "__fish_ota_using_subcommand push" -l wait-rate-limit -d 'When GitHub\'s rate limit is exhausted, wait for it to reset instead of failing'
 complete -c ota -n "__fish_ota_using_subcommand push" -l dry-run -d 'Print what would be sent, added, changed, reused and removed; touch nothing'
 complete -c ota -n "__fish_ota_using_subcommand push" -l force -d 'Push even when the device already runs this version'
 complete -c ota -n "__fish_ota_using_subcommand push" -l no-reboot -d 'Commit but do not reboot: the new tree starts at the next boot'
+complete -c ota -n "__fish_ota_using_subcommand push" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand push" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand push" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand push" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
@@ -68,47 +74,69 @@ complete -c ota -n "__fish_ota_using_subcommand stage" -l tag -d 'Release tag to
 complete -c ota -n "__fish_ota_using_subcommand stage" -l branch -d 'Branch to follow (developer channel)' -r
 complete -c ota -n "__fish_ota_using_subcommand stage" -l token -d 'GitHub token (also GITHUB_TOKEN, or the config\'s `token`); never printed' -r
 complete -c ota -n "__fish_ota_using_subcommand stage" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand stage" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand stage" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand stage" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand stage" -l no-cache -d 'Download every file again instead of using the host\'s blob cache'
 complete -c ota -n "__fish_ota_using_subcommand stage" -l wait-rate-limit -d 'When GitHub\'s rate limit is exhausted, wait for it to reset instead of failing'
+complete -c ota -n "__fish_ota_using_subcommand stage" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand stage" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand stage" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand stage" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand stage" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand status" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand status" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand status" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand status" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand status" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand status" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand status" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand status" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand status" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand devices" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand devices" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand devices" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand devices" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand devices" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand devices" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand devices" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand devices" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand ls" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand ls" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand ls" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand ls" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand ls" -s l -l long -d 'Show sizes and SHA-1s'
 complete -c ota -n "__fish_ota_using_subcommand ls" -l previous -d 'List the previous tree instead'
+complete -c ota -n "__fish_ota_using_subcommand ls" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand ls" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand ls" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand ls" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand confirm" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand confirm" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand confirm" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand confirm" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand rollback" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand rollback" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand rollback" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand rollback" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand reboot" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand reboot" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand reboot" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand reboot" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
@@ -118,17 +146,22 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subco
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l flash -d 'The simulated Pico\'s flash image (created on first use)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l by-id -d 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l pty -d 'Serve on a new pseudo-terminal; its path is printed on stdout'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l no-auto-confirm -d 'Play an application that never confirms its trial version'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s o -l out -d 'Output file [default: the ELF\'s name with .uf2]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
@@ -137,20 +170,23 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand completions" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand completions" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand completions" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand completions" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand completions" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand completions" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand completions" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand completions" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "ls" -d 'List the files of the active tree'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "reboot" -d 'Restart the device'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "agent" -d 'The agent itself: a simulated one, or the firmware image'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status ls confirm rollback reboot agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "devices" -d 'List attached agents, and Picos that do not answer as one'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "ls" -d 'List the files of the active tree'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "reboot" -d 'Restart the device'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "agent" -d 'The agent itself: a simulated one, or the firmware image'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'

@@ -26,9 +26,15 @@ pub struct Global {
     /// Config file [default: ota_config.json in the current folder, when present]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE [default: the one agent on USB]
+    /// The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]
     #[arg(long, global = true, value_name = "PORT")]
-    pub port: Option<String>,
+    pub port: Vec<String>,
+    /// The agent with this USB serial number (followed across re-enumeration); repeat for several
+    #[arg(long, global = true, value_name = "SN")]
+    pub serial: Vec<String>,
+    /// Every attached agent
+    #[arg(long, global = true)]
+    pub all: bool,
     /// Say more (repeat for more still)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -48,6 +54,8 @@ pub enum Command {
     Stage(StageArgs),
     /// Show the agent, the active and previous versions, the trial state and free space
     Status,
+    /// List attached agents, and Picos that do not answer as one
+    Devices,
     /// List the files of the active tree
     Ls {
         /// Show sizes and SHA-1s
@@ -128,6 +136,9 @@ pub struct PushArgs {
     /// Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)
     #[arg(long, value_name = "N")]
     pub boots: Option<u8>,
+    /// Also write a JUnit XML report, one test case per device
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,4 +170,8 @@ pub struct SimArgs {
     /// Play an application that never confirms its trial version
     #[arg(long)]
     pub no_auto_confirm: bool,
+    /// With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the
+    /// pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)
+    #[arg(long, value_name = "DIR", requires = "pty")]
+    pub by_id: Option<PathBuf>,
 }

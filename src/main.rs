@@ -36,10 +36,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let g = cli.global;
-    let mut config = Config::load(g.config.as_deref())?;
-    if let Some(p) = g.port {
-        config.port = Some(p);
-    }
+    let config = Config::load(g.config.as_deref())?;
+    let selection = commands::Selection { ports: g.port, serials: g.serial, all: g.all };
     let ui = Ui {
         json: g.json,
         quiet: g.quiet,
@@ -48,10 +46,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     for note in config.notes() {
         ui.detail(&note);
     }
-    let ctx = Ctx { config, ui };
+    let ctx = Ctx { config, ui, selection };
     match &cli.command {
         Command::Push(args) => commands::push::run(&ctx, args),
         Command::Status => commands::inspect::status(&ctx),
+        Command::Devices => commands::devices::run(&ctx),
         Command::Ls { long, previous } => commands::inspect::ls(&ctx, *long, *previous),
         Command::Confirm => commands::inspect::confirm(&ctx),
         Command::Rollback => commands::inspect::rollback(&ctx),

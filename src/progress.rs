@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::device::events::Event;
 
@@ -49,9 +49,13 @@ impl Ui {
     }
 }
 
+/// Renders one device's push. With several devices each gets its own bar
+/// (under one MultiProgress) or its own prefixed lines.
 pub struct Progress {
     mode: Mode,
     bar: Option<ProgressBar>,
+    multi: Option<MultiProgress>,
+    prefix: String,
     started: Instant,
     total: u64,
     done: u64,
@@ -59,13 +63,12 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(ui: Ui) -> Progress {
-        Progress {
-            mode: ui.mode(),
-            bar: None,
-            started: Instant::now(),
-            total: 0,
-            done: 0,
-        }
+        Progress { mode: ui.mode(), bar: None, multi: None, prefix: String::new(), started: Instant::now(), total: 0, done: 0 }
+    }
+
+    /// One of several devices pushed at once, named `label`.
+    pub fn in_multi(ui: Ui, multi: &MultiProgress, label: &str) -> Progress {
+        Progress { multi: Some(multi.clone()), prefix: format!("[{label}] "), ..Progress::new(ui) }
     }
 
     pub fn handle(&mut self, ev: Event) {
@@ -74,19 +77,23 @@ impl Progress {
             (_, Event::Planned { files, bytes }) => {
                 self.total = bytes;
                 if files == 0 {
-                    eprintln!("nothing to send: the device holds every file already");
+                    self.line("nothing to send: the device holds every file already");
                 } else {
-                    eprintln!("sending {files} file(s), {}", human_bytes(bytes));
+                    self.line(&format!("sending {files} file(s), {}", human_bytes(bytes)));
                 }
                 if self.mode == Mode::Bar && files > 0 {
                     let bar = ProgressBar::new(bytes);
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{bar:30.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}",
+                            "{prefix}{bar:30.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
-                    self.bar = Some(bar);
+                    bar.set_prefix(self.prefix.clone());
+                    self.bar = Some(match &self.multi {
+                        Some(m) => m.add(bar),
+                        None => bar,
+                    });
                 }
             }
             (Mode::Bar, Event::FileStart { path, .. }) => {
@@ -94,9 +101,7 @@ impl Progress {
                     b.set_message(path);
                 }
             }
-            (Mode::Lines, Event::FileStart { path, size }) => {
-                eprintln!("  {path} ({})", human_bytes(size as u64))
-            }
+            (Mode::Lines, Event::FileStart { path, size }) => self.line(&format!("  {path} ({})", human_bytes(size as u64))),
             (_, Event::Sent { bytes }) => {
                 self.done += bytes;
                 if let Some(b) = &self.bar {
@@ -111,20 +116,24 @@ impl Progress {
                 }
                 if self.total > 0 {
                     let secs = self.started.elapsed().as_secs_f64();
-                    eprintln!("sent {} in {secs:.1}s; committing", human_bytes(self.done));
+                    self.line(&format!("sent {} in {secs:.1}s; committing", human_bytes(self.done)));
                 } else {
-                    eprintln!("committing");
+                    self.line("committing");
                 }
             }
-            (_, Event::Rebooting) => eprintln!("rebooting the device"),
-            (_, Event::WaitingForConfirm) => eprintln!("waiting for the new version to confirm"),
+            (_, Event::Rebooting) => self.line("rebooting the device"),
+            (_, Event::WaitingForConfirm) => self.line("waiting for the new version to confirm"),
         }
     }
 
     fn line(&self, s: &str) {
-        match &self.bar {
-            Some(b) => b.println(s),
-            None => eprintln!("{s}"),
+        let s = format!("{}{s}", self.prefix);
+        match (&self.bar, &self.multi) {
+            (Some(b), _) => b.println(s),
+            (None, Some(m)) if self.mode == Mode::Bar => {
+                let _ = m.println(s);
+            }
+            _ => eprintln!("{s}"),
         }
     }
 }

@@ -5,7 +5,8 @@ use anyhow::Result;
 use ota_protocol::{Request, TreeSel};
 use serde_json::json;
 
-use super::{print_json, print_line, Ctx};
+use super::report::{self, Outcome};
+use super::{on_each, print_json, print_line, Ctx};
 use crate::device::client::TreeSummary;
 use crate::device::DeviceInfo;
 use crate::progress::human_bytes;
@@ -38,32 +39,61 @@ pub fn state_line(i: &DeviceInfo) -> String {
 }
 
 pub fn status(ctx: &Ctx) -> Result<()> {
-    let mut c = ctx.connect()?;
-    let i = c.hello()?;
-    if ctx.ui.json {
-        return print_json(&json!({ "port": c.name(), "device": i }));
-    }
-    let lines = [
-        format!("device     {} on {}", i.device_id, c.name()),
+    let targets = ctx.targets()?;
+    let outcomes: Vec<Outcome> = targets
+        .iter()
+        .zip(on_each(&targets, |t| {
+            let mut c = ctx.connect_to(t)?;
+            let i = c.hello()?;
+            Ok((c.name(), i))
+        }))
+        .map(|(t, r)| {
+            let result = r.map(|(port, i)| {
+                if !ctx.ui.json {
+                    print_status(&port, &i, ctx.multi());
+                }
+                json!({ "port": port, "device": i })
+            });
+            Outcome { device: t.label(), port: t.spec.to_string(), result }
+        })
+        .collect();
+    finish(ctx, "status", outcomes)
+}
+
+fn print_status(port: &str, i: &DeviceInfo, multi: bool) {
+    let mut lines = vec![
+        format!("device     {} on {port}", i.device_id),
         format!("agent      {} (protocol {})", i.agent_version, i.protocol),
         format!("active     {}", tree_line(&i.active)),
-        format!("state      {}", state_line(&i)),
+        format!("state      {}", state_line(i)),
         format!("previous   {}", tree_line(&i.previous)),
-        format!(
-            "flash      {} free of {}",
-            human_bytes(i.free_bytes),
-            human_bytes(i.capacity_bytes)
-        ),
+        format!("flash      {} free of {}", human_bytes(i.free_bytes), human_bytes(i.capacity_bytes)),
     ];
-    for l in lines {
-        print_line(&l)?;
-    }
     if let Some(s) = i.session {
-        print_line(&format!(
-            "session    unfinished update {s:08x} (the next push replaces it)"
-        ))?;
+        lines.push(format!("session    unfinished update {s:08x} (the next push replaces it)"));
     }
-    Ok(())
+    if multi {
+        lines.push(String::new());
+    }
+    for l in lines {
+        let _ = print_line(&l);
+    }
+}
+
+/// One device: its single document; several: a record each, and an error naming every failure.
+fn finish(ctx: &Ctx, command: &str, outcomes: Vec<Outcome>) -> Result<()> {
+    if !ctx.multi() {
+        let o = outcomes.into_iter().next().expect("one device");
+        let doc = o.result?;
+        return if ctx.ui.json { print_json(&doc) } else { Ok(()) };
+    }
+    if ctx.ui.json {
+        print_json(&report::document(command, &outcomes))?;
+    }
+    match report::failures(&outcomes) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 pub fn ls(ctx: &Ctx, long: bool, previous: bool) -> Result<()> {
@@ -100,24 +130,23 @@ pub fn reboot(ctx: &Ctx) -> Result<()> {
 }
 
 fn simple(ctx: &Ctx, req: Request<'_>, what: &str, done: &str) -> Result<()> {
-    let mut c = ctx.connect()?;
-    c.hello()?;
-    c.simple(&req, what)?;
-    let after = if matches!(req, Request::Reboot) {
-        None
-    } else {
-        Some(c.hello()?)
-    };
-    if ctx.ui.json {
-        return print_json(&json!({ "port": c.name(), "result": done, "device": after }));
-    }
-    match after {
-        Some(i) => ctx.ui.say(&format!(
-            "{done}: active {} ({})",
-            tree_line(&i.active),
-            state_line(&i)
-        )),
-        None => ctx.ui.say(done),
-    }
-    Ok(())
+    let targets = ctx.targets()?;
+    let results = on_each(&targets, |t| {
+        let mut c = ctx.connect_to(t)?;
+        c.hello()?;
+        c.simple(&req, what)?;
+        let after = if matches!(req, Request::Reboot) { None } else { Some(c.hello()?) };
+        let label = if ctx.multi() { format!("[{}] ", t.label()) } else { String::new() };
+        match &after {
+            Some(i) => ctx.ui.say(&format!("{label}{done}: active {} ({})", tree_line(&i.active), state_line(i))),
+            None => ctx.ui.say(&format!("{label}{done}")),
+        }
+        Ok(json!({ "port": c.name(), "result": done, "device": after }))
+    });
+    let outcomes = targets
+        .iter()
+        .zip(results)
+        .map(|(t, result)| Outcome { device: t.label(), port: t.spec.to_string(), result })
+        .collect();
+    finish(ctx, what, outcomes)
 }

@@ -2,9 +2,11 @@
 //! device layer, and render the results for people (stderr) or JSON (stdout).
 
 pub mod agent;
+pub mod devices;
 pub mod github;
 pub mod inspect;
 pub mod push;
+pub mod report;
 pub mod stage;
 
 use std::io::Write;
@@ -17,34 +19,109 @@ use crate::device::transport::{Serial, Tcp, Transport};
 use crate::device::{discover, Client, PortSpec};
 use crate::progress::Ui;
 
-/// What every command gets: the merged config and how to speak.
+/// Which devices the user named: `--port` (repeated), `--serial` (repeated), `--all`.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub ports: Vec<String>,
+    pub serials: Vec<String>,
+    pub all: bool,
+}
+
+/// One device to work on, and the serial number to find it by again.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub spec: PortSpec,
+    pub serial: Option<String>,
+}
+
+impl Target {
+    /// How reports name the device: its serial number when known.
+    pub fn label(&self) -> String {
+        self.serial.clone().unwrap_or_else(|| self.spec.to_string())
+    }
+}
+
+/// What every command gets: the merged config, the device selection and how to speak.
 pub struct Ctx {
     pub config: Config,
     pub ui: Ui,
+    pub selection: Selection,
 }
 
 impl Ctx {
-    /// `--port` (or OTA_PORT, or the config's `port`), else the one agent on USB.
-    pub fn port(&self) -> Result<PortSpec> {
-        match &self.config.port {
-            Some(p) => PortSpec::parse(p),
-            None => Ok(PortSpec::Serial(discover::the_agent()?)),
-        }
+    /// True when the user asked for several devices (reports then list one record per device).
+    pub fn multi(&self) -> bool {
+        self.selection.all || self.selection.ports.len() + self.selection.serials.len() > 1
     }
 
-    pub fn connect(&self) -> Result<Client> {
-        let spec = self.port()?;
-        self.ui.detail(&format!("device: {spec}"));
-        let t: Box<dyn Transport> = match &spec {
-            PortSpec::Serial(path) => Box::new(Serial::open(path)?),
-            PortSpec::Tcp(addr) => Box::new(Tcp::open(addr, self.config.device_timeout)?),
-            PortSpec::Sim {
-                image,
-                auto_confirm,
-            } => Box::new(SimTransport::open(image, *auto_confirm)?),
-        };
-        Ok(Client::new(t, self.config.device_timeout))
+    /// The devices to work on: `--port`s, `--serial`s, `--all`, else the
+    /// config's `port` (or OTA_PORT), else the one agent on USB.
+    pub fn targets(&self) -> Result<Vec<Target>> {
+        let sel = &self.selection;
+        let mut out = Vec::new();
+        for p in &sel.ports {
+            out.push(Target { spec: PortSpec::parse(p)?, serial: None });
+        }
+        for sn in &sel.serials {
+            let port = discover::port_of_serial(sn)
+                .ok_or_else(|| discover::none_found(&format!("no ota agent with serial number {sn}")))?;
+            out.push(Target { spec: PortSpec::Serial(port), serial: Some(sn.clone()) });
+        }
+        if sel.all {
+            let agents = discover::agents();
+            if agents.is_empty() && out.is_empty() {
+                return Err(discover::none_found("--all: no ota agent attached"));
+            }
+            for a in agents {
+                if !out.iter().any(|t| matches!(&t.spec, PortSpec::Serial(p) if *p == a.port)) {
+                    out.push(Target { spec: PortSpec::Serial(a.port), serial: a.serial });
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push(match &self.config.port {
+                Some(p) => Target { spec: PortSpec::parse(p)?, serial: None },
+                None => {
+                    let a = discover::the_agent()?;
+                    Target { spec: PortSpec::Serial(a.port), serial: a.serial }
+                }
+            });
+        }
+        Ok(out)
     }
+
+    pub fn connect_to(&self, t: &Target) -> Result<Client> {
+        self.ui.detail(&format!("device: {}", t.spec));
+        let tr: Box<dyn Transport> = match &t.spec {
+            PortSpec::Serial(path) => Box::new(Serial::open(path, t.serial.clone())?),
+            PortSpec::Tcp(addr) => Box::new(Tcp::open(addr, self.config.device_timeout)?),
+            PortSpec::Sim { image, auto_confirm } => Box::new(SimTransport::open(image, *auto_confirm)?),
+        };
+        Ok(Client::new(tr, self.config.device_timeout))
+    }
+
+    /// The one device a command works on; several is a usage error.
+    pub fn connect(&self) -> Result<Client> {
+        let targets = self.targets()?;
+        match targets.as_slice() {
+            [one] => self.connect_to(one),
+            _ => Err(crate::exit::fail(
+                crate::exit::Kind::Config,
+                "this command works on one device: pick it with --port or --serial",
+            )),
+        }
+    }
+}
+
+/// Runs `work` on every target at once; results come back in target order.
+pub fn on_each<T: Send>(targets: &[Target], work: impl Fn(&Target) -> Result<T> + Sync) -> Vec<Result<T>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = targets.iter().map(|t| s.spawn(|| work(t))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("worker thread panicked"))))
+            .collect()
+    })
 }
 
 /// Prints the JSON document on stdout. A closed pipe is not an error.

@@ -1,15 +1,19 @@
-//! `ota push`: from GitHub, a staged folder or a local folder to the device,
-//! with an "up to date" check first, a plan, progress and a report.
+//! `ota push`: from GitHub, a staged folder or a local folder to one device
+//! or many. The update is resolved, downloaded and verified once; each
+//! device is asked first whether it already runs it, then streamed to in
+//! parallel with its own progress and its own record in the report.
 
 use std::time::Instant;
 
 use anyhow::Result;
+use indicatif::MultiProgress;
 use ota_protocol::TreeSel;
 use serde_json::{json, Value};
 
 use super::github::{describe, runtime, source};
 use super::inspect::state_line;
-use super::{print_json, Ctx};
+use super::report::{self, Outcome};
+use super::{on_each, print_json, Ctx, Target};
 use crate::bundle::Bundle;
 use crate::cli::PushArgs;
 use crate::device::push::{push, PushOptions};
@@ -17,192 +21,192 @@ use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::plan::plan;
 use crate::progress::{human_bytes, Progress};
+use crate::source::github::{Github, Resolved, TempFolder};
 use crate::source::{dir, staged};
 
+/// What the update is, known before any download.
+struct Want {
+    version: String,
+    git_ref: String,
+    commit: String,
+    /// Folders carry no commit of their own: their version must match too.
+    match_version: bool,
+}
+
+impl Want {
+    fn of(b: &Bundle, match_version: bool) -> Want {
+        Want { version: b.version.clone(), git_ref: b.git_ref.clone(), commit: b.commit.clone(), match_version }
+    }
+
+    fn runs_on(&self, info: &DeviceInfo) -> bool {
+        info.active.as_ref().is_some_and(|a| {
+            a.commit == self.commit && a.git_ref == self.git_ref && (!self.match_version || a.version == self.version)
+        })
+    }
+}
+
+enum Source {
+    Ready(Bundle),
+    Github { gh: Github, rt: tokio::runtime::Runtime, resolved: Resolved },
+}
+
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
-    if let Some(d) = &args.dir {
-        let bundle = dir::load(d, &ctx.config.filter, args.version.as_deref())?;
-        ctx.ui.detail(&format!(
-            "{}: {} files, {}",
-            d.display(),
-            bundle.files().len(),
-            human_bytes(bundle.total_bytes())
-        ));
-        let (mut c, before) = connect(ctx)?;
-        let same = runs(&before, &bundle.commit, None)
-            && before
-                .active
-                .as_ref()
-                .is_some_and(|a| a.version == bundle.version);
-        return push_bundle(ctx, &mut c, &before, &bundle, args, same, json!({}));
-    }
-    if let Some(d) = &args.staged {
-        let bundle = staged::load(d, &ctx.config.filter)?;
-        ctx.ui.detail(&format!(
-            "{}: {} verified files, version {}",
-            d.display(),
-            bundle.files().len(),
-            bundle.version
-        ));
-        let (mut c, before) = connect(ctx)?;
-        let same = runs(&before, &bundle.commit, Some(&bundle.git_ref));
-        return push_bundle(ctx, &mut c, &before, &bundle, args, same, json!({}));
-    }
-    // From GitHub: resolve (API only), and ask the device before downloading anything.
-    let rt = runtime()?;
-    // octocrab's client starts tasks of its own: build it inside the runtime.
-    let _inside = rt.enter();
-    let gh = source(ctx, &args.github)?;
-    let resolved = rt.block_on(gh.resolve())?;
-    ctx.ui.detail(&describe(&resolved));
-    let (mut c, before) = connect(ctx)?;
-    if runs(&before, &resolved.commit, Some(&resolved.git_ref)) && !args.force {
-        return up_to_date(
-            ctx,
-            &c,
-            &before,
-            &resolved.version,
-            &resolved.git_ref,
-            &resolved.commit,
-            gh.counters.snapshot(),
-        );
-    }
-    let listing = rt.block_on(gh.listing(&resolved))?;
-    for s in &listing.skipped {
-        ctx.ui
-            .say(&format!("skipped {s}: a device holds regular files only"));
-    }
-    let (bundle, _temp) = rt.block_on(gh.fetch(&resolved, &listing, &ctx.config.filter))?;
-    ctx.ui
-        .detail(&format!("github: {}", gh.counters.snapshot()));
-    push_bundle(
-        ctx,
-        &mut c,
-        &before,
-        &bundle,
-        args,
-        false,
-        json!({ "github": gh.counters.snapshot() }),
-    )
-}
+    let started = Instant::now();
+    let (source, want) = if let Some(d) = &args.dir {
+        let b = dir::load(d, &ctx.config.filter, args.version.as_deref())?;
+        ctx.ui.detail(&format!("{}: {} files, {}", d.display(), b.files().len(), human_bytes(b.total_bytes())));
+        let w = Want::of(&b, true);
+        (Source::Ready(b), w)
+    } else if let Some(d) = &args.staged {
+        let b = staged::load(d, &ctx.config.filter)?;
+        ctx.ui.detail(&format!("{}: {} verified files, version {}", d.display(), b.files().len(), b.version));
+        let w = Want::of(&b, false);
+        (Source::Ready(b), w)
+    } else {
+        let rt = runtime()?;
+        let gh = {
+            // octocrab's client starts tasks of its own: build it inside the runtime.
+            let _inside = rt.enter();
+            source(ctx, &args.github)?
+        };
+        let resolved = rt.block_on(gh.resolve())?;
+        ctx.ui.detail(&describe(&resolved));
+        let w = Want {
+            version: resolved.version.clone(),
+            git_ref: resolved.git_ref.clone(),
+            commit: resolved.commit.clone(),
+            match_version: false,
+        };
+        (Source::Github { gh, rt, resolved }, w)
+    };
 
-fn connect(ctx: &Ctx) -> Result<(Client, DeviceInfo)> {
-    let mut c = ctx.connect()?;
-    let info = c.hello()?;
-    Ok((c, info))
-}
+    let targets = ctx.targets()?;
+    // Ask every device first: a fleet that is up to date downloads nothing.
+    let connected = on_each(&targets, |t| {
+        let mut c = ctx.connect_to(t)?;
+        let info = c.hello()?;
+        Ok((c, info))
+    });
+    let any_needs = connected.iter().any(|r| matches!(r, Ok((_, i)) if args.force || !want.runs_on(i)));
+    let (bundle, github_stats, _temp): (Option<Bundle>, Value, Option<TempFolder>) = match source {
+        Source::Ready(b) => (Some(b), json!(null), None),
+        Source::Github { gh, rt, resolved } => {
+            if any_needs {
+                let listing = rt.block_on(gh.listing(&resolved))?;
+                for s in &listing.skipped {
+                    ctx.ui.say(&format!("skipped {s}: a device holds regular files only"));
+                }
+                let (b, temp) = rt.block_on(gh.fetch(&resolved, &listing, &ctx.config.filter))?;
+                (Some(b), gh.counters.snapshot(), temp)
+            } else {
+                (None, gh.counters.snapshot(), None)
+            }
+        }
+    };
+    let extra = if github_stats.is_null() { json!({}) } else { json!({ "github": github_stats }) };
 
-/// Does the device already run this commit (and ref)?
-fn runs(info: &DeviceInfo, commit: &str, git_ref: Option<&str>) -> bool {
-    info.active
-        .as_ref()
-        .is_some_and(|a| a.commit == commit && git_ref.is_none_or(|r| a.git_ref == r))
-}
+    let multi = ctx.multi() || args.junit.is_some();
+    let bars = MultiProgress::new();
+    let jobs: Vec<(Target, Result<(Client, DeviceInfo)>)> = targets.into_iter().zip(connected).collect();
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(target, conn)| {
+                let (bundle, want, extra, bars) = (bundle.as_ref(), &want, &extra, &bars);
+                s.spawn(move || {
+                    let mut progress =
+                        if multi { Progress::in_multi(ctx.ui, bars, &target.label()) } else { Progress::new(ctx.ui) };
+                    let result = conn.and_then(|(mut c, before)| {
+                        push_one(ctx, &mut c, &before, bundle, want, args, extra.clone(), &mut progress)
+                    });
+                    Outcome { device: target.label(), port: target.spec.to_string(), result }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("push worker")).collect()
+    });
 
-fn up_to_date(
-    ctx: &Ctx,
-    c: &Client,
-    before: &DeviceInfo,
-    version: &str,
-    git_ref: &str,
-    commit: &str,
-    extra: Value,
-) -> Result<()> {
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.junit {
+        report::write_junit(path, "ota push", &outcomes, seconds)?;
+    }
+    if !multi {
+        let o = outcomes.into_iter().next().expect("one device");
+        let doc = o.result?;
+        return if ctx.ui.json { print_json(&doc) } else { Ok(()) };
+    }
     if ctx.ui.json {
-        let mut doc = json!({
-            "result": "up-to-date",
-            "port": c.name(),
-            "device_id": before.device_id,
-            "from_version": before.active.as_ref().map(|a| a.version.clone()),
-            "to_version": version,
-            "ref": git_ref,
-            "commit": commit,
-            "files_sent": 0,
-            "bytes_sent": 0,
-        });
-        merge(&mut doc, extra);
-        return print_json(&doc);
+        print_json(&report::document("push", &outcomes))?;
+    } else {
+        let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
+        ctx.ui.say(&format!("{ok} of {} device(s) updated in {seconds:.1}s", outcomes.len()));
     }
-    ctx.ui.say(&format!(
-        "{}: up to date ({version}, {})",
-        c.name(),
-        state_line(before)
-    ));
-    Ok(())
-}
-
-fn merge(doc: &mut Value, extra: Value) {
-    if let (Some(d), Value::Object(e)) = (doc.as_object_mut(), extra) {
-        d.extend(e);
+    match report::failures(&outcomes) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
-fn push_bundle(
+/// One device: up-to-date check, plan, push, verdict. Prints the human
+/// summary line; returns the device's JSON record.
+#[allow(clippy::too_many_arguments)]
+fn push_one(
     ctx: &Ctx,
     c: &mut Client,
     before: &DeviceInfo,
-    bundle: &Bundle,
+    bundle: Option<&Bundle>,
+    want: &Want,
     args: &PushArgs,
-    same: bool,
     extra: Value,
-) -> Result<()> {
+    progress: &mut Progress,
+) -> Result<Value> {
     let started = Instant::now();
-    if same && !args.force {
-        return up_to_date(
-            ctx,
-            c,
-            before,
-            &bundle.version,
-            &bundle.git_ref,
-            &bundle.commit,
-            extra,
-        );
-    }
     let from = before.active.as_ref().map(|a| a.version.clone());
     let mut doc = json!({
         "port": c.name(),
         "device_id": before.device_id,
         "from_version": from,
-        "to_version": bundle.version,
-        "ref": bundle.git_ref,
-        "commit": bundle.commit,
+        "to_version": want.version,
+        "ref": want.git_ref,
+        "commit": want.commit,
+        "files_sent": 0,
+        "bytes_sent": 0,
     });
-    merge(&mut doc, extra);
+    if let (Some(d), Value::Object(e)) = (doc.as_object_mut(), extra) {
+        d.extend(e);
+    }
+    let label = if ctx.multi() { format!("[{}] ", c.name()) } else { String::new() };
+
+    if want.runs_on(before) && !args.force {
+        doc["result"] = json!("up-to-date");
+        doc["seconds"] = json!(started.elapsed().as_secs_f64());
+        ctx.ui.say(&format!("{label}{}: up to date ({}, {})", c.name(), want.version, state_line(before)));
+        return Ok(doc);
+    }
+    let bundle = bundle.ok_or_else(|| fail(Kind::Source, "internal: no bundle fetched for a device that needs it"))?;
+    doc["to_version"] = json!(bundle.version);
 
     let active = c.list(TreeSel::Active)?;
     let previous = c.list(TreeSel::Previous)?;
     let p = plan(bundle, &active, &previous);
 
     if args.dry_run {
-        if ctx.ui.json {
-            doc["result"] = json!("dry-run");
-            doc["plan"] = json!(p);
-            return print_json(&doc);
-        }
+        doc["result"] = json!("dry-run");
+        doc["plan"] = json!(p);
         let ui = &ctx.ui;
-        ui.say(&format!(
-            "dry run: {} -> {} on {}",
-            from.as_deref().unwrap_or("(empty)"),
-            bundle.version,
-            c.name()
-        ));
-        for (label, list) in [
-            ("add", &p.added),
-            ("change", &p.changed),
-            ("reuse", &p.reused),
-            ("remove", &p.removed),
-        ] {
+        ui.say(&format!("{label}dry run: {} -> {} on {}", from.as_deref().unwrap_or("(empty)"), bundle.version, c.name()));
+        for (what, list) in [("add", &p.added), ("change", &p.changed), ("reuse", &p.reused), ("remove", &p.removed)] {
             for path in list {
-                ui.say(&format!("  {label:<7} {path}"));
+                ui.say(&format!("{label}  {what:<7} {path}"));
             }
         }
         ui.say(&format!(
-            "{} to send in {} file(s); {} unchanged; nothing was changed on the device",
+            "{label}{} to send in {} file(s); {} unchanged; nothing was changed on the device",
             human_bytes(p.bytes_to_send),
             p.files_to_send,
             p.unchanged
         ));
-        return Ok(());
+        return Ok(doc);
     }
 
     let config = &ctx.config;
@@ -214,10 +218,8 @@ fn push_bundle(
         confirm_timeout: config.confirm_timeout,
         reconnect_timeout: config.device_timeout,
     };
-    let mut progress = Progress::new(ctx.ui);
     let outcome = push(c, bundle, &opts, &mut |e| progress.handle(e))?;
     let seconds = started.elapsed().as_secs_f64();
-
     if outcome.rolled_back {
         return Err(fail(
             Kind::Refused,
@@ -225,11 +227,7 @@ fn push_bundle(
                 "{}: {} did not confirm and the device rolled back to {}",
                 c.name(),
                 bundle.version,
-                outcome
-                    .device
-                    .as_ref()
-                    .and_then(|d| d.active.as_ref())
-                    .map_or("(none)", |a| a.version.as_str())
+                outcome.device.as_ref().and_then(|d| d.active.as_ref()).map_or("(none)", |a| a.version.as_str())
             ),
         ));
     }
@@ -238,37 +236,30 @@ fn push_bundle(
         Some(false) => "unconfirmed",
         None => "committed",
     };
-    if ctx.ui.json {
-        doc["result"] = json!(result);
-        doc["plan"] = json!(p);
-        doc["files_sent"] = json!(outcome.files_sent);
-        doc["bytes_sent"] = json!(outcome.bytes_sent);
-        doc["files_reused"] = json!(outcome.files_reused);
-        doc["resends"] = json!(outcome.resends);
-        doc["reconnects"] = json!(outcome.reconnects);
-        doc["wire"] = json!(c.stats);
-        doc["seconds"] = json!(seconds);
-        doc["device"] = json!(outcome.device);
-        return print_json(&doc);
-    }
+    doc["result"] = json!(result);
+    doc["plan"] = json!(p);
+    doc["files_sent"] = json!(outcome.files_sent);
+    doc["bytes_sent"] = json!(outcome.bytes_sent);
+    doc["files_reused"] = json!(outcome.files_reused);
+    doc["resends"] = json!(outcome.resends);
+    doc["reconnects"] = json!(outcome.reconnects);
+    doc["wire"] = json!(c.stats);
+    doc["seconds"] = json!(seconds);
+    doc["device"] = json!(outcome.device);
     let state = outcome.device.as_ref().map_or(String::new(), state_line);
     let what = match outcome.confirmed {
         Some(true) => "confirmed".to_string(),
-        Some(false) => format!(
-            "NOT confirmed within {}s ({state})",
-            config.confirm_timeout.as_secs()
-        ),
+        Some(false) => format!("NOT confirmed within {}s ({state})", config.confirm_timeout.as_secs()),
         None => "committed; it starts at the next boot".to_string(),
     };
     ctx.ui.say(&format!(
-        "{} -> {} on {}: {} file(s) sent ({}), {} reused, {:.1}s; {what}",
+        "{label}{} -> {} on {}: {} file(s) sent ({}), {} reused, {seconds:.1}s; {what}",
         from.as_deref().unwrap_or("(empty)"),
         bundle.version,
         c.name(),
         outcome.files_sent,
         human_bytes(outcome.bytes_sent),
         outcome.files_reused,
-        seconds
     ));
-    Ok(())
+    Ok(doc)
 }

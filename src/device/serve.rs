@@ -19,42 +19,61 @@ use super::sim::SimDevice;
 use crate::exit::{fail, Kind};
 
 /// Serves on a new pseudo-terminal; `announce` gets the path to open.
+///
+/// With `by_id`, the simulator plays udev too: it keeps a link named as
+/// /dev/serial/by-id would name the board (with its serial number) pointing
+/// at the current pseudo-terminal, and each reboot moves it to a new one, as
+/// a board re-enumerating on another /dev/ttyACMn.
 pub fn serve_pty(
     image: &Path,
     auto_confirm: bool,
+    by_id: Option<&Path>,
     announce: &mut dyn FnMut(&str),
 ) -> anyhow::Result<()> {
     use serialport::SerialPort;
     let mut device = SimDevice::boot(image, auto_confirm)?;
-    let (mut master, slave) = serialport::TTYPort::pair().map_err(|e| {
-        fail(
-            Kind::Device,
-            format!("cannot create a pseudo-terminal: {e}"),
-        )
-    })?;
-    let path = slave
-        .name()
-        .ok_or_else(|| fail(Kind::Device, "pseudo-terminal has no name"))?;
-    announce(&path);
-    master.set_timeout(Duration::from_millis(200))?;
-    let mut buf = [0u8; 4096];
-    let mut out = Vec::new();
     loop {
-        let n = match master.read(&mut buf) {
-            Ok(n) => n,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::TimedOut
-                    || e.kind() == std::io::ErrorKind::WouldBlock =>
-            {
-                continue
+        let (mut master, slave) = serialport::TTYPort::pair()
+            .map_err(|e| fail(Kind::Device, format!("cannot create a pseudo-terminal: {e}")))?;
+        let path = slave.name().ok_or_else(|| fail(Kind::Device, "pseudo-terminal has no name"))?;
+        if let Some(dir) = by_id {
+            link_by_id(dir, &device.serial_number(), &path)?;
+        }
+        announce(&path);
+        master.set_timeout(Duration::from_millis(200))?;
+        let mut buf = [0u8; 4096];
+        let mut out = Vec::new();
+        loop {
+            let n = match master.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(fail(Kind::Device, format!("{path}: {e}"))),
+            };
+            out.clear();
+            let rebooted = device.receive(&buf[..n], &mut out)?;
+            master.write_all(&out)?;
+            master.flush()?;
+            if rebooted && by_id.is_some() {
+                // Let the reply drain before the port vanishes.
+                std::thread::sleep(Duration::from_millis(50));
+                break;
             }
-            Err(e) => return Err(fail(Kind::Device, format!("{path}: {e}"))),
-        };
-        out.clear();
-        device.receive(&buf[..n], &mut out)?;
-        master.write_all(&out)?;
-        master.flush()?;
+        }
+        drop(slave);
+        drop(master);
     }
+}
+
+/// Points `<dir>/usb-ota_ota_agent_<serial>-if00` at `tty`, replacing it atomically.
+fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let link = dir.join(format!("{}{serial}-if00", super::discover::BY_ID_PREFIX));
+    let tmp = dir.join(format!(".{serial}.tmp"));
+    let _ = std::fs::remove_file(&tmp);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(tty, &tmp)?;
+    std::fs::rename(&tmp, &link)?;
+    Ok(())
 }
 
 /// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound.

@@ -80,6 +80,11 @@ impl SimDevice {
     pub fn agent(&self) -> &Agent<FileFlash> {
         &self.agent
     }
+
+    /// The serial number a board would show on USB: its flash unique id in hex.
+    pub fn serial_number(&self) -> String {
+        crate::bundle::hex(&self.agent.info().device_id)
+    }
 }
 
 fn lock_image(image: &Path) -> anyhow::Result<File> {

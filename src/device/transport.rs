@@ -31,16 +31,20 @@ pub fn busy(name: &str) -> anyhow::Error {
     )
 }
 
-/// USB CDC serial, or any tty such as a pseudo-terminal.
+/// USB CDC serial, or any tty such as a pseudo-terminal. When the device's
+/// serial number is known, a reconnection looks for it again: after a reboot
+/// a board may come back as another /dev/ttyACMn.
 pub struct Serial {
     path: String,
+    serial: Option<String>,
     port: Option<Box<dyn serialport::SerialPort>>,
 }
 
 impl Serial {
-    pub fn open(path: &str) -> anyhow::Result<Serial> {
+    pub fn open(path: &str, serial: Option<String>) -> anyhow::Result<Serial> {
         let mut s = Serial {
             path: path.to_string(),
+            serial,
             port: None,
         };
         s.reconnect().map_err(|e| {
@@ -91,6 +95,11 @@ impl Transport for Serial {
 
     fn reconnect(&mut self) -> io::Result<()> {
         self.port = None;
+        if let Some(sn) = &self.serial {
+            if let Some(now) = super::discover::port_of_serial(sn) {
+                self.path = now;
+            }
+        }
         let port = serialport::new(&self.path, 115_200)
             .timeout(Duration::from_millis(100))
             .open()
