@@ -14,7 +14,7 @@ fn main() {
     let code = match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            if json {
+            if json && !commands::json_printed() {
                 let doc = serde_json::json!({
                     "result": "error",
                     "kind": kind_of(&e).map(|k| k.name()),
@@ -37,7 +37,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let g = cli.global;
     let config = Config::load(g.config.as_deref())?;
-    let selection = commands::Selection { ports: g.port, serials: g.serial, all: g.all };
+    let selection = commands::Selection {
+        ports: g.port,
+        serials: g.serial,
+        all: g.all,
+    };
     let ui = Ui {
         json: g.json,
         quiet: g.quiet,
@@ -46,7 +50,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     for note in config.notes() {
         ui.detail(&note);
     }
-    let ctx = Ctx { config, ui, selection };
+    let ctx = Ctx {
+        config,
+        ui,
+        selection,
+    };
     match &cli.command {
         Command::Push(args) => commands::push::run(&ctx, args),
         Command::Status => commands::inspect::status(&ctx),

@@ -63,12 +63,24 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(ui: Ui) -> Progress {
-        Progress { mode: ui.mode(), bar: None, multi: None, prefix: String::new(), started: Instant::now(), total: 0, done: 0 }
+        Progress {
+            mode: ui.mode(),
+            bar: None,
+            multi: None,
+            prefix: String::new(),
+            started: Instant::now(),
+            total: 0,
+            done: 0,
+        }
     }
 
     /// One of several devices pushed at once, named `label`.
     pub fn in_multi(ui: Ui, multi: &MultiProgress, label: &str) -> Progress {
-        Progress { multi: Some(multi.clone()), prefix: format!("[{label}] "), ..Progress::new(ui) }
+        Progress {
+            multi: Some(multi.clone()),
+            prefix: format!("[{label}] "),
+            ..Progress::new(ui)
+        }
     }
 
     pub fn handle(&mut self, ev: Event) {
@@ -101,7 +113,9 @@ impl Progress {
                     b.set_message(path);
                 }
             }
-            (Mode::Lines, Event::FileStart { path, size }) => self.line(&format!("  {path} ({})", human_bytes(size as u64))),
+            (Mode::Lines, Event::FileStart { path, size }) => {
+                self.line(&format!("  {path} ({})", human_bytes(size as u64)))
+            }
             (_, Event::Sent { bytes }) => {
                 self.done += bytes;
                 if let Some(b) = &self.bar {
@@ -116,7 +130,10 @@ impl Progress {
                 }
                 if self.total > 0 {
                     let secs = self.started.elapsed().as_secs_f64();
-                    self.line(&format!("sent {} in {secs:.1}s; committing", human_bytes(self.done)));
+                    self.line(&format!(
+                        "sent {} in {secs:.1}s; committing",
+                        human_bytes(self.done)
+                    ));
                 } else {
                     self.line("committing");
                 }

@@ -25,7 +25,12 @@ pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
     };
     match &args.listen {
         Some(addr) => serve::serve_tcp(&args.flash, auto_confirm, addr, &mut announce),
-        None => serve::serve_pty(&args.flash, auto_confirm, args.by_id.as_deref(), &mut announce),
+        None => serve::serve_pty(
+            &args.flash,
+            auto_confirm,
+            args.by_id.as_deref(),
+            &mut announce,
+        ),
     }
 }
 

@@ -26,7 +26,10 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let found = discover::candidates();
     let targets: Vec<Target> = found
         .iter()
-        .map(|p| Target { spec: PortSpec::Serial(p.port.clone()), serial: p.serial.clone() })
+        .map(|p| Target {
+            spec: PortSpec::Serial(p.port.clone()),
+            serial: p.serial.clone(),
+        })
         .collect();
     let answers = on_each(&targets, |t| {
         let mut c = ctx.connect_to(t)?;
@@ -37,10 +40,24 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     for (p, answer) in found.iter().zip(answers) {
         let (kind, device, error) = match (p.agent, answer) {
             (_, Ok(info)) => ("agent".to_string(), Some(info), None),
-            (true, Err(e)) => ("agent (not answering)".to_string(), None, Some(format!("{e:#}"))),
-            (false, Err(_)) => (pico_kind(p.vid, p.pid, p.product.as_deref()).to_string(), None, None),
+            (true, Err(e)) => (
+                "agent (not answering)".to_string(),
+                None,
+                Some(format!("{e:#}")),
+            ),
+            (false, Err(_)) => (
+                pico_kind(p.vid, p.pid, p.product.as_deref()).to_string(),
+                None,
+                None,
+            ),
         };
-        seen.push(Seen { port: p.port.clone(), serial: p.serial.clone(), kind, device, error });
+        seen.push(Seen {
+            port: p.port.clone(),
+            serial: p.serial.clone(),
+            kind,
+            device,
+            error,
+        });
     }
     if ctx.ui.json {
         return print_json(&json!({ "devices": seen }));
@@ -61,7 +78,11 @@ pub fn run(ctx: &Ctx) -> Result<()> {
                 None => s.kind.clone(),
             },
         };
-        print_line(&format!("{:<16} {:<18} {what}", s.port, s.serial.as_deref().unwrap_or("-")))?;
+        print_line(&format!(
+            "{:<16} {:<18} {what}",
+            s.port,
+            s.serial.as_deref().unwrap_or("-")
+        ))?;
     }
     Ok(())
 }

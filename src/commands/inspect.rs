@@ -54,7 +54,11 @@ pub fn status(ctx: &Ctx) -> Result<()> {
                 }
                 json!({ "port": port, "device": i })
             });
-            Outcome { device: t.label(), port: t.spec.to_string(), result }
+            Outcome {
+                device: t.label(),
+                port: t.spec.to_string(),
+                result,
+            }
         })
         .collect();
     finish(ctx, "status", outcomes)
@@ -67,10 +71,16 @@ fn print_status(port: &str, i: &DeviceInfo, multi: bool) {
         format!("active     {}", tree_line(&i.active)),
         format!("state      {}", state_line(i)),
         format!("previous   {}", tree_line(&i.previous)),
-        format!("flash      {} free of {}", human_bytes(i.free_bytes), human_bytes(i.capacity_bytes)),
+        format!(
+            "flash      {} free of {}",
+            human_bytes(i.free_bytes),
+            human_bytes(i.capacity_bytes)
+        ),
     ];
     if let Some(s) = i.session {
-        lines.push(format!("session    unfinished update {s:08x} (the next push replaces it)"));
+        lines.push(format!(
+            "session    unfinished update {s:08x} (the next push replaces it)"
+        ));
     }
     if multi {
         lines.push(String::new());
@@ -85,7 +95,11 @@ fn finish(ctx: &Ctx, command: &str, outcomes: Vec<Outcome>) -> Result<()> {
     if !ctx.multi() {
         let o = outcomes.into_iter().next().expect("one device");
         let doc = o.result?;
-        return if ctx.ui.json { print_json(&doc) } else { Ok(()) };
+        return if ctx.ui.json {
+            print_json(&doc)
+        } else {
+            Ok(())
+        };
     }
     if ctx.ui.json {
         print_json(&report::document(command, &outcomes))?;
@@ -135,10 +149,22 @@ fn simple(ctx: &Ctx, req: Request<'_>, what: &str, done: &str) -> Result<()> {
         let mut c = ctx.connect_to(t)?;
         c.hello()?;
         c.simple(&req, what)?;
-        let after = if matches!(req, Request::Reboot) { None } else { Some(c.hello()?) };
-        let label = if ctx.multi() { format!("[{}] ", t.label()) } else { String::new() };
+        let after = if matches!(req, Request::Reboot) {
+            None
+        } else {
+            Some(c.hello()?)
+        };
+        let label = if ctx.multi() {
+            format!("[{}] ", t.label())
+        } else {
+            String::new()
+        };
         match &after {
-            Some(i) => ctx.ui.say(&format!("{label}{done}: active {} ({})", tree_line(&i.active), state_line(i))),
+            Some(i) => ctx.ui.say(&format!(
+                "{label}{done}: active {} ({})",
+                tree_line(&i.active),
+                state_line(i)
+            )),
             None => ctx.ui.say(&format!("{label}{done}")),
         }
         Ok(json!({ "port": c.name(), "result": done, "device": after }))
@@ -146,7 +172,11 @@ fn simple(ctx: &Ctx, req: Request<'_>, what: &str, done: &str) -> Result<()> {
     let outcomes = targets
         .iter()
         .zip(results)
-        .map(|(t, result)| Outcome { device: t.label(), port: t.spec.to_string(), result })
+        .map(|(t, result)| Outcome {
+            device: t.label(),
+            port: t.spec.to_string(),
+            result,
+        })
         .collect();
     finish(ctx, what, outcomes)
 }

@@ -60,12 +60,19 @@ impl Ctx {
         let sel = &self.selection;
         let mut out = Vec::new();
         for p in &sel.ports {
-            out.push(Target { spec: PortSpec::parse(p)?, serial: None });
+            out.push(Target {
+                spec: PortSpec::parse(p)?,
+                serial: None,
+            });
         }
         for sn in &sel.serials {
-            let port = discover::port_of_serial(sn)
-                .ok_or_else(|| discover::none_found(&format!("no ota agent with serial number {sn}")))?;
-            out.push(Target { spec: PortSpec::Serial(port), serial: Some(sn.clone()) });
+            let port = discover::port_of_serial(sn).ok_or_else(|| {
+                discover::none_found(&format!("no ota agent with serial number {sn}"))
+            })?;
+            out.push(Target {
+                spec: PortSpec::Serial(port),
+                serial: Some(sn.clone()),
+            });
         }
         if sel.all {
             let agents = discover::agents();
@@ -73,17 +80,29 @@ impl Ctx {
                 return Err(discover::none_found("--all: no ota agent attached"));
             }
             for a in agents {
-                if !out.iter().any(|t| matches!(&t.spec, PortSpec::Serial(p) if *p == a.port)) {
-                    out.push(Target { spec: PortSpec::Serial(a.port), serial: a.serial });
+                if !out
+                    .iter()
+                    .any(|t| matches!(&t.spec, PortSpec::Serial(p) if *p == a.port))
+                {
+                    out.push(Target {
+                        spec: PortSpec::Serial(a.port),
+                        serial: a.serial,
+                    });
                 }
             }
         }
         if out.is_empty() {
             out.push(match &self.config.port {
-                Some(p) => Target { spec: PortSpec::parse(p)?, serial: None },
+                Some(p) => Target {
+                    spec: PortSpec::parse(p)?,
+                    serial: None,
+                },
                 None => {
                     let a = discover::the_agent()?;
-                    Target { spec: PortSpec::Serial(a.port), serial: a.serial }
+                    Target {
+                        spec: PortSpec::Serial(a.port),
+                        serial: a.serial,
+                    }
                 }
             });
         }
@@ -95,7 +114,10 @@ impl Ctx {
         let tr: Box<dyn Transport> = match &t.spec {
             PortSpec::Serial(path) => Box::new(Serial::open(path, t.serial.clone())?),
             PortSpec::Tcp(addr) => Box::new(Tcp::open(addr, self.config.device_timeout)?),
-            PortSpec::Sim { image, auto_confirm } => Box::new(SimTransport::open(image, *auto_confirm)?),
+            PortSpec::Sim {
+                image,
+                auto_confirm,
+            } => Box::new(SimTransport::open(image, *auto_confirm)?),
         };
         Ok(Client::new(tr, self.config.device_timeout))
     }
@@ -114,18 +136,32 @@ impl Ctx {
 }
 
 /// Runs `work` on every target at once; results come back in target order.
-pub fn on_each<T: Send>(targets: &[Target], work: impl Fn(&Target) -> Result<T> + Sync) -> Vec<Result<T>> {
+pub fn on_each<T: Send>(
+    targets: &[Target],
+    work: impl Fn(&Target) -> Result<T> + Sync,
+) -> Vec<Result<T>> {
     std::thread::scope(|s| {
         let handles: Vec<_> = targets.iter().map(|t| s.spawn(|| work(t))).collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("worker thread panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("worker thread panicked")))
+            })
             .collect()
     })
 }
 
+static JSON_PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once a command printed its JSON document (stdout holds one, never two).
+pub fn json_printed() -> bool {
+    JSON_PRINTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Prints the JSON document on stdout. A closed pipe is not an error.
 pub fn print_json(value: &serde_json::Value) -> Result<()> {
+    JSON_PRINTED.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut out = std::io::stdout().lock();
     let text = serde_json::to_string_pretty(value)?;
     match writeln!(out, "{text}") {

@@ -35,31 +35,52 @@ struct Want {
 
 impl Want {
     fn of(b: &Bundle, match_version: bool) -> Want {
-        Want { version: b.version.clone(), git_ref: b.git_ref.clone(), commit: b.commit.clone(), match_version }
+        Want {
+            version: b.version.clone(),
+            git_ref: b.git_ref.clone(),
+            commit: b.commit.clone(),
+            match_version,
+        }
     }
 
     fn runs_on(&self, info: &DeviceInfo) -> bool {
         info.active.as_ref().is_some_and(|a| {
-            a.commit == self.commit && a.git_ref == self.git_ref && (!self.match_version || a.version == self.version)
+            a.commit == self.commit
+                && a.git_ref == self.git_ref
+                && (!self.match_version || a.version == self.version)
         })
     }
 }
 
 enum Source {
     Ready(Bundle),
-    Github { gh: Github, rt: tokio::runtime::Runtime, resolved: Resolved },
+    Github {
+        gh: Box<Github>,
+        rt: tokio::runtime::Runtime,
+        resolved: Resolved,
+    },
 }
 
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let started = Instant::now();
     let (source, want) = if let Some(d) = &args.dir {
         let b = dir::load(d, &ctx.config.filter, args.version.as_deref())?;
-        ctx.ui.detail(&format!("{}: {} files, {}", d.display(), b.files().len(), human_bytes(b.total_bytes())));
+        ctx.ui.detail(&format!(
+            "{}: {} files, {}",
+            d.display(),
+            b.files().len(),
+            human_bytes(b.total_bytes())
+        ));
         let w = Want::of(&b, true);
         (Source::Ready(b), w)
     } else if let Some(d) = &args.staged {
         let b = staged::load(d, &ctx.config.filter)?;
-        ctx.ui.detail(&format!("{}: {} verified files, version {}", d.display(), b.files().len(), b.version));
+        ctx.ui.detail(&format!(
+            "{}: {} verified files, version {}",
+            d.display(),
+            b.files().len(),
+            b.version
+        ));
         let w = Want::of(&b, false);
         (Source::Ready(b), w)
     } else {
@@ -77,7 +98,14 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
             commit: resolved.commit.clone(),
             match_version: false,
         };
-        (Source::Github { gh, rt, resolved }, w)
+        (
+            Source::Github {
+                gh: Box::new(gh),
+                rt,
+                resolved,
+            },
+            w,
+        )
     };
 
     let targets = ctx.targets()?;
@@ -87,14 +115,17 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         let info = c.hello()?;
         Ok((c, info))
     });
-    let any_needs = connected.iter().any(|r| matches!(r, Ok((_, i)) if args.force || !want.runs_on(i)));
+    let any_needs = connected
+        .iter()
+        .any(|r| matches!(r, Ok((_, i)) if args.force || !want.runs_on(i)));
     let (bundle, github_stats, _temp): (Option<Bundle>, Value, Option<TempFolder>) = match source {
         Source::Ready(b) => (Some(b), json!(null), None),
         Source::Github { gh, rt, resolved } => {
             if any_needs {
                 let listing = rt.block_on(gh.listing(&resolved))?;
                 for s in &listing.skipped {
-                    ctx.ui.say(&format!("skipped {s}: a device holds regular files only"));
+                    ctx.ui
+                        .say(&format!("skipped {s}: a device holds regular files only"));
                 }
                 let (b, temp) = rt.block_on(gh.fetch(&resolved, &listing, &ctx.config.filter))?;
                 (Some(b), gh.counters.snapshot(), temp)
@@ -103,27 +134,51 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
             }
         }
     };
-    let extra = if github_stats.is_null() { json!({}) } else { json!({ "github": github_stats }) };
+    let extra = if github_stats.is_null() {
+        json!({})
+    } else {
+        json!({ "github": github_stats })
+    };
 
     let multi = ctx.multi() || args.junit.is_some();
     let bars = MultiProgress::new();
-    let jobs: Vec<(Target, Result<(Client, DeviceInfo)>)> = targets.into_iter().zip(connected).collect();
+    let jobs: Vec<(Target, Result<(Client, DeviceInfo)>)> =
+        targets.into_iter().zip(connected).collect();
     let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .into_iter()
             .map(|(target, conn)| {
                 let (bundle, want, extra, bars) = (bundle.as_ref(), &want, &extra, &bars);
                 s.spawn(move || {
-                    let mut progress =
-                        if multi { Progress::in_multi(ctx.ui, bars, &target.label()) } else { Progress::new(ctx.ui) };
+                    let mut progress = if multi {
+                        Progress::in_multi(ctx.ui, bars, &target.label())
+                    } else {
+                        Progress::new(ctx.ui)
+                    };
                     let result = conn.and_then(|(mut c, before)| {
-                        push_one(ctx, &mut c, &before, bundle, want, args, extra.clone(), &mut progress)
+                        push_one(
+                            ctx,
+                            &mut c,
+                            &before,
+                            bundle,
+                            want,
+                            args,
+                            extra.clone(),
+                            &mut progress,
+                        )
                     });
-                    Outcome { device: target.label(), port: target.spec.to_string(), result }
+                    Outcome {
+                        device: target.label(),
+                        port: target.spec.to_string(),
+                        result,
+                    }
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("push worker")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("push worker"))
+            .collect()
     });
 
     let seconds = started.elapsed().as_secs_f64();
@@ -133,13 +188,20 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     if !multi {
         let o = outcomes.into_iter().next().expect("one device");
         let doc = o.result?;
-        return if ctx.ui.json { print_json(&doc) } else { Ok(()) };
+        return if ctx.ui.json {
+            print_json(&doc)
+        } else {
+            Ok(())
+        };
     }
     if ctx.ui.json {
         print_json(&report::document("push", &outcomes))?;
     } else {
         let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
-        ctx.ui.say(&format!("{ok} of {} device(s) updated in {seconds:.1}s", outcomes.len()));
+        ctx.ui.say(&format!(
+            "{ok} of {} device(s) updated in {seconds:.1}s",
+            outcomes.len()
+        ));
     }
     match report::failures(&outcomes) {
         Some(e) => Err(e),
@@ -175,15 +237,29 @@ fn push_one(
     if let (Some(d), Value::Object(e)) = (doc.as_object_mut(), extra) {
         d.extend(e);
     }
-    let label = if ctx.multi() { format!("[{}] ", c.name()) } else { String::new() };
+    let label = if ctx.multi() {
+        format!("[{}] ", c.name())
+    } else {
+        String::new()
+    };
 
     if want.runs_on(before) && !args.force {
         doc["result"] = json!("up-to-date");
         doc["seconds"] = json!(started.elapsed().as_secs_f64());
-        ctx.ui.say(&format!("{label}{}: up to date ({}, {})", c.name(), want.version, state_line(before)));
+        ctx.ui.say(&format!(
+            "{label}{}: up to date ({}, {})",
+            c.name(),
+            want.version,
+            state_line(before)
+        ));
         return Ok(doc);
     }
-    let bundle = bundle.ok_or_else(|| fail(Kind::Source, "internal: no bundle fetched for a device that needs it"))?;
+    let bundle = bundle.ok_or_else(|| {
+        fail(
+            Kind::Source,
+            "internal: no bundle fetched for a device that needs it",
+        )
+    })?;
     doc["to_version"] = json!(bundle.version);
 
     let active = c.list(TreeSel::Active)?;
@@ -194,8 +270,18 @@ fn push_one(
         doc["result"] = json!("dry-run");
         doc["plan"] = json!(p);
         let ui = &ctx.ui;
-        ui.say(&format!("{label}dry run: {} -> {} on {}", from.as_deref().unwrap_or("(empty)"), bundle.version, c.name()));
-        for (what, list) in [("add", &p.added), ("change", &p.changed), ("reuse", &p.reused), ("remove", &p.removed)] {
+        ui.say(&format!(
+            "{label}dry run: {} -> {} on {}",
+            from.as_deref().unwrap_or("(empty)"),
+            bundle.version,
+            c.name()
+        ));
+        for (what, list) in [
+            ("add", &p.added),
+            ("change", &p.changed),
+            ("reuse", &p.reused),
+            ("remove", &p.removed),
+        ] {
             for path in list {
                 ui.say(&format!("{label}  {what:<7} {path}"));
             }
@@ -227,7 +313,11 @@ fn push_one(
                 "{}: {} did not confirm and the device rolled back to {}",
                 c.name(),
                 bundle.version,
-                outcome.device.as_ref().and_then(|d| d.active.as_ref()).map_or("(none)", |a| a.version.as_str())
+                outcome
+                    .device
+                    .as_ref()
+                    .and_then(|d| d.active.as_ref())
+                    .map_or("(none)", |a| a.version.as_str())
             ),
         ));
     }
@@ -249,7 +339,10 @@ fn push_one(
     let state = outcome.device.as_ref().map_or(String::new(), state_line);
     let what = match outcome.confirmed {
         Some(true) => "confirmed".to_string(),
-        Some(false) => format!("NOT confirmed within {}s ({state})", config.confirm_timeout.as_secs()),
+        Some(false) => format!(
+            "NOT confirmed within {}s ({state})",
+            config.confirm_timeout.as_secs()
+        ),
         None => "committed; it starts at the next boot".to_string(),
     };
     ctx.ui.say(&format!(

@@ -50,12 +50,34 @@ pub fn document(command: &str, outcomes: &[Outcome]) -> Value {
 pub fn failures(outcomes: &[Outcome]) -> Option<anyhow::Error> {
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.result.is_err()).collect();
     let first = failed.first()?;
-    let kind = first.result.as_ref().err().and_then(kind_of).unwrap_or(Kind::Device);
+    let kind = first
+        .result
+        .as_ref()
+        .err()
+        .and_then(kind_of)
+        .unwrap_or(Kind::Device);
     let lines: Vec<String> = failed
         .iter()
-        .map(|o| format!("  {}: {:#}", o.device, o.result.as_ref().err().map_or(String::new(), |e| format!("{e:#}"))))
+        .map(|o| {
+            format!(
+                "  {}: {:#}",
+                o.device,
+                o.result
+                    .as_ref()
+                    .err()
+                    .map_or(String::new(), |e| format!("{e:#}"))
+            )
+        })
         .collect();
-    Some(fail(kind, format!("{} of {} devices failed:\n{}", failed.len(), outcomes.len(), lines.join("\n"))))
+    Some(fail(
+        kind,
+        format!(
+            "{} of {} devices failed:\n{}",
+            failed.len(),
+            outcomes.len(),
+            lines.join("\n")
+        ),
+    ))
 }
 
 fn xml(s: &str) -> String {
@@ -83,8 +105,17 @@ pub fn write_junit(path: &Path, suite: &str, outcomes: &[Outcome], seconds: f64)
         outcomes.len()
     ));
     for o in outcomes {
-        let secs = o.result.as_ref().ok().and_then(|d| d["seconds"].as_f64()).unwrap_or(0.0);
-        x.push_str(&format!("    <testcase classname=\"{}\" name=\"{}\" time=\"{secs:.3}\">\n", xml(suite), xml(&o.device)));
+        let secs = o
+            .result
+            .as_ref()
+            .ok()
+            .and_then(|d| d["seconds"].as_f64())
+            .unwrap_or(0.0);
+        x.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"{secs:.3}\">\n",
+            xml(suite),
+            xml(&o.device)
+        ));
         match &o.result {
             Ok(doc) => {
                 let summary = format!(
@@ -95,7 +126,10 @@ pub fn write_junit(path: &Path, suite: &str, outcomes: &[Outcome], seconds: f64)
                     doc["to_version"].as_str().unwrap_or("?"),
                     doc["bytes_sent"].as_u64().unwrap_or(0)
                 );
-                x.push_str(&format!("      <system-out>{}</system-out>\n", xml(&summary)));
+                x.push_str(&format!(
+                    "      <system-out>{}</system-out>\n",
+                    xml(&summary)
+                ));
             }
             Err(e) => {
                 let kind = kind_of(e).map_or("error", |k| k.name());
@@ -111,6 +145,7 @@ pub fn write_junit(path: &Path, suite: &str, outcomes: &[Outcome], seconds: f64)
     x.push_str("  </testsuite>\n</testsuites>\n");
     let tmp = path.with_extension("xml.part");
     std::fs::write(&tmp, x).map_err(|e| fail(Kind::Config, format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| fail(Kind::Config, format!("{}: {e}", path.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| fail(Kind::Config, format!("{}: {e}", path.display())))?;
     Ok(())
 }

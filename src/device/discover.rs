@@ -31,14 +31,17 @@ pub struct UsbPort {
 
 /// Where udev's by-serial links live; `OTA_SERIAL_BY_ID` overrides it.
 pub fn by_id_dir() -> PathBuf {
-    std::env::var_os("OTA_SERIAL_BY_ID").map_or_else(|| PathBuf::from("/dev/serial/by-id"), PathBuf::from)
+    std::env::var_os("OTA_SERIAL_BY_ID")
+        .map_or_else(|| PathBuf::from("/dev/serial/by-id"), PathBuf::from)
 }
 
 /// What a Pico that is not an agent is probably running, from its USB product id.
 pub fn pico_kind(vid: Option<u16>, pid: Option<u16>, product: Option<&str>) -> &'static str {
     match (vid, pid, product) {
         (Some(AGENT_VID), Some(AGENT_PID), _) => "ota agent",
-        (Some(RPI_VID), Some(0x0003), _) => "Pico in BOOTSEL mode (copy the agent's UF2 onto its drive)",
+        (Some(RPI_VID), Some(0x0003), _) => {
+            "Pico in BOOTSEL mode (copy the agent's UF2 onto its drive)"
+        }
         (Some(RPI_VID), Some(0x0005), _) => "Pico running MicroPython",
         (_, _, Some(p)) if p.contains("MicroPython") => "Pico running MicroPython",
         _ => "a Raspberry Pi device that is not an ota agent",
@@ -46,11 +49,15 @@ pub fn pico_kind(vid: Option<u16>, pid: Option<u16>, product: Option<&str>) -> &
 }
 
 fn from_by_id() -> Vec<UsbPort> {
-    let Ok(dir) = std::fs::read_dir(by_id_dir()) else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir(by_id_dir()) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for e in dir.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Ok(target) = std::fs::canonicalize(e.path()) else { continue };
+        let Ok(target) = std::fs::canonicalize(e.path()) else {
+            continue;
+        };
         let port = target.display().to_string();
         if let Some(rest) = name.strip_prefix(BY_ID_PREFIX) {
             let serial = rest.split("-if").next().unwrap_or(rest).to_string();
@@ -63,18 +70,29 @@ fn from_by_id() -> Vec<UsbPort> {
                 agent: true,
             });
         } else if name.contains("MicroPython") || name.contains("Raspberry_Pi") {
-            out.push(UsbPort { port, vid: None, pid: None, serial: None, product: Some(name), agent: false });
+            out.push(UsbPort {
+                port,
+                vid: None,
+                pid: None,
+                serial: None,
+                product: Some(name),
+                agent: false,
+            });
         }
     }
     out
 }
 
 fn from_usb() -> Vec<UsbPort> {
-    let Ok(ports) = serialport::available_ports() else { return Vec::new() };
+    let Ok(ports) = serialport::available_ports() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for p in ports {
         if let serialport::SerialPortType::UsbPort(u) = p.port_type {
-            let agent = u.vid == AGENT_VID && u.pid == AGENT_PID && u.product.as_deref().is_none_or(|s| s == AGENT_PRODUCT);
+            let agent = u.vid == AGENT_VID
+                && u.pid == AGENT_PID
+                && u.product.as_deref().is_none_or(|s| s == AGENT_PRODUCT);
             if agent || u.vid == RPI_VID {
                 out.push(UsbPort {
                     port: p.port_name,
@@ -103,13 +121,21 @@ pub fn candidates() -> Vec<UsbPort> {
 }
 
 fn same_port(a: &str, b: &str) -> bool {
-    let canon = |p: &str| std::fs::canonicalize(p).map_or_else(|_| PathBuf::from(p), |c| c);
+    let canon = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
     a == b || canon(a) == canon(b)
 }
 
 /// The port where the agent with this serial number is now.
 pub fn port_of_serial(serial: &str) -> Option<String> {
-    candidates().into_iter().find(|p| p.agent && p.serial.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(serial))).map(|p| p.port)
+    candidates()
+        .into_iter()
+        .find(|p| {
+            p.agent
+                && p.serial
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(serial))
+        })
+        .map(|p| p.port)
 }
 
 /// Every attached agent.
@@ -121,12 +147,21 @@ fn describe_others(all: &[UsbPort]) -> String {
     let others: Vec<String> = all
         .iter()
         .filter(|p| !p.agent)
-        .map(|p| format!("{} ({})", p.port, pico_kind(p.vid, p.pid, p.product.as_deref())))
+        .map(|p| {
+            format!(
+                "{} ({})",
+                p.port,
+                pico_kind(p.vid, p.pid, p.product.as_deref())
+            )
+        })
         .collect();
     if others.is_empty() {
         "no Pico is attached".to_string()
     } else {
-        format!("found only Picos not running the agent: {}", others.join(", "))
+        format!(
+            "found only Picos not running the agent: {}",
+            others.join(", ")
+        )
     }
 }
 
@@ -158,5 +193,8 @@ pub fn the_agent() -> anyhow::Result<UsbPort> {
 
 /// No agent attached at all: the error for `--all` and `--serial`.
 pub fn none_found(what: &str) -> anyhow::Error {
-    fail(Kind::Device, format!("{what}: {}", describe_others(&candidates())))
+    fail(
+        Kind::Device,
+        format!("{what}: {}", describe_others(&candidates())),
+    )
 }

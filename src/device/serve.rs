@@ -33,9 +33,15 @@ pub fn serve_pty(
     use serialport::SerialPort;
     let mut device = SimDevice::boot(image, auto_confirm)?;
     loop {
-        let (mut master, slave) = serialport::TTYPort::pair()
-            .map_err(|e| fail(Kind::Device, format!("cannot create a pseudo-terminal: {e}")))?;
-        let path = slave.name().ok_or_else(|| fail(Kind::Device, "pseudo-terminal has no name"))?;
+        let (mut master, slave) = serialport::TTYPort::pair().map_err(|e| {
+            fail(
+                Kind::Device,
+                format!("cannot create a pseudo-terminal: {e}"),
+            )
+        })?;
+        let path = slave
+            .name()
+            .ok_or_else(|| fail(Kind::Device, "pseudo-terminal has no name"))?;
         if let Some(dir) = by_id {
             link_by_id(dir, &device.serial_number(), &path)?;
         }
@@ -46,7 +52,12 @@ pub fn serve_pty(
         loop {
             let n = match master.read(&mut buf) {
                 Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::TimedOut
+                        || e.kind() == std::io::ErrorKind::WouldBlock =>
+                {
+                    continue
+                }
                 Err(e) => return Err(fail(Kind::Device, format!("{path}: {e}"))),
             };
             out.clear();

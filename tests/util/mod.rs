@@ -2,6 +2,8 @@
 //! trees of files, and serve simulated agents as child processes.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,268 @@
+//! Benches of boards: several simulated agents at once (pseudo-terminals and
+//! TCP), one failing mid-stream, a board followed by serial number across a
+//! re-enumeration, and one download for many devices.
+
+#[path = "util/fake_github.rs"]
+mod fake_github;
+mod util;
+
+use std::path::Path;
+
+use util::relay::{Faults, Relay};
+use util::*;
+
+fn fleet(d: &Path) -> Vec<Sim> {
+    vec![
+        Sim::start(d, "a.img", &["--pty"]),
+        Sim::start(d, "b.img", &["--pty"]),
+        Sim::tcp(d, "c.img"),
+        Sim::tcp(d, "d.img"),
+    ]
+}
+
+fn port_args(ports: &[&str]) -> Vec<String> {
+    ports
+        .iter()
+        .flat_map(|p| ["--port".to_string(), p.to_string()])
+        .collect()
+}
+
+fn run_with(d: &Path, ports: &[&str], args: &[&str]) -> Run {
+    let mut all = port_args(ports);
+    all.extend(args.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    run(d, &refs)
+}
+
+#[test]
+fn push_to_four_devices_at_once_with_json_and_junit() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 20, 3);
+    let sims = fleet(d.path());
+    let ports: Vec<&str> = sims.iter().map(|s| s.port.as_str()).collect();
+    let r = run_with(
+        d.path(),
+        &ports,
+        &[
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+            "--junit",
+            "report.xml",
+        ],
+    )
+    .ok();
+    let doc = r.json();
+    assert_eq!(doc["succeeded"], 4);
+    assert_eq!(doc["failed"], 0);
+    for rec in doc["devices"].as_array().unwrap() {
+        assert_eq!(rec["result"], "confirmed", "{rec}");
+        assert_eq!(rec["to_version"], "v1");
+        assert!(rec["bytes_sent"].as_u64().unwrap() > 0);
+        assert!(rec["seconds"].as_f64().is_some());
+    }
+    for p in &ports {
+        assert_eq!(device_files(d.path(), p), tree_of(&d.path().join("app")));
+    }
+    let junit = std::fs::read_to_string(d.path().join("report.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), 4);
+    assert!(junit.contains("failures=\"0\""), "{junit}");
+    // Status of all four in one document.
+    let doc = run_with(d.path(), &ports, &["--json", "status"])
+        .ok()
+        .json();
+    assert_eq!(doc["devices"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn one_device_failing_mid_stream_does_not_stop_the_others() {
+    let d = tempdir();
+    std::fs::write(
+        d.path().join("ota_config.json"),
+        r#"{"device_timeout_sec": 1}"#,
+    )
+    .unwrap();
+    make_tree(&d.path().join("app"), 10, 4);
+    write(&d.path().join("app"), "big.bin", &content(5, 300_000));
+    let sims = fleet(d.path());
+    let broken = Relay::start(
+        &sims[3].port,
+        Faults {
+            cut_after: 60_000,
+            gone_after_cut: true,
+            ..Faults::default()
+        },
+        None,
+    );
+    let ports = [
+        sims[0].port.as_str(),
+        sims[1].port.as_str(),
+        sims[2].port.as_str(),
+        broken.addr.as_str(),
+    ];
+    let r = run_with(
+        d.path(),
+        &ports,
+        &[
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+            "--junit",
+            "report.xml",
+        ],
+    );
+    assert_eq!(r.code, 5, "a device failed: {}", r.stderr);
+    let doc = r.json();
+    assert_eq!(
+        (doc["succeeded"].as_u64(), doc["failed"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let failed: Vec<_> = doc["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["result"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["port"], broken.addr.as_str());
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("still on its old tree"),
+        "{}",
+        failed[0]
+    );
+    assert!(r.stderr.contains("1 of 4 devices failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&broken.addr),
+        "the summary names the failed device: {}",
+        r.stderr
+    );
+    let junit = std::fs::read_to_string(d.path().join("report.xml")).unwrap();
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    assert!(junit.contains("<failure type=\"device\""), "{junit}");
+    for p in &ports[..3] {
+        assert_eq!(device_files(d.path(), p), tree_of(&d.path().join("app")));
+    }
+}
+
+#[test]
+fn a_board_is_followed_by_serial_number_when_it_re_enumerates() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 6, 5);
+    let by_id = d.path().join("by-id");
+    let sim = Sim::start(
+        d.path(),
+        "board.img",
+        &["--pty", "--by-id", by_id.to_str().unwrap()],
+    );
+    let serial = status(d.path(), &sim.port)["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = by_id.join(format!("usb-ota_ota_agent_{serial}-if00"));
+    let before = std::fs::read_link(&link).unwrap();
+    let out = ota()
+        .current_dir(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args([
+            "--serial",
+            &serial,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ])
+        .output()
+        .unwrap();
+    let r: Run = out.into();
+    let doc = r.ok().json();
+    assert_eq!(doc["result"], "confirmed");
+    let after = std::fs::read_link(&link).unwrap();
+    assert_ne!(before, after, "the reboot moved the board to a new port");
+    assert_eq!(doc["device"]["active"]["version"], "v1");
+    // `ota devices` finds it by its by-id link, with what it runs.
+    let out = ota()
+        .current_dir(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args(["--json", "devices"])
+        .output()
+        .unwrap();
+    let r: Run = out.into();
+    let doc = r.ok().json();
+    let devs = doc["devices"].as_array().unwrap();
+    let me = devs
+        .iter()
+        .find(|x| x["serial"] == serial.as_str())
+        .expect("the agent is listed");
+    assert_eq!(me["kind"], "agent");
+    assert_eq!(me["device"]["active"]["version"], "v1");
+}
+
+#[test]
+fn a_pico_that_is_not_an_agent_is_listed_as_such() {
+    use serialport::SerialPort;
+    let d = tempdir();
+    let by_id = d.path().join("by-id");
+    std::fs::create_dir_all(&by_id).unwrap();
+    let (_master, slave) = serialport::TTYPort::pair().unwrap();
+    let tty = slave.name().unwrap();
+    std::os::unix::fs::symlink(
+        &tty,
+        by_id.join("usb-MicroPython_Board_in_FS_mode_e6614c311b7e6f35-if00"),
+    )
+    .unwrap();
+    let out = ota()
+        .current_dir(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args(["--json", "devices"])
+        .output()
+        .unwrap();
+    let r: Run = out.into();
+    let doc = r.ok().json();
+    let devs = doc["devices"].as_array().unwrap();
+    let mp = devs
+        .iter()
+        .find(|x| x["port"] == tty.as_str())
+        .expect("the MicroPython board is listed");
+    assert_eq!(mp["kind"], "Pico running MicroPython");
+}
+
+#[test]
+fn the_update_is_downloaded_once_for_many_devices() {
+    let d = tempdir();
+    let repo = d.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    fake_github::git(&repo, &["init", "-q", "-b", "main"]);
+    make_tree(&repo, 15, 6);
+    fake_github::git(&repo, &["add", "-A"]);
+    fake_github::git(&repo, &["commit", "-q", "-m", "one"]);
+    fake_github::git(&repo, &["tag", "v1"]);
+    let gh = fake_github::FakeGithub::start(&repo, "acme", "app");
+    gh.add_release("v1", None);
+    let config = serde_json::json!({"owner": "acme", "repo": "app", "api_url": gh.api_url, "raw_url": gh.raw_url});
+    std::fs::write(d.path().join("ota_config.json"), config.to_string()).unwrap();
+    let sims = fleet(d.path());
+    let mut args = port_args(&sims.iter().map(|s| s.port.as_str()).collect::<Vec<_>>());
+    args.extend(["--json", "push"].map(String::from));
+    let out = ota()
+        .current_dir(d.path())
+        .env("OTA_CACHE_DIR", d.path().join("cache"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let r: Run = out.into();
+    let doc = r.ok().json();
+    assert_eq!(doc["succeeded"], 4);
+    let (_, _, raw) = gh.counts();
+    assert_eq!(raw, 15, "each file downloaded once, not once per device");
+}

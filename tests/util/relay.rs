@@ -1,0 +1,123 @@
+//! A TCP relay between ota and an agent that injects link faults: flipped
+//! bytes, dropped reads, a cut connection, and (for fleets) a link that never
+//! comes back.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Copy, Default)]
+pub struct Faults {
+    pub seed: u64,
+    /// One in `corrupt` forwarded reads gets a flipped byte (0: never).
+    pub corrupt: u64,
+    /// One in `drop` forwarded reads is dropped whole (0: never).
+    pub drop: u64,
+    /// Cut the first connection after this many bytes towards the agent (0: never).
+    pub cut_after: u64,
+    /// After the cut, every new connection is closed at once: the device is gone for good.
+    pub gone_after_cut: bool,
+}
+
+/// A TCP relay with faults. `upstream` may change (the agent restarted elsewhere).
+pub struct Relay {
+    pub addr: String,
+    pub upstream: Arc<Mutex<String>>,
+    /// Bytes forwarded towards the agent so far.
+    pub to_agent: Arc<AtomicU64>,
+}
+
+fn rng(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+impl Relay {
+    pub fn start(
+        upstream: &str,
+        faults: Faults,
+        milestone: Option<(u64, mpsc::Sender<()>)>,
+    ) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = format!("tcp:{}", listener.local_addr().unwrap());
+        let upstream = Arc::new(Mutex::new(upstream.trim_start_matches("tcp:").to_string()));
+        let to_agent = Arc::new(AtomicU64::new(0));
+        let (up, count) = (upstream.clone(), to_agent.clone());
+        let milestone = Arc::new(Mutex::new(milestone));
+        std::thread::spawn(move || {
+            for (n, client) in listener.incoming().enumerate() {
+                let Ok(client) = client else { continue };
+                if n > 0 && faults.gone_after_cut {
+                    drop(client);
+                    continue;
+                }
+                let target = up.lock().unwrap().clone();
+                let Ok(agent) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let cut = if n == 0 { faults.cut_after } else { 0 };
+                let seed = faults.seed + n as u64;
+                let (c2, a2) = (client.try_clone().unwrap(), agent.try_clone().unwrap());
+                let (count, milestone) = (count.clone(), milestone.clone());
+                std::thread::spawn(move || {
+                    pump(client, agent, faults, seed, cut, Some((count, milestone)))
+                });
+                std::thread::spawn(move || pump(a2, c2, faults, seed ^ 0xABCD, 0, None));
+            }
+        });
+        Relay {
+            addr,
+            upstream,
+            to_agent,
+        }
+    }
+}
+
+type Milestone = Arc<Mutex<Option<(u64, mpsc::Sender<()>)>>>;
+
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    f: Faults,
+    mut seed: u64,
+    cut: u64,
+    count: Option<(Arc<AtomicU64>, Milestone)>,
+) {
+    let mut buf = [0u8; 512];
+    let mut sent = 0u64;
+    seed |= 1;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if f.drop > 0 && rng(&mut seed).is_multiple_of(f.drop) {
+            continue;
+        }
+        if f.corrupt > 0 && rng(&mut seed).is_multiple_of(f.corrupt) {
+            let i = (rng(&mut seed) as usize) % n;
+            buf[i] ^= 0x5A;
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        sent += n as u64;
+        if let Some((total, milestone)) = &count {
+            let t = total.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+            let mut m = milestone.lock().unwrap();
+            if m.as_ref().is_some_and(|(at, _)| t >= *at) {
+                let (_, tx) = m.take().unwrap();
+                let _ = tx.send(());
+            }
+        }
+        if cut > 0 && sent >= cut {
+            break;
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
