@@ -39,6 +39,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
             cand reboot 'Restart the device'
+            cand manifest 'Release manifests: generate, verify, sign'
+            cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand agent 'The agent itself: a simulated one, or the firmware image'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -61,6 +63,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --dry-run 'Print what would be sent, added, changed, reused and removed; touch nothing'
             cand --force 'Push even when the device already runs this version'
             cand --no-reboot 'Commit but do not reboot: the new tree starts at the next boot'
+            cand --allow-unsigned 'Push an update that no key in the config''s `pubkey` signed (a folder, an unsigned release)'
+            cand --allow-downgrade 'Push a signed version lower than the one the device runs'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
@@ -171,6 +175,104 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'ota;manifest'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand gen 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders'
+            cand verify 'Check a manifest: its schema and paths, the files in a folder, and its signature'
+            cand sign 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;manifest;gen'= {
+            cand --version 'The release version recorded in the manifest'
+            cand --post-update 'Hook to run after an update (a path in the manifest)'
+            cand --rollback 'Hook to run on rollback (a path in the manifest)'
+            cand -o 'Output file ("-" for stdout)'
+            cand --out 'Output file ("-" for stdout)'
+            cand --root 'Folder the paths are relative to [default: the current folder]'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;manifest;verify'= {
+            cand --dir 'Check every listed file in this folder against its size and hashes'
+            cand --pubkey 'Require a valid signature by this public key (ed25519:<hex> or a .pub file); repeatable [default: the config''s `pubkey`]'
+            cand --hmac-key 'Require a valid seed-style HMAC-SHA256 signature with this shared key'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;manifest;sign'= {
+            cand --key 'Ed25519 secret key file (from `ota keygen`)'
+            cand --hmac-key 'The seed updater''s HMAC-SHA256 with a shared key (weaker: every board holds the key)'
+            cand -o 'Write here instead of in place'
+            cand --out 'Write here instead of in place'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;manifest;help'= {
+            cand gen 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders'
+            cand verify 'Check a manifest: its schema and paths, the files in a folder, and its signature'
+            cand sign 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;manifest;help;gen'= {
+        }
+        &'ota;manifest;help;verify'= {
+        }
+        &'ota;manifest;help;sign'= {
+        }
+        &'ota;manifest;help;help'= {
+        }
+        &'ota;keygen'= {
+            cand -o 'Where to write the secret key; the public key goes to NAME.pub'
+            cand --out 'Where to write the secret key; the public key goes to NAME.pub'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'ota;agent'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
@@ -253,6 +355,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
             cand reboot 'Restart the device'
+            cand manifest 'Release manifests: generate, verify, sign'
+            cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand agent 'The agent itself: a simulated one, or the firmware image'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -272,6 +376,19 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;help;rollback'= {
         }
         &'ota;help;reboot'= {
+        }
+        &'ota;help;manifest'= {
+            cand gen 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders'
+            cand verify 'Check a manifest: its schema and paths, the files in a folder, and its signature'
+            cand sign 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)'
+        }
+        &'ota;help;manifest;gen'= {
+        }
+        &'ota;help;manifest;verify'= {
+        }
+        &'ota;help;manifest;sign'= {
+        }
+        &'ota;help;keygen'= {
         }
         &'ota;help;agent'= {
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'

@@ -41,6 +41,8 @@ complete -c ota -n "__fish_ota_needs_command" -f -a "ls" -d 'List the files of t
 complete -c ota -n "__fish_ota_needs_command" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
 complete -c ota -n "__fish_ota_needs_command" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
 complete -c ota -n "__fish_ota_needs_command" -f -a "reboot" -d 'Restart the device'
+complete -c ota -n "__fish_ota_needs_command" -f -a "manifest" -d 'Release manifests: generate, verify, sign'
+complete -c ota -n "__fish_ota_needs_command" -f -a "keygen" -d 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
 complete -c ota -n "__fish_ota_needs_command" -f -a "agent" -d 'The agent itself: a simulated one, or the firmware image'
 complete -c ota -n "__fish_ota_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
 complete -c ota -n "__fish_ota_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -62,6 +64,8 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l wait-rate-limit -d 'Whe
 complete -c ota -n "__fish_ota_using_subcommand push" -l dry-run -d 'Print what would be sent, added, changed, reused and removed; touch nothing'
 complete -c ota -n "__fish_ota_using_subcommand push" -l force -d 'Push even when the device already runs this version'
 complete -c ota -n "__fish_ota_using_subcommand push" -l no-reboot -d 'Commit but do not reboot: the new tree starts at the next boot'
+complete -c ota -n "__fish_ota_using_subcommand push" -l allow-unsigned -d 'Push an update that no key in the config\'s `pubkey` signed (a folder, an unsigned release)'
+complete -c ota -n "__fish_ota_using_subcommand push" -l allow-downgrade -d 'Push a signed version lower than the one the device runs'
 complete -c ota -n "__fish_ota_using_subcommand push" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand push" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand push" -s q -l quiet -d 'Say nothing but errors'
@@ -133,6 +137,66 @@ complete -c ota -n "__fish_ota_using_subcommand reboot" -s v -l verbose -d 'Say 
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -f -a "gen" -d 'Write a manifest.json (the MicroPython updater\'s format, plus Git blob SHA-1s) for files and folders'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -f -a "verify" -d 'Check a manifest: its schema and paths, the files in a folder, and its signature'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -f -a "sign" -d 'Sign a manifest with an Ed25519 secret key (or the seed updater\'s HMAC key)'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l version -d 'The release version recorded in the manifest' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l post-update -d 'Hook to run after an update (a path in the manifest)' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l rollback -d 'Hook to run on rollback (a path in the manifest)' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s o -l out -d 'Output file ("-" for stdout)' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l root -d 'Folder the paths are relative to [default: the current folder]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -l dir -d 'Check every listed file in this folder against its size and hashes' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -l pubkey -d 'Require a valid signature by this public key (ed25519:<hex> or a .pub file); repeatable [default: the config\'s `pubkey`]' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -l hmac-key -d 'Require a valid seed-style HMAC-SHA256 signature with this shared key' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -l key -d 'Ed25519 secret key file (from `ota keygen`)' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -l hmac-key -d 'The seed updater\'s HMAC-SHA256 with a shared key (weaker: every board holds the key)' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -s o -l out -d 'Write here instead of in place' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from sign" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "gen" -d 'Write a manifest.json (the MicroPython updater\'s format, plus Git blob SHA-1s) for files and folders'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check a manifest: its schema and paths, the files in a folder, and its signature'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Sign a manifest with an Ed25519 secret key (or the seed updater\'s HMAC key)'
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand keygen" -s o -l out -d 'Where to write the secret key; the public key goes to NAME.pub' -r -F
+complete -c ota -n "__fish_ota_using_subcommand keygen" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand keygen" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand keygen" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand keygen" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand keygen" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand keygen" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand keygen" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand keygen" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
@@ -177,16 +241,21 @@ complete -c ota -n "__fish_ota_using_subcommand completions" -s v -l verbose -d 
 complete -c ota -n "__fish_ota_using_subcommand completions" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand completions" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "devices" -d 'List attached agents, and Picos that do not answer as one'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "ls" -d 'List the files of the active tree'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "reboot" -d 'Restart the device'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "agent" -d 'The agent itself: a simulated one, or the firmware image'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "devices" -d 'List attached agents, and Picos that do not answer as one'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "ls" -d 'List the files of the active tree'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "reboot" -d 'Restart the device'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "manifest" -d 'Release manifests: generate, verify, sign'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "keygen" -d 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "agent" -d 'The agent itself: a simulated one, or the firmware image'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push stage status devices ls confirm rollback reboot manifest keygen agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "gen" -d 'Write a manifest.json (the MicroPython updater\'s format, plus Git blob SHA-1s) for files and folders'
+complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "verify" -d 'Check a manifest: its schema and paths, the files in a folder, and its signature'
+complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "sign" -d 'Sign a manifest with an Ed25519 secret key (or the seed updater\'s HMAC key)'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'

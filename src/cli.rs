@@ -71,6 +71,15 @@ pub enum Command {
     Rollback,
     /// Restart the device
     Reboot,
+    /// Release manifests: generate, verify, sign
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+    /// Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub
+    Keygen {
+        /// Where to write the secret key; the public key goes to NAME.pub
+        #[arg(short, long, value_name = "NAME")]
+        out: PathBuf,
+    },
     /// The agent itself: a simulated one, or the firmware image
     #[command(subcommand)]
     Agent(AgentCommand),
@@ -139,6 +148,73 @@ pub struct PushArgs {
     /// Also write a JUnit XML report, one test case per device
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Push an update that no key in the config's `pubkey` signed (a folder, an unsigned release)
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Push a signed version lower than the one the device runs
+    #[arg(long)]
+    pub allow_downgrade: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Write a manifest.json (the MicroPython updater's format, plus Git blob SHA-1s) for files and folders
+    Gen(ManifestGenArgs),
+    /// Check a manifest: its schema and paths, the files in a folder, and its signature
+    Verify(ManifestVerifyArgs),
+    /// Sign a manifest with an Ed25519 secret key (or the seed updater's HMAC key)
+    Sign(ManifestSignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestGenArgs {
+    /// The release version recorded in the manifest
+    #[arg(long = "version", value_name = "V")]
+    pub version: String,
+    /// Hook to run after an update (a path in the manifest)
+    #[arg(long, value_name = "FILE")]
+    pub post_update: Option<String>,
+    /// Hook to run on rollback (a path in the manifest)
+    #[arg(long, value_name = "FILE")]
+    pub rollback: Option<String>,
+    /// Output file ("-" for stdout)
+    #[arg(short, long, value_name = "FILE", default_value = "manifest.json")]
+    pub out: PathBuf,
+    /// Folder the paths are relative to [default: the current folder]
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Files and folders to list (folders are walked)
+    #[arg(required = true, value_name = "PATHS")]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestVerifyArgs {
+    pub manifest: PathBuf,
+    /// Check every listed file in this folder against its size and hashes
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Require a valid signature by this public key (ed25519:<hex> or a .pub file); repeatable [default: the config's `pubkey`]
+    #[arg(long, value_name = "KEY")]
+    pub pubkey: Vec<String>,
+    /// Require a valid seed-style HMAC-SHA256 signature with this shared key
+    #[arg(long, value_name = "KEY", hide_env_values = true)]
+    pub hmac_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("signer").required(true).args(["key", "hmac_key"]))]
+pub struct ManifestSignArgs {
+    pub manifest: PathBuf,
+    /// Ed25519 secret key file (from `ota keygen`)
+    #[arg(long, value_name = "SECRET")]
+    pub key: Option<PathBuf>,
+    /// The seed updater's HMAC-SHA256 with a shared key (weaker: every board holds the key)
+    #[arg(long, value_name = "KEY", hide_env_values = true)]
+    pub hmac_key: Option<String>,
+    /// Write here instead of in place
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -51,6 +51,9 @@ pub struct Config {
     pub confirm_timeout: Duration,
     /// Data frames in flight before the host waits for an acknowledgement.
     pub window: u32,
+    /// Release signing keys (`ed25519:<hex>` or a `.pub` file): when set,
+    /// only updates signed by one of them are pushed.
+    pub pubkeys: Vec<String>,
     /// Fields that the host reads but does not use (`ssid`, `password`).
     pub ignored: Vec<&'static str>,
     /// Fields this version of ota does not know.
@@ -82,6 +85,7 @@ impl Default for Config {
             trial_boots: ota_protocol::DEFAULT_TRIAL_BOOTS,
             confirm_timeout: Duration::from_secs(30),
             window: 8,
+            pubkeys: Vec::new(),
             ignored: Vec::new(),
             unknown: Vec::new(),
         }
@@ -123,6 +127,17 @@ impl Fields<'_> {
                 })
                 .collect(),
             Some(v) => Err(self.bad(key, "a list of path strings", &v)),
+        }
+    }
+
+    fn string_or_list(&mut self, key: &str) -> anyhow::Result<Vec<String>> {
+        match self.map.get(key) {
+            Some(Value::String(_)) => Ok(self
+                .string(key)?
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect()),
+            _ => self.list(key),
         }
     }
 
@@ -260,6 +275,7 @@ impl Config {
             window: f
                 .uint("window", 1, 64, "a number of frames (1 to 64)")?
                 .map_or(d.window, |n| n as u32),
+            pubkeys: f.string_or_list("pubkey")?,
             ignored: Vec::new(),
             unknown: Vec::new(),
         };

@@ -14,5 +14,6 @@ pub mod filter;
 pub mod manifest;
 pub mod plan;
 pub mod progress;
+pub mod signing;
 pub mod source;
 pub mod uf2;

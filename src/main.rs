@@ -2,7 +2,7 @@
 //! its outcome into an exit code (see `ota --help`).
 
 use clap::{CommandFactory, Parser};
-use ota::cli::{AgentCommand, Cli, Command};
+use ota::cli::{AgentCommand, Cli, Command, ManifestCommand};
 use ota::commands::{self, Ctx};
 use ota::config::Config;
 use ota::exit::{code_of, kind_of};
@@ -64,6 +64,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rollback => commands::inspect::rollback(&ctx),
         Command::Reboot => commands::inspect::reboot(&ctx),
         Command::Stage(args) => commands::stage::run(&ctx, args),
+        Command::Manifest(ManifestCommand::Gen(args)) => commands::manifest::gen(&ctx, args),
+        Command::Manifest(ManifestCommand::Verify(args)) => commands::manifest::verify(&ctx, args),
+        Command::Manifest(ManifestCommand::Sign(args)) => commands::manifest::sign(&ctx, args),
+        Command::Keygen { out } => commands::manifest::keygen(&ctx, out),
         Command::Agent(AgentCommand::Sim(args)) => commands::agent::sim(&ctx, args),
         Command::Agent(AgentCommand::Uf2 { elf, out }) => {
             commands::agent::uf2(&ctx, elf, out.as_deref())

@@ -37,8 +37,12 @@ pub struct Manifest {
     pub git_ref: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The seed updater's HMAC-SHA256 (hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// Ed25519 signatures (see `crate::signing`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<serde_json::Value>,
 }
 
 /// One manifest entry with its hashes decoded.
@@ -104,6 +108,7 @@ impl Manifest {
             git_ref: None,
             commit: None,
             signature: None,
+            signatures: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod devices;
 pub mod github;
 pub mod inspect;
+pub mod manifest;
 pub mod push;
 pub mod report;
 pub mod stage;

@@ -33,6 +33,23 @@ struct Want {
     match_version: bool,
 }
 
+/// Refuses what the config's `pubkey` does not allow. Returns whether the
+/// update is signed (then it is also held to anti-rollback).
+fn check_unsigned(ctx: &Ctx, args: &PushArgs, what: &str) -> Result<bool> {
+    if ctx.config.pubkeys.is_empty() || args.allow_unsigned {
+        return Ok(false);
+    }
+    Err(fail(
+        Kind::Verify,
+        format!("{what} is not signed, and the config's `pubkey` requires signed updates; pass --allow-unsigned to push it anyway"),
+    ))
+}
+
+/// `v1.2.3` and `1.2.3` alike; `None` when it is not a semantic version.
+fn semver_of(v: &str) -> Option<semver::Version> {
+    semver::Version::parse(v.strip_prefix(['v', 'V']).unwrap_or(v)).ok()
+}
+
 impl Want {
     fn of(b: &Bundle, match_version: bool) -> Want {
         Want {
@@ -63,7 +80,10 @@ enum Source {
 
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let started = Instant::now();
+    let keys = super::manifest::keys(ctx, &[])?;
+    let mut signed = false;
     let (source, want) = if let Some(d) = &args.dir {
+        check_unsigned(ctx, args, &format!("folder {}", d.display()))?;
         let b = dir::load(d, &ctx.config.filter, args.version.as_deref())?;
         ctx.ui.detail(&format!(
             "{}: {} files, {}",
@@ -75,6 +95,23 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         (Source::Ready(b), w)
     } else if let Some(d) = &args.staged {
         let b = staged::load(d, &ctx.config.filter)?;
+        if !keys.is_empty() {
+            match staged::signed_manifest(d)? {
+                Some(raw) => {
+                    let by = super::manifest::require_signed(
+                        &raw,
+                        &format!("{}", d.join(staged::SIGNED).display()),
+                        &keys,
+                    )?;
+                    staged::check_against(&b, &raw)?;
+                    ctx.ui.detail(&format!("signed by {}", by.line()));
+                    signed = true;
+                }
+                None => {
+                    check_unsigned(ctx, args, &format!("staged update {}", d.display()))?;
+                }
+            }
+        }
         ctx.ui.detail(&format!(
             "{}: {} verified files, version {}",
             d.display(),
@@ -92,6 +129,13 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         };
         let resolved = rt.block_on(gh.resolve())?;
         ctx.ui.detail(&describe(&resolved));
+        if resolved.manifest_asset.is_none() {
+            check_unsigned(
+                ctx,
+                args,
+                &format!("release {} (it has no manifest.json)", resolved.version),
+            )?;
+        }
         let w = Want {
             version: resolved.version.clone(),
             git_ref: resolved.git_ref.clone(),
@@ -123,6 +167,12 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         Source::Github { gh, rt, resolved } => {
             if any_needs {
                 let listing = rt.block_on(gh.listing(&resolved))?;
+                if let (false, Some(raw)) = (keys.is_empty(), &listing.manifest_raw) {
+                    let what = format!("manifest.json of {}", resolved.version);
+                    let by = super::manifest::require_signed(raw, &what, &keys)?;
+                    ctx.ui.detail(&format!("{what}: signed by {}", by.line()));
+                    signed = true;
+                }
                 for s in &listing.skipped {
                     ctx.ui
                         .say(&format!("skipped {s}: a device holds regular files only"));
@@ -149,6 +199,7 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
             .into_iter()
             .map(|(target, conn)| {
                 let (bundle, want, extra, bars) = (bundle.as_ref(), &want, &extra, &bars);
+                let signed = signed;
                 s.spawn(move || {
                     let mut progress = if multi {
                         Progress::in_multi(ctx.ui, bars, &target.label())
@@ -156,6 +207,13 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
                         Progress::new(ctx.ui)
                     };
                     let result = conn.and_then(|(mut c, before)| {
+                        if signed {
+                            refuse_downgrade(
+                                &before,
+                                bundle.map_or(&want.version, |b| &b.version),
+                                args,
+                            )?;
+                        }
                         push_one(
                             ctx,
                             &mut c,
@@ -207,6 +265,28 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Anti-rollback: a signed version lower than the device's is refused.
+fn refuse_downgrade(before: &DeviceInfo, to: &str, args: &PushArgs) -> Result<()> {
+    let Some(active) = before.active.as_ref() else {
+        return Ok(());
+    };
+    if args.allow_downgrade {
+        return Ok(());
+    }
+    if let (Some(new), Some(old)) = (semver_of(to), semver_of(&active.version)) {
+        if new < old {
+            return Err(fail(
+                Kind::Verify,
+                format!(
+                    "{to} is older than {} on the device: refusing a downgrade (pass --allow-downgrade to install it)",
+                    active.version
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One device: up-to-date check, plan, push, verdict. Prints the human

@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, args: &StageArgs) -> Result<()> {
             .say(&format!("skipped {s}: a device holds regular files only"));
     }
     let (bundle, _temp) = rt.block_on(gh.fetch(&resolved, &listing, &ctx.config.filter))?;
-    let files = staged::write(&bundle, &args.out)?;
+    let files = staged::write(&bundle, &args.out, listing.manifest_raw.as_deref())?;
     if ctx.ui.json {
         return print_json(&json!({
             "result": "staged",

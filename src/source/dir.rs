@@ -37,7 +37,13 @@ pub fn load(root: &Path, filter: &Filter, version: Option<&str>) -> anyhow::Resu
     Bundle::new(version, "dir".into(), id, files)
 }
 
-fn walk(dir: &Path, prefix: &str, filter: &Filter, out: &mut Vec<String>) -> anyhow::Result<()> {
+/// Adds the kept files under `dir` (whose path in the tree is `prefix`) to `out`.
+pub fn walk(
+    dir: &Path,
+    prefix: &str,
+    filter: &Filter,
+    out: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let read = std::fs::read_dir(dir)
         .map_err(|e| fail(Kind::Source, format!("{}: {e}", dir.display())))?;
     let mut entries: Vec<_> = read.collect::<Result<_, _>>()?;

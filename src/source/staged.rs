@@ -11,10 +11,16 @@ use crate::filter::Filter;
 use crate::manifest::Manifest;
 
 pub const MANIFEST: &str = "manifest.json";
+/// The release's manifest.json as published, kept for its signatures.
+pub const SIGNED: &str = "signed-manifest.json";
 
 /// Writes `bundle` into `out` (replacing a previous stage there). The folder
 /// appears whole or not at all: it is built beside `out` and renamed.
-pub fn write(bundle: &Bundle, out: &Path) -> anyhow::Result<Vec<BundleFile>> {
+pub fn write(
+    bundle: &Bundle,
+    out: &Path,
+    signed: Option<&[u8]>,
+) -> anyhow::Result<Vec<BundleFile>> {
     if out.exists()
         && !out.join(MANIFEST).is_file()
         && std::fs::read_dir(out)
@@ -63,6 +69,9 @@ pub fn write(bundle: &Bundle, out: &Path) -> anyhow::Result<Vec<BundleFile>> {
         m.post_update = bundle.post_update.clone();
         m.rollback = bundle.rollback.clone();
         std::fs::write(tmp.join(MANIFEST), m.to_json())?;
+        if let Some(raw) = signed {
+            std::fs::write(tmp.join(SIGNED), raw)?;
+        }
         Ok(staged)
     })();
     match result {
@@ -102,4 +111,44 @@ pub fn load(dir: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
     bundle.post_update = m.post_update;
     bundle.rollback = m.rollback;
     Ok(bundle)
+}
+
+/// The published manifest kept by `ota stage`, if the release had one.
+pub fn signed_manifest(dir: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    let p = dir.join(SIGNED);
+    if !p.exists() {
+        return Ok(None);
+    }
+    std::fs::read(&p)
+        .map(Some)
+        .map_err(|e| fail(Kind::Source, format!("{}: {e}", p.display())))
+}
+
+/// Every staged file must be one the signed manifest lists, with its size and SHA-256.
+pub fn check_against(bundle: &Bundle, signed: &[u8]) -> anyhow::Result<()> {
+    let m = Manifest::parse(SIGNED, signed)?;
+    for f in bundle.files() {
+        let listed = m.files.iter().find(|s| s.path == f.path);
+        let ok = listed.is_some_and(|s| {
+            s.size == f.size as u64
+                && m.hashes(SIGNED, s)
+                    .is_ok_and(|h| Some(h.sha256) == f.sha256)
+        });
+        if !ok {
+            return Err(fail(
+                Kind::Verify,
+                format!("{}: not as the signed manifest lists it", f.path),
+            ));
+        }
+    }
+    if bundle.version != m.version {
+        return Err(fail(
+            Kind::Verify,
+            format!(
+                "staged version {} is not the signed {}",
+                bundle.version, m.version
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -49,6 +49,8 @@ pub struct Wanted {
 pub struct Listing {
     pub files: Vec<Wanted>,
     pub manifest: Option<Manifest>,
+    /// The manifest as published, for its signatures.
+    pub manifest_raw: Option<Vec<u8>>,
     /// Entries left out: symlinks and submodules, which a device cannot hold.
     pub skipped: Vec<String>,
 }
@@ -289,6 +291,7 @@ impl Github {
             return Ok(Listing {
                 files,
                 manifest: Some(m),
+                manifest_raw: Some(bytes),
                 skipped: Vec::new(),
             });
         }
@@ -330,6 +333,7 @@ impl Github {
         Ok(Listing {
             files,
             manifest: None,
+            manifest_raw: None,
             skipped,
         })
     }

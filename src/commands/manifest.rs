@@ -1,0 +1,288 @@
+//! `ota manifest gen | verify | sign` and `ota keygen`: what release
+//! engineers run in CI to publish updates that devices will accept.
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use super::{print_json, print_line, Ctx};
+use crate::bundle::{verify_file, Expect};
+use crate::cli::{ManifestGenArgs, ManifestSignArgs, ManifestVerifyArgs};
+use crate::exit::{fail, Kind};
+use crate::manifest::Manifest;
+use crate::signing::{self, PublicKey, SecretKey};
+use crate::source::dir;
+
+/// `a/./b/` → `a/b`; refuses absolute paths and `..`.
+fn normalize(p: &str) -> Result<String> {
+    let mut parts = Vec::new();
+    for c in Path::new(p).components() {
+        match c {
+            Component::Normal(s) => parts.push(
+                s.to_str()
+                    .ok_or_else(|| fail(Kind::Config, format!("{p}: not UTF-8")))?
+                    .to_string(),
+            ),
+            Component::CurDir => {}
+            _ => {
+                return Err(fail(
+                    Kind::Config,
+                    format!("{p}: paths must be relative to --root, without `..`"),
+                ))
+            }
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
+    let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut paths = Vec::new();
+    for p in &args.paths {
+        let rel = normalize(p)?;
+        let full = if rel.is_empty() {
+            root.clone()
+        } else {
+            root.join(&rel)
+        };
+        if full.is_dir() {
+            dir::walk(&full, &rel, &ctx.config.filter, &mut paths)?;
+        } else if full.is_file() {
+            if ctx.config.filter.keeps(&rel) {
+                paths.push(rel);
+            }
+        } else {
+            return Err(fail(
+                Kind::Source,
+                format!("{}: no such file or folder", full.display()),
+            ));
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    let mut files = Vec::with_capacity(paths.len());
+    for p in &paths {
+        files.push(verify_file(p, &root.join(p), Expect::default(), true)?);
+    }
+    let mut m = Manifest::of_files(&args.version, &files);
+    for (hook, name) in [
+        (&args.post_update, "--post-update"),
+        (&args.rollback, "--rollback"),
+    ] {
+        if let Some(h) = hook {
+            let h = normalize(h)?;
+            if !paths.contains(&h) {
+                return Err(fail(
+                    Kind::Config,
+                    format!("{name} {h}: not one of the files in the manifest"),
+                ));
+            }
+        }
+    }
+    m.post_update = args.post_update.as_deref().map(normalize).transpose()?;
+    m.rollback = args.rollback.as_deref().map(normalize).transpose()?;
+    let text = m.to_json();
+    if args.out.as_os_str() == "-" {
+        print!("{text}");
+        return Ok(());
+    }
+    write_atomic(&args.out, text.as_bytes())?;
+    ctx.ui.say(&format!(
+        "{}: {} files, version {}",
+        args.out.display(),
+        files.len(),
+        args.version
+    ));
+    Ok(())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("json.part");
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| fail(Kind::Config, format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| fail(Kind::Config, format!("{}: {e}", path.display())))?;
+    Ok(())
+}
+
+fn read_value(path: &Path) -> Result<(Value, Manifest)> {
+    let bytes =
+        std::fs::read(path).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    let name = path.display().to_string();
+    let m = Manifest::parse(&name, &bytes)?;
+    let v: Value =
+        serde_json::from_slice(&bytes).map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
+    Ok((v, m))
+}
+
+/// The public keys to check against: the flags', else the config's.
+pub fn keys(ctx: &Ctx, flags: &[String]) -> Result<Vec<PublicKey>> {
+    let specs = if flags.is_empty() {
+        &ctx.config.pubkeys
+    } else {
+        flags
+    };
+    specs.iter().map(|s| PublicKey::load(s)).collect()
+}
+
+pub fn verify(ctx: &Ctx, args: &ManifestVerifyArgs) -> Result<()> {
+    let (value, m) = read_value(&args.manifest)?;
+    let name = args.manifest.display().to_string();
+    let mut problems: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for f in &m.files {
+        if !seen.insert(f.path.as_str()) {
+            problems.push(format!("{}: listed twice", f.path));
+        }
+    }
+    if let Some(dir) = &args.dir {
+        for f in &m.files {
+            let h = m.hashes(&name, f)?;
+            let at = dir.join(&f.path);
+            if !at.is_file() {
+                problems.push(format!("{}: missing from {}", f.path, dir.display()));
+                continue;
+            }
+            let expect = Expect {
+                size: Some(h.size),
+                sha1: h.sha1,
+                sha256: Some(h.sha256),
+            };
+            if let Err(e) = verify_file(&f.path, &at, expect, true) {
+                problems.push(format!("{e}"));
+            }
+        }
+    }
+    for (hook, label) in [(&m.post_update, "post_update"), (&m.rollback, "rollback")] {
+        if let Some(h) = hook {
+            if !m.files.iter().any(|f| &f.path == h) {
+                problems.push(format!("{label} {h}: not one of the listed files"));
+            }
+        }
+    }
+    let keys = keys(ctx, &args.pubkey)?;
+    let mut signed_by = None;
+    if !keys.is_empty() {
+        match signing::verify_ed25519(&value, &keys)? {
+            Some(k) => signed_by = Some(k.line()),
+            None => problems
+                .push("signature: no valid Ed25519 signature by the given key(s)".to_string()),
+        }
+    }
+    let mut hmac_ok = None;
+    if let Some(k) = &args.hmac_key {
+        let ok = signing::verify_hmac(&value, k)?;
+        hmac_ok = Some(ok);
+        if !ok {
+            problems.push("signature: the HMAC-SHA256 `signature` does not match".to_string());
+        }
+    }
+    if ctx.ui.json {
+        print_json(&json!({
+            "manifest": name,
+            "version": m.version,
+            "files": m.files.len(),
+            "ok": problems.is_empty(),
+            "problems": problems,
+            "signed_by": signed_by,
+            "hmac_valid": hmac_ok,
+        }))?;
+    } else {
+        for p in &problems {
+            print_line(p)?;
+        }
+        if problems.is_empty() {
+            let sig = match (&signed_by, hmac_ok) {
+                (Some(k), _) => format!("signed by {k}"),
+                (None, Some(true)) => "HMAC signature valid".to_string(),
+                _ if m.signatures.is_empty() && m.signature.is_none() => "unsigned".to_string(),
+                _ => "signature not checked (give --pubkey or --hmac-key)".to_string(),
+            };
+            ctx.ui.say(&format!(
+                "{name}: version {}, {} files, all good; {sig}",
+                m.version,
+                m.files.len()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(
+            Kind::Verify,
+            format!("{name}: {} problem(s) found", problems.len()),
+        ))
+    }
+}
+
+pub fn sign(ctx: &Ctx, args: &ManifestSignArgs) -> Result<()> {
+    let (mut value, m) = read_value(&args.manifest)?;
+    if let Some(k) = &args.key {
+        let key = SecretKey::read(k)?;
+        signing::sign_ed25519(&mut value, &key)?;
+        ctx.ui.say(&format!(
+            "signed {} with {}",
+            m.version,
+            key.public().line()
+        ));
+    }
+    if let Some(k) = &args.hmac_key {
+        let sig = signing::hmac_hex(k, &signing::signed_bytes(&value)?);
+        value["signature"] = json!(sig);
+        ctx.ui
+            .say(&format!("added the HMAC-SHA256 signature to {}", m.version));
+    }
+    let mut text = serde_json::to_string_pretty(&value)?;
+    text.push('\n');
+    write_atomic(
+        args.out.as_deref().unwrap_or(&args.manifest),
+        text.as_bytes(),
+    )
+}
+
+pub fn keygen(ctx: &Ctx, out: &Path) -> Result<()> {
+    let key = SecretKey::generate()?;
+    let public = PathBuf::from(format!("{}.pub", out.display()));
+    for p in [out, public.as_path()] {
+        if p.exists() {
+            return Err(fail(
+                Kind::Config,
+                format!("{}: exists; not overwriting a key", p.display()),
+            ));
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(out)
+        .map_err(|e| fail(Kind::Config, format!("{}: {e}", out.display())))?;
+    std::io::Write::write_all(&mut f, key.file_text().as_bytes())?;
+    f.sync_all()?;
+    std::fs::write(&public, format!("{}\n", key.public().line()))?;
+    if ctx.ui.json {
+        return print_json(
+            &json!({ "secret": out.display().to_string(), "public": public.display().to_string(), "key": key.public().line() }),
+        );
+    }
+    ctx.ui.say(&format!(
+        "wrote {} (secret, keep it safe) and {}",
+        out.display(),
+        public.display()
+    ));
+    print_line(&key.public().line())
+}
+
+/// Checks a published manifest against the trusted keys: the error says what is wrong.
+pub fn require_signed(raw: &[u8], what: &str, keys: &[PublicKey]) -> Result<PublicKey> {
+    let value: Value =
+        serde_json::from_slice(raw).map_err(|e| fail(Kind::Verify, format!("{what}: {e}")))?;
+    signing::verify_ed25519(&value, keys)?.ok_or_else(|| {
+        fail(
+            Kind::Verify,
+            format!("{what} is not signed by any key in the config's `pubkey`; nothing was downloaded or written to the device"),
+        )
+    })
+}
