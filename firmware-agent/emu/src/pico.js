@@ -39,12 +39,13 @@ class Pico extends EventEmitter {
   /**
    * @param {object} o
    * @param {Buffer} o.elf           the firmware ELF, written into flash at power-on
+   * @param {Array}  o.segments      or the firmware as [{offset, bytes}] (for tests)
    * @param {string} o.flashFile     the flash image, created (erased) when missing
    */
-  constructor({ elf, flashFile }) {
+  constructor({ elf, segments, flashFile }) {
     super();
     this.stub = buildBootStub();
-    this.segments = elf ? flashSegments(elf, 0x10000000, FLASH_SIZE) : [];
+    this.segments = elf ? flashSegments(elf, 0x10000000, FLASH_SIZE) : segments || [];
     this.flashFile = flashFile;
     this.mcu = null;
     this.boots = 0;
@@ -104,12 +105,14 @@ class Pico extends EventEmitter {
     this.anchorWall = performance.now();
     this.anchorEmu = 0;
     this.note({ event: 'boot', boot: this.boots, reason });
+    if (this.stopped) return; // stopped by whoever heard of the boot
     this.running = true;
     this.schedule(0);
   }
 
   /** A reset of the whole chip: the flash stays, everything else starts again. */
   requestReset(reason, watchdogReason = 0) {
+    if (this.stopped) this.running = false;
     if (this.resetPending || this.stopped) return;
     this.resetPending = true;
     this.running = false;

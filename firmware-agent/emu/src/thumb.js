@@ -77,6 +77,7 @@ const T = {
   bx: (rm) => insn(`bx ${rm}`, () => 0x4700 | (reg(rm, { low: false }) << 3)),
   bkpt: (n) => insn(`bkpt #${n}`, () => 0xbe00 | imm(n, 8, 'bkpt')),
   nop: () => insn('nop', () => 0xbf00),
+  wfi: () => insn('wfi', () => 0xbf30),
 };
 
 function lookup(labels, name) {
