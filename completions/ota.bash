@@ -40,6 +40,9 @@ _ota() {
             ota,manifest)
                 cmd="ota__subcmd__manifest"
                 ;;
+            ota,provision)
+                cmd="ota__subcmd__provision"
+                ;;
             ota,push)
                 cmd="ota__subcmd__push"
                 ;;
@@ -96,6 +99,9 @@ _ota() {
                 ;;
             ota__subcmd__help,manifest)
                 cmd="ota__subcmd__help__subcmd__manifest"
+                ;;
+            ota__subcmd__help,provision)
+                cmd="ota__subcmd__help__subcmd__provision"
                 ;;
             ota__subcmd__help,push)
                 cmd="ota__subcmd__help__subcmd__push"
@@ -158,7 +164,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push stage status devices ls confirm rollback reboot manifest keygen agent completions help"
+            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push stage status devices ls confirm rollback reboot manifest provision keygen agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,7 +422,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="push stage status devices ls confirm rollback reboot manifest keygen agent completions help"
+            opts="push stage status devices ls confirm rollback reboot manifest provision keygen agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -600,6 +606,20 @@ _ota() {
         ota__subcmd__help__subcmd__manifest__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__help__subcmd__provision)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -945,6 +965,40 @@ _ota() {
                     return 0
                     ;;
                 --hmac-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__provision)
+            opts="-v -q -h --pubkey --clear --key --config --port --serial --all --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pubkey)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,6 +40,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
             cand reboot 'Restart the device'
             cand manifest 'Release manifests: generate, verify, sign'
+            cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
             cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand agent 'The agent itself: a simulated one, or the firmware image'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
@@ -258,6 +259,22 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;manifest;help;help'= {
         }
+        &'ota;provision'= {
+            cand --pubkey 'A release public key (ed25519:<hex> or a .pub file); repeat for up to 4'
+            cand --key 'Secret key of one the agent holds now: needed to change keys once it has some'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --clear 'Remove every key: the agent accepts unsigned trees again'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'ota;keygen'= {
             cand -o 'Where to write the secret key; the public key goes to NAME.pub'
             cand --out 'Where to write the secret key; the public key goes to NAME.pub'
@@ -356,6 +373,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
             cand reboot 'Restart the device'
             cand manifest 'Release manifests: generate, verify, sign'
+            cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
             cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand agent 'The agent itself: a simulated one, or the firmware image'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
@@ -387,6 +405,8 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;help;manifest;verify'= {
         }
         &'ota;help;manifest;sign'= {
+        }
+        &'ota;help;provision'= {
         }
         &'ota;help;keygen'= {
         }

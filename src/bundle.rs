@@ -142,6 +142,8 @@ pub struct Bundle {
     pub commit: String,
     pub post_update: Option<String>,
     pub rollback: Option<String>,
+    /// Ed25519 signature over the tree digest, for agents provisioned with release keys.
+    pub tree_signature: Option<[u8; 64]>,
     files: Vec<BundleFile>,
 }
 
@@ -177,6 +179,7 @@ impl Bundle {
             commit,
             post_update: None,
             rollback: None,
+            tree_signature: None,
             files,
         })
     }

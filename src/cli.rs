@@ -74,6 +74,18 @@ pub enum Command {
     /// Release manifests: generate, verify, sign
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Give the agent the public keys releases must be signed with; it then refuses any other tree
+    Provision {
+        /// A release public key (ed25519:<hex> or a .pub file); repeat for up to 4
+        #[arg(long, value_name = "KEY", required_unless_present = "clear")]
+        pubkey: Vec<String>,
+        /// Remove every key: the agent accepts unsigned trees again
+        #[arg(long, conflicts_with = "pubkey")]
+        clear: bool,
+        /// Secret key of one the agent holds now: needed to change keys once it has some
+        #[arg(long, value_name = "SECRET")]
+        key: Option<PathBuf>,
+    },
     /// Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub
     Keygen {
         /// Where to write the secret key; the public key goes to NAME.pub

@@ -68,6 +68,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Manifest(ManifestCommand::Verify(args)) => commands::manifest::verify(&ctx, args),
         Command::Manifest(ManifestCommand::Sign(args)) => commands::manifest::sign(&ctx, args),
         Command::Keygen { out } => commands::manifest::keygen(&ctx, out),
+        Command::Provision { pubkey, clear, key } => {
+            commands::inspect::provision(&ctx, pubkey, *clear, key.as_deref())
+        }
         Command::Agent(AgentCommand::Sim(args)) => commands::agent::sim(&ctx, args),
         Command::Agent(AgentCommand::Uf2 { elf, out }) => {
             commands::agent::uf2(&ctx, elf, out.as_deref())

@@ -15,8 +15,11 @@ use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use hmac::Mac;
 use serde_json::Value;
 
+use ota_agent::signature::TreeDigest;
+
 use crate::bundle::{from_hex, hex};
 use crate::exit::{fail, Kind};
+use crate::manifest::Manifest;
 
 const PUBLIC_PREFIX: &str = "ed25519:";
 const SECRET_PREFIX: &str = "ota-ed25519-secret:";
@@ -189,12 +192,36 @@ impl SecretKey {
     }
 }
 
-/// Adds (or replaces) this key's Ed25519 signature in `manifest`.
-pub fn sign_ed25519(manifest: &mut Value, key: &SecretKey) -> anyhow::Result<()> {
+/// The digest a provisioned agent checks: version, hooks, and each file's
+/// path, size, Git blob SHA-1 and SHA-256, in path order. `None` when a file
+/// lacks its SHA-1 (a manifest from the seed's generator).
+pub fn tree_digest(m: &Manifest) -> anyhow::Result<Option<[u8; 32]>> {
+    let mut files: Vec<_> = m.files.iter().collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut d = TreeDigest::new(
+        &m.version,
+        m.post_update.as_deref(),
+        m.rollback.as_deref(),
+        files.len() as u16,
+    );
+    for f in files {
+        let h = m.hashes("manifest", f)?;
+        let Some(sha1) = h.sha1 else { return Ok(None) };
+        d.add(&f.path, f.size as u32, &sha1, Some(&h.sha256));
+    }
+    Ok(Some(d.finish()))
+}
+
+/// Adds (or replaces) this key's Ed25519 signatures in `manifest`: over the
+/// canonical form, and over the tree digest for provisioned agents. Returns
+/// false when no tree signature could be made (files without a SHA-1).
+pub fn sign_ed25519(manifest: &mut Value, key: &SecretKey) -> anyhow::Result<bool> {
     let bytes = signed_bytes(manifest)?;
     let sig = key.sign(bytes.as_bytes());
-    let entry =
-        serde_json::json!({ "alg": "ed25519", "key": key.public().line(), "sig": hex(&sig) });
+    let parsed: Manifest = serde_json::from_value(manifest.clone())
+        .map_err(|e| fail(Kind::Source, format!("manifest: {e}")))?;
+    let tree = tree_digest(&parsed)?.map(|d| key.sign(&d));
+    let me = key.public().line();
     let obj = manifest
         .as_object_mut()
         .ok_or_else(|| fail(Kind::Source, "manifest is not a JSON object"))?;
@@ -204,9 +231,38 @@ pub fn sign_ed25519(manifest: &mut Value, key: &SecretKey) -> anyhow::Result<()>
     let arr = list
         .as_array_mut()
         .ok_or_else(|| fail(Kind::Source, "manifest: `signatures` is not a list"))?;
-    arr.retain(|s| s["key"] != entry["key"]);
-    arr.push(entry);
-    Ok(())
+    arr.retain(|s| s["key"] != me.as_str());
+    arr.push(serde_json::json!({ "alg": "ed25519", "key": me, "sig": hex(&sig) }));
+    if let Some(t) = tree {
+        arr.push(serde_json::json!({ "alg": "ed25519-tree", "key": me, "sig": hex(&t) }));
+    }
+    Ok(tree.is_some())
+}
+
+/// The tree signature to send to agents: one by a key in `keys` (any, when
+/// `keys` is empty) that verifies over the manifest's tree digest.
+pub fn tree_signature(manifest: &Value, keys: &[PublicKey]) -> anyhow::Result<Option<[u8; 64]>> {
+    let parsed: Manifest = serde_json::from_value(manifest.clone())
+        .map_err(|e| fail(Kind::Source, format!("manifest: {e}")))?;
+    let Some(digest) = tree_digest(&parsed)? else {
+        return Ok(None);
+    };
+    let Some(list) = manifest.get("signatures").and_then(Value::as_array) else {
+        return Ok(None);
+    };
+    for s in list.iter().filter(|s| s["alg"] == "ed25519-tree") {
+        let key = s["key"].as_str().and_then(PublicKey::parse);
+        let sig = s["sig"].as_str().and_then(from_hex::<64>);
+        let (Some(key), Some(sig)) = (key, sig) else {
+            continue;
+        };
+        if (keys.is_empty() || keys.contains(&key))
+            && ota_agent::signature::signed_by_any(&[key.0], &digest, &sig)
+        {
+            return Ok(Some(sig));
+        }
+    }
+    Ok(None)
 }
 
 /// The key among `keys` that validly signed `manifest`, if any.
@@ -289,7 +345,8 @@ mod tests {
         let k = SecretKey::generate().unwrap();
         let other = SecretKey::generate().unwrap();
         let mut m = serde_json::json!({"version": "v1", "files": []});
-        sign_ed25519(&mut m, &k).unwrap();
+        assert!(sign_ed25519(&mut m, &k).unwrap(), "a tree signature too");
+        assert!(tree_signature(&m, &[k.public()]).unwrap().is_some());
         assert_eq!(verify_ed25519(&m, &[k.public()]).unwrap(), Some(k.public()));
         assert_eq!(verify_ed25519(&m, &[other.public()]).unwrap(), None);
         m["version"] = serde_json::json!("v2");

@@ -429,3 +429,34 @@ fn a_staged_signed_release_is_checked_again_when_pushed() {
         r.stderr
     );
 }
+
+#[test]
+fn a_provisioned_device_refuses_unsigned_trees_and_takes_signed_releases() {
+    let rel = signed_release(false);
+    let d = rel.dir.path();
+    ota_in(d, &["provision", "--pubkey", "release.pub"]).ok();
+    assert_eq!(status(d, "sim:pico.img")["keys"], 1);
+    // The host lets it through (--allow-unsigned); the device does not.
+    make_tree(&d.join("work"), 3, 9);
+    let r = ota_in(d, &["push", "--dir", "work", "--allow-unsigned"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not signed by a provisioned release key"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(status(d, "sim:pico.img")["state"], "empty");
+    // The signed release: its tree signature travels in Begin.
+    let doc = ota_in(d, &["--json", "push"]).ok().json();
+    assert_eq!(doc["result"], "confirmed");
+    // Keys change only with a signature by a key the device holds.
+    ota_in(d, &["keygen", "-o", "next"]).ok();
+    let r = ota_in(d, &["provision", "--pubkey", "next.pub"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(r.stderr.contains("--key"), "{}", r.stderr);
+    ota_in(
+        d,
+        &["provision", "--pubkey", "next.pub", "--key", "release"],
+    )
+    .ok();
+}

@@ -68,3 +68,27 @@ pub fn describe(r: &Resolved) -> String {
     )
     .to_lowercase()
 }
+
+/// A release signed for devices is installed whole: the config's filters
+/// would change the tree the signature covers. Returns the tree signature and
+/// the filter to apply.
+pub fn signed_tree(
+    ctx: &Ctx,
+    raw: Option<&[u8]>,
+    keys: &[crate::signing::PublicKey],
+) -> Result<(Option<[u8; 64]>, crate::filter::Filter)> {
+    let Some(raw) = raw else {
+        return Ok((None, ctx.config.filter.clone()));
+    };
+    let value: serde_json::Value = serde_json::from_slice(raw)
+        .map_err(|e| fail(Kind::Source, format!("manifest.json: {e}")))?;
+    match crate::signing::tree_signature(&value, keys)? {
+        Some(sig) => {
+            if !ctx.config.filter.is_empty() {
+                ctx.ui.say("the release is signed for devices: installing it whole (allow, ignore and paths do not apply)");
+            }
+            Ok((Some(sig), crate::filter::Filter::default()))
+        }
+        None => Ok((None, ctx.config.filter.clone())),
+    }
+}

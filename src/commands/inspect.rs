@@ -9,7 +9,9 @@ use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
 use crate::device::client::TreeSummary;
 use crate::device::DeviceInfo;
+use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
+use crate::signing::{PublicKey, SecretKey};
 
 fn tree_line(t: &Option<TreeSummary>) -> String {
     match t {
@@ -179,4 +181,68 @@ fn simple(ctx: &Ctx, req: Request<'_>, what: &str, done: &str) -> Result<()> {
         })
         .collect();
     finish(ctx, what, outcomes)
+}
+
+/// `ota provision`: the release keys the agent will require.
+pub fn provision(
+    ctx: &Ctx,
+    pubkeys: &[String],
+    clear: bool,
+    key: Option<&std::path::Path>,
+) -> Result<()> {
+    let keys: Vec<PublicKey> = pubkeys
+        .iter()
+        .map(|k| PublicKey::load(k))
+        .collect::<Result<_>>()?;
+    if keys.len() > ota_agent::signature::MAX_KEYS {
+        return Err(fail(
+            Kind::Config,
+            format!("at most {} keys", ota_agent::signature::MAX_KEYS),
+        ));
+    }
+    if keys.is_empty() && !clear {
+        return Err(fail(
+            Kind::Config,
+            "give --pubkey, or --clear to remove every key",
+        ));
+    }
+    let raw: Vec<[u8; 32]> = keys.iter().map(|k| k.0).collect();
+    let auth = match key {
+        Some(path) => Some(ota_protocol::Signature(
+            SecretKey::read(path)?.sign(&ota_agent::signature::keys_message(&raw)),
+        )),
+        None => None,
+    };
+    let bytes: Vec<u8> = raw.concat();
+    let mut c = ctx.connect()?;
+    let before = c.hello()?;
+    c.simple(&Request::Provision { keys: &bytes, auth }, "Provision")
+        .map_err(|e| {
+            if before.keys > 0 && auth.is_none() {
+                e.context(
+                    "the agent already holds keys: pass --key with the secret key of one of them",
+                )
+            } else {
+                e
+            }
+        })?;
+    let after = c.hello()?;
+    if ctx.ui.json {
+        return print_json(
+            &json!({ "port": c.name(), "keys": keys.iter().map(|k| k.line()).collect::<Vec<_>>(), "device": after }),
+        );
+    }
+    if keys.is_empty() {
+        ctx.ui.say(&format!(
+            "{}: no release keys: unsigned trees are accepted",
+            c.name()
+        ));
+    } else {
+        ctx.ui.say(&format!(
+            "{}: {} release key(s); only trees signed by one of them are accepted",
+            c.name(),
+            after.keys
+        ));
+    }
+    Ok(())
 }

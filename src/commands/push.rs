@@ -94,7 +94,10 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         let w = Want::of(&b, true);
         (Source::Ready(b), w)
     } else if let Some(d) = &args.staged {
-        let b = staged::load(d, &ctx.config.filter)?;
+        let raw = staged::signed_manifest(d)?;
+        let (tree_sig, filter) = super::github::signed_tree(ctx, raw.as_deref(), &keys)?;
+        let mut b = staged::load(d, &filter)?;
+        b.tree_signature = tree_sig;
         if !keys.is_empty() {
             match staged::signed_manifest(d)? {
                 Some(raw) => {
@@ -177,7 +180,10 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
                     ctx.ui
                         .say(&format!("skipped {s}: a device holds regular files only"));
                 }
-                let (b, temp) = rt.block_on(gh.fetch(&resolved, &listing, &ctx.config.filter))?;
+                let (tree_sig, filter) =
+                    super::github::signed_tree(ctx, listing.manifest_raw.as_deref(), &keys)?;
+                let (mut b, temp) = rt.block_on(gh.fetch(&resolved, &listing, &filter))?;
+                b.tree_signature = tree_sig;
                 (Some(b), gh.counters.snapshot(), temp)
             } else {
                 (None, gh.counters.snapshot(), None)

@@ -22,7 +22,9 @@ pub fn run(ctx: &Ctx, args: &StageArgs) -> Result<()> {
         ctx.ui
             .say(&format!("skipped {s}: a device holds regular files only"));
     }
-    let (bundle, _temp) = rt.block_on(gh.fetch(&resolved, &listing, &ctx.config.filter))?;
+    let keys = super::manifest::keys(ctx, &[])?;
+    let (_, filter) = super::github::signed_tree(ctx, listing.manifest_raw.as_deref(), &keys)?;
+    let (bundle, _temp) = rt.block_on(gh.fetch(&resolved, &listing, &filter))?;
     let files = staged::write(&bundle, &args.out, listing.manifest_raw.as_deref())?;
     if ctx.ui.json {
         return print_json(&json!({

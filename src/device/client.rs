@@ -41,6 +41,8 @@ pub struct DeviceInfo {
     pub max_files: u16,
     /// An unfinished update session, by id.
     pub session: Option<u32>,
+    /// Provisioned release keys: when non-zero, the agent takes signed trees only.
+    pub keys: u8,
 }
 
 /// A file on the device.
@@ -115,6 +117,7 @@ impl Msg {
                 max_chunk: i.max_chunk,
                 max_files: i.max_entries,
                 session: i.session,
+                keys: i.keys,
             })),
             Reply::File {
                 path,

@@ -260,6 +260,7 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
         commit: &bundle.commit,
         post_update: bundle.post_update.as_deref(),
         rollback: bundle.rollback.as_deref(),
+        signature: bundle.tree_signature.map(ota_protocol::Signature),
     }))?;
     loop {
         match c.expect("Begin")? {

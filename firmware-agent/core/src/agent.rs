@@ -8,6 +8,7 @@ use ota_protocol::{
 
 use crate::layout::{State, MAX_ENTRIES, MAX_PATH, SECTOR};
 use crate::session::{DataOutcome, Session};
+use crate::signature::{keys_message, signed_by_any, MAX_KEYS};
 use crate::store::{BootOutcome, Store, Tree};
 use crate::Error;
 
@@ -141,9 +142,15 @@ impl<F: NorFlash> Agent<F> {
                     .session
                     .as_mut()
                     .ok_or((Error::BadState, Some(e.index)))?;
-                let need = s
-                    .entry(&mut self.store, e)
-                    .map_err(|err| (err, Some(e.index)))?;
+                let need = match s.entry(&mut self.store, e) {
+                    Ok(n) => n,
+                    Err(Error::Unsigned) => {
+                        // Not a tree this device will ever take: nothing of it stays.
+                        self.session = None;
+                        return Err((Error::Unsigned, Some(e.index)));
+                    }
+                    Err(err) => return Err((err, Some(e.index))),
+                };
                 reply(&Reply::Need {
                     index: e.index,
                     need,
@@ -222,6 +229,29 @@ impl<F: NorFlash> Agent<F> {
                 self.session = None;
                 reply(&Reply::Done);
             }
+            Request::Provision { keys, auth } => {
+                if self.session.is_some() {
+                    return Err(plain(Error::BadState));
+                }
+                if keys.len() % 32 != 0 || keys.len() / 32 > MAX_KEYS {
+                    return Err(plain(Error::BadEntry));
+                }
+                let mut new = [[0u8; 32]; MAX_KEYS];
+                let n = keys.len() / 32;
+                for (i, k) in keys.chunks_exact(32).enumerate() {
+                    new[i].copy_from_slice(k);
+                }
+                if self.store.provisioned() {
+                    let ok = auth.as_ref().is_some_and(|a| {
+                        signed_by_any(self.store.keys(), &keys_message(&new[..n]), &a.0)
+                    });
+                    if !ok {
+                        return Err(plain(Error::Unsigned));
+                    }
+                }
+                self.store.provision(&new[..n]).map_err(plain)?;
+                reply(&Reply::Done);
+            }
         }
         Ok(Action::None)
     }
@@ -246,6 +276,7 @@ impl<F: NorFlash> Agent<F> {
             active: self.store.active().map(tree_info),
             previous: self.store.previous().map(tree_info),
             session: self.session.as_ref().map(|s| s.id),
+            keys: self.store.key_count(),
         }
     }
 }

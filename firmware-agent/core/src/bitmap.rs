@@ -26,6 +26,12 @@ impl<const WORDS: usize> Bitmap<WORDS> {
         }
     }
 
+    pub fn clear_bit(&mut self, i: usize) {
+        if i < Self::BITS {
+            self.words[i / 32] &= !(1 << (i % 32));
+        }
+    }
+
     pub fn set_range(&mut self, start: usize, len: usize) {
         for i in start..start + len {
             self.set(i);

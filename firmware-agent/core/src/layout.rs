@@ -71,6 +71,8 @@ pub struct Record {
     pub active: Option<TreeRef>,
     pub previous: Option<TreeRef>,
     pub state: State,
+    /// The sector holding the provisioned release keys, if any.
+    pub keys: Option<u16>,
 }
 
 impl Record {
@@ -87,6 +89,7 @@ impl Record {
         };
         b[24] = state;
         b[25] = boots;
+        b[26..28].copy_from_slice(&self.keys.unwrap_or(NO_SECTOR).to_le_bytes());
         let crc = CRC32.checksum(&b[..28]);
         b[28..32].copy_from_slice(&crc.to_le_bytes());
         b
@@ -103,11 +106,14 @@ impl Record {
             (2, n) => State::Trial { boots_left: n },
             _ => return None,
         };
+        // Sector 0 is a journal sector: records written before keys existed hold 0 there.
+        let keys = u16::from_le_bytes([b[26], b[27]]);
         Some(Record {
             seq: u32le(&b[4..8]),
             active: get_tree(&b[8..16]),
             previous: get_tree(&b[16..24]),
             state,
+            keys: (keys != NO_SECTOR && keys as u32 >= JOURNAL_SECTORS).then_some(keys),
         })
     }
 }
@@ -302,3 +308,52 @@ impl FileRecord {
 
 /// Room for `version.json` with every field at its longest and fully escaped.
 pub const VERSION_JSON_MAX: usize = 40 + 2 * (MAX_VERSION + MAX_REF + MAX_COMMIT);
+
+const KEYS_MAGIC: u32 = 0x314B_544F; // "OTK1"
+/// A keys sector's record: magic, count, up to four keys, CRC.
+pub const KEYS_RECORD: usize = 4 + 4 + 32 * crate::signature::MAX_KEYS + 4;
+
+/// The provisioned release keys, as stored in their sector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Keys {
+    pub count: u8,
+    pub keys: [[u8; 32]; crate::signature::MAX_KEYS],
+}
+
+impl Keys {
+    pub fn as_slice(&self) -> &[[u8; 32]] {
+        &self.keys[..self.count as usize]
+    }
+
+    pub fn encode(&self) -> [u8; KEYS_RECORD] {
+        let mut b = [0xFFu8; KEYS_RECORD];
+        b[0..4].copy_from_slice(&KEYS_MAGIC.to_le_bytes());
+        b[4..8].copy_from_slice(&(self.count as u32).to_le_bytes());
+        for (i, k) in self.keys.iter().enumerate() {
+            b[8 + 32 * i..40 + 32 * i].copy_from_slice(k);
+        }
+        let n = KEYS_RECORD - 4;
+        let crc = CRC32.checksum(&b[..n]);
+        b[n..].copy_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8; KEYS_RECORD]) -> Option<Keys> {
+        let n = KEYS_RECORD - 4;
+        if u32le(&b[0..4]) != KEYS_MAGIC || u32le(&b[n..]) != CRC32.checksum(&b[..n]) {
+            return None;
+        }
+        let count = u32le(&b[4..8]);
+        if count as usize > crate::signature::MAX_KEYS {
+            return None;
+        }
+        let mut k = Keys {
+            count: count as u8,
+            ..Keys::default()
+        };
+        for i in 0..crate::signature::MAX_KEYS {
+            k.keys[i].copy_from_slice(&b[8 + 32 * i..40 + 32 * i]);
+        }
+        Some(k)
+    }
+}

@@ -10,12 +10,15 @@
 mod agent;
 mod bitmap;
 pub mod board;
+mod extent;
 pub mod hash;
 pub mod layout;
 mod link;
 pub mod paths;
 mod session;
+pub mod signature;
 mod store;
+pub mod timed_flash;
 
 #[cfg(feature = "std")]
 pub mod file_flash;
@@ -46,6 +49,8 @@ pub enum Error {
     ReadbackMismatch,
     NoPrevious,
     NotTrial,
+    /// Release keys are provisioned and the tree or key change is not signed by one.
+    Unsigned,
 }
 
 impl Error {
@@ -64,6 +69,7 @@ impl Error {
             Error::ReadbackMismatch => C::ReadbackMismatch,
             Error::NoPrevious => C::NoPrevious,
             Error::NotTrial => C::NotTrial,
+            Error::Unsigned => C::Unsigned,
         }
     }
 
@@ -83,6 +89,7 @@ impl Error {
             Error::ReadbackMismatch => "flash read-back does not match the hash",
             Error::NoPrevious => "no previous tree to roll back to",
             Error::NotTrial => "no tree to confirm",
+            Error::Unsigned => "not signed by a provisioned release key",
         }
     }
 }

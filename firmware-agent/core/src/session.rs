@@ -8,9 +8,11 @@ use embedded_storage::nor_flash::NorFlash;
 use ota_protocol::{Begin, Entry};
 
 use crate::bitmap::Bitmap;
+use crate::extent::{allocate, Erasure};
 use crate::hash::{git_blob_sha1, FileHasher};
 use crate::layout::*;
 use crate::paths::check_path;
+use crate::signature::{signed_by_any, TreeDigest};
 use crate::store::{SectorMap, Store};
 use crate::Error;
 
@@ -39,7 +41,14 @@ pub struct Session {
     done: EntryMap,
     /// Sectors this session allocated (its tree record and new extents).
     allocated: SectorMap,
+    /// Sectors this session erased and wrote: which erases may take a whole block.
+    erasure: Erasure,
+    /// Bytes of the entries not declared yet (Begin's total less those
+    /// declared): the room the rest of the tree may still need.
+    bytes_left: u64,
     current: Option<Current>,
+    digest: TreeDigest,
+    signature: Option<[u8; 64]>,
 }
 
 /// What a Data request came to.
@@ -57,6 +66,9 @@ impl Session {
         let entries = b.entries as usize;
         if entries > MAX_ENTRIES {
             return Err(Error::TooManyEntries);
+        }
+        if store.provisioned() && b.signature.is_none() {
+            return Err(Error::Unsigned);
         }
         let (Some(version), Some(git_ref), Some(commit)) = (
             Text::new(b.version),
@@ -91,15 +103,23 @@ impl Session {
             return Err(Error::NoSpace);
         }
         let mut allocated = SectorMap::new();
-        let first = allocate(store, &allocated, record_sectors).ok_or(Error::NoSpace)?;
+        let first =
+            allocate(store, &allocated, &SectorMap::new(), record_sectors, None).ok_or(Error::NoSpace)?;
         allocated.set_range(first as usize, record_sectors as usize);
         for s in first..first + record_sectors {
             store.erase_sector(s)?;
         }
+        let mut erasure = Erasure::new();
+        erasure.mark_written(first, record_sectors);
         let bytes = header.encode();
         store.program(store.sector_offset(first), &bytes)?;
         let mut crc = CRC32.digest();
         crc.update(&bytes);
+        let digest = TreeDigest::new(b.version, b.post_update, b.rollback, b.entries);
+        let signature = b.signature.map(|s| s.0);
+        if entries == 0 {
+            check_signature(store, digest.clone(), signature.as_ref())?;
+        }
         Ok(Session {
             id: b.session,
             tree: TreeRef {
@@ -114,7 +134,11 @@ impl Session {
             need: EntryMap::new(),
             done: EntryMap::new(),
             allocated,
+            erasure,
+            bytes_left: b.total_bytes,
             current: None,
+            digest,
+            signature,
         })
     }
 
@@ -154,7 +178,11 @@ impl Session {
             false
         } else {
             let n = sectors_for(e.size as u64);
-            let first = allocate(store, &self.allocated, n).ok_or(Error::NoSpace)?;
+            // Room the entries after this one may need, at most.
+            let rest = sectors_for(self.bytes_left.saturating_sub(e.size as u64))
+                + (self.tree.entries - self.declared - 1) as u32;
+            let first = allocate(store, &self.allocated, self.erasure.written(), n, Some(rest))
+                .ok_or(Error::NoSpace)?;
             if first > u16::MAX as u32 - n {
                 return Err(Error::NoSpace);
             }
@@ -172,7 +200,14 @@ impl Session {
         } else {
             self.done.set(i);
         }
+        self.bytes_left = self.bytes_left.saturating_sub(e.size as u64);
         self.declared += 1;
+        self.digest.add(e.path, e.size, &e.sha1, e.sha256.as_ref());
+        if self.declared == self.tree.entries {
+            // The whole tree is known: a provisioned agent checks it now,
+            // before any file byte is written.
+            check_signature(store, self.digest.clone(), self.signature.as_ref())?;
+        }
         Ok(need)
     }
 
@@ -279,7 +314,7 @@ impl Session {
             cur.pos += n as u32;
             rest = &rest[n..];
             if cur.page_len == PAGE || cur.pos == cur.file.size {
-                if let Err(e) = flush_page(store, cur) {
+                if let Err(e) = flush_page(store, &mut self.erasure, cur) {
                     self.current = None;
                     return Err(e);
                 }
@@ -328,33 +363,35 @@ impl Session {
     }
 }
 
-/// Programs the current page, erasing each sector as the file enters it.
-fn flush_page<F: NorFlash>(store: &mut Store<F>, cur: &mut Current) -> Result<(), Error> {
+fn check_signature<F: NorFlash>(
+    store: &Store<F>,
+    digest: TreeDigest,
+    sig: Option<&[u8; 64]>,
+) -> Result<(), Error> {
+    if !store.provisioned() {
+        return Ok(());
+    }
+    match sig {
+        Some(sig) if signed_by_any(store.keys(), &digest.finish(), sig) => Ok(()),
+        _ => Err(Error::Unsigned),
+    }
+}
+
+/// Programs the current page, making each sector ready (erased, alone or
+/// with its whole 64 KiB block) as the file enters it.
+fn flush_page<F: NorFlash>(
+    store: &mut Store<F>,
+    erasure: &mut Erasure,
+    cur: &mut Current,
+) -> Result<(), Error> {
     let page_start = (cur.pos - 1) / PAGE as u32 * PAGE as u32;
     let sector = cur.file.first_sector as u32 + page_start / SECTOR;
     if page_start.is_multiple_of(SECTOR) {
-        store.erase_sector(sector)?;
+        erasure.prepare(store, sector)?;
     }
     let at = store.sector_offset(cur.file.first_sector as u32) + page_start;
     store.program(at, &cur.page)?;
     cur.page = [0xFF; PAGE];
     cur.page_len = 0;
     Ok(())
-}
-
-/// First fit of `n` contiguous sectors that neither a committed tree nor this session uses.
-fn allocate<F: NorFlash>(store: &Store<F>, allocated: &SectorMap, n: u32) -> Option<u32> {
-    let used = store.used();
-    let mut run = 0;
-    for s in JOURNAL_SECTORS..store.sectors() {
-        if used.get(s as usize) || allocated.get(s as usize) {
-            run = 0;
-        } else {
-            run += 1;
-            if run == n {
-                return Some(s + 1 - n);
-            }
-        }
-    }
-    None
 }

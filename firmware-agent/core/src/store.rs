@@ -44,6 +44,7 @@ pub struct Store<F> {
     active: Option<Tree>,
     previous: Option<Tree>,
     used: SectorMap,
+    keys: Keys,
     /// Trees the journal named that failed their CRC (flash decay, not power cuts).
     pub corrupt_trees: u8,
 }
@@ -72,8 +73,10 @@ impl<F: NorFlash> Store<F> {
                 active: None,
                 previous: None,
                 state: State::Empty,
+                keys: None,
             },
             next: (1, RECORDS_PER_SECTOR),
+            keys: Keys::default(),
             active: None,
             previous: None,
             used: SectorMap::new(),
@@ -114,7 +117,70 @@ impl<F: NorFlash> Store<F> {
         self.used.set_range(0, JOURNAL_SECTORS as usize);
         self.active = self.load_tree(self.record.active)?;
         self.previous = self.load_tree(self.record.previous)?;
+        self.keys = Keys::default();
+        if let Some(sector) = self.record.keys.filter(|&s| (s as u32) < self.sectors) {
+            let mut b = [0u8; KEYS_RECORD];
+            self.read(self.sector_offset(sector as u32), &mut b)?;
+            // A keys sector is written whole before the record naming it, so
+            // a bad one is decay, not a power cut: fail closed, refuse everything.
+            self.keys = Keys::decode(&b).unwrap_or(Keys {
+                count: u8::MAX,
+                ..Keys::default()
+            });
+            self.used.set(sector as usize);
+        }
         Ok(())
+    }
+
+    /// The provisioned release keys (none: unsigned trees are accepted).
+    /// A damaged keys sector reads as keys that match nothing.
+    pub fn keys(&self) -> &[[u8; 32]] {
+        if self.keys.count == u8::MAX {
+            return &[];
+        }
+        self.keys.as_slice()
+    }
+
+    /// True when trees must be signed.
+    pub fn provisioned(&self) -> bool {
+        self.keys.count > 0
+    }
+
+    /// How many release keys are provisioned (255: the keys sector is damaged).
+    pub fn key_count(&self) -> u8 {
+        self.keys.count
+    }
+
+    /// Replaces the release keys: a new keys sector, then one journal record.
+    pub fn provision(&mut self, keys: &[[u8; 32]]) -> Result<(), Error> {
+        if keys.len() > crate::signature::MAX_KEYS {
+            return Err(Error::BadEntry);
+        }
+        if keys.is_empty() {
+            return self.append(Record {
+                keys: None,
+                ..self.record
+            });
+        }
+        let mut k = Keys {
+            count: keys.len() as u8,
+            ..Keys::default()
+        };
+        k.keys[..keys.len()].copy_from_slice(keys);
+        let mut sector = None;
+        for s in JOURNAL_SECTORS..self.sectors {
+            if !self.used.get(s as usize) {
+                sector = Some(s);
+                break;
+            }
+        }
+        let sector = sector.ok_or(Error::NoSpace)?;
+        self.erase_sector(sector)?;
+        self.program(self.sector_offset(sector), &k.encode())?;
+        self.append(Record {
+            keys: Some(sector as u16),
+            ..self.record
+        })
     }
 
     /// Reads a tree's header, checks its CRC, and marks its sectors used.
@@ -218,6 +284,7 @@ impl<F: NorFlash> Store<F> {
             active: self.record.previous,
             previous: self.record.active,
             state: State::Confirmed,
+            keys: self.record.keys,
         })
     }
 
@@ -232,6 +299,7 @@ impl<F: NorFlash> Store<F> {
             } else {
                 State::Trial { boots_left: boots }
             },
+            keys: self.record.keys,
         })
     }
 

@@ -43,6 +43,7 @@ fn begin<'a>(entries: u16, total: u64) -> Request<'a> {
         commit: "c",
         post_update: None,
         rollback: None,
+        signature: None,
     })
 }
 
@@ -478,4 +479,130 @@ fn garbage_flash_opens_as_an_empty_store() {
     push(&mut a, &t, 0).unwrap();
     let (mut a, _) = reboot(a);
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t.files);
+}
+
+mod provisioned {
+    use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
+    use ota_agent::signature::{keys_message, TreeDigest};
+    use ota_protocol::Signature;
+
+    fn key(n: u8) -> SigningKey {
+        SigningKey::from_bytes(&[n; 32])
+    }
+
+    fn provision(
+        a: &mut Agent<RamFlash>,
+        keys: &[&SigningKey],
+        auth: Option<&SigningKey>,
+    ) -> Vec<R> {
+        let raw: Vec<[u8; 32]> = keys.iter().map(|k| k.verifying_key().to_bytes()).collect();
+        let auth = auth.map(|k| Signature(k.sign(&keys_message(&raw)).to_bytes()));
+        call(
+            a,
+            &Request::Provision {
+                keys: &raw.concat(),
+                auth,
+            },
+        )
+    }
+
+    /// Begin and entries for `tree`, signed by `signer` (or not).
+    fn declare(a: &mut Agent<RamFlash>, tree: &Tree, signer: Option<&SigningKey>) -> Vec<R> {
+        let mut d = TreeDigest::new(&tree.version, None, None, tree.files.len() as u16);
+        for (p, b) in &tree.files {
+            d.add(p, b.len() as u32, &git_blob_sha1(b), None);
+        }
+        let digest = d.finish();
+        let begin = Request::Begin(Begin {
+            session: 2,
+            entries: tree.files.len() as u16,
+            total_bytes: tree.files.iter().map(|f| f.1.len() as u64).sum(),
+            version: &tree.version,
+            git_ref: "v",
+            commit: "c",
+            post_update: None,
+            rollback: None,
+            signature: signer.map(|k| Signature(k.sign(&digest).to_bytes())),
+        });
+        let mut out = call(a, &begin);
+        for (i, (p, b)) in tree.files.iter().enumerate() {
+            let e = Request::Entry(Entry {
+                index: i as u16,
+                path: p,
+                size: b.len() as u32,
+                sha1: git_blob_sha1(b),
+                sha256: None,
+            });
+            out.extend(call(a, &e));
+        }
+        out
+    }
+
+    #[test]
+    fn a_provisioned_agent_takes_signed_trees_only() {
+        let mut a = fresh();
+        let (k, other) = (key(1), key(2));
+        assert_eq!(provision(&mut a, &[&k], None), vec![R::Done]);
+        assert_eq!(a.info().keys, 1);
+        let t = Tree::new("v1", files(3, 0));
+        // No signature: refused at Begin, before anything is written.
+        let r = declare(&mut a, &t, None);
+        assert!(matches!(&r[0], R::Error(ErrorCode::Unsigned, _)), "{r:?}");
+        // Signed by a key the agent does not hold: refused once the tree is known.
+        let r = declare(&mut a, &t, Some(&other));
+        assert!(
+            matches!(r.last(), Some(R::Error(ErrorCode::Unsigned, _))),
+            "{r:?}"
+        );
+        assert_eq!(a.info().session, None, "the session is dropped");
+        // Signed: accepted, and the data may follow.
+        let r = declare(&mut a, &t, Some(&k));
+        assert!(
+            r.iter().all(|x| matches!(x, R::Ready | R::Need(_))),
+            "{r:?}"
+        );
+        // Keys survive a reboot.
+        let (a, _) = reboot(a);
+        assert_eq!(a.info().keys, 1);
+    }
+
+    #[test]
+    fn changing_keys_needs_a_signature_by_a_held_key() {
+        let mut a = fresh();
+        let (k, other) = (key(1), key(2));
+        provision(&mut a, &[&k], None);
+        let r = provision(&mut a, &[&other], None);
+        assert!(matches!(&r[0], R::Error(ErrorCode::Unsigned, _)), "{r:?}");
+        let r = provision(&mut a, &[&other], Some(&other));
+        assert!(matches!(&r[0], R::Error(ErrorCode::Unsigned, _)), "{r:?}");
+        assert_eq!(provision(&mut a, &[&other], Some(&k)), vec![R::Done]);
+        assert_eq!(provision(&mut a, &[], Some(&other)), vec![R::Done]);
+        assert_eq!(a.info().keys, 0);
+    }
+
+    #[test]
+    fn a_power_cut_while_provisioning_leaves_the_old_keys_or_the_new() {
+        let mut a = fresh();
+        provision(&mut a, &[&key(1)], None);
+        let base = a.into_store().into_flash();
+        let old = [key(1).verifying_key().to_bytes()];
+        let new = [
+            key(2).verifying_key().to_bytes(),
+            key(3).verifying_key().to_bytes(),
+        ];
+        for k in 0..3 {
+            let mut flash = base.clone();
+            flash.cut_at(k, k + 1);
+            let mut a = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+            let raw = new.concat();
+            let auth = Some(Signature(key(1).sign(&keys_message(&new)).to_bytes()));
+            call(&mut a, &Request::Provision { keys: &raw, auth });
+            let mut flash = a.into_store().into_flash();
+            flash.power_on();
+            let a = Agent::boot(flash, 0, SECTORS, CONFIG).unwrap().0;
+            let keys = a.store().keys().to_vec();
+            assert!(keys == old || keys == new, "cut at {k}: {keys:?}");
+        }
+    }
 }

@@ -52,6 +52,7 @@ fn a_whole_update_byte_by_byte_with_noise() {
         commit: "c0ffee",
         post_update: None,
         rollback: None,
+        signature: None,
     })));
     wire.extend(frame(&Request::Entry(Entry {
         index: 0,

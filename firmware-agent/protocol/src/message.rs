@@ -46,6 +46,13 @@ pub enum Request<'a> {
     Rollback,
     /// Drop the session in progress; nothing changes.
     Abort,
+    /// Replace the public keys that releases must be signed with (up to 4,
+    /// 32 bytes each; none: accept unsigned trees again). Once keys are set,
+    /// `auth` must be a signature by one of them over the new key set.
+    Provision {
+        keys: &'a [u8],
+        auth: Option<Signature>,
+    },
 }
 
 /// The target tree of an update.
@@ -61,6 +68,37 @@ pub struct Begin<'a> {
     pub commit: &'a str,
     pub post_update: Option<&'a str>,
     pub rollback: Option<&'a str>,
+    /// Ed25519 signature over the tree digest (see `ota_agent::tree_digest`);
+    /// a provisioned agent refuses a tree without a valid one.
+    pub signature: Option<Signature>,
+}
+
+/// An Ed25519 signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature(#[serde(with = "sig_bytes")] pub [u8; 64]);
+
+/// serde has no impls for arrays longer than 32: 64 bytes go as two halves.
+mod sig_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
+        let (a, b) = v.split_at(32);
+        let a: &[u8; 32] = a
+            .try_into()
+            .map_err(|_| serde::ser::Error::custom("length"))?;
+        let b: &[u8; 32] = b
+            .try_into()
+            .map_err(|_| serde::ser::Error::custom("length"))?;
+        (a, b).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
+        let (a, b) = <([u8; 32], [u8; 32])>::deserialize(d)?;
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&a);
+        out[32..].copy_from_slice(&b);
+        Ok(out)
+    }
 }
 
 /// One file of the target tree.
@@ -115,6 +153,8 @@ pub struct Info<'a> {
     pub previous: Option<TreeInfo<'a>>,
     /// Session in progress (not yet committed), as the host named it in Begin.
     pub session: Option<u32>,
+    /// Provisioned release keys: when non-zero, only signed trees are accepted.
+    pub keys: u8,
 }
 
 /// Agent to host.
@@ -188,6 +228,8 @@ pub enum ErrorCode {
     NotTrial,
     /// Another host is driving this agent.
     Busy,
+    /// The agent holds release keys and the tree (or the new key set) is not validly signed.
+    Unsigned,
 }
 
 impl ErrorCode {
@@ -207,6 +249,7 @@ impl ErrorCode {
             ErrorCode::NoPrevious => "no previous tree",
             ErrorCode::NotTrial => "active tree is not in trial",
             ErrorCode::Busy => "another host is driving this agent",
+            ErrorCode::Unsigned => "not signed by a provisioned release key",
         }
     }
 }

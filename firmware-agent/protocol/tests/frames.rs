@@ -53,6 +53,7 @@ fn all_requests() -> Vec<Request<'static>> {
             commit: "0123456789abcdef0123456789abcdef01234567",
             post_update: Some("hooks/post.py"),
             rollback: None,
+            signature: None,
         }),
         Request::Entry(Entry {
             index: 3,
@@ -99,6 +100,7 @@ fn all_replies() -> Vec<Reply<'static>> {
             active: Some(tree()),
             previous: None,
             session: Some(5),
+            keys: 1,
         }),
         Reply::File {
             index: 1,

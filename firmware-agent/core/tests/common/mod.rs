@@ -78,6 +78,7 @@ pub fn push<F: NorFlash>(agent: &mut Agent<F>, tree: &Tree, boots: u8) -> Result
         commit: "0123456789abcdef0123456789abcdef01234567",
         post_update: None,
         rollback: None,
+        signature: None,
     });
     expect(call(agent, &begin), &[R::Ready])?;
     let mut needed = Vec::new();

@@ -1,0 +1,81 @@
+//! What a provisioned agent checks before it accepts a tree: an Ed25519
+//! signature, by one of its release keys, over the tree digest.
+//!
+//! The digest is computed the same way by `ota manifest sign` (from the
+//! manifest) and by the agent (from Begin and the entries as they arrive),
+//! so the board needs neither JSON nor the manifest itself. It covers the
+//! version, the hooks, and every file's path, size, Git blob SHA-1 and SHA-256,
+//! in path order.
+
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use crate::hash::{Sha1, Sha256 as Sha256Bytes};
+
+const TREE_DOMAIN: &[u8] = b"ota-tree-v1\n";
+const KEYS_DOMAIN: &[u8] = b"ota-keys-v1\n";
+/// The most release keys an agent holds.
+pub const MAX_KEYS: usize = 4;
+
+/// Incremental tree digest.
+#[derive(Clone)]
+pub struct TreeDigest(Sha256);
+
+fn put_text(h: &mut Sha256, s: &str) {
+    let b = s.as_bytes();
+    h.update([b.len().min(255) as u8]);
+    h.update(&b[..b.len().min(255)]);
+}
+
+impl TreeDigest {
+    pub fn new(
+        version: &str,
+        post_update: Option<&str>,
+        rollback: Option<&str>,
+        entries: u16,
+    ) -> TreeDigest {
+        let mut h = Sha256::new();
+        h.update(TREE_DOMAIN);
+        put_text(&mut h, version);
+        put_text(&mut h, post_update.unwrap_or(""));
+        put_text(&mut h, rollback.unwrap_or(""));
+        h.update(entries.to_le_bytes());
+        TreeDigest(h)
+    }
+
+    pub fn add(&mut self, path: &str, size: u32, sha1: &Sha1, sha256: Option<&Sha256Bytes>) {
+        put_text(&mut self.0, path);
+        self.0.update(size.to_le_bytes());
+        self.0.update(sha1);
+        match sha256 {
+            Some(h) => {
+                self.0.update([1]);
+                self.0.update(h);
+            }
+            None => self.0.update([0]),
+        }
+    }
+
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+/// The message a key change is signed over: the new key set.
+pub fn keys_message(keys: &[[u8; 32]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(KEYS_DOMAIN);
+    h.update([keys.len() as u8]);
+    for k in keys {
+        h.update(k);
+    }
+    h.finalize().into()
+}
+
+/// True when `sig` over `message` verifies with one of `keys`.
+pub fn signed_by_any(keys: &[[u8; 32]], message: &[u8], sig: &[u8; 64]) -> bool {
+    let sig = Signature::from_bytes(sig);
+    keys.iter()
+        .filter_map(|k| VerifyingKey::from_bytes(k).ok())
+        .any(|k| k.verify(message, &sig).is_ok())
+}
