@@ -80,6 +80,6 @@ Exit codes:
   1  unexpected internal error
   2  usage or config error
   3  source error (GitHub, folder, staged bundle)
-  4  verification failure (hash, size or signature); nothing was installed
+  4  verification failure (hash, size, signature, refused downgrade); nothing was installed
   5  device or link error (not found, busy, timed out, disconnected)
-  6  the device refused the request (no space, bad path, nothing to roll back)";
+  6  the device refused the request (no space, bad path, nothing to roll back, unsigned)";
