@@ -103,8 +103,8 @@ impl Session {
             return Err(Error::NoSpace);
         }
         let mut allocated = SectorMap::new();
-        let first =
-            allocate(store, &allocated, &SectorMap::new(), record_sectors, None).ok_or(Error::NoSpace)?;
+        let first = allocate(store, &allocated, &SectorMap::new(), record_sectors, None)
+            .ok_or(Error::NoSpace)?;
         allocated.set_range(first as usize, record_sectors as usize);
         for s in first..first + record_sectors {
             store.erase_sector(s)?;
@@ -181,8 +181,14 @@ impl Session {
             // Room the entries after this one may need, at most.
             let rest = sectors_for(self.bytes_left.saturating_sub(e.size as u64))
                 + (self.tree.entries - self.declared - 1) as u32;
-            let first = allocate(store, &self.allocated, self.erasure.written(), n, Some(rest))
-                .ok_or(Error::NoSpace)?;
+            let first = allocate(
+                store,
+                &self.allocated,
+                self.erasure.written(),
+                n,
+                Some(rest),
+            )
+            .ok_or(Error::NoSpace)?;
             if first > u16::MAX as u32 - n {
                 return Err(Error::NoSpace);
             }
@@ -314,7 +320,7 @@ impl Session {
             cur.pos += n as u32;
             rest = &rest[n..];
             if cur.page_len == PAGE || cur.pos == cur.file.size {
-                if let Err(e) = flush_page(store, &mut self.erasure, cur) {
+                if let Err(e) = flush_page(store, &mut self.erasure, &self.allocated, cur) {
                     self.current = None;
                     return Err(e);
                 }
@@ -382,12 +388,13 @@ fn check_signature<F: NorFlash>(
 fn flush_page<F: NorFlash>(
     store: &mut Store<F>,
     erasure: &mut Erasure,
+    allocated: &SectorMap,
     cur: &mut Current,
 ) -> Result<(), Error> {
     let page_start = (cur.pos - 1) / PAGE as u32 * PAGE as u32;
     let sector = cur.file.first_sector as u32 + page_start / SECTOR;
     if page_start.is_multiple_of(SECTOR) {
-        erasure.prepare(store, sector)?;
+        erasure.prepare(store, allocated, sector)?;
     }
     let at = store.sector_offset(cur.file.first_sector as u32) + page_start;
     store.program(at, &cur.page)?;

@@ -157,9 +157,8 @@ impl<F> TimedFlash<F> {
         let t = self.timing;
         let mut at = from;
         while at < to {
-            let whole_block = t.block_erase
-                && at.is_multiple_of(BLOCK_BYTES)
-                && to - at >= BLOCK_BYTES;
+            let whole_block =
+                t.block_erase && at.is_multiple_of(BLOCK_BYTES) && to - at >= BLOCK_BYTES;
             if whole_block {
                 self.work.block_erases += 1;
                 self.work.busy_ns += t.block_erase_ns;
