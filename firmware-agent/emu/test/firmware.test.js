@@ -8,7 +8,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
-const { paths, startEmulator, ota, gitBlobSha1, writeTree } = require('./harness');
+const { paths, snapshot, startEmulator, ota, gitBlobSha1, writeTree } = require('./harness');
 
 // Emulated time runs at wall speed while the firmware idles, and slower when
 // it works: the app confirms after 5 s, a hung trial is reset after 8 s.
@@ -45,8 +45,9 @@ describe('the Pico firmware in rp2040js, driven by ota', () => {
   const resetsSince = (mark) => emu.events.slice(mark).filter((e) => e.event === 'reset');
 
   before(async () => {
-    bins = paths();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-test-'));
+    const found = paths();
+    bins = { otaBin: snapshot(found.otaBin, dir), elf: snapshot(found.elf, dir) };
     flash = path.join(dir, 'flash.img');
     fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify(CONFIG));
     emu = await startEmulator({ elf: bins.elf, flash });

@@ -37,6 +37,21 @@ function paths() {
   return { otaBin, elf };
 }
 
+/**
+ * A link to (or a copy of) a binary in `dir`, so that a cargo build that
+ * replaces it meanwhile cannot pull it from under a running test.
+ */
+function snapshot(file, dir) {
+  const to = path.join(dir, path.basename(file));
+  try {
+    fs.linkSync(file, to);
+  } catch {
+    fs.copyFileSync(file, to);
+    fs.chmodSync(to, 0o755);
+  }
+  return to;
+}
+
 function cargo(args, cwd) {
   process.stderr.write(`# cargo ${args.join(' ')} (in ${path.relative(REPO, cwd) || '.'})\n`);
   const r = spawnSync('cargo', args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -194,4 +209,4 @@ function writeTree(dir, files) {
   }
 }
 
-module.exports = { paths, startEmulator, ota, gitBlobSha1, writeTree, REPO, EMU_DIR };
+module.exports = { paths, snapshot, startEmulator, ota, gitBlobSha1, writeTree, REPO, EMU_DIR };
