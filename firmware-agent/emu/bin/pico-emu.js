@@ -71,7 +71,10 @@ async function main() {
 
   readline.createInterface({ input: process.stdin }).on('line', (line) => {
     const [cmd, n] = line.trim().split(/\s+/);
-    if (cmd === 'cut-power-after-programs' && Number(n) > 0) pico.cutPowerAfterPrograms(Number(n));
+    if (cmd === 'cut-power-after-programs' && Number(n) > 0) {
+      pico.cutPowerAfterPrograms(Number(n));
+      out({ event: 'power-cut-armed', programs: Number(n) });
+    }
     else if (cmd === 'stats') out({ event: 'stats', ...pico.report() });
     else if (cmd === 'stop') finish(0);
     else if (cmd) out({ event: 'error', message: `unknown command: ${line.trim()}` });

@@ -126,7 +126,9 @@ describe('the Pico firmware in rp2040js, driven by ota', () => {
     const v3 = tree('v3', { ...TREE_V1, 'big.bin': big, 'main.py': 'print("v3")\n' });
     // The 40th flash page program from now (well into big.bin's 192) is torn
     // half way, and the emulator stops: the flash file holds what was written.
+    const armed = emu.mark();
     emu.command('cut-power-after-programs 40');
+    await emu.waitFor((e) => e.event === 'power-cut-armed', { from: armed, what: 'the power cut to be armed' });
     const pushing = run(['push', '--dir', v3, '--version', 'v3', '--boots', '3'], { json: true, codes: [5] });
     const cut = await emu.waitFor((e) => e.event === 'power-cut', { what: 'the power cut' });
     assert.ok(cut.written < cut.count, 'the write in progress was torn');
