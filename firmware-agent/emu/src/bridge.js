@@ -18,8 +18,9 @@ function bridge(pico, { host = '127.0.0.1', port = 0, note = () => {} } = {}) {
   const drop = (s, why) => {
     if (s && !s.destroyed) s.destroy();
     if (current === s) {
+      // What the host wrote before it closed still reaches the device, as a
+      // tty's close waits for its output to drain.
       current = null;
-      pico.hostFlush();
       note({ event: 'host-disconnected', why });
     }
   };

@@ -120,9 +120,7 @@ class Pico extends EventEmitter {
     this.note({ event: 'reset', reason });
     const image = this.mcu.flash.subarray(0, FLASH_SIZE);
     this.pendingRead = null;
-    this.fifo = [];
-    this.fifoBytes = 0;
-    this.backlog = [];
+    this.hostFlush();
     this.emit('reset', reason);
     setImmediate(() => {
       if (!this.stopped) this.boot(reason, image, watchdogReason);
@@ -310,7 +308,7 @@ class Pico extends EventEmitter {
     return this.backlog.length === 0;
   }
 
-  /** Forgets what the host sent and the device has not taken (the host closed its port). */
+  /** Forgets what the host sent and the device has not taken (the device went away). */
   hostFlush() {
     this.backlog = [];
     this.fifo = [];

@@ -45,7 +45,7 @@ test('host bytes wait for an armed read, in order, 512 at most in the FIFO', () 
   assert.deepEqual(reads.shift().buf, Buffer.from('x'));
 });
 
-test('a host that closes its port leaves nothing behind', () => {
+test('a device reset drops what the host sent and the device had not taken', () => {
   const { pico, reads } = fakePico();
   pico.hostWrite(Buffer.alloc(700, 1));
   pico.hostFlush();
