@@ -160,6 +160,10 @@ pub struct WireStats {
     pub frames_in: u64,
     /// Frames from the agent dropped for a bad CRC or framing.
     pub bad_frames_in: u64,
+    /// What this traffic would have taken on a real board: only on a
+    /// simulated link with a timing model (`sim:FILE?model=pico-w`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub board: Option<super::board_model::BoardTime>,
 }
 
 const RECV_BUF: usize = 4096;
@@ -200,9 +204,12 @@ impl Client {
             .map_err(|e| fail(Kind::Device, format!("cannot encode request: {e}")))?;
         self.stats.bytes_out += n as u64;
         self.stats.frames_out += 1;
-        self.t
+        let sent = self
+            .t
             .send(&self.frame[..n])
-            .map_err(|e| self.link_error("send failed", e))
+            .map_err(|e| self.link_error("send failed", e));
+        self.stats.board = self.t.board_time();
+        sent
     }
 
     /// The next reply, or `None` when nothing came within `timeout`.
@@ -223,6 +230,7 @@ impl Client {
                 continue;
             }
             self.stats.bytes_in += n as u64;
+            self.stats.board = self.t.board_time();
             let mut rest = &buf[..n];
             while !rest.is_empty() {
                 let before = self.decoder.stats().dropped;

@@ -1,6 +1,7 @@
 //! Talking to an agent: ports, transports, the protocol client and the push
 //! engine. Nothing here prints: progress leaves as [`events::Event`]s.
 
+pub mod board_model;
 pub mod client;
 pub mod discover;
 pub mod events;

@@ -2,8 +2,9 @@
 //! Pico inside ota with its flash kept in a file.
 
 use std::fmt;
-use std::path::PathBuf;
 
+use super::board_model::BoardModel;
+use super::sim::SimImage;
 use crate::exit::{fail, Kind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,9 +13,11 @@ pub enum PortSpec {
     Serial(String),
     /// `tcp:HOST:PORT`.
     Tcp(String),
-    /// `sim:FILE`, optionally `sim:FILE?no-auto-confirm` to play an
-    /// application that never confirms its trial version.
-    Sim { image: PathBuf, auto_confirm: bool },
+    /// `sim:FILE`, with options after a `?`, joined by `&`:
+    /// `no-auto-confirm` plays an application that never confirms its trial
+    /// version; `model=pico-w` (or `pico-w-block-erase`) keeps the time the
+    /// same exchange would take on that board (see `board_model.rs`).
+    Sim { image: SimImage, auto_confirm: bool },
 }
 
 impl PortSpec {
@@ -32,15 +35,40 @@ impl PortSpec {
             return Ok(PortSpec::Tcp(rest.to_string()));
         }
         if let Some(rest) = s.strip_prefix("sim:") {
-            let (file, auto_confirm) = match rest.strip_suffix("?no-auto-confirm") {
-                Some(f) => (f, false),
-                None => (rest, true),
-            };
+            let (file, options) = rest.split_once('?').unwrap_or((rest, ""));
             if file.is_empty() {
                 return Err(fail(Kind::Config, format!("port `{s}`: expected sim:FILE")));
             }
+            let mut image = SimImage::new(file);
+            let mut auto_confirm = true;
+            for option in options.split('&').filter(|o| !o.is_empty()) {
+                match option.split_once('=') {
+                    None if option == "no-auto-confirm" => auto_confirm = false,
+                    Some(("model", name)) => {
+                        let model = BoardModel::by_name(name).ok_or_else(|| {
+                            let known: Vec<_> = BoardModel::ALL.iter().map(|m| m.name).collect();
+                            fail(
+                                Kind::Config,
+                                format!(
+                                    "port `{s}`: unknown board model `{name}`; expected {}",
+                                    known.join(" or ")
+                                ),
+                            )
+                        })?;
+                        image = image.with_model(model);
+                    }
+                    _ => {
+                        return Err(fail(
+                            Kind::Config,
+                            format!(
+                                "port `{s}`: unknown option `{option}`; expected no-auto-confirm or model=NAME"
+                            ),
+                        ))
+                    }
+                }
+            }
             return Ok(PortSpec::Sim {
-                image: PathBuf::from(file),
+                image,
                 auto_confirm,
             });
         }
@@ -61,8 +89,15 @@ impl fmt::Display for PortSpec {
                 auto_confirm,
             } => {
                 write!(f, "sim:{}", image.display())?;
+                let mut options = Vec::new();
                 if !auto_confirm {
-                    f.write_str("?no-auto-confirm")?;
+                    options.push("no-auto-confirm".to_string());
+                }
+                if let Some(m) = &image.model {
+                    options.push(format!("model={}", m.name));
+                }
+                if !options.is_empty() {
+                    write!(f, "?{}", options.join("&"))?;
                 }
                 Ok(())
             }
@@ -97,5 +132,43 @@ mod tests {
         );
         assert!(PortSpec::parse("tcp:nohost").is_err());
         assert!(PortSpec::parse("sim:").is_err());
+    }
+
+    #[test]
+    fn sim_options_name_a_board_model() {
+        let p = PortSpec::parse("sim:pico.img?model=pico-w").unwrap();
+        assert_eq!(
+            p,
+            PortSpec::Sim {
+                image: SimImage::new("pico.img").with_model(BoardModel::PICO_W),
+                auto_confirm: true
+            }
+        );
+        assert_eq!(p.to_string(), "sim:pico.img?model=pico-w");
+        let p = PortSpec::parse("sim:pico.img?model=pico-w-block-erase&no-auto-confirm").unwrap();
+        let PortSpec::Sim {
+            image,
+            auto_confirm,
+        } = &p
+        else {
+            panic!("{p:?}")
+        };
+        assert_eq!(image.model, Some(BoardModel::PICO_W_BLOCK_ERASE));
+        assert!(!auto_confirm);
+        assert_eq!(
+            p.to_string(),
+            "sim:pico.img?no-auto-confirm&model=pico-w-block-erase"
+        );
+        assert_eq!(PortSpec::parse(&p.to_string()).unwrap(), p);
+        let e = PortSpec::parse("sim:x.img?model=esp32")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown board model `esp32`"), "{e}");
+        let e = PortSpec::parse("sim:x.img?fast").unwrap_err().to_string();
+        assert!(e.contains("unknown option `fast`"), "{e}");
+        assert_eq!(
+            PortSpec::parse("sim:pico.img").unwrap().to_string(),
+            "sim:pico.img"
+        );
     }
 }

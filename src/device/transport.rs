@@ -22,6 +22,11 @@ pub trait Transport: Send {
     fn synchronous(&self) -> bool {
         false
     }
+    /// What the exchange so far would have taken on a real board, when the
+    /// link simulates one with a timing model (`sim:FILE?model=pico-w`).
+    fn board_time(&self) -> Option<super::board_model::BoardTime> {
+        None
+    }
 }
 
 pub fn busy(name: &str) -> anyhow::Error {
