@@ -1,21 +1,37 @@
 #!/usr/bin/env node
 'use strict';
-// Measures (never asserts): the emulated push throughput of a 100 KiB file
-// and the emulator's speed, in emulated cycles per wall second.
+// Measures (never asserts):
 //
-//   node bench.js            (or: npm run bench)
+// - push: the emulated push throughput of a 100 KiB file and the emulator's
+//   speed, in emulated cycles per wall second;
+// - verify: the agent's Ed25519 check of a signed tree. A provisioned agent
+//   verifies the tree signature when the last Entry of a tree is declared,
+//   before it answers Need. The emulated core cycles from the moment the
+//   firmware is handed the last Entry (or sends its Need for the entry
+//   before, if later) to its Need for the last entry are counted for a
+//   signed tree on a provisioned agent and for the same tree, unsigned, on
+//   an unprovisioned agent (each on a fresh flash image); the difference is
+//   the verification, in ms at 125 MHz. Each run uses a new key pair, since
+//   the verification time depends on the key and the signature;
+// - the firmware's flash use, as `ota agent uf2` reports it.
+//
+//   node bench.js [push|verify|flash]...   (or: npm run bench; all three by default)
 //
 // Uses the same binaries as the tests (OTA_BIN, OTA_FIRMWARE_ELF).
+// BENCH_BYTES sets the push's file size, BENCH_VERIFY_RUNS the verify runs (3).
 
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
-const { paths, startEmulator, ota } = require('./test/harness');
+const { paths, startEmulator, ota, writeTree, writeStaged } = require('./test/harness');
+const { Pico } = require('./src/pico');
+const { bridge } = require('./src/bridge');
+const { FrameReader, peekRequest, peekReply } = require('./src/frames');
 
-async function main() {
-  const { otaBin, elf } = paths();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-bench-'));
+const HZ = 125e6;
+
+async function push({ otaBin, elf }, dir) {
   const emu = await startEmulator({ elf, flash: path.join(dir, 'flash.img') });
   try {
     const tree = path.join(dir, 'tree');
@@ -32,21 +48,160 @@ async function main() {
     const after = await emu.stats();
     const cycles = after.busy_cycles - before.busy_cycles;
     const busyWall = after.busy_wall_s - before.busy_wall_s;
-    const out = {
+    return {
       file_bytes: size,
       bytes_sent: r.json.bytes_sent,
       push_seconds: +r.json.seconds.toFixed(2),
       push_bytes_per_s: Math.round(r.json.bytes_sent / r.json.seconds),
       emulated_s_during_push: +(after.emulated_s - before.emulated_s).toFixed(2),
       busy_cycles_per_wall_s: Math.round(cycles / busyWall),
-      busy_fraction_of_125mhz: +(cycles / busyWall / 125e6).toFixed(3),
+      busy_fraction_of_125mhz: +(cycles / busyWall / HZ).toFixed(3),
       flash_erased: after.flash_erased - before.flash_erased,
       flash_programmed: after.flash_programmed - before.flash_programmed,
       rom_calls: after.rom_calls,
     };
-    console.log(JSON.stringify(out, null, 2));
   } finally {
     await emu.stop();
+  }
+}
+
+/**
+ * The emulator in this process (so that its core's cycles can be read at
+ * the moment a frame passes), bridged to a TCP port as bin/pico-emu.js does.
+ * Times the last Entry of every Begin: see lastEntryWindow.
+ */
+async function inProcess(elf, flash) {
+  const pico = new Pico({ elf: fs.readFileSync(elf), flashFile: flash });
+  const server = await bridge(pico);
+  const window = lastEntryWindow(pico);
+  pico.powerOn();
+  return { pico, port: server.address().port, window, stop: () => pico.stop() };
+}
+
+/**
+ * Watches the frames both ways. Returns a function giving, for the last
+ * Begin, {entries, cycles, emulated_ns, reply}: the core cycles (and the
+ * emulated time, sleeps included) from the firmware being handed the last
+ * byte of the last Entry, or sending its Need for the entry before when
+ * that came later (the host sends a window of entries ahead), to its reply
+ * to the last Entry (the 10 us of rp2040js's IN transfer included).
+ */
+function lastEntryWindow(pico) {
+  const fromHost = new FrameReader();
+  const fromDevice = new FrameReader();
+  let entries = null;
+  let lastIn = null;
+  let prevNeed = null;
+  let result = null;
+  const now = () => ({ cycles: pico.cycles(), ns: pico.clock.nanos, boot: pico.boots });
+  pico.on('delivered', (bytes) => {
+    for (const body of fromHost.push(bytes)) {
+      const m = peekRequest(body);
+      if (m.kind === 'Begin') {
+        entries = m.entries;
+        lastIn = prevNeed = result = null;
+      } else if (m.kind === 'Entry' && m.index === entries - 1) lastIn = now();
+    }
+  });
+  pico.on('serial', (bytes) => {
+    for (const body of fromDevice.push(bytes)) {
+      const m = peekReply(body);
+      if (m.kind === 'Need' && m.index === entries - 2) prevNeed = now();
+      const last = (m.kind === 'Need' && m.index === entries - 1) || m.kind === 'Error';
+      if (last && lastIn && !result) {
+        const start = prevNeed && prevNeed.cycles > lastIn.cycles ? prevNeed : lastIn;
+        const end = now();
+        if (end.boot !== start.boot) throw new Error('the chip reset between the last Entry and its reply');
+        result = {
+          entries,
+          from: start === lastIn ? 'last Entry handed to the firmware' : 'Need for the entry before',
+          cycles: end.cycles - start.cycles,
+          emulated_ns: end.ns - start.ns,
+          reply: m.kind,
+        };
+      }
+    }
+  });
+  return () => result;
+}
+
+const TREE = {
+  'blink.txt': '50,950\n',
+  'lib/util.py': 'def add(a, b):\n    return a + b\n',
+  'main.py': 'print("signed v1.0.0")\n',
+};
+
+/** One push of `staged` to a fresh agent (provisioned with `provision`, if given). */
+async function timeLastEntry({ otaBin, elf }, dir, name, { staged, config, provision }) {
+  const emu = await inProcess(elf, path.join(dir, `${name}.img`));
+  try {
+    const run = (args, opts) => ota(otaBin, emu.port, ['--config', config, ...args], { cwd: dir, ...opts });
+    if (provision) await run(['provision', '--pubkey', provision]);
+    const r = await run(['push', '--staged', staged, '--no-reboot', '--boots', '0'], { json: true });
+    const w = emu.window();
+    if (!w || w.reply !== 'Need') throw new Error(`${name}: no Need for the last Entry seen (${JSON.stringify(w)})`);
+    return { ...w, keys: r.json.device.keys, result: r.json.result };
+  } finally {
+    emu.stop();
+  }
+}
+
+async function verify(bins, dir) {
+  const local = (args) => ota(bins.otaBin, null, args, { cwd: dir });
+  const root = path.join(dir, 'app');
+  writeTree(root, TREE);
+  await local(['manifest', 'gen', '--version', 'v1.0.0', '--root', root, ...Object.keys(TREE), '-o', 'manifest.json']);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  const config = path.join(dir, 'bench_config.json');
+  fs.writeFileSync(config, JSON.stringify({ device_timeout_sec: 30 }));
+  const unsignedDir = writeStaged(path.join(dir, 'unsigned'), { root, manifest, ref: 'v1.0.0', commit: 'bench' });
+
+  const runs = [];
+  for (let i = 0; i < Number(process.env.BENCH_VERIFY_RUNS || 3); i++) {
+    const key = `release${i}`;
+    await local(['keygen', '-o', key]);
+    await local(['manifest', 'sign', '--key', key, 'manifest.json', '-o', `${key}-signed.json`]);
+    const signedDir = writeStaged(path.join(dir, `signed${i}`), {
+      root,
+      manifest,
+      signed: fs.readFileSync(path.join(dir, `${key}-signed.json`)),
+      ref: 'v1.0.0',
+      commit: 'bench',
+    });
+    const unsigned = await timeLastEntry(bins, dir, `unsigned${i}`, { staged: unsignedDir, config });
+    const signed = await timeLastEntry(bins, dir, `signed${i}`, { staged: signedDir, config, provision: `${key}.pub` });
+    const extra = signed.cycles - unsigned.cycles;
+    runs.push({
+      key: fs.readFileSync(path.join(dir, `${key}.pub`), 'utf8').trim(),
+      unsigned_unprovisioned: unsigned,
+      signed_provisioned: signed,
+      verify_cycles: extra,
+      verify_ms_at_125mhz: +((extra / HZ) * 1e3).toFixed(1),
+    });
+  }
+  const ms = runs.map((r) => r.verify_ms_at_125mhz);
+  return { entries: Object.keys(TREE).length, runs, verify_ms_min: Math.min(...ms), verify_ms_max: Math.max(...ms) };
+}
+
+async function flash({ otaBin, elf }, dir) {
+  const r = await ota(otaBin, null, ['agent', 'uf2', elf, '-o', path.join(dir, 'agent.uf2')], { cwd: dir });
+  const m = /text (\d+) \+ data (\d+)/.exec(r.stdout + r.stderr);
+  if (!m) return { report: (r.stdout + r.stderr).trim() };
+  return { flash_bytes: +m[1] + +m[2], text: +m[1], data: +m[2] };
+}
+
+async function main() {
+  const which = process.argv.slice(2);
+  const want = (w) => which.length === 0 || which.includes(w);
+  const bins = paths();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-bench-'));
+  const out = {};
+  try {
+    if (want('push')) out.push = await push(bins, fs.mkdtempSync(path.join(dir, 'push-')));
+    if (want('verify')) out.verify = await verify(bins, fs.mkdtempSync(path.join(dir, 'verify-')));
+    if (want('flash')) out.firmware_flash = await flash(bins, dir);
+    console.log(JSON.stringify(out, null, 2));
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,7 @@
 //   'serial'  Uint8Array      bytes the firmware sent to the host (CDC IN)
 //   'reset'   reason          the chip restarted: the USB device went away
 //   'drain'                   the host FIFO has room again (see hostWrite)
+//   'delivered' Uint8Array    host bytes just handed to the firmware's OUT endpoint
 //   'stopped' why             the emulator stopped for good (power cut, halt)
 
 const fs = require('fs');
@@ -104,6 +105,7 @@ class Pico extends EventEmitter {
     this.resetPending = false;
     this.anchorWall = performance.now();
     this.anchorEmu = 0;
+    this.idleNs = 0;
     this.note({ event: 'boot', boot: this.boots, reason });
     if (this.stopped) return; // stopped by whoever heard of the boot
     this.running = true;
@@ -343,6 +345,7 @@ class Pico extends EventEmitter {
     this.fifoBytes -= n;
     this.pendingRead = null;
     this.mcu.usbCtrl.endpointReadDone(r.ep, out);
+    this.emit('delivered', out);
     const hadBacklog = this.backlog.length > 0;
     this.fill();
     if (hadBacklog && this.backlog.length === 0) this.emit('drain');
@@ -427,11 +430,28 @@ class Pico extends EventEmitter {
     const limit = wallNs + IDLE_LEAD_NS;
     const next = clock.nextAlarm ? clock.nextAlarm.nanos : Infinity;
     if (next <= limit) {
-      clock.tick(Math.max(0, next - clock.nanos));
+      this.skip(Math.max(0, next - clock.nanos));
       return 0;
     }
-    if (clock.nanos < limit) clock.tick(limit - clock.nanos);
+    if (clock.nanos < limit) this.skip(limit - clock.nanos);
     return Math.max(1, Math.round((clock.nanos - wallNs) / 1e6));
+  }
+
+  /** Emulated time passing while the core sleeps: no cycles executed. */
+  skip(ns) {
+    this.clock.tick(ns);
+    this.idleNs += ns;
+  }
+
+  /**
+   * Core cycles executed since this chip booted (rp2040js 1.4.1 leaves
+   * core.cycles at 0; its executeInstruction returns each instruction's
+   * cycles, which the loop turns into emulated time). Emulated time only
+   * moves by executed instructions and by skip(), so this is exact and costs
+   * nothing per instruction.
+   */
+  cycles() {
+    return Math.round((this.clock.nanos - this.idleNs) / CYCLE_NS);
   }
 
   // ---- reporting ---------------------------------------------------------

@@ -1,6 +1,7 @@
 'use strict';
 // The release Pico firmware in rp2040js, driven by `ota` over the TCP bridge.
-// The steps build on each other (one device, one flash image) and run in order.
+// The steps of each describe build on each other (one device, one flash
+// image) and run in order.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -8,7 +9,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
-const { paths, snapshot, startEmulator, ota, gitBlobSha1, writeTree } = require('./harness');
+const { paths, snapshot, startEmulator, ota, gitBlobSha1, writeTree, writeStaged } = require('./harness');
 
 // Emulated time runs at wall speed while the firmware idles, and slower when
 // it works: the app confirms after 5 s, a hung trial is reset after 8 s.
@@ -171,5 +172,125 @@ describe('the Pico firmware in rp2040js, driven by ota', () => {
     const d = await status();
     assert.equal(d.active.version, 'v3');
     assert.equal(d.state, 'confirmed');
+  });
+});
+
+// Issue 5: an agent given a release public key (`ota provision`) refuses any
+// tree that key did not sign, whatever the host does; a signed release goes in.
+const TREE_SIGNED = {
+  'blink.txt': '50,950\n',
+  'lib/util.py': 'def add(a, b):\n    return a + b\n',
+  'main.py': 'print("signed v1.0.0")\n',
+};
+
+describe('a provisioned agent takes only trees signed by its release key', () => {
+  let bins;
+  let dir;
+  let emu;
+  let root; // the release's files
+  let manifest; // as `ota manifest gen` wrote it
+  let signed; // manifest.json after `ota manifest sign`, as published
+  let pubkey; // release.pub's line
+  const run = (args, opts = {}) => ota(bins.otaBin, emu.port, args, { cwd: dir, ...opts });
+  const local = (args, opts = {}) => ota(bins.otaBin, null, args, { cwd: dir, ...opts });
+  const status = async () => (await run(['status'], { json: true })).json.device;
+  const lastPath = () => Object.keys(TREE_SIGNED).sort().at(-1); // the agent checks at the last entry
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-signed-'));
+    const found = paths();
+    bins = { otaBin: snapshot(found.otaBin, dir), elf: snapshot(found.elf, dir) };
+    fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify(CONFIG));
+    emu = await startEmulator({ elf: bins.elf, flash: path.join(dir, 'flash.img') }); // a fresh flash image
+    await emu.waitFor((e) => e.event === 'usb-configured', { what: 'USB configured' });
+  });
+
+  after(async () => {
+    if (emu) await emu.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ota keygen, manifest gen and manifest sign make a signed release', async () => {
+    await local(['keygen', '-o', 'release']);
+    assert.equal(fs.statSync(path.join(dir, 'release')).mode & 0o777, 0o600);
+    pubkey = fs.readFileSync(path.join(dir, 'release.pub'), 'utf8').trim();
+    assert.match(pubkey, /^ed25519:[0-9a-f]{64}$/);
+
+    root = path.join(dir, 'app');
+    writeTree(root, TREE_SIGNED);
+    await local(['manifest', 'gen', '--version', 'v1.0.0', '--root', root, 'blink.txt', 'lib', 'main.py']);
+    manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    assert.deepEqual(
+      manifest.files.map((f) => [f.path, f.size, f.sha1]),
+      Object.entries(TREE_SIGNED).map(([p, c]) => [p, Buffer.byteLength(c), gitBlobSha1(Buffer.from(c))]),
+    );
+
+    await local(['manifest', 'sign', '--key', 'release', 'manifest.json']);
+    signed = fs.readFileSync(path.join(dir, 'manifest.json'));
+    const algs = JSON.parse(signed).signatures.map((s) => `${s.alg} ${s.key}`);
+    assert.deepEqual(algs.sort(), [`ed25519 ${pubkey}`, `ed25519-tree ${pubkey}`]);
+    // From here on, the config requires releases signed by that key.
+    fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify({ ...CONFIG, pubkey }));
+  });
+
+  it('ota provision gives the agent the release key', async () => {
+    assert.equal((await status()).keys, 0);
+    await run(['provision', '--pubkey', 'release.pub']);
+    const d = await status();
+    assert.equal(d.keys, 1);
+    assert.equal(d.state, 'empty');
+  });
+
+  it('refuses a plain folder push: ota exits 6 and the device is unchanged', async () => {
+    const before = await status();
+    const r = await run(['push', '--dir', root, '--version', 'v1.0.0', '--allow-unsigned'], { codes: [6] });
+    assert.match(r.stderr, /device refused: not signed by a provisioned release key/);
+    assert.deepEqual(await status(), before);
+  });
+
+  it('refuses a tree signed by another key once its last file is declared', async () => {
+    // A host without `pubkey` in its config forwards any tree signature: the
+    // agent checks it against its own key when the last entry comes.
+    await local(['keygen', '-o', 'other']);
+    fs.writeFileSync(path.join(dir, 'unsigned.json'), JSON.stringify(manifest));
+    await local(['manifest', 'sign', '--key', 'other', 'unsigned.json', '-o', 'other-signed.json']);
+    const staged = writeStaged(path.join(dir, 'staged-other'), {
+      root,
+      manifest,
+      signed: fs.readFileSync(path.join(dir, 'other-signed.json')),
+      ref: 'v1.0.0',
+      commit: 'signed-by-another-key',
+    });
+    fs.writeFileSync(path.join(dir, 'no-pubkey.json'), JSON.stringify(CONFIG));
+    const before = await status();
+    const r = await run(['push', '--config', 'no-pubkey.json', '--staged', staged, '--boots', '0', '--no-reboot'], { codes: [6] });
+    assert.match(r.stderr, new RegExp(`device refused: ${lastPath()}: not signed by a provisioned release key`));
+    assert.deepEqual(await status(), before);
+  });
+
+  it('accepts the release signed by its key, pushed as a staged folder, and keeps the key across reboots', async () => {
+    const staged = writeStaged(path.join(dir, 'staged'), { root, manifest, signed, ref: 'v1.0.0', commit: 'release-v1.0.0' });
+    const mark = emu.mark();
+    const r = await run(['push', '--staged', staged, '--boots', '3'], { json: true });
+    assert.equal(r.json.result, 'confirmed');
+    assert.equal(r.json.files_sent, 3);
+    assert.deepEqual(
+      emu.events.slice(mark).filter((e) => e.event === 'reset').map((e) => e.reason),
+      ['watchdog trigger'],
+    );
+    const d = await status();
+    assert.deepEqual(d.active, { version: 'v1.0.0', ref: 'v1.0.0', commit: 'release-v1.0.0', files: 3, bytes: r.json.bytes_sent });
+    assert.equal(d.state, 'confirmed');
+    assert.equal(d.keys, 1);
+    const files = (await run(['ls', '--long'], { json: true })).json.files;
+    assert.deepEqual(
+      files.map((f) => [f.path, f.sha1]),
+      manifest.files.map((f) => [f.path, f.sha1]),
+    );
+
+    // After the reboot the agent still holds the key: a folder is refused again.
+    const again = await run(['push', '--dir', root, '--version', 'v1.0.1', '--allow-unsigned'], { codes: [6] });
+    assert.match(again.stderr, /not signed by a provisioned release key/);
+    assert.deepEqual(await status(), d);
   });
 });

@@ -161,11 +161,12 @@ function startEmulator({ elf, flash, log = process.env.OTA_EMU_LOG }) {
 
 /**
  * Runs `ota --port tcp:127.0.0.1:PORT ARGS...` in `cwd` and resolves with
- * {code, stdout, stderr, json} once it exits. Rejects on an exit code not in
- * `codes` (default: 0 only).
+ * {code, stdout, stderr, json} once it exits (`port` null: no --port, for
+ * commands that need no device). Rejects on an exit code not in `codes`
+ * (default: 0 only).
  */
 function ota(bin, port, args, { cwd, json = false, codes = [0], onSpawn } = {}) {
-  const argv = ['--port', `tcp:127.0.0.1:${port}`, ...(json ? ['--json'] : []), ...args];
+  const argv = [...(port == null ? [] : ['--port', `tcp:127.0.0.1:${port}`]), ...(json ? ['--json'] : []), ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(bin, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     if (onSpawn) onSpawn(child);
@@ -209,4 +210,26 @@ function writeTree(dir, files) {
   }
 }
 
-module.exports = { paths, snapshot, startEmulator, ota, gitBlobSha1, writeTree, REPO, EMU_DIR };
+/**
+ * Writes a staged update into `out` (replacing it), as `ota stage` would and
+ * `ota push --staged` reads it (src/source/staged.rs): the files of
+ * `manifest` copied from `root`; manifest.json, which is `manifest` (a
+ * generated release manifest, with `sha1` and `sha256` per file) plus `ref`
+ * and `commit`; and, when `signed` is given, signed-manifest.json: the
+ * signed release manifest as published, whose `ed25519-tree` signature the
+ * host sends to the agent in Begin.
+ */
+function writeStaged(out, { root, manifest, signed, ref, commit }) {
+  fs.rmSync(out, { recursive: true, force: true });
+  for (const f of manifest.files) {
+    const to = path.join(out, f.path);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(path.join(root, f.path), to);
+  }
+  const { signatures, signature, ...plain } = manifest; // eslint-disable-line no-unused-vars
+  fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify({ ...plain, ref, commit }, null, 2) + '\n');
+  if (signed) fs.writeFileSync(path.join(out, 'signed-manifest.json'), signed);
+  return out;
+}
+
+module.exports = { paths, snapshot, startEmulator, ota, gitBlobSha1, writeTree, writeStaged, REPO, EMU_DIR };
