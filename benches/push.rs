@@ -112,10 +112,10 @@ fn print_model() {
     );
     println!("- the RP2040 does one thing at a time: link, CPU and flash times add up");
     println!(
-        "- boards: `pico-w` = the firmware as built (1 KiB chunks, embassy-rp erases 4 KiB sectors only);"
+        "- boards: `pico-w` = the firmware as built (4 KiB chunks, embassy-rp erases 4 KiB sectors only);"
     );
     println!(
-        "  `+block` = a flash driver that issues 64 KiB block erases; `+4k` = a firmware link buffer for 4 KiB chunks\n"
+        "  `+block` = a flash driver that issues 64 KiB block erases; `1k` = the earlier 1 KiB link buffer\n"
     );
 }
 
@@ -123,9 +123,9 @@ fn print_model() {
 fn boards() -> [(&'static str, BoardModel, u32); 3] {
     let block = BoardModel::PICO_W_BLOCK_ERASE;
     [
-        ("pico-w", BoardModel::PICO_W, 1024),
-        ("pico-w+block", block, 1024),
-        ("pico-w+block+4k", block.with_max_chunk(4096), 4096),
+        ("pico-w", BoardModel::PICO_W, 4096),
+        ("pico-w+block", block, 4096),
+        ("pico-w 1k", BoardModel::PICO_W.with_max_chunk(1024), 1024),
     ]
 }
 
@@ -340,7 +340,7 @@ fn secs(r: &Run) -> String {
 
 fn sweep_section(w: &Path) -> anyhow::Result<()> {
     println!("## Sweep: chunk x window, 1 MiB tree of 50 files\n");
-    println!("Modeled on a Pico W whose firmware takes 4 KiB chunks (`+4k`), with today's sector-erase driver and with block erases.\n");
+    println!("Modeled on a Pico W (4 KiB chunks as built), with today's sector-erase driver and with block erases.\n");
     let tree = w.join("tree-1m");
     if !tree.exists() {
         typical_tree(&tree, 50, MIB, 1)?;

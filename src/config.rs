@@ -71,7 +71,7 @@ impl Default for Config {
             tag: None,
             token: None,
             filter: Filter::default(),
-            chunk: 1024,
+            chunk: 4096,
             connect_timeout: Duration::from_secs(10),
             http_timeout: Duration::from_secs(30),
             retries: 3,

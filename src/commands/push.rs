@@ -440,5 +440,11 @@ fn push_one(
         human_bytes(outcome.bytes_sent),
         outcome.files_reused,
     ));
+    if let Some(b) = c.stats.board {
+        ctx.ui.say(&format!(
+            "{label}on a real {} this would take about {:.1}s (flash {:.1}s, USB {:.1}s, agent CPU {:.1}s; modeled)",
+            b.model, b.seconds, b.flash_seconds, b.link_seconds, b.cpu_seconds
+        ));
+    }
     Ok(doc)
 }

@@ -119,14 +119,14 @@ pub struct BoardModel {
 }
 
 impl BoardModel {
-    /// A Pico W running `firmware-agent/pico` as it is built today: 1 KiB
+    /// A Pico W running `firmware-agent/pico` as it is built today: 4 KiB
     /// chunks, and embassy-rp's flash driver, which erases 4 KiB sectors only.
     pub const PICO_W: BoardModel = BoardModel {
         name: "pico-w",
         flash: FlashTiming::W25Q16JV.sectors_only(),
         link: LinkTiming::USB_FULL_SPEED,
         cpu: CpuTiming::RP2040,
-        max_chunk: 1024,
+        max_chunk: 4096,
     };
 
     /// The same board with a flash driver that erases a 64 KiB block with
