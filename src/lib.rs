@@ -14,6 +14,7 @@ pub mod filter;
 pub mod manifest;
 pub mod plan;
 pub mod progress;
+pub mod random;
 pub mod signing;
 pub mod source;
 pub mod uf2;

@@ -92,24 +92,8 @@ fn print_status(port: &str, i: &DeviceInfo, multi: bool) {
     }
 }
 
-/// One device: its single document; several: a record each, and an error naming every failure.
 fn finish(ctx: &Ctx, command: &str, outcomes: Vec<Outcome>) -> Result<()> {
-    if !ctx.multi() {
-        let o = outcomes.into_iter().next().expect("one device");
-        let doc = o.result?;
-        return if ctx.ui.json {
-            print_json(&doc)
-        } else {
-            Ok(())
-        };
-    }
-    if ctx.ui.json {
-        print_json(&report::document(command, &outcomes))?;
-    }
-    match report::failures(&outcomes) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    report::finish(ctx.ui.json, ctx.multi(), command, outcomes)
 }
 
 pub fn ls(ctx: &Ctx, long: bool, previous: bool) -> Result<()> {

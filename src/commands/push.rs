@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::github::{describe, runtime, source};
 use super::inspect::state_line;
 use super::report::{self, Outcome};
-use super::{on_each, print_json, Ctx, Target};
+use super::{on_each, Ctx, Target};
 use crate::bundle::Bundle;
 use crate::cli::PushArgs;
 use crate::device::push::{push, PushOptions};
@@ -249,28 +249,14 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     if let Some(path) = &args.junit {
         report::write_junit(path, "ota push", &outcomes, seconds)?;
     }
-    if !multi {
-        let o = outcomes.into_iter().next().expect("one device");
-        let doc = o.result?;
-        return if ctx.ui.json {
-            print_json(&doc)
-        } else {
-            Ok(())
-        };
-    }
-    if ctx.ui.json {
-        print_json(&report::document("push", &outcomes))?;
-    } else {
+    if multi {
         let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
         ctx.ui.say(&format!(
             "{ok} of {} device(s) updated in {seconds:.1}s",
             outcomes.len()
         ));
     }
-    match report::failures(&outcomes) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    report::finish(ctx.ui.json, multi, "push", outcomes)
 }
 
 /// Anti-rollback: a signed version lower than the device's is refused.

@@ -149,3 +149,24 @@ pub fn write_junit(path: &Path, suite: &str, outcomes: &[Outcome], seconds: f64)
         .map_err(|e| fail(Kind::Config, format!("{}: {e}", path.display())))?;
     Ok(())
 }
+
+/// Ends a command run on one device or many: one device prints its own
+/// document; several get a record each, and an error naming every failure.
+pub fn finish(json: bool, multi: bool, command: &str, outcomes: Vec<Outcome>) -> Result<()> {
+    if !multi {
+        let o = outcomes.into_iter().next().expect("one device");
+        let doc = o.result?;
+        return if json {
+            super::print_json(&doc)
+        } else {
+            Ok(())
+        };
+    }
+    if json {
+        super::print_json(&document(command, &outcomes))?;
+    }
+    match failures(&outcomes) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -68,15 +68,7 @@ impl From<anyhow::Error> for Step {
 }
 
 fn session_id() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.finish() as u32
+    u32::from_le_bytes(crate::random::bytes())
 }
 
 pub fn push(

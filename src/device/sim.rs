@@ -241,7 +241,7 @@ fn identity(flash: &mut FileFlash) -> Result<[u8; 8], String> {
     if &buf[..8] == IDENTITY_MAGIC {
         return Ok(buf[8..].try_into().unwrap_or_default());
     }
-    let id = random_id();
+    let id = crate::random::bytes();
     flash
         .erase(IDENTITY, IDENTITY + 4096)
         .map_err(|e| format!("{e:?}"))?;
@@ -249,19 +249,6 @@ fn identity(flash: &mut FileFlash) -> Result<[u8; 8], String> {
     buf[8..].copy_from_slice(&id);
     flash.write(IDENTITY, &buf).map_err(|e| format!("{e:?}"))?;
     Ok(id)
-}
-
-fn random_id() -> [u8; 8] {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.write_u32(std::process::id());
-    h.finish().to_le_bytes()
 }
 
 /// `sim:FILE`: the simulated device inside this process.
