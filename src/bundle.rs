@@ -134,6 +134,28 @@ pub fn verify_file(
     })
 }
 
+/// Checks what the device will record about a tree against what its store
+/// keeps (32-byte version, 64-byte ref and commit), before anything is downloaded.
+pub fn check_identity(version: &str, git_ref: &str, commit: &str) -> anyhow::Result<()> {
+    use ota_agent::layout::{MAX_COMMIT, MAX_REF, MAX_VERSION};
+    for (what, value, max) in [
+        ("version", version, MAX_VERSION),
+        ("ref", git_ref, MAX_REF),
+        ("commit", commit, MAX_COMMIT),
+    ] {
+        if value.len() > max {
+            return Err(fail(
+                Kind::Source,
+                format!(
+                    "{what} `{value}` is {} bytes; a device records at most {max}",
+                    value.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A verified tree and what it is.
 #[derive(Debug, Clone)]
 pub struct Bundle {
@@ -144,6 +166,8 @@ pub struct Bundle {
     pub rollback: Option<String>,
     /// Ed25519 signature over the tree digest, for agents provisioned with release keys.
     pub tree_signature: Option<[u8; 64]>,
+    /// What the source had but the bundle leaves out (symbolic links), to tell the user.
+    pub skipped: Vec<String>,
     files: Vec<BundleFile>,
 }
 
@@ -155,6 +179,7 @@ impl Bundle {
         commit: String,
         mut files: Vec<BundleFile>,
     ) -> anyhow::Result<Bundle> {
+        check_identity(&version, &git_ref, &commit)?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
         for f in &files {
             ota_agent::paths::check_path(&f.path)
@@ -180,6 +205,7 @@ impl Bundle {
             post_update: None,
             rollback: None,
             tree_signature: None,
+            skipped: Vec::new(),
             files,
         })
     }

@@ -130,6 +130,24 @@ impl Fields<'_> {
         }
     }
 
+    /// A list of filter entries; an empty one (or `/`, `.`) would match every path.
+    fn paths(&mut self, key: &str) -> anyhow::Result<Vec<String>> {
+        let list = self.list(key)?;
+        if let Some(bad) = list.iter().find(|p| {
+            p.trim_start_matches("./")
+                .trim_matches('/')
+                .trim_matches('.')
+                .is_empty()
+        }) {
+            return Err(self.bad(
+                key,
+                "paths of files or folders (an empty entry would match everything)",
+                &Value::String(bad.clone()),
+            ));
+        }
+        Ok(list)
+    }
+
     fn string_or_list(&mut self, key: &str) -> anyhow::Result<Vec<String>> {
         match self.map.get(key) {
             Some(Value::String(_)) => Ok(self
@@ -229,9 +247,9 @@ impl Config {
             tag: f.string("tag")?.filter(|t| !t.is_empty()),
             token: f.string("token")?.filter(|t| !t.is_empty()),
             filter: Filter {
-                allow: f.list("allow")?,
-                ignore: f.list("ignore")?,
-                paths: f.list("paths")?,
+                allow: f.paths("allow")?,
+                ignore: f.paths("ignore")?,
+                paths: f.paths("paths")?,
             },
             chunk: f
                 .uint(
@@ -368,6 +386,18 @@ mod tests {
         });
         assert_eq!(c.port.as_deref(), Some("sim:x.img"));
         assert_eq!(c.token.as_deref(), Some("from-env"));
+    }
+
+    #[test]
+    fn an_empty_filter_entry_is_refused() {
+        for bad in [
+            r#"{"ignore": [""]}"#,
+            r#"{"ignore": ["/"]}"#,
+            r#"{"allow": ["./"]}"#,
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("would match everything"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -81,5 +81,5 @@ Exit codes:
   2  usage or config error
   3  source error (GitHub, folder, staged bundle)
   4  verification failure (hash, size, signature, refused downgrade); nothing was installed
-  5  device or link error (not found, busy, timed out, disconnected)
+  5  device or link error (not found, busy, timed out, disconnected; no confirm in time)
   6  the device refused the request (no space, bad path, nothing to roll back, unsigned)";

@@ -409,3 +409,25 @@ fn request_counts_for_fifty_files() {
         assert_eq!((again.0, again.2), (0, 0));
     }
 }
+
+#[test]
+fn stage_never_replaces_a_folder_it_did_not_write() {
+    let env = setup();
+    write(env.work(), "project/manifest.json", b"{}");
+    write(env.work(), "project/main.py", b"keep me");
+    let r = env.ota(cfg(""), &["stage", "--out", "project"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        env.work().join("project/main.py").is_file(),
+        "the folder is intact"
+    );
+    let r = env.ota(cfg(""), &["stage", "--out", "."]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        env.work().join("repo").is_dir(),
+        "the current folder is intact"
+    );
+    // A folder ota staged is replaced by the next stage.
+    env.ota(cfg(""), &["stage", "--out", "st"]).ok();
+    env.ota(cfg(""), &["stage", "--out", "st"]).ok();
+}

@@ -241,7 +241,7 @@ fn a_version_that_never_confirms_is_rolled_back_after_its_boots() {
     )
     .unwrap();
     let broken = "sim:pico.img?no-auto-confirm";
-    let doc = run(
+    let r = run(
         d.path(),
         &[
             "--port",
@@ -255,13 +255,21 @@ fn a_version_that_never_confirms_is_rolled_back_after_its_boots() {
             "--boots",
             "2",
         ],
-    )
-    .ok()
-    .json();
-    assert_eq!(doc["result"], "unconfirmed");
+    );
     assert_eq!(
-        doc["device"]["boots_left"], 1,
-        "the reboot after the push spent one boot"
+        r.code, 5,
+        "not confirming in time is a failure: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("did not confirm within 0s"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("trial, 1 boot(s) left"),
+        "the reboot after the push spent one boot: {}",
+        r.stderr
     );
     // Each ota run on sim: is one boot of a board whose application never confirms.
     let s = status(d.path(), broken);
@@ -299,4 +307,37 @@ fn config_filters_apply_and_vcs_folders_are_skipped() {
         .map(|f| f.0)
         .collect();
     assert_eq!(files, ["lib/a.py", "main.py"]);
+}
+
+#[test]
+fn symbolic_links_are_never_followed_and_an_empty_tree_is_refused() {
+    let d = tempdir();
+    let app = d.path().join("app");
+    write(&app, "main.py", b"print(1)\n");
+    write(d.path(), "secret/id_ed25519", b"private");
+    std::os::unix::fs::symlink(d.path().join("secret"), app.join("creds")).unwrap();
+    std::os::unix::fs::symlink(d.path().join("secret/id_ed25519"), app.join("key")).unwrap();
+    let r = run(
+        d.path(),
+        &["--port", "sim:pico.img", "push", "--dir", "app"],
+    )
+    .ok();
+    assert!(
+        r.stderr.contains("skipped creds (symbolic link)"),
+        "{}",
+        r.stderr
+    );
+    let files: Vec<String> = device_files(d.path(), "sim:pico.img")
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(files, ["main.py"]);
+    std::fs::create_dir_all(d.path().join("empty")).unwrap();
+    let r = run(
+        d.path(),
+        &["--port", "sim:pico.img", "push", "--dir", "empty"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("would empty the device"), "{}", r.stderr);
+    assert_eq!(device_files(d.path(), "sim:pico.img").len(), 1);
 }

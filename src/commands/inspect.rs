@@ -191,15 +191,16 @@ pub fn provision(
         ));
     }
     let raw: Vec<[u8; 32]> = keys.iter().map(|k| k.0).collect();
-    let auth = match key {
-        Some(path) => Some(ota_protocol::Signature(
-            SecretKey::read(path)?.sign(&ota_agent::signature::keys_message(&raw)),
-        )),
-        None => None,
-    };
     let bytes: Vec<u8> = raw.concat();
     let mut c = ctx.connect()?;
     let before = c.hello()?;
+    let device_id = crate::bundle::from_hex::<8>(&before.device_id).unwrap_or_default();
+    let auth = match key {
+        Some(path) => Some(ota_protocol::Signature(
+            SecretKey::read(path)?.sign(&ota_agent::signature::keys_message(&device_id, &raw)),
+        )),
+        None => None,
+    };
     c.simple(&Request::Provision { keys: &bytes, auth }, "Provision")
         .map_err(|e| {
             if before.keys > 0 && auth.is_none() {

@@ -59,6 +59,11 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
             ));
         }
     }
+    let (mut paths, links) = dir::split_symlinks(paths);
+    for l in links {
+        ctx.ui
+            .say(&format!("skipped {l}: a symbolic link (never followed)"));
+    }
     paths.sort();
     paths.dedup();
     let mut files = Vec::with_capacity(paths.len());
@@ -220,12 +225,18 @@ pub fn sign(ctx: &Ctx, args: &ManifestSignArgs) -> Result<()> {
     let (mut value, m) = read_value(&args.manifest)?;
     if let Some(k) = &args.key {
         let key = SecretKey::read(k)?;
-        signing::sign_ed25519(&mut value, &key)?;
+        let tree = signing::sign_ed25519(&mut value, &key)?;
         ctx.ui.say(&format!(
             "signed {} with {}",
             m.version,
             key.public().line()
         ));
+        if !tree {
+            ctx.ui.say(
+                "warning: some files have no sha1, so no signature for devices was made and agents \
+                 provisioned with keys will refuse this release; regenerate it with `ota manifest gen`",
+            );
+        }
     }
     if let Some(k) = &args.hmac_key {
         let sig = signing::hmac_hex(k, &signing::signed_bytes(&value)?);

@@ -85,6 +85,9 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let (source, want) = if let Some(d) = &args.dir {
         check_unsigned(ctx, args, &format!("folder {}", d.display()))?;
         let b = dir::load(d, &ctx.config.filter, args.version.as_deref())?;
+        for s in &b.skipped {
+            ctx.ui.say(&format!("skipped {s}: never followed"));
+        }
         ctx.ui.detail(&format!(
             "{}: {} files, {}",
             d.display(),
@@ -196,6 +199,12 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         json!({ "github": github_stats })
     };
 
+    if bundle.as_ref().is_some_and(|b| b.files().is_empty()) {
+        return Err(fail(
+            Kind::Source,
+            "the update has no files: pushing it would empty the device; check --dir and the config's allow, ignore and paths",
+        ));
+    }
     let multi = ctx.multi() || args.junit.is_some();
     let bars = MultiProgress::new();
     let jobs: Vec<(Target, Result<(Client, DeviceInfo)>)> =
@@ -295,6 +304,8 @@ fn push_one(
     progress: &mut Progress,
 ) -> Result<Value> {
     let started = Instant::now();
+    // After a reboot or a drop, only this board may answer for it.
+    c.expect_id = Some(before.device_id.clone());
     let from = before.active.as_ref().map(|a| a.version.clone());
     let mut doc = json!({
         "port": c.name(),
@@ -393,10 +404,22 @@ fn push_one(
             ),
         ));
     }
-    let result = match outcome.confirmed {
-        Some(true) => "confirmed",
-        Some(false) => "unconfirmed",
-        None => "committed",
+    if outcome.confirmed == Some(false) {
+        let state = outcome.device.as_ref().map_or(String::new(), state_line);
+        return Err(fail(
+            Kind::Device,
+            format!(
+                "{}: {} was installed but did not confirm within {}s ({state}); it rolls back by itself when its boots run out",
+                c.name(),
+                bundle.version,
+                ctx.config.confirm_timeout.as_secs()
+            ),
+        ));
+    }
+    let result = if outcome.confirmed == Some(true) {
+        "confirmed"
+    } else {
+        "committed"
     };
     doc["result"] = json!(result);
     doc["plan"] = json!(p);

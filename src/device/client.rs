@@ -176,6 +176,8 @@ pub struct Client {
     inbox: VecDeque<Msg>,
     pub timeout: Duration,
     pub stats: WireStats,
+    /// The device id this client must find again after a reconnection.
+    pub expect_id: Option<String>,
 }
 
 impl Client {
@@ -188,6 +190,7 @@ impl Client {
             inbox: VecDeque::new(),
             timeout,
             stats: WireStats::default(),
+            expect_id: None,
         }
     }
 
@@ -201,7 +204,8 @@ impl Client {
 
     pub fn send(&mut self, req: &Request<'_>) -> anyhow::Result<()> {
         let n = encode_frame(req, &mut self.scratch, &mut self.frame)
-            .map_err(|e| fail(Kind::Device, format!("cannot encode request: {e}")))?;
+            // A request too large for the frame buffer is a bug, not a link failure to retry.
+            .map_err(|e| anyhow::anyhow!("internal: cannot encode a request: {e}"))?;
         self.stats.bytes_out += n as u64;
         self.stats.frames_out += 1;
         let sent = self

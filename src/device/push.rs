@@ -48,6 +48,10 @@ pub struct PushOutcome {
 
 /// Declarations are short: on a bad link, start again this many times.
 const DECLARE_ATTEMPTS: u32 = 5;
+/// Resends in a row that move a file no further before ota gives up on the link.
+const MAX_STALLS: u32 = 8;
+/// Reconnections while sending one file before ota gives up.
+const MAX_RECONNECTS: u32 = 8;
 
 enum Step {
     /// The link failed: reconnect and resume.
@@ -104,7 +108,7 @@ pub fn push(
         bytes: needed.iter().map(|&i| files[i].size as u64).sum(),
     });
 
-    let chunk = opts.chunk.max(64) as usize;
+    let chunk = opts.chunk.clamp(64, ota_protocol::MAX_CHUNK as u32) as usize;
     for &i in &needed {
         let f = &files[i];
         ev(Event::FileStart {
@@ -113,6 +117,7 @@ pub fn push(
         });
         let mut resume = false;
         let mut agains = 0;
+        let mut reconnects = 0;
         loop {
             match stream_file(
                 c,
@@ -126,6 +131,16 @@ pub fn push(
             ) {
                 Ok(()) => break,
                 Err(Step::Link(why)) => {
+                    reconnects += 1;
+                    if reconnects > MAX_RECONNECTS {
+                        return Err(left_as_was(
+                            fail(
+                                Kind::Device,
+                                format!("{}: the link kept failing ({why})", f.path),
+                            ),
+                            None,
+                        ));
+                    }
                     ev(Event::Retrying {
                         reason: why.clone(),
                     });
@@ -325,8 +340,24 @@ fn stream_file(
     let mut next = 0u32;
     let mut inflight: VecDeque<u32> = VecDeque::new();
     let mut resync = resume;
+    let (mut stalls, mut last_stall_at) = (0u32, None::<u32>);
     loop {
         if resync {
+            if last_stall_at == Some(acked) {
+                stalls += 1;
+                if stalls > MAX_STALLS {
+                    return Err(Step::Fatal(fail(
+                        Kind::Device,
+                        format!(
+                            "{}: no progress at byte {acked} after {MAX_STALLS} resends; the link or the agent is not taking data",
+                            f.path
+                        ),
+                    )));
+                }
+            } else {
+                stalls = 0;
+            }
+            last_stall_at = Some(acked);
             match where_is(c, entry)? {
                 None => {
                     ev(Event::Sent {
@@ -453,7 +484,13 @@ fn commit(
     for _ in 0..3 {
         let sent = c.send(&Request::Commit { boots: opts.boots });
         let answer = match sent {
-            Ok(()) => c.recv(c.timeout),
+            // Acks and FileDones of the data phase may still be queued: skip them.
+            Ok(()) => loop {
+                match c.recv(c.timeout) {
+                    Ok(Some(Msg::Ack { .. } | Msg::FileDone { .. } | Msg::Need { .. })) => continue,
+                    other => break other,
+                }
+            },
             Err(e) => Err(std::io::Error::other(e.to_string())),
         };
         match answer {
@@ -499,6 +536,17 @@ pub fn wait_for_device(c: &mut Client, timeout: Duration) -> anyhow::Result<Devi
             .reconnect()
             .map_err(|e| fail(Kind::Device, format!("{}: {e}", c.name())))
             .and_then(|_| c.hello());
+        let attempt = attempt.and_then(|info| match &c.expect_id {
+            Some(id) if *id != info.device_id => Err(fail(
+                Kind::Device,
+                format!(
+                    "{}: a different board answered (id {}, expected {id})",
+                    c.name(),
+                    info.device_id
+                ),
+            )),
+            _ => Ok(info),
+        });
         match attempt {
             Ok(info) => return Ok(info),
             Err(e) if Instant::now() >= deadline => {

@@ -1,5 +1,7 @@
 //! A folder on the host as an update: the developer's working tree.
 //! Version-control folders are skipped; the config's filters apply.
+//! Symbolic links are never followed (a link to ~/.ssh must not reach a
+//! device or a release): they are left out, and the caller is told.
 
 use std::path::Path;
 
@@ -8,6 +10,22 @@ use crate::exit::{fail, Kind};
 use crate::filter::Filter;
 
 const SKIPPED: &[&str] = &[".git", ".hg", ".svn", ".jj", "__pycache__"];
+/// How `walk` reports a symbolic link it left out (a NUL cannot start a path).
+const SYMLINK_MARK: &str = "\0symlink:";
+
+/// Splits `walk`'s output into files and the symbolic links left out.
+pub fn split_symlinks(walked: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let (links, files): (Vec<String>, Vec<String>) = walked
+        .into_iter()
+        .partition(|p| p.starts_with(SYMLINK_MARK));
+    (
+        files,
+        links
+            .into_iter()
+            .map(|l| l[SYMLINK_MARK.len()..].to_string())
+            .collect(),
+    )
+}
 
 /// Hashes every kept file under `root`.
 pub fn load(root: &Path, filter: &Filter, version: Option<&str>) -> anyhow::Result<Bundle> {
@@ -17,8 +35,9 @@ pub fn load(root: &Path, filter: &Filter, version: Option<&str>) -> anyhow::Resu
             format!("{}: not a folder", root.display()),
         ));
     }
-    let mut paths = Vec::new();
-    walk(root, "", filter, &mut paths)?;
+    let mut walked = Vec::new();
+    walk(root, "", filter, &mut walked)?;
+    let (paths, links) = split_symlinks(walked);
     let mut files = Vec::with_capacity(paths.len());
     for rel in paths {
         files.push(verify_file(
@@ -34,7 +53,12 @@ pub fn load(root: &Path, filter: &Filter, version: Option<&str>) -> anyhow::Resu
         f
     });
     let version = version.map_or_else(|| format!("dir-{}", &id[..8]), str::to_string);
-    Bundle::new(version, "dir".into(), id, files)
+    let mut bundle = Bundle::new(version, "dir".into(), id, files)?;
+    bundle.skipped = links
+        .into_iter()
+        .map(|l| format!("{l} (symbolic link)"))
+        .collect();
+    Ok(bundle)
 }
 
 /// Adds the kept files under `dir` (whose path in the tree is `prefix`) to `out`.
@@ -61,12 +85,16 @@ pub fn walk(
         } else {
             format!("{prefix}/{name}")
         };
-        let meta = std::fs::metadata(e.path())?;
-        if meta.is_dir() {
+        let kind = e.file_type()?;
+        if kind.is_symlink() {
+            if filter.keeps(&rel) {
+                out.push(format!("{SYMLINK_MARK}{rel}"));
+            }
+        } else if kind.is_dir() {
             if !SKIPPED.contains(&name) {
                 walk(&e.path(), &rel, filter, out)?;
             }
-        } else if meta.is_file() && filter.keeps(&rel) {
+        } else if kind.is_file() && filter.keeps(&rel) {
             out.push(rel);
         }
     }

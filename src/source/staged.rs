@@ -11,6 +11,8 @@ use crate::filter::Filter;
 use crate::manifest::Manifest;
 
 pub const MANIFEST: &str = "manifest.json";
+/// Marks a folder `ota stage` wrote, and so may replace.
+pub const MARKER: &str = ".ota-stage";
 /// The release's manifest.json as published, kept for its signatures.
 pub const SIGNED: &str = "signed-manifest.json";
 
@@ -21,16 +23,32 @@ pub fn write(
     out: &Path,
     signed: Option<&[u8]>,
 ) -> anyhow::Result<Vec<BundleFile>> {
-    if out.exists()
-        && !out.join(MANIFEST).is_file()
-        && std::fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
+    // Only a folder that ota staged (it carries the marker) is ever replaced:
+    // never the current folder, one of its parents, or a project that merely
+    // has a manifest.json.
+    let here = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.canonicalize().ok());
+    let target = out.canonicalize().ok();
+    if let (Some(here), Some(target)) = (&here, &target) {
+        if here.starts_with(target) {
+            return Err(fail(
+                Kind::Config,
+                format!(
+                    "{}: is the current folder or one of its parents; choose another --out",
+                    out.display()
+                ),
+            ));
+        }
+    }
+    let empty = std::fs::read_dir(out)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true);
+    if out.exists() && !out.join(MARKER).is_file() && !empty {
         return Err(fail(
             Kind::Config,
             format!(
-                "{}: exists and is not a staged update; choose another --out",
+                "{}: exists and is not a folder `ota stage` wrote; choose another --out",
                 out.display()
             ),
         ));
@@ -69,6 +87,10 @@ pub fn write(
         m.post_update = bundle.post_update.clone();
         m.rollback = bundle.rollback.clone();
         std::fs::write(tmp.join(MANIFEST), m.to_json())?;
+        std::fs::write(
+            tmp.join(MARKER),
+            "written by `ota stage`; `ota stage` may replace this folder\n",
+        )?;
         if let Some(raw) = signed {
             std::fs::write(tmp.join(SIGNED), raw)?;
         }
@@ -140,6 +162,12 @@ pub fn check_against(bundle: &Bundle, signed: &[u8]) -> anyhow::Result<()> {
                 format!("{}: not as the signed manifest lists it", f.path),
             ));
         }
+    }
+    if bundle.post_update != m.post_update || bundle.rollback != m.rollback {
+        return Err(fail(
+            Kind::Verify,
+            "staged hooks (post_update, rollback) are not the signed manifest's",
+        ));
     }
     if bundle.version != m.version {
         return Err(fail(

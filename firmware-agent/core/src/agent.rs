@@ -8,7 +8,7 @@ use ota_protocol::{
 
 use crate::layout::{State, MAX_ENTRIES, MAX_PATH, SECTOR};
 use crate::session::{DataOutcome, Session};
-use crate::signature::{keys_message, signed_by_any, MAX_KEYS};
+use crate::signature::{keys_message, signed_by_any, valid_key, MAX_KEYS};
 use crate::store::{BootOutcome, Store, Tree};
 use crate::Error;
 
@@ -240,11 +240,16 @@ impl<F: NorFlash> Agent<F> {
                 let n = keys.len() / 32;
                 for (i, k) in keys.chunks_exact(32).enumerate() {
                     new[i].copy_from_slice(k);
+                    // A key that is not a curve point would lock the device for good.
+                    if !valid_key(&new[i]) {
+                        return Err(plain(Error::BadEntry));
+                    }
                 }
                 if self.store.provisioned() {
-                    let ok = auth.as_ref().is_some_and(|a| {
-                        signed_by_any(self.store.keys(), &keys_message(&new[..n]), &a.0)
-                    });
+                    let message = keys_message(&self.config.device_id, &new[..n]);
+                    let ok = auth
+                        .as_ref()
+                        .is_some_and(|a| signed_by_any(self.store.keys(), &message, &a.0));
                     if !ok {
                         return Err(plain(Error::Unsigned));
                     }

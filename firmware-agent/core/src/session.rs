@@ -360,6 +360,21 @@ impl Session {
             crc: self.crc.finalize(),
             ..self.tree
         };
+        // The tree record is read back too: a record that will not load
+        // after the switch would leave the device with no tree at all.
+        let mut crc = CRC32.digest();
+        let mut buf = [0u8; ENTRY];
+        let base = store.sector_offset(tree.first_sector as u32);
+        let mut at = 0u32;
+        let end = (TREE_HEADER + tree.entries as usize * ENTRY) as u32;
+        while at < end {
+            store.read(base + at, &mut buf)?;
+            crc.update(&buf);
+            at += ENTRY as u32;
+        }
+        if crc.finalize() != tree.crc {
+            return Err(Error::ReadbackMismatch);
+        }
         store.commit(tree, boots)
     }
 

@@ -61,15 +61,22 @@ impl TreeDigest {
     }
 }
 
-/// The message a key change is signed over: the new key set.
-pub fn keys_message(keys: &[[u8; 32]]) -> [u8; 32] {
+/// The message a key change is signed over: the device and the new key set
+/// (bound to the device, so an authorisation cannot be replayed on another board).
+pub fn keys_message(device_id: &[u8; 8], keys: &[[u8; 32]]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(KEYS_DOMAIN);
+    h.update(device_id);
     h.update([keys.len() as u8]);
     for k in keys {
         h.update(k);
     }
     h.finalize().into()
+}
+
+/// True when `key` is a usable Ed25519 public key.
+pub fn valid_key(key: &[u8; 32]) -> bool {
+    VerifyingKey::from_bytes(key).is_ok()
 }
 
 /// True when `sig` over `message` verifies with one of `keys`.

@@ -289,11 +289,17 @@ impl<F: NorFlash> Store<F> {
     }
 
     /// Make `tree` active, the active tree previous: the atomic switch.
+    /// The tree to fall back to stays one that ran well: an active tree still
+    /// in trial never confirmed, so it is dropped and the previous one kept.
     pub(crate) fn commit(&mut self, tree: TreeRef, boots: u8) -> Result<(), Error> {
+        let previous = match (self.record.state, self.record.previous) {
+            (State::Trial { .. }, Some(p)) => Some(p),
+            _ => self.record.active,
+        };
         self.append(Record {
             seq: 0,
             active: Some(tree),
-            previous: self.record.active,
+            previous,
             state: if boots == 0 {
                 State::Confirmed
             } else {

@@ -497,7 +497,8 @@ mod provisioned {
         auth: Option<&SigningKey>,
     ) -> Vec<R> {
         let raw: Vec<[u8; 32]> = keys.iter().map(|k| k.verifying_key().to_bytes()).collect();
-        let auth = auth.map(|k| Signature(k.sign(&keys_message(&raw)).to_bytes()));
+        let auth =
+            auth.map(|k| Signature(k.sign(&keys_message(&CONFIG.device_id, &raw)).to_bytes()));
         call(
             a,
             &Request::Provision {
@@ -596,7 +597,11 @@ mod provisioned {
             flash.cut_at(k, k + 1);
             let mut a = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
             let raw = new.concat();
-            let auth = Some(Signature(key(1).sign(&keys_message(&new)).to_bytes()));
+            let auth = Some(Signature(
+                key(1)
+                    .sign(&keys_message(&CONFIG.device_id, &new))
+                    .to_bytes(),
+            ));
             call(&mut a, &Request::Provision { keys: &raw, auth });
             let mut flash = a.into_store().into_flash();
             flash.power_on();
@@ -605,4 +610,24 @@ mod provisioned {
             assert!(keys == old || keys == new, "cut at {k}: {keys:?}");
         }
     }
+}
+
+#[test]
+fn a_tree_that_never_confirmed_is_not_kept_to_roll_back_to() {
+    let mut a = fresh();
+    let (t1, t2, t3) = (
+        Tree::new("v1", files(2, 0)),
+        Tree::new("v2", files(2, 40)),
+        Tree::new("v3", files(2, 80)),
+    );
+    push(&mut a, &t1, 0).unwrap();
+    // v2 is committed in trial but never confirmed before v3 arrives.
+    push(&mut a, &t2, 3).unwrap();
+    push(&mut a, &t3, 3).unwrap();
+    assert_eq!(a.store().previous().unwrap().header.version.as_str(), "v1");
+    assert_eq!(call(&mut a, &Request::Rollback), vec![R::Done]);
+    assert_eq!(
+        active_tree(a.store_mut()).unwrap(),
+        ("v1".to_string(), t1.files)
+    );
 }

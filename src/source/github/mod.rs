@@ -215,6 +215,7 @@ impl Github {
                     ));
                 }
                 let commit = self.commit_of(&release.tag_name).await?;
+                crate::bundle::check_identity(&release.tag_name, &release.tag_name, &commit)?;
                 Ok(Resolved {
                     channel: Channel::Stable,
                     version: release.tag_name.clone(),
@@ -232,9 +233,21 @@ impl Github {
 
     async fn developer(&self) -> anyhow::Result<Resolved> {
         let commit = self.commit_of(&self.branch).await?;
+        // A device keeps 32 bytes of version: shorten a long branch name, keep the SHA.
+        let short = &commit[..7.min(commit.len())];
+        let mut branch = self.branch.as_str();
+        while branch.len() + 1 + short.len() > ota_agent::layout::MAX_VERSION {
+            let mut end = branch.len() - 1;
+            while !branch.is_char_boundary(end) {
+                end -= 1;
+            }
+            branch = &branch[..end];
+        }
+        let version = format!("{branch}-{short}");
+        crate::bundle::check_identity(&version, &self.branch, &commit)?;
         Ok(Resolved {
             channel: Channel::Developer,
-            version: format!("{}-{}", self.branch, &commit[..7.min(commit.len())]),
+            version,
             git_ref: self.branch.clone(),
             commit,
             manifest_asset: None,
