@@ -222,7 +222,7 @@ impl<F: NorFlash> Agent<F> {
                 if self.session.is_some() {
                     return Err(plain(Error::BadState));
                 }
-                self.store.rollback().map_err(plain)?;
+                self.store.rollback_requested().map_err(plain)?;
                 reply(&Reply::Done);
             }
             Request::Abort => {

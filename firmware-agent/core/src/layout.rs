@@ -73,6 +73,10 @@ pub struct Record {
     pub state: State,
     /// The sector holding the provisioned release keys, if any.
     pub keys: Option<u16>,
+    /// Whether each tree's signature was checked by a provisioned agent when
+    /// it arrived (a provisioned agent will not be asked back onto one that was not).
+    pub active_signed: bool,
+    pub previous_signed: bool,
 }
 
 impl Record {
@@ -87,7 +91,7 @@ impl Record {
             State::Confirmed => (1, 0),
             State::Trial { boots_left } => (2, boots_left),
         };
-        b[24] = state;
+        b[24] = state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
         b[25] = boots;
         b[26..28].copy_from_slice(&self.keys.unwrap_or(NO_SECTOR).to_le_bytes());
         let crc = CRC32.checksum(&b[..28]);
@@ -100,7 +104,7 @@ impl Record {
         if u32le(&b[0..4]) != JOURNAL_MAGIC || u32le(&b[28..32]) != CRC32.checksum(&b[..28]) {
             return None;
         }
-        let state = match (b[24], b[25]) {
+        let state = match (b[24] & 0x3F, b[25]) {
             (0, _) => State::Empty,
             (1, _) => State::Confirmed,
             (2, n) => State::Trial { boots_left: n },
@@ -114,6 +118,8 @@ impl Record {
             previous: get_tree(&b[16..24]),
             state,
             keys: (keys != NO_SECTOR && keys as u32 >= JOURNAL_SECTORS).then_some(keys),
+            active_signed: b[24] & 0x80 != 0,
+            previous_signed: b[24] & 0x40 != 0,
         })
     }
 }

@@ -49,6 +49,8 @@ pub struct Session {
     current: Option<Current>,
     digest: TreeDigest,
     signature: Option<[u8; 64]>,
+    /// A provisioned agent checked this tree's signature.
+    verified: bool,
 }
 
 /// What a Data request came to.
@@ -117,9 +119,7 @@ impl Session {
         crc.update(&bytes);
         let digest = TreeDigest::new(b.version, b.post_update, b.rollback, b.entries);
         let signature = b.signature.map(|s| s.0);
-        if entries == 0 {
-            check_signature(store, digest.clone(), signature.as_ref())?;
-        }
+        let verified = entries == 0 && check_signature(store, digest.clone(), signature.as_ref())?;
         Ok(Session {
             id: b.session,
             tree: TreeRef {
@@ -139,6 +139,7 @@ impl Session {
             current: None,
             digest,
             signature,
+            verified,
         })
     }
 
@@ -212,7 +213,7 @@ impl Session {
         if self.declared == self.tree.entries {
             // The whole tree is known: a provisioned agent checks it now,
             // before any file byte is written.
-            check_signature(store, self.digest.clone(), self.signature.as_ref())?;
+            self.verified = check_signature(store, self.digest.clone(), self.signature.as_ref())?;
         }
         Ok(need)
     }
@@ -375,7 +376,7 @@ impl Session {
         if crc.finalize() != tree.crc {
             return Err(Error::ReadbackMismatch);
         }
-        store.commit(tree, boots)
+        store.commit(tree, boots, self.verified)
     }
 
     fn entry_offset<F: NorFlash>(&self, store: &Store<F>, index: u16) -> u32 {
@@ -384,16 +385,18 @@ impl Session {
     }
 }
 
+/// Ok(true) when a provisioned agent verified the signature; Ok(false) when
+/// the agent holds no keys (nothing to check).
 fn check_signature<F: NorFlash>(
     store: &Store<F>,
     digest: TreeDigest,
     sig: Option<&[u8; 64]>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     if !store.provisioned() {
-        return Ok(());
+        return Ok(false);
     }
     match sig {
-        Some(sig) if signed_by_any(store.keys(), &digest.finish(), sig) => Ok(()),
+        Some(sig) if signed_by_any(store.keys(), &digest.finish(), sig) => Ok(true),
         _ => Err(Error::Unsigned),
     }
 }

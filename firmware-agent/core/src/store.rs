@@ -74,6 +74,8 @@ impl<F: NorFlash> Store<F> {
                 previous: None,
                 state: State::Empty,
                 keys: None,
+                active_signed: false,
+                previous_signed: false,
             },
             next: (1, RECORDS_PER_SECTOR),
             keys: Keys::default(),
@@ -285,16 +287,27 @@ impl<F: NorFlash> Store<F> {
             previous: self.record.active,
             state: State::Confirmed,
             keys: self.record.keys,
+            active_signed: self.record.previous_signed,
+            previous_signed: self.record.active_signed,
         })
+    }
+
+    /// A rollback a host asked for: a provisioned agent goes back only to a
+    /// tree whose signature it checked (the boot's own rollback always may).
+    pub fn rollback_requested(&mut self) -> Result<(), Error> {
+        if self.provisioned() && !self.record.previous_signed {
+            return Err(Error::Unsigned);
+        }
+        self.rollback()
     }
 
     /// Make `tree` active, the active tree previous: the atomic switch.
     /// The tree to fall back to stays one that ran well: an active tree still
     /// in trial never confirmed, so it is dropped and the previous one kept.
-    pub(crate) fn commit(&mut self, tree: TreeRef, boots: u8) -> Result<(), Error> {
-        let previous = match (self.record.state, self.record.previous) {
-            (State::Trial { .. }, Some(p)) => Some(p),
-            _ => self.record.active,
+    pub(crate) fn commit(&mut self, tree: TreeRef, boots: u8, signed: bool) -> Result<(), Error> {
+        let (previous, previous_signed) = match (self.record.state, self.record.previous) {
+            (State::Trial { .. }, Some(p)) => (Some(p), self.record.previous_signed),
+            _ => (self.record.active, self.record.active_signed),
         };
         self.append(Record {
             seq: 0,
@@ -306,6 +319,8 @@ impl<F: NorFlash> Store<F> {
                 State::Trial { boots_left: boots }
             },
             keys: self.record.keys,
+            active_signed: signed,
+            previous_signed,
         })
     }
 

@@ -568,6 +568,47 @@ mod provisioned {
         assert_eq!(a.info().keys, 1);
     }
 
+    /// Declares and sends `tree` (signed by `signer`) and commits it, confirmed.
+    fn push_signed(a: &mut Agent<RamFlash>, tree: &Tree, signer: &SigningKey) {
+        let r = declare(a, tree, Some(signer));
+        for (i, need) in r.iter().skip(1).enumerate() {
+            if *need == R::Need(true) {
+                let data = Request::Data {
+                    entry: i as u16,
+                    offset: 0,
+                    bytes: &tree.files[i].1,
+                };
+                assert!(call(a, &data).contains(&R::FileDone));
+            }
+        }
+        assert_eq!(call(a, &Request::Commit { boots: 0 }), vec![R::Committed]);
+    }
+
+    #[test]
+    fn a_host_cannot_roll_a_provisioned_agent_back_onto_an_unchecked_tree() {
+        let mut a = fresh();
+        let k = key(1);
+        let (t1, t2, t3) = (
+            Tree::new("v1", files(2, 0)),
+            Tree::new("v2", files(2, 30)),
+            Tree::new("v3", files(2, 60)),
+        );
+        push(&mut a, &t1, 0).unwrap();
+        provision(&mut a, &[&k], None);
+        push_signed(&mut a, &t2, &k);
+        let r = call(&mut a, &Request::Rollback);
+        assert!(matches!(&r[0], R::Error(ErrorCode::Unsigned, _)), "{r:?}");
+        assert_eq!(active_tree(a.store_mut()).unwrap().0, "v2");
+        push_signed(&mut a, &t3, &k);
+        assert_eq!(
+            call(&mut a, &Request::Rollback),
+            vec![R::Done],
+            "back to a checked tree is fine"
+        );
+        let (mut a, _) = reboot(a);
+        assert_eq!(active_tree(a.store_mut()).unwrap().0, "v2");
+    }
+
     #[test]
     fn changing_keys_needs_a_signature_by_a_held_key() {
         let mut a = fresh();
