@@ -85,6 +85,26 @@ pub struct Github {
     pub counters: Arc<Counters>,
 }
 
+/// A config field that must be set, and not to the seed's placeholder (any case).
+fn required(
+    field: &str,
+    value: Option<&str>,
+    placeholder: &str,
+    what: &str,
+) -> anyhow::Result<String> {
+    match value {
+        None | Some("") => Err(fail(
+            Kind::Config,
+            format!("config field `{field}` is not set ({what})"),
+        )),
+        Some(v) if v.eq_ignore_ascii_case(placeholder) => Err(fail(
+            Kind::Config,
+            format!("config field `{field}` is still the placeholder {placeholder}"),
+        )),
+        Some(v) => Ok(v.to_string()),
+    }
+}
+
 /// Removes a folder when dropped (downloads made with `--no-cache`).
 pub struct TempFolder(PathBuf);
 
@@ -101,37 +121,18 @@ impl Github {
         use_cache: bool,
         wait_rate_limit: bool,
     ) -> anyhow::Result<Github> {
-        let placeholder = |v: &str, p: &str| v.eq_ignore_ascii_case(p);
-        let owner = match config.owner.as_deref() {
-            None | Some("") => {
-                return Err(fail(
-                    Kind::Config,
-                    "config field `owner` is not set (the GitHub user or organisation)",
-                ))
-            }
-            Some(o) if placeholder(o, "YOUR_GITHUB_USERNAME") => {
-                return Err(fail(
-                    Kind::Config,
-                    "config field `owner` is still the placeholder YOUR_GITHUB_USERNAME",
-                ))
-            }
-            Some(o) => o.to_string(),
-        };
-        let repo = match config.repo.as_deref() {
-            None | Some("") => {
-                return Err(fail(
-                    Kind::Config,
-                    "config field `repo` is not set (the repository name)",
-                ))
-            }
-            Some(r) if placeholder(r, "YOUR_REPO_NAME") => {
-                return Err(fail(
-                    Kind::Config,
-                    "config field `repo` is still the placeholder YOUR_REPO_NAME",
-                ))
-            }
-            Some(r) => r.to_string(),
-        };
+        let owner = required(
+            "owner",
+            config.owner.as_deref(),
+            "YOUR_GITHUB_USERNAME",
+            "the GitHub user or organisation",
+        )?;
+        let repo = required(
+            "repo",
+            config.repo.as_deref(),
+            "YOUR_REPO_NAME",
+            "the repository name",
+        )?;
         let counters = Arc::new(Counters::default());
         let policy = NetPolicy {
             retries: config.retries,
