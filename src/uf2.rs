@@ -27,7 +27,7 @@ pub const BLOCK: usize = 512;
 pub const PAYLOAD: usize = 256;
 /// The firmware region of the Pico W's flash as the RP2040 maps it (XIP):
 /// a UF2 must never reach into the ota store that follows it.
-pub const FLASH: Range<u32> = 0x1000_0000..0x1000_0000 + ota_agent::board::FIRMWARE_SIZE;
+pub const FLASH: Range<u32> = 0x1000_0000..0x1000_0000 + ota_agent::board::AGENT_SIZE;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]

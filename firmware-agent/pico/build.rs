@@ -17,12 +17,12 @@ fn main() {
     let memory = include_str!("memory.x");
     let expected = format!(
         "FLASH : ORIGIN = 0x10000100, LENGTH = {}K - 0x100",
-        layout::FIRMWARE_SIZE / 1024
+        layout::AGENT_SIZE / 1024
     );
     assert!(
         memory.contains(&expected),
-        "memory.x must give the firmware the {} KiB that src/layout.rs reserves: expected the line `{expected}`",
-        layout::FIRMWARE_SIZE / 1024
+        "memory.x must give the agent the {} KiB that src/layout.rs reserves: expected the line `{expected}`",
+        layout::AGENT_SIZE / 1024
     );
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
-use ota_agent::board::{FIRMWARE_SIZE, FLASH_SIZE, STORE_BASE};
+use ota_agent::board::{AGENT_SIZE, FLASH_SIZE, STORE_BASE};
 use ota_agent::file_flash::FileFlash;
 use ota_agent::layout::{State, MAX_SECTORS, SECTOR};
 use ota_agent::timed_flash::{FlashTiming, FlashWork, TimedFlash};
@@ -30,7 +30,7 @@ use crate::exit::{fail, Kind};
 /// The simulator takes the largest chunk the protocol allows.
 const LINK: usize = link_buffer_for(ota_protocol::MAX_CHUNK);
 /// Where a sim image keeps its device id: the last sector of the (unused) firmware region.
-const IDENTITY: u32 = FIRMWARE_SIZE - 4096;
+const IDENTITY: u32 = AGENT_SIZE - 4096;
 const IDENTITY_MAGIC: &[u8; 8] = b"OTASIMID";
 
 /// The simulated board's flash: the image file, with the modeled chip's

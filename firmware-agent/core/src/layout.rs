@@ -3,7 +3,7 @@
 //! The store region is a run of 4 KiB sectors:
 //!
 //! ```text
-//! sector 0, 1   root journal (ping-pong; 32-byte CRC-checked records)
+//! sector 0, 1   root journal (ping-pong; 64-byte CRC-checked records)
 //! sector 2..    free space: tree records and file extents, anywhere
 //! ```
 //!
@@ -17,7 +17,9 @@ use crate::hash::{Sha1, Sha256};
 pub const SECTOR: u32 = 4096;
 pub const PAGE: usize = 256;
 pub const JOURNAL_SECTORS: u32 = 2;
-pub const RECORD: usize = 32;
+pub const RECORD: usize = 64;
+/// Where a journal record's CRC starts.
+const RECORD_CRC: usize = RECORD - 4;
 pub const RECORDS_PER_SECTOR: usize = SECTOR as usize / RECORD;
 pub const TREE_HEADER: usize = 512;
 pub const ENTRY: usize = 256;
@@ -33,7 +35,7 @@ pub const MAX_VERSION: usize = 32;
 pub const MAX_REF: usize = 64;
 pub const MAX_COMMIT: usize = 64;
 
-const JOURNAL_MAGIC: u32 = 0x314A_544F; // "OTJ1"
+const JOURNAL_MAGIC: u32 = 0x324A_544F; // "OTJ2"
 const TREE_MAGIC: u32 = 0x3154_544F; // "OTT1"
 
 pub(crate) const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -65,6 +67,17 @@ pub enum State {
 }
 
 /// One root journal record: the whole of the device's committed state.
+///
+/// Its 64 bytes:
+///
+/// ```text
+///  0..4   magic "OTJ2"          4..8   sequence number
+///  8..16  active tree           16..24 previous tree
+/// 24      state | signed flags  25     trial boots left
+/// 26..28  keys sector           28..36 what the application slot holds
+/// 36..40  trial history         40..48 security version, key-change counter
+/// 48..60  reserved (0xFF)       60..64 CRC-32 of bytes 0..60
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
     pub seq: u32,
@@ -81,7 +94,7 @@ pub struct Record {
 
 impl Record {
     pub fn encode(&self) -> [u8; RECORD] {
-        let mut b = [0u8; RECORD];
+        let mut b = [0xFFu8; RECORD];
         b[0..4].copy_from_slice(&JOURNAL_MAGIC.to_le_bytes());
         b[4..8].copy_from_slice(&self.seq.to_le_bytes());
         put_tree(&mut b[8..16], self.active);
@@ -94,14 +107,16 @@ impl Record {
         b[24] = state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
         b[25] = boots;
         b[26..28].copy_from_slice(&self.keys.unwrap_or(NO_SECTOR).to_le_bytes());
-        let crc = CRC32.checksum(&b[..28]);
-        b[28..32].copy_from_slice(&crc.to_le_bytes());
+        let crc = CRC32.checksum(&b[..RECORD_CRC]);
+        b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
         b
     }
 
     /// `None` for an erased, torn or foreign slot.
     pub fn decode(b: &[u8; RECORD]) -> Option<Record> {
-        if u32le(&b[0..4]) != JOURNAL_MAGIC || u32le(&b[28..32]) != CRC32.checksum(&b[..28]) {
+        if u32le(&b[0..4]) != JOURNAL_MAGIC
+            || u32le(&b[RECORD_CRC..]) != CRC32.checksum(&b[..RECORD_CRC])
+        {
             return None;
         }
         let state = match (b[24] & 0x3F, b[25]) {

@@ -78,7 +78,7 @@ describe('the Pico firmware in rp2040js, driven by ota', () => {
     assert.match(d.agent_version, /\+pico$/);
     assert.equal(d.active, null);
     assert.equal(d.state, 'empty');
-    assert.equal(d.capacity_bytes, 384 * 4096);
+    assert.equal(d.capacity_bytes, 320 * 4096);
   });
 
   it('pushes a small tree, reboots into it, and the app confirms it', async () => {

@@ -44,7 +44,9 @@ bind_interrupts!(struct Irqs {
 // it), so the two maps are held equal here.
 const _: () = assert!(
     layout::FLASH_SIZE == ota_agent::board::FLASH_SIZE
-        && layout::FIRMWARE_SIZE == ota_agent::board::FIRMWARE_SIZE
+        && layout::AGENT_SIZE == ota_agent::board::AGENT_SIZE
+        && layout::APP_SLOT_BASE == ota_agent::board::APP_SLOT_BASE
+        && layout::APP_SLOT_SIZE == ota_agent::board::APP_SLOT_SIZE
         && STORE_BASE == ota_agent::board::STORE_BASE
         && STORE_SECTORS == ota_agent::board::STORE_SECTORS,
     "src/layout.rs and ota_agent::board disagree on the flash map"
