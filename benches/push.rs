@@ -790,6 +790,7 @@ impl Sink {
             agent_version: "bench-sink",
             device_id: [0; 8],
             max_chunk: ota_protocol::MAX_CHUNK as u16,
+            app: ota_protocol::AppSlot::Empty,
         };
         let agent = ota_agent::Agent::boot(flash, 0, 64, config)
             .expect("a blank RAM flash opens")

@@ -326,7 +326,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
-            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -350,6 +350,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             break
         }
         'ota;agent;uf2' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'An application ELF linked for the application slot, installed with the agent')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
@@ -367,7 +368,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;agent;help' {
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
-            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -458,7 +459,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;help;agent' {
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
-            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
             break
         }
         'ota;help;agent;sim' {

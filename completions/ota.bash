@@ -310,12 +310,16 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__uf2)
-            opts="-o -v -q -h --out --config --port --serial --all --verbose --quiet --json --help"
+            opts="-o -v -q -h --app --out --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -303,7 +303,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
-            cand uf2 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
+            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;agent;sim'= {
@@ -325,6 +325,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
         }
         &'ota;agent;uf2'= {
+            cand --app 'An application ELF linked for the application slot, installed with the agent'
             cand -o 'Output file [default: the ELF''s name with .uf2]'
             cand --out 'Output file [default: the ELF''s name with .uf2]'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
@@ -341,7 +342,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;agent;help'= {
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
-            cand uf2 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
+            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;agent;help;sim'= {
@@ -412,7 +413,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;help;agent'= {
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
-            cand uf2 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
+            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
         }
         &'ota;help;agent;sim'= {
         }

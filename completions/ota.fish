@@ -218,7 +218,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subco
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from sim uf2 help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l flash -d 'The simulated Pico\'s flash image (created on first use)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout' -r
@@ -233,6 +233,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l app -d 'An application ELF linked for the application slot, installed with the agent' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s o -l out -d 'Output file [default: the ELF\'s name with .uf2]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
@@ -243,7 +244,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand completions" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand completions" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
@@ -271,4 +272,4 @@ complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "verify" -d 'Check a manifest: its schema and paths, the files in a folder, and its signature'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "sign" -d 'Sign a manifest with an Ed25519 secret key (or the seed updater\'s HMAC key)'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
-complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "uf2" -d 'Convert the agent firmware\'s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode'
+complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'

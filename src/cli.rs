@@ -233,10 +233,13 @@ pub struct ManifestSignArgs {
 pub enum AgentCommand {
     /// Serve a simulated agent (the real agent code on a flash image file)
     Sim(SimArgs),
-    /// Convert the agent firmware's ELF into a UF2 file to drag onto a Pico in BOOTSEL mode
+    /// Convert the agent firmware's ELF (and an application's) into one UF2 file to drag onto a Pico in BOOTSEL mode
     Uf2 {
         /// The firmware ELF (firmware-agent/pico/target/thumbv6m-none-eabi/release/ota-agent-pico)
         elf: PathBuf,
+        /// An application ELF linked for the application slot, installed with the agent
+        #[arg(long, value_name = "ELF")]
+        app: Option<PathBuf>,
         /// Output file [default: the ELF's name with .uf2]
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,

@@ -72,8 +72,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::inspect::provision(&ctx, pubkey, *clear, key.as_deref())
         }
         Command::Agent(AgentCommand::Sim(args)) => commands::agent::sim(&ctx, args),
-        Command::Agent(AgentCommand::Uf2 { elf, out }) => {
-            commands::agent::uf2(&ctx, elf, out.as_deref())
+        Command::Agent(AgentCommand::Uf2 { elf, app, out }) => {
+            commands::agent::uf2(&ctx, elf, app.as_deref(), out.as_deref())
         }
         Command::Completions { .. } => unreachable!("handled above"),
     }

@@ -1,5 +1,6 @@
 //! ELF to UF2, for `ota agent uf2`: the file to drag onto a Pico in BOOTSEL
-//! mode (it appears as a USB drive, RPI-RP2) to install the agent firmware.
+//! mode (it appears as a USB drive, RPI-RP2) to install the agent firmware,
+//! and with it, for a first install, an application for the slot.
 //!
 //! UF2 is a run of 512-byte blocks, each carrying 256 bytes for one flash
 //! address, tagged with the RP2040 family id so the boot ROM accepts it.
@@ -11,6 +12,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use thiserror::Error;
+
+use ota_agent::board::{AGENT_SIZE, APP_SLOT_BASE, APP_SLOT_SIZE, XIP_BASE};
 
 use crate::elf::{self, ElfError};
 
@@ -25,9 +28,11 @@ pub const RP2040_FAMILY_ID: u32 = 0xE48B_FF56;
 pub const BLOCK: usize = 512;
 /// Payload bytes per block, the flash page size the RP2040 boot ROM expects.
 pub const PAYLOAD: usize = 256;
-/// The firmware region of the Pico W's flash as the RP2040 maps it (XIP):
-/// a UF2 must never reach into the ota store that follows it.
-pub const FLASH: Range<u32> = 0x1000_0000..0x1000_0000 + ota_agent::board::AGENT_SIZE;
+/// The agent's region of the Pico W's flash as the RP2040 maps it (XIP):
+/// an agent UF2 must never reach into the slot or the store that follow it.
+pub const FLASH: Range<u32> = XIP_BASE..XIP_BASE + AGENT_SIZE;
+/// The application slot, as the RP2040 maps it.
+pub const SLOT: Range<u32> = XIP_BASE + APP_SLOT_BASE..XIP_BASE + APP_SLOT_BASE + APP_SLOT_SIZE;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -44,63 +49,127 @@ pub enum Uf2Error {
     OutsideFlash { start: u32, end: u64 },
     #[error("two segments both load bytes at {addr:#010x}; the ELF is not a firmware image")]
     Overlap { addr: u32 },
+    #[error(
+        "the application loads at {start:#010x}..{end:#010x}, outside the application slot \
+         ({:#010x}..{:#010x}, {} KiB); link it with the slot's memory.x (FLASH : ORIGIN = {:#010x}, LENGTH = {}K)",
+        SLOT.start, SLOT.end, APP_SLOT_SIZE / 1024, SLOT.start, APP_SLOT_SIZE / 1024
+    )]
+    AppOutsideSlot { start: u32, end: u64 },
+    #[error(
+        "the application does not start with a vector table at {:#010x} (a stack pointer in RAM, \
+         then a reset vector in the slot); the agent would never run it",
+        SLOT.start
+    )]
+    NoVectorTable,
 }
 
 /// Converts a firmware ELF into UF2 blocks for the RP2040 boot ROM.
+pub fn elf_to_uf2(elf: &[u8]) -> Result<Vec<u8>, Uf2Error> {
+    firmware_uf2(elf, None)
+}
+
+/// One UF2 holding the agent and, when given, an application for the slot:
+/// what a first install copies onto a Pico in BOOTSEL mode.
 ///
 /// Every PT_LOAD segment with bytes goes in at its load (physical) address.
 /// Pages are 256-byte aligned; bytes of a page that no segment covers are 0.
-pub fn elf_to_uf2(elf: &[u8]) -> Result<Vec<u8>, Uf2Error> {
-    let segments = elf::load_segments(elf)?;
-    let mut pages: BTreeMap<u32, [u8; PAYLOAD]> = BTreeMap::new();
-    let mut covered: BTreeMap<u32, u32> = BTreeMap::new(); // start -> end
-    for seg in &segments {
-        let start = seg.paddr;
-        let end = u64::from(start) + seg.data.len() as u64;
-        if start < FLASH.start || end > u64::from(FLASH.end) {
-            return Err(Uf2Error::OutsideFlash { start, end });
+/// The agent must load inside its region, the application inside the slot,
+/// starting with a vector table the agent will accept.
+pub fn firmware_uf2(agent: &[u8], app: Option<&[u8]>) -> Result<Vec<u8>, Uf2Error> {
+    let mut pages = Pages::default();
+    pages.add(agent, &FLASH, |start, end| Uf2Error::OutsideFlash {
+        start,
+        end,
+    })?;
+    if let Some(app) = app {
+        let before = pages.pages.len();
+        pages.add(app, &SLOT, |start, end| Uf2Error::AppOutsideSlot {
+            start,
+            end,
+        })?;
+        if pages.pages.len() == before {
+            return Err(Uf2Error::Empty);
         }
-        let end = end as u32;
-        // The nearest range that starts at or before `end - 1` must end before `start`.
-        if let Some((&s, &e)) = covered.range(..end).next_back() {
-            if e > start {
-                return Err(Uf2Error::Overlap { addr: s.max(start) });
+        let first = pages
+            .pages
+            .get(&SLOT.start)
+            .ok_or(Uf2Error::NoVectorTable)?;
+        let word = |i: usize| u32::from_le_bytes(first[i..i + 4].try_into().unwrap_or_default());
+        if !ota_agent::board::app_vectors_valid(word(0), word(4)) {
+            return Err(Uf2Error::NoVectorTable);
+        }
+    }
+    pages.blocks()
+}
+
+/// Flash pages by XIP address, and the ranges the segments cover.
+#[derive(Default)]
+struct Pages {
+    pages: BTreeMap<u32, [u8; PAYLOAD]>,
+    covered: BTreeMap<u32, u32>, // start -> end
+}
+
+impl Pages {
+    fn add(
+        &mut self,
+        elf: &[u8],
+        region: &Range<u32>,
+        outside: impl Fn(u32, u64) -> Uf2Error,
+    ) -> Result<(), Uf2Error> {
+        for seg in elf::load_segments(elf)? {
+            let start = seg.paddr;
+            let end = u64::from(start) + seg.data.len() as u64;
+            if start < region.start || end > u64::from(region.end) {
+                return Err(outside(start, end));
+            }
+            let end = end as u32;
+            // The nearest range that starts at or before `end - 1` must end before `start`.
+            if let Some((&s, &e)) = self.covered.range(..end).next_back() {
+                if e > start {
+                    return Err(Uf2Error::Overlap { addr: s.max(start) });
+                }
+            }
+            self.covered.insert(start, end);
+            for (i, byte) in seg.data.iter().enumerate() {
+                let addr = start + i as u32;
+                let page = self
+                    .pages
+                    .entry(addr & !(PAYLOAD as u32 - 1))
+                    .or_insert([0; PAYLOAD]);
+                page[addr as usize % PAYLOAD] = *byte;
             }
         }
-        covered.insert(start, end);
-        for (i, byte) in seg.data.iter().enumerate() {
-            let addr = start + i as u32;
-            let page = pages
-                .entry(addr & !(PAYLOAD as u32 - 1))
-                .or_insert([0; PAYLOAD]);
-            page[addr as usize % PAYLOAD] = *byte;
+        Ok(())
+    }
+
+    fn blocks(self) -> Result<Vec<u8>, Uf2Error> {
+        let pages = self.pages;
+        if pages.is_empty() {
+            return Err(Uf2Error::Empty);
         }
-    }
-    if pages.is_empty() {
-        return Err(Uf2Error::Empty);
-    }
-    let total = pages.len() as u32;
-    let mut out = Vec::with_capacity(pages.len() * BLOCK);
-    for (n, (addr, payload)) in pages.iter().enumerate() {
-        let mut block = [0u8; BLOCK];
-        let words = [
-            MAGIC_START0,
-            MAGIC_START1,
-            FLAG_FAMILY_ID,
-            *addr,
-            PAYLOAD as u32,
-            n as u32,
-            total,
-            RP2040_FAMILY_ID,
-        ];
-        for (i, w) in words.iter().enumerate() {
-            block[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+        let total = pages.len() as u32;
+        let mut out = Vec::with_capacity(pages.len() * BLOCK);
+        for (n, (addr, payload)) in pages.iter().enumerate() {
+            let mut block = [0u8; BLOCK];
+            let words = [
+                MAGIC_START0,
+                MAGIC_START1,
+                FLAG_FAMILY_ID,
+                *addr,
+                PAYLOAD as u32,
+                n as u32,
+                total,
+                RP2040_FAMILY_ID,
+            ];
+            for (i, w) in words.iter().enumerate() {
+                block[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+            }
+            block[32..32 + PAYLOAD].copy_from_slice(payload);
+            block[BLOCK - 4..].copy_from_slice(&MAGIC_END.to_le_bytes());
+            out.extend_from_slice(&block);
         }
-        block[32..32 + PAYLOAD].copy_from_slice(payload);
-        block[BLOCK - 4..].copy_from_slice(&MAGIC_END.to_le_bytes());
-        out.extend_from_slice(&block);
+        Ok(out)
     }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -34,14 +34,32 @@ pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
     }
 }
 
-/// Writes the UF2 of a firmware ELF, and reports its flash and RAM use.
-pub fn uf2(ctx: &Ctx, elf: &Path, out: Option<&Path>) -> Result<()> {
-    let bytes =
-        std::fs::read(elf).map_err(|e| fail(Kind::Source, format!("{}: {e}", elf.display())))?;
-    let image = crate::uf2::elf_to_uf2(&bytes)
-        .map_err(|e| fail(Kind::Source, format!("{}: {e}", elf.display())))?;
-    let sizes = crate::elf::section_sizes(&bytes)
-        .map_err(|e| fail(Kind::Source, format!("{}: {e}", elf.display())))?;
+/// Writes the UF2 of the agent's ELF, with an application's when given, and
+/// reports the flash and RAM each uses.
+pub fn uf2(ctx: &Ctx, elf: &Path, app: Option<&Path>, out: Option<&Path>) -> Result<()> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| fail(Kind::Source, format!("{}: {e}", p.display())))
+    };
+    let agent_bytes = read(elf)?;
+    let app_bytes = app.map(read).transpose()?;
+    let image = crate::uf2::firmware_uf2(&agent_bytes, app_bytes.as_deref()).map_err(|e| {
+        let which = match e {
+            crate::uf2::Uf2Error::AppOutsideSlot { .. } | crate::uf2::Uf2Error::NoVectorTable => {
+                app.unwrap_or(elf)
+            }
+            _ => elf,
+        };
+        fail(Kind::Source, format!("{}: {e}", which.display()))
+    })?;
+    let sizes = |p: &Path, bytes: &[u8]| {
+        crate::elf::section_sizes(bytes)
+            .map_err(|e| fail(Kind::Source, format!("{}: {e}", p.display())))
+    };
+    let agent_sizes = sizes(elf, &agent_bytes)?;
+    let app_sizes = match (app, &app_bytes) {
+        (Some(p), Some(b)) => Some(sizes(p, b)?),
+        _ => None,
+    };
     let out = out.map_or_else(|| elf.with_extension("uf2"), Path::to_path_buf);
     let tmp = out.with_extension("uf2.part");
     std::fs::write(&tmp, &image)
@@ -49,25 +67,40 @@ pub fn uf2(ctx: &Ctx, elf: &Path, out: Option<&Path>) -> Result<()> {
     std::fs::rename(&tmp, &out)
         .map_err(|e| fail(Kind::Source, format!("{}: {e}", out.display())))?;
     let blocks = image.len() / crate::uf2::BLOCK;
+    let use_json = |s: &crate::elf::Sizes| {
+        json!({
+            "text": s.text,
+            "data": s.data,
+            "bss": s.bss,
+            "flash_bytes": s.text + s.data,
+            "ram_bytes": s.data + s.bss,
+        })
+    };
     if ctx.ui.json {
-        return print_json(&json!({
-            "uf2": out.display().to_string(),
-            "blocks": blocks,
-            "text": sizes.text,
-            "data": sizes.data,
-            "bss": sizes.bss,
-            "flash_bytes": sizes.text + sizes.data,
-            "ram_bytes": sizes.data + sizes.bss,
-        }));
+        let mut doc = json!({ "uf2": out.display().to_string(), "blocks": blocks });
+        doc["agent"] = use_json(&agent_sizes);
+        doc["app"] = app_sizes.as_ref().map_or(serde_json::Value::Null, use_json);
+        return print_json(&doc);
     }
-    print_line(&format!(
-        "{}: {blocks} blocks; firmware uses {} of flash (text {} + data {}) and {} of static RAM (data {} + bss {})",
+    let line = |what: &str, s: &crate::elf::Sizes| {
+        format!(
+            "{what} uses {} of flash (text {} + data {}) and {} of static RAM (data {} + bss {})",
+            human_bytes(s.text + s.data),
+            s.text,
+            s.data,
+            human_bytes(s.data + s.bss),
+            s.data,
+            s.bss
+        )
+    };
+    let mut text = format!(
+        "{}: {blocks} blocks; {}",
         out.display(),
-        human_bytes(sizes.text + sizes.data),
-        sizes.text,
-        sizes.data,
-        human_bytes(sizes.data + sizes.bss),
-        sizes.data,
-        sizes.bss
-    ))
+        line("agent", &agent_sizes)
+    );
+    if let Some(s) = &app_sizes {
+        text.push_str("; ");
+        text.push_str(&line("application", s));
+    }
+    print_line(&text)
 }

@@ -43,6 +43,8 @@ pub struct DeviceInfo {
     pub session: Option<u32>,
     /// Provisioned release keys: when non-zero, the agent takes signed trees only.
     pub keys: u8,
+    /// The application slot: "empty", "invalid" (never run) or "valid".
+    pub app: String,
 }
 
 /// A file on the device.
@@ -118,6 +120,12 @@ impl Msg {
                 max_files: i.max_entries,
                 session: i.session,
                 keys: i.keys,
+                app: match i.app {
+                    ota_protocol::AppSlot::Empty => "empty",
+                    ota_protocol::AppSlot::Invalid => "invalid",
+                    ota_protocol::AppSlot::Valid => "valid",
+                }
+                .into(),
             })),
             Reply::File {
                 path,

@@ -27,6 +27,10 @@ pub struct UsbPort {
     pub product: Option<String>,
     /// True when the USB ids (or the by-id name) are the agent's.
     pub agent: bool,
+    /// True for an application on a board with the agent underneath: the
+    /// agent's USB ids with another product string (ota's example
+    /// applications, or one that keeps the agent's ids).
+    pub application: bool,
 }
 
 /// Where udev's by-serial links live; `OTA_SERIAL_BY_ID` overrides it.
@@ -38,6 +42,9 @@ pub fn by_id_dir() -> PathBuf {
 /// What a Pico that is not an agent is probably running, from its USB product id.
 pub fn pico_kind(vid: Option<u16>, pid: Option<u16>, product: Option<&str>) -> &'static str {
     match (vid, pid, product) {
+        (Some(AGENT_VID), Some(AGENT_PID), Some(p)) if p != AGENT_PRODUCT => {
+            "application running (the agent is reached with a 1200-baud touch)"
+        }
         (Some(AGENT_VID), Some(AGENT_PID), _) => "ota agent",
         (Some(RPI_VID), Some(0x0003), _) => {
             "Pico in BOOTSEL mode (copy the agent's UF2 onto its drive)"
@@ -68,6 +75,7 @@ fn from_by_id() -> Vec<UsbPort> {
                 serial: Some(serial),
                 product: Some(AGENT_PRODUCT.into()),
                 agent: true,
+                application: false,
             });
         } else if name.contains("MicroPython") || name.contains("Raspberry_Pi") {
             out.push(UsbPort {
@@ -77,6 +85,7 @@ fn from_by_id() -> Vec<UsbPort> {
                 serial: None,
                 product: Some(name),
                 agent: false,
+                application: false,
             });
         }
     }
@@ -90,10 +99,9 @@ fn from_usb() -> Vec<UsbPort> {
     let mut out = Vec::new();
     for p in ports {
         if let serialport::SerialPortType::UsbPort(u) = p.port_type {
-            let agent = u.vid == AGENT_VID
-                && u.pid == AGENT_PID
-                && u.product.as_deref().is_none_or(|s| s == AGENT_PRODUCT);
-            if agent || u.vid == RPI_VID {
+            let ours = u.vid == AGENT_VID && u.pid == AGENT_PID;
+            let agent = ours && u.product.as_deref().is_none_or(|s| s == AGENT_PRODUCT);
+            if ours || u.vid == RPI_VID {
                 out.push(UsbPort {
                     port: p.port_name,
                     vid: Some(u.vid),
@@ -101,6 +109,7 @@ fn from_usb() -> Vec<UsbPort> {
                     serial: u.serial_number,
                     product: u.product,
                     agent,
+                    application: ours && !agent,
                 });
             }
         }

@@ -217,6 +217,7 @@ fn boot_agent(
         agent_version: concat!("sim-", env!("CARGO_PKG_VERSION")),
         device_id,
         max_chunk: image.max_chunk(),
+        app: app_slot(&mut flash),
     };
     // Without a model the times are counted all the same, and never read.
     let timing = image.model.map_or(FlashTiming::W25Q16JV, |m| m.flash);
@@ -230,6 +231,22 @@ fn boot_agent(
             .map_err(|e| fail(Kind::Device, format!("{}: confirm failed: {e}", name())))?;
     }
     Ok((agent, outcome))
+}
+
+/// What the image's application slot holds, judged as the Pico agent judges it.
+fn app_slot(flash: &mut FileFlash) -> ota_protocol::AppSlot {
+    use embedded_storage::nor_flash::ReadNorFlash;
+    use ota_agent::board::{app_vectors_valid, APP_SLOT_BASE};
+    let mut b = [0u8; 8];
+    if flash.read(APP_SLOT_BASE, &mut b).is_err() || b == [0xFF; 8] {
+        return ota_protocol::AppSlot::Empty;
+    }
+    let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    if app_vectors_valid(word(0), word(4)) {
+        ota_protocol::AppSlot::Valid
+    } else {
+        ota_protocol::AppSlot::Invalid
+    }
 }
 
 /// The image's device id, made up (and written) on first use, like a flash chip's unique id.

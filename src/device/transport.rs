@@ -6,6 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use super::line_control::{self, Running};
 use crate::exit::{fail, Kind};
 
 pub trait Transport: Send {
@@ -26,6 +27,19 @@ pub trait Transport: Send {
     /// link simulates one with a timing model (`sim:FILE?model=pico-w`).
     fn board_time(&self) -> Option<super::board_model::BoardTime> {
         None
+    }
+    /// What runs on the board, as far as the link shows it without a word of
+    /// the protocol (a USB port's product string).
+    fn running(&mut self) -> Running {
+        Running::Unknown
+    }
+    /// The 1200-baud touch: asks a running application to reset into the
+    /// agent. The link is closed by it; `reconnect` once the agent is up.
+    fn touch(&mut self) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this port cannot be touched at 1200 baud",
+        ))
     }
 }
 
@@ -125,6 +139,42 @@ impl Transport for Serial {
     fn name(&self) -> String {
         self.path.clone()
     }
+
+    fn running(&mut self) -> Running {
+        let found =
+            super::discover::candidates()
+                .into_iter()
+                .find(|p| match (&self.serial, &p.serial) {
+                    (Some(want), Some(sn)) => want.eq_ignore_ascii_case(sn),
+                    _ => p.port == self.path,
+                });
+        match found {
+            Some(p) if p.agent => {
+                self.path = p.port;
+                Running::Agent
+            }
+            Some(p) if p.application => {
+                self.path = p.port;
+                // The application shows the agent's serial number: follow it.
+                self.serial = self.serial.take().or(p.serial);
+                Running::Application
+            }
+            Some(_) => Running::Unknown,
+            None if self.serial.is_some() => Running::Nothing,
+            None => Running::Unknown,
+        }
+    }
+
+    fn touch(&mut self) -> io::Result<()> {
+        self.port = None;
+        // Opening sets the line coding; closing drops DTR: the touch.
+        let port = serialport::new(&self.path, line_control::TOUCH_BAUD)
+            .timeout(Duration::from_millis(100))
+            .open()
+            .map_err(serial_err)?;
+        drop(port);
+        Ok(())
+    }
 }
 
 /// An agent behind a TCP socket (the emulator bridge, `ota agent sim --listen`).
@@ -192,4 +242,22 @@ impl Transport for Tcp {
     fn name(&self) -> String {
         format!("tcp:{}", self.addr)
     }
+
+    fn running(&mut self) -> Running {
+        line_control::describe(&self.addr, self.connect_timeout.min(CONTROL_TIMEOUT))
+    }
+
+    fn touch(&mut self) -> io::Result<()> {
+        self.stream = None;
+        match line_control::touch(&self.addr, self.connect_timeout.min(CONTROL_TIMEOUT))? {
+            true => Ok(()),
+            false => Err(io::Error::other(
+                "nothing to touch: no USB device is attached",
+            )),
+        }
+    }
 }
+
+/// How long a `tcp:` port gets to answer a control line. A server that does
+/// not know them never answers, and is then talked to as an agent.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(1);

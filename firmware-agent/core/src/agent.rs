@@ -19,6 +19,8 @@ pub struct AgentConfig {
     pub device_id: [u8; 8],
     /// Largest Data payload this agent's frame buffer takes.
     pub max_chunk: u16,
+    /// What the application slot held at boot.
+    pub app: ota_protocol::AppSlot,
 }
 
 /// What the caller must do after a request.
@@ -282,6 +284,7 @@ impl<F: NorFlash> Agent<F> {
             previous: self.store.previous().map(tree_info),
             session: self.session.as_ref().map(|s| s.id),
             keys: self.store.key_count(),
+            app: self.config.app,
         }
     }
 }

@@ -33,3 +33,70 @@ const _: () = {
     assert!(STORE_BASE.is_multiple_of(crate::layout::SECTOR));
     assert!(STORE_SECTORS == 320);
 };
+
+/// The watchdog scratch register through which an application asks the agent
+/// to stay in charge after the next reset (the Pico SDK keeps 4 to 7 for its
+/// own reboot magic, so ota takes 1).
+pub const STAY_SCRATCH: usize = 1;
+/// The value in [`STAY_SCRATCH`] that means "stay in the agent"; anything
+/// else lets the agent hand over to the application.
+pub const STAY_MAGIC: u32 = 0x4F54_4153; // "OTAS"
+
+/// What the first words of the slot must look like for the agent to run it:
+/// a stack pointer in the RP2040's SRAM and a Thumb reset vector inside the
+/// slot. Erased flash (all ones) and random bytes fail it.
+pub fn app_vectors_valid(initial_sp: u32, reset: u32) -> bool {
+    const SRAM: core::ops::Range<u32> = 0x2000_0000..0x2004_2001;
+    let slot = XIP_BASE + APP_SLOT_BASE..XIP_BASE + APP_SLOT_BASE + APP_SLOT_SIZE;
+    SRAM.contains(&initial_sp)
+        && initial_sp.is_multiple_of(4)
+        && reset & 1 == 1
+        && slot.contains(&(reset & !1))
+        && reset & !1 >= XIP_BASE + APP_SLOT_BASE + 16 * 4
+}
+
+/// The USB serial number of a board, agent and application alike: the flash
+/// chip's unique id in lower-case hex, so a host follows the board by it
+/// whichever of the two is running.
+pub fn serial_number<'a>(uid: &[u8; 8], buf: &'a mut [u8; 16]) -> &'a str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in uid.iter().enumerate() {
+        buf[2 * i] = HEX[(b >> 4) as usize];
+        buf[2 * i + 1] = HEX[(b & 0xF) as usize];
+    }
+    // Hex digits are ASCII: this never falls back.
+    core::str::from_utf8(buf).unwrap_or("0000000000000000")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_number_is_lowercase_hex_of_the_unique_id() {
+        let mut buf = [0u8; 16];
+        let uid = [0xE6, 0x61, 0x38, 0x52, 0x83, 0x1F, 0x2A, 0x09];
+        assert_eq!(serial_number(&uid, &mut buf), "e6613852831f2a09");
+        assert_eq!(serial_number(&[0; 8], &mut buf), "0000000000000000");
+    }
+
+    #[test]
+    fn app_vectors_are_checked() {
+        let slot = XIP_BASE + APP_SLOT_BASE;
+        assert!(app_vectors_valid(0x2004_2000, slot + 0xC1));
+        assert!(!app_vectors_valid(0xFFFF_FFFF, 0xFFFF_FFFF), "erased flash");
+        assert!(!app_vectors_valid(0x2004_2000, slot + 0xC0), "not Thumb");
+        assert!(
+            !app_vectors_valid(0x2004_2000, 0x1000_01C1),
+            "points into the agent"
+        );
+        assert!(
+            !app_vectors_valid(0x1004_0000, slot + 0xC1),
+            "stack not in RAM"
+        );
+        assert!(
+            !app_vectors_valid(0x2004_2000, slot + APP_SLOT_SIZE + 1),
+            "beyond the slot"
+        );
+    }
+}

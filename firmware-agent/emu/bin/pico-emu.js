@@ -2,9 +2,10 @@
 'use strict';
 // Runs the ota Pico W firmware in rp2040js, its USB CDC port bridged to TCP.
 //
-//   node bin/pico-emu.js --elf FIRMWARE.elf --flash FLASH.img [--port N]
+//   node bin/pico-emu.js --elf FIRMWARE.elf [--app APP.elf] --flash FLASH.img [--port N]
 //
-// The flash image is created (erased) when missing and kept up to date at
+// --app writes an application for the slot into flash with the agent, as
+// `ota agent uf2 --app` does for a first install. The flash image is created (erased) when missing and kept up to date at
 // every erase and program, so stopping this process at any moment is a power
 // cut, and starting it again on the same file is a power-on.
 //
@@ -27,6 +28,7 @@ function args(argv) {
       return argv[++i];
     };
     if (a === '--elf') o.elf = next();
+    else if (a === '--app') o.app = next();
     else if (a === '--flash') o.flash = next();
     else if (a === '--port') o.port = Number(next());
     else if (a === '--host') o.host = next();
@@ -38,7 +40,7 @@ function args(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: pico-emu --elf FIRMWARE.elf --flash FLASH.img [--port N] [--host 127.0.0.1]';
+  const text = 'usage: pico-emu --elf FIRMWARE.elf [--app APP.elf] --flash FLASH.img [--port N] [--host 127.0.0.1]';
   if (err) {
     console.error(`pico-emu: ${err}\n${text}`);
     process.exit(2);
@@ -50,7 +52,7 @@ function usage(err) {
 async function main() {
   const o = args(process.argv.slice(2));
   const out = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
-  const pico = new Pico({ elf: fs.readFileSync(o.elf), flashFile: o.flash });
+  const pico = new Pico({ elf: fs.readFileSync(o.elf), app: o.app && fs.readFileSync(o.app), flashFile: o.flash });
   pico.on('note', out);
   const server = await bridge(pico, { host: o.host, port: o.port, note: (ev) => out({ ...ev, boot: pico.boots }) });
   out({ event: 'listening', host: o.host, port: server.address().port });

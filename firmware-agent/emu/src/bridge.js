@@ -9,6 +9,16 @@
 // When the chip resets, the USB device goes away: the bridge closes the
 // socket, as a serial port closes when its device unplugs, and the host
 // reconnects once the chip is back.
+//
+// A connection whose first byte is 0xFF carries one control line instead of
+// data, the way ota's tcp: ports ask for what a serial port would show
+// (src/device/line_control.rs on the host side):
+//   \xFFOTA-DESCRIBE\n    -> \xFFOTA {"running":"agent"|"application"|"none"}\n
+//   \xFFOTA-TOUCH 1200\n  -> \xFFOTA {"touched":true|false}\n   (open at 1200 baud, then close)
+// COBS frames never start with 0xFF, so no data connection is mistaken for one.
+// A new connection takes the device from the current one only once it sends
+// data, so a control line never cuts off the host that holds the port; with no
+// current host it is attached at once (a console that only reads).
 
 const net = require('net');
 
@@ -16,7 +26,8 @@ function bridge(pico, { host = '127.0.0.1', port = 0, note = () => {} } = {}) {
   let current = null;
 
   const drop = (s, why) => {
-    if (s && !s.destroyed) s.destroy();
+    if (!s) return;
+    if (!s.destroyed) s.destroy();
     if (current === s) {
       // What the host wrote before it closed still reaches the device, as a
       // tty's close waits for its output to drain.
@@ -25,18 +36,51 @@ function bridge(pico, { host = '127.0.0.1', port = 0, note = () => {} } = {}) {
     }
   };
 
+  const control = (s, line) => {
+    const [cmd, arg] = line.trim().split(/\s+/);
+    let answer;
+    if (cmd === 'OTA-DESCRIBE') answer = { running: pico.runningImage() };
+    else if (cmd === 'OTA-TOUCH') answer = { touched: pico.touch(Number(arg) || 1200) };
+    else answer = { error: `unknown control line: ${cmd}` };
+    note({ event: 'control', line: line.trim(), answer });
+    s.end('\xffOTA ' + JSON.stringify(answer) + '\n', 'latin1');
+  };
+
   const server = net.createServer((s) => {
     s.setNoDelay(true);
+    let first = null; // the bytes of a connection that has not said what it is yet
+    if (!current) attach(s);
+    const onData = (d) => {
+      first = first ? Buffer.concat([first, d]) : Buffer.from(d);
+      if (first[0] === 0xff) {
+        if (current === s) current = null; // a control line, not a host
+        const nl = first.indexOf(0x0a);
+        if (nl >= 0) {
+          s.removeListener('data', onData);
+          control(s, first.subarray(1, nl).toString('latin1'));
+        }
+        return;
+      }
+      s.removeListener('data', onData);
+      if (current !== s) attach(s);
+      s.on('data', (more) => forward(s, more));
+      forward(s, first);
+    };
+    s.on('data', onData);
+    s.on('error', () => {});
+  });
+
+  const attach = (s) => {
     if (current) drop(current, 'replaced by a new connection');
     current = s;
     note({ event: 'host-connected' });
-    s.on('data', (d) => {
-      if (current !== s) return;
-      if (!pico.hostWrite(d)) s.pause(); // the FIFO is full: TCP holds the rest
-    });
-    s.on('error', () => {});
     s.on('close', () => drop(s, 'closed by the host'));
-  });
+  };
+
+  const forward = (s, d) => {
+    if (current !== s) return;
+    if (!pico.hostWrite(d)) s.pause(); // the FIFO is full: TCP holds the rest
+  };
 
   pico.on('drain', () => {
     if (current) current.resume();

@@ -25,13 +25,17 @@ function loadSegments(buf) {
   return out;
 }
 
-/** The segments that land in flash at `base`, as offsets into a flash of `size` bytes. */
-function flashSegments(buf, base = 0x10000000, size = 2 * 1024 * 1024) {
+/**
+ * The segments that land in flash at `base`, as offsets into a flash of
+ * `size` bytes. An agent firmware starts with boot2 at `base`; an application
+ * for the slot (`boot2: false`) does not.
+ */
+function flashSegments(buf, base = 0x10000000, size = 2 * 1024 * 1024, { boot2 = true } = {}) {
   const segs = loadSegments(buf).filter((s) => s.addr >= base && s.addr < base + size);
   for (const s of segs) {
     if (s.addr + s.bytes.length > base + size) throw new Error(`segment at 0x${s.addr.toString(16)} runs past the flash`);
   }
-  if (!segs.some((s) => s.addr === base)) throw new Error('the ELF has no boot2 at the start of flash');
+  if (boot2 && !segs.some((s) => s.addr === base)) throw new Error('the ELF has no boot2 at the start of flash');
   return segs.map((s) => ({ offset: s.addr - base, bytes: s.bytes }));
 }
 

@@ -11,6 +11,10 @@
 //   'drain'                   the host FIFO has room again (see hostWrite)
 //   'delivered' Uint8Array    host bytes just handed to the firmware's OUT endpoint
 //   'stopped' why             the emulator stopped for good (power cut, halt)
+//
+// Notes include {event:'app-entered'} when the core first runs code in the
+// application slot during a boot, and {event:'gpio', pin:15, value} at each
+// edge of GP15 (the blink example's LED).
 
 const fs = require('fs');
 const { EventEmitter } = require('events');
@@ -21,6 +25,10 @@ const { serveBreak } = require('./rom');
 const { flashSegments } = require('./elf');
 
 const FLASH_SIZE = 2 * 1024 * 1024; // the Pico W's W25Q16JV
+/** The application slot (ota_agent::board), as XIP addresses. */
+const SLOT_START = 0x10040000;
+const SLOT_END = 0x100c0000;
+const LED_PIN = 15;
 const SECTOR = 4096;
 const CYCLE_NS = 8; // rp2040js counts every cycle at 125 MHz
 /** Host FIFO in front of the CDC OUT endpoint, as rp2040js's USBCDC has. */
@@ -39,14 +47,18 @@ const USB_BUF_CTRL_AVAILABLE = 1 << 10;
 class Pico extends EventEmitter {
   /**
    * @param {object} o
-   * @param {Buffer} o.elf           the firmware ELF, written into flash at power-on
+   * @param {Buffer} o.elf           the agent firmware ELF, written into flash at power-on
+   * @param {Buffer} o.app           an application ELF for the slot, written likewise (optional)
    * @param {Array}  o.segments      or the firmware as [{offset, bytes}] (for tests)
    * @param {string} o.flashFile     the flash image, created (erased) when missing
    */
-  constructor({ elf, segments, flashFile }) {
+  constructor({ elf, app, segments, flashFile }) {
     super();
     this.stub = buildBootStub();
     this.segments = elf ? flashSegments(elf, 0x10000000, FLASH_SIZE) : segments || [];
+    if (app) this.segments.push(...flashSegments(app, 0x10000000, FLASH_SIZE, { boot2: false }));
+    // Watchdog scratch registers survive a reset, not a power-on.
+    this.scratch = new Uint32Array(8);
     this.flashFile = flashFile;
     this.mcu = null;
     this.boots = 0;
@@ -82,6 +94,7 @@ class Pico extends EventEmitter {
     for (const s of this.segments) image.set(s.bytes, s.offset);
     fs.writeFileSync(this.flashFile, image);
     this.fd = fs.openSync(this.flashFile, 'r+');
+    this.scratch = new Uint32Array(8);
     this.boot('power on', image, 0);
   }
 
@@ -102,6 +115,10 @@ class Pico extends EventEmitter {
     this.hookWatchdog(watchdogReason);
     this.hookScbReset();
     this.hookUsb();
+    this.appEntered = false;
+    mcu.gpio[LED_PIN].addListener((state) => {
+      if (state === 0 || state === 1) this.note({ event: 'gpio', pin: LED_PIN, value: state });
+    });
     this.resetPending = false;
     this.anchorWall = performance.now();
     this.anchorEmu = 0;
@@ -121,6 +138,7 @@ class Pico extends EventEmitter {
     this.cancel();
     this.note({ event: 'reset', reason });
     const image = this.mcu.flash.subarray(0, FLASH_SIZE);
+    this.scratch = this.watchdog().scratchData.slice();
     this.pendingRead = null;
     this.hostFlush();
     this.emit('reset', reason);
@@ -146,9 +164,14 @@ class Pico extends EventEmitter {
     this.cancel();
   }
 
+  watchdog() {
+    return Object.values(this.mcu.peripherals).find((p) => p && p.name === 'WATCHDOG_BASE');
+  }
+
   hookWatchdog(previousReason) {
-    const wd = Object.values(this.mcu.peripherals).find((p) => p && p.name === 'WATCHDOG_BASE');
+    const wd = this.watchdog();
     wd.reason = previousReason; // REASON survives the reset it describes
+    wd.scratchData.set(this.scratch); // and so do the scratch registers, but not a power-on
     const stopTimer = () => {
       // embassy-rp's trigger_reset() enables the watchdog with LOAD 0 before
       // it sets TRIGGER; rp2040js's periodic alarm would then fire for ever
@@ -270,14 +293,20 @@ class Pico extends EventEmitter {
     usb.DPRAMUpdated = (offset, value) => {
       dpramUpdated(offset, value);
       const epOutControl = offset >= 0x8c && offset <= 0xfc && (offset & 4) !== 0; // EP1..15 OUT
-      if (epOutControl && value & USB_BUF_CTRL_AVAILABLE) {
+      // EP0 OUT likewise while the host has a data stage to send (SET_LINE_CODING);
+      // other EP0 OUT buffers are status stages, which rp2040js completes at once.
+      const ep0Data = offset === 0x84 && this.cdc && this.cdc.controlDataSent;
+      if ((epOutControl || ep0Data) && value & USB_BUF_CTRL_AVAILABLE) {
         mcu.usbDPRAMView.setUint32(offset, mcu.usbDPRAMView.getUint32(offset, true) | USB_BUF_CTRL_AVAILABLE, true);
       }
     };
     const finishRead = usb.finishRead.bind(usb);
     usb.finishRead = (ep, buf) => {
       const ctl = 0x84 + ep * 8;
-      if (ep !== 0) mcu.usbDPRAMView.setUint32(ctl, mcu.usbDPRAMView.getUint32(ctl, true) & ~USB_BUF_CTRL_AVAILABLE, true);
+      if (ep !== 0 || this.cdc.controlDataSent) {
+        mcu.usbDPRAMView.setUint32(ctl, mcu.usbDPRAMView.getUint32(ctl, true) & ~USB_BUF_CTRL_AVAILABLE, true);
+        if (ep === 0) this.cdc.controlDataSent = false;
+      }
       finishRead(ep, buf);
     };
 
@@ -286,11 +315,22 @@ class Pico extends EventEmitter {
     // USBCDC answers every armed OUT endpoint at once, with an empty packet
     // when it has nothing: a busy loop. Hold the read until the host has data.
     usb.onEndpointRead = (ep, size) => {
+      if (ep === 0) {
+        cdc.controlData(size);
+        return this.wake();
+      }
       if (ep !== cdc.outEndpoint) return;
       this.pendingRead = { ep, size };
       this.deliver();
     };
-    cdc.onDeviceConnected = () => this.note({ event: 'usb-configured', interface: cdc.commInterface });
+    cdc.onDeviceConnected = () =>
+      this.note({ event: 'usb-configured', interface: cdc.commInterface, image: this.appEntered ? 'application' : 'agent' });
+    cdc.onReenumerate = () => {
+      this.pendingRead = null;
+      this.hostFlush();
+      this.note({ event: 'usb-reenumerate' });
+      this.emit('reset', 'USB re-enumerated');
+    };
     cdc.onLineState = () => this.note({ event: 'dtr', interface: cdc.commInterface });
     cdc.onSerialData = (buf) => {
       if (buf.length) this.emit('serial', Uint8Array.from(buf));
@@ -308,6 +348,27 @@ class Pico extends EventEmitter {
     this.fill();
     this.deliver();
     return this.backlog.length === 0;
+  }
+
+  /**
+   * What a host does to the CDC line when it opens the port at `baud` and
+   * closes it again: SET_LINE_CODING, then SET_CONTROL_LINE_STATE with DTR
+   * off. At 1200 baud that is the touch that asks an application for the agent.
+   * Returns false when the USB device is not configured (nothing to touch).
+   */
+  touch(baud) {
+    if (this.stopped || !this.running || !this.cdc.initialized) return false;
+    this.note({ event: 'touch', baud });
+    this.cdc.cdcSetLineCoding(baud);
+    this.cdc.cdcSetControlLineState(0);
+    this.wake();
+    return true;
+  }
+
+  /** What runs now, as a host would tell from the USB device it sees. */
+  runningImage() {
+    if (this.stopped || !this.running || !this.cdc || !this.cdc.initialized) return 'none';
+    return this.appEntered ? 'application' : 'agent';
   }
 
   /** Forgets what the host sent and the device has not taken (the device went away). */
@@ -384,6 +445,13 @@ class Pico extends EventEmitter {
     outer: while (this.running && this.mcu === mcu) {
       for (let i = 0; i < 4096; i++) {
         if (core.waiting) break;
+        if (!this.appEntered) {
+          const pc = core.PC;
+          if (pc >= SLOT_START && pc < SLOT_END) {
+            this.appEntered = true;
+            this.note({ event: 'app-entered', pc, cycles: this.cycles() });
+          }
+        }
         const cycles = core.executeInstruction();
         // A reset or halt inside that instruction: this chip must not tick
         // again (see hookWatchdog).
@@ -501,15 +569,43 @@ class Pico extends EventEmitter {
 class CdcHost extends USBCDC {
   constructor(usb) {
     super(usb);
+    // Control transfers after enumeration, one at a time: [{setup, data}].
+    this.controls = [];
+    this.controlBusy = false;
+    // The controller enabled again without a chip reset (the agent handed
+    // over to the application, which brings up USB of its own): a new device
+    // on the bus, enumerated from the start.
+    const enabled = usb.onUSBEnabled;
+    this.enables = 0;
+    usb.onUSBEnabled = () => {
+      if (this.enables++ > 0) {
+        this.initialized = false;
+        this.lineStateTaken = false;
+        this.descriptorsSize = null;
+        this.descriptors = [];
+        this.outEndpoint = this.inEndpoint = -1;
+        this.controls = [];
+        this.controlBusy = false;
+        this.pendingControlData = null;
+        if (this.onReenumerate) this.onReenumerate();
+      }
+      enabled();
+    };
     // The status stage of SET_CONTROL_LINE_STATE (an empty IN packet on EP0)
     // says the device took it; a stalled request never gets one.
     const onEndpointWrite = usb.onEndpointWrite;
     usb.onEndpointWrite = (ep, buf) => {
       const status = ep === 0 && buf.length === 0 && this.initialized && !this.lineStateTaken;
+      const later = ep === 0 && buf.length === 0 && this.controlBusy;
       onEndpointWrite(ep, buf);
       if (status) {
         this.lineStateTaken = true;
         if (this.onLineState) this.onLineState();
+      }
+      if (later) {
+        // The status stage of a queued control transfer: send the next one.
+        this.controlBusy = false;
+        this.nextControl();
       }
     };
   }
@@ -523,7 +619,62 @@ class CdcHost extends USBCDC {
     return 0;
   }
 
+  cdcSetLineCoding(baud) {
+    const data = new Uint8Array(7);
+    new DataView(data.buffer).setUint32(0, baud, true);
+    data[6] = 8; // 8 data bits, 1 stop bit, no parity
+    this.control(
+      createSetupPacket({
+        dataDirection: DataDirection.HostToDevice,
+        type: SetupType.Class,
+        recipient: SetupRecipient.Interface,
+        bRequest: 0x20,
+        wValue: 0,
+        wIndex: this.commInterface,
+        wLength: data.length,
+      }),
+      data,
+    );
+  }
+
+  /** Queues a control transfer (after enumeration); OUT data goes in its data stage. */
+  control(setup, data = null) {
+    this.controls.push({ setup, data });
+    this.nextControl();
+  }
+
+  nextControl() {
+    if (this.controlBusy || !this.controls.length) return;
+    const { setup, data } = this.controls.shift();
+    this.controlBusy = true;
+    this.pendingControlData = data;
+    this.usb.sendSetupPacket(setup);
+  }
+
+  /** The device armed EP0 OUT: the data stage of the transfer under way. */
+  controlData(size) {
+    const data = this.pendingControlData;
+    if (!data) return;
+    this.pendingControlData = null;
+    this.controlDataSent = true;
+    this.usb.endpointReadDone(0, data.subarray(0, size));
+  }
+
   cdcSetControlLineState(value = 0x3 /* DTR | RTS */) {
+    if (this.initialized) {
+      // After enumeration: queued behind any other control transfer.
+      return this.control(
+        createSetupPacket({
+          dataDirection: DataDirection.HostToDevice,
+          type: SetupType.Class,
+          recipient: SetupRecipient.Interface,
+          bRequest: 0x22,
+          wValue: value,
+          wIndex: this.commInterface,
+          wLength: 0,
+        }),
+      );
+    }
     this.usb.sendSetupPacket(
       createSetupPacket({
         dataDirection: DataDirection.HostToDevice,

@@ -13,17 +13,21 @@ const REPO = path.resolve(EMU_DIR, '../..');
 const PICO_DIR = path.join(REPO, 'firmware-agent/pico');
 
 /**
- * The `ota` binary and the firmware ELF: OTA_BIN and OTA_FIRMWARE_ELF, or the
- * debug `ota` and the release firmware of this checkout. A default that is
- * missing is built with cargo (and OTA_EMU_BUILD=1 builds both in any case;
- * cargo does nothing when they are up to date).
+ * The `ota` binary, the agent firmware ELF and the blink application's ELF:
+ * OTA_BIN, OTA_FIRMWARE_ELF and OTA_APP_ELF, or the debug `ota` and the
+ * release firmware of this checkout. A default that is missing is built with
+ * cargo (and OTA_EMU_BUILD=1 builds them in any case; cargo does nothing when
+ * they are up to date).
  */
 function paths() {
   const otaBin = process.env.OTA_BIN || path.join(REPO, 'target/debug/ota');
-  const elf = process.env.OTA_FIRMWARE_ELF || path.join(PICO_DIR, 'target/thumbv6m-none-eabi/release/ota-agent-pico');
+  const release = path.join(PICO_DIR, 'target/thumbv6m-none-eabi/release');
+  const elf = process.env.OTA_FIRMWARE_ELF || path.join(release, 'ota-agent-pico');
+  const app = process.env.OTA_APP_ELF || path.join(release, 'ota-blink');
   const force = process.env.OTA_EMU_BUILD === '1';
-  if (!process.env.OTA_FIRMWARE_ELF && (force || !fs.existsSync(elf))) {
-    cargo(['build', '--release', '--locked'], PICO_DIR);
+  const missing = (!process.env.OTA_FIRMWARE_ELF && !fs.existsSync(elf)) || (!process.env.OTA_APP_ELF && !fs.existsSync(app));
+  if (force || missing) {
+    cargo(['build', '--release', '--locked', '--workspace'], PICO_DIR);
   }
   if (!process.env.OTA_BIN && (force || !fs.existsSync(otaBin))) {
     cargo(['build', '--locked', '-p', 'ota', '--bin', 'ota'], REPO);
@@ -31,10 +35,11 @@ function paths() {
   for (const [what, p] of [
     ['ota (OTA_BIN)', otaBin],
     ['firmware ELF (OTA_FIRMWARE_ELF)', elf],
+    ['application ELF (OTA_APP_ELF)', app],
   ]) {
     if (!fs.existsSync(p)) throw new Error(`${what} not found at ${p}`);
   }
-  return { otaBin, elf };
+  return { otaBin, elf, app };
 }
 
 /**
@@ -64,8 +69,9 @@ function cargo(args, cwd) {
  * waitFor(pred, {from, timeoutMs}) to wait for an event; command(line);
  * stats(); stop() (SIGTERM, resolves on exit); exited (resolves with the code).
  */
-function startEmulator({ elf, flash, log = process.env.OTA_EMU_LOG }) {
-  const child = spawn(process.execPath, [path.join(EMU_DIR, 'bin/pico-emu.js'), '--elf', elf, '--flash', flash], {
+function startEmulator({ elf, app, flash, log = process.env.OTA_EMU_LOG }) {
+  const args = [path.join(EMU_DIR, 'bin/pico-emu.js'), '--elf', elf, ...(app ? ['--app', app] : []), '--flash', flash];
+  const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const events = [];

@@ -1,35 +1,37 @@
-//! The ota agent firmware for the Raspberry Pi Pico W (RP2040).
+//! The resident ota agent for the Raspberry Pi Pico W (RP2040).
 //!
-//! At power-on it opens the agent's flash store and makes the boot decision
-//! (spend a trial boot, or roll back), arms the watchdog on a trial boot,
-//! then serves the host over USB CDC-ACM while the demo application runs.
-//! All of it is one embassy task: the USB device, the agent's serial loop and
-//! the application are joined futures that share the agent through a
-//! `RefCell`, never borrowed across an `await`.
+//! It runs first at every reset. When the application slot holds an
+//! application, it makes the boot decision (spend a trial boot, or roll back),
+//! arms the watchdog on a trial boot and hands the chip over to it
+//! (handover.rs). It stays in charge, serving the host over USB CDC-ACM, when
+//! the slot holds no application, when the application asked for it (the
+//! 1200-baud touch, through a watchdog scratch register), or when a host
+//! sends a frame within [`HOST_WINDOW`] of a power-on.
 //!
 //! Nothing is logged: the USB port carries protocol frames only.
 
 #![no_std]
 #![no_main]
 
-mod app;
+mod handover;
 mod layout;
 mod packets;
-mod pattern;
 mod usb;
 
 use core::cell::RefCell;
 
 use embassy_executor::Spawner;
-use embassy_futures::join::join3;
+use embassy_futures::select::{select, Either};
 use embassy_rp::bind_interrupts;
 use embassy_rp::flash::Flash;
-use embassy_rp::gpio::{Level, Output};
 use embassy_rp::peripherals::USB;
 use embassy_rp::usb::{Driver, InterruptHandler};
 use embassy_rp::watchdog::Watchdog;
+use embassy_time::Duration;
 use embassy_usb::class::cdc_acm::{CdcAcmClass, State};
-use ota_agent::{Agent, AgentConfig};
+use ota_agent::layout::State as TreeState;
+use ota_agent::{Agent, AgentConfig, BootOutcome, Store};
+use ota_protocol::AppSlot;
 
 use crate::layout::{STORE_BASE, STORE_SECTORS};
 use crate::packets::PACKET;
@@ -39,9 +41,9 @@ bind_interrupts!(struct Irqs {
     USBCTRL_IRQ => InterruptHandler<USB>;
 });
 
-// The simulated Pico inside `ota` lays out its flash image by
-// `ota_agent::board`; layout.rs stays free of dependencies (build.rs includes
-// it), so the two maps are held equal here.
+// The simulated Pico inside `ota`, the application crate and the UF2 writer
+// lay out the flash by `ota_agent::board`; layout.rs stays free of
+// dependencies (build.rs includes it), so the two maps are held equal here.
 const _: () = assert!(
     layout::FLASH_SIZE == ota_agent::board::FLASH_SIZE
         && layout::AGENT_SIZE == ota_agent::board::AGENT_SIZE
@@ -54,39 +56,56 @@ const _: () = assert!(
 
 /// What Info reports as the agent's version.
 const AGENT_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+pico");
+/// Watchdog timeout on a trial boot (the RP2040 allows at most about 8.3 s):
+/// the application must feed it, or confirm, within this.
+const TRIAL_WATCHDOG: Duration = Duration::from_secs(8);
+/// After a power-on with an application in the slot, how long the agent
+/// waits for a host to send it a frame before it hands over. This is how a
+/// host reaches the agent under an application that never runs USB. Resets
+/// (a reboot asked for, the 1200-baud touch, a watchdog) skip it.
+const HOST_WINDOW: Duration = Duration::from_millis(300);
 
 #[embassy_executor::main]
 async fn main(_spawner: Spawner) {
     let p = embassy_rp::init(Default::default());
+    let mut watchdog = Watchdog::new(p.WATCHDOG);
+    let asked = handover::take_stay_request(&mut watchdog);
+    let power_on = watchdog.reset_reason().is_none();
 
     let mut flash: StoreFlash = Flash::new_blocking(p.FLASH);
     let mut uid = [0u8; 8];
     if flash.blocking_unique_id(&mut uid).is_err() {
         uid = [0; 8];
     }
+    let app = handover::slot();
     let config = AgentConfig {
         agent_version: AGENT_VERSION,
         device_id: uid,
         max_chunk: Link::max_chunk(),
+        app,
     };
     // Only a flash that fails to read or program ends here: nothing can run
     // without the store (see the panic handler).
-    let (mut agent, _outcome) = match Agent::boot(flash, STORE_BASE, STORE_SECTORS, config) {
-        Ok(booted) => booted,
+    let store = match Store::open(flash, STORE_BASE, STORE_SECTORS) {
+        Ok(store) => store,
         Err(e) => panic!("agent store: {}", e.as_str()),
     };
-
-    let plan = app::Plan::read(&mut agent);
-    let mut watchdog = Watchdog::new(p.WATCHDOG);
-    if plan.trial.is_some() {
-        watchdog.start(app::WATCHDOG_TIMEOUT);
+    let mut agent = Agent::new(store, config);
+    let hand_over = app == AppSlot::Valid && !asked;
+    if hand_over && !power_on {
+        start_application(agent, watchdog);
     }
+    if app != AppSlot::Valid {
+        // Nothing can run a trial tree, so nothing could confirm it.
+        if matches!(agent.store().state(), TreeState::Trial { .. }) {
+            let _ = agent.store_mut().confirm();
+        }
+    }
+
     let agent = RefCell::new(agent);
     let watchdog = RefCell::new(watchdog);
-    let led = Output::new(p.PIN_15, Level::Low);
-
     let mut serial = [0u8; 16];
-    let serial = packets::serial_number(&uid, &mut serial);
+    let serial = ota_agent::board::serial_number(&uid, &mut serial);
     let mut usb_config = embassy_usb::Config::new(usb::VID, usb::PID);
     usb_config.manufacturer = Some(usb::MANUFACTURER);
     usb_config.product = Some(usb::PRODUCT);
@@ -109,12 +128,38 @@ async fn main(_spawner: Spawner) {
     let mut class = CdcAcmClass::new(&mut builder, &mut cdc_state, PACKET as u16);
     let mut device = builder.build();
 
-    join3(
+    // Serves for ever, unless this boot has an application to hand over to
+    // and no host speaks within the window.
+    let window = hand_over.then_some(HOST_WINDOW);
+    if let Either::First(never) = select(
         device.run(),
-        usb::serve(&mut class, &agent, &watchdog),
-        app::run(&agent, &watchdog, led, plan),
+        usb::serve(&mut class, &agent, &watchdog, window),
     )
-    .await;
+    .await
+    {
+        never
+    }
+    drop(class);
+    drop(device);
+    start_application(agent.into_inner(), watchdog.into_inner());
+}
+
+/// The boot decision, then the hand-over. A trial boot arms the watchdog, so
+/// an application that hangs before it confirms costs a boot; one that runs
+/// out of boots has been rolled back by `boot()` to the previous tree.
+fn start_application(mut agent: Agent<StoreFlash>, mut watchdog: Watchdog) -> ! {
+    match agent.store_mut().boot() {
+        Ok(BootOutcome::Trial { .. }) => watchdog.start(TRIAL_WATCHDOG),
+        Ok(_) => {}
+        // A journal that cannot be written: run the application as it is,
+        // under the watchdog when the tree is still on trial.
+        Err(_) => {
+            if matches!(agent.store().state(), TreeState::Trial { .. }) {
+                watchdog.start(TRIAL_WATCHDOG)
+            }
+        }
+    }
+    handover::start_application()
 }
 
 /// A panic halts the firmware. On a trial boot the armed watchdog then resets

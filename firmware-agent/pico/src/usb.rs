@@ -52,26 +52,47 @@ const STALL_TIMEOUT: Duration = Duration::from_millis(500);
 /// burst (Ack, FileDone); only a long file list goes beyond it.
 const OUTBOX: usize = 2048;
 
-/// Serves the host for ever: packets in, frames out, reboot on request.
+/// Serves the host: packets in, frames out, reboot on request. With a
+/// `window`, returns when no host has sent a byte by then; otherwise, and
+/// once a host has spoken, never returns.
 ///
-/// The agent is shared with the application through a `RefCell` in the same
-/// task; no borrow is ever held across an `await`, so the two never overlap.
+/// The agent sits in a `RefCell` shared with the reboot path; no borrow is
+/// ever held across an `await`.
 pub async fn serve(
     class: &mut Class<'_>,
     agent: &RefCell<Agent<StoreFlash>>,
     watchdog: &RefCell<Watchdog>,
-) -> ! {
+    window: Option<Duration>,
+) {
     let mut link = Link::new();
     let mut outbox = Outbox::new();
     let mut packet = [0u8; PACKET];
+    // The first packet, when it came within the window: it is served below.
+    let mut pending = None;
+    if let Some(window) = window {
+        let first = async {
+            class.wait_connection().await;
+            class.read_packet(&mut packet).await
+        };
+        match with_timeout(window, first).await {
+            Err(_) => return,
+            Ok(Ok(n)) => pending = Some(n),
+            Ok(Err(_)) => {}
+        }
+    }
     loop {
-        class.wait_connection().await;
-        link.reset();
-        outbox.clear();
+        if pending.is_none() {
+            class.wait_connection().await;
+            link.reset();
+            outbox.clear();
+        }
         loop {
-            let n = match class.read_packet(&mut packet).await {
-                Ok(n) => n,
-                Err(_) => break, // unplugged or reset: wait for the host again
+            let n = match pending.take() {
+                Some(n) => n,
+                None => match class.read_packet(&mut packet).await {
+                    Ok(n) => n,
+                    Err(_) => break, // unplugged or reset: wait for the host again
+                },
             };
             let action = {
                 let mut agent = agent.borrow_mut();

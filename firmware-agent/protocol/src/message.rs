@@ -155,6 +155,19 @@ pub struct Info<'a> {
     pub session: Option<u32>,
     /// Provisioned release keys: when non-zero, only signed trees are accepted.
     pub keys: u8,
+    /// What the application slot holds, as the agent found it at boot (1.2).
+    pub app: AppSlot,
+}
+
+/// The application slot, as the agent found it at boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppSlot {
+    /// Erased: the agent is the whole firmware.
+    Empty,
+    /// Something that is not an application image for the slot: never run.
+    Invalid,
+    /// An application image the agent hands over to.
+    Valid,
 }
 
 /// Agent to host.

@@ -101,6 +101,7 @@ fn all_replies() -> Vec<Reply<'static>> {
             previous: None,
             session: Some(5),
             keys: 1,
+            app: AppSlot::Valid,
         }),
         Reply::File {
             index: 1,

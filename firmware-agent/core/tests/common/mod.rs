@@ -12,6 +12,7 @@ pub const CONFIG: AgentConfig = AgentConfig {
     agent_version: "test",
     device_id: [1, 2, 3, 4, 5, 6, 7, 8],
     max_chunk: 1024,
+    app: ota_protocol::AppSlot::Empty,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The demo application's blink pattern, as `blink.txt` spells it.
+//! The blink pattern, as `blink.txt` spells it.
 //!
 //! Plain `core` code with no hardware in it, so that its tests run on the
 //! host: `rustc --edition 2021 --test src/pattern.rs -o /tmp/pattern && /tmp/pattern`.

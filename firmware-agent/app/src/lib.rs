@@ -1,0 +1,35 @@
+//! For applications that ota updates on a Raspberry Pi Pico W.
+//!
+//! The agent runs first at every reset and hands over to the application in
+//! the slot. This crate gives the application what it needs of ota, without
+//! a heap and without copying: the files of the active tree as slices of
+//! flash (each file is one contiguous extent, read in place through XIP), the
+//! tree's version, ref and commit, whether this boot is a trial, `confirm()`,
+//! and the way back to the agent.
+//!
+//! ```ignore
+//! let p = embassy_rp::init(Default::default());
+//! let mut ota = ota_app::Ota::take(p.FLASH, p.WATCHDOG);   // opens the store in place
+//! let pattern = ota.file("blink.txt").unwrap_or(b"500,500");
+//! // ... once the application knows it works:
+//! ota.confirm().ok();
+//! ```
+//!
+//! On the host (no `rp2040` feature) the same reader runs over a store image
+//! in memory, which is how its tests check it against what the agent writes.
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod files;
+pub use files::{confirm, File, Files, Trial};
+
+#[cfg(feature = "rp2040")]
+mod board;
+#[cfg(feature = "rp2040")]
+pub use board::{reboot_to_agent, Ota, TRIAL_WATCHDOG};
+#[cfg(feature = "rp2040")]
+pub mod usb;
+
+pub use ota_agent::board::{
+    serial_number, APP_SLOT_BASE, APP_SLOT_SIZE, STORE_BASE, STORE_SECTORS, XIP_BASE,
+};
