@@ -261,6 +261,10 @@ pub struct SimArgs {
     /// Play an application that never confirms its trial version
     #[arg(long)]
     pub no_auto_confirm: bool,
+    /// With --listen: an application in the slot, which runs until a host
+    /// touches the port at 1200 baud (the board's agent then serves it)
+    #[arg(long, requires = "listen")]
+    pub app: bool,
     /// With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the
     /// pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)
     #[arg(long, value_name = "DIR", requires = "pty")]

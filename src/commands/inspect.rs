@@ -47,14 +47,14 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .zip(on_each(&targets, |t| {
             let mut c = ctx.connect_to(t)?;
             let i = c.hello()?;
-            Ok((c.name(), i))
+            Ok((c.name(), i, c.touched))
         }))
         .map(|(t, r)| {
-            let result = r.map(|(port, i)| {
+            let result = r.map(|(port, i, touched)| {
                 if !ctx.ui.json {
-                    print_status(&port, &i, ctx.multi());
+                    print_status(&port, &i, touched, ctx.multi());
                 }
-                json!({ "port": port, "device": i })
+                json!({ "port": port, "device": i, "application_was_running": touched })
             });
             Outcome {
                 device: t.label(),
@@ -66,10 +66,17 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     finish(ctx, "status", outcomes)
 }
 
-fn print_status(port: &str, i: &DeviceInfo, multi: bool) {
+fn print_status(port: &str, i: &DeviceInfo, touched: bool, multi: bool) {
+    let app = match (i.app.as_str(), touched) {
+        ("valid", true) => "running; reached the agent with a 1200-baud touch, and handed back",
+        ("valid", false) => "in the slot; the agent hands over to it at each reset",
+        ("invalid", _) => "the slot holds no application image: the agent stays in charge",
+        _ => "none: the slot is empty (install one with `ota agent uf2 --app`)",
+    };
     let mut lines = vec![
         format!("device     {} on {port}", i.device_id),
         format!("agent      {} (protocol {})", i.agent_version, i.protocol),
+        format!("app        {app}"),
         format!("active     {}", tree_line(&i.active)),
         format!("state      {}", state_line(i)),
         format!("previous   {}", tree_line(&i.previous)),

@@ -120,7 +120,9 @@ impl Ctx {
                 auto_confirm,
             } => Box::new(SimTransport::open(image, *auto_confirm)?),
         };
-        Ok(Client::new(tr, self.config.device_timeout))
+        let mut client = Client::new(tr, self.config.device_timeout);
+        client.reach_agent()?;
+        Ok(client)
     }
 
     /// The one device a command works on; several is a usage error.

@@ -416,10 +416,10 @@ fn push_one(
             ),
         ));
     }
-    let result = if outcome.confirmed == Some(true) {
-        "confirmed"
-    } else {
-        "committed"
+    let result = match (outcome.confirmed, outcome.handed_over) {
+        (Some(true), _) => "confirmed",
+        (_, true) => "started",
+        _ => "committed",
     };
     doc["result"] = json!(result);
     doc["plan"] = json!(p);
@@ -438,6 +438,9 @@ fn push_one(
             "NOT confirmed within {}s ({state})",
             config.confirm_timeout.as_secs()
         ),
+        None if outcome.handed_over => {
+            "the application runs it on trial and confirms it (`ota status` shows it)".to_string()
+        }
         None => "committed; it starts at the next boot".to_string(),
     };
     ctx.ui.say(&format!(

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::transport::Transport;
 use crate::bundle::hex;
+use super::line_control::Running;
 use crate::exit::{fail, Kind};
 
 /// A tree on the device.
@@ -186,6 +187,10 @@ pub struct Client {
     pub stats: WireStats,
     /// The device id this client must find again after a reconnection.
     pub expect_id: Option<String>,
+    /// The board ran its application and was touched into the agent: it is
+    /// handed back (a Reboot) when the client is done, unless a Reboot was
+    /// sent meanwhile or the work asks to leave it in the agent.
+    pub touched: bool,
 }
 
 impl Client {
@@ -199,6 +204,45 @@ impl Client {
             timeout,
             stats: WireStats::default(),
             expect_id: None,
+            touched: false,
+        }
+    }
+
+    /// What runs on the board, as the link shows it.
+    pub fn running(&mut self) -> Running {
+        self.t.running()
+    }
+
+    /// Brings the agent to the link: a board running its application is
+    /// touched at 1200 baud and followed (by its serial number on USB) to
+    /// the agent's port.
+    pub fn reach_agent(&mut self) -> anyhow::Result<()> {
+        if self.t.running() != Running::Application {
+            return Ok(());
+        }
+        self.t
+            .touch()
+            .map_err(|e| self.link_error("1200-baud touch", e))?;
+        self.touched = true;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let running = self.t.running();
+            if matches!(running, Running::Agent | Running::Unknown) && self.reconnect().is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(fail(
+                    Kind::Device,
+                    format!(
+                        "{}: the application did not reset into the agent within {}s of the 1200-baud touch \
+                         (it is {running:?} now); an application reaches the agent through ota_app::usb::Touch, \
+                         or the agent is reached within 300 ms of plugging the board in",
+                        self.t.name(),
+                        self.timeout.as_secs()
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -211,6 +255,9 @@ impl Client {
     }
 
     pub fn send(&mut self, req: &Request<'_>) -> anyhow::Result<()> {
+        if matches!(req, Request::Reboot) {
+            self.touched = false; // the agent hands over to the application itself
+        }
         let n = encode_frame(req, &mut self.scratch, &mut self.frame)
             // A request too large for the frame buffer is a bug, not a link failure to retry.
             .map_err(|e| anyhow::anyhow!("internal: cannot encode a request: {e}"))?;
@@ -366,6 +413,20 @@ impl Client {
         unreachable!("the last try returns")
     }
 
+    /// Waits until the board runs its application again, after a Reboot to a
+    /// slot holding one; false when the link cannot tell, or it did not in time.
+    pub fn wait_for_application(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.t.running() {
+                Running::Application => return true,
+                Running::Unknown => return false,
+                _ if Instant::now() >= deadline => return false,
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
     /// A request answered by Done (Confirm, Rollback, Abort, Reboot).
     pub fn simple(&mut self, req: &Request<'_>, what: &str) -> anyhow::Result<()> {
         self.send(req)?;
@@ -386,4 +447,14 @@ pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
         Kind::Refused,
         format!("{name}: device refused: {detail} ({code:?})"),
     )
+}
+
+/// A board touched into the agent goes back to its application: the agent
+/// hands over at the reset that Reboot asks for.
+impl Drop for Client {
+    fn drop(&mut self) {
+        if self.touched && self.send(&Request::Reboot).is_ok() {
+            let _ = self.recv(Duration::from_millis(200).min(self.timeout));
+        }
+    }
 }

@@ -16,7 +16,8 @@ pub enum PortSpec {
     /// `sim:FILE`, with options after a `?`, joined by `&`:
     /// `no-auto-confirm` plays an application that never confirms its trial
     /// version; `model=pico-w` (or `pico-w-block-erase`) keeps the time the
-    /// same exchange would take on that board (see `board_model.rs`).
+    /// same exchange would take on that board (see `board_model.rs`); `app`
+    /// puts an application in the slot, which runs until touched at 1200 baud.
     Sim { image: SimImage, auto_confirm: bool },
 }
 
@@ -44,6 +45,7 @@ impl PortSpec {
             for option in options.split('&').filter(|o| !o.is_empty()) {
                 match option.split_once('=') {
                     None if option == "no-auto-confirm" => auto_confirm = false,
+                    None if option == "app" => image.app = true,
                     Some(("model", name)) => {
                         let model = BoardModel::by_name(name).ok_or_else(|| {
                             let known: Vec<_> = BoardModel::ALL.iter().map(|m| m.name).collect();
@@ -61,7 +63,7 @@ impl PortSpec {
                         return Err(fail(
                             Kind::Config,
                             format!(
-                                "port `{s}`: unknown option `{option}`; expected no-auto-confirm or model=NAME"
+                                "port `{s}`: unknown option `{option}`; expected no-auto-confirm, app or model=NAME"
                             ),
                         ))
                     }
@@ -92,6 +94,9 @@ impl fmt::Display for PortSpec {
                 let mut options = Vec::new();
                 if !auto_confirm {
                     options.push("no-auto-confirm".to_string());
+                }
+                if image.app {
+                    options.push("app".to_string());
                 }
                 if let Some(m) = &image.model {
                     options.push(format!("model={}", m.name));

@@ -44,6 +44,9 @@ pub struct PushOutcome {
     pub rolled_back: bool,
     /// The device after the push (after the reboot, when there was one).
     pub device: Option<DeviceInfo>,
+    /// The board rebooted into its application, which now runs the new tree
+    /// (and confirms it, on a trial; ota does not interrupt it to ask).
+    pub handed_over: bool,
 }
 
 /// Declarations are short: on a bad link, start again this many times.
@@ -207,13 +210,22 @@ pub fn push(
     })?;
 
     if !opts.reboot {
+        // A board touched out of its application stays in the agent: no reboot was asked for.
+        c.touched = false;
         out.device = Some(c.hello()?);
         return Ok(out);
     }
+    let committed = c.hello()?;
     ev(Event::Rebooting);
     c.send(&Request::Reboot)?;
     // The Done may be lost with the link as the device resets; that is fine.
     let _ = c.recv(Duration::from_millis(500).min(c.timeout));
+    if committed.app == "valid" && c.wait_for_application(opts.reconnect_timeout) {
+        out.handed_over = true;
+        out.confirmed = (committed.state == "confirmed").then_some(true);
+        out.device = Some(committed);
+        return Ok(out);
+    }
     ev(Event::WaitingForConfirm);
     let mut info = wait_for_device(c, opts.reconnect_timeout)?;
     let deadline = Instant::now() + opts.confirm_timeout;

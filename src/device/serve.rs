@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use ota_protocol::{encode_frame, ErrorCode, Reply};
 
-use super::sim::SimDevice;
+use super::line_control::{self, Line, Running};
+use super::sim::{SimDevice, SimImage};
 use crate::exit::{fail, Kind};
 
 /// Serves on a new pseudo-terminal; `announce` gets the path to open.
@@ -88,39 +89,96 @@ fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
 }
 
 /// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound.
+/// With `app`, the board has an application in its slot (see sim.rs); the
+/// control lines of line_control.rs tell what runs and carry the touch.
 pub fn serve_tcp(
     image: &Path,
     auto_confirm: bool,
+    app: bool,
     addr: &str,
     announce: &mut dyn FnMut(&str),
 ) -> anyhow::Result<()> {
-    let device = Arc::new(Mutex::new(SimDevice::boot(image, auto_confirm)?));
+    let image = SimImage {
+        app,
+        ..SimImage::new(image)
+    };
+    let device = Arc::new(Mutex::new(SimDevice::boot_image(&image, auto_confirm)?));
     let listener = TcpListener::bind(addr)
         .map_err(|e| fail(Kind::Config, format!("cannot listen on {addr}: {e}")))?;
     announce(&format!("tcp:{}", listener.local_addr()?));
     let active = Arc::new(AtomicBool::new(false));
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
-        if active.swap(true, Ordering::SeqCst) {
-            let _ = stream.write_all(&busy_frame());
-            continue;
-        }
         let device = device.clone();
         let active = active.clone();
         std::thread::spawn(move || {
-            let _ = serve_connection(&mut stream, &device);
+            let _ = stream.set_nodelay(true);
+            let mut first = [0u8; 4096];
+            let n = match stream.read(&mut first) {
+                Ok(n) if n > 0 => n,
+                _ => return,
+            };
+            if first[0] == 0xFF {
+                let _ = control_line(&mut stream, &first[..n], &device);
+                return;
+            }
+            if active.swap(true, Ordering::SeqCst) {
+                let _ = stream.write_all(&busy_frame());
+                return;
+            }
+            let _ = serve_connection(&mut stream, &first[..n], &device);
             active.store(false, Ordering::SeqCst);
         });
     }
     Ok(())
 }
 
-fn serve_connection(stream: &mut TcpStream, device: &Mutex<SimDevice>) -> anyhow::Result<()> {
-    stream.set_nodelay(true)?;
+/// Answers one control line (what runs; the 1200-baud touch).
+fn control_line(
+    stream: &mut TcpStream,
+    first: &[u8],
+    device: &Mutex<SimDevice>,
+) -> anyhow::Result<()> {
+    let mut line = first[1..].to_vec();
+    let mut buf = [0u8; 256];
+    while !line.contains(&b'\n') && line.len() < 256 {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        line.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&line);
+    let text = text.lines().next().unwrap_or("");
+    let mut d = device
+        .lock()
+        .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?;
+    let answer = match Line::parse(text) {
+        Some(Line::Describe) => line_control::answer(d.running(), None),
+        Some(Line::Touch(baud)) => {
+            let touched = baud == line_control::TOUCH_BAUD && d.touch()?;
+            line_control::answer(d.running(), Some(touched))
+        }
+        None => line_control::answer(Running::Unknown, None),
+    };
+    stream.write_all(&answer)?;
+    Ok(())
+}
+
+fn serve_connection(
+    stream: &mut TcpStream,
+    first: &[u8],
+    device: &Mutex<SimDevice>,
+) -> anyhow::Result<()> {
     let mut buf = [0u8; 4096];
+    buf[..first.len()].copy_from_slice(first);
+    let mut pending = Some(first.len());
     let mut out = Vec::new();
     loop {
-        let n = stream.read(&mut buf)?;
+        let n = match pending.take() {
+            Some(n) => n,
+            None => stream.read(&mut buf)?,
+        };
         if n == 0 {
             return Ok(());
         }

@@ -2,6 +2,13 @@
 //! on a Pico W. It behaves like a board whose application confirms a trial
 //! version as soon as it boots, unless told to play a broken application.
 //!
+//! Without an application in the slot the agent serves the host at every
+//! boot. With one (`?app` puts a stand-in image there), the board models the
+//! resident agent: after a reset the application runs and the link answers
+//! no frame, the 1200-baud touch resets it into the agent, and a Reboot hands
+//! over to the application again. What runs is kept in the image, so that
+//! one `ota` run finds the board as the last one left it.
+//!
 //! Each `SimDevice::boot` is one power-on; a Reboot request boots again on
 //! the same flash. The image file is locked while a simulator uses it, so
 //! two ota processes cannot drive one simulated device at once.
@@ -24,6 +31,7 @@ use ota_agent::timed_flash::{FlashTiming, FlashWork, TimedFlash};
 use ota_agent::{link_buffer_for, Action, Agent, AgentConfig, AgentLink, BootOutcome};
 
 use super::board_model::{BoardClock, BoardModel, BoardTime};
+use super::line_control::Running;
 use super::transport::Transport;
 use crate::exit::{fail, Kind};
 
@@ -32,6 +40,9 @@ const LINK: usize = link_buffer_for(ota_protocol::MAX_CHUNK);
 /// Where a sim image keeps its device id: the last sector of the (unused) firmware region.
 const IDENTITY: u32 = AGENT_SIZE - 4096;
 const IDENTITY_MAGIC: &[u8; 8] = b"OTASIMID";
+/// Where a sim image keeps what runs (agent or application): the sector before.
+const RUNNING: u32 = AGENT_SIZE - 2 * 4096;
+const RUNNING_MAGIC: &[u8; 8] = b"OTASIMRN";
 
 /// The simulated board's flash: the image file, with the modeled chip's
 /// erase and program times counted (see `ota_agent::timed_flash`).
@@ -51,6 +62,8 @@ pub struct SimImage {
     /// Flash size in bytes: a Pico W's 2 MiB unless a benchmark needs room
     /// for a larger tree (at most the store's 16 MiB past the firmware region).
     pub flash_size: usize,
+    /// Put a stand-in application image in an empty slot (`?app`).
+    pub app: bool,
 }
 
 impl SimImage {
@@ -60,6 +73,7 @@ impl SimImage {
             model: None,
             durable: true,
             flash_size: FLASH_SIZE,
+            app: false,
         }
     }
 
@@ -95,8 +109,15 @@ impl From<&str> for SimImage {
 impl fmt::Display for SimImage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.path.display())?;
+        let mut options = Vec::new();
+        if self.app {
+            options.push("app".to_string());
+        }
         if let Some(m) = &self.model {
-            write!(f, "?model={}", m.name)?;
+            options.push(format!("model={}", m.name));
+        }
+        if !options.is_empty() {
+            write!(f, "?{}", options.join("&"))?;
         }
         Ok(())
     }
@@ -112,6 +133,8 @@ pub struct SimDevice {
     /// Holds the image's lock for as long as the device lives.
     _lock: File,
     pub last_boot: BootOutcome,
+    /// What runs now: the agent, or the application in the slot.
+    running: Running,
 }
 
 impl SimDevice {
@@ -123,7 +146,7 @@ impl SimDevice {
     /// Powers on the simulated board `image` describes.
     pub fn boot_image(image: &SimImage, auto_confirm: bool) -> anyhow::Result<SimDevice> {
         let lock = lock_image(&image.path)?;
-        let (agent, outcome) = boot_agent(image, auto_confirm)?;
+        let (agent, outcome, running) = boot_agent(image, auto_confirm, Boot::Attach)?;
         Ok(SimDevice {
             agent,
             link: Box::new(AgentLink::new()),
@@ -132,7 +155,23 @@ impl SimDevice {
             earlier_work: FlashWork::default(),
             _lock: lock,
             last_boot: outcome,
+            running,
         })
+    }
+
+    /// What runs now.
+    pub fn running(&self) -> Running {
+        self.running
+    }
+
+    /// The 1200-baud touch: a running application resets into the agent,
+    /// which stays in charge. False when no application was running.
+    pub fn touch(&mut self) -> anyhow::Result<bool> {
+        if self.running != Running::Application {
+            return Ok(false);
+        }
+        self.restart(Boot::Stay)?;
+        Ok(true)
     }
 
     /// Erases and programs since the first power-on, at the modeled chip's times.
@@ -144,6 +183,9 @@ impl SimDevice {
     /// Feeds bytes from the host; reply frames are appended to `out`.
     /// Returns true when the device rebooted.
     pub fn receive(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> anyhow::Result<bool> {
+        if self.running == Running::Application {
+            return Ok(false); // the application's port: it answers no frame
+        }
         let mut rebooted = false;
         while !input.is_empty() {
             let (n, action) = self
@@ -158,13 +200,19 @@ impl SimDevice {
         Ok(rebooted)
     }
 
-    /// Power-cycles the device on the same flash.
+    /// Resets the device on the same flash (the agent hands over to the
+    /// application, when the slot holds one).
     pub fn reboot(&mut self) -> anyhow::Result<()> {
+        self.restart(Boot::Reset)
+    }
+
+    fn restart(&mut self, boot: Boot) -> anyhow::Result<()> {
         self.earlier_work = self.flash_work();
-        let (agent, outcome) = boot_agent(&self.image, self.auto_confirm)?;
+        let (agent, outcome, running) = boot_agent(&self.image, self.auto_confirm, boot)?;
         self.agent = agent;
         self.link.reset();
         self.last_boot = outcome;
+        self.running = running;
         Ok(())
     }
 
@@ -203,34 +251,109 @@ fn lock_image(image: &Path) -> anyhow::Result<File> {
     }
 }
 
+/// How a simulated boot starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boot {
+    /// An `ota` run opens the image: the board runs what it ran before.
+    Attach,
+    /// A reset: the agent makes the boot decision and hands over to the application.
+    Reset,
+    /// A reset asked for by the application: the agent stays in charge.
+    Stay,
+}
+
 fn boot_agent(
     image: &SimImage,
     auto_confirm: bool,
-) -> anyhow::Result<(Agent<SimFlash>, BootOutcome)> {
+    boot: Boot,
+) -> anyhow::Result<(Agent<SimFlash>, BootOutcome, Running)> {
     let name = || format!("sim:{}", image.display());
-    let mut flash = FileFlash::open(&image.path, image.flash_size)
-        .map_err(|e| fail(Kind::Device, format!("{}: {e}", name())))?;
+    let err = |e: String| fail(Kind::Device, format!("{}: {e}", name()));
+    let mut flash = FileFlash::open(&image.path, image.flash_size).map_err(|e| err(e.to_string()))?;
     flash.sync = image.durable;
-    let device_id =
-        identity(&mut flash).map_err(|e| fail(Kind::Device, format!("{}: {e}", name())))?;
+    let device_id = identity(&mut flash).map_err(err)?;
+    if image.app {
+        stand_in_application(&mut flash).map_err(err)?;
+    }
+    let app = app_slot(&mut flash);
+    let before = read_running(&mut flash);
     let config = AgentConfig {
         agent_version: concat!("sim-", env!("CARGO_PKG_VERSION")),
         device_id,
         max_chunk: image.max_chunk(),
-        app: app_slot(&mut flash),
+        app,
     };
     // Without a model the times are counted all the same, and never read.
     let timing = image.model.map_or(FlashTiming::W25Q16JV, |m| m.flash);
     let flash = TimedFlash::new(flash, timing);
-    let (mut agent, outcome) = Agent::boot(flash, STORE_BASE, image.store_sectors(), config)
-        .map_err(|e| fail(Kind::Device, format!("{}: agent cannot start: {e}", name())))?;
-    if auto_confirm && matches!(agent.store().state(), State::Trial { .. }) {
-        agent
+    let store = ota_agent::Store::open(flash, STORE_BASE, image.store_sectors())
+        .map_err(|e| err(format!("agent cannot start: {e}")))?;
+    let mut agent = Agent::new(store, config);
+    let has_app = app == ota_protocol::AppSlot::Valid;
+    // An agent-only board serves the host at every boot; the resident agent
+    // makes the boot decision when it hands over to the application after a
+    // reset (or the first power-on), and an `ota` run finds it as it was.
+    let (running, decides) = match (has_app, boot, before) {
+        (false, _, _) => (Running::Agent, true),
+        (true, Boot::Stay, _) => (Running::Agent, false),
+        (true, Boot::Attach, Some(r)) => (r, false),
+        (true, _, _) => (Running::Application, true),
+    };
+    let mut outcome = BootOutcome::Normal;
+    if decides {
+        outcome = agent
             .store_mut()
-            .confirm()
-            .map_err(|e| fail(Kind::Device, format!("{}: confirm failed: {e}", name())))?;
+            .boot()
+            .map_err(|e| err(format!("agent cannot start: {e}")))?;
+        if auto_confirm && matches!(agent.store().state(), State::Trial { .. }) {
+            agent
+                .store_mut()
+                .confirm()
+                .map_err(|e| err(format!("confirm failed: {e}")))?;
+        }
     }
-    Ok((agent, outcome))
+    if has_app && before != Some(running) {
+        write_running(agent.store_mut().flash_mut().inner_mut(), running).map_err(err)?;
+    }
+    Ok((agent, outcome, running))
+}
+
+/// A vector table in an empty slot, so that the agent takes the slot as
+/// holding an application (the simulator never runs it).
+fn stand_in_application(flash: &mut FileFlash) -> Result<(), String> {
+    use ota_agent::board::{APP_SLOT_BASE, XIP_BASE};
+    let mut b = [0u8; 8];
+    flash.read(APP_SLOT_BASE, &mut b).map_err(|e| format!("{e:?}"))?;
+    if b != [0xFF; 8] {
+        return Ok(());
+    }
+    let mut vectors = [0u8; 8];
+    vectors[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
+    vectors[4..].copy_from_slice(&(XIP_BASE + APP_SLOT_BASE + 0xC1).to_le_bytes());
+    flash.write(APP_SLOT_BASE, &vectors).map_err(|e| format!("{e:?}"))
+}
+
+fn read_running(flash: &mut FileFlash) -> Option<Running> {
+    let mut b = [0u8; 9];
+    flash.read(RUNNING, &mut b).ok()?;
+    if &b[..8] != RUNNING_MAGIC {
+        return None;
+    }
+    match b[8] {
+        b'A' => Some(Running::Application),
+        b'G' => Some(Running::Agent),
+        _ => None,
+    }
+}
+
+fn write_running(flash: &mut FileFlash, running: Running) -> Result<(), String> {
+    let mut b = [0xFFu8; 16];
+    b[..8].copy_from_slice(RUNNING_MAGIC);
+    b[8] = if running == Running::Application { b'A' } else { b'G' };
+    flash
+        .erase(RUNNING, RUNNING + 4096)
+        .and_then(|_| flash.write(RUNNING, &b))
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// What the image's application slot holds, judged as the Pico agent judges it.
@@ -333,6 +456,18 @@ impl Transport for SimTransport {
 
     fn synchronous(&self) -> bool {
         true
+    }
+
+    fn running(&mut self) -> Running {
+        self.device.running()
+    }
+
+    fn touch(&mut self) -> io::Result<()> {
+        match self.device.touch() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(io::Error::other("no application is running")),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        }
     }
 
     fn board_time(&self) -> Option<BoardTime> {

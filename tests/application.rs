@@ -1,0 +1,145 @@
+//! A board whose application runs in the slot, against the simulated Pico
+//! (`sim:FILE?app`, `ota agent sim --listen --app`): every device command
+//! reaches the agent through the 1200-baud touch and hands the board back to
+//! its application; a push is started by the application; a trial that the
+//! application never confirms costs a boot per start and is rolled back; a
+//! slot without an application image leaves the agent in charge.
+
+mod util;
+
+use util::*;
+
+const APP: &str = "sim:pico.img?app";
+
+fn json(d: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    run(d, &all).ok().json()
+}
+
+#[test]
+fn status_touches_the_application_and_hands_the_board_back() {
+    let d = tempdir();
+    for _ in 0..2 {
+        // Each time, the application runs again when ota is done.
+        let doc = json(d.path(), &["--port", APP, "status"]);
+        assert_eq!(doc["application_was_running"], true);
+        assert_eq!(doc["device"]["app"], "valid");
+        assert_eq!(doc["device"]["state"], "empty");
+    }
+    let text = run(d.path(), &["--port", APP, "status"]).ok().stdout;
+    assert!(
+        text.contains("app        running; reached the agent with a 1200-baud touch, and handed back"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_push_is_started_by_the_application_which_confirms_it() {
+    let d = tempdir();
+    write(&d.path().join("v1"), "blink.txt", b"100,400\n");
+    let doc = json(
+        d.path(),
+        &["--port", APP, "push", "--dir", "v1", "--version", "v1"],
+    );
+    assert_eq!(doc["result"], "started");
+    assert_eq!(doc["files_sent"], 1);
+    assert_eq!(doc["device"]["active"]["version"], "v1");
+    // The stand-in application confirmed at its first start.
+    let s = json(d.path(), &["--port", APP, "status"]);
+    assert_eq!(s["application_was_running"], true);
+    assert_eq!(s["device"]["state"], "confirmed");
+    assert_eq!(
+        device_files(d.path(), APP),
+        tree_of(&d.path().join("v1"))
+    );
+
+    // --boots 0: confirmed at once, and said so.
+    write(&d.path().join("v2"), "blink.txt", b"50,50\n");
+    let doc = json(
+        d.path(),
+        &["--port", APP, "push", "--dir", "v2", "--version", "v2", "--boots", "0"],
+    );
+    assert_eq!(doc["result"], "confirmed");
+}
+
+#[test]
+fn a_trial_the_application_never_confirms_is_rolled_back_start_by_start() {
+    let d = tempdir();
+    let good = "sim:pico.img?app";
+    let hung = "sim:pico.img?app&no-auto-confirm";
+    write(&d.path().join("v1"), "blink.txt", b"100,400\n");
+    run(d.path(), &["--port", good, "push", "--dir", "v1", "--version", "v1"]).ok();
+    write(&d.path().join("v2"), "blink.txt", b"10,10\n");
+    let doc = json(
+        d.path(),
+        &["--port", hung, "push", "--dir", "v2", "--version", "v2", "--boots", "2"],
+    );
+    assert_eq!(doc["result"], "started");
+    // Its first start spent one boot; each touch and hand-back is one more.
+    let s = json(d.path(), &["--port", hung, "status"]);
+    assert_eq!(s["device"]["active"]["version"], "v2");
+    assert_eq!(s["device"]["boots_left"], 1);
+    let s = json(d.path(), &["--port", hung, "status"]);
+    assert_eq!(s["device"]["boots_left"], 0);
+    // The start after that finds no boot left: the agent rolled back to v1.
+    let s = json(d.path(), &["--port", hung, "status"]);
+    assert_eq!(s["device"]["active"]["version"], "v1");
+    assert_eq!(s["device"]["state"], "confirmed");
+}
+
+#[test]
+fn no_reboot_leaves_the_board_in_the_agent() {
+    let d = tempdir();
+    write(&d.path().join("v1"), "blink.txt", b"100,400\n");
+    let doc = json(
+        d.path(),
+        &["--port", APP, "push", "--dir", "v1", "--version", "v1", "--no-reboot"],
+    );
+    assert_eq!(doc["result"], "committed");
+    // The agent still serves: no touch needed.
+    let s = json(d.path(), &["--port", APP, "status"]);
+    assert_eq!(s["application_was_running"], false);
+    // ota reboot hands over to the application, which starts v1.
+    run(d.path(), &["--port", APP, "reboot"]).ok();
+    let s = json(d.path(), &["--port", APP, "status"]);
+    assert_eq!(s["application_was_running"], true);
+    assert_eq!(s["device"]["active"]["version"], "v1");
+}
+
+#[test]
+fn a_slot_without_an_application_image_leaves_the_agent_in_charge() {
+    let d = tempdir();
+    let img = d.path().join("garbage.img");
+    // A slot holding bytes that are no vector table.
+    let mut flash = vec![0xFFu8; 2 * 1024 * 1024];
+    let slot = ota_agent::board::APP_SLOT_BASE as usize;
+    flash[slot..slot + 64].copy_from_slice(&content(9, 64));
+    std::fs::write(&img, &flash).unwrap();
+    let doc = json(d.path(), &["--port", "sim:garbage.img", "status"]);
+    assert_eq!(doc["device"]["app"], "invalid");
+    assert_eq!(doc["application_was_running"], false);
+    let text = run(d.path(), &["--port", "sim:garbage.img", "status"]).ok().stdout;
+    assert!(text.contains("the slot holds no application image: the agent stays in charge"), "{text}");
+
+    let doc = json(d.path(), &["--port", "sim:empty.img", "status"]);
+    assert_eq!(doc["device"]["app"], "empty");
+}
+
+#[test]
+fn ota_agent_sim_over_tcp_carries_the_touch_in_control_lines() {
+    let d = tempdir();
+    let sim = Sim::start(d.path(), "tcp.img", &["--listen", "127.0.0.1:0", "--app"]);
+    let s = json(d.path(), &["--port", &sim.port, "status"]);
+    assert_eq!(s["application_was_running"], true);
+    write(&d.path().join("v1"), "blink.txt", b"100,400\n");
+    let doc = json(
+        d.path(),
+        &["--port", &sim.port, "push", "--dir", "v1", "--version", "v1"],
+    );
+    assert_eq!(doc["result"], "started");
+    let s = json(d.path(), &["--port", &sim.port, "status"]);
+    assert_eq!(s["application_was_running"], true);
+    assert_eq!(s["device"]["active"]["version"], "v1");
+    assert_eq!(s["device"]["state"], "confirmed");
+}
