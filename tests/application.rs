@@ -29,7 +29,9 @@ fn status_touches_the_application_and_hands_the_board_back() {
     }
     let text = run(d.path(), &["--port", APP, "status"]).ok().stdout;
     assert!(
-        text.contains("app        running; reached the agent with a 1200-baud touch, and handed back"),
+        text.contains(
+            "app        running; reached the agent with a 1200-baud touch, and handed back"
+        ),
         "{text}"
     );
 }
@@ -49,16 +51,23 @@ fn a_push_is_started_by_the_application_which_confirms_it() {
     let s = json(d.path(), &["--port", APP, "status"]);
     assert_eq!(s["application_was_running"], true);
     assert_eq!(s["device"]["state"], "confirmed");
-    assert_eq!(
-        device_files(d.path(), APP),
-        tree_of(&d.path().join("v1"))
-    );
+    assert_eq!(device_files(d.path(), APP), tree_of(&d.path().join("v1")));
 
     // --boots 0: confirmed at once, and said so.
     write(&d.path().join("v2"), "blink.txt", b"50,50\n");
     let doc = json(
         d.path(),
-        &["--port", APP, "push", "--dir", "v2", "--version", "v2", "--boots", "0"],
+        &[
+            "--port",
+            APP,
+            "push",
+            "--dir",
+            "v2",
+            "--version",
+            "v2",
+            "--boots",
+            "0",
+        ],
     );
     assert_eq!(doc["result"], "confirmed");
 }
@@ -69,11 +78,25 @@ fn a_trial_the_application_never_confirms_is_rolled_back_start_by_start() {
     let good = "sim:pico.img?app";
     let hung = "sim:pico.img?app&no-auto-confirm";
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
-    run(d.path(), &["--port", good, "push", "--dir", "v1", "--version", "v1"]).ok();
+    run(
+        d.path(),
+        &["--port", good, "push", "--dir", "v1", "--version", "v1"],
+    )
+    .ok();
     write(&d.path().join("v2"), "blink.txt", b"10,10\n");
     let doc = json(
         d.path(),
-        &["--port", hung, "push", "--dir", "v2", "--version", "v2", "--boots", "2"],
+        &[
+            "--port",
+            hung,
+            "push",
+            "--dir",
+            "v2",
+            "--version",
+            "v2",
+            "--boots",
+            "2",
+        ],
     );
     assert_eq!(doc["result"], "started");
     // Its first start spent one boot; each touch and hand-back is one more.
@@ -94,7 +117,16 @@ fn no_reboot_leaves_the_board_in_the_agent() {
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
     let doc = json(
         d.path(),
-        &["--port", APP, "push", "--dir", "v1", "--version", "v1", "--no-reboot"],
+        &[
+            "--port",
+            APP,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1",
+            "--no-reboot",
+        ],
     );
     assert_eq!(doc["result"], "committed");
     // The agent still serves: no touch needed.
@@ -119,8 +151,13 @@ fn a_slot_without_an_application_image_leaves_the_agent_in_charge() {
     let doc = json(d.path(), &["--port", "sim:garbage.img", "status"]);
     assert_eq!(doc["device"]["app"], "invalid");
     assert_eq!(doc["application_was_running"], false);
-    let text = run(d.path(), &["--port", "sim:garbage.img", "status"]).ok().stdout;
-    assert!(text.contains("the slot holds no application image: the agent stays in charge"), "{text}");
+    let text = run(d.path(), &["--port", "sim:garbage.img", "status"])
+        .ok()
+        .stdout;
+    assert!(
+        text.contains("the slot holds no application image: the agent stays in charge"),
+        "{text}"
+    );
 
     let doc = json(d.path(), &["--port", "sim:empty.img", "status"]);
     assert_eq!(doc["device"]["app"], "empty");
@@ -135,7 +172,15 @@ fn ota_agent_sim_over_tcp_carries_the_touch_in_control_lines() {
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
     let doc = json(
         d.path(),
-        &["--port", &sim.port, "push", "--dir", "v1", "--version", "v1"],
+        &[
+            "--port",
+            &sim.port,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1",
+        ],
     );
     assert_eq!(doc["result"], "started");
     let s = json(d.path(), &["--port", &sim.port, "status"]);

@@ -9,9 +9,9 @@ use ota_protocol::{
 };
 use serde::Serialize;
 
+use super::line_control::Running;
 use super::transport::Transport;
 use crate::bundle::hex;
-use super::line_control::Running;
 use crate::exit::{fail, Kind};
 
 /// A tree on the device.
@@ -217,7 +217,19 @@ impl Client {
     /// touched at 1200 baud and followed (by its serial number on USB) to
     /// the agent's port.
     pub fn reach_agent(&mut self) -> anyhow::Result<()> {
-        if self.t.running() != Running::Application {
+        // A board between two firmwares (resetting, enumerating) is waited for.
+        let settle = Instant::now() + self.timeout;
+        let mut running = self.t.running();
+        while running == Running::Nothing && Instant::now() < settle {
+            std::thread::sleep(Duration::from_millis(50));
+            running = self.t.running();
+        }
+        if running != Running::Application {
+            if running == Running::Nothing || running == Running::Agent {
+                // The link was opened before the agent's port was up.
+                self.reconnect()
+                    .map_err(|e| self.link_error("cannot connect", e))?;
+            }
             return Ok(());
         }
         self.t
@@ -455,6 +467,10 @@ impl Drop for Client {
     fn drop(&mut self) {
         if self.touched && self.send(&Request::Reboot).is_ok() {
             let _ = self.recv(Duration::from_millis(200).min(self.timeout));
+            // Done once the application runs again, so that the next command
+            // does not find the agent on its way out.
+            let timeout = self.timeout;
+            self.wait_for_application(timeout);
         }
     }
 }

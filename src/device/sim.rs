@@ -269,7 +269,8 @@ fn boot_agent(
 ) -> anyhow::Result<(Agent<SimFlash>, BootOutcome, Running)> {
     let name = || format!("sim:{}", image.display());
     let err = |e: String| fail(Kind::Device, format!("{}: {e}", name()));
-    let mut flash = FileFlash::open(&image.path, image.flash_size).map_err(|e| err(e.to_string()))?;
+    let mut flash =
+        FileFlash::open(&image.path, image.flash_size).map_err(|e| err(e.to_string()))?;
     flash.sync = image.durable;
     let device_id = identity(&mut flash).map_err(err)?;
     if image.app {
@@ -323,14 +324,18 @@ fn boot_agent(
 fn stand_in_application(flash: &mut FileFlash) -> Result<(), String> {
     use ota_agent::board::{APP_SLOT_BASE, XIP_BASE};
     let mut b = [0u8; 8];
-    flash.read(APP_SLOT_BASE, &mut b).map_err(|e| format!("{e:?}"))?;
+    flash
+        .read(APP_SLOT_BASE, &mut b)
+        .map_err(|e| format!("{e:?}"))?;
     if b != [0xFF; 8] {
         return Ok(());
     }
     let mut vectors = [0u8; 8];
     vectors[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
     vectors[4..].copy_from_slice(&(XIP_BASE + APP_SLOT_BASE + 0xC1).to_le_bytes());
-    flash.write(APP_SLOT_BASE, &vectors).map_err(|e| format!("{e:?}"))
+    flash
+        .write(APP_SLOT_BASE, &vectors)
+        .map_err(|e| format!("{e:?}"))
 }
 
 fn read_running(flash: &mut FileFlash) -> Option<Running> {
@@ -349,7 +354,11 @@ fn read_running(flash: &mut FileFlash) -> Option<Running> {
 fn write_running(flash: &mut FileFlash, running: Running) -> Result<(), String> {
     let mut b = [0xFFu8; 16];
     b[..8].copy_from_slice(RUNNING_MAGIC);
-    b[8] = if running == Running::Application { b'A' } else { b'G' };
+    b[8] = if running == Running::Application {
+        b'A'
+    } else {
+        b'G'
+    };
     flash
         .erase(RUNNING, RUNNING + 4096)
         .and_then(|_| flash.write(RUNNING, &b))
