@@ -315,6 +315,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --pty 'Serve on a new pseudo-terminal; its path is printed on stdout'
             cand --no-auto-confirm 'Play an application that never confirms its trial version'
+            cand --app 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud (the board''s agent then serves it)'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'

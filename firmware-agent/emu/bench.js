@@ -13,11 +13,19 @@
 //   an unprovisioned agent (each on a fresh flash image); the difference is
 //   the verification, in ms at 125 MHz. Each run uses a new key pair, since
 //   the verification time depends on the key and the signature;
-// - the firmware's flash use, as `ota agent uf2` reports it.
+// - handover: the resident agent and the blink application. From a reset
+//   to the application's first instruction in the slot, in emulated time
+//   and core cycles: after a power-on (which includes the agent's 300 ms
+//   window for a host) and after a watchdog reset (a reboot, the touch).
+//   Then a files-only push to the running application (one changed
+//   blink.txt, --boots 0), the 1200-baud touch and the hand-back included:
+//   ota's wall time, the emulated time, and both until the application runs
+//   the new tree;
+// - the firmware's flash use, as `ota agent uf2 --app` reports it.
 //
-//   node bench.js [push|verify|flash]...   (or: npm run bench; all three by default)
+//   node bench.js [push|verify|handover|flash]...   (or: npm run bench; all by default)
 //
-// Uses the same binaries as the tests (OTA_BIN, OTA_FIRMWARE_ELF).
+// Uses the same binaries as the tests (OTA_BIN, OTA_FIRMWARE_ELF, OTA_APP_ELF).
 // BENCH_BYTES sets the push's file size, BENCH_VERIFY_RUNS the verify runs (3).
 
 const fs = require('fs');
@@ -183,11 +191,49 @@ async function verify(bins, dir) {
   return { entries: Object.keys(TREE).length, runs, verify_ms_min: Math.min(...ms), verify_ms_max: Math.max(...ms) };
 }
 
-async function flash({ otaBin, elf }, dir) {
-  const r = await ota(otaBin, null, ['agent', 'uf2', elf, '-o', path.join(dir, 'agent.uf2')], { cwd: dir });
-  const m = /text (\d+) \+ data (\d+)/.exec(r.stdout + r.stderr);
-  if (!m) return { report: (r.stdout + r.stderr).trim() };
-  return { flash_bytes: +m[1] + +m[2], text: +m[1], data: +m[2] };
+async function handover({ otaBin, elf, app }, dir) {
+  const emu = await startEmulator({ elf, app, flash: path.join(dir, 'flash.img') });
+  try {
+    fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify({ device_timeout_sec: 10 }));
+    const entry = (e) => ({ emulated_ms: +(e.t * 1e3).toFixed(2), cycles: e.cycles });
+    const first = await emu.waitFor((e) => e.event === 'app-entered' && e.boot === 1, { what: 'the hand-over' });
+    let mark = emu.mark();
+    await ota(otaBin, emu.port, ['status'], { cwd: dir });
+    const back = await emu.waitFor((e) => e.event === 'app-entered', { from: mark, what: 'the hand-back' });
+
+    const tree = path.join(dir, 'tree');
+    writeTree(tree, { 'blink.txt': '100,400\n' });
+    mark = emu.mark();
+    const before = await emu.stats();
+    const wall0 = Date.now();
+    const r = await ota(otaBin, emu.port, ['push', '--dir', tree, '--version', 'bench', '--boots', '0'], { cwd: dir, json: true });
+    const wallPush = (Date.now() - wall0) / 1e3;
+    const runs = await emu.waitFor((e) => e.event === 'app-entered', {
+      from: emu.events.indexOf(emu.events.slice(mark).filter((e) => e.event === 'reset').at(-1)),
+      what: 'the application on the new tree',
+    });
+    const after = await emu.stats();
+    return {
+      power_on_to_application: entry(first),
+      reset_to_application: entry(back),
+      files_only_push: {
+        result: r.json.result,
+        bytes_sent: r.json.bytes_sent,
+        ota_wall_s: +wallPush.toFixed(2),
+        emulated_s_until_the_application_runs_it: +(after.emulated_s - before.emulated_s).toFixed(2),
+        resets: emu.events.slice(mark).filter((e) => e.event === 'reset').map((e) => e.reason),
+        application_entered_after_last_reset_ms: entry(runs).emulated_ms,
+      },
+    };
+  } finally {
+    await emu.stop();
+  }
+}
+
+async function flash({ otaBin, elf, app }, dir) {
+  const r = await ota(otaBin, null, ['--json', 'agent', 'uf2', elf, '--app', app, '-o', path.join(dir, 'agent.uf2')], { cwd: dir });
+  const doc = JSON.parse(r.stdout);
+  return { agent: doc.agent, application: doc.app, uf2_blocks: doc.blocks };
 }
 
 async function main() {
@@ -199,7 +245,8 @@ async function main() {
   try {
     if (want('push')) out.push = await push(bins, fs.mkdtempSync(path.join(dir, 'push-')));
     if (want('verify')) out.verify = await verify(bins, fs.mkdtempSync(path.join(dir, 'verify-')));
-    if (want('flash')) out.firmware_flash = await flash(bins, dir);
+    if (want('handover')) out.handover = await handover(bins, fs.mkdtempSync(path.join(dir, 'handover-')));
+    if (want('flash')) out.firmware = await flash(bins, dir);
     console.log(JSON.stringify(out, null, 2));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

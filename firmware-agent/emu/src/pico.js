@@ -323,9 +323,14 @@ class Pico extends EventEmitter {
       this.pendingRead = { ep, size };
       this.deliver();
     };
-    cdc.onDeviceConnected = () =>
-      this.note({ event: 'usb-configured', interface: cdc.commInterface, image: this.appEntered ? 'application' : 'agent' });
+    this.usbImage = null;
+    cdc.onDeviceConnected = () => {
+      // Which firmware's USB device the host now sees.
+      this.usbImage = this.appEntered ? 'application' : 'agent';
+      this.note({ event: 'usb-configured', interface: cdc.commInterface, image: this.usbImage });
+    };
     cdc.onReenumerate = () => {
+      this.usbImage = null;
       this.pendingRead = null;
       this.hostFlush();
       this.note({ event: 'usb-reenumerate' });
@@ -357,7 +362,7 @@ class Pico extends EventEmitter {
    * Returns false when the USB device is not configured (nothing to touch).
    */
   touch(baud) {
-    if (this.stopped || !this.running || !this.cdc.initialized) return false;
+    if (this.stopped || !this.running || !this.usbImage) return false;
     this.note({ event: 'touch', baud });
     this.cdc.cdcSetLineCoding(baud);
     this.cdc.cdcSetControlLineState(0);
@@ -367,8 +372,8 @@ class Pico extends EventEmitter {
 
   /** What runs now, as a host would tell from the USB device it sees. */
   runningImage() {
-    if (this.stopped || !this.running || !this.cdc || !this.cdc.initialized) return 'none';
-    return this.appEntered ? 'application' : 'agent';
+    if (this.stopped || !this.running || !this.usbImage) return 'none';
+    return this.usbImage;
   }
 
   /** Forgets what the host sent and the device has not taken (the device went away). */
@@ -450,6 +455,12 @@ class Pico extends EventEmitter {
           if (pc >= SLOT_START && pc < SLOT_END) {
             this.appEntered = true;
             this.note({ event: 'app-entered', pc, cycles: this.cycles() });
+            // The agent held its USB controller in reset to hand over: the
+            // host sees its device go away until the application's comes up.
+            this.usbImage = null;
+            this.pendingRead = null;
+            this.hostFlush();
+            this.emit('reset', 'hand-over');
           }
         }
         const cycles = core.executeInstruction();
