@@ -48,25 +48,15 @@ impl Relay {
         let to_agent = Arc::new(AtomicU64::new(0));
         let (up, count) = (upstream.clone(), to_agent.clone());
         let milestone = Arc::new(Mutex::new(milestone));
+        let data_connections = Arc::new(AtomicU64::new(0));
         std::thread::spawn(move || {
-            for (n, client) in listener.incoming().enumerate() {
+            for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                if n > 0 && faults.gone_after_cut {
-                    drop(client);
-                    continue;
-                }
-                let target = up.lock().unwrap().clone();
-                let Ok(agent) = TcpStream::connect(&target) else {
-                    continue;
-                };
-                let cut = if n == 0 { faults.cut_after } else { 0 };
-                let seed = faults.seed + n as u64;
-                let (c2, a2) = (client.try_clone().unwrap(), agent.try_clone().unwrap());
-                let (count, milestone) = (count.clone(), milestone.clone());
+                let (up, count, milestone) = (up.clone(), count.clone(), milestone.clone());
+                let data_connections = data_connections.clone();
                 std::thread::spawn(move || {
-                    pump(client, agent, faults, seed, cut, Some((count, milestone)))
+                    relay_connection(client, &up, faults, &data_connections, count, milestone)
                 });
-                std::thread::spawn(move || pump(a2, c2, faults, seed ^ 0xABCD, 0, None));
             }
         });
         Relay {
@@ -78,6 +68,51 @@ impl Relay {
 }
 
 type Milestone = Arc<Mutex<Option<(u64, mpsc::Sender<()>)>>>;
+
+/// One client: a control line (first byte 0xFF: what runs, the 1200-baud
+/// touch) passes untouched, as it would beside a real serial port; a data
+/// connection gets the faults, the first one its cut.
+fn relay_connection(
+    mut client: TcpStream,
+    up: &Mutex<String>,
+    faults: Faults,
+    data_connections: &AtomicU64,
+    count: Arc<AtomicU64>,
+    milestone: Milestone,
+) {
+    let mut first = [0u8; 512];
+    let n = match client.read(&mut first) {
+        Ok(n) if n > 0 => n,
+        _ => return,
+    };
+    let target = up.lock().unwrap().clone();
+    if first[0] == 0xFF {
+        let Ok(mut agent) = TcpStream::connect(&target) else {
+            return;
+        };
+        let _ = agent.write_all(&first[..n]);
+        let (c2, a2) = (client.try_clone().unwrap(), agent.try_clone().unwrap());
+        std::thread::spawn(move || pump(client, agent, Faults::default(), 1, 0, None));
+        pump(a2, c2, Faults::default(), 1, 0, None);
+        return;
+    }
+    let index = data_connections.fetch_add(1, Ordering::SeqCst);
+    if index > 0 && faults.gone_after_cut {
+        return;
+    }
+    let Ok(mut agent) = TcpStream::connect(&target) else {
+        return;
+    };
+    let cut = if index == 0 { faults.cut_after } else { 0 };
+    let seed = faults.seed + index;
+    if agent.write_all(&first[..n]).is_err() {
+        return;
+    }
+    count.fetch_add(n as u64, Ordering::SeqCst);
+    let (c2, a2) = (client.try_clone().unwrap(), agent.try_clone().unwrap());
+    std::thread::spawn(move || pump(a2, c2, faults, seed ^ 0xABCD, 0, None));
+    pump(client, agent, faults, seed, cut, Some((count, milestone)));
+}
 
 fn pump(
     mut from: TcpStream,
