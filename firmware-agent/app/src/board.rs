@@ -62,6 +62,12 @@ impl Ota {
         self.files.file(path)
     }
 
+    /// A file of the active tree as a `'static` slice of flash, for an
+    /// asset kept for the whole run (a table, a font).
+    pub fn asset(&mut self, path: &str) -> Option<&'static [u8]> {
+        self.files.asset(path)
+    }
+
     /// Every file of the active tree.
     pub fn files(&mut self) -> &mut Files {
         &mut self.files

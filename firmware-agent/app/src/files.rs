@@ -92,6 +92,15 @@ impl Files {
         }
     }
 
+    /// A file of the active tree as a `'static` slice of the image, for
+    /// assets kept for the whole run (`version.json` is not one of them).
+    pub fn asset(&mut self, path: &str) -> Option<&'static [u8]> {
+        match self.store.find_path(path) {
+            Ok(Some(f)) => Some(self.extent(f.first_sector, f.size)),
+            _ => None,
+        }
+    }
+
     /// `version.json` of the active tree.
     pub fn version_json(&self) -> &[u8] {
         &self.version_json[..self.version_json_len]

@@ -48,9 +48,13 @@ fn files_are_slices_of_the_image_in_place() {
     let font = files.file("assets/font.bin").unwrap();
     assert_eq!(font, &content(7, 9000)[..]);
     // In place: the slice points into the image, at a sector boundary.
-    let at = font.as_ptr() as usize - img.as_ptr() as usize;
+    let font_ptr = font.as_ptr();
+    let at = font_ptr as usize - img.as_ptr() as usize;
     assert_eq!(at % 4096, 0);
     assert_eq!(files.file("blink.txt").unwrap(), b"100,400\n");
+    let asset: &'static [u8] = files.asset("assets/font.bin").unwrap();
+    assert_eq!(asset.as_ptr(), font_ptr);
+    assert!(files.asset("version.json").is_none());
     assert_eq!(files.file("empty.txt").unwrap(), b"");
     assert!(files.file("missing").is_none());
     let mut seen = Vec::new();

@@ -139,8 +139,7 @@ async fn main(_spawner: Spawner) {
     {
         never
     }
-    drop(class);
-    drop(device);
+    // The USB device is left as it is: the hand-over holds the controller in reset.
     start_application(agent.into_inner(), watchdog.into_inner());
 }
 
