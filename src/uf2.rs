@@ -290,4 +290,57 @@ mod tests {
             Err(Uf2Error::Elf(ElfError::NotElf))
         ));
     }
+
+    fn app_elf(paddr: u32, bytes: &[u8]) -> Vec<u8> {
+        build(
+            &[Seg {
+                paddr,
+                vaddr: paddr,
+                bytes,
+                memsz: bytes.len() as u32,
+            }],
+            &[],
+        )
+    }
+
+    fn vectors(len: usize) -> Vec<u8> {
+        let mut v = vec![0u8; len];
+        v[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
+        v[4..8].copy_from_slice(&(SLOT.start + 0xC1).to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn an_application_goes_into_the_slot_beside_the_agent() {
+        let agent = app_elf(0x1000_0000, &[0xB2; 256]);
+        let app = app_elf(SLOT.start, &vectors(300));
+        let uf2 = firmware_uf2(&agent, Some(&app)).unwrap();
+        let addrs: Vec<u32> = uf2.chunks(BLOCK).map(|b| word(b, 3)).collect();
+        assert_eq!(addrs, [0x1000_0000, SLOT.start, SLOT.start + 0x100]);
+        assert!(uf2.chunks(BLOCK).all(|b| word(b, 6) == 3));
+    }
+
+    #[test]
+    fn an_application_outside_the_slot_or_without_vectors_is_refused() {
+        let agent = app_elf(0x1000_0000, &[0xB2; 256]);
+        // Linked for the agent's region, as a plain Pico program is.
+        let at_agent = app_elf(0x1000_0100, &vectors(64));
+        let e = firmware_uf2(&agent, Some(&at_agent)).unwrap_err();
+        assert!(matches!(e, Uf2Error::AppOutsideSlot { .. }), "{e}");
+        assert!(e.to_string().contains("ORIGIN = 0x10040000"), "{e}");
+        // One byte bigger than the slot.
+        let big = app_elf(SLOT.start, &vectors(APP_SLOT_SIZE as usize + 1));
+        let e = firmware_uf2(&agent, Some(&big)).unwrap_err();
+        assert!(matches!(e, Uf2Error::AppOutsideSlot { .. }), "{e}");
+        // In the slot, but no stack pointer and reset vector first.
+        let garbage = app_elf(SLOT.start, &[0x5A; 64]);
+        let e = firmware_uf2(&agent, Some(&garbage)).unwrap_err();
+        assert_eq!(e, Uf2Error::NoVectorTable);
+        // Starting past the slot's first byte: no vector table where the agent looks.
+        let late = app_elf(SLOT.start + 0x100, &vectors(64));
+        assert_eq!(
+            firmware_uf2(&agent, Some(&late)).unwrap_err(),
+            Uf2Error::NoVectorTable
+        );
+    }
 }
