@@ -44,6 +44,17 @@ pub enum Uf2Error {
     OutsideFlash { start: u32, end: u64 },
     #[error("two segments both load bytes at {addr:#010x}; the ELF is not a firmware image")]
     Overlap { addr: u32 },
+    #[error("this build of ota cannot put an application into the agent's UF2 yet")]
+    AppUnsupported,
+}
+
+/// The UF2 that installs the agent firmware and, when given, an application
+/// with it (what `ota agent install` writes).
+pub fn firmware_uf2(agent_elf: &[u8], app_elf: Option<&[u8]>) -> Result<Vec<u8>, Uf2Error> {
+    if app_elf.is_some() {
+        return Err(Uf2Error::AppUnsupported);
+    }
+    elf_to_uf2(agent_elf)
 }
 
 /// Converts a firmware ELF into UF2 blocks for the RP2040 boot ROM.

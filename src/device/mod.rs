@@ -2,9 +2,12 @@
 //! engine. Nothing here prints: progress leaves as [`events::Event`]s.
 
 pub mod board_model;
+pub mod bootsel;
 pub mod client;
+pub mod console;
 pub mod discover;
 pub mod events;
+pub mod picoboot;
 pub mod port;
 pub mod push;
 pub mod serve;

@@ -112,6 +112,10 @@ pub struct SimDevice {
     /// Holds the image's lock for as long as the device lives.
     _lock: File,
     pub last_boot: BootOutcome,
+    /// Times a host sent the board to its boot ROM (Bootsel). The simulator
+    /// has no boot ROM: it records the request and starts the agent again,
+    /// as a board would once its UF2 was copied.
+    pub bootsel_requests: u32,
 }
 
 impl SimDevice {
@@ -132,6 +136,7 @@ impl SimDevice {
             earlier_work: FlashWork::default(),
             _lock: lock,
             last_boot: outcome,
+            bootsel_requests: 0,
         })
     }
 
@@ -150,7 +155,10 @@ impl SimDevice {
                 .link
                 .receive(&mut self.agent, input, &mut |f| out.extend_from_slice(f));
             input = &input[n..];
-            if action == Action::Reboot {
+            if action == Action::Bootsel {
+                self.bootsel_requests += 1;
+            }
+            if action != Action::None {
                 self.reboot()?;
                 rebooted = true;
             }
