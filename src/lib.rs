@@ -12,6 +12,7 @@ pub mod elf;
 pub mod exit;
 pub mod filter;
 pub mod firmware;
+pub mod man;
 pub mod manifest;
 pub mod plan;
 pub mod progress;
