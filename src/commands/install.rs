@@ -40,13 +40,14 @@ impl Way {
 pub fn run(ctx: &Ctx, args: &InstallArgs) -> Result<()> {
     let uf2 = image(args)?;
     let resent = send_agents_to_bootsel(ctx)?;
-    let ways = wait_for_ways(ctx, args, resent)?;
+    let ways = wait_for_ways(ctx, args, resent.len())?;
+    // A board sent to BOOTSEL comes back as an agent with its own serial number.
     let mut claimed: HashSet<String> = HashSet::new();
     let mut outcomes = Vec::new();
     // One at a time: a board installed through its drive is recognised as
     // the agent that was not there before it.
     for way in &ways {
-        let result = install_one(ctx, way, &uf2, &mut claimed);
+        let result = install_one(ctx, way, &uf2, &resent, &mut claimed);
         outcomes.push(Outcome {
             device: way.label(),
             port: way.label(),
@@ -73,8 +74,8 @@ fn image(args: &InstallArgs) -> Result<Vec<u8>> {
 }
 
 /// With `--all` every attached agent, and each `--serial` that names one,
-/// goes to BOOTSEL first; returns how many did.
-fn send_agents_to_bootsel(ctx: &Ctx) -> Result<usize> {
+/// goes to BOOTSEL first; returns their serial numbers.
+fn send_agents_to_bootsel(ctx: &Ctx) -> Result<HashSet<String>> {
     let mut targets: Vec<Target> = Vec::new();
     for a in discover::agents() {
         let named = a.serial.as_deref().is_some_and(|s| {
@@ -90,12 +91,15 @@ fn send_agents_to_bootsel(ctx: &Ctx) -> Result<usize> {
             });
         }
     }
+    let mut sent = HashSet::new();
     for t in &targets {
-        bootsel::send(ctx, t)?;
+        if let Some(sn) = bootsel::send(ctx, t)? {
+            sent.insert(sn);
+        }
         ctx.ui
             .say(&format!("{}: running the agent; sent to BOOTSEL to re-install", t.label()));
     }
-    Ok(targets.len())
+    Ok(sent)
 }
 
 /// The boards to install, waiting (up to the device timeout) for those just
@@ -104,7 +108,7 @@ fn wait_for_ways(ctx: &Ctx, args: &InstallArgs, resent: usize) -> Result<Vec<Way
     let deadline = Instant::now() + ctx.config.device_timeout;
     loop {
         let ways = find_ways(ctx, args)?;
-        let enough = ways.len() >= resent.max(1);
+        let enough = ways.len() >= resent;
         if enough || Instant::now() >= deadline {
             return pick(ctx, ways);
         }
@@ -166,11 +170,13 @@ fn install_one(
     ctx: &Ctx,
     way: &Way,
     uf2: &[u8],
+    resent: &HashSet<String>,
     claimed: &mut HashSet<String>,
 ) -> Result<Value> {
     let before: HashSet<String> = discover::agents()
         .into_iter()
         .filter_map(|a| a.serial)
+        .filter(|sn| !resent.contains(sn))
         .collect();
     ctx.ui.say(&format!("{}: writing {} (agent firmware)", way.label(), human_bytes(uf2.len() as u64)));
     let serial = match way {

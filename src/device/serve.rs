@@ -29,6 +29,7 @@ pub fn serve_pty(
     auto_confirm: bool,
     by_id: Option<&Path>,
     announce: &mut dyn FnMut(&str),
+    on_bootsel: &mut dyn FnMut(u32),
 ) -> anyhow::Result<()> {
     use serialport::SerialPort;
     let mut device = SimDevice::boot(image, auto_confirm)?;
@@ -61,9 +62,13 @@ pub fn serve_pty(
                 Err(e) => return Err(fail(Kind::Device, format!("{path}: {e}"))),
             };
             out.clear();
+            let asked = device.bootsel_requests;
             let rebooted = device.receive(&buf[..n], &mut out)?;
             master.write_all(&out)?;
             master.flush()?;
+            if device.bootsel_requests != asked {
+                on_bootsel(device.bootsel_requests);
+            }
             if rebooted && by_id.is_some() {
                 // Let the reply drain before the port vanishes.
                 std::thread::sleep(Duration::from_millis(50));
@@ -93,6 +98,7 @@ pub fn serve_tcp(
     auto_confirm: bool,
     addr: &str,
     announce: &mut dyn FnMut(&str),
+    on_bootsel: Arc<dyn Fn(u32) + Send + Sync>,
 ) -> anyhow::Result<()> {
     let device = Arc::new(Mutex::new(SimDevice::boot(image, auto_confirm)?));
     let listener = TcpListener::bind(addr)
@@ -107,15 +113,20 @@ pub fn serve_tcp(
         }
         let device = device.clone();
         let active = active.clone();
+        let on_bootsel = on_bootsel.clone();
         std::thread::spawn(move || {
-            let _ = serve_connection(&mut stream, &device);
+            let _ = serve_connection(&mut stream, &device, &*on_bootsel);
             active.store(false, Ordering::SeqCst);
         });
     }
     Ok(())
 }
 
-fn serve_connection(stream: &mut TcpStream, device: &Mutex<SimDevice>) -> anyhow::Result<()> {
+fn serve_connection(
+    stream: &mut TcpStream,
+    device: &Mutex<SimDevice>,
+    on_bootsel: &dyn Fn(u32),
+) -> anyhow::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = [0u8; 4096];
     let mut out = Vec::new();
@@ -129,7 +140,12 @@ fn serve_connection(stream: &mut TcpStream, device: &Mutex<SimDevice>) -> anyhow
             let mut d = device
                 .lock()
                 .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?;
-            d.receive(&buf[..n], &mut out)?
+            let asked = d.bootsel_requests;
+            let rebooted = d.receive(&buf[..n], &mut out)?;
+            if d.bootsel_requests != asked {
+                on_bootsel(d.bootsel_requests);
+            }
+            rebooted
         };
         stream.write_all(&out)?;
         if rebooted {
