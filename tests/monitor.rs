@@ -184,3 +184,37 @@ fn monitor_without_a_board_named_is_a_usage_error() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("has no application console"), "{}", r.stderr);
 }
+
+#[test]
+fn push_monitor_goes_into_the_console_after_the_push() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 3, 2);
+    let by_id = d.path().join("by-id");
+    let sim = Sim::start(
+        d.path(),
+        "board.img",
+        &["--pty", "--by-id", by_id.to_str().unwrap()],
+    );
+    let serial = status(d.path(), &sim.port)["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut push = ota()
+        .current_dir(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args(["--serial", &serial, "push", "--dir", "app", "--monitor"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = Seen::new(reader(push.stderr.take().unwrap()));
+    err.wait("confirmed");
+    err.wait(&format!("monitoring {serial}"));
+    // The simulated board has no application: the agent is named, not opened.
+    err.wait(&format!("{serial}: the ota agent on"));
+    let mut keys = push.stdin.take().unwrap();
+    keys.write_all(&[0x1d]).unwrap();
+    keys.flush().unwrap();
+    assert!(push.wait().unwrap().success());
+}
