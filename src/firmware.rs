@@ -93,6 +93,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_elf_becomes_the_uf2_and_an_application_is_refused_until_supported() {
+        let t = tempfile::tempdir().unwrap();
+        let elf = crate::elf::tests::build(
+            &[crate::elf::tests::Seg {
+                paddr: 0x1000_0000,
+                vaddr: 0x1000_0000,
+                bytes: &[5u8; 600],
+                memsz: 600,
+            }],
+            &[],
+        );
+        let path = t.path().join("ota-agent-pico");
+        std::fs::write(&path, &elf).unwrap();
+        let f = Firmware::find(Some(&path), None).unwrap();
+        assert_eq!(f.uf2(None).unwrap(), crate::uf2::elf_to_uf2(&elf).unwrap());
+        let e = f.uf2(Some(&elf)).unwrap_err().to_string();
+        assert!(e.contains("application"), "{e}");
+    }
+
+    #[test]
     fn a_file_next_to_the_binary_is_found_and_a_uf2_is_taken_as_it_is() {
         if !BUILT_IN.is_empty() {
             return; // a build with the firmware inside never looks further

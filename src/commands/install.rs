@@ -39,6 +39,11 @@ impl Way {
 
 pub fn run(ctx: &Ctx, args: &InstallArgs) -> Result<()> {
     let uf2 = image(args)?;
+    let what = if args.app.is_some() {
+        "agent firmware and application"
+    } else {
+        "agent firmware"
+    };
     let resent = send_agents_to_bootsel(ctx)?;
     let ways = wait_for_ways(ctx, args, resent.len())?;
     // A board sent to BOOTSEL comes back as an agent with its own serial number.
@@ -47,7 +52,7 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> Result<()> {
     // One at a time: a board installed through its drive is recognised as
     // the agent that was not there before it.
     for way in &ways {
-        let result = install_one(ctx, way, &uf2, &resent, &mut claimed);
+        let result = install_one(ctx, way, (&uf2, what), &resent, &mut claimed);
         outcomes.push(Outcome {
             device: way.label(),
             port: way.label(),
@@ -169,7 +174,7 @@ fn pick(ctx: &Ctx, ways: Vec<Way>) -> Result<Vec<Way>> {
 fn install_one(
     ctx: &Ctx,
     way: &Way,
-    uf2: &[u8],
+    (uf2, what): (&[u8], &str),
     resent: &HashSet<String>,
     claimed: &mut HashSet<String>,
 ) -> Result<Value> {
@@ -178,7 +183,11 @@ fn install_one(
         .filter_map(|a| a.serial)
         .filter(|sn| !resent.contains(sn))
         .collect();
-    ctx.ui.say(&format!("{}: writing {} (agent firmware)", way.label(), human_bytes(uf2.len() as u64)));
+    ctx.ui.say(&format!(
+        "{}: writing {} ({what})",
+        way.label(),
+        human_bytes(uf2.len() as u64)
+    ));
     let serial = match way {
         Way::Drive(d) => {
             copy_to_drive(d, uf2, ctx.config.confirm_timeout)
