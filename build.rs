@@ -11,9 +11,8 @@ fn main() {
     let bytes = match std::env::var_os("OTA_AGENT_ELF") {
         Some(path) => {
             println!("cargo:rerun-if-changed={}", PathBuf::from(&path).display());
-            std::fs::read(&path).unwrap_or_else(|e| {
-                panic!("OTA_AGENT_ELF={}: {e}", PathBuf::from(&path).display())
-            })
+            std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("OTA_AGENT_ELF={}: {e}", PathBuf::from(&path).display()))
         }
         None => Vec::new(),
     };

@@ -62,8 +62,17 @@ fn man_pages_are_fresh() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    assert_eq!(on_disk, names, "man/ holds a page for each command and nothing else");
-    for page in ["ota.1", "ota-push.1", "ota-agent-install.1", "ota-monitor.1", "ota-bootsel.1"] {
+    assert_eq!(
+        on_disk, names,
+        "man/ holds a page for each command and nothing else"
+    );
+    for page in [
+        "ota.1",
+        "ota-push.1",
+        "ota-agent-install.1",
+        "ota-monitor.1",
+        "ota-bootsel.1",
+    ] {
         assert!(names.iter().any(|n| n == page), "{page} missing");
     }
 }

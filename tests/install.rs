@@ -113,7 +113,10 @@ fn bootsel_sends_the_agent_to_its_boot_rom() {
     let d = tempdir();
     let by_id = d.path().join("by-id");
     let (mut sim, pty, log) = sim_with_log(d.path(), "board.img", &by_id);
-    let serial = status(d.path(), &pty)["device_id"].as_str().unwrap().to_string();
+    let serial = status(d.path(), &pty)["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = ota()
         .current_dir(d.path())
         .env("OTA_SERIAL_BY_ID", &by_id)
@@ -124,7 +127,8 @@ fn bootsel_sends_the_agent_to_its_boot_rom() {
     let r: Run = r.into();
     let r = r.ok();
     assert!(
-        r.stderr.contains(&format!("{serial}: sent to BOOTSEL mode")),
+        r.stderr
+            .contains(&format!("{serial}: sent to BOOTSEL mode")),
         "{}",
         r.stderr
     );
@@ -174,7 +178,10 @@ fn install_all_sends_a_running_agent_to_bootsel_first() {
     let drive = d.path().join("RPI-RP2");
     let by_id = d.path().join("by-id");
     let (mut sim, pty, log) = sim_with_log(d.path(), "board.img", &by_id);
-    let serial = status(d.path(), &pty)["device_id"].as_str().unwrap().to_string();
+    let serial = status(d.path(), &pty)["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let image = uf2(2);
     std::fs::write(d.path().join("agent.uf2"), &image).unwrap();
     let install = ota()
@@ -194,7 +201,8 @@ fn install_all_sends_a_running_agent_to_bootsel_first() {
     let r: Run = install.wait_with_output().unwrap().into();
     let r = r.ok();
     assert!(
-        r.stderr.contains(&format!("{serial}: running the agent; sent to BOOTSEL")),
+        r.stderr
+            .contains(&format!("{serial}: running the agent; sent to BOOTSEL")),
         "{}",
         r.stderr
     );

@@ -47,7 +47,10 @@ impl App {
         let mut got = Vec::new();
         let mut buf = [0u8; 64];
         while !String::from_utf8_lossy(&got).contains(want) {
-            assert!(Instant::now() < deadline, "the application never got {want:?}");
+            assert!(
+                Instant::now() < deadline,
+                "the application never got {want:?}"
+            );
             if let Ok(n) = self.master.read(&mut buf) {
                 got.extend_from_slice(&buf[..n]);
             }
@@ -98,7 +101,9 @@ impl Seen {
             if let Some(i) = self.text[self.from..].find(needle) {
                 let at = self.from + i;
                 self.from = at + needle.len();
-                let line_end = self.text[at..].find('\n').map_or(self.text.len(), |e| at + e);
+                let line_end = self.text[at..]
+                    .find('\n')
+                    .map_or(self.text.len(), |e| at + e);
                 let line_start = self.text[..at].rfind('\n').map_or(0, |s| s + 1);
                 return self.text[line_start..line_end].to_string();
             }
@@ -182,7 +187,11 @@ fn monitor_without_a_board_named_is_a_usage_error() {
     let d = tempdir();
     let r = run(d.path(), &["--port", "sim:x.img", "monitor"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("has no application console"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("has no application console"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

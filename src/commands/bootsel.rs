@@ -23,7 +23,9 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let results = on_each(&targets, |t| {
         let serial = send(ctx, t)?;
         let label = serial.clone().unwrap_or_else(|| t.label());
-        ctx.ui.say(&format!("{label}: sent to BOOTSEL mode (it now shows as an RPI-RP2 drive)"));
+        ctx.ui.say(&format!(
+            "{label}: sent to BOOTSEL mode (it now shows as an RPI-RP2 drive)"
+        ));
         Ok(json!({ "port": t.spec.to_string(), "serial": serial, "result": "bootsel" }))
     });
     let outcomes = targets
@@ -84,7 +86,13 @@ pub fn send(ctx: &Ctx, t: &Target) -> Result<Option<String>> {
                 ));
             };
             let agent = wait_for_agent(&sn, ctx.config.device_timeout)?;
-            return agent_request(ctx, &Target { spec: PortSpec::Serial(agent), serial: Some(sn) });
+            return agent_request(
+                ctx,
+                &Target {
+                    spec: PortSpec::Serial(agent),
+                    serial: Some(sn),
+                },
+            );
         }
     }
     agent_request(ctx, t)
@@ -133,7 +141,12 @@ pub fn touch_1200(port: &str) -> Result<()> {
     let p = serialport::new(port, 1200)
         .timeout(Duration::from_millis(100))
         .open()
-        .map_err(|e| fail(Kind::Device, format!("{port}: cannot open for the 1200-baud touch: {e}")))?;
+        .map_err(|e| {
+            fail(
+                Kind::Device,
+                format!("{port}: cannot open for the 1200-baud touch: {e}"),
+            )
+        })?;
     drop(p);
     Ok(())
 }
@@ -148,7 +161,10 @@ fn wait_for_agent(serial: &str, timeout: Duration) -> Result<String> {
         if Instant::now() >= deadline {
             return Err(fail(
                 Kind::Device,
-                format!("{serial}: the agent did not come up within {}s of the 1200-baud touch", timeout.as_secs()),
+                format!(
+                    "{serial}: the agent did not come up within {}s of the 1200-baud touch",
+                    timeout.as_secs()
+                ),
             ));
         }
         std::thread::sleep(Duration::from_millis(100));

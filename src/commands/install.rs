@@ -101,8 +101,10 @@ fn send_agents_to_bootsel(ctx: &Ctx) -> Result<HashSet<String>> {
         if let Some(sn) = bootsel::send(ctx, t)? {
             sent.insert(sn);
         }
-        ctx.ui
-            .say(&format!("{}: running the agent; sent to BOOTSEL to re-install", t.label()));
+        ctx.ui.say(&format!(
+            "{}: running the agent; sent to BOOTSEL to re-install",
+            t.label()
+        ));
     }
     Ok(sent)
 }
@@ -128,10 +130,11 @@ fn find_ways(ctx: &Ctx, args: &InstallArgs) -> Result<Vec<Way>> {
         let usb = usb_devices();
         let mut out = Vec::new();
         for sn in serials {
-            if let Some(u) = usb
-                .iter()
-                .find(|u| u.serial.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(sn)))
-            {
+            if let Some(u) = usb.iter().find(|u| {
+                u.serial
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(sn))
+            }) {
                 out.push(Way::Usb(u.clone()));
             }
         }
@@ -202,9 +205,17 @@ fn install_one(
             u.serial.clone()
         }
     };
-    ctx.ui.say(&format!("{}: written; waiting for the agent to start", way.label()));
-    let (port, sn) = wait_for_agent(serial.as_deref(), &before, claimed, ctx.config.confirm_timeout)
-        .map_err(|e| fail(Kind::Device, format!("{}: {e}", way.label())))?;
+    ctx.ui.say(&format!(
+        "{}: written; waiting for the agent to start",
+        way.label()
+    ));
+    let (port, sn) = wait_for_agent(
+        serial.as_deref(),
+        &before,
+        claimed,
+        ctx.config.confirm_timeout,
+    )
+    .map_err(|e| fail(Kind::Device, format!("{}: {e}", way.label())))?;
     claimed.insert(sn.clone());
     let t = Target {
         spec: PortSpec::Serial(port.clone()),

@@ -30,7 +30,10 @@ pub fn run(ctx: &Ctx) -> Result<()> {
 pub fn follow_of(ctx: &Ctx) -> Result<Follow> {
     let sel = &ctx.selection;
     if sel.all || sel.ports.len() + sel.serials.len() > 1 {
-        return Err(fail(Kind::Config, "ota monitor shows one board: pick it with --serial or --port"));
+        return Err(fail(
+            Kind::Config,
+            "ota monitor shows one board: pick it with --serial or --port",
+        ));
     }
     if let Some(sn) = sel.serials.first() {
         return Ok(Follow::Serial(sn.to_ascii_lowercase()));
@@ -40,7 +43,10 @@ pub fn follow_of(ctx: &Ctx) -> Result<Follow> {
         None => {
             // The one agent attached: its serial number names the board.
             let sn = discover::the_agent()?.serial.ok_or_else(|| {
-                fail(Kind::Config, "ota monitor: name the board with --serial SN or --port PORT")
+                fail(
+                    Kind::Config,
+                    "ota monitor: name the board with --serial SN or --port PORT",
+                )
             })?;
             return Ok(Follow::Serial(sn.to_ascii_lowercase()));
         }
@@ -53,7 +59,9 @@ pub fn follow_of(ctx: &Ctx) -> Result<Follow> {
             .map_or(Follow::Port(p), Follow::Serial)),
         other => Err(fail(
             Kind::Config,
-            format!("{other}: has no application console; ota monitor takes a serial port or --serial"),
+            format!(
+                "{other}: has no application console; ota monitor takes a serial port or --serial"
+            ),
         )),
     }
 }
@@ -82,7 +90,10 @@ pub fn monitor(ctx: &Ctx, follow: &Follow) -> Result<()> {
         ConsoleEvent::Opened { port, kind } => say(&format!("{name}: {} on {port}", kind.name())),
         ConsoleEvent::Gone => say(&format!("{name} went away")),
         ConsoleEvent::Seen(at) => {
-            let where_ = at.port.as_deref().map_or(String::new(), |p| format!(" on {p}"));
+            let where_ = at
+                .port
+                .as_deref()
+                .map_or(String::new(), |p| format!(" on {p}"));
             let why = match at.kind {
                 BoardKind::Bootsel => "no console; `ota agent install` installs it",
                 _ => "no console; waiting for the application",

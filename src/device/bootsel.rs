@@ -69,7 +69,9 @@ fn mount_points() -> Vec<PathBuf> {
         for line in mounts.lines() {
             if let Some(point) = line.split(' ').nth(1) {
                 // /proc/mounts escapes spaces and tabs in octal.
-                out.push(PathBuf::from(point.replace("\\040", " ").replace("\\011", "\t")));
+                out.push(PathBuf::from(
+                    point.replace("\\040", " ").replace("\\011", "\t"),
+                ));
             }
         }
     }
@@ -125,7 +127,10 @@ pub fn uf2_pages(uf2: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, BootselError> {
     use crate::uf2::{BLOCK, MAGIC_END, MAGIC_START0, MAGIC_START1, PAYLOAD, RP2040_FAMILY_ID};
     let bad = |block, what| BootselError::BadUf2 { block, what };
     if uf2.is_empty() || !uf2.len().is_multiple_of(BLOCK) {
-        return Err(bad(uf2.len() / BLOCK, "the file is not a whole number of 512-byte blocks"));
+        return Err(bad(
+            uf2.len() / BLOCK,
+            "the file is not a whole number of 512-byte blocks",
+        ));
     }
     let mut out = Vec::new();
     for (n, b) in uf2.chunks(BLOCK).enumerate() {
@@ -141,7 +146,10 @@ pub fn uf2_pages(uf2: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, BootselError> {
         }
         // Only the agent and the application slot: never the ota store.
         if !(0x1000_0000..0x1000_0000 + ota_agent::board::STORE_BASE).contains(&w(3)) {
-            return Err(bad(n, "writes outside the agent and application region of flash"));
+            return Err(bad(
+                n,
+                "writes outside the agent and application region of flash",
+            ));
         }
         out.push((w(3), b[32..32 + PAYLOAD].to_vec()));
     }
@@ -197,7 +205,10 @@ mod tests {
         assert_eq!(&pages[1].1[..44], &[7u8; 44][..]);
         let mut bad = uf2.clone();
         bad[28] ^= 1;
-        assert!(uf2_pages(&bad).unwrap_err().to_string().contains("family id"));
+        assert!(uf2_pages(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("family id"));
         assert!(uf2_pages(&uf2[..100]).is_err());
     }
 }

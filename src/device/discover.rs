@@ -235,7 +235,9 @@ pub struct BoardAt {
 pub fn by_id_serial(name: &str) -> Option<&str> {
     let rest = name.strip_prefix("usb-")?;
     let rest = rest.rsplit_once("-if").map_or(rest, |(a, _)| a);
-    rest.rsplit_once('_').map(|(_, sn)| sn).filter(|s| !s.is_empty())
+    rest.rsplit_once('_')
+        .map(|(_, sn)| sn)
+        .filter(|s| !s.is_empty())
 }
 
 fn kind_of_by_id(name: &str) -> BoardKind {
@@ -282,9 +284,11 @@ pub fn board_of_serial(serial: &str) -> Vec<BoardAt> {
     if let Ok(ports) = serialport::available_ports() {
         for p in ports {
             if let serialport::SerialPortType::UsbPort(u) = p.port_type {
-                let known = out
-                    .iter()
-                    .any(|b| b.port.as_deref().is_some_and(|q| same_port(q, &p.port_name)));
+                let known = out.iter().any(|b| {
+                    b.port
+                        .as_deref()
+                        .is_some_and(|q| same_port(q, &p.port_name))
+                });
                 if u.serial_number.as_deref().is_some_and(same) && !known {
                     out.push(BoardAt {
                         port: Some(p.port_name),
@@ -323,10 +327,7 @@ mod tests {
         );
         assert_eq!(by_id_serial("usb-x_y_-if00"), None);
         assert_eq!(by_id_serial("pci-0000"), None);
-        assert_eq!(
-            kind_of_by_id("usb-ota_ota_agent_1-if00"),
-            BoardKind::Agent
-        );
+        assert_eq!(kind_of_by_id("usb-ota_ota_agent_1-if00"), BoardKind::Agent);
         assert_eq!(
             kind_of_by_id("usb-Raspberry_Pi_Pico_1-if00"),
             BoardKind::Application

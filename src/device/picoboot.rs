@@ -100,7 +100,9 @@ impl Command {
 pub enum PicobootError {
     #[error("cannot open the BOOTSEL board over USB: {0} (on Linux, a udev rule must give you access to 2e8a:0003)")]
     Open(String),
-    #[error("the BOOTSEL board has no PICOBOOT interface (vendor class 0xFF with two bulk endpoints)")]
+    #[error(
+        "the BOOTSEL board has no PICOBOOT interface (vendor class 0xFF with two bulk endpoints)"
+    )]
     NoInterface,
     #[error("PICOBOOT {what} failed: {detail}")]
     Transfer { what: String, detail: String },
@@ -192,7 +194,9 @@ impl Picoboot {
         let what = format!("{cmd:?}");
         let bytes = cmd.encode(self.token);
         self.token = self.token.wrapping_add(1);
-        let done = self.out.transfer_blocking(Buffer::from(&bytes[..]), TIMEOUT);
+        let done = self
+            .out
+            .transfer_blocking(Buffer::from(&bytes[..]), TIMEOUT);
         done.status.map_err(|e| transfer_err(&what, e))?;
         let mut read = Vec::new();
         if cmd.id() & 0x80 != 0 {
@@ -340,7 +344,10 @@ mod tests {
         }
         .encode(3);
         assert_eq!((b[8], b[9]), (0x02, 12));
-        assert_eq!((word(&b, 16), word(&b, 20), word(&b, 24)), (0, 0x2004_2000, 500));
+        assert_eq!(
+            (word(&b, 16), word(&b, 20), word(&b, 24)),
+            (0, 0x2004_2000, 500)
+        );
     }
 
     #[test]
