@@ -232,3 +232,50 @@ fn install_without_a_board_in_bootsel_says_what_to_do() {
     assert!(r.stderr.contains("no Pico in BOOTSEL mode"), "{}", r.stderr);
     assert!(r.stderr.contains("hold BOOTSEL"), "{}", r.stderr);
 }
+
+#[test]
+fn bootsel_touches_an_application_at_1200_baud_then_asks_the_agent_it_reboots_into() {
+    use serialport::{SerialPort, TTYPort};
+    let d = tempdir();
+    let by_id = d.path().join("by-id");
+    std::fs::create_dir_all(&by_id).unwrap();
+    let serial = status(d.path(), "sim:board.img")["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The application's port: a pseudo-terminal named by a by-id link.
+    let (master, slave) = TTYPort::pair().unwrap();
+    let app_link = by_id.join(format!("usb-ota_demo_app_{serial}-if00"));
+    std::os::unix::fs::symlink(slave.name().unwrap(), &app_link).unwrap();
+    drop(slave);
+    let bootsel = ota()
+        .current_dir(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args(["--serial", &serial, "bootsel"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The application sees its port set to 1200 baud (the master reads the
+    // terminal's settings), and reboots into the agent.
+    let deadline = Instant::now() + WAIT;
+    while master.baud_rate().unwrap_or(0) != 1200 {
+        assert!(Instant::now() < deadline, "no 1200-baud touch");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_file(&app_link).unwrap();
+    drop(master);
+    let (mut sim, _pty, log) = sim_with_log(d.path(), "board.img", &by_id);
+    let r: Run = bootsel.wait_with_output().unwrap().into();
+    let r = r.ok();
+    assert!(
+        r.stderr
+            .contains(&format!("{serial}: sent to BOOTSEL mode")),
+        "{}",
+        r.stderr
+    );
+    wait_line(&log, "BOOTSEL requested (1 so far)");
+    let _ = sim.kill();
+    let _ = sim.wait();
+}

@@ -76,8 +76,8 @@ fn targets(ctx: &Ctx) -> Result<Vec<Target>> {
 /// Sends one board to BOOTSEL; returns its serial number.
 pub fn send(ctx: &Ctx, t: &Target) -> Result<Option<String>> {
     if let PortSpec::Serial(port) = &t.spec {
-        if application_port(port) {
-            let serial = t.serial.clone().or_else(|| serial_of_port(port));
+        let serial = t.serial.clone().or_else(|| serial_of_port(port));
+        if application_port(port, serial.as_deref()) {
             touch_1200(port)?;
             let Some(sn) = serial else {
                 return Err(fail(
@@ -120,8 +120,15 @@ fn agent_request(ctx: &Ctx, t: &Target) -> Result<Option<String>> {
     Ok(Some(info.device_id))
 }
 
-/// True when discovery knows the port as a board's, but not as an agent's.
-fn application_port(port: &str) -> bool {
+/// True when discovery knows the port as a board's, but not as an agent's
+/// (by its serial number's by-id links and USB ids, when known).
+fn application_port(port: &str, serial: Option<&str>) -> bool {
+    let console = |k: BoardKind| matches!(k, BoardKind::Application | BoardKind::MicroPython);
+    if let Some(sn) = serial {
+        return discover::board_of_serial(sn)
+            .iter()
+            .any(|b| b.port.as_deref() == Some(port) && console(b.kind));
+    }
     discover::candidates()
         .iter()
         .any(|p| p.port == port && !p.agent)
