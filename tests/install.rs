@@ -279,3 +279,31 @@ fn bootsel_touches_an_application_at_1200_baud_then_asks_the_agent_it_reboots_in
     let _ = sim.kill();
     let _ = sim.wait();
 }
+
+#[test]
+fn devices_lists_a_board_in_bootsel_mode_by_its_drive() {
+    let d = tempdir();
+    let drive = d.path().join("RPI-RP2");
+    make_drive(&drive);
+    let r: Run = ota()
+        .current_dir(d.path())
+        .env("OTA_RPI_RP2_DRIVES", &drive)
+        .env("OTA_SERIAL_BY_ID", d.path().join("none"))
+        .args(["--json", "devices"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    let doc = r.ok().json();
+    let found = doc["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["port"] == drive.display().to_string())
+        .unwrap_or_else(|| panic!("{doc}"))
+        .clone();
+    assert!(
+        found["kind"].as_str().unwrap().contains("BOOTSEL"),
+        "{found}"
+    );
+}

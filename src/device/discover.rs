@@ -39,9 +39,7 @@ pub fn by_id_dir() -> PathBuf {
 pub fn pico_kind(vid: Option<u16>, pid: Option<u16>, product: Option<&str>) -> &'static str {
     match (vid, pid, product) {
         (Some(AGENT_VID), Some(AGENT_PID), _) => "ota agent",
-        (Some(RPI_VID), Some(0x0003), _) => {
-            "Pico in BOOTSEL mode (copy the agent's UF2 onto its drive)"
-        }
+        (Some(RPI_VID), Some(0x0003), _) => "Pico in BOOTSEL mode (ota agent install)",
         (Some(RPI_VID), Some(0x0005), _) => "Pico running MicroPython",
         (_, _, Some(p)) if p.contains("MicroPython") => "Pico running MicroPython",
         _ => "a Raspberry Pi device that is not an ota agent",
