@@ -307,3 +307,52 @@ fn devices_lists_a_board_in_bootsel_mode_by_its_drive() {
         "{found}"
     );
 }
+
+#[test]
+fn bootsel_on_micropython_calls_machine_bootloader_at_its_repl() {
+    use serialport::{SerialPort, TTYPort};
+    let d = tempdir();
+    let by_id = d.path().join("by-id");
+    std::fs::create_dir_all(&by_id).unwrap();
+    let serial = "e6614c311b7e6f35";
+    let (mut master, slave) = TTYPort::pair().unwrap();
+    let tty = slave.name().unwrap();
+    std::os::unix::fs::symlink(
+        &tty,
+        by_id.join(format!("usb-MicroPython_Board_in_FS_mode_{serial}-if00")),
+    )
+    .unwrap();
+    drop(slave);
+    // The board side stays open (not exclusively), so what ota writes waits
+    // for the test to read it after ota closed the port.
+    let _held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&tty)
+        .unwrap();
+    let r: Run = ota()
+        .current_dir(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args(["--serial", serial, "bootsel"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    let r = r.ok();
+    assert!(r.stderr.contains("sent to BOOTSEL mode"), "{}", r.stderr);
+    master.set_timeout(Duration::from_millis(200)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    let deadline = Instant::now() + WAIT;
+    while !String::from_utf8_lossy(&got).contains("machine.bootloader()\r\n") {
+        assert!(
+            Instant::now() < deadline,
+            "got {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        if let Ok(n) = std::io::Read::read(&mut master, &mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert!(got.starts_with(b"\r\x03\x03"), "Ctrl-C first: {got:?}");
+}

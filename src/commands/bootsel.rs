@@ -1,8 +1,10 @@
 //! `ota bootsel`: sends boards to their boot ROM's USB bootloader (BOOTSEL
 //! mode), where `ota agent install` finds them. An agent gets the protocol's
 //! Bootsel request (it calls the ROM's `reset_usb_boot`); an application
-//! gets the 1200-baud touch first, which reboots it into the agent.
+//! gets the 1200-baud touch first, which reboots it into the agent; stock
+//! MicroPython gets `machine.bootloader()` at its REPL.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -11,7 +13,7 @@ use serde_json::json;
 
 use super::report::{self, Outcome};
 use super::{on_each, Ctx, Target};
-use crate::device::discover::{self, BoardKind};
+use crate::device::discover::{self, pico_kind, BoardKind};
 use crate::device::PortSpec;
 use crate::exit::{fail, Kind};
 
@@ -77,7 +79,12 @@ fn targets(ctx: &Ctx) -> Result<Vec<Target>> {
 pub fn send(ctx: &Ctx, t: &Target) -> Result<Option<String>> {
     if let PortSpec::Serial(port) = &t.spec {
         let serial = t.serial.clone().or_else(|| serial_of_port(port));
-        if application_port(port, serial.as_deref()) {
+        let kind = console_kind(port, serial.as_deref());
+        if kind == Some(BoardKind::MicroPython) {
+            micropython_bootloader(port)?;
+            return Ok(serial);
+        }
+        if kind == Some(BoardKind::Application) {
             touch_1200(port)?;
             let Some(sn) = serial else {
                 return Err(fail(
@@ -120,18 +127,39 @@ fn agent_request(ctx: &Ctx, t: &Target) -> Result<Option<String>> {
     Ok(Some(info.device_id))
 }
 
-/// True when discovery knows the port as a board's, but not as an agent's
-/// (by its serial number's by-id links and USB ids, when known).
-fn application_port(port: &str, serial: Option<&str>) -> bool {
-    let console = |k: BoardKind| matches!(k, BoardKind::Application | BoardKind::MicroPython);
+/// What runs behind a port that discovery knows as a board's but not as an
+/// agent's (by its serial number's by-id links and USB ids, when known).
+fn console_kind(port: &str, serial: Option<&str>) -> Option<BoardKind> {
     if let Some(sn) = serial {
         return discover::board_of_serial(sn)
-            .iter()
-            .any(|b| b.port.as_deref() == Some(port) && console(b.kind));
+            .into_iter()
+            .find(|b| b.port.as_deref() == Some(port))
+            .map(|b| b.kind)
+            .filter(|k| matches!(k, BoardKind::Application | BoardKind::MicroPython));
     }
     discover::candidates()
-        .iter()
-        .any(|p| p.port == port && !p.agent)
+        .into_iter()
+        .find(|p| p.port == port && !p.agent)
+        .map(|p| match pico_kind(p.vid, p.pid, p.product.as_deref()) {
+            k if k.contains("MicroPython") => BoardKind::MicroPython,
+            _ => BoardKind::Application,
+        })
+}
+
+/// Interrupts whatever MicroPython runs and calls `machine.bootloader()`,
+/// which enters the boot ROM's USB bootloader.
+fn micropython_bootloader(port: &str) -> Result<()> {
+    let mut p = serialport::new(port, 115_200)
+        .timeout(Duration::from_secs(1))
+        .open()
+        .map_err(|e| fail(Kind::Device, format!("{port}: cannot open: {e}")))?;
+    let lines: &[&[u8]] = &[b"\r\x03\x03", b"import machine; machine.bootloader()\r\n"];
+    for l in lines {
+        p.write_all(l)
+            .and_then(|_| p.flush())
+            .map_err(|e| fail(Kind::Device, format!("{port}: {e}")))?;
+    }
+    Ok(())
 }
 
 fn serial_of_port(port: &str) -> Option<String> {
