@@ -200,7 +200,21 @@ fn install_one(
         Way::Usb(u) => {
             let pages = uf2_pages(uf2).map_err(|e| fail(Kind::Source, e.to_string()))?;
             let mut p = Picoboot::open(u).map_err(|e| fail(Kind::Device, e.to_string()))?;
-            p.flash(&pages, &mut |_, _| {})
+            let mut shown = 0;
+            let mut progress = |done: u64, total: u64| {
+                // A line a quarter: PICOBOOT writes a few hundred KiB at USB full speed.
+                let quarter = done * 4 / total.max(1);
+                if quarter > shown {
+                    shown = quarter;
+                    ctx.ui.say(&format!(
+                        "{}: {} of {} written and read back",
+                        way.label(),
+                        human_bytes(done),
+                        human_bytes(total)
+                    ));
+                }
+            };
+            p.flash(&pages, &mut progress)
                 .map_err(|e| fail(Kind::Device, e.to_string()))?;
             u.serial.clone()
         }

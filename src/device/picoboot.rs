@@ -112,11 +112,39 @@ pub enum PicobootError {
     Empty,
 }
 
-/// An open PICOBOOT interface.
-pub struct Picoboot {
-    iface: nusb::Interface,
+/// The interface's two bulk endpoints: one OUT transfer (empty: a
+/// zero-length packet), one IN transfer of up to `len` bytes.
+pub trait Link {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String>;
+    fn read(&mut self, len: usize) -> Result<Vec<u8>, String>;
+}
+
+/// The real interface, through nusb.
+pub struct UsbLink {
+    /// Held so the interface stays claimed.
+    _iface: nusb::Interface,
     out: nusb::Endpoint<Bulk, Out>,
     inp: nusb::Endpoint<Bulk, In>,
+}
+
+impl Link for UsbLink {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let c = self.out.transfer_blocking(Buffer::from(bytes), TIMEOUT);
+        c.status.map_err(|e| e.to_string())
+    }
+
+    fn read(&mut self, len: usize) -> Result<Vec<u8>, String> {
+        let buf = self.inp.allocate(len.div_ceil(64).max(1) * 64);
+        let c = self.inp.transfer_blocking(buf, TIMEOUT);
+        let got = c.buffer[..c.actual_len].to_vec();
+        c.status.map_err(|e| e.to_string())?;
+        Ok(got)
+    }
+}
+
+/// A PICOBOOT session over a link.
+pub struct Picoboot<L> {
+    link: L,
     token: u32,
 }
 
@@ -127,8 +155,8 @@ fn transfer_err(what: &str, e: impl std::fmt::Display) -> PicobootError {
     }
 }
 
-impl Picoboot {
-    pub fn open(dev: &BootselUsb) -> Result<Picoboot, PicobootError> {
+impl Picoboot<UsbLink> {
+    pub fn open(dev: &BootselUsb) -> Result<Picoboot<UsbLink>, PicobootError> {
         let device = dev
             .info
             .open()
@@ -160,68 +188,60 @@ impl Picoboot {
         let inp = iface
             .endpoint::<Bulk, In>(in_addr)
             .map_err(|e| PicobootError::Open(e.to_string()))?;
-        let mut p = Picoboot {
-            iface,
-            out,
-            inp,
-            token: 1,
-        };
-        p.reset_interface()?;
-        Ok(p)
-    }
-
-    /// Clears whatever an earlier host left half done.
-    fn reset_interface(&mut self) -> Result<(), PicobootError> {
-        let index = u16::from(self.iface.interface_number());
-        self.iface
+        // Clears whatever an earlier host left half done.
+        iface
             .control_out(
                 ControlOut {
                     control_type: ControlType::Vendor,
                     recipient: Recipient::Interface,
                     request: IF_RESET,
                     value: 0,
-                    index,
+                    index: u16::from(number),
                     data: &[],
                 },
                 TIMEOUT,
             )
             .wait()
-            .map_err(|e| transfer_err("interface reset", e))
+            .map_err(|e| transfer_err("interface reset", e))?;
+        Ok(Picoboot::over(UsbLink {
+            _iface: iface,
+            out,
+            inp,
+        }))
+    }
+}
+
+impl<L: Link> Picoboot<L> {
+    pub fn over(link: L) -> Picoboot<L> {
+        Picoboot { link, token: 1 }
+    }
+
+    pub fn into_link(self) -> L {
+        self.link
     }
 
     /// Sends one command with its OUT data (or reads its IN data), then takes the acknowledgement.
     fn command(&mut self, cmd: Command, data: &[u8]) -> Result<Vec<u8>, PicobootError> {
         let what = format!("{cmd:?}");
+        let err = |e: String| transfer_err(&what, e);
         let bytes = cmd.encode(self.token);
         self.token = self.token.wrapping_add(1);
-        let done = self
-            .out
-            .transfer_blocking(Buffer::from(&bytes[..]), TIMEOUT);
-        done.status.map_err(|e| transfer_err(&what, e))?;
-        let mut read = Vec::new();
+        self.link.write(&bytes).map_err(err)?;
         if cmd.id() & 0x80 != 0 {
             let len = cmd.transfer_len() as usize;
+            let mut read = Vec::with_capacity(len);
             while read.len() < len {
-                let want = (len - read.len()).div_ceil(64) * 64;
-                let buf = self.inp.allocate(want);
-                let c = self.inp.transfer_blocking(buf, TIMEOUT);
-                let got = c.buffer[..c.actual_len].to_vec();
-                c.status.map_err(|e| transfer_err(&what, e))?;
-                read.extend_from_slice(&got);
+                read.extend(self.link.read(len - read.len()).map_err(err)?);
             }
             // The host acknowledges an IN command with an empty OUT packet.
-            let c = self.out.transfer_blocking(Buffer::new(0), TIMEOUT);
-            c.status.map_err(|e| transfer_err(&what, e))?;
-        } else {
-            if !data.is_empty() {
-                let c = self.out.transfer_blocking(Buffer::from(data), TIMEOUT);
-                c.status.map_err(|e| transfer_err(&what, e))?;
-            }
-            let buf = self.inp.allocate(64);
-            let c = self.inp.transfer_blocking(buf, TIMEOUT);
-            c.status.map_err(|e| transfer_err(&what, e))?;
+            self.link.write(&[]).map_err(err)?;
+            return Ok(read);
         }
-        Ok(read)
+        if !data.is_empty() {
+            self.link.write(data).map_err(err)?;
+        }
+        self.link.read(0).map_err(err)?;
+        Ok(Vec::new())
     }
 
     /// Erases, writes and reads back every page, then reboots into the new
@@ -348,6 +368,174 @@ mod tests {
             (word(&b, 16), word(&b, 20), word(&b, 24)),
             (0, 0x2004_2000, 500)
         );
+    }
+
+    /// The boot ROM's side, from the datasheet: a command, its data phase,
+    /// the acknowledgement the other way; flash that must be erased (after
+    /// EXIT_XIP, with exclusive access) before it is written.
+    struct FakeRom {
+        flash: Vec<u8>,
+        exclusive: bool,
+        xip_off: bool,
+        pending: Option<[u8; CMD_LEN]>,
+        phase: Phase,
+        log: Vec<u8>,
+        rebooted: Option<(u32, u32, u32)>,
+    }
+
+    #[derive(PartialEq, Debug)]
+    enum Phase {
+        Idle,
+        DataOut,
+        DataIn,
+        AckIn,
+        AckOut,
+    }
+
+    impl FakeRom {
+        fn new() -> FakeRom {
+            FakeRom {
+                flash: vec![0u8; 0x40000],
+                exclusive: false,
+                xip_off: false,
+                pending: None,
+                phase: Phase::Idle,
+                log: Vec::new(),
+                rebooted: None,
+            }
+        }
+
+        fn range(c: &[u8; CMD_LEN]) -> (usize, usize) {
+            let addr = word(c, 16);
+            assert!(addr >= 0x1000_0000, "flash addresses are XIP addresses");
+            ((addr - 0x1000_0000) as usize, word(c, 20) as usize)
+        }
+
+        fn run(&mut self, c: [u8; CMD_LEN]) {
+            assert_eq!(word(&c, 0), MAGIC);
+            self.log.push(c[8]);
+            match c[8] {
+                0x01 => self.exclusive = c[16] == 1,
+                0x06 => self.xip_off = true,
+                0x03 => {
+                    assert!(
+                        self.exclusive && self.xip_off,
+                        "erase needs exclusive access and XIP off"
+                    );
+                    let (at, n) = FakeRom::range(&c);
+                    assert_eq!((at % 4096, n % 4096), (0, 0), "erase on sector bounds");
+                    self.flash[at..at + n].fill(0xFF);
+                }
+                0x02 => self.rebooted = Some((word(&c, 16), word(&c, 20), word(&c, 24))),
+                _ => {}
+            }
+        }
+    }
+
+    impl Link for FakeRom {
+        fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+            match self.phase {
+                Phase::Idle => {
+                    let c: [u8; CMD_LEN] = bytes.try_into().map_err(|_| "not 32 bytes")?;
+                    self.run(c);
+                    self.phase = match (c[8] & 0x80 != 0, word(&c, 12)) {
+                        (true, _) => Phase::DataIn,
+                        (false, 0) => Phase::AckIn,
+                        (false, _) => Phase::DataOut,
+                    };
+                    self.pending = Some(c);
+                }
+                Phase::DataOut => {
+                    let c = self.pending.unwrap();
+                    let (at, n) = FakeRom::range(&c);
+                    assert_eq!(bytes.len(), n, "the whole data phase");
+                    assert_eq!(at % 256, 0, "writes on page bounds");
+                    let erased = self.flash[at..at + n].iter().all(|&b| b == 0xFF);
+                    assert!(erased, "write to flash that was not erased");
+                    self.flash[at..at + n].copy_from_slice(bytes);
+                    self.phase = Phase::AckIn;
+                }
+                Phase::AckOut => {
+                    assert!(
+                        bytes.is_empty(),
+                        "an IN command is acknowledged with an empty packet"
+                    );
+                    self.phase = Phase::Idle;
+                }
+                ref p => panic!("host wrote during {p:?}"),
+            }
+            Ok(())
+        }
+
+        fn read(&mut self, _len: usize) -> Result<Vec<u8>, String> {
+            match self.phase {
+                Phase::AckIn => {
+                    self.phase = Phase::Idle;
+                    Ok(Vec::new())
+                }
+                Phase::DataIn => {
+                    let (at, n) = FakeRom::range(&self.pending.unwrap());
+                    self.phase = Phase::AckOut;
+                    Ok(self.flash[at..at + n].to_vec())
+                }
+                ref p => panic!("host read during {p:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn flashing_erases_writes_reads_back_and_reboots_in_the_documented_order() {
+        let pages = vec![
+            (0x1000_0000, vec![0xB2u8; 256]),
+            (0x1000_0100, (0..=255u8).collect()),
+            (0x1000_5000, vec![0x42u8; 256]),
+        ];
+        let mut p = Picoboot::over(FakeRom::new());
+        let mut seen = Vec::new();
+        p.flash(&pages, &mut |done, total| seen.push((done, total)))
+            .unwrap();
+        let rom = p.into_link();
+        assert_eq!(
+            rom.log,
+            [0x01, 0x06, 0x03, 0x05, 0x84, 0x03, 0x05, 0x84, 0x02],
+            "exclusive, exit XIP, then erase/write/read per sector run, then reboot"
+        );
+        assert_eq!(&rom.flash[..256], &[0xB2u8; 256][..]);
+        assert_eq!(rom.flash[0x1ff], 255);
+        assert!(rom.flash[0x200..0x1000].iter().all(|&b| b == 0xFF));
+        assert_eq!(&rom.flash[0x5000..0x5100], &[0x42u8; 256][..]);
+        assert!(
+            rom.flash[0x1000..0x5000].iter().all(|&b| b == 0),
+            "untouched"
+        );
+        assert_eq!(rom.rebooted, Some((0, 0, 500)), "a normal boot from flash");
+        assert_eq!(seen, [(4096, 8192), (8192, 8192)]);
+    }
+
+    #[test]
+    fn a_read_back_that_differs_is_an_error_naming_the_address() {
+        struct Flaky(FakeRom);
+        impl Link for Flaky {
+            fn write(&mut self, b: &[u8]) -> Result<(), String> {
+                self.0.write(b)
+            }
+            fn read(&mut self, len: usize) -> Result<Vec<u8>, String> {
+                let mut r = self.0.read(len)?;
+                if let Some(b) = r.get_mut(7) {
+                    *b ^= 1;
+                }
+                Ok(r)
+            }
+        }
+        let mut p = Picoboot::over(Flaky(FakeRom::new()));
+        let e = p
+            .flash(&[(0x1000_2000, vec![1u8; 256])], &mut |_, _| {})
+            .unwrap_err();
+        assert!(
+            matches!(e, PicobootError::Verify { addr: 0x1000_2000 }),
+            "{e}"
+        );
+        assert_eq!(p.into_link().0.rebooted, None, "no reboot into a bad image");
     }
 
     #[test]
