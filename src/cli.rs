@@ -92,7 +92,7 @@ pub enum Command {
         #[arg(short, long, value_name = "NAME")]
         out: PathBuf,
     },
-    /// The agent itself: a simulated one, or the firmware image
+    /// The agent itself: a simulated one, the firmware image, installing it on a board
     #[command(subcommand)]
     Agent(AgentCommand),
     /// Print shell completions (bash, zsh, fish, powershell, elvish)
