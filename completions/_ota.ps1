@@ -45,8 +45,10 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
             [CompletionResult]::new('provision', 'provision', [CompletionResultType]::ParameterValue, 'Give the agent the public keys releases must be signed with; it then refuses any other tree')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
-            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, or the firmware image')
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, the firmware image, installing it on a board')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
+            [CompletionResult]::new('bootsel', 'bootsel', [CompletionResultType]::ParameterValue, 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)')
+            [CompletionResult]::new('monitor', 'monitor', [CompletionResultType]::ParameterValue, 'Show the application''s serial console, following the board across resets; Ctrl-] exits')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -70,6 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--no-reboot', '--no-reboot', [CompletionResultType]::ParameterName, 'Commit but do not reboot: the new tree starts at the next boot')
             [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Push an update that no key in the config''s `pubkey` signed (a folder, an unsigned release)')
             [CompletionResult]::new('--allow-downgrade', '--allow-downgrade', [CompletionResultType]::ParameterName, 'Push a signed version lower than the one the device runs')
+            [CompletionResult]::new('--monitor', '--monitor', [CompletionResultType]::ParameterName, 'Go straight into `ota monitor` (the application''s console) after the push')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
@@ -327,6 +330,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
             [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -367,9 +371,27 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'ota;agent;install' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The application''s ELF, installed with the agent in the same UF2')
+            [CompletionResult]::new('--firmware', '--firmware', [CompletionResultType]::ParameterName, 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--usb', '--usb', [CompletionResultType]::ParameterName, 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'ota;agent;help' {
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
             [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -379,10 +401,41 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         'ota;agent;help;uf2' {
             break
         }
+        'ota;agent;help;install' {
+            break
+        }
         'ota;agent;help;help' {
             break
         }
         'ota;completions' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;bootsel' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;monitor' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
             [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
@@ -408,8 +461,10 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
             [CompletionResult]::new('provision', 'provision', [CompletionResultType]::ParameterValue, 'Give the agent the public keys releases must be signed with; it then refuses any other tree')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
-            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, or the firmware image')
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, the firmware image, installing it on a board')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
+            [CompletionResult]::new('bootsel', 'bootsel', [CompletionResultType]::ParameterValue, 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)')
+            [CompletionResult]::new('monitor', 'monitor', [CompletionResultType]::ParameterValue, 'Show the application''s serial console, following the board across resets; Ctrl-] exits')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -461,6 +516,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         'ota;help;agent' {
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
             [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
             break
         }
         'ota;help;agent;sim' {
@@ -469,7 +525,16 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         'ota;help;agent;uf2' {
             break
         }
+        'ota;help;agent;install' {
+            break
+        }
         'ota;help;completions' {
+            break
+        }
+        'ota;help;bootsel' {
+            break
+        }
+        'ota;help;monitor' {
             break
         }
         'ota;help;help' {

@@ -19,6 +19,9 @@ _ota() {
             ota,agent)
                 cmd="ota__subcmd__agent"
                 ;;
+            ota,bootsel)
+                cmd="ota__subcmd__bootsel"
+                ;;
             ota,completions)
                 cmd="ota__subcmd__completions"
                 ;;
@@ -39,6 +42,9 @@ _ota() {
                 ;;
             ota,manifest)
                 cmd="ota__subcmd__manifest"
+                ;;
+            ota,monitor)
+                cmd="ota__subcmd__monitor"
                 ;;
             ota,provision)
                 cmd="ota__subcmd__provision"
@@ -61,6 +67,9 @@ _ota() {
             ota__subcmd__agent,help)
                 cmd="ota__subcmd__agent__subcmd__help"
                 ;;
+            ota__subcmd__agent,install)
+                cmd="ota__subcmd__agent__subcmd__install"
+                ;;
             ota__subcmd__agent,sim)
                 cmd="ota__subcmd__agent__subcmd__sim"
                 ;;
@@ -70,6 +79,9 @@ _ota() {
             ota__subcmd__agent__subcmd__help,help)
                 cmd="ota__subcmd__agent__subcmd__help__subcmd__help"
                 ;;
+            ota__subcmd__agent__subcmd__help,install)
+                cmd="ota__subcmd__agent__subcmd__help__subcmd__install"
+                ;;
             ota__subcmd__agent__subcmd__help,sim)
                 cmd="ota__subcmd__agent__subcmd__help__subcmd__sim"
                 ;;
@@ -78,6 +90,9 @@ _ota() {
                 ;;
             ota__subcmd__help,agent)
                 cmd="ota__subcmd__help__subcmd__agent"
+                ;;
+            ota__subcmd__help,bootsel)
+                cmd="ota__subcmd__help__subcmd__bootsel"
                 ;;
             ota__subcmd__help,completions)
                 cmd="ota__subcmd__help__subcmd__completions"
@@ -100,6 +115,9 @@ _ota() {
             ota__subcmd__help,manifest)
                 cmd="ota__subcmd__help__subcmd__manifest"
                 ;;
+            ota__subcmd__help,monitor)
+                cmd="ota__subcmd__help__subcmd__monitor"
+                ;;
             ota__subcmd__help,provision)
                 cmd="ota__subcmd__help__subcmd__provision"
                 ;;
@@ -117,6 +135,9 @@ _ota() {
                 ;;
             ota__subcmd__help,status)
                 cmd="ota__subcmd__help__subcmd__status"
+                ;;
+            ota__subcmd__help__subcmd__agent,install)
+                cmd="ota__subcmd__help__subcmd__agent__subcmd__install"
                 ;;
             ota__subcmd__help__subcmd__agent,sim)
                 cmd="ota__subcmd__help__subcmd__agent__subcmd__sim"
@@ -164,7 +185,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push stage status devices ls confirm rollback reboot manifest provision keygen agent completions help"
+            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push stage status devices ls confirm rollback reboot manifest provision keygen agent completions bootsel monitor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,7 +211,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help sim uf2 help"
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help sim uf2 install help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,7 +237,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__help)
-            opts="sim uf2 help"
+            opts="sim uf2 install help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,6 +251,20 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__agent__subcmd__help__subcmd__install)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -264,6 +299,40 @@ _ota() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__agent__subcmd__install)
+            opts="-v -q -h --app --firmware --usb --config --port --serial --all --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --firmware)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -328,6 +397,32 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__bootsel)
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -426,7 +521,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="push stage status devices ls confirm rollback reboot manifest provision keygen agent completions help"
+            opts="push stage status devices ls confirm rollback reboot manifest provision keygen agent completions bootsel monitor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,8 +535,22 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help__subcmd__agent)
-            opts="sim uf2"
+            opts="sim uf2 install"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__help__subcmd__agent__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -470,6 +579,20 @@ _ota() {
         ota__subcmd__help__subcmd__agent__subcmd__uf2)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__help__subcmd__bootsel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -610,6 +733,20 @@ _ota() {
         ota__subcmd__help__subcmd__manifest__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__help__subcmd__monitor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -991,6 +1128,32 @@ _ota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ota__subcmd__monitor)
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ota__subcmd__provision)
             opts="-v -q -h --pubkey --clear --key --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1026,7 +1189,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --monitor --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -42,8 +42,10 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand manifest 'Release manifests: generate, verify, sign'
             cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
             cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
-            cand agent 'The agent itself: a simulated one, or the firmware image'
+            cand agent 'The agent itself: a simulated one, the firmware image, installing it on a board'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
+            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;push'= {
@@ -66,6 +68,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --no-reboot 'Commit but do not reboot: the new tree starts at the next boot'
             cand --allow-unsigned 'Push an update that no key in the config''s `pubkey` signed (a folder, an unsigned release)'
             cand --allow-downgrade 'Push a signed version lower than the one the device runs'
+            cand --monitor 'Go straight into `ota monitor` (the application''s console) after the push'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
@@ -304,6 +307,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
             cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;agent;sim'= {
@@ -341,18 +345,63 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'ota;agent;install'= {
+            cand --app 'The application''s ELF, installed with the agent in the same UF2'
+            cand --firmware 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --usb 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'ota;agent;help'= {
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
             cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;agent;help;sim'= {
         }
         &'ota;agent;help;uf2'= {
         }
+        &'ota;agent;help;install'= {
+        }
         &'ota;agent;help;help'= {
         }
         &'ota;completions'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;bootsel'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;monitor'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
@@ -377,8 +426,10 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand manifest 'Release manifests: generate, verify, sign'
             cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
             cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
-            cand agent 'The agent itself: a simulated one, or the firmware image'
+            cand agent 'The agent itself: a simulated one, the firmware image, installing it on a board'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
+            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ota;help;push'= {
@@ -415,12 +466,19 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;help;agent'= {
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
             cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
         }
         &'ota;help;agent;sim'= {
         }
         &'ota;help;agent;uf2'= {
         }
+        &'ota;help;agent;install'= {
+        }
         &'ota;help;completions'= {
+        }
+        &'ota;help;bootsel'= {
+        }
+        &'ota;help;monitor'= {
         }
         &'ota;help;help'= {
         }

@@ -92,11 +92,15 @@ pub enum Command {
         #[arg(short, long, value_name = "NAME")]
         out: PathBuf,
     },
-    /// The agent itself: a simulated one, or the firmware image
+    /// The agent itself: a simulated one, the firmware image, installing it on a board
     #[command(subcommand)]
     Agent(AgentCommand),
     /// Print shell completions (bash, zsh, fish, powershell, elvish)
     Completions { shell: clap_complete::Shell },
+    /// Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)
+    Bootsel,
+    /// Show the application's serial console, following the board across resets; Ctrl-] exits
+    Monitor,
 }
 
 /// Where an update comes from on GitHub; flags override the config file.
@@ -166,6 +170,9 @@ pub struct PushArgs {
     /// Push a signed version lower than the one the device runs
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// Go straight into `ota monitor` (the application's console) after the push
+    #[arg(long)]
+    pub monitor: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,6 +251,21 @@ pub enum AgentCommand {
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start
+    Install(InstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The application's ELF, installed with the agent in the same UF2
+    #[arg(long, value_name = "ELF")]
+    pub app: Option<PathBuf>,
+    /// The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]
+    #[arg(long, value_name = "FILE")]
+    pub firmware: Option<PathBuf>,
+    /// Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted
+    #[arg(long)]
+    pub usb: bool,
 }
 
 #[derive(Debug, Args)]

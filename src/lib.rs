@@ -11,6 +11,8 @@ pub mod device;
 pub mod elf;
 pub mod exit;
 pub mod filter;
+pub mod firmware;
+pub mod man;
 pub mod manifest;
 pub mod plan;
 pub mod progress;

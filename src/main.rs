@@ -56,6 +56,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         selection,
     };
     match &cli.command {
+        Command::Push(args) if args.monitor => {
+            // Which board to follow is settled before the push, while its agent answers.
+            let follow = commands::monitor::follow_of(&ctx)?;
+            commands::push::run(&ctx, args)?;
+            commands::monitor::monitor(&ctx, &follow)
+        }
         Command::Push(args) => commands::push::run(&ctx, args),
         Command::Status => commands::inspect::status(&ctx),
         Command::Devices => commands::devices::run(&ctx),
@@ -75,6 +81,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(AgentCommand::Uf2 { elf, app, out }) => {
             commands::agent::uf2(&ctx, elf, app.as_deref(), out.as_deref())
         }
+        Command::Agent(AgentCommand::Install(args)) => commands::install::run(&ctx, args),
+        Command::Bootsel => commands::bootsel::run(&ctx),
+        Command::Monitor => commands::monitor::run(&ctx),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }

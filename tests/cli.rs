@@ -33,6 +33,50 @@ fn completions_are_fresh() {
     }
 }
 
+/// The man pages in man/ are what the CLI definition renders today.
+/// Refreshed with the completions: `OTA_UPDATE_COMPLETIONS=1 cargo test --test cli`.
+#[test]
+fn man_pages_are_fresh() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let update = std::env::var_os("OTA_UPDATE_COMPLETIONS").is_some();
+    let pages = ota::man::pages();
+    if update {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let mut names = Vec::new();
+    for (name, text) in &pages {
+        let path = dir.join(name);
+        if update {
+            std::fs::write(&path, text).unwrap();
+        }
+        let checked_in = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            &checked_in == text,
+            "man/{name} is stale: run `OTA_UPDATE_COMPLETIONS=1 cargo test --test cli`"
+        );
+        names.push(name.clone());
+    }
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk, names,
+        "man/ holds a page for each command and nothing else"
+    );
+    for page in [
+        "ota.1",
+        "ota-push.1",
+        "ota-agent-install.1",
+        "ota-monitor.1",
+        "ota-bootsel.1",
+    ] {
+        assert!(names.iter().any(|n| n == page), "{page} missing");
+    }
+}
+
 #[test]
 fn help_documents_exit_codes_and_every_command() {
     let d = tempdir();
@@ -47,6 +91,8 @@ fn help_documents_exit_codes_and_every_command() {
         "reboot",
         "agent",
         "completions",
+        "bootsel",
+        "monitor",
     ] {
         assert!(
             r.stdout.contains(needle),
@@ -66,6 +112,7 @@ fn help_documents_exit_codes_and_every_command() {
         run(d.path(), &[cmd, "--help"]).ok();
     }
     run(d.path(), &["agent", "sim", "--help"]).ok();
+    run(d.path(), &["agent", "install", "--help"]).ok();
 }
 
 #[test]

@@ -23,13 +23,27 @@ pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
             args.flash.display()
         ));
     };
+    // The simulator has no boot ROM: it says so, and starts the agent again.
+    let bootsel = move |n: u32| {
+        ui.say(&format!(
+            "BOOTSEL requested ({n} so far): a board would now be in its boot ROM; the simulated agent starts again"
+        ))
+    };
     match &args.listen {
-        Some(addr) => serve::serve_tcp(&args.flash, auto_confirm, args.app, addr, &mut announce),
+        Some(addr) => serve::serve_tcp(
+            &args.flash,
+            auto_confirm,
+            args.app,
+            addr,
+            &mut announce,
+            std::sync::Arc::new(bootsel),
+        ),
         None => serve::serve_pty(
             &args.flash,
             auto_confirm,
             args.by_id.as_deref(),
             &mut announce,
+            &mut { bootsel },
         ),
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::inspect::state_line;
 use super::{on_each, print_json, print_line, Ctx, Target};
+use crate::device::bootsel;
 use crate::device::discover::{self, pico_kind};
 use crate::device::{DeviceInfo, PortSpec};
 
@@ -59,6 +60,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             error,
         });
     }
+    seen.extend(in_bootsel());
     if ctx.ui.json {
         return print_json(&json!({ "devices": seen }));
     }
@@ -85,4 +87,24 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// Picos in BOOTSEL mode, which have no serial port: their RPI-RP2 drives,
+/// and their boot ROM on USB (which shows the serial number).
+fn in_bootsel() -> Vec<Seen> {
+    let drives = bootsel::drives().into_iter().map(|d| Seen {
+        port: d.display().to_string(),
+        serial: None,
+        kind: "Pico in BOOTSEL mode: its RPI-RP2 drive (ota agent install)".into(),
+        device: None,
+        error: None,
+    });
+    let usb = bootsel::usb_devices().into_iter().map(|u| Seen {
+        port: "usb 2e8a:0003".into(),
+        serial: u.serial,
+        kind: "Pico in BOOTSEL mode: its boot ROM on USB (ota agent install)".into(),
+        device: None,
+        error: None,
+    });
+    drives.chain(usb).collect()
 }

@@ -2,10 +2,13 @@
 //! device layer, and render the results for people (stderr) or JSON (stdout).
 
 pub mod agent;
+pub mod bootsel;
 pub mod devices;
 pub mod github;
 pub mod inspect;
+pub mod install;
 pub mod manifest;
+pub mod monitor;
 pub mod push;
 pub mod report;
 pub mod stage;

@@ -46,9 +46,7 @@ pub fn pico_kind(vid: Option<u16>, pid: Option<u16>, product: Option<&str>) -> &
             "application running (the agent is reached with a 1200-baud touch)"
         }
         (Some(AGENT_VID), Some(AGENT_PID), _) => "ota agent",
-        (Some(RPI_VID), Some(0x0003), _) => {
-            "Pico in BOOTSEL mode (copy the agent's UF2 onto its drive)"
-        }
+        (Some(RPI_VID), Some(0x0003), _) => "Pico in BOOTSEL mode (ota agent install)",
         (Some(RPI_VID), Some(0x0005), _) => "Pico running MicroPython",
         (_, _, Some(p)) if p.contains("MicroPython") => "Pico running MicroPython",
         _ => "a Raspberry Pi device that is not an ota agent",
@@ -206,4 +204,140 @@ pub fn none_found(what: &str) -> anyhow::Error {
         Kind::Device,
         format!("{what}: {}", describe_others(&candidates())),
     )
+}
+
+/// What a board is running, as its USB side shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BoardKind {
+    /// The ota agent (its CDC port carries protocol frames).
+    Agent,
+    /// The user's application (its CDC port is the application's console).
+    Application,
+    /// Stock MicroPython.
+    MicroPython,
+    /// The boot ROM's USB bootloader: the RPI-RP2 drive and PICOBOOT, no serial port.
+    Bootsel,
+}
+
+impl BoardKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BoardKind::Agent => "the ota agent",
+            BoardKind::Application => "the application",
+            BoardKind::MicroPython => "MicroPython",
+            BoardKind::Bootsel => "BOOTSEL mode (boot ROM)",
+        }
+    }
+}
+
+/// Where a board is now and what it runs; `port` is None in BOOTSEL mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoardAt {
+    pub port: Option<String>,
+    pub kind: BoardKind,
+}
+
+/// The serial number in a udev by-id name, `usb-<manufacturer>_<product>_<serial>-if<NN>`.
+pub fn by_id_serial(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("usb-")?;
+    let rest = rest.rsplit_once("-if").map_or(rest, |(a, _)| a);
+    rest.rsplit_once('_')
+        .map(|(_, sn)| sn)
+        .filter(|s| !s.is_empty())
+}
+
+fn kind_of_by_id(name: &str) -> BoardKind {
+    if name.starts_with(BY_ID_PREFIX) {
+        BoardKind::Agent
+    } else if name.contains("MicroPython") {
+        BoardKind::MicroPython
+    } else {
+        BoardKind::Application
+    }
+}
+
+fn kind_of_usb(vid: u16, pid: u16, product: Option<&str>) -> BoardKind {
+    match (vid, pid) {
+        (AGENT_VID, AGENT_PID) if product.is_none_or(|p| p == AGENT_PRODUCT) => BoardKind::Agent,
+        (RPI_VID, 0x0005) => BoardKind::MicroPython,
+        _ if product.is_some_and(|p| p.contains("MicroPython")) => BoardKind::MicroPython,
+        _ => BoardKind::Application,
+    }
+}
+
+/// Every serial port of the board with this serial number (whatever it
+/// runs), from udev's by-id links and the USB enumeration, and the board
+/// itself when it sits in BOOTSEL mode. A Pico shows the same serial number
+/// (its flash chip's unique id) in every mode, so this follows it across
+/// resets and re-enumeration.
+pub fn board_of_serial(serial: &str) -> Vec<BoardAt> {
+    let same = |s: &str| s.eq_ignore_ascii_case(serial);
+    let mut out: Vec<BoardAt> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir(by_id_dir()) {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !by_id_serial(&name).is_some_and(same) {
+                continue;
+            }
+            if let Ok(target) = std::fs::canonicalize(e.path()) {
+                out.push(BoardAt {
+                    port: Some(target.display().to_string()),
+                    kind: kind_of_by_id(&name),
+                });
+            }
+        }
+    }
+    if let Ok(ports) = serialport::available_ports() {
+        for p in ports {
+            if let serialport::SerialPortType::UsbPort(u) = p.port_type {
+                let known = out.iter().any(|b| {
+                    b.port
+                        .as_deref()
+                        .is_some_and(|q| same_port(q, &p.port_name))
+                });
+                if u.serial_number.as_deref().is_some_and(same) && !known {
+                    out.push(BoardAt {
+                        port: Some(p.port_name),
+                        kind: kind_of_usb(u.vid, u.pid, u.product.as_deref()),
+                    });
+                }
+            }
+        }
+    }
+    if super::bootsel::usb_devices()
+        .iter()
+        .any(|d| d.serial.as_deref().is_some_and(same))
+    {
+        out.push(BoardAt {
+            port: None,
+            kind: BoardKind::Bootsel,
+        });
+    }
+    out.sort_by(|a, b| a.port.cmp(&b.port));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_id_names_carry_the_serial_number() {
+        assert_eq!(
+            by_id_serial("usb-ota_ota_agent_e6613852831f2a09-if00"),
+            Some("e6613852831f2a09")
+        );
+        assert_eq!(
+            by_id_serial("usb-MicroPython_Board_in_FS_mode_e6613852831f2a09-if00"),
+            Some("e6613852831f2a09")
+        );
+        assert_eq!(by_id_serial("usb-x_y_-if00"), None);
+        assert_eq!(by_id_serial("pci-0000"), None);
+        assert_eq!(kind_of_by_id("usb-ota_ota_agent_1-if00"), BoardKind::Agent);
+        assert_eq!(
+            kind_of_by_id("usb-Raspberry_Pi_Pico_1-if00"),
+            BoardKind::Application
+        );
+    }
 }

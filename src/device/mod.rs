@@ -2,10 +2,13 @@
 //! engine. Nothing here prints: progress leaves as [`events::Event`]s.
 
 pub mod board_model;
+pub mod bootsel;
 pub mod client;
+pub mod console;
 pub mod discover;
 pub mod events;
 pub mod line_control;
+pub mod picoboot;
 pub mod port;
 pub mod push;
 pub mod serve;

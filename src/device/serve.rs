@@ -30,6 +30,7 @@ pub fn serve_pty(
     auto_confirm: bool,
     by_id: Option<&Path>,
     announce: &mut dyn FnMut(&str),
+    on_bootsel: &mut dyn FnMut(u32),
 ) -> anyhow::Result<()> {
     use serialport::SerialPort;
     let mut device = SimDevice::boot(image, auto_confirm)?;
@@ -62,9 +63,13 @@ pub fn serve_pty(
                 Err(e) => return Err(fail(Kind::Device, format!("{path}: {e}"))),
             };
             out.clear();
+            let asked = device.bootsel_requests;
             let rebooted = device.receive(&buf[..n], &mut out)?;
             master.write_all(&out)?;
             master.flush()?;
+            if device.bootsel_requests != asked {
+                on_bootsel(device.bootsel_requests);
+            }
             if rebooted && by_id.is_some() {
                 // Let the reply drain before the port vanishes.
                 std::thread::sleep(Duration::from_millis(50));
@@ -97,6 +102,7 @@ pub fn serve_tcp(
     app: bool,
     addr: &str,
     announce: &mut dyn FnMut(&str),
+    on_bootsel: Arc<dyn Fn(u32) + Send + Sync>,
 ) -> anyhow::Result<()> {
     let image = SimImage {
         app,
@@ -111,6 +117,7 @@ pub fn serve_tcp(
         let Ok(mut stream) = stream else { continue };
         let device = device.clone();
         let active = active.clone();
+        let on_bootsel = on_bootsel.clone();
         std::thread::spawn(move || {
             let _ = stream.set_nodelay(true);
             let mut first = [0u8; 4096];
@@ -126,7 +133,7 @@ pub fn serve_tcp(
                 let _ = stream.write_all(&busy_frame());
                 return;
             }
-            let _ = serve_connection(&mut stream, &first[..n], &device);
+            let _ = serve_connection(&mut stream, &first[..n], &device, &*on_bootsel);
             active.store(false, Ordering::SeqCst);
         });
     }
@@ -169,6 +176,7 @@ fn serve_connection(
     stream: &mut TcpStream,
     first: &[u8],
     device: &Mutex<SimDevice>,
+    on_bootsel: &dyn Fn(u32),
 ) -> anyhow::Result<()> {
     let mut buf = [0u8; 4096];
     buf[..first.len()].copy_from_slice(first);
@@ -187,7 +195,12 @@ fn serve_connection(
             let mut d = device
                 .lock()
                 .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?;
-            d.receive(&buf[..n], &mut out)?
+            let asked = d.bootsel_requests;
+            let rebooted = d.receive(&buf[..n], &mut out)?;
+            if d.bootsel_requests != asked {
+                on_bootsel(d.bootsel_requests);
+            }
+            rebooted
         };
         stream.write_all(&out)?;
         if rebooted {

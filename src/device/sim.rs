@@ -135,6 +135,10 @@ pub struct SimDevice {
     pub last_boot: BootOutcome,
     /// What runs now: the agent, or the application in the slot.
     running: Running,
+    /// Times a host sent the board to its boot ROM (Bootsel). The simulator
+    /// has no boot ROM: it records the request and starts the agent again,
+    /// as a board would once its UF2 was copied.
+    pub bootsel_requests: u32,
 }
 
 impl SimDevice {
@@ -156,6 +160,7 @@ impl SimDevice {
             _lock: lock,
             last_boot: outcome,
             running,
+            bootsel_requests: 0,
         })
     }
 
@@ -192,7 +197,10 @@ impl SimDevice {
                 .link
                 .receive(&mut self.agent, input, &mut |f| out.extend_from_slice(f));
             input = &input[n..];
-            if action == Action::Reboot {
+            if action == Action::Bootsel {
+                self.bootsel_requests += 1;
+            }
+            if action != Action::None {
                 self.reboot()?;
                 rebooted = true;
             }

@@ -29,6 +29,8 @@ pub enum Action {
     None,
     /// Restart the device (after the replies have left).
     Reboot,
+    /// Restart into the boot ROM's USB bootloader (after the replies have left).
+    Bootsel,
 }
 
 pub struct Agent<F> {
@@ -258,6 +260,12 @@ impl<F: NorFlash> Agent<F> {
                 }
                 self.store.provision(&new[..n]).map_err(plain)?;
                 reply(&Reply::Done);
+            }
+            Request::Bootsel => {
+                // An unfinished session is lost with the RAM anyway; nothing was committed.
+                self.session = None;
+                reply(&Reply::Done);
+                return Ok(Action::Bootsel);
             }
         }
         Ok(Action::None)

@@ -70,7 +70,7 @@ impl<const N: usize> AgentLink<N> {
     }
 
     /// Feeds received bytes to the agent and sends its replies through `send`.
-    /// Stops early on [`Action::Reboot`]; returns the bytes consumed.
+    /// Stops early on [`Action::Reboot`] and [`Action::Bootsel`]; returns the bytes consumed.
     pub fn receive<F: NorFlash>(
         &mut self,
         agent: &mut Agent<F>,
@@ -103,7 +103,7 @@ impl<const N: usize> AgentLink<N> {
                     Action::None
                 }
             };
-            if action == Action::Reboot {
+            if action != Action::None {
                 return (total - input.len(), action);
             }
         }

@@ -384,6 +384,22 @@ fn an_update_that_cannot_fit_is_refused_before_any_file_is_written() {
 }
 
 #[test]
+fn bootsel_answers_done_asks_for_the_boot_rom_and_changes_nothing() {
+    let mut a = fresh();
+    let t = Tree::new("v1", files(2, 7));
+    push(&mut a, &t, 0).unwrap();
+    a.handle(&begin(1, 10), &mut |_| {});
+    assert!(a.info().session.is_some());
+    let mut replies = Vec::new();
+    let action = a.handle(&Request::Bootsel, &mut |r| replies.push(format!("{r:?}")));
+    assert_eq!(action, ota_agent::Action::Bootsel);
+    assert_eq!(replies, ["Done"]);
+    assert_eq!(a.info().session, None, "the unfinished session is dropped");
+    let (mut a, _) = reboot(a);
+    assert_eq!(active_tree(a.store_mut()).unwrap().1, t.files);
+}
+
+#[test]
 fn unknown_major_version_gets_an_error_not_silence() {
     let mut a = fresh();
     let r = call(&mut a, &Request::Hello { major: 2, minor: 0 });

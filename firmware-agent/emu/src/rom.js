@@ -88,7 +88,13 @@ function serveBreak(n, chip) {
     case 'T3':
       r[0] = ctz32(a);
       return true;
-    default: // UB, WV: nothing here can stand in for them
+    case 'UB':
+      // reset_to_usb_boot never returns: the real chip restarts into the ROM's
+      // USB bootloader (the RPI-RP2 drive and PICOBOOT), which rp2040js cannot
+      // play. Report the call with its arguments and stop the firmware here.
+      chip.note({ event: 'reset-to-usb-boot', gpio_activity_mask: a, disable_interface_mask: b });
+      return false;
+    default: // WV: nothing here can stand in for it
       chip.note({ event: 'halt', why: `ROM function ${f.code} (${f.signature}) is not emulated` });
       return false;
   }

@@ -155,6 +155,21 @@ test('the ROM functions act on flash as NOR does, and on memory', () => {
   assert.deepEqual(c.calls, ['RE', 'RP', 'RP', 'MC', 'C4', 'MS']);
 });
 
+test('reset_to_usb_boot is reported with its arguments and stops the firmware', () => {
+  const c = chip();
+  const lookup = c.mcu.readUint16(0x18);
+  const UB = c.call(lookup, c.mcu.readUint16(0x14), code16('UB'));
+  c.mcu.core.registers[0] = 0;
+  c.mcu.core.registers[1] = 2;
+  c.mcu.core.PC = UB & ~1;
+  c.mcu.core.LR = c.STOP | 1;
+  c.stopped = false;
+  for (let i = 0; i < 10 && !c.stopped; i++) c.mcu.core.executeInstruction();
+  assert.equal(c.stopped, 'halt', 'the call does not return');
+  assert.deepEqual(c.calls, ['UB']);
+  assert.deepEqual(c.notes.at(-1), { event: 'reset-to-usb-boot', gpio_activity_mask: 0, disable_interface_mask: 2 });
+});
+
 test('the bit helpers', () => {
   assert.equal(popcount(0xf00f0001), 9);
   assert.equal(reverse32(1), 0x80000000);

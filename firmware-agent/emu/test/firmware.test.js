@@ -272,3 +272,34 @@ describe('a provisioned agent takes only trees signed by its release key', () =>
     assert.deepEqual(await status(), d);
   });
 });
+
+describe('ota bootsel: the firmware calls the boot ROM\'s reset_usb_boot', () => {
+  let bins;
+  let dir;
+  let emu;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-bootsel-'));
+    const found = paths();
+    bins = { otaBin: snapshot(found.otaBin, dir), elf: snapshot(found.elf, dir) };
+    fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify(CONFIG));
+    emu = await startEmulator({ elf: bins.elf, flash: path.join(dir, 'flash.img') });
+    await emu.waitFor((e) => e.event === 'usb-configured', { what: 'USB configured' });
+  });
+
+  after(async () => {
+    if (emu) await emu.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers the Bootsel request, then enters the ROM\'s USB boot with both interfaces', async () => {
+    const mark = emu.mark();
+    const r = await ota(bins.otaBin, emu.port, ['bootsel'], { cwd: dir });
+    assert.match(r.stderr, /sent to BOOTSEL mode/);
+    const ev = await emu.waitFor((e) => e.event === 'reset-to-usb-boot', { what: 'reset_usb_boot called' });
+    // No activity LED, and neither the drive nor PICOBOOT disabled.
+    assert.equal(ev.gpio_activity_mask, 0);
+    assert.equal(ev.disable_interface_mask, 0);
+    assert.deepEqual(emu.events.slice(mark).filter((e) => e.event === 'reset'), [], 'not a plain reboot');
+  });
+});

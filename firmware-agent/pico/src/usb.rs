@@ -106,6 +106,12 @@ pub async fn serve(
                 Timer::after(REBOOT_DELAY).await;
                 reboot(&mut watchdog.borrow_mut());
             }
+            if action == Action::Bootsel {
+                let _ = with_timeout(REBOOT_FLUSH_TIMEOUT, outbox.flush(class)).await;
+                Timer::after(REBOOT_DELAY).await;
+                // Both interfaces (the RPI-RP2 drive and PICOBOOT), no activity LED.
+                embassy_rp::rom_data::reset_to_usb_boot(0, 0);
+            }
             if outbox.flush(class).await.is_err() {
                 break;
             }

@@ -53,6 +53,10 @@ pub enum Request<'a> {
         keys: &'a [u8],
         auth: Option<Signature>,
     },
+    /// Restart into the boot ROM's USB bootloader (BOOTSEL mode: the RPI-RP2
+    /// drive and PICOBOOT) once the reply has been sent; nothing in the store
+    /// changes. Since protocol 1.2.
+    Bootsel,
 }
 
 /// The target tree of an update.

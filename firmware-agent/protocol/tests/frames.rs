@@ -80,6 +80,7 @@ fn all_requests() -> Vec<Request<'static>> {
         Request::Confirm,
         Request::Rollback,
         Request::Abort,
+        Request::Bootsel,
     ]
 }
 
@@ -177,6 +178,8 @@ fn golden_frames() {
         }),
         [0, 7, 5, 1, 128, 8, 96, 85, 2, 34, 0]
     );
+    // Added in 1.2 at the end of the enum: tag 12, CRC-32 0xDBB4A3A6.
+    assert_eq!(frame(&Request::Bootsel), [0, 6, 12, 166, 163, 180, 219, 0]);
 }
 
 #[test]
