@@ -31,6 +31,14 @@ impl FileHasher {
         }
     }
 
+    /// The Git blob SHA-1 and, when asked for, the SHA-256 of the bytes so far.
+    pub fn finish(self) -> (Sha1, Option<Sha256>) {
+        (
+            self.sha1.finalize().into(),
+            self.sha256.map(|h| h.finalize().into()),
+        )
+    }
+
     /// True when the bytes hashed so far match both declared hashes.
     pub fn matches(self, sha1: &Sha1, sha256: Option<&Sha256>) -> bool {
         let got1: Sha1 = self.sha1.finalize().into();

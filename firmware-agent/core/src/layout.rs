@@ -90,7 +90,39 @@ pub struct Record {
     /// it arrived (a provisioned agent will not be asked back onto one that was not).
     pub active_signed: bool,
     pub previous_signed: bool,
+    /// What the application slot holds, as far as the agent wrote it.
+    pub slot: Slot,
+    /// The image that ran before the first one ota installed (flashed by
+    /// UF2), kept in the store for the trees that carry no image of their own.
+    pub original: Option<Original>,
 }
+
+/// The application slot, as the journal knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Never written by the agent: whatever a UF2 put there.
+    Unmanaged,
+    /// A copy was started and not finished: never run.
+    Writing,
+    /// Holds the tree image whose Git blob SHA-1 starts with these bytes.
+    Image([u8; 7]),
+    /// Holds the original image again.
+    Original,
+}
+
+/// The saved original image: an extent of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Original {
+    pub first_sector: u16,
+    pub sectors: u16,
+    pub size: u32,
+    /// The first bytes of its Git blob SHA-1, checked after it is copied back.
+    pub sha1: [u8; 4],
+}
+
+/// Where a tree keeps its application image: an entry the application does
+/// not see among its files.
+pub const APP_IMAGE: &str = ".ota/app.bin";
 
 impl Record {
     pub fn encode(&self) -> [u8; RECORD] {
@@ -107,6 +139,21 @@ impl Record {
         b[24] = state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
         b[25] = boots;
         b[26..28].copy_from_slice(&self.keys.unwrap_or(NO_SECTOR).to_le_bytes());
+        match self.slot {
+            Slot::Unmanaged => {}
+            Slot::Writing => b[28] = 1,
+            Slot::Image(id) => {
+                b[28] = 2;
+                b[29..36].copy_from_slice(&id);
+            }
+            Slot::Original => b[28] = 3,
+        }
+        if let Some(o) = self.original {
+            b[48..50].copy_from_slice(&o.first_sector.to_le_bytes());
+            b[50..52].copy_from_slice(&o.sectors.to_le_bytes());
+            b[52..56].copy_from_slice(&o.size.to_le_bytes());
+            b[56..60].copy_from_slice(&o.sha1);
+        }
         let crc = CRC32.checksum(&b[..RECORD_CRC]);
         b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
         b
@@ -135,6 +182,18 @@ impl Record {
             keys: (keys != NO_SECTOR && keys as u32 >= JOURNAL_SECTORS).then_some(keys),
             active_signed: b[24] & 0x80 != 0,
             previous_signed: b[24] & 0x40 != 0,
+            slot: match b[28] {
+                1 => Slot::Writing,
+                2 => Slot::Image(b[29..36].try_into().ok()?),
+                3 => Slot::Original,
+                _ => Slot::Unmanaged,
+            },
+            original: (u16::from_le_bytes([b[48], b[49]]) != NO_SECTOR).then(|| Original {
+                first_sector: u16::from_le_bytes([b[48], b[49]]),
+                sectors: u16::from_le_bytes([b[50], b[51]]),
+                size: u32le(&b[52..56]),
+                sha1: [b[56], b[57], b[58], b[59]],
+            }),
         })
     }
 }

@@ -17,6 +17,7 @@ mod link;
 pub mod paths;
 mod session;
 pub mod signature;
+pub mod slot;
 mod store;
 pub mod timed_flash;
 

@@ -80,6 +80,11 @@ impl RamFlash {
         &self.mem
     }
 
+    /// The bytes themselves, as a UF2 drop would change them (no NOR rules).
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.mem
+    }
+
     fn next_random(&mut self) -> u64 {
         // xorshift64*: deterministic for a seed, good enough to tear bytes.
         self.rng ^= self.rng >> 12;

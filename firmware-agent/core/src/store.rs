@@ -76,6 +76,8 @@ impl<F: NorFlash> Store<F> {
                 keys: None,
                 active_signed: false,
                 previous_signed: false,
+                slot: Slot::Unmanaged,
+                original: None,
             },
             next: (1, RECORDS_PER_SECTOR),
             keys: Keys::default(),
@@ -119,6 +121,13 @@ impl<F: NorFlash> Store<F> {
         self.used.set_range(0, JOURNAL_SECTORS as usize);
         self.active = self.load_tree(self.record.active)?;
         self.previous = self.load_tree(self.record.previous)?;
+        if let Some(o) = self.record.original {
+            let end = o.first_sector as u32 + o.sectors as u32;
+            if o.first_sector as u32 >= JOURNAL_SECTORS && end <= self.sectors {
+                self.used
+                    .set_range(o.first_sector as usize, o.sectors as usize);
+            }
+        }
         self.keys = Keys::default();
         if let Some(sector) = self.record.keys.filter(|&s| (s as u32) < self.sectors) {
             let mut b = [0u8; KEYS_RECORD];
@@ -286,9 +295,9 @@ impl<F: NorFlash> Store<F> {
             active: self.record.previous,
             previous: self.record.active,
             state: State::Confirmed,
-            keys: self.record.keys,
             active_signed: self.record.previous_signed,
             previous_signed: self.record.active_signed,
+            ..self.record
         })
     }
 
@@ -318,13 +327,13 @@ impl<F: NorFlash> Store<F> {
             } else {
                 State::Trial { boots_left: boots }
             },
-            keys: self.record.keys,
             active_signed: signed,
             previous_signed,
+            ..self.record
         })
     }
 
-    fn append(&mut self, mut record: Record) -> Result<(), Error> {
+    pub(crate) fn append(&mut self, mut record: Record) -> Result<(), Error> {
         record.seq = self.record.seq.wrapping_add(1);
         let (mut sector, mut slot) = self.next;
         if slot >= RECORDS_PER_SECTOR {
