@@ -39,6 +39,18 @@ pub struct BundleFile {
 }
 
 impl BundleFile {
+    /// A file the device already holds (same Git blob SHA-1): it joins the
+    /// tree without bytes of its own here, since the agent reuses it.
+    pub fn on_device(path: &str, size: u32, sha1: Sha1, sha256: Option<Sha256>) -> BundleFile {
+        BundleFile {
+            path: path.to_string(),
+            size,
+            sha1,
+            sha256,
+            location: PathBuf::new(),
+        }
+    }
+
     pub fn location(&self) -> &Path {
         &self.location
     }
@@ -212,6 +224,21 @@ impl Bundle {
 
     pub fn files(&self) -> &[BundleFile] {
         &self.files
+    }
+
+    /// The same tree with one more file (kept sorted by path).
+    pub fn with_file(&self, f: BundleFile) -> Bundle {
+        let mut b = self.clone();
+        b.files.push(f);
+        b.files.sort_by(|a, b| a.path.cmp(&b.path));
+        b
+    }
+
+    /// The tree's application image, if it carries one.
+    pub fn app_image(&self) -> Option<&BundleFile> {
+        self.files
+            .iter()
+            .find(|f| f.path == ota_agent::layout::APP_IMAGE)
     }
 
     pub fn total_bytes(&self) -> u64 {

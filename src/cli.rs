@@ -149,6 +149,10 @@ pub struct PushArgs {
     /// Version to record for a pushed folder [default: dir-<content id>]
     #[arg(long = "version", value_name = "V")]
     pub version: Option<String>,
+    /// The application: an ELF linked for the slot, made the tree's image
+    /// beside the files of --dir (a push without it keeps the device's image)
+    #[arg(long, value_name = "ELF", requires = "dir")]
+    pub app: Option<PathBuf>,
     /// Print what would be sent, added, changed, reused and removed; touch nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -2,6 +2,7 @@
 //! serial, through the agent in `firmware-agent/`. The binary is thin; the
 //! work lives here so that tests and benchmarks drive the same code.
 
+pub mod app_image;
 pub mod bundle;
 pub mod cache;
 pub mod cli;

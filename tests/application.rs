@@ -188,3 +188,139 @@ fn ota_agent_sim_over_tcp_carries_the_touch_in_control_lines() {
     assert_eq!(s["device"]["active"]["version"], "v1");
     assert_eq!(s["device"]["state"], "confirmed");
 }
+
+/// The slot image ota makes of an ELF is the tree entry `.ota/app.bin`.
+fn image_of(d: &std::path::Path, port: &str) -> Option<serde_json::Value> {
+    let ls = json(d, &["--port", port, "ls", "--long"]);
+    ls["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == ".ota/app.bin")
+        .cloned()
+}
+
+#[test]
+fn push_app_puts_the_image_in_the_tree_and_the_slot() {
+    let d = tempdir();
+    std::fs::write(d.path().join("v1.elf"), elf::application(&content(1, 9000))).unwrap();
+    std::fs::write(d.path().join("v2.elf"), elf::application(&content(2, 9000))).unwrap();
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    let port = "sim:pico.img";
+    let doc = json(
+        d.path(),
+        &[
+            "--port",
+            port,
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v1.elf",
+            "--version",
+            "v1",
+        ],
+    );
+    assert_eq!(doc["image"]["state"], "new");
+    assert_eq!(doc["files_sent"], 2);
+    let s = json(d.path(), &["--port", port, "status"]);
+    assert_eq!(s["device"]["app"], "valid", "the image is in the slot");
+    assert_eq!(s["device"]["image"], "installed");
+    assert_eq!(s["application_was_running"], true);
+    let v1 = image_of(d.path(), port).expect("the tree carries the image");
+
+    // A files-only push keeps the image: nothing of it is sent.
+    write(&d.path().join("files"), "blink.txt", b"50,50\n");
+    let doc = json(
+        d.path(),
+        &[
+            "--port",
+            port,
+            "push",
+            "--dir",
+            "files",
+            "--version",
+            "v1.1",
+        ],
+    );
+    assert_eq!(doc["files_sent"], 1);
+    assert_eq!(doc["bytes_sent"], 6);
+    assert_eq!(image_of(d.path(), port), Some(v1.clone()));
+
+    // The same image again is unchanged; a new build is new, and replaces it.
+    let doc = json(
+        d.path(),
+        &[
+            "--port",
+            port,
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v1.elf",
+            "--version",
+            "v1.2",
+            "--force",
+        ],
+    );
+    assert_eq!(doc["image"]["state"], "unchanged");
+    let doc = json(
+        d.path(),
+        &[
+            "--port",
+            port,
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v2.elf",
+            "--version",
+            "v2",
+        ],
+    );
+    assert_eq!(doc["image"]["state"], "changed");
+    assert_ne!(image_of(d.path(), port), Some(v1));
+
+    // Rolling back brings v1.2's image back with its files.
+    run(d.path(), &["--port", port, "rollback"]).ok();
+    run(d.path(), &["--port", port, "reboot"]).ok();
+    let s = json(d.path(), &["--port", port, "status"]);
+    assert_eq!(s["device"]["active"]["version"], "v1.2");
+    assert_eq!(s["device"]["image"], "installed");
+}
+
+#[test]
+fn an_elf_not_linked_for_the_slot_is_refused_before_anything_is_sent() {
+    let d = tempdir();
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    let mut vectors = vec![0u8; 192];
+    vectors[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
+    vectors[4..8].copy_from_slice(&0x1000_01C1u32.to_le_bytes());
+    std::fs::write(
+        d.path().join("pico.elf"),
+        elf::with_segments(&[(0x1000_0100, &vectors)]),
+    )
+    .unwrap();
+    let r = run(
+        d.path(),
+        &[
+            "--port",
+            "sim:pico.img",
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "pico.elf",
+        ],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("pico.elf: the application loads at 0x10000100"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("ORIGIN = 0x10040000"), "{}", r.stderr);
+    let s = json(d.path(), &["--port", "sim:pico.img", "status"]);
+    assert_eq!(s["device"]["active"], serde_json::Value::Null);
+}

@@ -66,6 +66,16 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     finish(ctx, "status", outcomes)
 }
 
+/// The active tree's application image, and whether the slot holds it.
+fn image_line(i: &DeviceInfo) -> String {
+    let version = i.active.as_ref().map_or("", |a| a.version.as_str());
+    match i.image.as_str() {
+        "installed" => format!("{version}'s, in the slot"),
+        "pending" => format!("{version}'s, copied into the slot at the next boot"),
+        _ => "the tree carries none (the slot keeps what was installed with the agent)".to_string(),
+    }
+}
+
 fn print_status(port: &str, i: &DeviceInfo, touched: bool, multi: bool) {
     let app = match (i.app.as_str(), touched) {
         ("valid", true) => "running; reached the agent with a 1200-baud touch, and handed back",
@@ -77,6 +87,7 @@ fn print_status(port: &str, i: &DeviceInfo, touched: bool, multi: bool) {
         format!("device     {} on {port}", i.device_id),
         format!("agent      {} (protocol {})", i.agent_version, i.protocol),
         format!("app        {app}"),
+        format!("image      {}", image_line(i)),
         format!("active     {}", tree_line(&i.active)),
         format!("state      {}", state_line(i)),
         format!("previous   {}", tree_line(&i.previous)),

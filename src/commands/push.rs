@@ -17,7 +17,7 @@ use super::{on_each, Ctx, Target};
 use crate::bundle::Bundle;
 use crate::cli::PushArgs;
 use crate::device::push::{push, PushOptions};
-use crate::device::{Client, DeviceInfo};
+use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::plan::plan;
 use crate::progress::{human_bytes, Progress};
@@ -35,6 +35,79 @@ struct Want {
 
 /// Refuses what the config's `pubkey` does not allow. Returns whether the
 /// update is signed (then it is also held to anti-rollback).
+/// The slot image of `--app`, written to a temporary file for the bundle.
+fn app_image_file(args: &PushArgs) -> Result<Option<(crate::bundle::BundleFile, TempFile)>> {
+    let Some(elf) = &args.app else {
+        return Ok(None);
+    };
+    let bytes = crate::app_image::from_elf_file(elf)?;
+    let path = std::env::temp_dir().join(format!(
+        "ota-app-{}-{}.bin",
+        std::process::id(),
+        crate::bundle::hex(&crate::random::bytes::<8>())
+    ));
+    std::fs::write(&path, &bytes)
+        .map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    let guard = TempFile(path);
+    let file = crate::bundle::verify_file(
+        ota_agent::layout::APP_IMAGE,
+        &guard.0,
+        crate::bundle::Expect::default(),
+        true,
+    )?;
+    Ok(Some((file, guard)))
+}
+
+/// Removes a file when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A files-only update for a device whose tree carries an application image
+/// keeps that image (reused, nothing sent): the image and the files it reads
+/// stay one tree. A signed release names its own image, or none.
+fn carry_image(bundle: &Bundle, active: &[DeviceFile]) -> Option<Bundle> {
+    if bundle.app_image().is_some() || bundle.tree_signature.is_some() {
+        return None;
+    }
+    let f = active
+        .iter()
+        .find(|f| f.path == ota_agent::layout::APP_IMAGE)?;
+    let sha1 = crate::bundle::from_hex(&f.sha1)?;
+    let sha256 = f.sha256.as_deref().and_then(crate::bundle::from_hex);
+    Some(bundle.with_file(crate::bundle::BundleFile::on_device(
+        &f.path, f.size, sha1, sha256,
+    )))
+}
+
+/// What the push does to the application image, in one clause.
+fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Value)> {
+    let img = bundle.app_image()?;
+    let on_device = active
+        .iter()
+        .find(|f| f.path == ota_agent::layout::APP_IMAGE);
+    let same = on_device.is_some_and(|f| f.sha1 == crate::bundle::hex(&img.sha1));
+    let (state, text) = match on_device {
+        Some(_) if same => ("unchanged", "unchanged".to_string()),
+        Some(_) => (
+            "changed",
+            format!(
+                "new build, {}; the agent rewrites only the slot sectors that differ",
+                human_bytes(img.size as u64)
+            ),
+        ),
+        None => ("new", format!("new, {}", human_bytes(img.size as u64))),
+    };
+    Some((
+        format!("application image: {text}"),
+        json!({ "state": state, "bytes": img.size, "sha1": crate::bundle::hex(&img.sha1) }),
+    ))
+}
+
 fn check_unsigned(ctx: &Ctx, args: &PushArgs, what: &str) -> Result<bool> {
     if ctx.config.pubkeys.is_empty() || args.allow_unsigned {
         return Ok(false);
@@ -82,9 +155,11 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let started = Instant::now();
     let keys = super::manifest::keys(ctx, &[])?;
     let mut signed = false;
+    let image = app_image_file(args)?;
+    let extra: Vec<_> = image.iter().map(|(f, _)| f.clone()).collect();
     let (source, want) = if let Some(d) = &args.dir {
         check_unsigned(ctx, args, &format!("folder {}", d.display()))?;
-        let b = dir::load(d, &ctx.config.filter, args.version.as_deref())?;
+        let b = dir::load(d, &ctx.config.filter, args.version.as_deref(), extra)?;
         for s in &b.skipped {
             ctx.ui.say(&format!("skipped {s}: never followed"));
         }
@@ -347,7 +422,13 @@ fn push_one(
 
     let active = c.list(TreeSel::Active)?;
     let previous = c.list(TreeSel::Previous)?;
+    let carried = carry_image(bundle, &active);
+    let bundle = carried.as_ref().unwrap_or(bundle);
     let p = plan(bundle, &active, &previous);
+    if let Some((line, value)) = image_line(bundle, &active) {
+        ctx.ui.say(&format!("{label}{line}"));
+        doc["image"] = value;
+    }
 
     if args.dry_run {
         doc["result"] = json!("dry-run");

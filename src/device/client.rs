@@ -46,6 +46,9 @@ pub struct DeviceInfo {
     pub keys: u8,
     /// The application slot: "empty", "invalid" (never run) or "valid".
     pub app: String,
+    /// The active tree's application image: "none" (it carries none),
+    /// "installed" (the slot holds it) or "pending" (copied at the next boot).
+    pub image: String,
 }
 
 /// A file on the device.
@@ -125,6 +128,12 @@ impl Msg {
                     ota_protocol::AppSlot::Empty => "empty",
                     ota_protocol::AppSlot::Invalid => "invalid",
                     ota_protocol::AppSlot::Valid => "valid",
+                }
+                .into(),
+                image: match i.image {
+                    ota_protocol::ImageState::None => "none",
+                    ota_protocol::ImageState::Installed => "installed",
+                    ota_protocol::ImageState::Pending => "pending",
                 }
                 .into(),
             })),

@@ -220,7 +220,8 @@ pub fn push(
     c.send(&Request::Reboot)?;
     // The Done may be lost with the link as the device resets; that is fine.
     let _ = c.recv(Duration::from_millis(500).min(c.timeout));
-    if committed.app == "valid" && c.wait_for_application(opts.reconnect_timeout) {
+    let runs_an_application = committed.app == "valid" || committed.image != "none";
+    if runs_an_application && c.wait_for_application(opts.reconnect_timeout) {
         out.handed_over = true;
         out.confirmed = (committed.state == "confirmed").then_some(true);
         out.device = Some(committed);

@@ -298,11 +298,12 @@ fn boot_agent(
     let store = ota_agent::Store::open(flash, STORE_BASE, image.store_sectors())
         .map_err(|e| err(format!("agent cannot start: {e}")))?;
     let mut agent = Agent::new(store, config);
-    let has_app = app == ota_protocol::AppSlot::Valid;
+    let image = matches!(ota_agent::slot::target(agent.store_mut()), Ok(Some(_)));
+    let has_app = app == ota_protocol::AppSlot::Valid || image;
     // An agent-only board serves the host at every boot; the resident agent
     // makes the boot decision when it hands over to the application after a
     // reset (or the first power-on), and an `ota` run finds it as it was.
-    let (running, decides) = match (has_app, boot, before) {
+    let (mut running, decides) = match (has_app, boot, before) {
         (false, _, _) => (Running::Agent, true),
         (true, Boot::Stay, _) => (Running::Agent, false),
         (true, Boot::Attach, Some(r)) => (r, false),
@@ -314,17 +315,44 @@ fn boot_agent(
             .store_mut()
             .boot()
             .map_err(|e| err(format!("agent cannot start: {e}")))?;
-        if auto_confirm && matches!(agent.store().state(), State::Trial { .. }) {
-            agent
-                .store_mut()
-                .confirm()
-                .map_err(|e| err(format!("confirm failed: {e}")))?;
-        }
+    }
+    if decides && has_app && !start_application(&mut agent) {
+        // Nothing could be put in the slot and run: the agent stays in charge.
+        running = Running::Agent;
+    }
+    if decides && auto_confirm && matches!(agent.store().state(), State::Trial { .. }) {
+        agent
+            .store_mut()
+            .confirm()
+            .map_err(|e| err(format!("confirm failed: {e}")))?;
     }
     if has_app && before != Some(running) {
         write_running(agent.store_mut().flash_mut().inner_mut(), running).map_err(err)?;
     }
     Ok((agent, outcome, running))
+}
+
+/// What the Pico agent does before it hands over: the active tree's image
+/// into the slot (a tree that cannot be installed fails its trial, and the
+/// previous one is tried). False when nothing can run.
+fn start_application(agent: &mut Agent<SimFlash>) -> bool {
+    use ota_agent::board::{APP_SLOT_BASE, APP_SLOT_SIZE};
+    for _ in 0..2 {
+        let store = agent.store_mut();
+        let installed =
+            ota_agent::slot::install(store, APP_SLOT_BASE..APP_SLOT_BASE + APP_SLOT_SIZE);
+        let app = app_slot(store.flash_mut().inner_mut());
+        agent.set_app(app);
+        let store = agent.store_mut();
+        if installed.is_ok() && app == ota_protocol::AppSlot::Valid {
+            return true;
+        }
+        let on_trial = matches!(store.state(), State::Trial { .. });
+        if !on_trial || store.rollback().is_err() {
+            return false;
+        }
+    }
+    false
 }
 
 /// A vector table in an empty slot, so that the agent takes the slot as

@@ -27,8 +27,14 @@ pub fn split_symlinks(walked: Vec<String>) -> (Vec<String>, Vec<String>) {
     )
 }
 
-/// Hashes every kept file under `root`.
-pub fn load(root: &Path, filter: &Filter, version: Option<&str>) -> anyhow::Result<Bundle> {
+/// Hashes every kept file under `root`; `extra` files (an application
+/// image) join the tree and its content id.
+pub fn load(
+    root: &Path,
+    filter: &Filter,
+    version: Option<&str>,
+    extra: Vec<crate::bundle::BundleFile>,
+) -> anyhow::Result<Bundle> {
     if !root.is_dir() {
         return Err(fail(
             Kind::Source,
@@ -47,6 +53,7 @@ pub fn load(root: &Path, filter: &Filter, version: Option<&str>) -> anyhow::Resu
             false,
         )?);
     }
+    files.extend(extra);
     let id = Bundle::tree_id(&{
         let mut f = files.clone();
         f.sort_by(|a, b| a.path.cmp(&b.path));

@@ -3,7 +3,7 @@
 //! file is a sub-slice of the image.
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
-use ota_agent::layout::{State, SECTOR, VERSION_JSON_MAX};
+use ota_agent::layout::{State, APP_IMAGE, SECTOR, VERSION_JSON_MAX};
 use ota_agent::{Error, Store};
 
 /// A read-only flash over the store image, for the agent core's reader.
@@ -85,6 +85,9 @@ impl Files {
     /// `version.json` is the tree's `{"version","ref","commit"}`, as the
     /// MicroPython updater wrote it, unless the tree holds a file of that name.
     pub fn file(&mut self, path: &str) -> Option<&[u8]> {
+        if path == APP_IMAGE {
+            return None; // the application's own image is not one of its files
+        }
         match self.store.find_path(path) {
             Ok(Some(f)) => Some(self.extent(f.first_sector, f.size)),
             _ if path == "version.json" => Some(self.version_json()),
@@ -95,6 +98,9 @@ impl Files {
     /// A file of the active tree as a `'static` slice of the image, for
     /// assets kept for the whole run (`version.json` is not one of them).
     pub fn asset(&mut self, path: &str) -> Option<&'static [u8]> {
+        if path == APP_IMAGE {
+            return None;
+        }
         match self.store.find_path(path) {
             Ok(Some(f)) => Some(self.extent(f.first_sector, f.size)),
             _ => None,
@@ -113,6 +119,9 @@ impl Files {
         };
         for i in 0..tree.entries {
             if let Ok(f) = self.store.file(&tree, i) {
+                if f.path.as_str() == APP_IMAGE {
+                    continue;
+                }
                 let bytes = self.extent(f.first_sector, f.size);
                 each(File {
                     path: f.path.as_str(),
@@ -127,12 +136,14 @@ impl Files {
         self.image
     }
 
-    /// How many files the active tree holds.
-    pub fn len(&self) -> usize {
-        self.store.active().map_or(0, |t| t.at.entries as usize)
+    /// How many files the active tree holds (its application image aside).
+    pub fn len(&mut self) -> usize {
+        let mut n = 0;
+        self.for_each(|_| n += 1);
+        n
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub fn is_empty(&mut self) -> bool {
         self.len() == 0
     }
 

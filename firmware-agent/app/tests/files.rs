@@ -33,6 +33,7 @@ fn tree(version: &str) -> Tree {
             ("blink.txt".into(), b"100,400\n".to_vec()),
             ("assets/font.bin".into(), content(7, 9000)),
             ("empty.txt".into(), Vec::new()),
+            (ota_agent::layout::APP_IMAGE.into(), content(3, 5000)),
         ],
     )
 }
@@ -57,6 +58,10 @@ fn files_are_slices_of_the_image_in_place() {
     assert!(files.asset("version.json").is_none());
     assert_eq!(files.file("empty.txt").unwrap(), b"");
     assert!(files.file("missing").is_none());
+    assert!(
+        files.file(ota_agent::layout::APP_IMAGE).is_none(),
+        "the image is no file of the app"
+    );
     let mut seen = Vec::new();
     files.for_each(|f| seen.push((f.path.to_string(), f.bytes.len())));
     seen.sort();

@@ -3,7 +3,7 @@
 
 use embedded_storage::nor_flash::NorFlash;
 use ota_protocol::{
-    Info, Reply, Request, TreeInfo, TreeSel, TreeState, PROTOCOL_MAJOR, PROTOCOL_MINOR,
+    ImageState, Info, Reply, Request, TreeInfo, TreeSel, TreeState, PROTOCOL_MAJOR, PROTOCOL_MINOR,
 };
 
 use crate::layout::{State, MAX_ENTRIES, MAX_PATH, SECTOR};
@@ -69,6 +69,11 @@ impl<F: NorFlash> Agent<F> {
         }
     }
 
+    /// What the slot holds now (the agent copied an image into it).
+    pub fn set_app(&mut self, app: ota_protocol::AppSlot) {
+        self.config.app = app;
+    }
+
     pub fn store(&self) -> &Store<F> {
         &self.store
     }
@@ -111,7 +116,11 @@ impl<F: NorFlash> Agent<F> {
                         detail: "agent speaks protocol 1.x; update ota or the agent firmware",
                     });
                 } else {
-                    reply(&Reply::Info(self.info()));
+                    let image = self.image_state();
+                    reply(&Reply::Info(Info {
+                        image,
+                        ..self.info()
+                    }));
                 }
             }
             Request::ListFiles { tree } => {
@@ -293,6 +302,17 @@ impl<F: NorFlash> Agent<F> {
             session: self.session.as_ref().map(|s| s.id),
             keys: self.store.key_count(),
             app: self.config.app,
+            image: ImageState::None,
+        }
+    }
+
+    /// Whether the slot holds what the active tree names (reads the tree).
+    pub fn image_state(&mut self) -> ImageState {
+        let store = &mut self.store;
+        match crate::slot::active_image(store) {
+            Ok(Some(_)) if crate::slot::matches(store).unwrap_or(false) => ImageState::Installed,
+            Ok(Some(_)) => ImageState::Pending,
+            _ => ImageState::None,
         }
     }
 }

@@ -30,7 +30,8 @@ use embassy_rp::watchdog::Watchdog;
 use embassy_time::Duration;
 use embassy_usb::class::cdc_acm::{CdcAcmClass, State};
 use ota_agent::layout::State as TreeState;
-use ota_agent::{Agent, AgentConfig, BootOutcome, Store};
+use ota_agent::board::{APP_SLOT_BASE, APP_SLOT_SIZE};
+use ota_agent::{slot, Agent, AgentConfig, Store};
 use ota_protocol::AppSlot;
 
 use crate::layout::{STORE_BASE, STORE_SECTORS};
@@ -54,6 +55,8 @@ const _: () = assert!(
     "src/layout.rs and ota_agent::board disagree on the flash map"
 );
 
+/// The application slot, as offsets in the flash the store lives in.
+const SLOT: core::ops::Range<u32> = APP_SLOT_BASE..APP_SLOT_BASE + APP_SLOT_SIZE;
 /// What Info reports as the agent's version.
 const AGENT_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+pico");
 /// Watchdog timeout on a trial boot (the RP2040 allows at most about 8.3 s):
@@ -91,11 +94,13 @@ async fn main(_spawner: Spawner) {
         Err(e) => panic!("agent store: {}", e.as_str()),
     };
     let mut agent = Agent::new(store, config);
-    let hand_over = app == AppSlot::Valid && !asked;
+    // An application to run: in the slot already, or to be copied there from the active tree.
+    let image = matches!(slot::target(agent.store_mut()), Ok(Some(_)));
+    let hand_over = (app == AppSlot::Valid || image) && !asked;
     if hand_over && !power_on {
-        start_application(agent, watchdog);
+        start_application(&mut agent, &mut watchdog);
     }
-    if app != AppSlot::Valid {
+    if app != AppSlot::Valid && !image {
         // Nothing can run a trial tree, so nothing could confirm it.
         if matches!(agent.store().state(), TreeState::Trial { .. }) {
             let _ = agent.store_mut().confirm();
@@ -140,25 +145,40 @@ async fn main(_spawner: Spawner) {
         never
     }
     // The USB device is left as it is: the hand-over holds the controller in reset.
-    start_application(agent.into_inner(), watchdog.into_inner());
+    let (mut agent, mut watchdog) = (agent.into_inner(), watchdog.into_inner());
+    start_application(&mut agent, &mut watchdog);
+    // Nothing could be run: a reset starts the agent again, in charge this time.
+    watchdog.set_scratch(ota_agent::board::STAY_SCRATCH, ota_agent::board::STAY_MAGIC);
+    usb::reboot(&mut watchdog);
 }
 
-/// The boot decision, then the hand-over. A trial boot arms the watchdog, so
-/// an application that hangs before it confirms costs a boot; one that runs
-/// out of boots has been rolled back by `boot()` to the previous tree.
-fn start_application(mut agent: Agent<StoreFlash>, mut watchdog: Watchdog) -> ! {
-    match agent.store_mut().boot() {
-        Ok(BootOutcome::Trial { .. }) => watchdog.start(TRIAL_WATCHDOG),
-        Ok(_) => {}
-        // A journal that cannot be written: run the application as it is,
-        // under the watchdog when the tree is still on trial.
-        Err(_) => {
-            if matches!(agent.store().state(), TreeState::Trial { .. }) {
-                watchdog.start(TRIAL_WATCHDOG)
+/// The boot decision, the application image into the slot, then the
+/// hand-over; returns only when nothing can be run. A trial boot arms the
+/// watchdog (after the copy, which may take seconds), so an application that
+/// hangs before it confirms costs a boot; one that runs out of boots has been
+/// rolled back by `boot()` to the previous tree and its image. A tree whose
+/// image cannot be put in place, or is no application, fails its trial at
+/// once and the previous tree is tried.
+fn start_application(agent: &mut Agent<StoreFlash>, watchdog: &mut Watchdog) {
+    let store = agent.store_mut();
+    // A journal that cannot be written: go on with the tree as it is.
+    let _ = store.boot();
+    for _ in 0..2 {
+        let installed = slot::install(store, SLOT);
+        let runnable = installed.is_ok()
+            && handover::slot() == AppSlot::Valid
+            && slot::matches(store).unwrap_or(false);
+        if runnable {
+            if matches!(store.state(), TreeState::Trial { .. }) {
+                watchdog.start(TRIAL_WATCHDOG);
             }
+            handover::start_application()
+        }
+        let on_trial = matches!(store.state(), TreeState::Trial { .. });
+        if !on_trial || store.rollback().is_err() {
+            return;
         }
     }
-    handover::start_application()
 }
 
 /// A panic halts the firmware. On a trial boot the armed watchdog then resets

@@ -161,6 +161,19 @@ pub struct Info<'a> {
     pub keys: u8,
     /// What the application slot holds, as the agent found it at boot (1.2).
     pub app: AppSlot,
+    /// Whether the slot holds the active tree's application image (1.2).
+    pub image: ImageState,
+}
+
+/// The active tree's application image and the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImageState {
+    /// The tree carries no image: the slot runs the image it had before ota wrote one.
+    None,
+    /// The slot holds the image the active tree names, completely.
+    Installed,
+    /// The agent copies it into the slot at the next boot.
+    Pending,
 }
 
 /// The application slot, as the agent found it at boot.

@@ -103,6 +103,7 @@ fn all_replies() -> Vec<Reply<'static>> {
             session: Some(5),
             keys: 1,
             app: AppSlot::Valid,
+            image: ImageState::Installed,
         }),
         Reply::File {
             index: 1,

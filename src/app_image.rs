@@ -1,0 +1,95 @@
+//! An application ELF as the image the slot holds: its flash segments laid
+//! out from the slot's first byte (gaps erased, 0xFF), checked to be linked
+//! for the slot, to fit it, and to start with a vector table the agent runs.
+//! The image then travels in the tree as the entry `.ota/app.bin`.
+
+use std::path::Path;
+
+use crate::exit::{fail, Kind};
+use crate::uf2::{Uf2Error, SLOT};
+
+/// The slot image of the application ELF at `path`.
+pub fn from_elf_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let elf =
+        std::fs::read(path).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    from_elf(&elf).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))
+}
+
+pub fn from_elf(elf: &[u8]) -> Result<Vec<u8>, Uf2Error> {
+    let segments = crate::elf::load_segments(elf)?;
+    let mut image: Vec<u8> = Vec::new();
+    for seg in segments.iter().filter(|s| !s.data.is_empty()) {
+        let end = u64::from(seg.paddr) + seg.data.len() as u64;
+        if seg.paddr < SLOT.start || end > u64::from(SLOT.end) {
+            return Err(Uf2Error::AppOutsideSlot {
+                start: seg.paddr,
+                end,
+            });
+        }
+        let at = (seg.paddr - SLOT.start) as usize;
+        if image.len() < at + seg.data.len() {
+            image.resize(at + seg.data.len(), 0xFF);
+        }
+        image[at..at + seg.data.len()].copy_from_slice(seg.data);
+    }
+    if image.is_empty() {
+        return Err(Uf2Error::Empty);
+    }
+    let word = |i: usize| u32::from_le_bytes([image[i], image[i + 1], image[i + 2], image[i + 3]]);
+    if image.len() < 8 || !ota_agent::board::app_vectors_valid(word(0), word(4)) {
+        return Err(Uf2Error::NoVectorTable);
+    }
+    Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::tests::{build, Seg};
+
+    #[test]
+    fn segments_are_laid_out_from_the_slot_start() {
+        let mut vectors = vec![0u8; 192];
+        vectors[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
+        vectors[4..8].copy_from_slice(&(SLOT.start + 0xC1).to_le_bytes());
+        let data = [7u8; 16];
+        let elf = build(
+            &[
+                Seg {
+                    paddr: SLOT.start,
+                    vaddr: SLOT.start,
+                    bytes: &vectors,
+                    memsz: 192,
+                },
+                Seg {
+                    paddr: SLOT.start + 0x200,
+                    vaddr: 0x2000_0000,
+                    bytes: &data,
+                    memsz: 16,
+                },
+            ],
+            &[],
+        );
+        let img = from_elf(&elf).unwrap();
+        assert_eq!(img.len(), 0x210);
+        assert_eq!(&img[..192], &vectors[..]);
+        assert!(
+            img[192..0x200].iter().all(|&b| b == 0xFF),
+            "gaps are erased flash"
+        );
+        assert_eq!(&img[0x200..], &data);
+        let agent = build(
+            &[Seg {
+                paddr: 0x1000_0100,
+                vaddr: 0x1000_0100,
+                bytes: &vectors,
+                memsz: 192,
+            }],
+            &[],
+        );
+        assert!(matches!(
+            from_elf(&agent),
+            Err(Uf2Error::AppOutsideSlot { .. })
+        ));
+    }
+}
