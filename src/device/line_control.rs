@@ -71,7 +71,9 @@ pub fn answer(running: Running, touched: Option<bool>) -> Vec<u8> {
     out
 }
 
-/// Asks the server at `addr` what runs; `Unknown` when it does not answer.
+/// Asks the server at `addr` what runs: `Unknown` when it does not answer
+/// (it knows no control lines), `Nothing` when the connection fails (nothing
+/// listens, or the board reset under it).
 pub fn describe(addr: &str, timeout: Duration) -> Running {
     match ask(addr, "OTA-DESCRIBE", timeout) {
         Ok(v) => match v.get("running").and_then(|r| r.as_str()) {
@@ -80,7 +82,10 @@ pub fn describe(addr: &str, timeout: Duration) -> Running {
             Some("none") => Running::Nothing,
             _ => Running::Unknown,
         },
-        Err(_) => Running::Unknown,
+        Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::InvalidData => {
+            Running::Unknown
+        }
+        Err(_) => Running::Nothing,
     }
 }
 

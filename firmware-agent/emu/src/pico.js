@@ -29,6 +29,8 @@ const FLASH_SIZE = 2 * 1024 * 1024; // the Pico W's W25Q16JV
 const SLOT_START = 0x10040000;
 const SLOT_END = 0x100c0000;
 const LED_PIN = 15;
+/** True for a flash offset inside the application slot. */
+const inSlot = (offset) => offset >= SLOT_START - 0x10000000 && offset < SLOT_END - 0x10000000;
 const SECTOR = 4096;
 const CYCLE_NS = 8; // rp2040js counts every cycle at 125 MHz
 /** Host FIFO in front of the CDC OUT endpoint, as rp2040js's USBCDC has. */
@@ -76,7 +78,16 @@ class Pico extends EventEmitter {
     this.pendingRead = null;
     this.programs = 0;
     this.cutAfterPrograms = null;
-    this.stats = { busyCycles: 0, busyWallMs: 0, emulatedNs: 0, wallMs: 0, flashErased: 0, flashProgrammed: 0 };
+    this.stats = {
+      busyCycles: 0,
+      busyWallMs: 0,
+      emulatedNs: 0,
+      wallMs: 0,
+      flashErased: 0,
+      flashProgrammed: 0,
+      slotErased: 0,
+      slotProgrammed: 0,
+    };
   }
 
   // ---- power and reset -------------------------------------------------
@@ -236,6 +247,7 @@ class Pico extends EventEmitter {
     this.mcu.flash.fill(0xff, offset, offset + count);
     this.persist(offset, count);
     this.stats.flashErased += count;
+    if (inSlot(offset)) this.stats.slotErased += count;
   }
 
   program(offset, data) {
@@ -251,6 +263,7 @@ class Pico extends EventEmitter {
     for (let i = 0; i < n; i++) flash[offset + i] &= data[i]; // NOR: 1 -> 0 only
     this.persist(offset, n);
     this.stats.flashProgrammed += n;
+    if (inSlot(offset)) this.stats.slotProgrammed += n;
     if (cut) this.powerCut(offset, data.length, n);
   }
 
@@ -566,6 +579,8 @@ class Pico extends EventEmitter {
       busy_mhz: s.busyWallMs ? +(s.busyCycles / s.busyWallMs / 1e3).toFixed(2) : null,
       flash_erased: s.flashErased,
       flash_programmed: s.flashProgrammed,
+      slot_erased: s.slotErased,
+      slot_programmed: s.slotProgrammed,
       rom_lookups: [...this.lookups],
       rom_calls: this.romCalls,
     };

@@ -24,8 +24,9 @@ function paths() {
   const release = path.join(PICO_DIR, 'target/thumbv6m-none-eabi/release');
   const elf = process.env.OTA_FIRMWARE_ELF || path.join(release, 'ota-agent-pico');
   const app = process.env.OTA_APP_ELF || path.join(release, 'ota-blink');
+  const appV2 = process.env.OTA_APP_V2_ELF || path.join(release, 'ota-blink-v2');
   const force = process.env.OTA_EMU_BUILD === '1';
-  const missing = (!process.env.OTA_FIRMWARE_ELF && !fs.existsSync(elf)) || (!process.env.OTA_APP_ELF && !fs.existsSync(app));
+  const missing = [elf, app, appV2].some((p) => !fs.existsSync(p));
   if (force || missing) {
     cargo(['build', '--release', '--locked', '--workspace'], PICO_DIR);
   }
@@ -36,10 +37,11 @@ function paths() {
     ['ota (OTA_BIN)', otaBin],
     ['firmware ELF (OTA_FIRMWARE_ELF)', elf],
     ['application ELF (OTA_APP_ELF)', app],
+    ['second application build (OTA_APP_V2_ELF)', appV2],
   ]) {
     if (!fs.existsSync(p)) throw new Error(`${what} not found at ${p}`);
   }
-  return { otaBin, elf, app };
+  return { otaBin, elf, app, appV2 };
 }
 
 /**

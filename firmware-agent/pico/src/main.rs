@@ -29,8 +29,8 @@ use embassy_rp::usb::{Driver, InterruptHandler};
 use embassy_rp::watchdog::Watchdog;
 use embassy_time::Duration;
 use embassy_usb::class::cdc_acm::{CdcAcmClass, State};
-use ota_agent::layout::State as TreeState;
 use ota_agent::board::{APP_SLOT_BASE, APP_SLOT_SIZE};
+use ota_agent::layout::State as TreeState;
 use ota_agent::{slot, Agent, AgentConfig, Store};
 use ota_protocol::AppSlot;
 

@@ -1,0 +1,167 @@
+//! The blink application itself, shared by its two builds (main.rs, v2.rs).
+
+use core::cell::RefCell;
+use core::fmt::Write as _;
+
+use embassy_futures::join::join4;
+use embassy_rp::bind_interrupts;
+use embassy_rp::gpio::{Level, Output};
+use embassy_rp::peripherals::USB;
+use embassy_rp::usb::{Driver, InterruptHandler};
+use embassy_time::{Duration, Instant, Timer};
+use embassy_usb::class::cdc_acm::{CdcAcmClass, State};
+use ota_app::usb::Touch;
+use ota_app::Ota;
+
+use crate::pattern::{Pattern, MAX_TEXT};
+use embassy_rp::Peripherals;
+
+bind_interrupts!(struct Irqs {
+    USBCTRL_IRQ => InterruptHandler<USB>;
+});
+
+type Cdc<'d> = CdcAcmClass<'d, Driver<'d, USB>>;
+
+/// How long a trial tree must run before the application confirms it.
+const CONFIRM_AFTER: Duration = Duration::from_secs(5);
+/// How often the application feeds the watchdog during a trial.
+const FEED_EVERY: Duration = Duration::from_secs(1);
+const PATTERN_FILE: &str = "blink.txt";
+const NO_CONFIRM_FILE: &str = "ota-no-confirm";
+
+/// Which build this is: its name on the console, and how much faster it
+/// blinks the same pattern (two builds that differ observably, for tests of
+/// application updates).
+#[derive(Clone, Copy)]
+pub struct Build {
+    pub name: &'static str,
+    pub speed: u16,
+}
+
+/// The whole application.
+pub async fn run(p: Peripherals, build: Build) {
+    let mut ota = Ota::take(p.FLASH, p.WATCHDOG);
+    let pattern = ota
+        .file(PATTERN_FILE)
+        .filter(|t| t.len() <= MAX_TEXT)
+        .and_then(Pattern::parse)
+        .unwrap_or(Pattern::DEFAULT);
+    let hang = ota.file(NO_CONFIRM_FILE).is_some();
+    let led = Output::new(p.PIN_15, Level::Low);
+    let uid = ota.unique_id();
+    let ota = RefCell::new(ota);
+
+    let mut serial = [0u8; 16];
+    let mut usb_config = embassy_usb::Config::new(0x1209, 0x0001);
+    usb_config.manufacturer = Some("ota");
+    usb_config.product = Some("ota blink example");
+    usb_config.serial_number = Some(ota_app::serial_number(&uid, &mut serial));
+    usb_config.max_power = 100;
+    usb_config.max_packet_size_0 = 64;
+    let touch = Touch::new();
+    let mut handler = touch.handler();
+    let mut config_descriptor = [0u8; 256];
+    let mut bos_descriptor = [0u8; 256];
+    let mut control_buf = [0u8; 64];
+    let mut cdc_state = State::new();
+    let mut builder = embassy_usb::Builder::new(
+        Driver::new(p.USB, Irqs),
+        usb_config,
+        &mut config_descriptor,
+        &mut bos_descriptor,
+        &mut [],
+        &mut control_buf,
+    );
+    builder.handler(&mut handler);
+    let mut class = CdcAcmClass::new(&mut builder, &mut cdc_state, 64);
+    let mut device = builder.build();
+
+    join4(
+        device.run(),
+        touch.wait(),
+        blink(led, pattern, build.speed),
+        join_console(&mut class, &ota, hang, build.name),
+    )
+    .await;
+}
+
+/// The trial and the console, which reports each change of state.
+async fn join_console(class: &mut Cdc<'_>, ota: &RefCell<Ota>, hang: bool, name: &str) {
+    embassy_futures::join::join(keep_trial(ota, hang), console(class, ota, name)).await;
+}
+
+/// Each time of the pattern flips the LED, starting with on.
+async fn blink(mut led: Output<'_>, pattern: Pattern, speed: u16) -> ! {
+    let mut on = true;
+    loop {
+        for ms in pattern.steps() {
+            led.set_level(on.into());
+            on = !on;
+            Timer::after_millis((*ms / speed.max(1)) as u64).await;
+        }
+    }
+}
+
+/// Feeds the watchdog during a trial and confirms after [`CONFIRM_AFTER`].
+async fn keep_trial(ota: &RefCell<Ota>, hang: bool) {
+    if ota.borrow().trial().is_none() || hang {
+        return; // confirmed already, or a hung application: no feeding
+    }
+    let confirm_at = Instant::now() + CONFIRM_AFTER;
+    loop {
+        ota.borrow_mut().feed();
+        if Instant::now() >= confirm_at && ota.borrow_mut().confirm().is_ok() {
+            return;
+        }
+        Timer::after(FEED_EVERY).await;
+    }
+}
+
+/// Writes `ota-blink VERSION STATE` to a host that has the port open, again
+/// whenever the state changes.
+async fn console(class: &mut Cdc<'_>, ota: &RefCell<Ota>, name: &str) -> ! {
+    let mut said = None;
+    loop {
+        class.wait_connection().await;
+        let trial = ota.borrow().trial().is_some();
+        if said != Some(trial) {
+            let mut line = Line::default();
+            let state = if trial { "trial" } else { "confirmed" };
+            let _ = write!(line, "{name} {} {}\r\n", ota.borrow().version(), state);
+            if class.write_packet(line.as_bytes()).await.is_ok() {
+                said = Some(trial);
+            }
+        }
+        Timer::after_millis(100).await;
+    }
+}
+
+/// One console line, at most one USB packet.
+struct Line {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Line {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl Line {
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
