@@ -60,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Branch to follow (developer channel)')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Version to record for a pushed folder [default: dir-<content id>]')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The application: an ELF linked for the slot, made the tree''s image beside the files of --dir (a push without it keeps the device''s image)')
             [CompletionResult]::new('--boots', '--boots', [CompletionResultType]::ParameterName, 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)')
             [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write a JUnit XML report, one test case per device')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')

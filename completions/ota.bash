@@ -1189,7 +1189,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --monitor --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --app --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --monitor --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1220,6 +1220,10 @@ _ota() {
                     return 0
                     ;;
                 --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

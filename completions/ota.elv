@@ -56,6 +56,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --branch 'Branch to follow (developer channel)'
             cand --token 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed'
             cand --version 'Version to record for a pushed folder [default: dir-<content id>]'
+            cand --app 'The application: an ELF linked for the slot, made the tree''s image beside the files of --dir (a push without it keeps the device''s image)'
             cand --boots 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)'
             cand --junit 'Also write a JUnit XML report, one test case per device'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'

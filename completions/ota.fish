@@ -57,6 +57,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l tag -d 'Release tag to 
 complete -c ota -n "__fish_ota_using_subcommand push" -l branch -d 'Branch to follow (developer channel)' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l token -d 'GitHub token (also GITHUB_TOKEN, or the config\'s `token`); never printed' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l version -d 'Version to record for a pushed folder [default: dir-<content id>]' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l app -d 'The application: an ELF linked for the slot, made the tree\'s image beside the files of --dir (a push without it keeps the device\'s image)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l boots -d 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l junit -d 'Also write a JUnit XML report, one test case per device' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
