@@ -5,6 +5,7 @@ pub mod board_model;
 pub mod client;
 pub mod discover;
 pub mod events;
+pub mod micropython;
 pub mod port;
 pub mod push;
 pub mod serve;

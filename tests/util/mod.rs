@@ -2,6 +2,7 @@
 //! trees of files, and serve simulated agents as child processes.
 #![allow(dead_code)]
 
+pub mod mpy_board;
 pub mod relay;
 
 use std::io::{BufRead, BufReader};

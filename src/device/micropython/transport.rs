@@ -1,0 +1,221 @@
+//! The link to a MicroPython board: the serial port, with the MicroPython
+//! agent started on the board at each connection (and again after each
+//! reboot), then the agent's frames passed through untouched.
+//!
+//! When ota is done the agent is told so and the board is left at its REPL;
+//! when ota had to interrupt a running program, the board is soft-reset so
+//! that the program runs again (the boot hook does not count that as a boot).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use ota_protocol::{decode_reply, encode_frame, Decoder, Request};
+
+use super::repl;
+use super::script;
+use crate::device::transport::{Serial, Transport};
+use crate::exit::{fail, Kind};
+
+pub struct MicroPython {
+    inner: Box<dyn Transport>,
+    /// Bytes the agent sent that arrived with its start-up text.
+    pending: Vec<u8>,
+    timeout: Duration,
+    agent: bool,
+    /// A Reboot went out: the next connection waits for the board to boot.
+    rebooting: bool,
+    interrupted: bool,
+    reboot_frame: Vec<u8>,
+}
+
+/// How long a board may take to answer its REPL control characters, or a ping.
+const QUICK: Duration = Duration::from_millis(1500);
+const PING_WAIT: Duration = Duration::from_millis(300);
+
+impl MicroPython {
+    /// Starts the agent on the board behind `inner`.
+    pub fn open(inner: Box<dyn Transport>, timeout: Duration) -> io::Result<MicroPython> {
+        let mut scratch = [0u8; 64];
+        let mut frame = [0u8; 64];
+        let n = encode_frame(&Request::Reboot, &mut scratch, &mut frame).unwrap_or(0);
+        let mut m = MicroPython {
+            inner,
+            pending: Vec::new(),
+            timeout,
+            agent: false,
+            rebooting: false,
+            interrupted: false,
+            reboot_frame: frame[..n].to_vec(),
+        };
+        m.start(false)?;
+        Ok(m)
+    }
+
+    fn ping(&mut self) -> io::Result<bool> {
+        let mut p = vec![0u8; 256];
+        p.extend_from_slice(repl::PING);
+        self.inner.send(&p)?;
+        let mut seen = Vec::new();
+        let got = repl::read_until(self.inner.as_mut(), &mut seen, repl::PONG, PING_WAIT)?;
+        if got.is_some() {
+            self.pending = seen;
+            self.agent = true;
+        }
+        Ok(got.is_some())
+    }
+
+    fn start(&mut self, may_be_running: bool) -> io::Result<()> {
+        self.pending.clear();
+        if may_be_running && self.ping()? {
+            return Ok(());
+        }
+        let t = self.inner.as_mut();
+        let entered = match repl::enter_raw(t, QUICK.min(self.timeout.max(QUICK))) {
+            Ok(was_running) => was_running,
+            // An agent left running by an ota that was killed does not hear Ctrl-C.
+            Err(e) => return if self.ping()? { Ok(()) } else { Err(e) },
+        };
+        self.interrupted |= entered;
+        let mut seen = Vec::new();
+        repl::run(t, &script::agent_script(), self.timeout, &mut seen)?;
+        let wait = self.timeout.max(Duration::from_secs(10));
+        match repl::read_until(t, &mut seen, repl::READY, wait)? {
+            Some(_) => {
+                self.pending = seen;
+                self.agent = true;
+                Ok(())
+            }
+            None => Err(repl::not_a_repl("the ota agent did not start", &seen)),
+        }
+    }
+
+    /// After a reboot: the board runs boot.py and main.py first; wait for
+    /// its prompt (main.py ended) before taking the REPL, up to the timeout.
+    fn wait_for_boot(&mut self) -> io::Result<()> {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + self.timeout;
+        let _ = repl::read_until(self.inner.as_mut(), &mut seen, b">>> ", self.timeout)?;
+        let _ = deadline;
+        Ok(())
+    }
+}
+
+impl Transport for MicroPython {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes == self.reboot_frame.as_slice() {
+            self.rebooting = true;
+            self.agent = false;
+        }
+        self.inner.send(bytes)
+    }
+
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        if !self.pending.is_empty() {
+            let n = buf.len().min(self.pending.len());
+            buf[..n].copy_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+            return Ok(n);
+        }
+        self.inner.recv(buf, timeout)
+    }
+
+    fn reconnect(&mut self) -> io::Result<()> {
+        self.inner.reconnect()?;
+        let rebooted = std::mem::take(&mut self.rebooting);
+        if rebooted {
+            self.wait_for_boot()?;
+        }
+        self.start(!rebooted)
+    }
+
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+}
+
+impl Drop for MicroPython {
+    fn drop(&mut self) {
+        if !self.agent {
+            return;
+        }
+        let bye = if self.interrupted {
+            repl::BYE_RESTART
+        } else {
+            repl::BYE
+        };
+        let t = self.inner.as_mut();
+        if t.send(bye).is_err() {
+            return;
+        }
+        // The raw REPL ends the program's output with 0x04, its errors with 0x04, then '>'.
+        let mut seen = Vec::new();
+        let _ = repl::read_until(t, &mut seen, b"\x04>", QUICK);
+        let _ = t.send(if self.interrupted {
+            b"\x02\x04"
+        } else {
+            b"\x02"
+        });
+    }
+}
+
+/// USB ids of a Pico running MicroPython.
+pub fn is_micropython_usb(vid: Option<u16>, pid: Option<u16>) -> bool {
+    vid == Some(crate::device::discover::RPI_VID) && pid == Some(0x0005)
+}
+
+/// Opens a serial port as whichever kind of device answers there: the ota
+/// agent (it answers a Hello frame), or a MicroPython REPL.
+pub fn open_serial(
+    path: &str,
+    serial: Option<String>,
+    timeout: Duration,
+) -> anyhow::Result<Box<dyn Transport>> {
+    let known = crate::device::discover::candidates()
+        .into_iter()
+        .find(|p| p.port == path);
+    let mut port = Serial::open(path, serial)?;
+    let micropython = match &known {
+        Some(p) if p.agent => false,
+        Some(p) if is_micropython_usb(p.vid, p.pid) => true,
+        _ => !answers_hello(&mut port),
+    };
+    if !micropython {
+        return Ok(Box::new(port));
+    }
+    let m = MicroPython::open(Box::new(port), timeout)
+        .map_err(|e| fail(Kind::Device, format!("{path}: {e}")))?;
+    Ok(Box::new(m))
+}
+
+/// True when an ota agent answers a Hello within a moment.
+fn answers_hello(port: &mut Serial) -> bool {
+    let mut scratch = [0u8; 64];
+    let mut frame = [0u8; 64];
+    let hello = Request::Hello {
+        major: ota_protocol::PROTOCOL_MAJOR,
+        minor: ota_protocol::PROTOCOL_MINOR,
+    };
+    let Ok(n) = encode_frame(&hello, &mut scratch, &mut frame) else {
+        return false;
+    };
+    if port.send(&frame[..n]).is_err() {
+        return false;
+    }
+    let mut decoder: Box<Decoder<4096>> = Box::new(Decoder::new());
+    let deadline = Instant::now() + PING_WAIT;
+    let mut buf = [0u8; 1024];
+    while Instant::now() < deadline {
+        let Ok(k) = port.recv(&mut buf, deadline - Instant::now()) else {
+            return false;
+        };
+        let mut rest = &buf[..k];
+        while !rest.is_empty() {
+            let (used, body) = decoder.feed(rest);
+            rest = &rest[used..];
+            if body.is_some_and(|b| decode_reply(b).is_some()) {
+                return true;
+            }
+        }
+    }
+    false
+}
