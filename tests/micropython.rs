@@ -111,3 +111,291 @@ fn push_status_unchanged_and_one_file_changed() {
         "v1"
     );
 }
+
+#[test]
+fn rename_rollback_and_the_users_boot_py() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    // The board's own boot.py keeps running at every boot, after ota's hook.
+    write(
+        &root,
+        "boot.py",
+        b"f = open('/data/boots.log', 'a')\nf.write('boot\\n')\nf.close()\n",
+    );
+    write(&root, "data/boots.log", b"");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let v1 = tree_of(&src);
+    let log = std::fs::read_to_string(root.join("data/boots.log")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        2,
+        "the user's boot.py ran at both boots: {log}"
+    );
+    assert!(root.join(".ota/boot_user.py").exists());
+
+    // A rename sends nothing: the board copies what it has.
+    std::fs::rename(src.join("lib/util.py"), src.join("lib/helpers.py")).unwrap();
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v2",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(doc["files_sent"], 0, "{doc}");
+    let v2 = tree_of(&src);
+    assert_eq!(board_files(&b, &v2), v2);
+    assert!(!root.join("lib/util.py").exists());
+
+    run(tmp.path(), &["--port", &b.port, "rollback"]).ok();
+    assert_eq!(board_files(&b, &v1), v1);
+    assert!(!root.join("lib/helpers.py").exists());
+    assert_eq!(version_json(&b)["version"], "v1");
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["active"]["version"].as_str(), st["state"].as_str()),
+        (Some("v1"), Some("confirmed"))
+    );
+    // Boots: the first, and one after each push; none for status, ls or rollback.
+    assert_eq!(
+        std::fs::read_to_string(root.join("data/boots.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn a_trial_that_never_confirms_is_rolled_back_at_boot() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let v1 = tree_of(&src);
+
+    write(&src, "main.py", b"print('v2 runs but never confirms')\n");
+    write(&src, "lib/new.py", b"x = 1\n");
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"confirm_timeout_sec": 1}"#,
+    );
+    let r = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v2",
+            "--boots",
+            "1",
+        ],
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["state"].as_str(), st["boots_left"].as_u64()),
+        (Some("trial"), Some(0)),
+        "{st}"
+    );
+
+    // The next boot finds no boots left: files and version.json go back together.
+    run(tmp.path(), &["--port", &b.port, "reboot"]).ok();
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["active"]["version"].as_str(), st["state"].as_str()),
+        (Some("v1"), Some("confirmed")),
+        "{st}"
+    );
+    assert_eq!(board_files(&b, &tree_of(&src)), v1);
+    assert!(!root.join("lib/new.py").exists());
+    assert_eq!(version_json(&b)["version"], "v1");
+    assert!(!root.join(".ota/prev").exists() && !root.join(".ota/stage").exists());
+}
+
+#[test]
+fn hooks_run_and_a_firmware_without_raw_paste_works() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let opts = BoardOptions {
+        no_raw_paste: true,
+        ..Default::default()
+    };
+    let b = Board::start(&mp, &root, opts);
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+
+    write(
+        &src,
+        "hooks/post.py",
+        b"open('/data_post.txt', 'w').write('post_update ran')\n",
+    );
+    write(
+        &src,
+        "hooks/back.py",
+        b"open('/data_back.txt', 'w').write('rollback ran')\n",
+    );
+    run(
+        tmp.path(),
+        &[
+            "manifest",
+            "gen",
+            "--version",
+            "v2",
+            "--root",
+            "app",
+            "--post-update",
+            "hooks/post.py",
+            "--rollback",
+            "hooks/back.py",
+            "-o",
+            "app/manifest.json",
+            "main.py",
+            "lib",
+            "assets",
+            "empty",
+            "hooks",
+        ],
+    )
+    .ok();
+    run(tmp.path(), &["--port", &b.port, "push", "--staged", "app"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(root.join("data_post.txt")).unwrap(),
+        "post_update ran"
+    );
+    run(tmp.path(), &["--port", &b.port, "rollback"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(root.join("data_back.txt")).unwrap(),
+        "rollback ran"
+    );
+    assert!(!root.join("hooks").join("post.py").exists());
+}
+
+/// After a power cut and the boot that follows: exactly the old tree or the
+/// new one, every file whole, version.json with it, nothing left staged.
+fn old_or_new(b: &Board, old: &[(String, String)], new: &[(String, String)]) -> &'static str {
+    let paths: Vec<_> = old.iter().chain(new).cloned().collect();
+    let now = board_files(b, &paths);
+    let version = version_json(b)["version"].as_str().unwrap().to_string();
+    if now == old && version == "v1" {
+        "old"
+    } else if now == new && version == "v2" {
+        "new"
+    } else {
+        panic!("a mix after a power cut: {now:?} with version {version}");
+    }
+}
+
+fn power_cut_run(mp: &Path, opts: BoardOptions) -> (&'static str, bool) {
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    write(&root, "data/user.txt", b"keep me");
+    let b = Board::start(mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let old = tree_of(&src);
+    drop(b);
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    write(&src, "assets/blob.bin", &util::content(8, 9000));
+    write(&src, "lib/more.py", &util::content(9, 5000));
+    std::fs::remove_file(src.join("empty/__init__.py")).unwrap();
+    let new = tree_of(&src);
+    let b = Board::start(mp, &root, opts);
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"device_timeout_sec": 2}"#,
+    );
+    let _ = run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
+    );
+    let cut = b.cut.load(std::sync::atomic::Ordering::SeqCst);
+    // One more boot after whatever happened, then look.
+    run(tmp.path(), &["--port", &b.port, "reboot"]).ok();
+    run(tmp.path(), &["--port", &b.port, "status"]).ok();
+    let seen = old_or_new(&b, &old, &new);
+    assert_eq!(
+        std::fs::read(root.join("data/user.txt")).unwrap(),
+        b"keep me"
+    );
+    (seen, cut)
+}
+
+#[test]
+fn power_cuts_during_the_transfer_leave_the_old_tree() {
+    let Some(mp) = micropython() else { return };
+    for at in [40_000u64, 45_000, 52_000, 60_000] {
+        let (seen, cut) = power_cut_run(
+            &mp,
+            BoardOptions {
+                cut_after_bytes: Some(at),
+                ..Default::default()
+            },
+        );
+        assert!(cut, "no cut at byte {at}");
+        eprintln!("power cut after {at} bytes to the board: {seen} tree");
+    }
+}
+
+#[test]
+fn power_cuts_at_every_step_of_the_switch_leave_old_or_new() {
+    let Some(mp) = micropython() else { return };
+    let mut seen = Vec::new();
+    for point in 1.. {
+        let (tree, cut) = power_cut_run(
+            &mp,
+            BoardOptions {
+                cut_at_point: Some(point),
+                ..Default::default()
+            },
+        );
+        if !cut {
+            break;
+        }
+        seen.push(tree);
+    }
+    eprintln!(
+        "power cuts in the switch: {} points, {:?}",
+        seen.len(),
+        seen
+    );
+    assert!(
+        seen.len() > 5 && seen.contains(&"old") && seen.contains(&"new"),
+        "{seen:?}"
+    );
+}

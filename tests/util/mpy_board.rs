@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
 
 use serialport::{SerialPort, TTYPort};
 
@@ -113,7 +114,6 @@ if cut:
     def ota_fault_point():
         left[0] -= 1
         if left[0] == 0:
-            open(os.getenv("OTA_CUT_FLAG"), "w").close()
             os.system("kill -9 $PPID")
     builtins.ota_fault_point = ota_fault_point
 for script in ("boot.py", "main.py"):
@@ -130,7 +130,6 @@ impl Board {
         let wrapper = tempfile::tempdir().unwrap();
         let script = wrapper.path().join("board.py");
         std::fs::write(&script, WRAPPER).unwrap();
-        let flag = wrapper.path().join("cut");
         let (master, slave) = TTYPort::pair().expect("a pseudo-terminal for ota");
         let port = slave.name().unwrap();
         let to_ota = Arc::new(Mutex::new(master.try_clone_native().unwrap()));
@@ -213,12 +212,7 @@ impl Board {
                 board.cut.clone(),
                 board.idle.clone(),
             );
-            let (mp, root, script, flag) = (
-                mp.to_path_buf(),
-                root.to_path_buf(),
-                script.clone(),
-                flag.clone(),
-            );
+            let (mp, root, script) = (mp.to_path_buf(), root.to_path_buf(), script.clone());
             let to_ota = to_ota.clone();
             std::thread::spawn(move || {
                 let mut first = true;
@@ -231,7 +225,6 @@ impl Board {
                         .arg("-i")
                         .arg(&script)
                         .env("OTA_BOARD_ROOT", &root)
-                        .env("OTA_CUT_FLAG", &flag)
                         .stdin(Stdio::from(fd.try_clone().unwrap()))
                         .stdout(Stdio::from(fd.try_clone().unwrap()))
                         .stderr(Stdio::from(fd));
@@ -268,10 +261,11 @@ impl Board {
                     *to_board.lock().unwrap() = None;
                     if let Some(mut c) = child.lock().unwrap().take() {
                         let _ = c.kill();
-                        let _ = c.wait();
-                    }
-                    if flag.exists() {
-                        cut.store(true, Ordering::SeqCst);
+                        let status = c.wait();
+                        // Killed: a power cut, the harness's or the board's own fault point.
+                        if status.is_ok_and(|s| s.signal() == Some(9)) {
+                            cut.store(true, Ordering::SeqCst);
+                        }
                     }
                 }
                 let (m, cv) = &*idle;
