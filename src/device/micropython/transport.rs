@@ -93,9 +93,7 @@ impl MicroPython {
     /// its prompt (main.py ended) before taking the REPL, up to the timeout.
     fn wait_for_boot(&mut self) -> io::Result<()> {
         let mut seen = Vec::new();
-        let deadline = Instant::now() + self.timeout;
-        let _ = repl::read_until(self.inner.as_mut(), &mut seen, b">>> ", self.timeout)?;
-        let _ = deadline;
+        repl::read_until(self.inner.as_mut(), &mut seen, b">>> ", self.timeout)?;
         Ok(())
     }
 }
@@ -158,11 +156,6 @@ impl Drop for MicroPython {
     }
 }
 
-/// USB ids of a Pico running MicroPython.
-pub fn is_micropython_usb(vid: Option<u16>, pid: Option<u16>) -> bool {
-    vid == Some(crate::device::discover::RPI_VID) && pid == Some(0x0005)
-}
-
 /// Opens a serial port as whichever kind of device answers there: the ota
 /// agent (it answers a Hello frame), or a MicroPython REPL.
 pub fn open_serial(
@@ -176,7 +169,7 @@ pub fn open_serial(
     let mut port = Serial::open(path, serial)?;
     let micropython = match &known {
         Some(p) if p.agent => false,
-        Some(p) if is_micropython_usb(p.vid, p.pid) => true,
+        Some(p) if crate::device::discover::micropython(p) => true,
         _ => !answers_hello(&mut port),
     };
     if !micropython {
