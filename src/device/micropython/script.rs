@@ -39,7 +39,8 @@ mod tests {
     #[test]
     fn the_script_calls_main_with_the_boot_module() {
         let s = String::from_utf8(super::agent_script()).unwrap();
-        let agent = &s[super::BOOT.len()..];
+        let end = s.rfind("main(b\"").unwrap();
+        let agent = &s[super::BOOT.len()..end];
         assert!(!agent.contains("ota_boot."), "prefixes left in the agent");
         assert!(s.trim_end().ends_with("\")"));
         assert!(s.contains("def switch(") && s.contains("class Agent"));
