@@ -69,6 +69,10 @@ fn push_status_unchanged_and_one_file_changed() {
         b"the user's own data"
     );
     assert!(root.join("boot.py").exists() && root.join("lib/ota_boot.py").exists());
+    assert!(
+        root.join(".ota/agent.py").exists(),
+        "the agent is kept on the board"
+    );
 
     let st = util::status(tmp.path(), &b.port);
     assert_eq!(st["state"], "confirmed", "{st}");

@@ -23,6 +23,10 @@ fn find(hay: &[u8], pat: &[u8]) -> Option<usize> {
     hay.windows(pat.len()).position(|w| w == pat)
 }
 
+pub fn contains(hay: &[u8], pat: &[u8]) -> bool {
+    find(hay, pat).is_some()
+}
+
 /// Reads until `pat` arrives; returns what came before it and what came after.
 pub fn read_until(
     t: &mut dyn Transport,

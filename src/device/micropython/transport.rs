@@ -77,7 +77,16 @@ impl MicroPython {
         };
         self.interrupted |= entered;
         let mut seen = Vec::new();
-        repl::run(t, &script::agent_script(), self.timeout, &mut seen)?;
+        repl::run(t, script::PROBE, self.timeout, &mut seen)?;
+        let kept = repl::read_until(t, &mut seen, b"\x04>", self.timeout)?
+            .ok_or_else(|| repl::not_a_repl("no answer to the agent probe", &seen))?;
+        let want = format!("OTA-HAVE {}", script::agent_sha256());
+        let program = if repl::contains(&kept, want.as_bytes()) {
+            script::RUN_KEPT.to_vec()
+        } else {
+            script::install_and_run()
+        };
+        repl::run(t, &program, self.timeout, &mut seen)?;
         let wait = self.timeout.max(Duration::from_secs(10));
         match repl::read_until(t, &mut seen, repl::READY, wait)? {
             Some(_) => {
