@@ -9,8 +9,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
@@ -48,6 +48,38 @@ pub struct BoardOptions {
     pub cut_after_bytes: Option<u64>,
     /// Kill it at this fault point of the switch on the board (1 = the first).
     pub cut_at_point: Option<u64>,
+    /// A modeled link between ota and the board (benchmarks only).
+    pub link: Option<Link>,
+}
+
+/// A link with a rate each way and a one-way delay.
+#[derive(Clone, Copy)]
+pub struct Link {
+    pub bytes_per_sec: f64,
+    pub one_way: Duration,
+}
+
+/// Delivers chunks as the link would: each waits for the ones before it to
+/// be sent at the link's rate, then for the one-way delay.
+fn delay_line(
+    link: Link,
+    mut sink: impl FnMut(&[u8]) + Send + 'static,
+) -> mpsc::Sender<(Instant, Vec<u8>)> {
+    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut free = Instant::now();
+        for (at, chunk) in rx {
+            let start = at.max(free);
+            free = start + Duration::from_secs_f64(chunk.len() as f64 / link.bytes_per_sec);
+            let deliver = free + link.one_way;
+            let now = Instant::now();
+            if deliver > now {
+                std::thread::sleep(deliver - now);
+            }
+            sink(&chunk);
+        }
+    });
+    tx
 }
 
 pub struct Board {
@@ -58,6 +90,9 @@ pub struct Board {
     pub boots: Arc<AtomicU64>,
     /// Set once a power cut happened.
     pub cut: Arc<AtomicBool>,
+    /// Bytes that went to the board, and came from it.
+    pub to_board: Arc<AtomicU64>,
+    pub from_board: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     child: Arc<Mutex<Option<Child>>>,
     idle: Arc<(Mutex<bool>, Condvar)>,
@@ -139,6 +174,8 @@ impl Board {
             root: root.to_path_buf(),
             boots: Arc::new(AtomicU64::new(0)),
             cut: Arc::new(AtomicBool::new(false)),
+            to_board: Arc::new(AtomicU64::new(0)),
+            from_board: Arc::new(AtomicU64::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
             child: Arc::new(Mutex::new(None)),
             idle: Arc::new((Mutex::new(false), Condvar::new())),
@@ -157,6 +194,15 @@ impl Board {
             let mut from_ota = from_ota;
             from_ota.set_timeout(Duration::from_millis(50)).unwrap();
             let opts = opts.clone();
+            let counted = board.to_board.clone();
+            let line = opts.link.map(|link| {
+                let to_board = to_board.clone();
+                delay_line(link, move |chunk| {
+                    if let Some(p) = to_board.lock().unwrap().as_mut() {
+                        let _ = p.write_all(chunk);
+                    }
+                })
+            });
             std::thread::spawn(move || {
                 let mut sent = 0u64;
                 let mut buf = [0u8; 4096];
@@ -186,6 +232,11 @@ impl Board {
                             continue;
                         }
                     }
+                    counted.fetch_add(data.len() as u64, Ordering::SeqCst);
+                    if let Some(line) = &line {
+                        let _ = line.send((Instant::now(), data));
+                        continue;
+                    }
                     let mut guard = to_board.lock().unwrap();
                     match guard.as_mut() {
                         Some(p) => {
@@ -214,6 +265,13 @@ impl Board {
             );
             let (mp, root, script) = (mp.to_path_buf(), root.to_path_buf(), script.clone());
             let to_ota = to_ota.clone();
+            let counted = board.from_board.clone();
+            let line = opts.link.map(|link| {
+                let to_ota = to_ota.clone();
+                delay_line(link, move |chunk| {
+                    let _ = to_ota.lock().unwrap().write_all(chunk);
+                })
+            });
             std::thread::spawn(move || {
                 let mut first = true;
                 while !stop.load(Ordering::SeqCst) {
@@ -243,7 +301,15 @@ impl Board {
                         match master.read(&mut buf) {
                             Ok(0) => break,
                             Ok(n) => {
-                                let _ = to_ota.lock().unwrap().write_all(&buf[..n]);
+                                counted.fetch_add(n as u64, Ordering::SeqCst);
+                                match &line {
+                                    Some(line) => {
+                                        let _ = line.send((Instant::now(), buf[..n].to_vec()));
+                                    }
+                                    None => {
+                                        let _ = to_ota.lock().unwrap().write_all(&buf[..n]);
+                                    }
+                                }
                             }
                             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                                 let done = child

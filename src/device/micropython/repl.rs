@@ -91,13 +91,12 @@ pub fn not_a_repl(what: &str, got: &[u8]) -> io::Error {
 /// Stops the running program and enters the raw REPL. Returns true when a
 /// program was running (the board printed a KeyboardInterrupt).
 pub fn enter_raw(t: &mut dyn Transport, timeout: Duration) -> io::Result<bool> {
-    t.send(b"\r\x03\x03")?;
-    let interrupted = drain(t, Duration::from_millis(100))?;
-    let was_running = find(&interrupted, b"KeyboardInterrupt").is_some();
-    t.send(b"\r\x01")?;
+    t.send(b"\r\x03\x03\r\x01")?;
     let mut seen = Vec::new();
     match read_until(t, &mut seen, RAW_BANNER, timeout)? {
-        Some(_) => Ok(was_running),
+        // A second banner (the port's probe may have sent a Ctrl-A too) is
+        // skipped by `run`, which looks for the raw-paste answer itself.
+        Some(before) => Ok(find(&before, b"KeyboardInterrupt").is_some()),
         None => Err(not_a_repl("no raw REPL after Ctrl-C, Ctrl-A", &seen)),
     }
 }
@@ -112,16 +111,24 @@ pub fn run(
 ) -> io::Result<()> {
     t.send(b"\x05A\x01")?;
     let mut head = Vec::new();
-    let deadline = Instant::now() + timeout;
-    let mut buf = [0u8; 64];
-    while head.len() < 2 && Instant::now() < deadline {
-        let n = t.recv(&mut buf[..2 - head.len()], deadline - Instant::now())?;
+    let deadline = Instant::now() + timeout.min(Duration::from_millis(1500));
+    let mut buf = [0u8; 1];
+    // One byte at a time: what follows the answer belongs to the paste.
+    let answer = loop {
+        if head.ends_with(b"R\x01") || head.ends_with(b"R\x00") {
+            break Some(head[head.len() - 1]);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break None;
+        }
+        let n = t.recv(&mut buf, left)?;
         head.extend_from_slice(&buf[..n]);
-    }
-    match head.as_slice() {
-        b"R\x01" => paste(t, code, timeout, seen),
-        b"R\x00" => plain(t, code, timeout, seen),
-        _ => {
+    };
+    match answer {
+        Some(1) => paste(t, code, timeout, seen),
+        Some(_) => plain(t, code, timeout, seen),
+        None => {
             // Firmware from before raw-paste: it took those bytes as code.
             seen.extend_from_slice(&head);
             t.send(b"\x03")?;

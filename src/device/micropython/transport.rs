@@ -206,10 +206,19 @@ fn answers_hello(port: &mut Serial) -> bool {
     let mut decoder: Box<Decoder<4096>> = Box::new(Decoder::new());
     let deadline = Instant::now() + PING_WAIT;
     let mut buf = [0u8; 1024];
+    let mut seen = Vec::new();
     while Instant::now() < deadline {
         let Ok(k) = port.recv(&mut buf, deadline - Instant::now()) else {
             return false;
         };
+        seen.extend_from_slice(&buf[..k]);
+        // A REPL answers the frame's bytes with text (its 0x01 is Ctrl-A).
+        if [&b"raw REPL"[..], b">>> ", b"MicroPython"]
+            .iter()
+            .any(|t| super::repl::contains(&seen, t))
+        {
+            return false;
+        }
         let mut rest = &buf[..k];
         while !rest.is_empty() {
             let (used, body) = decoder.feed(rest);
