@@ -166,7 +166,7 @@ fn ota_push(b: &Board, tree: &Path, step: usize) -> (f64, u64) {
             "--dir",
             tree.to_str().unwrap(),
             "--version",
-            &version,
+            version,
             "--boots",
             "0",
             "--no-reboot",
