@@ -435,3 +435,42 @@ fn power_cuts_at_every_step_of_the_switch_leave_old_or_new() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn a_push_over_a_trial_tree_keeps_the_confirmed_one_to_fall_back_to() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    write(&src, "main.py", b"print('never confirms')\n");
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"confirm_timeout_sec": 1}"#,
+    );
+    let r = run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+
+    // v3 keeps v2's lib/util.py: the board holds it only in the trial tree.
+    write(&src, "main.py", CONFIRMING_MAIN.as_bytes());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v3"],
+    )
+    .ok();
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(st["active"]["version"], "v3");
+    assert_eq!(st["previous"]["version"], "v1", "{st}");
+}

@@ -367,9 +367,11 @@ class Agent:
                 if kept and ota_boot.exists(ota_boot.PREV + "/" + p):
                     here = ota_boot.PREV + "/" + p
                 held[(f[1], f[0])] = here
+        # The tree the switch starts from: a trial tree is rolled back first.
+        base = st["previous"] if st["state"] == "trial" and st["previous"] else st["active"]
         self.sess = {
             "id": sid, "entries": entries, "declared": 0, "files": {}, "order": [],
-            "need": set(), "done": set(), "copy": {}, "active": ota_boot.files_of(st["active"]),
+            "need": set(), "done": set(), "copy": {}, "active": ota_boot.files_of(base),
             "held": held, "blocks": 0, "bsize": v[0], "free": v[4],
             "tree": {"version": version, "ref": ref, "commit": commit, "post_update": post, "rollback": back},
         }

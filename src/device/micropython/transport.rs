@@ -101,6 +101,9 @@ impl MicroPython {
     /// After a reboot: the board runs boot.py and main.py first; wait for
     /// its prompt (main.py ended) before taking the REPL, up to the timeout.
     fn wait_for_boot(&mut self) -> io::Result<()> {
+        // A board at its REPL answers a bare return with a prompt, in case
+        // the one it printed came before the port was open again.
+        self.inner.send(b"\r")?;
         let mut seen = Vec::new();
         repl::read_until(self.inner.as_mut(), &mut seen, b">>> ", self.timeout)?;
         Ok(())
