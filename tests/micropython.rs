@@ -474,3 +474,76 @@ fn a_push_over_a_trial_tree_keeps_the_confirmed_one_to_fall_back_to() {
     assert_eq!(st["active"]["version"], "v3");
     assert_eq!(st["previous"]["version"], "v1", "{st}");
 }
+
+#[test]
+fn no_space_is_found_before_anything_is_written() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let opts = BoardOptions {
+        free_blocks: Some(12),
+        ..Default::default()
+    };
+    let b = Board::start(&mp, &root, opts);
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let v1 = tree_of(&src);
+    write(&src, "assets/big.bin", &util::content(3, 64 * 1024));
+    let r = run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("not enough free space on the board for assets/big.bin"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was committed"), "{}", r.stderr);
+    assert_eq!(board_files(&b, &tree_of(&src)), v1);
+    let staged = root.join(".ota/stage");
+    assert!(!staged.exists() || std::fs::read_dir(&staged).unwrap().next().is_none());
+}
+
+#[test]
+fn a_fleet_of_two_boards_with_a_junit_report() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let src = tmp.path().join("app");
+    app(&src, "v1");
+    let a = Board::start(&mp, &tmp.path().join("a"), BoardOptions::default());
+    let b = Board::start(&mp, &tmp.path().join("b"), BoardOptions::default());
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &a.port,
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+            "--junit",
+            "report.xml",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(doc["succeeded"], 2, "{doc}");
+    let junit = std::fs::read_to_string(tmp.path().join("report.xml")).unwrap();
+    assert!(
+        junit.contains("tests=\"2\"") && junit.contains("failures=\"0\""),
+        "{junit}"
+    );
+    let want = tree_of(&src);
+    assert_eq!(board_files(&a, &want), want);
+    assert_eq!(board_files(&b, &want), want);
+}

@@ -48,6 +48,8 @@ pub struct BoardOptions {
     pub cut_after_bytes: Option<u64>,
     /// Kill it at this fault point of the switch on the board (1 = the first).
     pub cut_at_point: Option<u64>,
+    /// Report this many free filesystem blocks (4 KiB) in `os.statvfs`.
+    pub free_blocks: Option<u64>,
     /// A modeled link between ota and the board (benchmarks only).
     pub link: Option<Link>,
 }
@@ -128,7 +130,13 @@ class Sandbox:
     def stat(self, p):
         return self.v.stat(p)
     def statvfs(self, p):
-        return self.v.statvfs(p)
+        v = self.v.statvfs(p)
+        free = os.getenv("OTA_BOARD_FREE_BLOCKS")
+        if free:
+            # A small board: its filesystem's blocks, as littlefs reports them.
+            n = int(free)
+            return (v[0], v[1], n * 4, n, n, v[5], v[6], v[7], v[8], v[9])
+        return v
     def chdir(self, p):
         self.cwd = p
     def getcwd(self):
@@ -286,6 +294,9 @@ impl Board {
                         .stdin(Stdio::from(fd.try_clone().unwrap()))
                         .stdout(Stdio::from(fd.try_clone().unwrap()))
                         .stderr(Stdio::from(fd));
+                    if let Some(n) = opts.free_blocks {
+                        cmd.env("OTA_BOARD_FREE_BLOCKS", n.to_string());
+                    }
                     if first {
                         if let Some(n) = opts.cut_at_point {
                             cmd.env("OTA_CUT_POINT", n.to_string());
