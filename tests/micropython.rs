@@ -547,3 +547,51 @@ fn a_fleet_of_two_boards_with_a_junit_report() {
     assert_eq!(board_files(&a, &want), want);
     assert_eq!(board_files(&b, &want), want);
 }
+
+#[test]
+fn an_agent_left_running_by_a_killed_ota_is_taken_over() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    write(&src, "assets/big.bin", &util::content(5, 200_000));
+    // A slow link, so that the push is still sending when ota is killed.
+    let link = util::mpy_board::Link {
+        bytes_per_sec: 200_000.0,
+        one_way: std::time::Duration::from_millis(1),
+    };
+    let b = Board::start(
+        &mp,
+        &root,
+        BoardOptions {
+            link: Some(link),
+            ..Default::default()
+        },
+    );
+    run(tmp.path(), &["--port", &b.port, "status"]).ok();
+    let sent = b.to_board.load(std::sync::atomic::Ordering::SeqCst);
+    let mut ota = util::ota()
+        .current_dir(tmp.path())
+        .args(["--port", &b.port, "push", "--dir", "app", "--version", "v1"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while b.to_board.load(std::sync::atomic::Ordering::SeqCst) < sent + 60_000 {
+        assert!(
+            ota.try_wait().unwrap().is_none(),
+            "the push ended before it was killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    ota.kill().unwrap();
+    ota.wait().unwrap();
+    assert!(!root.join("version.json").exists(), "nothing was committed");
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+}

@@ -9,7 +9,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use ota_protocol::{decode_reply, encode_frame, Decoder, Request};
+use ota_protocol::{decode_reply, encode_frame, Decoder, Reply, Request};
 
 use super::repl;
 use super::script;
@@ -35,10 +35,23 @@ const PING_WAIT: Duration = Duration::from_millis(300);
 impl MicroPython {
     /// Starts the agent on the board behind `inner`.
     pub fn open(inner: Box<dyn Transport>, timeout: Duration) -> io::Result<MicroPython> {
+        let mut m = MicroPython::new(inner, timeout);
+        m.start(false)?;
+        Ok(m)
+    }
+
+    /// The agent already runs on the board behind `inner` (it answered a Hello).
+    pub fn running(inner: Box<dyn Transport>, timeout: Duration) -> MicroPython {
+        let mut m = MicroPython::new(inner, timeout);
+        m.agent = true;
+        m
+    }
+
+    fn new(inner: Box<dyn Transport>, timeout: Duration) -> MicroPython {
         let mut scratch = [0u8; 64];
         let mut frame = [0u8; 64];
         let n = encode_frame(&Request::Reboot, &mut scratch, &mut frame).unwrap_or(0);
-        let mut m = MicroPython {
+        MicroPython {
             inner,
             pending: Vec::new(),
             timeout,
@@ -46,9 +59,7 @@ impl MicroPython {
             rebooting: false,
             interrupted: false,
             reboot_frame: frame[..n].to_vec(),
-        };
-        m.start(false)?;
-        Ok(m)
+        }
     }
 
     fn ping(&mut self) -> io::Result<bool> {
@@ -179,21 +190,30 @@ pub fn open_serial(
         .into_iter()
         .find(|p| p.port == path);
     let mut port = Serial::open(path, serial)?;
-    let micropython = match &known {
-        Some(p) if p.agent => false,
-        Some(p) if crate::device::discover::micropython(p) => true,
-        _ => !answers_hello(&mut port),
+    let answer = match &known {
+        Some(p) if p.agent => Answer::Agent,
+        Some(p) if crate::device::discover::micropython(p) => Answer::Repl,
+        _ => answers_hello(&mut port),
     };
-    if !micropython {
-        return Ok(Box::new(port));
-    }
-    let m = MicroPython::open(Box::new(port), timeout)
-        .map_err(|e| fail(Kind::Device, format!("{path}: {e}")))?;
+    let m = match answer {
+        Answer::Agent => return Ok(Box::new(port)),
+        // Left running by an ota that was killed: it goes on serving.
+        Answer::RunningMicroPython => MicroPython::running(Box::new(port), timeout),
+        Answer::Repl => MicroPython::open(Box::new(port), timeout)
+            .map_err(|e| fail(Kind::Device, format!("{path}: {e}")))?,
+    };
     Ok(Box::new(m))
 }
 
-/// True when an ota agent answers a Hello within a moment.
-fn answers_hello(port: &mut Serial) -> bool {
+enum Answer {
+    Agent,
+    RunningMicroPython,
+    Repl,
+}
+
+/// Who answers a Hello within a moment: an ota agent, the MicroPython
+/// agent (still running on its board), or nobody (a REPL, presumably).
+fn answers_hello(port: &mut Serial) -> Answer {
     let mut scratch = [0u8; 64];
     let mut frame = [0u8; 64];
     let hello = Request::Hello {
@@ -201,10 +221,10 @@ fn answers_hello(port: &mut Serial) -> bool {
         minor: ota_protocol::PROTOCOL_MINOR,
     };
     let Ok(n) = encode_frame(&hello, &mut scratch, &mut frame) else {
-        return false;
+        return Answer::Repl;
     };
     if port.send(&frame[..n]).is_err() {
-        return false;
+        return Answer::Repl;
     }
     let mut decoder: Box<Decoder<4096>> = Box::new(Decoder::new());
     let deadline = Instant::now() + PING_WAIT;
@@ -212,7 +232,7 @@ fn answers_hello(port: &mut Serial) -> bool {
     let mut seen = Vec::new();
     while Instant::now() < deadline {
         let Ok(k) = port.recv(&mut buf, deadline - Instant::now()) else {
-            return false;
+            return Answer::Repl;
         };
         seen.extend_from_slice(&buf[..k]);
         // A REPL answers the frame's bytes with text (its 0x01 is Ctrl-A).
@@ -220,16 +240,21 @@ fn answers_hello(port: &mut Serial) -> bool {
             .iter()
             .any(|t| super::repl::contains(&seen, t))
         {
-            return false;
+            return Answer::Repl;
         }
         let mut rest = &buf[..k];
         while !rest.is_empty() {
             let (used, body) = decoder.feed(rest);
             rest = &rest[used..];
-            if body.is_some_and(|b| decode_reply(b).is_some()) {
-                return true;
+            match body.and_then(decode_reply) {
+                Some(Reply::Info(i)) if i.agent_version.starts_with("micropython") => {
+                    return Answer::RunningMicroPython
+                }
+                Some(Reply::Info(_)) => return Answer::Agent,
+                // Replies to an earlier ota's requests, still on their way.
+                _ => {}
             }
         }
     }
-    false
+    Answer::Repl
 }
