@@ -19,6 +19,10 @@ fn app(dir: &Path, version: &str) {
     );
     write(dir, "assets/blob.bin", &util::content(7, 3000));
     write(dir, "empty/__init__.py", b"");
+    // Runs longer than a COBS block (254 bytes without a zero), and only zeros.
+    let nonzero: Vec<u8> = (0..5000u32).map(|i| (i % 255 + 1) as u8).collect();
+    write(dir, "assets/nonzero.bin", &nonzero);
+    write(dir, "assets/zeros.bin", &[0u8; 3000]);
 }
 
 /// The managed files on the board: the tree's paths with their SHA-1s, from the sandbox.
@@ -350,6 +354,8 @@ fn before(mp: &Path) -> Before {
         "ota_config.json",
         br#"{"device_timeout_sec": 1}"#,
     );
+    // For the look afterwards: the board may still be booting, on a busy machine.
+    write(dir.path(), "patient.json", br#"{"device_timeout_sec": 20}"#);
     Before { dir, old, new }
 }
 
@@ -372,15 +378,28 @@ fn power_cut_run(mp: &Path, setup: &Before, opts: BoardOptions) -> (&'static str
     let tmp = tempdir();
     copy_dir(setup.dir.path(), tmp.path());
     let root = tmp.path().join("board");
+    let what = (opts.cut_after_bytes, opts.cut_at_point);
     let b = Board::start(mp, &root, opts);
-    let _ = run(
+    let push = run(
         tmp.path(),
         &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
     );
     let cut = b.cut.load(std::sync::atomic::Ordering::SeqCst);
     // One more boot after whatever happened, then look.
-    run(tmp.path(), &["--port", &b.port, "reboot"]).ok();
-    run(tmp.path(), &["--port", &b.port, "status"]).ok();
+    let r = run(
+        tmp.path(),
+        &["--config", "patient.json", "--port", &b.port, "reboot"],
+    );
+    assert_eq!(
+        r.code, 0,
+        "reboot after the cut {what:?}: {}\npush: {}",
+        r.stderr, push.stderr
+    );
+    run(
+        tmp.path(),
+        &["--config", "patient.json", "--port", &b.port, "status"],
+    )
+    .ok();
     let seen = old_or_new(&b, &setup.old, &setup.new);
     assert_eq!(
         std::fs::read(root.join("data/user.txt")).unwrap(),
@@ -482,7 +501,7 @@ fn no_space_is_found_before_anything_is_written() {
     let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
     app(&src, "v1");
     let opts = BoardOptions {
-        free_blocks: Some(12),
+        free_blocks: Some(18),
         ..Default::default()
     };
     let b = Board::start(&mp, &root, opts);

@@ -81,7 +81,8 @@ impl MicroPython {
             return Ok(());
         }
         let t = self.inner.as_mut();
-        let entered = match repl::enter_raw(t, QUICK.min(self.timeout.max(QUICK))) {
+        // A board still booting takes the control characters when its REPL starts.
+        let entered = match repl::enter_raw(t, self.timeout.max(QUICK)) {
             Ok(was_running) => was_running,
             // An agent left running by an ota that was killed does not hear Ctrl-C.
             Err(e) => return if self.ping()? { Ok(()) } else { Err(e) },
