@@ -442,6 +442,7 @@ fn power_cuts_at_every_step_of_the_switch_leave_old_or_new() {
         if !cut {
             break;
         }
+        assert!(point < 100, "the switch never ran to its end");
         seen.push(tree);
     }
     eprintln!(
