@@ -17,7 +17,7 @@ use crate::device::{DeviceInfo, PortSpec};
 struct Seen {
     port: String,
     serial: Option<String>,
-    /// "agent", or what else the Pico seems to run.
+    /// "agent", "micropython" (a MicroPython board ota drives), or what else the Pico seems to run.
     kind: String,
     device: Option<DeviceInfo>,
     error: Option<String>,
@@ -40,7 +40,14 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let mut seen = Vec::new();
     for (p, answer) in found.iter().zip(answers) {
         let (kind, device, error) = match (p.agent, answer) {
-            (_, Ok(info)) => ("agent".to_string(), Some(info), None),
+            (_, Ok(info)) => {
+                let kind = if info.agent_version.starts_with("micropython") {
+                    "micropython"
+                } else {
+                    "agent"
+                };
+                (kind.to_string(), Some(info), None)
+            }
             (true, Err(e)) => (
                 "agent (not answering)".to_string(),
                 None,

@@ -19,7 +19,7 @@ use anyhow::Result;
 
 use crate::config::Config;
 use crate::device::sim::SimTransport;
-use crate::device::transport::{Serial, Tcp, Transport};
+use crate::device::transport::{Tcp, Transport};
 use crate::device::{discover, Client, PortSpec};
 use crate::progress::Ui;
 
@@ -116,7 +116,11 @@ impl Ctx {
     pub fn connect_to(&self, t: &Target) -> Result<Client> {
         self.ui.detail(&format!("device: {}", t.spec));
         let tr: Box<dyn Transport> = match &t.spec {
-            PortSpec::Serial(path) => Box::new(Serial::open(path, t.serial.clone())?),
+            PortSpec::Serial(path) => crate::device::micropython::transport::open_serial(
+                path,
+                t.serial.clone(),
+                self.config.device_timeout,
+            )?,
             PortSpec::Tcp(addr) => Box::new(Tcp::open(addr, self.config.device_timeout)?),
             PortSpec::Sim {
                 image,

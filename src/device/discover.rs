@@ -132,12 +132,17 @@ fn same_port(a: &str, b: &str) -> bool {
     a == b || canon(a) == canon(b)
 }
 
-/// The port where the agent with this serial number is now.
+/// A Pico running MicroPython: ota starts its MicroPython agent there.
+pub fn micropython(p: &UsbPort) -> bool {
+    p.vid == Some(RPI_VID) && p.pid == Some(0x0005)
+}
+
+/// The port where the agent (or MicroPython board) with this serial number is now.
 pub fn port_of_serial(serial: &str) -> Option<String> {
     candidates()
         .into_iter()
         .find(|p| {
-            p.agent
+            (p.agent || micropython(p))
                 && p.serial
                     .as_deref()
                     .is_some_and(|s| s.eq_ignore_ascii_case(serial))
@@ -145,9 +150,12 @@ pub fn port_of_serial(serial: &str) -> Option<String> {
         .map(|p| p.port)
 }
 
-/// Every attached agent.
+/// Every attached agent, and every Pico running MicroPython.
 pub fn agents() -> Vec<UsbPort> {
-    candidates().into_iter().filter(|p| p.agent).collect()
+    candidates()
+        .into_iter()
+        .filter(|p| p.agent || micropython(p))
+        .collect()
 }
 
 fn describe_others(all: &[UsbPort]) -> String {
@@ -175,7 +183,7 @@ fn describe_others(all: &[UsbPort]) -> String {
 /// The one attached agent; none or several is an error that lists what was seen.
 pub fn the_agent() -> anyhow::Result<UsbPort> {
     let all = candidates();
-    let agents: Vec<&UsbPort> = all.iter().filter(|p| p.agent).collect();
+    let agents: Vec<&UsbPort> = all.iter().filter(|p| p.agent || micropython(p)).collect();
     match agents.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(fail(

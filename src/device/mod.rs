@@ -8,6 +8,7 @@ pub mod console;
 pub mod discover;
 pub mod events;
 pub mod line_control;
+pub mod micropython;
 pub mod picoboot;
 pub mod port;
 pub mod push;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod elf;
+pub mod mpy_board;
 pub mod relay;
 
 use std::io::{BufRead, BufReader};

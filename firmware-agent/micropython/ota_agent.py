@@ -1,0 +1,535 @@
+# The ota agent for stock MicroPython boards: ota's own protocol (COBS
+# frames with a CRC-32, postcard bodies; see firmware-agent/protocol) over
+# the raw REPL's stdin and stdout. ota sends this file (after ota_boot.py)
+# at the start of each session, in one namespace with ota_boot.py (the
+# host drops the `ota_boot.` prefixes), and calls main(); it ends when ota
+# says bye, or resets the board when asked to reboot.
+#
+# Nothing outside /.ota/stage/ is written before Commit, and Commit switches
+# only when every file of the new tree is staged and hashed again after it
+# was written.
+import sys
+import os
+import binascii
+import hashlib
+import micropython
+
+AGENT = "0.1.0"
+MAJOR, MINOR = 1, 1
+MAX_CHUNK = 4096
+MAX_ENTRIES = 1024
+MAX_PATH = 120
+HAVE_SHA1 = hasattr(hashlib, "sha1")
+
+# Error codes, in the protocol's order (ErrorCode).
+E_VERSION, E_MALFORMED, E_STATE, E_PATH, E_DUP, E_MANY, E_SPACE, E_ENTRY = 0, 1, 2, 3, 4, 5, 6, 7
+E_HASH, E_READBACK, E_FLASH, E_NOPREV, E_NOTTRIAL = 8, 9, 10, 11, 12
+
+
+class Refused(Exception):
+    def __init__(self, code, detail, entry=None):
+        self.code, self.detail, self.entry = code, detail, entry
+
+
+class In:
+    """Reads postcard values."""
+
+    def __init__(self, b):
+        self.b, self.i = b, 0
+
+    def u8(self):
+        v = self.b[self.i]
+        self.i += 1
+        return v
+
+    def var(self):
+        v = sh = 0
+        while True:
+            x = self.u8()
+            v |= (x & 0x7F) << sh
+            if x < 0x80:
+                return v
+            sh += 7
+
+    def raw(self, n):
+        v = self.b[self.i : self.i + n]
+        if len(v) != n:
+            raise IndexError
+        self.i += n
+        return v
+
+    def bytes(self):
+        return self.raw(self.var())
+
+    def str(self):
+        return str(bytes(self.bytes()), "utf-8")
+
+    def opt(self, f, *a):
+        return f(*a) if self.u8() else None
+
+
+class Out:
+    """Writes postcard values."""
+
+    def __init__(self, tag):
+        self.b = bytearray()
+        self.var(tag)
+
+    def u8(self, v):
+        self.b.append(v)
+        return self
+
+    def var(self, v):
+        while v >= 0x80:
+            self.b.append((v & 0x7F) | 0x80)
+            v >>= 7
+        self.b.append(v)
+        return self
+
+    def raw(self, v):
+        self.b.extend(v)
+        return self
+
+    def str(self, s):
+        s = s.encode() if isinstance(s, str) else s
+        return self.var(len(s)).raw(s)
+
+    def opt(self, v, f):
+        if v is None:
+            return self.u8(0)
+        self.u8(1)
+        return f(v)
+
+
+def cobs(data):
+    out = bytearray(b"\x00\x00")
+    at, code = 1, 1
+    for b in data:
+        if b:
+            out.append(b)
+            code += 1
+        if not b or code == 0xFF:
+            out[at] = code
+            at, code = len(out), 1
+            out.append(0)
+    out[at] = code
+    out.append(0)
+    return out
+
+
+def crc(b):
+    return binascii.crc32(b) & 0xFFFFFFFF
+
+
+class Link:
+    """Frames on stdin and stdout. A COBS code byte says how many bytes
+    follow it, so a frame is read in blocks without waiting for bytes that
+    belong to the next one."""
+
+    def __init__(self):
+        self.inp = sys.stdin.buffer
+        self.out = sys.stdout.buffer
+        self.pend = b""
+
+    def read(self, n):
+        if self.pend:
+            v, self.pend = self.pend[:n], self.pend[n:]
+            if len(v) < n:
+                v += self.inp.read(n - len(v))
+            return v
+        return self.inp.read(n)
+
+    def frame(self):
+        """The next frame's decoded bytes (CRC not checked yet)."""
+        while True:
+            c = self.read(1)
+            if not c:
+                raise EOFError
+            c = c[0]
+            if c == 0:
+                continue
+            body = bytearray()
+            while True:
+                blk = self.read(c - 1) if c > 1 else b""
+                z = blk.find(b"\x00") if blk else -1
+                if z >= 0:  # a delimiter inside a block: lost bytes; start over there
+                    self.pend = blk[z:] + self.pend
+                    body = None
+                    break
+                body.extend(blk)
+                n = self.read(1)
+                if not n:
+                    raise EOFError
+                if n[0] == 0:
+                    break
+                if c != 0xFF:
+                    body.append(0)
+                c = n[0]
+            if body is not None:
+                return body
+
+    def send(self, out):
+        b = out.b
+        b.extend(crc(b).to_bytes(4, "little"))
+        self.out.write(cobs(b))
+
+
+def git_hasher(size):
+    if HAVE_SHA1:
+        h = hashlib.sha1()
+        h.update(b"blob %d\x00" % size)
+        return h
+    return hashlib.sha256()
+
+
+def want_of(e):
+    return e["sha1"] if HAVE_SHA1 else e["sha256"]
+
+
+def hash_file(path, size):
+    h = git_hasher(size)
+    buf = bytearray(1024)
+    n = 0
+    with open(path, "rb") as f:
+        while True:
+            k = f.readinto(buf)
+            if not k:
+                break
+            h.update(buf[:k] if k < len(buf) else buf)
+            n += k
+    return h.digest() if n == size else None
+
+
+def check_path(p):
+    if not p or len(p) > MAX_PATH or p[0] == "/" or "\\" in p or p[-1] == "/":
+        return False
+    for seg in p.split("/"):
+        if seg in ("", ".", ".."):
+            return False
+    return not (p.startswith(".ota/") or p == ".ota" or p == "lib/ota_boot.py" or p == "version.json")
+
+
+class Agent:
+    def __init__(self, boot_src):
+        self.boot_src = boot_src
+        self.link = Link()
+        self.sess = None
+        self.cur = None
+        self.id = self.device_id()
+
+    def device_id(self):
+        try:
+            import machine
+
+            return bytes(machine.unique_id()[:8]) + bytes(8 - len(machine.unique_id()[:8]))
+        except Exception:
+            pass
+        p = ota_boot.OTA + "/id"
+        try:
+            with open(p, "rb") as f:
+                v = f.read()
+            if len(v) == 8:
+                return v
+        except OSError:
+            pass
+        v = os.urandom(8)
+        ota_boot.makedirs(ota_boot.OTA)
+        ota_boot.write_atomic(p, v)
+        return v
+
+    def reply(self, out):
+        self.link.send(out)
+
+    def run(self):
+        while True:
+            body = self.link.frame()
+            if body == b"\x00":  # bye: the host is done
+                return
+            if body == b"\x00\x00\x00":  # bye, and ota will soft-reset the board to restart its program
+                ota_boot.makedirs(ota_boot.OTA)
+                open(ota_boot.SOFT, "w").close()
+                return
+            if body == b"\x00\x00":  # ping: is an agent still running here?
+                self.link.out.write(b"OTA-PONG\r\n")
+                continue
+            if len(body) <= 4 or crc(body[:-4]) != int.from_bytes(body[-4:], "little"):
+                continue
+            req = In(memoryview(body)[:-4])
+            try:
+                if self.handle(req):
+                    return "reboot"
+            except Refused as e:
+                o = Out(9).var(e.code)
+                o.opt(e.entry, o.var)
+                self.reply(o.str(e.detail))
+            except (IndexError, ValueError, UnicodeError):
+                self.reply(Out(9).var(E_MALFORMED).u8(0).str("malformed message"))
+            except OSError as e:
+                self.reply(Out(9).var(E_FLASH).u8(0).str("filesystem error: " + repr(e)))
+
+    def handle(self, r):
+        tag = r.var()
+        if tag == 0:
+            major = r.var()
+            r.var()
+            if major != MAJOR:
+                raise Refused(E_VERSION, "agent speaks protocol 1.x; update ota")
+            self.info()
+        elif tag == 1:
+            self.list_files(r.var())
+        elif tag == 2:
+            self.begin(r)
+        elif tag == 3:
+            self.entry(r)
+        elif tag == 4:
+            entry, offset = r.var(), r.var()
+            self.data(entry, offset, r.bytes())
+        elif tag == 5:
+            self.query(r.var())
+        elif tag == 6:
+            self.commit(r.u8())
+        elif tag == 7:
+            self.reply(Out(8))
+            return True
+        elif tag == 8:
+            if not ota_boot.confirm() and ota_boot.load()["state"] == "empty":
+                raise Refused(E_NOTTRIAL, "active tree is not in trial")
+            self.reply(Out(8))
+        elif tag == 9:
+            self.rollback()
+        elif tag == 10:
+            self.drop()
+            self.reply(Out(8))
+        else:
+            raise Refused(E_STATE, "this MicroPython agent does not take release keys")
+        return False
+
+    # --- what the board holds -------------------------------------------
+
+    def info(self):
+        st = ota_boot.load()
+        v = os.statvfs("/")
+        o = Out(0).var(MAJOR).var(MINOR)
+        impl = ".".join(str(x) for x in sys.implementation.version[:3])
+        o.str("micropython " + impl + ", agent " + AGENT + ", " + ("sha1" if HAVE_SHA1 else "sha256"))
+        o.raw(self.id).var(v[0]).var(v[2]).var(v[4])
+        o.var(MAX_ENTRIES).var(MAX_PATH).var(MAX_CHUNK)
+        if st["active"] is None:
+            o.var(0)
+        elif st["state"] == "trial":
+            o.var(2).u8(max(0, min(255, st["boots"])))
+        else:
+            o.var(1)
+        for t in (st["active"], st["previous"]):
+            o.opt(t, lambda t: o.str(t["version"]).str(t["ref"]).str(t["commit"]).var(len(t["files"])).var(sum(f[0] for f in t["files"].values())))
+        o.opt(self.sess and self.sess["id"], o.var)
+        o.u8(0)
+        # No application slot on a MicroPython board: AppSlot::Empty, ImageState::None.
+        o.var(0).var(0)
+        self.reply(o)
+
+    def list_files(self, which):
+        st = ota_boot.load()
+        t = st["active"] if which == 0 else st["previous"]
+        files = ota_boot.files_of(t)
+        for i, p in enumerate(sorted(files)):
+            size, sha1, sha256 = files[p]
+            o = Out(1).var(i).str(p).var(size).raw(binascii.unhexlify(sha1))
+            o.opt(sha256, lambda h: o.raw(binascii.unhexlify(h)))
+            self.reply(o)
+        self.reply(Out(2).var(len(files)))
+
+    # --- an update ------------------------------------------------------
+
+    def drop(self):
+        if self.cur:
+            self.cur["f"].close()
+        self.sess = self.cur = None
+
+    def begin(self, r):
+        self.drop()
+        sid, entries, total = r.var(), r.var(), r.var()
+        version, ref, commit = r.str(), r.str(), r.str()
+        post, back = r.opt(r.str), r.opt(r.str)
+        r.opt(r.raw, 64)  # a signature: this agent holds no release keys
+        if entries > MAX_ENTRIES:
+            raise Refused(E_MANY, "too many files")
+        for h in (post, back):
+            if h is not None and not check_path(h):
+                raise Refused(E_PATH, "invalid hook path " + h)
+        v = os.statvfs("/")
+        if total > v[0] * v[2]:
+            raise Refused(E_SPACE, "the tree is larger than the board's filesystem")
+        ota_boot.rmtree(ota_boot.STAGE)
+        st = ota_boot.load()
+        held = {}
+        for t, kept in ((st["previous"], True), (st["active"], False)):
+            for p, f in ota_boot.files_of(t).items():
+                here = ota_boot.board_path(p)
+                if kept and ota_boot.exists(ota_boot.PREV + "/" + p):
+                    here = ota_boot.PREV + "/" + p
+                held[(f[1], f[0])] = here
+        # The tree the switch starts from: a trial tree is rolled back first.
+        base = st["previous"] if st["state"] == "trial" and st["previous"] else st["active"]
+        self.sess = {
+            "id": sid, "entries": entries, "declared": 0, "files": {}, "order": [],
+            "need": set(), "done": set(), "copy": {}, "active": ota_boot.files_of(base),
+            "held": held, "blocks": 0, "bsize": v[0], "free": v[4],
+            "tree": {"version": version, "ref": ref, "commit": commit, "post_update": post, "rollback": back},
+        }
+        self.reply(Out(3).var(sid))
+
+    def entry(self, r):
+        s = self.sess
+        index = r.var()
+        if s is None:
+            raise Refused(E_STATE, "no update in progress", index)
+        path, size = r.str(), r.var()
+        sha1 = bytes(r.raw(20))
+        sha256 = r.opt(r.raw, 32)
+        sha256 = bytes(sha256) if sha256 is not None else None
+        if index != s["declared"] or index >= s["entries"]:
+            raise Refused(E_ENTRY, "entry out of order", index)
+        if not check_path(path):
+            raise Refused(E_PATH, "invalid path " + path, index)
+        if path in s["files"]:
+            raise Refused(E_DUP, "duplicate path " + path, index)
+        if not HAVE_SHA1 and sha256 is None:
+            raise Refused(E_HASH, "this board's hashlib has no SHA-1: it needs each file's SHA-256 (push a manifest)", index)
+        rec = [size, binascii.hexlify(sha1).decode(), binascii.hexlify(sha256).decode() if sha256 else None]
+        e = {"index": index, "path": path, "size": size, "sha1": sha1, "sha256": sha256, "rec": rec}
+        need = False
+        if ota_boot.same(s["active"].get(path), rec):
+            pass  # unchanged where it is
+        elif size == 0:
+            if git_hasher(0).digest() != want_of(e):
+                raise Refused(E_HASH, path + ": an empty file with a non-empty hash", index)
+            s["copy"][index] = None
+        elif (rec[1], size) in s["held"]:
+            s["copy"][index] = s["held"][(rec[1], size)]
+        else:
+            need = True
+        if need or index in s["copy"]:
+            # Room for the staged copy, checked before any of it is written.
+            s["blocks"] += (size + s["bsize"] - 1) // s["bsize"] + 1
+            if s["blocks"] + 4 > s["free"]:
+                raise Refused(E_SPACE, "not enough free space on the board for " + path, index)
+        if need:
+            s["need"].add(index)
+        s["files"][path] = rec
+        s["order"].append(e)
+        s["declared"] += 1
+        self.reply(Out(4).var(index).u8(1 if need else 0))
+
+    def data(self, index, offset, b):
+        s = self.sess
+        if s is None or s["declared"] != s["entries"]:
+            raise Refused(E_STATE, "data before the tree is declared", index)
+        if index >= s["declared"]:
+            raise Refused(E_ENTRY, "no such entry", index)
+        e = s["order"][index]
+        if index in s["done"] or index not in s["need"]:
+            return self.reply(Out(5).var(index).var(e["size"]))
+        c = self.cur
+        if c is None or c["index"] != index:
+            if offset != 0:
+                return self.reply(Out(5).var(index).var(0))
+            if c:
+                c["f"].close()
+            stage = ota_boot.STAGE + "/" + e["path"]
+            ota_boot.makedirs(ota_boot.parent(stage))
+            c = self.cur = {"index": index, "pos": 0, "h": git_hasher(e["size"]), "f": open(stage, "wb"), "stage": stage}
+        if offset != c["pos"]:
+            return self.reply(Out(5).var(index).var(c["pos"]))
+        if offset + len(b) > e["size"]:
+            self.drop_current()
+            raise Refused(E_ENTRY, "data past the end of " + e["path"], index)
+        c["h"].update(b)
+        c["f"].write(b)
+        c["pos"] += len(b)
+        if c["pos"] < e["size"]:
+            return self.reply(Out(5).var(index).var(c["pos"]))
+        c["f"].close()
+        self.cur = None
+        if c["h"].digest() != want_of(e):
+            os.remove(c["stage"])
+            raise Refused(E_HASH, "hash mismatch", index)
+        if hash_file(c["stage"], e["size"]) != want_of(e):
+            os.remove(c["stage"])
+            raise Refused(E_READBACK, "read back from the filesystem, the file does not hash as it should", index)
+        s["done"].add(index)
+        self.reply(Out(5).var(index).var(e["size"]))
+        self.reply(Out(6).var(index))
+
+    def drop_current(self):
+        if self.cur:
+            self.cur["f"].close()
+            self.cur = None
+
+    def query(self, index):
+        s = self.sess
+        if s is None or index >= s["declared"]:
+            raise Refused(E_STATE, "no such entry in progress", index)
+        e = s["order"][index]
+        if index in s["done"] or index not in s["need"]:
+            self.reply(Out(5).var(index).var(e["size"]))
+            return self.reply(Out(6).var(index))
+        at = self.cur["pos"] if self.cur and self.cur["index"] == index else 0
+        self.reply(Out(5).var(index).var(at))
+
+    def commit(self, boots):
+        s = self.sess
+        if s is None or s["declared"] != s["entries"] or not s["need"].issubset(s["done"]):
+            raise Refused(E_STATE, "commit before every file is written and verified")
+        for index, src in s["copy"].items():
+            e = s["order"][index]
+            stage = ota_boot.STAGE + "/" + e["path"]
+            ota_boot.makedirs(ota_boot.parent(stage))
+            copy(src, stage)
+            if hash_file(stage, e["size"]) != want_of(e):
+                raise Refused(E_READBACK, e["path"] + ": the copy made on the board does not hash as it should", index)
+        ota_boot.install(self.boot_src)
+        tree = s["tree"]
+        tree["files"] = s["files"]
+        self.sess = None
+        ota_boot.switch(ota_boot.load(), tree, boots)
+        self.reply(Out(7).u8(boots))
+
+    def rollback(self):
+        if self.sess is not None:
+            raise Refused(E_STATE, "an update is in progress")
+        st = ota_boot.load()
+        if not st["previous"]:
+            raise Refused(E_NOPREV, "no previous tree")
+        ota_boot.rollback(st)
+        self.reply(Out(8))
+
+
+def copy(src, dst):
+    buf = bytearray(1024)
+    with open(dst, "wb") as out:
+        if src is None:
+            return
+        with open(src, "rb") as f:
+            while True:
+                k = f.readinto(buf)
+                if not k:
+                    break
+                out.write(buf[:k] if k < len(buf) else buf)
+
+
+def main(boot_src):
+    micropython.kbd_intr(-1)
+    try:
+        agent = Agent(boot_src)
+        sys.stdout.buffer.write(b"OTA-AGENT-READY\r\n")
+        outcome = agent.run()
+    finally:
+        micropython.kbd_intr(3)
+    if outcome == "reboot":
+        try:
+            import machine
+
+            machine.reset()
+        except (ImportError, AttributeError):
+            sys.exit(0)  # the unix port: the process ending is the board's reset

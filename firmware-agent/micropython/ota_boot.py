@@ -1,0 +1,305 @@
+# ota on a MicroPython board: the committed state and the atomic switch.
+#
+# ota keeps everything it needs under /.ota/: state.json (the journal: the
+# active and previous trees, trial boots, and a switch or rollback under
+# way), stage/ (files of an update being received) and prev/ (files of the
+# previous tree that the active one replaced, kept so it can roll back).
+# The journal is only ever replaced whole (write, flush, rename), and every
+# step of a switch or a rollback can be done again, so the boot hook finishes
+# whatever a power cut interrupted: the board always comes back with exactly
+# the old tree or the new one. Files that no tree lists are never touched.
+#
+# The application confirms a trial tree with `import ota_boot; ota_boot.confirm()`.
+import os
+import json
+
+OTA = "/.ota"
+STATE = OTA + "/state.json"
+STAGE = OTA + "/stage"
+PREV = OTA + "/prev"
+USER_BOOT = OTA + "/boot_user.py"
+VERSION = "/version.json"
+# Left by the agent when ota soft-resets the board to restart the program it
+# interrupted: that reset is not a boot that counts against a trial.
+SOFT = OTA + "/soft_reset"
+HOOK_LINE = "# ota boot hook"
+
+try:
+    # A test board defines this builtin to cut its power at the n-th filesystem change.
+    cut_point = ota_fault_point  # noqa: F821
+except NameError:
+
+    def cut_point():
+        pass
+
+
+def exists(p):
+    try:
+        os.stat(p)
+        return True
+    except OSError:
+        return False
+
+
+def is_dir(p):
+    try:
+        return os.stat(p)[0] & 0x4000 != 0
+    except OSError:
+        return False
+
+
+def makedirs(d):
+    if not d or d == "/" or is_dir(d):
+        return
+    makedirs(d.rsplit("/", 1)[0])
+    try:
+        os.mkdir(d)
+    except OSError:
+        pass
+
+
+def rmtree(p):
+    if not exists(p):
+        return
+    if is_dir(p):
+        for name in os.listdir(p):
+            rmtree(p + "/" + name)
+        cut_point()
+        os.rmdir(p)
+    else:
+        cut_point()
+        os.remove(p)
+
+
+def parent(p):
+    return p.rsplit("/", 1)[0]
+
+
+def board_path(path):
+    # The tree's boot.py is the application's own: it runs after the hook.
+    if path == "boot.py":
+        return USER_BOOT
+    return "/" + path
+
+
+def write_atomic(path, data):
+    tmp = path + ".tmp"
+    cut_point()
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+    cut_point()
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        # A filesystem that will not rename over a file (FAT): the reader
+        # falls back to the .tmp while the old one is gone.
+        os.remove(path)
+        os.rename(tmp, path)
+
+
+def load():
+    for p in (STATE, STATE + ".tmp"):
+        try:
+            with open(p) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            pass
+    return {"active": None, "previous": None, "state": "empty", "boots": 0, "op": None}
+
+
+def save(st):
+    makedirs(OTA)
+    write_atomic(STATE, json.dumps(st).encode())
+
+
+def same(a, b):
+    return a is not None and b is not None and a[0] == b[0] and a[1] == b[1]
+
+
+def files_of(tree):
+    return tree["files"] if tree else {}
+
+
+def write_version(tree):
+    if tree is None:
+        if exists(VERSION):
+            os.remove(VERSION)
+        return
+    v = {"version": tree["version"], "ref": tree["ref"], "commit": tree["commit"]}
+    write_atomic(VERSION, json.dumps(v).encode())
+
+
+def move(src, dst):
+    makedirs(parent(dst))
+    cut_point()
+    os.rename(src, dst)
+
+
+def run_hook(tree, which):
+    path = tree and tree.get(which)
+    if not path:
+        return
+    try:
+        with open(board_path(path)) as f:
+            code = f.read()
+        exec(code, {"__name__": "__ota_hook__"})
+        log(which + " hook " + path + ": ok")
+    except Exception as e:  # a failing hook never leaves a half-switched tree
+        log(which + " hook " + path + ": " + repr(e))
+
+
+def log(line):
+    try:
+        makedirs(OTA)
+        with open(OTA + "/log.txt", "a") as f:
+            f.write(line + "\n")
+    except OSError:
+        pass
+
+
+def switch(st, target, boots):
+    # A trial tree never confirmed is not one to come back to: go back to
+    # the previous tree first, then switch from there.
+    if st["state"] == "trial" and st["previous"]:
+        st = rollback(st, hooks=False)
+    rmtree(PREV)
+    st["op"] = "switch"
+    st["target"] = target
+    st["boots"] = boots
+    save(st)
+    return finish(st)
+
+
+def finish_switch(st):
+    old = files_of(st["active"])
+    target = st["target"]
+    new = files_of(target)
+    for p in sorted(set(old) | set(new)):
+        if same(old.get(p), new.get(p)):
+            continue
+        here, staged, kept = board_path(p), STAGE + "/" + p, PREV + "/" + p
+        if p not in new:
+            if exists(here) and not exists(kept):
+                move(here, kept)
+        elif exists(staged):
+            if exists(here) and not exists(kept):
+                move(here, kept)
+            move(staged, here)
+    write_version(target)
+    st = {
+        "active": target,
+        "previous": st["active"],
+        "state": "trial" if st["boots"] > 0 else "confirmed",
+        "boots": st["boots"],
+        "op": None,
+    }
+    save(st)
+    rmtree(STAGE)
+    run_hook(target, "post_update")
+    return st
+
+
+def rollback(st, hooks=True):
+    if hooks:
+        run_hook(st["active"], "rollback")
+    st["op"] = "rollback"
+    save(st)
+    return finish(st)
+
+
+def finish_rollback(st):
+    cur = files_of(st["active"])
+    back = files_of(st["previous"])
+    for p in sorted(set(cur) | set(back)):
+        if same(cur.get(p), back.get(p)):
+            continue
+        here, kept = board_path(p), PREV + "/" + p
+        if exists(kept):
+            move(kept, here)
+        elif p not in back and exists(here):
+            cut_point()
+            os.remove(here)
+    write_version(st["previous"])
+    st = {"active": st["previous"], "previous": None, "state": "confirmed", "boots": 0, "op": None}
+    save(st)
+    rmtree(PREV)
+    return st
+
+
+def finish(st):
+    if st.get("op") == "switch":
+        return finish_switch(st)
+    if st.get("op") == "rollback":
+        return finish_rollback(st)
+    return st
+
+
+def confirm():
+    """Keeps the active trial tree: call it once the application runs well.
+    Returns False when there was nothing to confirm."""
+    st = finish(load())
+    if st["state"] != "trial":
+        return False
+    st["state"] = "confirmed"
+    st["boots"] = 0
+    save(st)
+    return True
+
+
+def boot():
+    """Runs from boot.py at every boot: finishes an interrupted switch or
+    rollback, spends a trial boot or rolls back, then runs the board's own boot.py."""
+    soft = exists(SOFT)
+    if soft:
+        os.remove(SOFT)
+    if exists(STATE) or exists(STATE + ".tmp"):
+        st = finish(load())
+        if st["state"] == "trial" and not soft:
+            if st["boots"] <= 0 and st["previous"]:
+                log("trial of " + st["active"]["version"] + " ran out of boots: rolling back")
+                rollback(st)
+            elif st["boots"] <= 0:
+                st["state"] = "confirmed"
+                save(st)
+            else:
+                st["boots"] -= 1
+                save(st)
+    if exists(USER_BOOT):
+        with open(USER_BOOT) as f:
+            code = f.read()
+        exec(code, {"__name__": "__main__"})
+
+
+HOOK = HOOK_LINE + """: finishes or undoes an interrupted ota update and
+# counts trial boots, then runs this board's own boot.py (kept as /.ota/boot_user.py).
+import ota_boot
+ota_boot.boot()
+"""
+
+
+def install(boot_src):
+    """Puts this module in /lib and the hook in /boot.py, keeping the board's own boot.py."""
+    makedirs("/lib")
+    mine = "/lib/ota_boot.py"
+    try:
+        with open(mine, "rb") as f:
+            current = f.read()
+    except OSError:
+        current = None
+    if current != boot_src:
+        write_atomic(mine, boot_src)
+    try:
+        with open("/boot.py") as f:
+            theirs = f.read()
+    except OSError:
+        theirs = None
+    if theirs == HOOK:
+        return
+    makedirs(OTA)
+    tmp = OTA + "/boot_hook.tmp"
+    with open(tmp, "w") as f:
+        f.write(HOOK)
+    if theirs is not None and not theirs.startswith(HOOK_LINE) and not exists(USER_BOOT):
+        os.rename("/boot.py", USER_BOOT)
+    os.rename(tmp, "/boot.py")

@@ -1,0 +1,617 @@
+//! ota against a real MicroPython (the unix port from PyPI) playing a board:
+//! its filesystem a sandbox folder, a restart its reboot, SIGKILL its power cut.
+
+mod util;
+
+use std::path::Path;
+
+use util::mpy_board::{micropython, Board, BoardOptions};
+use util::{run, tempdir, tree_of, write};
+
+const CONFIRMING_MAIN: &str = "import ota_boot\nota_boot.confirm()\n";
+
+fn app(dir: &Path, version: &str) {
+    write(dir, "main.py", CONFIRMING_MAIN.as_bytes());
+    write(
+        dir,
+        "lib/util.py",
+        format!("VERSION = {version:?}\n").as_bytes(),
+    );
+    write(dir, "assets/blob.bin", &util::content(7, 3000));
+    write(dir, "empty/__init__.py", b"");
+    // Runs longer than a COBS block (254 bytes without a zero), and only zeros.
+    let nonzero: Vec<u8> = (0..5000u32).map(|i| (i % 255 + 1) as u8).collect();
+    write(dir, "assets/nonzero.bin", &nonzero);
+    write(dir, "assets/zeros.bin", &[0u8; 3000]);
+}
+
+/// The managed files on the board: the tree's paths with their SHA-1s, from the sandbox.
+fn board_files(b: &Board, paths: &[(String, String)]) -> Vec<(String, String)> {
+    let all = tree_of(&b.root);
+    all.into_iter()
+        .filter(|(p, _)| paths.iter().any(|(q, _)| q == p))
+        .collect()
+}
+
+fn version_json(b: &Board) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(b.root.join("version.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn push_status_unchanged_and_one_file_changed() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    write(&root, "data/user.txt", b"the user's own data");
+    write(&root, "ota_config.json", b"{}");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+
+    let r = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ],
+    )
+    .ok();
+    let doc = r.json();
+    assert_eq!(doc["result"], "confirmed", "{}", r.stderr);
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+    let v = version_json(&b);
+    assert_eq!(v["version"], "v1");
+    assert_eq!(v["ref"], "dir");
+    assert_eq!(
+        std::fs::read(root.join("data/user.txt")).unwrap(),
+        b"the user's own data"
+    );
+    assert!(root.join("boot.py").exists() && root.join("lib/ota_boot.py").exists());
+    assert!(
+        root.join(".ota/agent.py").exists(),
+        "the agent is kept on the board"
+    );
+
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(st["state"], "confirmed", "{st}");
+    assert_eq!(st["active"]["version"], "v1");
+    assert!(
+        st["agent_version"].as_str().unwrap().contains("sha1"),
+        "{st}"
+    );
+    assert_eq!(util::device_files(tmp.path(), &b.port), want);
+
+    let r = run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    assert!(r.stderr.contains("up to date"), "{}", r.stderr);
+
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v2",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(doc["files_sent"], 1, "{doc}");
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+    assert_eq!(version_json(&b)["version"], "v2");
+    assert_eq!(
+        util::status(tmp.path(), &b.port)["previous"]["version"],
+        "v1"
+    );
+}
+
+#[test]
+fn rename_rollback_and_the_users_boot_py() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    // The board's own boot.py keeps running at every boot, after ota's hook.
+    write(
+        &root,
+        "boot.py",
+        b"f = open('/data/boots.log', 'a')\nf.write('boot\\n')\nf.close()\n",
+    );
+    write(&root, "data/boots.log", b"");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let v1 = tree_of(&src);
+    let log = std::fs::read_to_string(root.join("data/boots.log")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        2,
+        "the user's boot.py ran at both boots: {log}"
+    );
+    assert!(root.join(".ota/boot_user.py").exists());
+
+    // A rename sends nothing: the board copies what it has.
+    std::fs::rename(src.join("lib/util.py"), src.join("lib/helpers.py")).unwrap();
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v2",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(doc["files_sent"], 0, "{doc}");
+    let v2 = tree_of(&src);
+    assert_eq!(board_files(&b, &v2), v2);
+    assert!(!root.join("lib/util.py").exists());
+
+    run(tmp.path(), &["--port", &b.port, "rollback"]).ok();
+    assert_eq!(board_files(&b, &v1), v1);
+    assert!(!root.join("lib/helpers.py").exists());
+    assert_eq!(version_json(&b)["version"], "v1");
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["active"]["version"].as_str(), st["state"].as_str()),
+        (Some("v1"), Some("confirmed"))
+    );
+    // Boots: the first, and one after each push; none for status, ls or rollback.
+    assert_eq!(
+        std::fs::read_to_string(root.join("data/boots.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn a_trial_that_never_confirms_is_rolled_back_at_boot() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let v1 = tree_of(&src);
+
+    write(&src, "main.py", b"print('v2 runs but never confirms')\n");
+    write(&src, "lib/new.py", b"x = 1\n");
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"confirm_timeout_sec": 1}"#,
+    );
+    let r = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v2",
+            "--boots",
+            "1",
+        ],
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["state"].as_str(), st["boots_left"].as_u64()),
+        (Some("trial"), Some(0)),
+        "{st}"
+    );
+
+    // The next boot finds no boots left: files and version.json go back together.
+    run(tmp.path(), &["--port", &b.port, "reboot"]).ok();
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["active"]["version"].as_str(), st["state"].as_str()),
+        (Some("v1"), Some("confirmed")),
+        "{st}"
+    );
+    assert_eq!(board_files(&b, &tree_of(&src)), v1);
+    assert!(!root.join("lib/new.py").exists());
+    assert_eq!(version_json(&b)["version"], "v1");
+    assert!(!root.join(".ota/prev").exists() && !root.join(".ota/stage").exists());
+}
+
+#[test]
+fn hooks_run_and_a_firmware_without_raw_paste_works() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let opts = BoardOptions {
+        no_raw_paste: true,
+        ..Default::default()
+    };
+    let b = Board::start(&mp, &root, opts);
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+
+    write(
+        &src,
+        "hooks/post.py",
+        b"open('/data_post.txt', 'w').write('post_update ran')\n",
+    );
+    write(
+        &src,
+        "hooks/back.py",
+        b"open('/data_back.txt', 'w').write('rollback ran')\n",
+    );
+    run(
+        tmp.path(),
+        &[
+            "manifest",
+            "gen",
+            "--version",
+            "v2",
+            "--root",
+            "app",
+            "--post-update",
+            "hooks/post.py",
+            "--rollback",
+            "hooks/back.py",
+            "-o",
+            "app/manifest.json",
+            "main.py",
+            "lib",
+            "assets",
+            "empty",
+            "hooks",
+        ],
+    )
+    .ok();
+    run(tmp.path(), &["--port", &b.port, "push", "--staged", "app"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(root.join("data_post.txt")).unwrap(),
+        "post_update ran"
+    );
+    run(tmp.path(), &["--port", &b.port, "rollback"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(root.join("data_back.txt")).unwrap(),
+        "rollback ran"
+    );
+    assert!(!root.join("hooks").join("post.py").exists());
+}
+
+/// After a power cut and the boot that follows: exactly the old tree or the
+/// new one, every file whole, version.json with it, nothing left staged.
+fn old_or_new(b: &Board, old: &[(String, String)], new: &[(String, String)]) -> &'static str {
+    let paths: Vec<_> = old.iter().chain(new).cloned().collect();
+    let now = board_files(b, &paths);
+    let version = version_json(b)["version"].as_str().unwrap().to_string();
+    if now == old && version == "v1" {
+        "old"
+    } else if now == new && version == "v2" {
+        "new"
+    } else {
+        panic!("a mix after a power cut: {now:?} with version {version}");
+    }
+}
+
+/// A board holding v1 (and user data), and the v2 folder: made once, copied for each cut.
+struct Before {
+    dir: tempfile::TempDir,
+    old: Vec<(String, String)>,
+    new: Vec<(String, String)>,
+}
+
+fn before(mp: &Path) -> Before {
+    let dir = tempdir();
+    let (src, root) = (dir.path().join("app"), dir.path().join("board"));
+    app(&src, "v1");
+    write(&root, "data/user.txt", b"keep me");
+    let b = Board::start(mp, &root, BoardOptions::default());
+    run(
+        dir.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let old = tree_of(&src);
+    drop(b);
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    write(&src, "assets/blob.bin", &util::content(8, 9000));
+    write(&src, "lib/more.py", &util::content(9, 5000));
+    std::fs::remove_file(src.join("empty/__init__.py")).unwrap();
+    let new = tree_of(&src);
+    write(
+        dir.path(),
+        "ota_config.json",
+        br#"{"device_timeout_sec": 1}"#,
+    );
+    // For the look afterwards: the board may still be booting, on a busy machine.
+    write(dir.path(), "patient.json", br#"{"device_timeout_sec": 20}"#);
+    Before { dir, old, new }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// Pushes v2 onto a copy of the v1 board with `opts`' power cut, boots once
+/// more, and says which tree the board came back with, and whether it was cut.
+fn power_cut_run(mp: &Path, setup: &Before, opts: BoardOptions) -> (&'static str, bool) {
+    let tmp = tempdir();
+    copy_dir(setup.dir.path(), tmp.path());
+    let root = tmp.path().join("board");
+    let what = (opts.cut_after_bytes, opts.cut_at_point);
+    let b = Board::start(mp, &root, opts);
+    let push = run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
+    );
+    let cut = b.cut.load(std::sync::atomic::Ordering::SeqCst);
+    // One more boot after whatever happened, then look.
+    let r = run(
+        tmp.path(),
+        &["--config", "patient.json", "--port", &b.port, "reboot"],
+    );
+    assert_eq!(
+        r.code, 0,
+        "reboot after the cut {what:?}: {}\npush: {}",
+        r.stderr, push.stderr
+    );
+    run(
+        tmp.path(),
+        &["--config", "patient.json", "--port", &b.port, "status"],
+    )
+    .ok();
+    let seen = old_or_new(&b, &setup.old, &setup.new);
+    assert_eq!(
+        std::fs::read(root.join("data/user.txt")).unwrap(),
+        b"keep me"
+    );
+    (seen, cut)
+}
+
+#[test]
+fn power_cuts_during_the_transfer_leave_old_or_new() {
+    let Some(mp) = micropython() else { return };
+    let setup = before(&mp);
+    let mut seen = Vec::new();
+    // v2's push sends about 16 KB to the board: cut it from the REPL's
+    // control characters to the last data frame.
+    for at in [10u64, 300, 1_000, 3_000, 6_000, 9_000, 12_000, 15_000] {
+        let opts = BoardOptions {
+            cut_after_bytes: Some(at),
+            ..Default::default()
+        };
+        let (tree, cut) = power_cut_run(&mp, &setup, opts);
+        assert!(cut, "no cut at byte {at}");
+        seen.push(tree);
+    }
+    eprintln!("power cuts in the transfer: {seen:?}");
+    assert!(seen.contains(&"old"), "{seen:?}");
+}
+
+#[test]
+fn power_cuts_at_every_step_of_the_switch_leave_old_or_new() {
+    let Some(mp) = micropython() else { return };
+    let setup = before(&mp);
+    let mut seen = Vec::new();
+    for point in 1.. {
+        let opts = BoardOptions {
+            cut_at_point: Some(point),
+            ..Default::default()
+        };
+        let (tree, cut) = power_cut_run(&mp, &setup, opts);
+        if !cut {
+            break;
+        }
+        assert!(point < 100, "the switch never ran to its end");
+        seen.push(tree);
+    }
+    eprintln!(
+        "power cuts in the switch: {} points, {:?}",
+        seen.len(),
+        seen
+    );
+    assert!(
+        seen.len() > 5 && seen.contains(&"old") && seen.contains(&"new"),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_push_over_a_trial_tree_keeps_the_confirmed_one_to_fall_back_to() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    write(&src, "main.py", b"print('never confirms')\n");
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"confirm_timeout_sec": 1}"#,
+    );
+    let r = run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+
+    // v3 keeps v2's lib/util.py: the board holds it only in the trial tree.
+    write(&src, "main.py", CONFIRMING_MAIN.as_bytes());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v3"],
+    )
+    .ok();
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(st["active"]["version"], "v3");
+    assert_eq!(st["previous"]["version"], "v1", "{st}");
+}
+
+#[test]
+fn no_space_is_found_before_anything_is_written() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let opts = BoardOptions {
+        free_blocks: Some(18),
+        ..Default::default()
+    };
+    let b = Board::start(&mp, &root, opts);
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let v1 = tree_of(&src);
+    write(&src, "assets/big.bin", &util::content(3, 64 * 1024));
+    let r = run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("not enough free space on the board for assets/big.bin"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was committed"), "{}", r.stderr);
+    assert_eq!(board_files(&b, &tree_of(&src)), v1);
+    let staged = root.join(".ota/stage");
+    assert!(!staged.exists() || std::fs::read_dir(&staged).unwrap().next().is_none());
+}
+
+#[test]
+fn a_fleet_of_two_boards_with_a_junit_report() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let src = tmp.path().join("app");
+    app(&src, "v1");
+    let a = Board::start(&mp, &tmp.path().join("a"), BoardOptions::default());
+    let b = Board::start(&mp, &tmp.path().join("b"), BoardOptions::default());
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &a.port,
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+            "--junit",
+            "report.xml",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(doc["succeeded"], 2, "{doc}");
+    let junit = std::fs::read_to_string(tmp.path().join("report.xml")).unwrap();
+    assert!(
+        junit.contains("tests=\"2\"") && junit.contains("failures=\"0\""),
+        "{junit}"
+    );
+    let want = tree_of(&src);
+    assert_eq!(board_files(&a, &want), want);
+    assert_eq!(board_files(&b, &want), want);
+}
+
+#[test]
+fn an_agent_left_running_by_a_killed_ota_is_taken_over() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    write(&src, "assets/big.bin", &util::content(5, 200_000));
+    // A slow link, so that the push is still sending when ota is killed.
+    let link = util::mpy_board::Link {
+        bytes_per_sec: 200_000.0,
+        one_way: std::time::Duration::from_millis(1),
+    };
+    let b = Board::start(
+        &mp,
+        &root,
+        BoardOptions {
+            link: Some(link),
+            ..Default::default()
+        },
+    );
+    run(tmp.path(), &["--port", &b.port, "status"]).ok();
+    let sent = b.to_board.load(std::sync::atomic::Ordering::SeqCst);
+    let mut ota = util::ota()
+        .current_dir(tmp.path())
+        .args(["--port", &b.port, "push", "--dir", "app", "--version", "v1"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while b.to_board.load(std::sync::atomic::Ordering::SeqCst) < sent + 60_000 {
+        assert!(
+            ota.try_wait().unwrap().is_none(),
+            "the push ended before it was killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    ota.kill().unwrap();
+    ota.wait().unwrap();
+    assert!(!root.join("version.json").exists(), "nothing was committed");
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+}
