@@ -68,7 +68,14 @@ pub enum Command {
     /// Keep the active trial version (what the application does when it booted well)
     Confirm,
     /// Go back to the previous tree (takes effect at the next boot)
-    Rollback,
+    Rollback {
+        /// Go back even to a tree that failed its trial; it goes in as a trial again
+        #[arg(long)]
+        force: bool,
+        /// With --force: boots the tree gets to confirm itself [default: the config's trial_boots]
+        #[arg(long, value_name = "N", requires = "force")]
+        boots: Option<u8>,
+    },
     /// Restart the device
     Reboot,
     /// Release manifests: generate, verify, sign
@@ -166,6 +173,10 @@ pub struct PushArgs {
     /// Push a signed version lower than the one the device runs
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// When the update does not fit beside the previous tree, drop that tree first
+    /// (it can no longer be rolled back to)
+    #[arg(long)]
+    pub drop_previous: bool,
 }
 
 #[derive(Debug, Subcommand)]

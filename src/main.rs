@@ -61,7 +61,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devices => commands::devices::run(&ctx),
         Command::Ls { long, previous } => commands::inspect::ls(&ctx, *long, *previous),
         Command::Confirm => commands::inspect::confirm(&ctx),
-        Command::Rollback => commands::inspect::rollback(&ctx),
+        Command::Rollback { force, boots } => commands::inspect::rollback(&ctx, *force, *boots),
         Command::Reboot => commands::inspect::reboot(&ctx),
         Command::Stage(args) => commands::stage::run(&ctx, args),
         Command::Manifest(ManifestCommand::Gen(args)) => commands::manifest::gen(&ctx, args),

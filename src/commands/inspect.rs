@@ -40,6 +40,30 @@ pub fn state_line(i: &DeviceInfo) -> String {
     }
 }
 
+/// What the trial history says, in one line: `v2 failed its trial (3
+/// boots) and was rolled back to v1`; `None` when there is nothing to say.
+pub fn history_line(i: &DeviceInfo) -> Option<String> {
+    let version = |t: &Option<TreeSummary>| {
+        t.as_ref()
+            .map_or("(none)".to_string(), |t| t.version.clone())
+    };
+    if let Some(n) = i.history.previous_failed_boots {
+        return Some(format!(
+            "{} failed its trial ({n} boot{}) and was rolled back to {}",
+            version(&i.previous),
+            if n == 1 { "" } else { "s" },
+            version(&i.active)
+        ));
+    }
+    i.history.active_failed_boots.map(|n| {
+        format!(
+            "{} failed a trial ({n} boot{}) before and was put back by a forced rollback",
+            version(&i.active),
+            if n == 1 { "" } else { "s" }
+        )
+    })
+}
+
 pub fn status(ctx: &Ctx) -> Result<()> {
     let targets = ctx.targets()?;
     let outcomes: Vec<Outcome> = targets
@@ -54,7 +78,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
                 if !ctx.ui.json {
                     print_status(&port, &i, ctx.multi());
                 }
-                json!({ "port": port, "device": i })
+                json!({ "port": port, "device": i, "history": history_line(&i) })
             });
             Outcome {
                 device: t.label(),
@@ -73,12 +97,15 @@ fn print_status(port: &str, i: &DeviceInfo, multi: bool) {
         format!("active     {}", tree_line(&i.active)),
         format!("state      {}", state_line(i)),
         format!("previous   {}", tree_line(&i.previous)),
-        format!(
-            "flash      {} free of {}",
-            human_bytes(i.free_bytes),
-            human_bytes(i.capacity_bytes)
-        ),
     ];
+    if let Some(h) = history_line(i) {
+        lines.push(format!("history    {h}"));
+    }
+    lines.extend([format!(
+        "flash      {} free of {}",
+        human_bytes(i.free_bytes),
+        human_bytes(i.capacity_bytes)
+    )]);
     if let Some(s) = i.session {
         lines.push(format!(
             "session    unfinished update {s:08x} (the next push replaces it)"
@@ -121,7 +148,18 @@ pub fn confirm(ctx: &Ctx) -> Result<()> {
     simple(ctx, Request::Confirm, "Confirm", "confirmed")
 }
 
-pub fn rollback(ctx: &Ctx) -> Result<()> {
+/// `ota rollback`: a tree that failed its trial goes back only with
+/// `--force`, and then as a trial again.
+pub fn rollback(ctx: &Ctx, force: bool, boots: Option<u8>) -> Result<()> {
+    if force {
+        let boots = boots.unwrap_or(ctx.config.trial_boots);
+        return simple(
+            ctx,
+            Request::RollbackTrial { boots },
+            "Rollback",
+            "rolled back",
+        );
+    }
     simple(ctx, Request::Rollback, "Rollback", "rolled back")
 }
 

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::MultiProgress;
-use ota_protocol::TreeSel;
+use ota_agent::space;
+use ota_protocol::{Request, TreeSel};
 use serde_json::{json, Value};
 
 use super::github::{describe, runtime, source};
@@ -19,7 +20,7 @@ use crate::cli::PushArgs;
 use crate::device::push::{push, PushOptions};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
-use crate::plan::plan;
+use crate::plan::{plan, Space};
 use crate::progress::{human_bytes, Progress};
 use crate::source::github::{Github, Resolved, TempFolder};
 use crate::source::{dir, staged};
@@ -268,6 +269,71 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     report::finish(ctx.ui.json, multi, "push", outcomes)
 }
 
+fn free_sectors(i: &DeviceInfo) -> u32 {
+    (i.free_bytes / ota_agent::layout::SECTOR as u64) as u32
+}
+
+fn kib(sectors: u32) -> u64 {
+    space::sector_bytes(sectors) / 1024
+}
+
+/// The dry run's space line: what the tree takes against what is free.
+fn space_line(s: &Space, before: &DeviceInfo) -> String {
+    let head = format!(
+        "flash: needs {} KiB ({} sectors of 4 KiB), {} KiB free",
+        kib(s.needed_sectors),
+        s.needed_sectors,
+        kib(s.free_sectors)
+    );
+    match (s.fits, s.fits_without_previous) {
+        (true, _) => format!("{head}: it fits"),
+        (false, true) => format!(
+            "{head}: it fits only once the previous tree {} is dropped (push --drop-previous)",
+            before.previous.as_ref().map_or("", |t| t.version.as_str())
+        ),
+        (false, false) => format!(
+            "{head}: it does not fit, even with the previous tree dropped ({} KiB free then)",
+            kib(s.free_without_previous_sectors)
+        ),
+    }
+}
+
+/// Refuses, before any byte is sent, a tree that does not fit; with
+/// `drop` and room once the previous tree is gone, drops that tree.
+fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Result<()> {
+    let name = c.name();
+    let need = format!(
+        "{name}: the update needs {} KiB of flash and {} KiB is free (each file takes whole 4 KiB sectors)",
+        kib(s.needed_sectors),
+        kib(s.free_sectors)
+    );
+    if !s.fits_without_previous {
+        let room = if before.previous.is_some() {
+            format!(
+                ", {} KiB with the previous tree dropped",
+                kib(s.free_without_previous_sectors)
+            )
+        } else {
+            String::new()
+        };
+        return Err(fail(
+            Kind::Refused,
+            format!("{need}{room}; nothing was sent: remove files or merge small ones"),
+        ));
+    }
+    if !drop {
+        return Err(fail(
+            Kind::Refused,
+            format!(
+                "{need}; nothing was sent: pass --drop-previous to free the {} KiB the previous tree {} holds (it can then no longer be rolled back to)",
+                kib(s.free_without_previous_sectors - s.free_sectors),
+                before.previous.as_ref().map_or("", |t| t.version.as_str())
+            ),
+        ));
+    }
+    c.simple(&Request::DropPrevious, "DropPrevious")
+}
+
 /// Anti-rollback: a signed version lower than the device's is refused.
 fn refuse_downgrade(before: &DeviceInfo, to: &str, args: &PushArgs) -> Result<()> {
     let Some(active) = before.active.as_ref() else {
@@ -346,8 +412,20 @@ fn push_one(
     doc["to_version"] = json!(bundle.version);
 
     let active = c.list(TreeSel::Active)?;
-    let previous = c.list(TreeSel::Previous)?;
-    let p = plan(bundle, &active, &previous);
+    let mut previous = c.list(TreeSel::Previous)?;
+    let mut p = plan(bundle, &active, &previous, free_sectors(before));
+    if !p.space.fits && !args.dry_run {
+        check_space(c, before, &p.space, args.drop_previous)?;
+        // The previous tree is gone: nothing of it can be reused now.
+        ctx.ui.say(&format!(
+            "{label}{}: dropped the previous tree {} to make room; it can no longer be rolled back to",
+            c.name(),
+            before.previous.as_ref().map_or("", |t| t.version.as_str())
+        ));
+        previous.clear();
+        let now = c.hello()?;
+        p = plan(bundle, &active, &previous, free_sectors(&now));
+    }
 
     if args.dry_run {
         doc["result"] = json!("dry-run");
@@ -375,6 +453,7 @@ fn push_one(
             p.files_to_send,
             p.unchanged
         ));
+        ui.say(&format!("{label}{}", space_line(&p.space, before)));
         return Ok(doc);
     }
 

@@ -43,6 +43,19 @@ pub struct DeviceInfo {
     pub session: Option<u32>,
     /// Provisioned release keys: when non-zero, the agent takes signed trees only.
     pub keys: u8,
+    /// What the trees' trials came to.
+    pub history: TrialHistory,
+}
+
+/// What the trees' trials came to (boots each trial was given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TrialHistory {
+    /// Boots the active tree's trial was given, when it went in as a trial.
+    pub trial_boots: Option<u8>,
+    /// The active tree failed a trial of this many boots before a forced rollback put it back.
+    pub active_failed_boots: Option<u8>,
+    /// The previous tree failed its trial of this many boots, and the device rolled back from it.
+    pub previous_failed_boots: Option<u8>,
 }
 
 /// A file on the device.
@@ -118,6 +131,11 @@ impl Msg {
                 max_files: i.max_entries,
                 session: i.session,
                 keys: i.keys,
+                history: TrialHistory {
+                    trial_boots: i.history.trial_boots,
+                    active_failed_boots: i.history.active_failed,
+                    previous_failed_boots: i.history.previous_failed,
+                },
             })),
             Reply::File {
                 path,

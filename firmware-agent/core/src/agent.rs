@@ -3,7 +3,8 @@
 
 use embedded_storage::nor_flash::NorFlash;
 use ota_protocol::{
-    Info, Reply, Request, TreeInfo, TreeSel, TreeState, PROTOCOL_MAJOR, PROTOCOL_MINOR,
+    Info, Reply, Request, TreeInfo, TreeSel, TreeState, TrialHistory, PROTOCOL_MAJOR,
+    PROTOCOL_MINOR,
 };
 
 use crate::layout::{State, MAX_ENTRIES, MAX_PATH, SECTOR};
@@ -222,7 +223,18 @@ impl<F: NorFlash> Agent<F> {
                 if self.session.is_some() {
                     return Err(plain(Error::BadState));
                 }
-                self.store.rollback_requested().map_err(plain)?;
+                self.store.rollback_requested(None).map_err(plain)?;
+                reply(&Reply::Done);
+            }
+            Request::RollbackTrial { boots } => {
+                if self.session.is_some() {
+                    return Err(plain(Error::BadState));
+                }
+                self.store.rollback_requested(Some(*boots)).map_err(plain)?;
+                reply(&Reply::Done);
+            }
+            Request::DropPrevious => {
+                self.store.drop_previous().map_err(plain)?;
                 reply(&Reply::Done);
             }
             Request::Abort => {
@@ -282,6 +294,14 @@ impl<F: NorFlash> Agent<F> {
             previous: self.store.previous().map(tree_info),
             session: self.session.as_ref().map(|s| s.id),
             keys: self.store.key_count(),
+            history: {
+                let h = self.store.record().history;
+                TrialHistory {
+                    trial_boots: h.trial_boots,
+                    active_failed: h.active_failed,
+                    previous_failed: h.previous_failed,
+                }
+            },
         }
     }
 }

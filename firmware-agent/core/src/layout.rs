@@ -90,6 +90,53 @@ pub struct Record {
     /// it arrived (a provisioned agent will not be asked back onto one that was not).
     pub active_signed: bool,
     pub previous_signed: bool,
+    /// What the trials of the two trees came to (bytes 36..40).
+    pub history: History,
+}
+
+/// Trial history, kept so that a tree that failed its trial is never
+/// mistaken for a good one: by `status`, or by a rollback onto it.
+///
+/// Bytes 36..40 of a record: the boots the active tree's trial was given,
+/// then the boots each tree failed a trial with (active, previous), then a
+/// spare byte. 0xFF (erased) means none, so older records read as no history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct History {
+    /// Boots the active tree's trial was given, when it went in as a trial.
+    pub trial_boots: Option<u8>,
+    /// The active tree failed a trial of this many boots (and was rolled
+    /// back from) before a forced rollback put it back.
+    pub active_failed: Option<u8>,
+    /// The previous tree failed its trial of this many boots and the device
+    /// rolled back from it.
+    pub previous_failed: Option<u8>,
+}
+
+impl History {
+    /// The history once the active and previous trees swap places.
+    pub fn swapped(self) -> History {
+        History {
+            trial_boots: None,
+            active_failed: self.previous_failed,
+            previous_failed: self.active_failed,
+        }
+    }
+
+    fn put(&self, b: &mut [u8]) {
+        let byte = |v: Option<u8>| v.filter(|&n| n != 0xFF).unwrap_or(0xFF);
+        b[0] = byte(self.trial_boots);
+        b[1] = byte(self.active_failed);
+        b[2] = byte(self.previous_failed);
+    }
+
+    fn get(b: &[u8]) -> History {
+        let opt = |v: u8| (v != 0xFF).then_some(v);
+        History {
+            trial_boots: opt(b[0]),
+            active_failed: opt(b[1]),
+            previous_failed: opt(b[2]),
+        }
+    }
 }
 
 impl Record {
@@ -107,6 +154,7 @@ impl Record {
         b[24] = state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
         b[25] = boots;
         b[26..28].copy_from_slice(&self.keys.unwrap_or(NO_SECTOR).to_le_bytes());
+        self.history.put(&mut b[36..40]);
         let crc = CRC32.checksum(&b[..RECORD_CRC]);
         b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
         b
@@ -135,6 +183,7 @@ impl Record {
             keys: (keys != NO_SECTOR && keys as u32 >= JOURNAL_SECTORS).then_some(keys),
             active_signed: b[24] & 0x80 != 0,
             previous_signed: b[24] & 0x40 != 0,
+            history: History::get(&b[36..40]),
         })
     }
 }
@@ -288,7 +337,7 @@ pub struct FileRecord {
 
 impl FileRecord {
     pub fn sectors(&self) -> u32 {
-        sectors_for(self.size as u64)
+        crate::space::extent_sectors(self.size)
     }
 
     pub fn encode(&self) -> [u8; ENTRY] {

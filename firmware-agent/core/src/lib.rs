@@ -17,6 +17,7 @@ mod link;
 pub mod paths;
 mod session;
 pub mod signature;
+pub mod space;
 mod store;
 pub mod timed_flash;
 
@@ -51,6 +52,8 @@ pub enum Error {
     NotTrial,
     /// Release keys are provisioned and the tree or key change is not signed by one.
     Unsigned,
+    /// A rollback onto a tree that failed its trial, without force.
+    FailedTrial,
 }
 
 impl Error {
@@ -70,6 +73,7 @@ impl Error {
             Error::NoPrevious => C::NoPrevious,
             Error::NotTrial => C::NotTrial,
             Error::Unsigned => C::Unsigned,
+            Error::FailedTrial => C::FailedTrial,
         }
     }
 
@@ -90,6 +94,7 @@ impl Error {
             Error::NoPrevious => "no previous tree to roll back to",
             Error::NotTrial => "no tree to confirm",
             Error::Unsigned => "not signed by a provisioned release key",
+            Error::FailedTrial => "the previous tree failed its trial",
         }
     }
 }

@@ -97,7 +97,7 @@ impl Session {
             post_update: hook(b.post_update)?,
             rollback: hook(b.rollback)?,
         };
-        let record_sectors = tree_sectors(entries);
+        let record_sectors = crate::space::record_sectors(entries);
         // Every file must sit in flash at once: a tree larger than the whole
         // data area can never fit, whatever is reused.
         let data_area = store.sectors() - JOURNAL_SECTORS - record_sectors.min(store.sectors());
@@ -178,7 +178,7 @@ impl Session {
             file.first_sector = have;
             false
         } else {
-            let n = sectors_for(e.size as u64);
+            let n = crate::space::extent_sectors(e.size);
             // Room the entries after this one may need, at most.
             let rest = sectors_for(self.bytes_left.saturating_sub(e.size as u64))
                 + (self.tree.entries - self.declared - 1) as u32;
@@ -376,7 +376,10 @@ impl Session {
         if crc.finalize() != tree.crc {
             return Err(Error::ReadbackMismatch);
         }
-        store.commit(tree, boots, self.verified)
+        let mut hbuf = [0u8; TREE_HEADER];
+        store.read(base, &mut hbuf)?;
+        let same = TreeHeader::decode(&hbuf).is_some_and(|h| store.is_active_tree(&h));
+        store.commit(tree, boots, self.verified, same)
     }
 
     fn entry_offset<F: NorFlash>(&self, store: &Store<F>, index: u16) -> u32 {

@@ -80,6 +80,8 @@ fn all_requests() -> Vec<Request<'static>> {
         Request::Confirm,
         Request::Rollback,
         Request::Abort,
+        Request::DropPrevious,
+        Request::RollbackTrial { boots: 2 },
     ]
 }
 
@@ -101,6 +103,11 @@ fn all_replies() -> Vec<Reply<'static>> {
             previous: None,
             session: Some(5),
             keys: 1,
+            history: TrialHistory {
+                trial_boots: Some(3),
+                active_failed: None,
+                previous_failed: Some(3),
+            },
         }),
         Reply::File {
             index: 1,
