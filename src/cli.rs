@@ -150,7 +150,7 @@ pub struct PushArgs {
     #[command(flatten)]
     pub github: GithubArgs,
     /// Version to record for a pushed folder [default: dir-<content id>]
-    #[arg(long = "version", value_name = "V")]
+    #[arg(long = "version", value_name = "V", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub version: Option<String>,
     /// Print what would be sent, added, changed, reused and removed; touch nothing
     #[arg(long)]
@@ -192,7 +192,7 @@ pub enum ManifestCommand {
 #[derive(Debug, Args)]
 pub struct ManifestGenArgs {
     /// The release version recorded in the manifest
-    #[arg(long = "version", value_name = "V")]
+    #[arg(long = "version", value_name = "V", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub version: String,
     /// Hook to run after an update (a path in the manifest)
     #[arg(long, value_name = "FILE")]

@@ -50,6 +50,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     for note in config.notes() {
         ui.detail(&note);
     }
+    for warning in config.warnings() {
+        ui.warn(&warning);
+    }
     let ctx = Ctx {
         config,
         ui,

@@ -41,6 +41,13 @@ impl Ui {
         }
     }
 
+    /// A warning: on stderr unless -q, with --json too.
+    pub fn warn(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("ota: warning: {line}");
+        }
+    }
+
     /// A line for `-v`.
     pub fn detail(&self, line: &str) {
         if self.verbose > 0 && !self.json {

@@ -125,7 +125,13 @@ fn finish(ctx: &Ctx, command: &str, outcomes: Vec<Outcome>) -> Result<()> {
 
 pub fn ls(ctx: &Ctx, long: bool, previous: bool) -> Result<()> {
     let mut c = ctx.connect()?;
-    c.hello()?;
+    let info = c.hello()?;
+    if previous && info.previous.is_none() {
+        return Err(fail(
+            Kind::Refused,
+            format!("{}: the device holds no previous tree", c.name()),
+        ));
+    }
     let files = c.list(if previous {
         TreeSel::Previous
     } else {
@@ -160,7 +166,20 @@ pub fn rollback(ctx: &Ctx, force: bool, boots: Option<u8>) -> Result<()> {
             "rolled back",
         );
     }
-    simple(ctx, Request::Rollback, "Rollback", "rolled back")
+    let check = |name: &str, i: &DeviceInfo| {
+        match (i.history.previous_failed_boots, &i.previous) {
+        (Some(n), Some(p)) => Err(fail(
+            Kind::Refused,
+            format!(
+                "{name}: {} failed its trial ({n} boot{}) and was rolled back from; pass --force to try it again as a new trial",
+                p.version,
+                if n == 1 { "" } else { "s" }
+            ),
+        )),
+        _ => Ok(()),
+    }
+    };
+    simple_checked(ctx, Request::Rollback, "Rollback", "rolled back", check)
 }
 
 pub fn reboot(ctx: &Ctx) -> Result<()> {
@@ -168,10 +187,21 @@ pub fn reboot(ctx: &Ctx) -> Result<()> {
 }
 
 fn simple(ctx: &Ctx, req: Request<'_>, what: &str, done: &str) -> Result<()> {
+    simple_checked(ctx, req, what, done, |_, _| Ok(()))
+}
+
+/// A simple request to each device, once `check` let its state through.
+fn simple_checked(
+    ctx: &Ctx,
+    req: Request<'_>,
+    what: &str,
+    done: &str,
+    check: impl Fn(&str, &DeviceInfo) -> Result<()> + Sync,
+) -> Result<()> {
     let targets = ctx.targets()?;
     let results = on_each(&targets, |t| {
         let mut c = ctx.connect_to(t)?;
-        c.hello()?;
+        check(&c.name(), &c.hello()?)?;
         c.simple(&req, what)?;
         let after = if matches!(req, Request::Reboot) {
             None

@@ -196,6 +196,9 @@ pub struct Client {
     pub stats: WireStats,
     /// The device id this client must find again after a reconnection.
     pub expect_id: Option<String>,
+    /// The first bytes that came before any valid frame: what a port that
+    /// does not answer as an agent says instead.
+    unframed: Vec<u8>,
 }
 
 impl Client {
@@ -209,6 +212,7 @@ impl Client {
             timeout,
             stats: WireStats::default(),
             expect_id: None,
+            unframed: Vec::new(),
         }
     }
 
@@ -253,6 +257,10 @@ impl Client {
             }
             self.stats.bytes_in += n as u64;
             self.stats.board = self.t.board_time();
+            if self.stats.frames_in == 0 && self.unframed.len() < UNFRAMED_KEPT {
+                let keep = n.min(UNFRAMED_KEPT - self.unframed.len());
+                self.unframed.extend_from_slice(&buf[..keep]);
+            }
             let mut rest = &buf[..n];
             while !rest.is_empty() {
                 let before = self.decoder.stats().dropped;
@@ -338,6 +346,7 @@ impl Client {
         mut take: impl FnMut(Msg, bool) -> Option<anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
         let tries = 3;
+        let started = Instant::now();
         for attempt in 1..=tries {
             self.send(req)?;
             let mut first = true;
@@ -355,20 +364,14 @@ impl Client {
                             return done;
                         }
                     }
-                    Ok(None) if attempt < tries => {
+                    // A REPL prompt will not turn into an agent: say so now.
+                    Ok(None)
+                        if attempt < tries && Silence::of(self).is_none_or(|s| !s.is_repl()) =>
+                    {
                         self.drain(Duration::from_millis(100).min(self.timeout));
                         break;
                     }
-                    Ok(None) => {
-                        return Err(fail(
-                            Kind::Device,
-                            format!(
-                                "{}: no answer to {what} within {}s",
-                                self.t.name(),
-                                self.timeout.as_secs_f32()
-                            ),
-                        ))
-                    }
+                    Ok(None) => return Err(self.no_answer(what, started.elapsed())),
                     Err(e) => return Err(self.link_error(what, e)),
                 }
             }
@@ -390,10 +393,78 @@ impl Client {
     }
 }
 
-/// The device said no.
+/// How many bytes of a port's non-agent output are kept to say what it is.
+const UNFRAMED_KEPT: usize = 512;
+
+/// What a port that never answered with a frame sent instead.
+enum Silence<'a> {
+    Nothing,
+    Repl,
+    Text(&'a [u8]),
+}
+
+impl Silence<'_> {
+    /// `None` once the port has answered with a valid frame.
+    fn of(c: &Client) -> Option<Silence<'_>> {
+        if c.stats.frames_in > 0 {
+            return None;
+        }
+        let raw = &c.unframed[..];
+        let text = String::from_utf8_lossy(raw);
+        Some(if raw.is_empty() {
+            Silence::Nothing
+        } else if text.contains(">>>") || text.contains("MicroPython") || text.contains("raw REPL")
+        {
+            Silence::Repl
+        } else {
+            Silence::Text(raw)
+        })
+    }
+
+    fn is_repl(&self) -> bool {
+        matches!(self, Silence::Repl)
+    }
+}
+
+impl Client {
+    /// The error for a request nothing answered, saying what the port
+    /// looks like when it never answered as an agent.
+    fn no_answer(&self, what: &str, waited: Duration) -> anyhow::Error {
+        let name = self.t.name();
+        let secs = waited.as_secs_f32().round();
+        let msg = match Silence::of(self) {
+            None => format!("{name}: no answer to {what} within {secs}s"),
+            Some(Silence::Nothing) => format!(
+                "{name}: nothing answered within {secs}s: no ota agent listens there; check the port (`ota devices`) or install the agent"
+            ),
+            Some(Silence::Repl) => format!(
+                "{name}: a MicroPython REPL answers there, not the ota agent; install the agent on the board, or use a port where it runs"
+            ),
+            Some(Silence::Text(raw)) => {
+                let shown: String = String::from_utf8_lossy(&raw[..raw.len().min(40)])
+                    .chars()
+                    .flat_map(char::escape_debug)
+                    .collect();
+                format!(
+                    "{name}: an application answers there (it sent \"{shown}\"), not the ota agent; reset the board into the agent and try again"
+                )
+            }
+        };
+        fail(Kind::Device, msg)
+    }
+}
+
+/// The device said no: what it said, and what to do about it where there
+/// is something to do.
 pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
-    fail(
-        Kind::Refused,
-        format!("{name}: device refused: {detail} ({code:?})"),
-    )
+    let action = match code {
+        ErrorCode::NoSpace => "; run `ota push --dry-run` to see what the update needs",
+        ErrorCode::Unsigned => "; push a release signed by one of its keys (`ota manifest sign`)",
+        ErrorCode::FailedTrial => "; pass --force to try it again as a new trial",
+        ErrorCode::NoPrevious => "",
+        ErrorCode::NotTrial => "",
+        ErrorCode::BadState => "; run `ota status` and try again",
+        _ => "",
+    };
+    fail(Kind::Refused, format!("{name}: {detail}{action}"))
 }

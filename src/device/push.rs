@@ -303,11 +303,11 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
                 } => {
                     let what = entry
                         .and_then(|e| files.get(e as usize))
-                        .map_or("", |f| f.path.as_str());
+                        .map_or(String::new(), |f| format!("{}: ", f.path));
                     return Err(Step::Fatal(refused(
                         &c.name(),
                         code,
-                        &format!("{what}: {detail}"),
+                        &format!("{what}{detail}"),
                     )));
                 }
                 _ => continue,

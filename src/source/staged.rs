@@ -115,6 +115,7 @@ pub fn write(
 
 /// Reads a staged folder, verifying every file against its manifest.
 pub fn load(dir: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
+    check_is_stage(dir)?;
     let m = Manifest::read(&dir.join(MANIFEST))?;
     let name = dir.join(MANIFEST).display().to_string();
     let mut files = Vec::new();
@@ -136,7 +137,28 @@ pub fn load(dir: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
 }
 
 /// The published manifest kept by `ota stage`, if the release had one.
+/// A folder `ota stage` did not write is named as such, with the two ways on.
+pub fn check_is_stage(dir: &Path) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        return Err(fail(
+            Kind::Source,
+            format!("{}: not a folder", dir.display()),
+        ));
+    }
+    if !dir.join(MANIFEST).is_file() {
+        return Err(fail(
+            Kind::Source,
+            format!(
+                "{}: not a folder written by `ota stage` (it has no {MANIFEST}); push a plain folder with --dir, or a signed one with --dir and --manifest",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn signed_manifest(dir: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    check_is_stage(dir)?;
     let p = dir.join(SIGNED);
     if !p.exists() {
         return Ok(None);
