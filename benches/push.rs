@@ -550,6 +550,7 @@ fn options(chunk: u32, window: u32) -> PushOptions {
         reboot: true,
         confirm_timeout: d.confirm_timeout,
         reconnect_timeout: d.device_timeout,
+        resume: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod device;
 pub mod elf;
 pub mod exit;
 pub mod filter;
+pub mod interrupt;
 pub mod manifest;
 pub mod plan;
 pub mod progress;

@@ -81,6 +81,7 @@ enum Source {
 
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let started = Instant::now();
+    crate::interrupt::install();
     let keys = super::manifest::keys(ctx, &[])?;
     let mut signed = false;
     let (source, want) = if let Some(d) = &args.dir {
@@ -465,6 +466,7 @@ fn push_one(
         reboot: !args.no_reboot,
         confirm_timeout: config.confirm_timeout,
         reconnect_timeout: config.device_timeout,
+        resume: before.session,
     };
     let outcome = push(c, bundle, &opts, &mut |e| progress.handle(e))?;
     let seconds = started.elapsed().as_secs_f64();
@@ -504,6 +506,7 @@ fn push_one(
     doc["plan"] = json!(p);
     doc["files_sent"] = json!(outcome.files_sent);
     doc["bytes_sent"] = json!(outcome.bytes_sent);
+    doc["bytes_resumed"] = json!(outcome.bytes_resumed);
     doc["files_reused"] = json!(outcome.files_reused);
     doc["resends"] = json!(outcome.resends);
     doc["reconnects"] = json!(outcome.reconnects);

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 #[derive(Clone, Copy, Default)]
 pub struct Faults {
@@ -19,6 +19,9 @@ pub struct Faults {
     pub cut_after: u64,
     /// After the cut, every new connection is closed at once: the device is gone for good.
     pub gone_after_cut: bool,
+    /// Once the milestone is reached on the first connection, forward nothing
+    /// more towards the agent until [`Relay::release`] (a test acts meanwhile).
+    pub hold_at_milestone: bool,
 }
 
 /// A TCP relay with faults. `upstream` may change (the agent restarted elsewhere).
@@ -27,7 +30,11 @@ pub struct Relay {
     pub upstream: Arc<Mutex<String>>,
     /// Bytes forwarded towards the agent so far.
     pub to_agent: Arc<AtomicU64>,
+    gate: Gate,
 }
+
+/// Closed while the relay holds the link (see `Faults::hold_at_milestone`).
+type Gate = Arc<(Mutex<bool>, Condvar)>;
 
 fn rng(x: &mut u64) -> u64 {
     *x ^= *x << 13;
@@ -48,6 +55,8 @@ impl Relay {
         let to_agent = Arc::new(AtomicU64::new(0));
         let (up, count) = (upstream.clone(), to_agent.clone());
         let milestone = Arc::new(Mutex::new(milestone));
+        let gate: Gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let gate2 = gate.clone();
         std::thread::spawn(move || {
             for (n, client) in listener.incoming().enumerate() {
                 let Ok(client) = client else { continue };
@@ -63,8 +72,16 @@ impl Relay {
                 let seed = faults.seed + n as u64;
                 let (c2, a2) = (client.try_clone().unwrap(), agent.try_clone().unwrap());
                 let (count, milestone) = (count.clone(), milestone.clone());
+                let hold = (n == 0 && faults.hold_at_milestone).then(|| gate2.clone());
                 std::thread::spawn(move || {
-                    pump(client, agent, faults, seed, cut, Some((count, milestone)))
+                    pump(
+                        client,
+                        agent,
+                        faults,
+                        seed,
+                        cut,
+                        Some((count, milestone, hold)),
+                    )
                 });
                 std::thread::spawn(move || pump(a2, c2, faults, seed ^ 0xABCD, 0, None));
             }
@@ -73,11 +90,27 @@ impl Relay {
             addr,
             upstream,
             to_agent,
+            gate,
         }
+    }
+
+    /// Lets a held link go on.
+    pub fn release(&self) {
+        let (open, cv) = &*self.gate;
+        *open.lock().unwrap() = true;
+        cv.notify_all();
     }
 }
 
 type Milestone = Arc<Mutex<Option<(u64, mpsc::Sender<()>)>>>;
+
+fn wait_open(gate: &Gate) {
+    let (open, cv) = &**gate;
+    let mut g = open.lock().unwrap();
+    while !*g {
+        g = cv.wait(g).unwrap();
+    }
+}
 
 fn pump(
     mut from: TcpStream,
@@ -85,7 +118,7 @@ fn pump(
     f: Faults,
     mut seed: u64,
     cut: u64,
-    count: Option<(Arc<AtomicU64>, Milestone)>,
+    count: Option<(Arc<AtomicU64>, Milestone, Option<Gate>)>,
 ) {
     let mut buf = [0u8; 512];
     let mut sent = 0u64;
@@ -106,12 +139,16 @@ fn pump(
             break;
         }
         sent += n as u64;
-        if let Some((total, milestone)) = &count {
+        if let Some((total, milestone, hold)) = &count {
             let t = total.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
             let mut m = milestone.lock().unwrap();
             if m.as_ref().is_some_and(|(at, _)| t >= *at) {
                 let (_, tx) = m.take().unwrap();
+                drop(m);
                 let _ = tx.send(());
+                if let Some(gate) = hold {
+                    wait_open(gate);
+                }
             }
         }
         if cut > 0 && sent >= cut {

@@ -1,0 +1,355 @@
+//! What a user meets every day, on simulated devices: space counted before
+//! anything is sent, a failed trial remembered, Ctrl-C that says where the
+//! device stands and a next push that resumes, and errors in one clause.
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::sync::mpsc;
+
+use util::relay::{Faults, Relay};
+use util::*;
+
+fn push<'a>(port: &'a str, dir: &'a str, version: &'a str) -> Vec<&'a str> {
+    vec!["--port", port, "push", "--dir", dir, "--version", version]
+}
+
+#[test]
+fn four_hundred_tiny_files_are_refused_before_any_byte_with_needed_and_free() {
+    let d = tempdir();
+    let tiny = d.path().join("tiny");
+    for i in 0..400 {
+        write(
+            &tiny,
+            &format!("f{i:03}.txt"),
+            format!("file{i:04}").as_bytes(),
+        );
+    }
+    let dry = run(
+        d.path(),
+        &[
+            &["--json"][..],
+            &push("sim:p.img", "tiny", "t1"),
+            &["--dry-run"],
+        ]
+        .concat(),
+    )
+    .ok()
+    .json();
+    let space = &dry["plan"]["space"];
+    // 400 extents of one sector each, and a record of 512 + 400 × 256 bytes (26 sectors).
+    assert_eq!(space["needed_sectors"], 426);
+    assert_eq!(space["free_sectors"], 318);
+    assert_eq!(space["fits"], false);
+
+    let r = run(d.path(), &push("sim:p.img", "tiny", "t1"));
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("sim:p.img: the update needs 1704 KiB of flash and 1272 KiB is free"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+    assert!(!r.stderr.contains("NoSpace"), "{}", r.stderr);
+    assert_eq!(status(d.path(), "sim:p.img")["state"], "empty");
+}
+
+#[test]
+fn a_tree_that_fits_only_without_the_previous_one_says_so_and_drop_previous_frees_it() {
+    let d = tempdir();
+    let app = d.path().join("app");
+    write(&app, "a.bin", &content(1, 300_000));
+    write(&app, "b.bin", &content(2, 300_000));
+    run(d.path(), &push("sim:p.img", "app", "v1")).ok();
+    write(&app, "b.bin", &content(3, 400_000));
+    run(d.path(), &push("sim:p.img", "app", "v2")).ok();
+    write(&app, "a.bin", &content(4, 300_000));
+
+    let r = run(d.path(), &push("sim:p.img", "app", "v3"));
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("pass --drop-previous to free the 300 KiB the previous tree v1 holds"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(status(d.path(), "sim:p.img")["active"]["version"], "v2");
+
+    let r = run(
+        d.path(),
+        &[&push("sim:p.img", "app", "v3")[..], &["--drop-previous"]].concat(),
+    )
+    .ok();
+    assert!(
+        r.stderr.contains("dropped the previous tree v1"),
+        "{}",
+        r.stderr
+    );
+    let s = status(d.path(), "sim:p.img");
+    assert_eq!(s["active"]["version"], "v3");
+    assert_eq!(s["previous"]["version"], "v2");
+    assert_eq!(device_files(d.path(), "sim:p.img"), tree_of(&app));
+}
+
+#[test]
+fn a_failed_trial_is_remembered_and_a_rollback_onto_it_needs_force() {
+    let d = tempdir();
+    let app = d.path().join("app");
+    write(&app, "main.py", b"v1");
+    run(d.path(), &push("sim:h.img", "app", "v1")).ok();
+    write(&app, "main.py", b"v2");
+    std::fs::write(
+        d.path().join("ota_config.json"),
+        r#"{"confirm_timeout_sec": 0}"#,
+    )
+    .unwrap();
+    let broken = "sim:h.img?no-auto-confirm";
+    let r = run(
+        d.path(),
+        &[&push(broken, "app", "v2")[..], &["--boots", "1"]].concat(),
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    // The next power-on finds no boots left and rolls back.
+    let s = run(d.path(), &["--port", broken, "--json", "status"])
+        .ok()
+        .json();
+    assert_eq!(
+        s["history"],
+        "v2 failed its trial (1 boot) and was rolled back to v1"
+    );
+    assert_eq!(s["device"]["history"]["previous_failed_boots"], 1);
+    assert_eq!(s["device"]["active"]["version"], "v1");
+    let human = run(d.path(), &["--port", broken, "status"]).ok();
+    assert!(
+        human
+            .stdout
+            .contains("history    v2 failed its trial (1 boot) and was rolled back to v1"),
+        "{}",
+        human.stdout
+    );
+
+    let r = run(d.path(), &["--port", broken, "rollback"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("v2 failed its trial (1 boot)") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        d.path(),
+        &[
+            "--port", broken, "--json", "rollback", "--force", "--boots", "2",
+        ],
+    )
+    .ok();
+    let after = &r.json()["device"];
+    assert_eq!(after["active"]["version"], "v2");
+    assert_eq!(
+        after["state"], "trial",
+        "a tree that failed goes back in as a trial"
+    );
+}
+
+#[test]
+fn a_forced_push_of_the_running_tree_keeps_the_previous_one() {
+    let d = tempdir();
+    let app = d.path().join("app");
+    write(&app, "main.py", b"one");
+    run(d.path(), &push("sim:f.img", "app", "v1")).ok();
+    write(&app, "main.py", b"two");
+    run(d.path(), &push("sim:f.img", "app", "v2")).ok();
+    run(
+        d.path(),
+        &[&push("sim:f.img", "app", "v2")[..], &["--force"]].concat(),
+    )
+    .ok();
+    let s = status(d.path(), "sim:f.img");
+    assert_eq!(s["active"]["version"], "v2");
+    assert_eq!(s["previous"]["version"], "v1", "the real old version stays");
+}
+
+#[test]
+fn ctrl_c_mid_push_says_where_the_device_stands_and_the_next_push_resumes() {
+    let d = tempdir();
+    make_tree(&d.path().join("old"), 3, 31);
+    let new = d.path().join("new");
+    make_tree(&new, 3, 32);
+    write(&new, "big.bin", &content(33, 600_000));
+    std::fs::write(
+        d.path().join("ota_config.json"),
+        r#"{"device_timeout_sec": 2}"#,
+    )
+    .unwrap();
+    let sim = Sim::tcp(d.path(), "int.img");
+    run(d.path(), &push(&sim.port, "old", "v1")).ok();
+
+    // The relay holds the link once 300 kB went through: ota is mid-file then.
+    let (tx, rx) = mpsc::channel();
+    let faults = Faults {
+        hold_at_milestone: true,
+        ..Faults::default()
+    };
+    let relay = Relay::start(&sim.port, faults, Some((300_000, tx)));
+    let child = ota()
+        .current_dir(d.path())
+        .args(push(&relay.addr, "new", "v2"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    rx.recv().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    relay.release();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 130, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("interrupted: nothing was committed and the device is still on v1"),
+        "{}",
+        r.stderr
+    );
+    let s = status(d.path(), &sim.port);
+    assert_eq!(s["active"]["version"], "v1");
+    assert!(
+        s["session"].is_u64(),
+        "the agent keeps the unfinished session"
+    );
+
+    let r = run(
+        d.path(),
+        &[&["--json"][..], &push(&sim.port, "new", "v2")].concat(),
+    )
+    .ok();
+    let doc = r.json();
+    assert_eq!(doc["result"], "confirmed");
+    let sent = doc["bytes_sent"].as_u64().unwrap();
+    assert!(
+        sent < 600_000 - 200_000,
+        "resumed, not sent again: {sent} bytes\n{}",
+        r.stderr
+    );
+    assert!(doc["bytes_resumed"].as_u64().unwrap() >= 200_000);
+    assert_eq!(device_files(d.path(), &sim.port), tree_of(&new));
+}
+
+/// A TCP port that answers like something other than an agent: nothing,
+/// a MicroPython REPL, or an application printing lines.
+fn fake_port(answer: &'static [u8]) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("tcp:{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 256];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || (!answer.is_empty() && s.write_all(answer).is_err()) {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_port_that_is_not_an_agent_says_what_it_looks_like() {
+    let d = tempdir();
+    std::fs::write(
+        d.path().join("ota_config.json"),
+        r#"{"device_timeout_sec": 1}"#,
+    )
+    .unwrap();
+    let cases: [(&[u8], &str); 3] = [
+        (
+            b"",
+            "nothing answered within 3s: no ota agent listens there",
+        ),
+        (
+            b"MicroPython v1.22.0; Raspberry Pi Pico W\r\n>>> ",
+            "a MicroPython REPL answers there, not the ota agent",
+        ),
+        (
+            b"temp=21.5C\r\n",
+            "an application answers there (it sent \"temp=21.5C\\r\\n",
+        ),
+    ];
+    for (answer, says) in cases {
+        let port = fake_port(answer);
+        let r = run(d.path(), &["--port", &port, "status"]);
+        assert_eq!(r.code, 5, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("{port}: {says}")),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn config_mistakes_are_told() {
+    let d = tempdir();
+    let example = include_str!("../ota_config.example.json");
+    std::fs::write(d.path().join("ota_config.json"), example).unwrap();
+    let r = run(d.path(), &["--port", "sim:c.img", "push"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "ota_config.json: field `owner` is still the placeholder \"your-github-user\""
+        ),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(d.path().join("ota_config.json"), r#"{"chunck": 512}"#).unwrap();
+    let r = run(d.path(), &["--port", "sim:c.img", "status"]).ok();
+    assert!(
+        r.stderr.contains(
+            "ota: warning: ota_config.json: unknown field `chunck` ignored (did you mean `chunk`?)"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn small_mistakes_get_one_clause_with_the_way_on() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 2, 7);
+    let r = run(d.path(), &push("sim:m.img", "app", ""));
+    assert_eq!(r.code, 2, "an empty --version is refused: {}", r.stderr);
+    let r = run(d.path(), &["--port", "sim:m.img", "ls", "--previous"]);
+    assert_eq!(r.code, 6);
+    assert!(
+        r.stderr
+            .contains("sim:m.img: the device holds no previous tree"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        d.path(),
+        &["--port", "sim:m.img", "push", "--staged", "app"],
+    );
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr
+            .contains("app: not a folder written by `ota stage`"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(d.path().join("short.img"), [0u8; 100]).unwrap();
+    let r = run(d.path(), &["--port", "sim:short.img", "status"]);
+    assert_eq!(r.code, 5);
+    assert_eq!(
+        r.stderr.trim(),
+        "ota: error: sim:short.img: the flash image is 100 bytes where a board's is 2097152; remove the file or name another one"
+    );
+}
