@@ -70,6 +70,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--no-reboot', '--no-reboot', [CompletionResultType]::ParameterName, 'Commit but do not reboot: the new tree starts at the next boot')
             [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Push an update that no key in the config''s `pubkey` signed (a folder, an unsigned release)')
             [CompletionResult]::new('--allow-downgrade', '--allow-downgrade', [CompletionResultType]::ParameterName, 'Push a signed version lower than the one the device runs')
+            [CompletionResult]::new('--drop-previous', '--drop-previous', [CompletionResultType]::ParameterName, 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
@@ -161,9 +162,11 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             break
         }
         'ota;rollback' {
+            [CompletionResult]::new('--boots', '--boots', [CompletionResultType]::ParameterName, 'With --force: boots the tree gets to confirm itself [default: the config''s trial_boots]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
             [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Go back even to a tree that failed its trial; it goes in as a trial again')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')

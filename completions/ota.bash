@@ -1022,7 +1022,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --drop-previous --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1110,12 +1110,16 @@ _ota() {
             return 0
             ;;
         ota__subcmd__rollback)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --force --boots --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --boots)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -66,6 +66,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --no-reboot 'Commit but do not reboot: the new tree starts at the next boot'
             cand --allow-unsigned 'Push an update that no key in the config''s `pubkey` signed (a folder, an unsigned release)'
             cand --allow-downgrade 'Push a signed version lower than the one the device runs'
+            cand --drop-previous 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
@@ -151,9 +152,11 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
         }
         &'ota;rollback'= {
+            cand --boots 'With --force: boots the tree gets to confirm itself [default: the config''s trial_boots]'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --force 'Go back even to a tree that failed its trial; it goes in as a trial again'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'

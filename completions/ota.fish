@@ -67,6 +67,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l force -d 'Push even whe
 complete -c ota -n "__fish_ota_using_subcommand push" -l no-reboot -d 'Commit but do not reboot: the new tree starts at the next boot'
 complete -c ota -n "__fish_ota_using_subcommand push" -l allow-unsigned -d 'Push an update that no key in the config\'s `pubkey` signed (a folder, an unsigned release)'
 complete -c ota -n "__fish_ota_using_subcommand push" -l allow-downgrade -d 'Push a signed version lower than the one the device runs'
+complete -c ota -n "__fish_ota_using_subcommand push" -l drop-previous -d 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)'
 complete -c ota -n "__fish_ota_using_subcommand push" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand push" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand push" -s q -l quiet -d 'Say nothing but errors'
@@ -122,9 +123,11 @@ complete -c ota -n "__fish_ota_using_subcommand confirm" -s v -l verbose -d 'Say
 complete -c ota -n "__fish_ota_using_subcommand confirm" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand rollback" -l boots -d 'With --force: boots the tree gets to confirm itself [default: the config\'s trial_boots]' -r
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand rollback" -l force -d 'Go back even to a tree that failed its trial; it goes in as a trial again'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -s q -l quiet -d 'Say nothing but errors'
