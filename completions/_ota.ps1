@@ -35,17 +35,17 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm')
-            [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List attached agents, and Picos that do not answer as one')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the files of the active tree')
             [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous tree (takes effect at the next boot)')
             [CompletionResult]::new('reboot', 'reboot', [CompletionResultType]::ParameterValue, 'Restart the device')
-            [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
             [CompletionResult]::new('provision', 'provision', [CompletionResultType]::ParameterValue, 'Give the agent the public keys releases must be signed with; it then refuses any other tree')
-            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, or the firmware image')
+            [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
+            [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -57,6 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Release tag to install (stable channel)')
             [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Branch to follow (developer channel)')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'With --dir: push the files this manifest lists (signed with `ota manifest sign`), each checked against it, with its version and its signature for the device')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Version to record for a pushed folder [default: dir-<content id>]')
             [CompletionResult]::new('--boots', '--boots', [CompletionResultType]::ParameterName, 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)')
             [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write a JUnit XML report, one test case per device')
@@ -71,27 +72,6 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Push an update that no key in the config''s `pubkey` signed (a folder, an unsigned release)')
             [CompletionResult]::new('--allow-downgrade', '--allow-downgrade', [CompletionResultType]::ParameterName, 'Push a signed version lower than the one the device runs')
             [CompletionResult]::new('--drop-previous', '--drop-previous', [CompletionResultType]::ParameterName, 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;stage' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Folder to write the verified files and their manifest.json into')
-            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, '"stable" (latest release, or --tag) or "developer" (tip of --branch)')
-            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Release tag to install (stable channel)')
-            [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Branch to follow (developer channel)')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Download every file again instead of using the host''s blob cache')
-            [CompletionResult]::new('--wait-rate-limit', '--wait-rate-limit', [CompletionResultType]::ParameterName, 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
@@ -191,98 +171,6 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
-        'ota;manifest' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('gen', 'gen', [CompletionResultType]::ParameterValue, 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders')
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a manifest: its schema and paths, the files in a folder, and its signature')
-            [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'ota;manifest;gen' {
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The release version recorded in the manifest')
-            [CompletionResult]::new('--post-update', '--post-update', [CompletionResultType]::ParameterName, 'Hook to run after an update (a path in the manifest)')
-            [CompletionResult]::new('--rollback', '--rollback', [CompletionResultType]::ParameterName, 'Hook to run on rollback (a path in the manifest)')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file ("-" for stdout)')
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output file ("-" for stdout)')
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Folder the paths are relative to [default: the current folder]')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;manifest;verify' {
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Check every listed file in this folder against its size and hashes')
-            [CompletionResult]::new('--pubkey', '--pubkey', [CompletionResultType]::ParameterName, 'Require a valid signature by this public key (ed25519:<hex> or a .pub file); repeatable [default: the config''s `pubkey`]')
-            [CompletionResult]::new('--hmac-key', '--hmac-key', [CompletionResultType]::ParameterName, 'Require a valid seed-style HMAC-SHA256 signature with this shared key')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;manifest;sign' {
-            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Ed25519 secret key file (from `ota keygen`)')
-            [CompletionResult]::new('--hmac-key', '--hmac-key', [CompletionResultType]::ParameterName, 'The seed updater''s HMAC-SHA256 with a shared key (weaker: every board holds the key)')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write here instead of in place')
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write here instead of in place')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;manifest;help' {
-            [CompletionResult]::new('gen', 'gen', [CompletionResultType]::ParameterValue, 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders')
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a manifest: its schema and paths, the files in a folder, and its signature')
-            [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'ota;manifest;help;gen' {
-            break
-        }
-        'ota;manifest;help;verify' {
-            break
-        }
-        'ota;manifest;help;sign' {
-            break
-        }
-        'ota;manifest;help;help' {
-            break
-        }
         'ota;provision' {
             [CompletionResult]::new('--pubkey', '--pubkey', [CompletionResultType]::ParameterName, 'A release public key (ed25519:<hex> or a .pub file); repeat for up to 4')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Secret key of one the agent holds now: needed to change keys once it has some')
@@ -290,22 +178,6 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
             [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
             [CompletionResult]::new('--clear', '--clear', [CompletionResultType]::ParameterName, 'Remove every key: the agent accepts unsigned trees again')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;keygen' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the secret key; the public key goes to NAME.pub')
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the secret key; the public key goes to NAME.pub')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
@@ -383,11 +255,131 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         'ota;agent;help;help' {
             break
         }
-        'ota;completions' {
+        'ota;stage' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Folder to write the verified files and their manifest.json into')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, '"stable" (latest release, or --tag) or "developer" (tip of --branch)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Release tag to install (stable channel)')
+            [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Branch to follow (developer channel)')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'port')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'serial')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Download every file again instead of using the host''s blob cache')
+            [CompletionResult]::new('--wait-rate-limit', '--wait-rate-limit', [CompletionResultType]::ParameterName, 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'all')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;manifest' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'port')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'serial')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'all')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('gen', 'gen', [CompletionResultType]::ParameterValue, 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a manifest: its schema and paths, the files in a folder, and its signature')
+            [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ota;manifest;gen' {
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The release version recorded in the manifest')
+            [CompletionResult]::new('--post-update', '--post-update', [CompletionResultType]::ParameterName, 'Hook to run after an update (a path in the manifest)')
+            [CompletionResult]::new('--rollback', '--rollback', [CompletionResultType]::ParameterName, 'Hook to run on rollback (a path in the manifest)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file ("-" for stdout)')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output file ("-" for stdout)')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Folder the paths are relative to [default: the current folder]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;manifest;verify' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Check every listed file in this folder against its size and hashes')
+            [CompletionResult]::new('--pubkey', '--pubkey', [CompletionResultType]::ParameterName, 'Require a valid signature by this public key (ed25519:<hex> or a .pub file); repeatable [default: the config''s `pubkey`]')
+            [CompletionResult]::new('--hmac-key', '--hmac-key', [CompletionResultType]::ParameterName, 'Require a valid seed-style HMAC-SHA256 signature with this shared key')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;manifest;sign' {
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Ed25519 secret key file (from `ota keygen`)')
+            [CompletionResult]::new('--hmac-key', '--hmac-key', [CompletionResultType]::ParameterName, 'The seed updater''s HMAC-SHA256 with a shared key (weaker: every board holds the key)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write here instead of in place')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write here instead of in place')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;manifest;help' {
+            [CompletionResult]::new('gen', 'gen', [CompletionResultType]::ParameterValue, 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a manifest: its schema and paths, the files in a folder, and its signature')
+            [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ota;manifest;help;gen' {
+            break
+        }
+        'ota;manifest;help;verify' {
+            break
+        }
+        'ota;manifest;help;sign' {
+            break
+        }
+        'ota;manifest;help;help' {
+            break
+        }
+        'ota;keygen' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the secret key; the public key goes to NAME.pub')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the secret key; the public key goes to NAME.pub')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'port')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'serial')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'all')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;completions' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'port')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'serial')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'all')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -399,25 +391,22 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;help' {
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm')
-            [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List attached agents, and Picos that do not answer as one')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the files of the active tree')
             [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous tree (takes effect at the next boot)')
             [CompletionResult]::new('reboot', 'reboot', [CompletionResultType]::ParameterValue, 'Restart the device')
-            [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
             [CompletionResult]::new('provision', 'provision', [CompletionResultType]::ParameterValue, 'Give the agent the public keys releases must be signed with; it then refuses any other tree')
-            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, or the firmware image')
+            [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
+            [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'ota;help;push' {
-            break
-        }
-        'ota;help;stage' {
             break
         }
         'ota;help;status' {
@@ -438,6 +427,23 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         'ota;help;reboot' {
             break
         }
+        'ota;help;provision' {
+            break
+        }
+        'ota;help;agent' {
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode')
+            break
+        }
+        'ota;help;agent;sim' {
+            break
+        }
+        'ota;help;agent;uf2' {
+            break
+        }
+        'ota;help;stage' {
+            break
+        }
         'ota;help;manifest' {
             [CompletionResult]::new('gen', 'gen', [CompletionResultType]::ParameterValue, 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a manifest: its schema and paths, the files in a folder, and its signature')
@@ -453,21 +459,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         'ota;help;manifest;sign' {
             break
         }
-        'ota;help;provision' {
-            break
-        }
         'ota;help;keygen' {
-            break
-        }
-        'ota;help;agent' {
-            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
-            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF into a UF2 file to drag onto a Pico in BOOTSEL mode')
-            break
-        }
-        'ota;help;agent;sim' {
-            break
-        }
-        'ota;help;agent;uf2' {
             break
         }
         'ota;help;completions' {

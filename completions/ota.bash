@@ -164,7 +164,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push stage status devices ls confirm rollback reboot manifest provision keygen agent completions help"
+            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -344,21 +344,21 @@ _ota() {
             return 0
             ;;
         ota__subcmd__completions)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help bash elvish fish powershell zsh"
+            opts="-v -q -h --port --serial --all --config --verbose --quiet --json --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -422,7 +422,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="push stage status devices ls confirm rollback reboot manifest provision keygen agent completions help"
+            opts="push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -702,7 +702,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__keygen)
-            opts="-o -v -q -h --out --config --port --serial --all --verbose --quiet --json --help"
+            opts="-o -v -q -h --out --port --serial --all --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -716,15 +716,15 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -762,21 +762,21 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help gen verify sign help"
+            opts="-v -q -h --port --serial --all --config --verbose --quiet --json --help gen verify sign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -788,7 +788,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__gen)
-            opts="-o -v -q -h --version --post-update --rollback --out --root --config --port --serial --all --verbose --quiet --json --help"
+            opts="-o -v -q -h --version --post-update --rollback --out --root --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -819,14 +819,6 @@ _ota() {
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -908,7 +900,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__sign)
-            opts="-o -v -q -h --key --hmac-key --out --config --port --serial --all --verbose --quiet --json --help"
+            opts="-o -v -q -h --key --hmac-key --out --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -934,14 +926,6 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --serial)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -950,7 +934,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__verify)
-            opts="-v -q -h --dir --pubkey --hmac-key --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --pubkey --hmac-key --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -969,14 +953,6 @@ _ota() {
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1022,7 +998,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --drop-previous --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --manifest --version --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --drop-previous --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1049,6 +1025,10 @@ _ota() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1140,7 +1120,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__stage)
-            opts="-v -q -h --out --channel --tag --branch --token --no-cache --wait-rate-limit --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --out --channel --tag --branch --token --no-cache --wait-rate-limit --port --serial --all --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,15 +1146,15 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -497,6 +497,8 @@ mod tests {
     fn unknown_fields_are_noted() {
         let c = parse(r#"{"chanel": "stable"}"#).unwrap();
         assert_eq!(c.unknown, vec!["chanel"]);
-        assert!(c.warnings()[0].contains("unknown field `chanel` ignored (did you mean `channel`?)"));
+        assert!(
+            c.warnings()[0].contains("unknown field `chanel` ignored (did you mean `channel`?)")
+        );
     }
 }

@@ -353,3 +353,75 @@ fn small_mistakes_get_one_clause_with_the_way_on() {
         "ota: error: sim:short.img: the flash image is 100 bytes where a board's is 2097152; remove the file or name another one"
     );
 }
+
+#[test]
+fn a_folder_signed_with_manifest_sign_goes_to_a_provisioned_agent() {
+    let d = tempdir();
+    let rel = d.path().join("rel");
+    write(&rel, "main.py", b"print(1)\n");
+    write(&rel, "lib.py", b"x = 2\n");
+    write(&rel, "notes.txt", b"not listed, not pushed\n");
+    run(d.path(), &["keygen", "--out", "release"]).ok();
+    let gen = [
+        "manifest",
+        "gen",
+        "--version",
+        "v1.0.0",
+        "--root",
+        "rel",
+        "--out",
+        "rel/manifest.json",
+        "main.py",
+        "lib.py",
+    ];
+    run(d.path(), &gen).ok();
+    run(
+        d.path(),
+        &["manifest", "sign", "rel/manifest.json", "--key", "release"],
+    )
+    .ok();
+    run(
+        d.path(),
+        &[
+            "--port",
+            "sim:pv.img",
+            "provision",
+            "--pubkey",
+            "release.pub",
+        ],
+    )
+    .ok();
+
+    let r = run(d.path(), &push("sim:pv.img", "rel", "v0"));
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--dir DIR --manifest manifest.json"),
+        "{}",
+        r.stderr
+    );
+
+    let signed = [
+        "--port",
+        "sim:pv.img",
+        "--json",
+        "push",
+        "--dir",
+        "rel",
+        "--manifest",
+        "rel/manifest.json",
+    ];
+    let doc = run(d.path(), &signed).ok().json();
+    assert_eq!(doc["result"], "confirmed");
+    assert_eq!(doc["to_version"], "v1.0.0");
+    let on_device: Vec<String> = device_files(d.path(), "sim:pv.img")
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(on_device, ["lib.py", "main.py"]);
+
+    // A file changed after signing is caught on the host.
+    write(&rel, "lib.py", b"x = 3\n");
+    let r = run(d.path(), &[&signed[..], &["--force"]].concat());
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("lib.py"), "{}", r.stderr);
+}

@@ -84,7 +84,12 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     crate::interrupt::install();
     let keys = super::manifest::keys(ctx, &[])?;
     let mut signed = false;
-    let (source, want) = if let Some(d) = &args.dir {
+    let (source, want) = if let (Some(d), Some(m)) = (&args.dir, &args.manifest) {
+        let (b, by) = listed_folder(ctx, d, m, &keys)?;
+        signed = by;
+        let w = Want::of(&b, true);
+        (Source::Ready(b), w)
+    } else if let Some(d) = &args.dir {
         check_unsigned(ctx, args, &format!("folder {}", d.display()))?;
         let b = dir::load(d, &ctx.config.filter, args.version.as_deref())?;
         for s in &b.skipped {
@@ -333,6 +338,43 @@ fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Re
         ));
     }
     c.simple(&Request::DropPrevious, "DropPrevious")
+}
+
+/// `--dir DIR --manifest FILE`: the files the manifest lists, checked
+/// against it, with its tree signature for provisioned agents. Returns the
+/// bundle and whether a key of the config's `pubkey` signed it.
+fn listed_folder(
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    manifest: &std::path::Path,
+    keys: &[crate::signing::PublicKey],
+) -> Result<(Bundle, bool)> {
+    let raw = std::fs::read(manifest)
+        .map_err(|e| fail(Kind::Source, format!("{}: {e}", manifest.display())))?;
+    let (tree_sig, filter) = super::github::signed_tree(ctx, Some(&raw), keys)?;
+    let mut b = staged::load_listed(dir, manifest, &filter)?;
+    b.tree_signature = tree_sig;
+    let signed = if keys.is_empty() {
+        false
+    } else {
+        let what = manifest.display().to_string();
+        let by = super::manifest::require_signed(&raw, &what, keys)?;
+        ctx.ui.detail(&format!("{what}: signed by {}", by.line()));
+        true
+    };
+    ctx.ui.detail(&format!(
+        "{}: {} files checked against {}, version {}{}",
+        dir.display(),
+        b.files().len(),
+        manifest.display(),
+        b.version,
+        if b.tree_signature.is_some() {
+            ", signed for devices"
+        } else {
+            ""
+        }
+    ));
+    Ok((b, signed))
 }
 
 /// Anti-rollback: a signed version lower than the device's is refused.

@@ -459,7 +459,9 @@ impl Client {
 pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
     let action = match code {
         ErrorCode::NoSpace => "; run `ota push --dry-run` to see what the update needs",
-        ErrorCode::Unsigned => "; push a release signed by one of its keys (`ota manifest sign`)",
+        ErrorCode::Unsigned => {
+            "; push a release signed by one of its keys (`ota manifest sign`, then `ota push --dir DIR --manifest manifest.json`)"
+        }
         ErrorCode::FailedTrial => "; pass --force to try it again as a new trial",
         ErrorCode::NoPrevious => "",
         ErrorCode::NotTrial => "",

@@ -351,9 +351,12 @@ fn left_as_was(e: anyhow::Error, info: Option<&DeviceInfo>) -> anyhow::Error {
     let version = info
         .and_then(|i| i.active.as_ref())
         .map_or(String::new(), |a| format!(" ({})", a.version));
-    e.context(format!(
-        "nothing was committed: the device is still on its old tree{version}"
-    ))
+    // Said after the cause, so that the message starts with the device.
+    let kind = crate::exit::kind_of(&e).unwrap_or(Kind::Device);
+    fail(
+        kind,
+        format!("{e:#}; nothing was committed: the device is still on its old tree{version}"),
+    )
 }
 
 fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result<Vec<bool>, Step> {

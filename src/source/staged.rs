@@ -116,8 +116,21 @@ pub fn write(
 /// Reads a staged folder, verifying every file against its manifest.
 pub fn load(dir: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
     check_is_stage(dir)?;
-    let m = Manifest::read(&dir.join(MANIFEST))?;
-    let name = dir.join(MANIFEST).display().to_string();
+    load_listed(dir, &dir.join(MANIFEST), filter)
+}
+
+/// The files of `dir` that `manifest` lists (a release signed with `ota
+/// manifest sign`), each verified against its size and hashes; what the
+/// manifest does not list is left out.
+pub fn load_listed(dir: &Path, manifest: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
+    if !dir.is_dir() {
+        return Err(fail(
+            Kind::Source,
+            format!("{}: not a folder", dir.display()),
+        ));
+    }
+    let m = Manifest::read(manifest)?;
+    let name = manifest.display().to_string();
     let mut files = Vec::new();
     for f in m.files.iter().filter(|f| filter.keeps(&f.path)) {
         let h = m.hashes(&name, f)?;
@@ -136,7 +149,6 @@ pub fn load(dir: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
     Ok(bundle)
 }
 
-/// The published manifest kept by `ota stage`, if the release had one.
 /// A folder `ota stage` did not write is named as such, with the two ways on.
 pub fn check_is_stage(dir: &Path) -> anyhow::Result<()> {
     if !dir.is_dir() {
@@ -157,6 +169,7 @@ pub fn check_is_stage(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The published manifest kept by `ota stage`, if the release had one.
 pub fn signed_manifest(dir: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     check_is_stage(dir)?;
     let p = dir.join(SIGNED);
