@@ -84,7 +84,7 @@ impl Space {
 
 /// Sectors only the previous tree uses: its record and the extents of
 /// content the active tree does not share.
-fn previous_only_sectors(active: &[DeviceFile], previous: &[DeviceFile]) -> u32 {
+pub fn previous_only_sectors(active: &[DeviceFile], previous: &[DeviceFile]) -> u32 {
     if previous.is_empty() {
         return 0;
     }

@@ -77,6 +77,14 @@ fn a_tree_that_fits_only_without_the_previous_one_says_so_and_drop_previous_free
         r.stderr
     );
     assert_eq!(status(d.path(), "sim:p.img")["active"]["version"], "v2");
+    let human = run(d.path(), &["--port", "sim:p.img", "status"]).ok();
+    assert!(
+        human
+            .stdout
+            .contains("; the previous tree v1 holds 300.0 KiB"),
+        "{}",
+        human.stdout
+    );
 
     let r = run(
         d.path(),

@@ -71,14 +71,20 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .zip(on_each(&targets, |t| {
             let mut c = ctx.connect_to(t)?;
             let i = c.hello()?;
-            Ok((c.name(), i))
+            let held = previous_holds(&mut c, &i)?;
+            Ok((c.name(), i, held))
         }))
         .map(|(t, r)| {
-            let result = r.map(|(port, i)| {
+            let result = r.map(|(port, i, held)| {
                 if !ctx.ui.json {
-                    print_status(&port, &i, ctx.multi());
+                    print_status(&port, &i, held, ctx.multi());
                 }
-                json!({ "port": port, "device": i, "history": history_line(&i) })
+                json!({
+                    "port": port,
+                    "device": i,
+                    "history": history_line(&i),
+                    "previous_holds_bytes": held,
+                })
             });
             Outcome {
                 device: t.label(),
@@ -90,7 +96,23 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     finish(ctx, "status", outcomes)
 }
 
-fn print_status(port: &str, i: &DeviceInfo, multi: bool) {
+/// Bytes of flash only the previous tree uses (what `push --drop-previous`
+/// would free), counted by the agent's rule; `None` without a previous tree.
+fn previous_holds(c: &mut crate::device::Client, i: &DeviceInfo) -> Result<Option<u64>> {
+    if i.previous.is_none() {
+        return Ok(None);
+    }
+    let active = c.list(TreeSel::Active)?;
+    let previous = c.list(TreeSel::Previous)?;
+    let sectors = crate::plan::previous_only_sectors(&active, &previous);
+    Ok(Some(ota_agent::space::sector_bytes(sectors)))
+}
+
+fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, multi: bool) {
+    let held = match (held, &i.previous) {
+        (Some(b), Some(p)) => format!("; the previous tree {} holds {}", p.version, human_bytes(b)),
+        _ => String::new(),
+    };
     let mut lines = vec![
         format!("device     {} on {port}", i.device_id),
         format!("agent      {} (protocol {})", i.agent_version, i.protocol),
@@ -102,7 +124,7 @@ fn print_status(port: &str, i: &DeviceInfo, multi: bool) {
         lines.push(format!("history    {h}"));
     }
     lines.extend([format!(
-        "flash      {} free of {}",
+        "flash      {} free of {}{held}",
         human_bytes(i.free_bytes),
         human_bytes(i.capacity_bytes)
     )]);
