@@ -433,3 +433,58 @@ fn a_folder_signed_with_manifest_sign_goes_to_a_provisioned_agent() {
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("lib.py"), "{}", r.stderr);
 }
+
+/// Device ids and timings vary from run to run; nothing else may.
+fn normalized(line: &str) -> String {
+    line.split(' ')
+        .map(|w| {
+            let hex = w.len() == 16 && w.chars().all(|c| c.is_ascii_hexdigit());
+            let secs = w
+                .trim_end_matches([',', ';'])
+                .strip_suffix('s')
+                .is_some_and(|n| n.parse::<f64>().is_ok());
+            match (hex, secs) {
+                (true, _) => "<id>".to_string(),
+                (_, true) => "<secs>".to_string(),
+                _ => w.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_readme_shows_what_the_tool_prints() {
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split("## What it looks like\n\n```text\n")
+        .nth(1)
+        .and_then(|r| r.split("```").next())
+        .expect("the README's sample session");
+    let d = tempdir();
+    let app = d.path().join("examples/app");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/app");
+    for (path, _) in tree_of(&src) {
+        write(&app, &path, &std::fs::read(src.join(&path)).unwrap());
+    }
+    let mut printed = Vec::new();
+    for line in block.lines().filter(|l| l.starts_with("$ ota ")) {
+        let args: Vec<&str> = line["$ ota ".len()..].split(' ').collect();
+        if args.contains(&"v2") {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(app.join("blink.txt"))
+                .unwrap();
+            f.write_all(b"x\n").unwrap();
+        }
+        let r = run(d.path(), &args).ok();
+        printed.extend(r.stderr.lines().chain(r.stdout.lines()).map(normalized));
+    }
+    for line in block.lines().filter(|l| !l.starts_with('$')) {
+        assert!(
+            printed.contains(&normalized(line)),
+            "README shows {line:?}; ota printed:\n{}",
+            printed.join("\n")
+        );
+    }
+}
