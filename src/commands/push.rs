@@ -337,6 +337,15 @@ fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Re
             ),
         ));
     }
+    if let (Some(active), Some(_)) = (&before.active, before.boots_left) {
+        return Err(fail(
+            Kind::Refused,
+            format!(
+                "{need}; nothing was sent: {} is still in trial and the previous tree is what the device falls back to; confirm it (`ota confirm`) first, then push with --drop-previous",
+                active.version
+            ),
+        ));
+    }
     c.simple(&Request::DropPrevious, "DropPrevious")
 }
 

@@ -164,6 +164,8 @@ pub fn push(
     let mut out = PushOutcome::default();
     let files = bundle.files();
     let session = session_id(bundle);
+    // Until the commit, Ctrl-C stops at the next frame boundary.
+    let graceful = crate::interrupt::Graceful::new();
 
     let resumed = if opts.resume == Some(session) {
         resume_need(c, bundle, opts.window)
@@ -289,6 +291,7 @@ pub fn push(
     }
 
     ev(Event::Committing);
+    drop(graceful);
     commit(c, bundle, session, opts, &mut out).map_err(|e| {
         // After a lost answer the device may hold either tree: ask it.
         match c.hello() {
