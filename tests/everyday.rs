@@ -248,6 +248,43 @@ fn ctrl_c_mid_push_says_where_the_device_stands_and_the_next_push_resumes() {
     assert_eq!(device_files(d.path(), &sim.port), tree_of(&new));
 }
 
+#[test]
+fn sigterm_mid_push_stops_the_same_way() {
+    let d = tempdir();
+    make_tree(&d.path().join("new"), 2, 41);
+    write(&d.path().join("new"), "big.bin", &content(42, 400_000));
+    let sim = Sim::tcp(d.path(), "term.img");
+    let (tx, rx) = mpsc::channel();
+    let faults = Faults {
+        hold_at_milestone: true,
+        ..Faults::default()
+    };
+    let relay = Relay::start(&sim.port, faults, Some((100_000, tx)));
+    let child = ota()
+        .current_dir(d.path())
+        .args(push(&relay.addr, "new", "v1"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    rx.recv().unwrap();
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(killed.unwrap().success());
+    relay.release();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 130, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("nothing was committed and the device is still on no tree (empty)"),
+        "{}",
+        r.stderr
+    );
+}
+
 /// A TCP port that answers like something other than an agent: nothing,
 /// a MicroPython REPL, or an application printing lines.
 fn fake_port(answer: &'static [u8]) -> String {

@@ -387,9 +387,26 @@ impl Client {
             Msg::Error { code, detail, .. } => Err(refused(&self.t.name(), code, &detail)),
             other => Err(fail(
                 Kind::Device,
-                format!("{}: unexpected answer to {what}: {other:?}", self.t.name()),
+                format!(
+                    "{}: the agent answered {what} out of turn ({}); run `ota status` and try again",
+                    self.t.name(),
+                    msg_name(&other)
+                ),
             )),
         }
+    }
+}
+
+/// A reply's name for a message, without its fields.
+fn msg_name(m: &Msg) -> &'static str {
+    match m {
+        Msg::Info(_) => "device info",
+        Msg::File(_) | Msg::ListEnd => "a file list",
+        Msg::Ready { .. } | Msg::Need { .. } => "an update declaration",
+        Msg::Ack { .. } | Msg::FileDone { .. } => "file data",
+        Msg::Committed => "a commit",
+        Msg::Done => "done",
+        Msg::Error { .. } => "an error",
     }
 }
 
