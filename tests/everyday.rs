@@ -279,7 +279,7 @@ fn sigterm_mid_push_stops_the_same_way() {
     assert_eq!(r.code, 130, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("nothing was committed and the device is still on no tree (empty)"),
+            .contains("nothing was committed and the device still holds no tree"),
         "{}",
         r.stderr
     );

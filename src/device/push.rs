@@ -108,12 +108,13 @@ fn check_interrupt(c: &mut Client) -> Result<(), Step> {
         return Ok(());
     }
     let stands = match c.hello() {
-        Ok(info) => format!(
-            "nothing was committed and the device is still on {}",
-            info.active
-                .as_ref()
-                .map_or("no tree (empty)", |a| a.version.as_str())
-        ),
+        Ok(info) => match &info.active {
+            Some(a) => format!(
+                "nothing was committed and the device is still on {}",
+                a.version
+            ),
+            None => "nothing was committed and the device still holds no tree".into(),
+        },
         Err(_) => "nothing was committed; the device did not say more (run `ota status`)".into(),
     };
     Err(Step::Fatal(fail(
