@@ -10,7 +10,7 @@
 //! - `throughput`   a 10 MiB tree to `sim:` and over TCP (issue 3)
 //! - `memory`       host peak memory for 1, 10 and 50 MiB trees
 //! - `fleet`        1, 4 and 8 simulated boards at once with `ota --port ... push` (issue 8)
-//! - `space`        flash each tree takes, one extent per file, against packing small files
+//! - `space`        flash each tree takes as stored, against one extent per file and the floor
 //!
 //! Measures, never asserts. Runs that need a clean process (memory, TCP)
 //! are child processes of this binary (`__push`, `__agent`).
@@ -94,14 +94,15 @@ fn run(sections: &[String]) -> anyhow::Result<()> {
 // ---------------------------------------------------------------- space
 
 /// What each tree takes in the store, counted by the agent's own rule
-/// (`ota_agent::space`: one extent of whole 4 KiB sectors per file), beside
-/// what packing would take: files under a sector sharing sectors (each
-/// still one contiguous range), and everything packed byte to byte (the
-/// floor). A Pico W's store has 318 sectors for trees.
+/// (`ota_agent::space`: small files share sectors, page by page; larger
+/// ones take extents of whole sectors), beside one extent per file (the
+/// store before small files were packed) and everything packed byte to
+/// byte (the floor). A Pico W's store has 318 sectors for trees.
 fn space_section(w: &Path) -> anyhow::Result<()> {
+    use ota_agent::layout::sectors_for;
     use ota_agent::space::{extent_sectors, record_sectors, tree_need};
     println!("\n## Space: sectors of 4 KiB each tree takes (a Pico W store has 318 for trees)\n");
-    println!("| tree | files | bytes | one extent per file | small files packed | all packed (floor) | packing saves |");
+    println!("| tree | files | bytes | one extent per file | as stored (small files packed) | floor (all bytes packed) | packing saves |");
     println!("|---|---|---|---|---|---|---|");
     let typical = w.join("space-typical");
     typical_tree(&typical, 50, MIB, 1)?;
@@ -129,23 +130,16 @@ fn space_section(w: &Path) -> anyhow::Result<()> {
         let b = load(root)?;
         let sizes: Vec<u32> = b.files().iter().map(|f| f.size).collect();
         let bytes: u64 = sizes.iter().map(|&s| s as u64).sum();
+        let record = record_sectors(sizes.len());
+        let before = record + sizes.iter().map(|&s| extent_sectors(s)).sum::<u32>();
         let now = tree_need(sizes.len(), sizes.iter().copied());
-        let (small_bytes, big): (u64, u32) = sizes.iter().fold((0, 0), |(s, b), &n| {
-            if (n as u64) < ota_agent::layout::SECTOR as u64 {
-                (s + n as u64, b)
-            } else {
-                (s, b + extent_sectors(n))
-            }
-        });
-        let packed =
-            record_sectors(sizes.len()) + big + ota_agent::layout::sectors_for(small_bytes);
-        let floor = record_sectors(sizes.len()) + ota_agent::layout::sectors_for(bytes);
+        let floor = record + sectors_for(bytes);
         println!(
-            "| {name} | {} | {} | {now} | {packed} | {floor} | {} sectors ({}) |",
+            "| {name} | {} | {} | {before} | {now} | {floor} | {} sectors ({}) |",
             sizes.len(),
             human(bytes),
-            now - packed,
-            human((now - packed) as u64 * 4096)
+            before - now,
+            human((before - now) as u64 * 4096)
         );
     }
     Ok(())

@@ -47,13 +47,15 @@ pub struct Space {
 }
 
 impl Space {
-    /// Counts what `bundle` needs on a device holding `active` and `previous`
-    /// with `free` sectors free.
+    /// Counts what `bundle` needs on a device holding `active` and
+    /// `previous` with `free` sectors free, `previous_only` of them more
+    /// once the previous tree is dropped (the agent says how many).
     pub fn count(
         bundle: &Bundle,
         active: &[DeviceFile],
         previous: &[DeviceFile],
         free: u32,
+        previous_only: u32,
     ) -> Space {
         let need = |held: &[&[DeviceFile]]| {
             let mut seen: HashSet<(String, u32)> = held
@@ -70,7 +72,7 @@ impl Space {
         };
         let needed = need(&[active, previous]);
         let needed_without = need(&[active]);
-        let free_without = free + previous_only_sectors(active, previous);
+        let free_without = free + previous_only;
         Space {
             needed_sectors: needed,
             free_sectors: free,
@@ -82,25 +84,12 @@ impl Space {
     }
 }
 
-/// Sectors only the previous tree uses: its record and the extents of
-/// content the active tree does not share.
-pub fn previous_only_sectors(active: &[DeviceFile], previous: &[DeviceFile]) -> u32 {
-    if previous.is_empty() {
-        return 0;
-    }
-    let mut seen: HashSet<(&str, u32)> = active.iter().map(|f| (f.sha1.as_str(), f.size)).collect();
-    let own = previous
-        .iter()
-        .filter(|f| f.size > 0 && seen.insert((f.sha1.as_str(), f.size)))
-        .map(|f| f.size);
-    space::tree_need(previous.len(), own.collect::<Vec<_>>())
-}
-
 pub fn plan(
     bundle: &Bundle,
     active: &[DeviceFile],
     previous: &[DeviceFile],
     free_sectors: u32,
+    previous_only_sectors: u32,
 ) -> Plan {
     let on_device: HashMap<&str, &str> = active
         .iter()
@@ -112,7 +101,13 @@ pub fn plan(
         .map(|f| f.sha1.clone())
         .collect();
     let mut p = Plan {
-        space: Space::count(bundle, active, previous, free_sectors),
+        space: Space::count(
+            bundle,
+            active,
+            previous,
+            free_sectors,
+            previous_only_sectors,
+        ),
         ..Plan::default()
     };
     for f in bundle.files() {

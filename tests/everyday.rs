@@ -17,7 +17,7 @@ fn push<'a>(port: &'a str, dir: &'a str, version: &'a str) -> Vec<&'a str> {
 }
 
 #[test]
-fn four_hundred_tiny_files_are_refused_before_any_byte_with_needed_and_free() {
+fn four_hundred_tiny_files_share_sectors_and_the_count_is_the_agents() {
     let d = tempdir();
     let tiny = d.path().join("tiny");
     for i in 0..400 {
@@ -39,22 +39,52 @@ fn four_hundred_tiny_files_are_refused_before_any_byte_with_needed_and_free() {
     .ok()
     .json();
     let space = &dry["plan"]["space"];
-    // 400 extents of one sector each, and a record of 512 + 400 × 256 bytes (26 sectors).
-    assert_eq!(space["needed_sectors"], 426);
+    // A page each, 16 to a sector (25 sectors), and a record of 512 + 400 × 256 bytes (26).
+    assert_eq!(space["needed_sectors"], 51);
     assert_eq!(space["free_sectors"], 318);
-    assert_eq!(space["fits"], false);
+    assert_eq!(space["fits"], true);
+    run(d.path(), &push("sim:p.img", "tiny", "t1")).ok();
+    assert_eq!(device_files(d.path(), "sim:p.img"), tree_of(&tiny));
+    let free = status(d.path(), "sim:p.img")["free_bytes"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        free,
+        (318 - 51) * 4096,
+        "the host counted what the agent took"
+    );
+}
 
-    let r = run(d.path(), &push("sim:p.img", "tiny", "t1"));
+#[test]
+fn a_tree_too_big_is_refused_before_any_byte_with_needed_and_free() {
+    let d = tempdir();
+    let app = d.path().join("app");
+    write(&app, "main.py", b"print(1)\n");
+    run(d.path(), &push("sim:p.img", "app", "v1")).ok();
+    write(&app, "firmware.bin", &content(9, 1_400_000));
+    let dry = run(
+        d.path(),
+        &[
+            &["--json"][..],
+            &push("sim:p.img", "app", "v2"),
+            &["--dry-run"],
+        ]
+        .concat(),
+    )
+    .ok()
+    .json();
+    assert_eq!(dry["plan"]["space"]["fits"], false);
+    let r = run(d.path(), &push("sim:p.img", "app", "v2"));
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("sim:p.img: the update needs 1704 KiB of flash and 1272 KiB is free"),
+            .contains("sim:p.img: the update needs 1372 KiB of flash and 1264 KiB is free"),
         "{}",
         r.stderr
     );
     assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
     assert!(!r.stderr.contains("NoSpace"), "{}", r.stderr);
-    assert_eq!(status(d.path(), "sim:p.img")["state"], "empty");
+    assert_eq!(status(d.path(), "sim:p.img")["active"]["version"], "v1");
 }
 
 #[test]

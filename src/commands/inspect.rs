@@ -71,7 +71,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .zip(on_each(&targets, |t| {
             let mut c = ctx.connect_to(t)?;
             let i = c.hello()?;
-            let held = previous_holds(&mut c, &i)?;
+            let held = i.previous.is_some().then_some(i.previous_only_bytes);
             Ok((c.name(), i, held))
         }))
         .map(|(t, r)| {
@@ -94,18 +94,6 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         })
         .collect();
     finish(ctx, "status", outcomes)
-}
-
-/// Bytes of flash only the previous tree uses (what `push --drop-previous`
-/// would free), counted by the agent's rule; `None` without a previous tree.
-fn previous_holds(c: &mut crate::device::Client, i: &DeviceInfo) -> Result<Option<u64>> {
-    if i.previous.is_none() {
-        return Ok(None);
-    }
-    let active = c.list(TreeSel::Active)?;
-    let previous = c.list(TreeSel::Previous)?;
-    let sectors = crate::plan::previous_only_sectors(&active, &previous);
-    Ok(Some(ota_agent::space::sector_bytes(sectors)))
 }
 
 fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, multi: bool) {

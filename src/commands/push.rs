@@ -276,7 +276,11 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
 }
 
 fn free_sectors(i: &DeviceInfo) -> u32 {
-    (i.free_bytes / ota_agent::layout::SECTOR as u64) as u32
+    sectors_of(i.free_bytes)
+}
+
+fn sectors_of(bytes: u64) -> u32 {
+    (bytes / ota_agent::layout::SECTOR as u64) as u32
 }
 
 fn kib(sectors: u32) -> u64 {
@@ -309,7 +313,7 @@ fn space_line(s: &Space, before: &DeviceInfo) -> String {
 fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Result<()> {
     let name = c.name();
     let need = format!(
-        "{name}: the update needs {} KiB of flash and {} KiB is free (each file takes whole 4 KiB sectors)",
+        "{name}: the update needs {} KiB of flash and {} KiB is free (files of 4 KiB or more take whole sectors)",
         kib(s.needed_sectors),
         kib(s.free_sectors)
     );
@@ -324,7 +328,7 @@ fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Re
         };
         return Err(fail(
             Kind::Refused,
-            format!("{need}{room}; nothing was sent: remove files or merge small ones"),
+            format!("{need}{room}; nothing was sent: remove files or make them smaller"),
         ));
     }
     if !drop {
@@ -465,7 +469,13 @@ fn push_one(
 
     let active = c.list(TreeSel::Active)?;
     let mut previous = c.list(TreeSel::Previous)?;
-    let mut p = plan(bundle, &active, &previous, free_sectors(before));
+    let mut p = plan(
+        bundle,
+        &active,
+        &previous,
+        free_sectors(before),
+        sectors_of(before.previous_only_bytes),
+    );
     if !p.space.fits && !args.dry_run {
         check_space(c, before, &p.space, args.drop_previous)?;
         // The previous tree is gone: nothing of it can be reused now.
@@ -476,7 +486,7 @@ fn push_one(
         ));
         previous.clear();
         let now = c.hello()?;
-        p = plan(bundle, &active, &previous, free_sectors(&now));
+        p = plan(bundle, &active, &previous, free_sectors(&now), 0);
     }
 
     if args.dry_run {

@@ -45,6 +45,8 @@ pub struct DeviceInfo {
     pub keys: u8,
     /// What the trees' trials came to.
     pub history: TrialHistory,
+    /// Flash only the previous tree uses: what `push --drop-previous` frees.
+    pub previous_only_bytes: u64,
 }
 
 /// What the trees' trials came to (boots each trial was given).
@@ -136,6 +138,7 @@ impl Msg {
                     active_failed_boots: i.history.active_failed,
                     previous_failed_boots: i.history.previous_failed,
                 },
+                previous_only_bytes: i.previous_only_sectors as u64 * i.sector_size as u64,
             })),
             Reply::File {
                 path,
@@ -482,7 +485,6 @@ pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
         ErrorCode::FailedTrial => "; pass --force to try it again as a new trial",
         ErrorCode::NoPrevious => "",
         ErrorCode::NotTrial => "",
-        ErrorCode::BadState => "; run `ota status` and try again",
         _ => "",
     };
     fail(Kind::Refused, format!("{name}: {detail}{action}"))

@@ -302,6 +302,7 @@ impl<F: NorFlash> Agent<F> {
                     previous_failed: h.previous_failed,
                 }
             },
+            previous_only_sectors: self.store.previous_only_sectors(),
         }
     }
 }

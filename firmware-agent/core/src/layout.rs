@@ -333,11 +333,21 @@ pub struct FileRecord {
     pub sha256: Option<Sha256>,
     /// First sector of the file's extent (meaningless for an empty file).
     pub first_sector: u16,
+    /// Where the file starts in its first sector: a multiple of 256 for a
+    /// small file that shares its sector, else 0. Records written before
+    /// files were packed hold 0xFFFF here, read as 0.
+    pub offset: u16,
 }
 
 impl FileRecord {
+    /// Sectors the file's bytes span.
     pub fn sectors(&self) -> u32 {
-        crate::space::extent_sectors(self.size)
+        crate::space::span_sectors(self.offset, self.size)
+    }
+
+    /// Where the file's first byte is, in bytes from the start of the store.
+    pub fn start(&self) -> u32 {
+        self.first_sector as u32 * SECTOR + self.offset as u32
     }
 
     pub fn encode(&self) -> [u8; ENTRY] {
@@ -351,6 +361,7 @@ impl FileRecord {
         b[at + 1..at + 33].copy_from_slice(&self.sha256.unwrap_or([0; 32]));
         at += 33;
         b[at..at + 2].copy_from_slice(&self.first_sector.to_le_bytes());
+        b[at + 2..at + 4].copy_from_slice(&self.offset.to_le_bytes());
         b
     }
 
@@ -366,12 +377,18 @@ impl FileRecord {
             _ => return None,
         };
         at += 33;
+        let offset = match u16::from_le_bytes([b[at + 2], b[at + 3]]) {
+            0xFFFF => 0,
+            o if (o as u32) < SECTOR && (o as usize).is_multiple_of(PAGE) => o,
+            _ => return None,
+        };
         Some(FileRecord {
             path,
             size,
             sha1,
             sha256,
             first_sector: u16::from_le_bytes([b[at], b[at + 1]]),
+            offset,
         })
     }
 }

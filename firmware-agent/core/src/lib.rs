@@ -54,6 +54,9 @@ pub enum Error {
     Unsigned,
     /// A rollback onto a tree that failed its trial, without force.
     FailedTrial,
+    /// A small file sent again from its first byte: its pages are written
+    /// and share a sector with other files (start a new session).
+    Rewrite,
 }
 
 impl Error {
@@ -74,6 +77,7 @@ impl Error {
             Error::NotTrial => C::NotTrial,
             Error::Unsigned => C::Unsigned,
             Error::FailedTrial => C::FailedTrial,
+            Error::Rewrite => C::BadState,
         }
     }
 
@@ -95,6 +99,7 @@ impl Error {
             Error::NotTrial => "no tree to confirm",
             Error::Unsigned => "not signed by a provisioned release key",
             Error::FailedTrial => "the previous tree failed its trial",
+            Error::Rewrite => "a small file cannot be written twice in one update; push again",
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct Store<F> {
     keys: Keys,
     /// Trees the journal named that failed their CRC (flash decay, not power cuts).
     pub corrupt_trees: u8,
+    /// Sectors only the previous tree uses: what dropping it frees.
+    previous_only: u32,
 }
 
 impl<F: NorFlash> Store<F> {
@@ -84,6 +86,7 @@ impl<F: NorFlash> Store<F> {
             previous: None,
             used: SectorMap::new(),
             corrupt_trees: 0,
+            previous_only: 0,
         };
         store.scan_journal()?;
         store.load_trees()?;
@@ -119,7 +122,9 @@ impl<F: NorFlash> Store<F> {
         self.used.clear();
         self.used.set_range(0, JOURNAL_SECTORS as usize);
         self.active = self.load_tree(self.record.active)?;
+        let before_previous = self.used.count();
         self.previous = self.load_tree(self.record.previous)?;
+        self.previous_only = self.used.count() - before_previous;
         self.keys = Keys::default();
         if let Some(sector) = self.record.keys.filter(|&s| (s as u32) < self.sectors) {
             let mut b = [0u8; KEYS_RECORD];
@@ -451,6 +456,12 @@ impl<F: NorFlash> Store<F> {
         self.sectors - self.used.count()
     }
 
+    /// Sectors that dropping the previous tree would free (those no other
+    /// tree, journal or keys record uses).
+    pub fn previous_only_sectors(&self) -> u32 {
+        self.previous_only
+    }
+
     /// The `i`-th file of `tree`.
     pub fn file(&mut self, tree: &TreeRef, i: u16) -> Result<FileRecord, Error> {
         let mut buf = [0u8; ENTRY];
@@ -498,7 +509,7 @@ impl<F: NorFlash> Store<F> {
             return Ok(0);
         }
         let n = buf.len().min((f.size - offset) as usize);
-        let at = self.sector_offset(f.first_sector as u32) + offset;
+        let at = self.sector_offset(0) + f.start() + offset;
         self.read(at, &mut buf[..n])?;
         Ok(n)
     }

@@ -163,6 +163,8 @@ pub struct Info<'a> {
     pub keys: u8,
     /// What the trees' trials came to. Protocol 1.2.
     pub history: TrialHistory,
+    /// Sectors only the previous tree uses: what dropping it frees. Protocol 1.2.
+    pub previous_only_sectors: u32,
 }
 
 /// What the trials of the two trees came to, so a failed one is not taken for a good one.

@@ -108,6 +108,7 @@ fn all_replies() -> Vec<Reply<'static>> {
                 active_failed: None,
                 previous_failed: Some(3),
             },
+            previous_only_sectors: 12,
         }),
         Reply::File {
             index: 1,
