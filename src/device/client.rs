@@ -9,6 +9,7 @@ use ota_protocol::{
 };
 use serde::Serialize;
 
+use super::silence;
 use super::transport::Transport;
 use crate::bundle::hex;
 use crate::exit::{fail, Kind};
@@ -260,8 +261,8 @@ impl Client {
             }
             self.stats.bytes_in += n as u64;
             self.stats.board = self.t.board_time();
-            if self.stats.frames_in == 0 && self.unframed.len() < UNFRAMED_KEPT {
-                let keep = n.min(UNFRAMED_KEPT - self.unframed.len());
+            if self.stats.frames_in == 0 && self.unframed.len() < silence::KEPT {
+                let keep = n.min(silence::KEPT - self.unframed.len());
                 self.unframed.extend_from_slice(&buf[..keep]);
             }
             let mut rest = &buf[..n];
@@ -369,7 +370,8 @@ impl Client {
                     }
                     // A REPL prompt will not turn into an agent: say so now.
                     Ok(None)
-                        if attempt < tries && Silence::of(self).is_none_or(|s| !s.is_repl()) =>
+                        if attempt < tries
+                            && !(self.stats.frames_in == 0 && silence::is_repl(&self.unframed)) =>
                     {
                         self.drain(Duration::from_millis(100).min(self.timeout));
                         break;
@@ -413,64 +415,12 @@ fn msg_name(m: &Msg) -> &'static str {
     }
 }
 
-/// How many bytes of a port's non-agent output are kept to say what it is.
-const UNFRAMED_KEPT: usize = 512;
-
-/// What a port that never answered with a frame sent instead.
-enum Silence<'a> {
-    Nothing,
-    Repl,
-    Text(&'a [u8]),
-}
-
-impl Silence<'_> {
-    /// `None` once the port has answered with a valid frame.
-    fn of(c: &Client) -> Option<Silence<'_>> {
-        if c.stats.frames_in > 0 {
-            return None;
-        }
-        let raw = &c.unframed[..];
-        let text = String::from_utf8_lossy(raw);
-        Some(if raw.is_empty() {
-            Silence::Nothing
-        } else if text.contains(">>>") || text.contains("MicroPython") || text.contains("raw REPL")
-        {
-            Silence::Repl
-        } else {
-            Silence::Text(raw)
-        })
-    }
-
-    fn is_repl(&self) -> bool {
-        matches!(self, Silence::Repl)
-    }
-}
-
 impl Client {
     /// The error for a request nothing answered, saying what the port
     /// looks like when it never answered as an agent.
     fn no_answer(&self, what: &str, waited: Duration) -> anyhow::Error {
-        let name = self.t.name();
-        let secs = waited.as_secs_f32().round();
-        let msg = match Silence::of(self) {
-            None => format!("{name}: no answer to {what} within {secs}s"),
-            Some(Silence::Nothing) => format!(
-                "{name}: nothing answered within {secs}s: no ota agent listens there; check the port (`ota devices`) or install the agent"
-            ),
-            Some(Silence::Repl) => format!(
-                "{name}: a MicroPython REPL answers there, not the ota agent; install the agent on the board, or use a port where it runs"
-            ),
-            Some(Silence::Text(raw)) => {
-                let shown: String = String::from_utf8_lossy(&raw[..raw.len().min(40)])
-                    .chars()
-                    .flat_map(char::escape_debug)
-                    .collect();
-                format!(
-                    "{name}: an application answers there (it sent \"{shown}\"), not the ota agent; reset the board into the agent and try again"
-                )
-            }
-        };
-        fail(Kind::Device, msg)
+        let seen = (self.stats.frames_in == 0).then_some(&self.unframed[..]);
+        super::silence::no_answer(&self.t.name(), what, waited, seen)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod events;
 pub mod port;
 pub mod push;
 pub mod serve;
+pub mod silence;
 pub mod sim;
 pub mod transport;
 
