@@ -555,3 +555,22 @@ fn the_readme_shows_what_the_tool_prints() {
         );
     }
 }
+
+#[test]
+fn a_github_host_that_cannot_be_reached_is_named_with_the_reason() {
+    let d = tempdir();
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = format!(
+        r#"{{"owner": "me", "repo": "app", "api_url": "http://127.0.0.1:{port}", "retries": 0}}"#
+    );
+    std::fs::write(d.path().join("ota_config.json"), config).unwrap();
+    let r = run(d.path(), &["--port", "sim:g.img", "push"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        format!("ota: error: cannot connect to 127.0.0.1:{port}: connection refused")
+    );
+}
