@@ -10,6 +10,7 @@
 //! - `throughput`   a 10 MiB tree to `sim:` and over TCP (issue 3)
 //! - `memory`       host peak memory for 1, 10 and 50 MiB trees
 //! - `fleet`        1, 4 and 8 simulated boards at once with `ota --port ... push` (issue 8)
+//! - `space`        flash each tree takes as stored, against one extent per file and the floor
 //!
 //! Measures, never asserts. Runs that need a clean process (memory, TCP)
 //! are child processes of this binary (`__push`, `__agent`).
@@ -80,10 +81,67 @@ fn run(sections: &[String]) -> anyhow::Result<()> {
     if want("fleet") {
         fleet_section(w)?;
     }
+    if want("space") {
+        space_section(w)?;
+    }
     println!(
         "\n(all sections: {:.0} s of wall time)",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- space
+
+/// What each tree takes in the store, counted by the agent's own rule
+/// (`ota_agent::space`: small files share sectors, page by page; larger
+/// ones take extents of whole sectors), beside one extent per file (the
+/// store before small files were packed) and everything packed byte to
+/// byte (the floor). A Pico W's store has 318 sectors for trees.
+fn space_section(w: &Path) -> anyhow::Result<()> {
+    use ota_agent::layout::sectors_for;
+    use ota_agent::space::{extent_sectors, record_sectors, tree_need};
+    println!("\n## Space: sectors of 4 KiB each tree takes (a Pico W store has 318 for trees)\n");
+    println!("| tree | files | bytes | one extent per file | as stored (small files packed) | floor (all bytes packed) | packing saves |");
+    println!("|---|---|---|---|---|---|---|");
+    let typical = w.join("space-typical");
+    typical_tree(&typical, 50, MIB, 1)?;
+    let one = w.join("space-one");
+    write_file(
+        &one.join("firmware.bin"),
+        &binary_bytes(&mut Rng(7), MIB as usize),
+    )?;
+    let tiny = w.join("space-tiny");
+    let _ = std::fs::remove_dir_all(&tiny);
+    for i in 0..400 {
+        write_file(
+            &tiny.join(format!("f{i:03}.txt")),
+            format!("file{i:04}").as_bytes(),
+        )?;
+    }
+    let small = w.join("space-small");
+    sized_tree(&small, 200, 200 * 1500, 3)?;
+    for (name, root) in [
+        ("50 typical files, 1 MiB", &typical),
+        ("one 1 MiB file", &one),
+        ("200 files of 1.5 KB", &small),
+        ("400 files of 8 B", &tiny),
+    ] {
+        let b = load(root)?;
+        let sizes: Vec<u32> = b.files().iter().map(|f| f.size).collect();
+        let bytes: u64 = sizes.iter().map(|&s| s as u64).sum();
+        let record = record_sectors(sizes.len());
+        let before = record + sizes.iter().map(|&s| extent_sectors(s)).sum::<u32>();
+        let now = tree_need(sizes.len(), sizes.iter().copied());
+        let floor = record + sectors_for(bytes);
+        println!(
+            "| {name} | {} | {} | {before} | {now} | {floor} | {} sectors ({}) |",
+            sizes.len(),
+            human(bytes),
+            before - now,
+            human((before - now) as u64 * 4096)
+        );
+    }
     Ok(())
 }
 
@@ -550,6 +608,7 @@ fn options(chunk: u32, window: u32) -> PushOptions {
         reboot: true,
         confirm_timeout: d.confirm_timeout,
         reconnect_timeout: d.device_timeout,
+        resume: None,
     }
 }
 

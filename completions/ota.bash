@@ -185,7 +185,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push stage status devices ls confirm rollback reboot manifest provision keygen agent completions bootsel monitor help"
+            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,7 +211,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help sim uf2 install help"
+            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help install sim uf2 help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,7 +237,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__help)
-            opts="sim uf2 install help"
+            opts="install sim uf2 help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,21 +443,21 @@ _ota() {
             return 0
             ;;
         ota__subcmd__completions)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help bash elvish fish powershell zsh"
+            opts="-v -q -h --port --serial --all --config --verbose --quiet --json --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -521,7 +521,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="push stage status devices ls confirm rollback reboot manifest provision keygen agent completions bootsel monitor help"
+            opts="bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -535,7 +535,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help__subcmd__agent)
-            opts="sim uf2 install"
+            opts="install sim uf2"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -843,7 +843,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__keygen)
-            opts="-o -v -q -h --out --config --port --serial --all --verbose --quiet --json --help"
+            opts="-o -v -q -h --out --port --serial --all --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -857,15 +857,15 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -903,21 +903,21 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help gen verify sign help"
+            opts="-v -q -h --port --serial --all --config --verbose --quiet --json --help gen verify sign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -929,7 +929,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__gen)
-            opts="-o -v -q -h --version --post-update --rollback --out --root --config --port --serial --all --verbose --quiet --json --help"
+            opts="-o -v -q -h --version --post-update --rollback --out --root --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -960,14 +960,6 @@ _ota() {
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1049,7 +1041,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__sign)
-            opts="-o -v -q -h --key --hmac-key --out --config --port --serial --all --verbose --quiet --json --help"
+            opts="-o -v -q -h --key --hmac-key --out --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1075,14 +1067,6 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --serial)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1091,7 +1075,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__verify)
-            opts="-v -q -h --dir --pubkey --hmac-key --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --pubkey --hmac-key --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1110,14 +1094,6 @@ _ota() {
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1189,7 +1165,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --version --app --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --monitor --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --manifest --version --app --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --monitor --drop-previous --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1216,6 +1192,10 @@ _ota() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1281,12 +1261,16 @@ _ota() {
             return 0
             ;;
         ota__subcmd__rollback)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --force --boots --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --boots)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1307,7 +1291,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__stage)
-            opts="-v -q -h --out --channel --tag --branch --token --no-cache --wait-rate-limit --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --out --channel --tag --branch --token --no-cache --wait-rate-limit --port --serial --all --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1333,15 +1317,15 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -31,22 +31,48 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
+            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
-            cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
             cand devices 'List attached agents, and Picos that do not answer as one'
             cand ls 'List the files of the active tree'
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
             cand reboot 'Restart the device'
-            cand manifest 'Release manifests: generate, verify, sign'
             cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
-            cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand agent 'The agent itself: a simulated one, the firmware image, installing it on a board'
+            cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
+            cand manifest 'Release manifests: generate, verify, sign'
+            cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
-            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
-            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;bootsel'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;monitor'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'ota;push'= {
             cand --dir 'Push this folder (the working tree) instead of an update from GitHub'
@@ -55,6 +81,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --tag 'Release tag to install (stable channel)'
             cand --branch 'Branch to follow (developer channel)'
             cand --token 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed'
+            cand --manifest 'With --dir: push the files this manifest lists (signed with `ota manifest sign`), each checked against it, with its version and its signature for the device'
             cand --version 'Version to record for a pushed folder [default: dir-<content id>]'
             cand --app 'The application: an ELF linked for the slot, made the tree''s image beside the files of --dir (a push without it keeps the device''s image)'
             cand --boots 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)'
@@ -70,26 +97,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --allow-unsigned 'Push an update that no key in the config''s `pubkey` signed (a folder, an unsigned release)'
             cand --allow-downgrade 'Push a signed version lower than the one the device runs'
             cand --monitor 'Go straight into `ota monitor` (the application''s console) after the push'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;stage'= {
-            cand --out 'Folder to write the verified files and their manifest.json into'
-            cand --channel '"stable" (latest release, or --tag) or "developer" (tip of --branch)'
-            cand --tag 'Release tag to install (stable channel)'
-            cand --branch 'Branch to follow (developer channel)'
-            cand --token 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --no-cache 'Download every file again instead of using the host''s blob cache'
-            cand --wait-rate-limit 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing'
+            cand --drop-previous 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
@@ -155,9 +163,11 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
         }
         &'ota;rollback'= {
+            cand --boots 'With --force: boots the tree gets to confirm itself [default: the config''s trial_boots]'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --force 'Go back even to a tree that failed its trial; it goes in as a trial again'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
@@ -180,89 +190,6 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
-        &'ota;manifest'= {
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand gen 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders'
-            cand verify 'Check a manifest: its schema and paths, the files in a folder, and its signature'
-            cand sign 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'ota;manifest;gen'= {
-            cand --version 'The release version recorded in the manifest'
-            cand --post-update 'Hook to run after an update (a path in the manifest)'
-            cand --rollback 'Hook to run on rollback (a path in the manifest)'
-            cand -o 'Output file ("-" for stdout)'
-            cand --out 'Output file ("-" for stdout)'
-            cand --root 'Folder the paths are relative to [default: the current folder]'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;manifest;verify'= {
-            cand --dir 'Check every listed file in this folder against its size and hashes'
-            cand --pubkey 'Require a valid signature by this public key (ed25519:<hex> or a .pub file); repeatable [default: the config''s `pubkey`]'
-            cand --hmac-key 'Require a valid seed-style HMAC-SHA256 signature with this shared key'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;manifest;sign'= {
-            cand --key 'Ed25519 secret key file (from `ota keygen`)'
-            cand --hmac-key 'The seed updater''s HMAC-SHA256 with a shared key (weaker: every board holds the key)'
-            cand -o 'Write here instead of in place'
-            cand --out 'Write here instead of in place'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;manifest;help'= {
-            cand gen 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders'
-            cand verify 'Check a manifest: its schema and paths, the files in a folder, and its signature'
-            cand sign 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'ota;manifest;help;gen'= {
-        }
-        &'ota;manifest;help;verify'= {
-        }
-        &'ota;manifest;help;sign'= {
-        }
-        &'ota;manifest;help;help'= {
-        }
         &'ota;provision'= {
             cand --pubkey 'A release public key (ed25519:<hex> or a .pub file); repeat for up to 4'
             cand --key 'Secret key of one the agent holds now: needed to change keys once it has some'
@@ -270,21 +197,6 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --clear 'Remove every key: the agent accepts unsigned trees again'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;keygen'= {
-            cand -o 'Where to write the secret key; the public key goes to NAME.pub'
-            cand --out 'Where to write the secret key; the public key goes to NAME.pub'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
@@ -306,10 +218,26 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
             cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
-            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;agent;install'= {
+            cand --app 'The application''s ELF, installed with the agent in the same UF2'
+            cand --firmware 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --usb 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'ota;agent;sim'= {
             cand --flash 'The simulated Pico''s flash image (created on first use)'
@@ -346,67 +274,134 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
-        &'ota;agent;install'= {
-            cand --app 'The application''s ELF, installed with the agent in the same UF2'
-            cand --firmware 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --usb 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
         &'ota;agent;help'= {
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
             cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
             cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
-            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;agent;help;install'= {
         }
         &'ota;agent;help;sim'= {
         }
         &'ota;agent;help;uf2'= {
         }
-        &'ota;agent;help;install'= {
-        }
         &'ota;agent;help;help'= {
         }
+        &'ota;stage'= {
+            cand --out 'Folder to write the verified files and their manifest.json into'
+            cand --channel '"stable" (latest release, or --tag) or "developer" (tip of --branch)'
+            cand --tag 'Release tag to install (stable channel)'
+            cand --branch 'Branch to follow (developer channel)'
+            cand --token 'GitHub token (also GITHUB_TOKEN, or the config''s `token`); never printed'
+            cand --port 'port'
+            cand --serial 'serial'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --no-cache 'Download every file again instead of using the host''s blob cache'
+            cand --wait-rate-limit 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing'
+            cand --all 'all'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;manifest'= {
+            cand --port 'port'
+            cand --serial 'serial'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --all 'all'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand gen 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders'
+            cand verify 'Check a manifest: its schema and paths, the files in a folder, and its signature'
+            cand sign 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;manifest;gen'= {
+            cand --version 'The release version recorded in the manifest'
+            cand --post-update 'Hook to run after an update (a path in the manifest)'
+            cand --rollback 'Hook to run on rollback (a path in the manifest)'
+            cand -o 'Output file ("-" for stdout)'
+            cand --out 'Output file ("-" for stdout)'
+            cand --root 'Folder the paths are relative to [default: the current folder]'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;manifest;verify'= {
+            cand --dir 'Check every listed file in this folder against its size and hashes'
+            cand --pubkey 'Require a valid signature by this public key (ed25519:<hex> or a .pub file); repeatable [default: the config''s `pubkey`]'
+            cand --hmac-key 'Require a valid seed-style HMAC-SHA256 signature with this shared key'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;manifest;sign'= {
+            cand --key 'Ed25519 secret key file (from `ota keygen`)'
+            cand --hmac-key 'The seed updater''s HMAC-SHA256 with a shared key (weaker: every board holds the key)'
+            cand -o 'Write here instead of in place'
+            cand --out 'Write here instead of in place'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;manifest;help'= {
+            cand gen 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders'
+            cand verify 'Check a manifest: its schema and paths, the files in a folder, and its signature'
+            cand sign 'Sign a manifest with an Ed25519 secret key (or the seed updater''s HMAC key)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;manifest;help;gen'= {
+        }
+        &'ota;manifest;help;verify'= {
+        }
+        &'ota;manifest;help;sign'= {
+        }
+        &'ota;manifest;help;help'= {
+        }
+        &'ota;keygen'= {
+            cand -o 'Where to write the secret key; the public key goes to NAME.pub'
+            cand --out 'Where to write the secret key; the public key goes to NAME.pub'
+            cand --port 'port'
+            cand --serial 'serial'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --all 'all'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'ota;completions'= {
+            cand --port 'port'
+            cand --serial 'serial'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;bootsel'= {
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;monitor'= {
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
+            cand --all 'all'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -416,26 +411,28 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
         }
         &'ota;help'= {
+            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
+            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
-            cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
             cand devices 'List attached agents, and Picos that do not answer as one'
             cand ls 'List the files of the active tree'
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
             cand reboot 'Restart the device'
-            cand manifest 'Release manifests: generate, verify, sign'
             cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
-            cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand agent 'The agent itself: a simulated one, the firmware image, installing it on a board'
+            cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
+            cand manifest 'Release manifests: generate, verify, sign'
+            cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
-            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
-            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
-        &'ota;help;push'= {
+        &'ota;help;bootsel'= {
         }
-        &'ota;help;stage'= {
+        &'ota;help;monitor'= {
+        }
+        &'ota;help;push'= {
         }
         &'ota;help;status'= {
         }
@@ -449,6 +446,21 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;help;reboot'= {
         }
+        &'ota;help;provision'= {
+        }
+        &'ota;help;agent'= {
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
+            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+        }
+        &'ota;help;agent;install'= {
+        }
+        &'ota;help;agent;sim'= {
+        }
+        &'ota;help;agent;uf2'= {
+        }
+        &'ota;help;stage'= {
+        }
         &'ota;help;manifest'= {
             cand gen 'Write a manifest.json (the MicroPython updater''s format, plus Git blob SHA-1s) for files and folders'
             cand verify 'Check a manifest: its schema and paths, the files in a folder, and its signature'
@@ -460,26 +472,9 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;help;manifest;sign'= {
         }
-        &'ota;help;provision'= {
-        }
         &'ota;help;keygen'= {
         }
-        &'ota;help;agent'= {
-            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
-            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
-            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
-        }
-        &'ota;help;agent;sim'= {
-        }
-        &'ota;help;agent;uf2'= {
-        }
-        &'ota;help;agent;install'= {
-        }
         &'ota;help;completions'= {
-        }
-        &'ota;help;bootsel'= {
-        }
-        &'ota;help;monitor'= {
         }
         &'ota;help;help'= {
         }

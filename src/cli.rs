@@ -68,7 +68,14 @@ pub enum Command {
     /// Keep the active trial version (what the application does when it booted well)
     Confirm,
     /// Go back to the previous tree (takes effect at the next boot)
-    Rollback,
+    Rollback {
+        /// Go back even to a tree that failed its trial; it goes in as a trial again
+        #[arg(long)]
+        force: bool,
+        /// With --force: boots the tree gets to confirm itself [default: the config's trial_boots]
+        #[arg(long, value_name = "N", requires = "force")]
+        boots: Option<u8>,
+    },
     /// Restart the device
     Reboot,
     /// Release manifests: generate, verify, sign
@@ -146,8 +153,17 @@ pub struct PushArgs {
     pub staged: Option<PathBuf>,
     #[command(flatten)]
     pub github: GithubArgs,
+    /// With --dir: push the files this manifest lists (signed with `ota manifest sign`),
+    /// each checked against it, with its version and its signature for the device
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "dir",
+        conflicts_with = "version"
+    )]
+    pub manifest: Option<PathBuf>,
     /// Version to record for a pushed folder [default: dir-<content id>]
-    #[arg(long = "version", value_name = "V")]
+    #[arg(long = "version", value_name = "V", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub version: Option<String>,
     /// The application: an ELF linked for the slot, made the tree's image
     /// beside the files of --dir (a push without it keeps the device's image)
@@ -177,6 +193,10 @@ pub struct PushArgs {
     /// Go straight into `ota monitor` (the application's console) after the push
     #[arg(long)]
     pub monitor: bool,
+    /// When the update does not fit beside the previous tree, drop that tree first
+    /// (it can no longer be rolled back to)
+    #[arg(long)]
+    pub drop_previous: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,7 +212,7 @@ pub enum ManifestCommand {
 #[derive(Debug, Args)]
 pub struct ManifestGenArgs {
     /// The release version recorded in the manifest
-    #[arg(long = "version", value_name = "V")]
+    #[arg(long = "version", value_name = "V", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub version: String,
     /// Hook to run after an update (a path in the manifest)
     #[arg(long, value_name = "FILE")]
@@ -295,4 +315,83 @@ pub struct SimArgs {
     /// pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)
     #[arg(long, value_name = "DIR", requires = "pty")]
     pub by_id: Option<PathBuf>,
+}
+
+/// Subcommands that never talk to a device: their help leaves out `--port`,
+/// `--serial` and `--all`.
+const NO_DEVICE: &[&str] = &["stage", "manifest", "keygen", "completions"];
+
+/// Subcommands whose help shows an example and what the exit codes mean.
+const EXAMPLES: &[(&str, &str)] = &[
+    ("push", "Examples:\n  ota push --port sim:pico.img --dir . --version v1     a folder to a simulated Pico\n  ota push --tag v1.2.0                                 a release from GitHub to the one board on USB\n  ota push --dir build --manifest manifest.json         a folder signed with `ota manifest sign`\n  ota push --staged ota-stage --all --json              a staged update to every attached board"),
+    ("stage", "Example:\n  ota stage --tag v1.2.0 --out ota-stage"),
+    ("status", "Example:\n  ota status --port sim:pico.img --json"),
+    ("devices", "Example:\n  ota devices"),
+    ("ls", "Example:\n  ota ls --long --previous"),
+    ("confirm", "Example:\n  ota confirm --port /dev/ttyACM0"),
+    ("rollback", "Examples:\n  ota rollback\n  ota rollback --force --boots 1     back onto a tree that failed its trial, as a new trial"),
+    ("reboot", "Example:\n  ota reboot --all"),
+    ("manifest", "Example:\n  ota manifest gen --version v1.2.0 main.py lib"),
+    ("manifest gen", "Example:\n  ota manifest gen --version v1.2.0 --out manifest.json main.py lib"),
+    ("manifest verify", "Example:\n  ota manifest verify manifest.json --dir . --pubkey release.pub"),
+    ("manifest sign", "Example:\n  ota manifest sign manifest.json --key release"),
+    ("agent sim", "Examples:\n  ota agent sim --flash pico.img --pty\n  ota agent sim --flash pico.img --listen 127.0.0.1:0"),
+    ("agent uf2", "Example:\n  ota agent uf2 ota-agent-pico --out ota-agent.uf2"),
+    ("provision", "Example:\n  ota provision --pubkey release.pub"),
+    ("keygen", "Example:\n  ota keygen --out release"),
+    ("agent", "Example:\n  ota agent sim --flash pico.img --pty"),
+    ("completions", "Example:\n  ota completions bash > /etc/bash_completion.d/ota"),
+];
+
+/// The command line as `ota` parses it: clap's, with each subcommand's help
+/// given its example and the exit codes, and device options left out of
+/// the help of commands that involve no device.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    for (path, example) in EXAMPLES {
+        let help = format!("{example}\n\n{EXIT_CODES_HELP}");
+        cmd = match path.split_once(' ') {
+            None => cmd.mut_subcommand(*path, |s| s.after_help(help)),
+            Some((parent, child)) => {
+                cmd.mut_subcommand(parent, |p| p.mut_subcommand(child, |s| s.after_help(help)))
+            }
+        };
+    }
+    for name in NO_DEVICE {
+        cmd = cmd.mut_subcommand(*name, shadow_device_options);
+    }
+    cmd
+}
+
+/// Gives a subcommand hidden arguments of the device options' names, so
+/// that clap does not copy the global ones into its help (a global
+/// argument is not copied where one of its name exists).
+fn shadow_device_options(s: clap::Command) -> clap::Command {
+    use clap::{Arg, ArgAction};
+    s.arg(
+        Arg::new("port")
+            .long("port")
+            .action(ArgAction::Append)
+            .hide(true),
+    )
+    .arg(
+        Arg::new("serial")
+            .long("serial")
+            .action(ArgAction::Append)
+            .hide(true),
+    )
+    .arg(
+        Arg::new("all")
+            .long("all")
+            .action(ArgAction::SetTrue)
+            .hide(true),
+    )
+}
+
+/// Parses the process's arguments (exits with clap's message on a usage error).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }

@@ -328,10 +328,103 @@ impl Config {
                 "{name}: `{key}` is for the board's Wi-Fi; the host ignores it"
             ));
         }
-        for key in &self.unknown {
-            notes.push(format!("{name}: unknown field `{key}` ignored"));
-        }
         notes
+    }
+
+    /// Lines to tell always: fields this version does not know (a typo
+    /// such as `chunck` would otherwise be ignored without a word).
+    pub fn warnings(&self) -> Vec<String> {
+        let name = self
+            .file
+            .as_ref()
+            .map_or("config".into(), |p| p.display().to_string());
+        self.unknown
+            .iter()
+            .map(|key| match closest_field(key) {
+                Some(known) => {
+                    format!("{name}: unknown field `{key}` ignored (did you mean `{known}`?)")
+                }
+                None => format!("{name}: unknown field `{key}` ignored"),
+            })
+            .collect()
+    }
+}
+
+/// Every field the config file may hold.
+const FIELDS: &[&str] = &[
+    "owner",
+    "repo",
+    "channel",
+    "branch",
+    "tag",
+    "token",
+    "allow",
+    "ignore",
+    "paths",
+    "chunk",
+    "connect_timeout_sec",
+    "http_timeout_sec",
+    "retries",
+    "backoff_sec",
+    "debug",
+    "fallback_channel",
+    "port",
+    "api_url",
+    "raw_url",
+    "device_timeout_sec",
+    "trial_boots",
+    "confirm_timeout_sec",
+    "window",
+    "pubkey",
+    "ssid",
+    "password",
+];
+
+/// The known field one or two edits away from `key`, if any.
+fn closest_field(key: &str) -> Option<&'static str> {
+    FIELDS
+        .iter()
+        .map(|f| (edit_distance(key, f), *f))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, f)| f)
+}
+
+/// Levenshtein distance, for typo suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + (ca != *cb) as usize).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod typo_tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_gets_a_suggestion_and_every_example_field_is_known() {
+        assert_eq!(closest_field("chunck"), Some("chunk"));
+        assert_eq!(closest_field("completely_else"), None);
+        let example: Value =
+            serde_json::from_str(include_str!("../ota_config.example.json")).unwrap();
+        for key in example.as_object().unwrap().keys() {
+            assert!(FIELDS.contains(&key.as_str()), "{key}");
+        }
+        let c = Config::parse(
+            Path::new("x.json"),
+            include_str!("../ota_config.example.json"),
+        )
+        .unwrap();
+        assert!(c.unknown.is_empty());
     }
 }
 
@@ -404,6 +497,8 @@ mod tests {
     fn unknown_fields_are_noted() {
         let c = parse(r#"{"chanel": "stable"}"#).unwrap();
         assert_eq!(c.unknown, vec!["chanel"]);
-        assert!(c.notes()[0].contains("unknown field `chanel`"));
+        assert!(
+            c.warnings()[0].contains("unknown field `chanel` ignored (did you mean `channel`?)")
+        );
     }
 }

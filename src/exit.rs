@@ -16,6 +16,8 @@ pub enum Kind {
     Device,
     /// The device answered and refused the request.
     Refused,
+    /// Ctrl-C or SIGTERM stopped the command between two frames.
+    Interrupted,
 }
 
 impl Kind {
@@ -26,6 +28,7 @@ impl Kind {
             Kind::Verify => 4,
             Kind::Device => 5,
             Kind::Refused => 6,
+            Kind::Interrupted => crate::interrupt::EXIT_CODE,
         }
     }
 
@@ -36,6 +39,7 @@ impl Kind {
             Kind::Verify => "verify",
             Kind::Device => "device",
             Kind::Refused => "refused",
+            Kind::Interrupted => "interrupted",
         }
     }
 }
@@ -82,4 +86,5 @@ Exit codes:
   3  source error (GitHub, folder, staged bundle)
   4  verification failure (hash, size, signature, refused downgrade); nothing was installed
   5  device or link error (not found, busy, timed out, disconnected; no confirm in time)
-  6  the device refused the request (no space, bad path, nothing to roll back, unsigned)";
+  6  the device refused the request (no space, bad path, nothing to roll back, unsigned)
+130  interrupted (Ctrl-C, SIGTERM) between two frames; nothing was committed";

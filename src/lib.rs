@@ -13,6 +13,7 @@ pub mod elf;
 pub mod exit;
 pub mod filter;
 pub mod firmware;
+pub mod interrupt;
 pub mod man;
 pub mod manifest;
 pub mod plan;

@@ -1,7 +1,6 @@
 //! The `ota` binary: parse flags, load the config, run a command, and turn
 //! its outcome into an exit code (see `ota --help`).
 
-use clap::{CommandFactory, Parser};
 use ota::cli::{AgentCommand, Cli, Command, ManifestCommand};
 use ota::commands::{self, Ctx};
 use ota::config::Config;
@@ -9,7 +8,7 @@ use ota::exit::{code_of, kind_of};
 use ota::progress::Ui;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = ota::cli::parse();
     let json = cli.global.json;
     let code = match run(cli) {
         Ok(()) => 0,
@@ -31,7 +30,7 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Completions { shell } = cli.command {
-        let mut cmd = Cli::command();
+        let mut cmd = ota::cli::command();
         clap_complete::generate(shell, &mut cmd, "ota", &mut std::io::stdout());
         return Ok(());
     }
@@ -50,6 +49,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     for note in config.notes() {
         ui.detail(&note);
     }
+    for warning in config.warnings() {
+        ui.warn(&warning);
+    }
     let ctx = Ctx {
         config,
         ui,
@@ -67,7 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devices => commands::devices::run(&ctx),
         Command::Ls { long, previous } => commands::inspect::ls(&ctx, *long, *previous),
         Command::Confirm => commands::inspect::confirm(&ctx),
-        Command::Rollback => commands::inspect::rollback(&ctx),
+        Command::Rollback { force, boots } => commands::inspect::rollback(&ctx, *force, *boots),
         Command::Reboot => commands::inspect::reboot(&ctx),
         Command::Stage(args) => commands::stage::run(&ctx, args),
         Command::Manifest(ManifestCommand::Gen(args)) => commands::manifest::gen(&ctx, args),

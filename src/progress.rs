@@ -41,6 +41,13 @@ impl Ui {
         }
     }
 
+    /// A warning: on stderr unless -q, with --json too.
+    pub fn warn(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("ota: warning: {line}");
+        }
+    }
+
     /// A line for `-v`.
     pub fn detail(&self, line: &str) {
         if self.verbose > 0 && !self.json {
@@ -61,6 +68,16 @@ pub struct Progress {
     done: u64,
 }
 
+/// A push that ends without committing (an error, Ctrl-C) takes its bar
+/// off the screen, so that the message after it stands alone.
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
 impl Progress {
     pub fn new(ui: Ui) -> Progress {
         Progress {
@@ -76,11 +93,10 @@ impl Progress {
 
     /// One of several devices pushed at once, named `label`.
     pub fn in_multi(ui: Ui, multi: &MultiProgress, label: &str) -> Progress {
-        Progress {
-            multi: Some(multi.clone()),
-            prefix: format!("[{label}] "),
-            ..Progress::new(ui)
-        }
+        let mut p = Progress::new(ui);
+        p.multi = Some(multi.clone());
+        p.prefix = format!("[{label}] ");
+        p
     }
 
     pub fn handle(&mut self, ev: Event) {
@@ -140,6 +156,9 @@ impl Progress {
             }
             (_, Event::Rebooting) => self.line("rebooting the device"),
             (_, Event::WaitingForConfirm) => self.line("waiting for the new version to confirm"),
+            (_, Event::Resumed { files_done }) => self.line(&format!(
+                "resuming the unfinished push of this update ({files_done} file(s) already on the device)"
+            )),
         }
     }
 

@@ -109,10 +109,33 @@ fn help_documents_exit_codes_and_every_command() {
         "reboot",
         "completions",
     ] {
-        run(d.path(), &[cmd, "--help"]).ok();
+        let r = run(d.path(), &[cmd, "--help"]).ok();
+        assert!(
+            r.stdout.contains("Example") && r.stdout.contains("Exit codes:"),
+            "{cmd} --help lacks an example or the exit codes:\n{}",
+            r.stdout
+        );
     }
     run(d.path(), &["agent", "sim", "--help"]).ok();
     run(d.path(), &["agent", "install", "--help"]).ok();
+}
+
+#[test]
+fn device_options_appear_only_where_a_device_is_involved() {
+    let d = tempdir();
+    for cmd in [
+        &["keygen"][..],
+        &["manifest", "gen"],
+        &["stage"],
+        &["completions"],
+    ] {
+        let r = run(d.path(), &[cmd, &["--help"]].concat()).ok();
+        assert!(!r.stdout.contains("--port"), "{cmd:?}:\n{}", r.stdout);
+    }
+    for cmd in ["push", "status", "rollback"] {
+        let r = run(d.path(), &[cmd, "--help"]).ok();
+        assert!(r.stdout.contains("--port"), "{cmd}:\n{}", r.stdout);
+    }
 }
 
 #[test]

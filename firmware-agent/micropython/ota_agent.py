@@ -324,8 +324,10 @@ class Agent:
             o.opt(t, lambda t: o.str(t["version"]).str(t["ref"]).str(t["commit"]).var(len(t["files"])).var(sum(f[0] for f in t["files"].values())))
         o.opt(self.sess and self.sess["id"], o.var)
         o.u8(0)
-        # No application slot on a MicroPython board: AppSlot::Empty, ImageState::None.
+        # No application slot on a MicroPython board: AppSlot::Empty, ImageState::None;
+        # no trial history kept beyond its own journal, and no previous-only sectors.
         o.var(0).var(0)
+        o.u8(0).u8(0).u8(0).var(0)
         self.reply(o)
 
     def list_files(self, which):

@@ -40,6 +40,30 @@ pub fn state_line(i: &DeviceInfo) -> String {
     }
 }
 
+/// What the trial history says, in one line: `v2 failed its trial (3
+/// boots) and was rolled back to v1`; `None` when there is nothing to say.
+pub fn history_line(i: &DeviceInfo) -> Option<String> {
+    let version = |t: &Option<TreeSummary>| {
+        t.as_ref()
+            .map_or("(none)".to_string(), |t| t.version.clone())
+    };
+    if let Some(n) = i.history.previous_failed_boots {
+        return Some(format!(
+            "{} failed its trial ({n} boot{}) and was rolled back to {}",
+            version(&i.previous),
+            if n == 1 { "" } else { "s" },
+            version(&i.active)
+        ));
+    }
+    i.history.active_failed_boots.map(|n| {
+        format!(
+            "{} failed a trial ({n} boot{}) before and was put back by a forced rollback",
+            version(&i.active),
+            if n == 1 { "" } else { "s" }
+        )
+    })
+}
+
 pub fn status(ctx: &Ctx) -> Result<()> {
     let targets = ctx.targets()?;
     let outcomes: Vec<Outcome> = targets
@@ -47,14 +71,21 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .zip(on_each(&targets, |t| {
             let mut c = ctx.connect_to(t)?;
             let i = c.hello()?;
-            Ok((c.name(), i, c.touched))
+            let held = i.previous.is_some().then_some(i.previous_only_bytes);
+            Ok((c.name(), i, held, c.touched))
         }))
         .map(|(t, r)| {
-            let result = r.map(|(port, i, touched)| {
+            let result = r.map(|(port, i, held, touched)| {
                 if !ctx.ui.json {
-                    print_status(&port, &i, touched, ctx.multi());
+                    print_status(&port, &i, held, touched, ctx.multi());
                 }
-                json!({ "port": port, "device": i, "application_was_running": touched })
+                json!({
+                    "port": port,
+                    "device": i,
+                    "history": history_line(&i),
+                    "previous_holds_bytes": held,
+                    "application_was_running": touched,
+                })
             });
             Outcome {
                 device: t.label(),
@@ -76,12 +107,16 @@ fn image_line(i: &DeviceInfo) -> String {
     }
 }
 
-fn print_status(port: &str, i: &DeviceInfo, touched: bool, multi: bool) {
+fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, multi: bool) {
     let app = match (i.app.as_str(), touched) {
         ("valid", true) => "running; reached the agent with a 1200-baud touch, and handed back",
         ("valid", false) => "in the slot; the agent hands over to it at each reset",
         ("invalid", _) => "the slot holds no application image: the agent stays in charge",
         _ => "none: the slot is empty (install one with `ota agent uf2 --app`)",
+    };
+    let held = match (held, &i.previous) {
+        (Some(b), Some(p)) => format!("; the previous tree {} holds {}", p.version, human_bytes(b)),
+        _ => String::new(),
     };
     let mut lines = vec![
         format!("device     {} on {port}", i.device_id),
@@ -91,12 +126,15 @@ fn print_status(port: &str, i: &DeviceInfo, touched: bool, multi: bool) {
         format!("active     {}", tree_line(&i.active)),
         format!("state      {}", state_line(i)),
         format!("previous   {}", tree_line(&i.previous)),
-        format!(
-            "flash      {} free of {}",
-            human_bytes(i.free_bytes),
-            human_bytes(i.capacity_bytes)
-        ),
     ];
+    if let Some(h) = history_line(i) {
+        lines.push(format!("history    {h}"));
+    }
+    lines.extend([format!(
+        "flash      {} free of {}{held}",
+        human_bytes(i.free_bytes),
+        human_bytes(i.capacity_bytes)
+    )]);
     if let Some(s) = i.session {
         lines.push(format!(
             "session    unfinished update {s:08x} (the next push replaces it)"
@@ -116,7 +154,13 @@ fn finish(ctx: &Ctx, command: &str, outcomes: Vec<Outcome>) -> Result<()> {
 
 pub fn ls(ctx: &Ctx, long: bool, previous: bool) -> Result<()> {
     let mut c = ctx.connect()?;
-    c.hello()?;
+    let info = c.hello()?;
+    if previous && info.previous.is_none() {
+        return Err(fail(
+            Kind::Refused,
+            format!("{}: the device holds no previous tree", c.name()),
+        ));
+    }
     let files = c.list(if previous {
         TreeSel::Previous
     } else {
@@ -139,8 +183,32 @@ pub fn confirm(ctx: &Ctx) -> Result<()> {
     simple(ctx, Request::Confirm, "Confirm", "confirmed")
 }
 
-pub fn rollback(ctx: &Ctx) -> Result<()> {
-    simple(ctx, Request::Rollback, "Rollback", "rolled back")
+/// `ota rollback`: a tree that failed its trial goes back only with
+/// `--force`, and then as a trial again.
+pub fn rollback(ctx: &Ctx, force: bool, boots: Option<u8>) -> Result<()> {
+    if force {
+        let boots = boots.unwrap_or(ctx.config.trial_boots);
+        return simple(
+            ctx,
+            Request::RollbackTrial { boots },
+            "Rollback",
+            "rolled back",
+        );
+    }
+    let check = |name: &str, i: &DeviceInfo| {
+        match (i.history.previous_failed_boots, &i.previous) {
+        (Some(n), Some(p)) => Err(fail(
+            Kind::Refused,
+            format!(
+                "{name}: {} failed its trial ({n} boot{}) and was rolled back from; pass --force to try it again as a new trial",
+                p.version,
+                if n == 1 { "" } else { "s" }
+            ),
+        )),
+        _ => Ok(()),
+    }
+    };
+    simple_checked(ctx, Request::Rollback, "Rollback", "rolled back", check)
 }
 
 pub fn reboot(ctx: &Ctx) -> Result<()> {
@@ -148,10 +216,21 @@ pub fn reboot(ctx: &Ctx) -> Result<()> {
 }
 
 fn simple(ctx: &Ctx, req: Request<'_>, what: &str, done: &str) -> Result<()> {
+    simple_checked(ctx, req, what, done, |_, _| Ok(()))
+}
+
+/// A simple request to each device, once `check` let its state through.
+fn simple_checked(
+    ctx: &Ctx,
+    req: Request<'_>,
+    what: &str,
+    done: &str,
+    check: impl Fn(&str, &DeviceInfo) -> Result<()> + Sync,
+) -> Result<()> {
     let targets = ctx.targets()?;
     let results = on_each(&targets, |t| {
         let mut c = ctx.connect_to(t)?;
-        c.hello()?;
+        check(&c.name(), &c.hello()?)?;
         c.simple(&req, what)?;
         let after = if matches!(req, Request::Reboot) {
             None

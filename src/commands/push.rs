@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::MultiProgress;
-use ota_protocol::TreeSel;
+use ota_agent::space;
+use ota_protocol::{Request, TreeSel};
 use serde_json::{json, Value};
 
 use super::github::{describe, runtime, source};
@@ -19,7 +20,7 @@ use crate::cli::PushArgs;
 use crate::device::push::{push, PushOptions};
 use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
-use crate::plan::plan;
+use crate::plan::{plan, Space};
 use crate::progress::{human_bytes, Progress};
 use crate::source::github::{Github, Resolved, TempFolder};
 use crate::source::{dir, staged};
@@ -153,11 +154,17 @@ enum Source {
 
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let started = Instant::now();
+    crate::interrupt::install();
     let keys = super::manifest::keys(ctx, &[])?;
     let mut signed = false;
     let image = app_image_file(args)?;
     let extra: Vec<_> = image.iter().map(|(f, _)| f.clone()).collect();
-    let (source, want) = if let Some(d) = &args.dir {
+    let (source, want) = if let (Some(d), Some(m)) = (&args.dir, &args.manifest) {
+        let (b, by) = listed_folder(ctx, d, m, &keys)?;
+        signed = by;
+        let w = Want::of(&b, true);
+        (Source::Ready(b), w)
+    } else if let Some(d) = &args.dir {
         check_unsigned(ctx, args, &format!("folder {}", d.display()))?;
         let b = dir::load(d, &ctx.config.filter, args.version.as_deref(), extra)?;
         for s in &b.skipped {
@@ -343,6 +350,121 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     report::finish(ctx.ui.json, multi, "push", outcomes)
 }
 
+fn free_sectors(i: &DeviceInfo) -> u32 {
+    sectors_of(i.free_bytes)
+}
+
+fn sectors_of(bytes: u64) -> u32 {
+    (bytes / ota_agent::layout::SECTOR as u64) as u32
+}
+
+fn kib(sectors: u32) -> u64 {
+    space::sector_bytes(sectors) / 1024
+}
+
+/// The dry run's space line: what the tree takes against what is free.
+fn space_line(s: &Space, before: &DeviceInfo) -> String {
+    let head = format!(
+        "flash: needs {} KiB ({} sectors of 4 KiB), {} KiB free",
+        kib(s.needed_sectors),
+        s.needed_sectors,
+        kib(s.free_sectors)
+    );
+    match (s.fits, s.fits_without_previous) {
+        (true, _) => format!("{head}: it fits"),
+        (false, true) => format!(
+            "{head}: it fits only once the previous tree {} is dropped (push --drop-previous)",
+            before.previous.as_ref().map_or("", |t| t.version.as_str())
+        ),
+        (false, false) => format!(
+            "{head}: it does not fit, even with the previous tree dropped ({} KiB free then)",
+            kib(s.free_without_previous_sectors)
+        ),
+    }
+}
+
+/// Refuses, before any byte is sent, a tree that does not fit; with
+/// `drop` and room once the previous tree is gone, drops that tree.
+fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Result<()> {
+    let name = c.name();
+    let need = format!(
+        "{name}: the update needs {} KiB of flash and {} KiB is free (files of 4 KiB or more take whole sectors)",
+        kib(s.needed_sectors),
+        kib(s.free_sectors)
+    );
+    if !s.fits_without_previous {
+        let room = if before.previous.is_some() {
+            format!(
+                ", {} KiB with the previous tree dropped",
+                kib(s.free_without_previous_sectors)
+            )
+        } else {
+            String::new()
+        };
+        return Err(fail(
+            Kind::Refused,
+            format!("{need}{room}; nothing was sent: remove files or make them smaller"),
+        ));
+    }
+    if !drop {
+        return Err(fail(
+            Kind::Refused,
+            format!(
+                "{need}; nothing was sent: pass --drop-previous to free the {} KiB the previous tree {} holds (it can then no longer be rolled back to)",
+                kib(s.free_without_previous_sectors - s.free_sectors),
+                before.previous.as_ref().map_or("", |t| t.version.as_str())
+            ),
+        ));
+    }
+    if let (Some(active), Some(_)) = (&before.active, before.boots_left) {
+        return Err(fail(
+            Kind::Refused,
+            format!(
+                "{need}; nothing was sent: {} is still in trial and the previous tree is what the device falls back to; confirm it (`ota confirm`) first, then push with --drop-previous",
+                active.version
+            ),
+        ));
+    }
+    c.simple(&Request::DropPrevious, "DropPrevious")
+}
+
+/// `--dir DIR --manifest FILE`: the files the manifest lists, checked
+/// against it, with its tree signature for provisioned agents. Returns the
+/// bundle and whether a key of the config's `pubkey` signed it.
+fn listed_folder(
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    manifest: &std::path::Path,
+    keys: &[crate::signing::PublicKey],
+) -> Result<(Bundle, bool)> {
+    let raw = std::fs::read(manifest)
+        .map_err(|e| fail(Kind::Source, format!("{}: {e}", manifest.display())))?;
+    let (tree_sig, filter) = super::github::signed_tree(ctx, Some(&raw), keys)?;
+    let mut b = staged::load_listed(dir, manifest, &filter)?;
+    b.tree_signature = tree_sig;
+    let signed = if keys.is_empty() {
+        false
+    } else {
+        let what = manifest.display().to_string();
+        let by = super::manifest::require_signed(&raw, &what, keys)?;
+        ctx.ui.detail(&format!("{what}: signed by {}", by.line()));
+        true
+    };
+    ctx.ui.detail(&format!(
+        "{}: {} files checked against {}, version {}{}",
+        dir.display(),
+        b.files().len(),
+        manifest.display(),
+        b.version,
+        if b.tree_signature.is_some() {
+            ", signed for devices"
+        } else {
+            ""
+        }
+    ));
+    Ok((b, signed))
+}
+
 /// Anti-rollback: a signed version lower than the device's is refused.
 fn refuse_downgrade(before: &DeviceInfo, to: &str, args: &PushArgs) -> Result<()> {
     let Some(active) = before.active.as_ref() else {
@@ -421,13 +543,31 @@ fn push_one(
     doc["to_version"] = json!(bundle.version);
 
     let active = c.list(TreeSel::Active)?;
-    let previous = c.list(TreeSel::Previous)?;
+    let mut previous = c.list(TreeSel::Previous)?;
     let carried = carry_image(bundle, &active);
     let bundle = carried.as_ref().unwrap_or(bundle);
-    let p = plan(bundle, &active, &previous);
     if let Some((line, value)) = image_line(bundle, &active) {
         ctx.ui.say(&format!("{label}{line}"));
         doc["image"] = value;
+    }
+    let mut p = plan(
+        bundle,
+        &active,
+        &previous,
+        free_sectors(before),
+        sectors_of(before.previous_only_bytes),
+    );
+    if !p.space.fits && !args.dry_run {
+        check_space(c, before, &p.space, args.drop_previous)?;
+        // The previous tree is gone: nothing of it can be reused now.
+        ctx.ui.say(&format!(
+            "{label}{}: dropped the previous tree {} to make room; it can no longer be rolled back to",
+            c.name(),
+            before.previous.as_ref().map_or("", |t| t.version.as_str())
+        ));
+        previous.clear();
+        let now = c.hello()?;
+        p = plan(bundle, &active, &previous, free_sectors(&now), 0);
     }
 
     if args.dry_run {
@@ -456,6 +596,7 @@ fn push_one(
             p.files_to_send,
             p.unchanged
         ));
+        ui.say(&format!("{label}{}", space_line(&p.space, before)));
         return Ok(doc);
     }
 
@@ -467,6 +608,7 @@ fn push_one(
         reboot: !args.no_reboot,
         confirm_timeout: config.confirm_timeout,
         reconnect_timeout: config.device_timeout,
+        resume: before.session,
     };
     let outcome = push(c, bundle, &opts, &mut |e| progress.handle(e))?;
     let seconds = started.elapsed().as_secs_f64();
@@ -506,6 +648,7 @@ fn push_one(
     doc["plan"] = json!(p);
     doc["files_sent"] = json!(outcome.files_sent);
     doc["bytes_sent"] = json!(outcome.bytes_sent);
+    doc["bytes_resumed"] = json!(outcome.bytes_resumed);
     doc["files_reused"] = json!(outcome.files_reused);
     doc["resends"] = json!(outcome.resends);
     doc["reconnects"] = json!(outcome.reconnects);

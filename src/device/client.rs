@@ -10,6 +10,7 @@ use ota_protocol::{
 use serde::Serialize;
 
 use super::line_control::Running;
+use super::silence;
 use super::transport::Transport;
 use crate::bundle::hex;
 use crate::exit::{fail, Kind};
@@ -49,6 +50,21 @@ pub struct DeviceInfo {
     /// The active tree's application image: "none" (it carries none),
     /// "installed" (the slot holds it) or "pending" (copied at the next boot).
     pub image: String,
+    /// What the trees' trials came to.
+    pub history: TrialHistory,
+    /// Flash only the previous tree uses: what `push --drop-previous` frees.
+    pub previous_only_bytes: u64,
+}
+
+/// What the trees' trials came to (boots each trial was given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TrialHistory {
+    /// Boots the active tree's trial was given, when it went in as a trial.
+    pub trial_boots: Option<u8>,
+    /// The active tree failed a trial of this many boots before a forced rollback put it back.
+    pub active_failed_boots: Option<u8>,
+    /// The previous tree failed its trial of this many boots, and the device rolled back from it.
+    pub previous_failed_boots: Option<u8>,
 }
 
 /// A file on the device.
@@ -136,6 +152,12 @@ impl Msg {
                     ota_protocol::ImageState::Pending => "pending",
                 }
                 .into(),
+                history: TrialHistory {
+                    trial_boots: i.history.trial_boots,
+                    active_failed_boots: i.history.active_failed,
+                    previous_failed_boots: i.history.previous_failed,
+                },
+                previous_only_bytes: i.previous_only_sectors as u64 * i.sector_size as u64,
             })),
             Reply::File {
                 path,
@@ -200,6 +222,9 @@ pub struct Client {
     /// handed back (a Reboot) when the client is done, unless a Reboot was
     /// sent meanwhile or the work asks to leave it in the agent.
     pub touched: bool,
+    /// The first bytes that came before any valid frame: what a port that
+    /// does not answer as an agent says instead.
+    unframed: Vec<u8>,
 }
 
 impl Client {
@@ -213,6 +238,7 @@ impl Client {
             timeout,
             stats: WireStats::default(),
             expect_id: None,
+            unframed: Vec::new(),
             touched: false,
         }
     }
@@ -311,6 +337,10 @@ impl Client {
             }
             self.stats.bytes_in += n as u64;
             self.stats.board = self.t.board_time();
+            if self.stats.frames_in == 0 && self.unframed.len() < silence::KEPT {
+                let keep = n.min(silence::KEPT - self.unframed.len());
+                self.unframed.extend_from_slice(&buf[..keep]);
+            }
             let mut rest = &buf[..n];
             while !rest.is_empty() {
                 let before = self.decoder.stats().dropped;
@@ -396,6 +426,7 @@ impl Client {
         mut take: impl FnMut(Msg, bool) -> Option<anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
         let tries = 3;
+        let started = Instant::now();
         for attempt in 1..=tries {
             self.send(req)?;
             let mut first = true;
@@ -413,20 +444,15 @@ impl Client {
                             return done;
                         }
                     }
-                    Ok(None) if attempt < tries => {
+                    // A REPL prompt will not turn into an agent: say so now.
+                    Ok(None)
+                        if attempt < tries
+                            && !(self.stats.frames_in == 0 && silence::is_repl(&self.unframed)) =>
+                    {
                         self.drain(Duration::from_millis(100).min(self.timeout));
                         break;
                     }
-                    Ok(None) => {
-                        return Err(fail(
-                            Kind::Device,
-                            format!(
-                                "{}: no answer to {what} within {}s",
-                                self.t.name(),
-                                self.timeout.as_secs_f32()
-                            ),
-                        ))
-                    }
+                    Ok(None) => return Err(self.no_answer(what, started.elapsed())),
                     Err(e) => return Err(self.link_error(what, e)),
                 }
             }
@@ -456,18 +482,52 @@ impl Client {
             Msg::Error { code, detail, .. } => Err(refused(&self.t.name(), code, &detail)),
             other => Err(fail(
                 Kind::Device,
-                format!("{}: unexpected answer to {what}: {other:?}", self.t.name()),
+                format!(
+                    "{}: the agent answered {what} out of turn ({}); run `ota status` and try again",
+                    self.t.name(),
+                    msg_name(&other)
+                ),
             )),
         }
     }
 }
 
-/// The device said no.
+/// A reply's name for a message, without its fields.
+fn msg_name(m: &Msg) -> &'static str {
+    match m {
+        Msg::Info(_) => "device info",
+        Msg::File(_) | Msg::ListEnd => "a file list",
+        Msg::Ready { .. } | Msg::Need { .. } => "an update declaration",
+        Msg::Ack { .. } | Msg::FileDone { .. } => "file data",
+        Msg::Committed => "a commit",
+        Msg::Done => "done",
+        Msg::Error { .. } => "an error",
+    }
+}
+
+impl Client {
+    /// The error for a request nothing answered, saying what the port
+    /// looks like when it never answered as an agent.
+    fn no_answer(&self, what: &str, waited: Duration) -> anyhow::Error {
+        let seen = (self.stats.frames_in == 0).then_some(&self.unframed[..]);
+        super::silence::no_answer(&self.t.name(), what, waited, seen)
+    }
+}
+
+/// The device said no: what it said, and what to do about it where there
+/// is something to do.
 pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
-    fail(
-        Kind::Refused,
-        format!("{name}: device refused: {detail} ({code:?})"),
-    )
+    let action = match code {
+        ErrorCode::NoSpace => "; run `ota push --dry-run` to see what the update needs",
+        ErrorCode::Unsigned => {
+            "; push a release signed by one of its keys (`ota manifest sign`, then `ota push --dir DIR --manifest manifest.json`)"
+        }
+        ErrorCode::FailedTrial => "; pass --force to try it again as a new trial",
+        ErrorCode::NoPrevious => "",
+        ErrorCode::NotTrial => "",
+        _ => "",
+    };
+    fail(Kind::Refused, format!("{name}: {detail}{action}"))
 }
 
 /// A board touched into the agent goes back to its application: the agent

@@ -27,6 +27,11 @@ pub enum Event {
     Rebooting,
     /// Waiting for the agent to come back and confirm.
     WaitingForConfirm,
+    /// The agent still held this update's unfinished session: it goes on
+    /// from there, with these files already complete.
+    Resumed {
+        files_done: usize,
+    },
 }
 
 pub type Events<'a> = &'a mut dyn FnMut(Event);

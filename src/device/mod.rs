@@ -13,6 +13,7 @@ pub mod picoboot;
 pub mod port;
 pub mod push;
 pub mod serve;
+pub mod silence;
 pub mod sim;
 pub mod transport;
 

@@ -29,6 +29,9 @@ pub struct PushOptions {
     pub confirm_timeout: Duration,
     /// How long to wait for a dropped link to come back.
     pub reconnect_timeout: Duration,
+    /// The unfinished session the device holds, if any (its Info says):
+    /// when it is this tree's, the push resumes it instead of starting over.
+    pub resume: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,6 +42,8 @@ pub struct PushOutcome {
     /// Times ota went back to the last acknowledged offset.
     pub resends: u32,
     pub reconnects: u32,
+    /// Bytes an earlier, interrupted push had already written (not sent again).
+    pub bytes_resumed: u64,
     /// `None` when the device was not rebooted (the new tree starts at the next boot).
     pub confirmed: Option<bool>,
     pub rolled_back: bool,
@@ -74,8 +79,84 @@ impl From<anyhow::Error> for Step {
     }
 }
 
-fn session_id() -> u32 {
-    u32::from_le_bytes(crate::random::bytes())
+/// The session id of a tree: the same tree gets the same id, so that the
+/// next push recognises the session an interrupted push left on the agent.
+fn session_id(bundle: &Bundle) -> u32 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [&bundle.version, &bundle.git_ref, &bundle.commit] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for f in bundle.files() {
+        h.update(f.path.as_bytes());
+        h.update([0]);
+        h.update(f.size.to_le_bytes());
+        h.update(f.sha1);
+        h.update(f.sha256.unwrap_or([0; 32]));
+    }
+    let d = h.finalize();
+    u32::from_le_bytes([d[0], d[1], d[2], d[3]])
+}
+
+fn is_interrupted(e: &anyhow::Error) -> bool {
+    crate::exit::kind_of(e) == Some(Kind::Interrupted)
+}
+
+/// Stops at a frame boundary when the user asked to, saying where the
+/// device stands (it is asked), and leaving the agent's session for the
+/// next push to resume.
+fn check_interrupt(c: &mut Client) -> Result<(), Step> {
+    if !crate::interrupt::requested() {
+        return Ok(());
+    }
+    let stands = match c.hello() {
+        Ok(info) => match &info.active {
+            Some(a) => format!(
+                "nothing was committed and the device is still on {}",
+                a.version
+            ),
+            None => "nothing was committed and the device still holds no tree".into(),
+        },
+        Err(_) => "nothing was committed; the device did not say more (run `ota status`)".into(),
+    };
+    Err(Step::Fatal(fail(
+        Kind::Interrupted,
+        format!(
+            "{}: interrupted: {stands}; the next push of this update resumes where this one stopped",
+            c.name()
+        ),
+    )))
+}
+
+/// What the agent's unfinished session of this tree still needs, asked
+/// entry by entry; `None` when it cannot be resumed (then the push declares
+/// the tree again).
+fn resume_need(c: &mut Client, bundle: &Bundle, window: u32) -> Option<Vec<bool>> {
+    let files = bundle.files();
+    c.drain(Duration::ZERO);
+    let mut need: Vec<Option<bool>> = vec![None; files.len()];
+    let (mut sent, mut answered) = (0usize, 0usize);
+    while answered < files.len() {
+        while sent < files.len() && sent - answered < window as usize {
+            c.send(&Request::Query { entry: sent as u16 }).ok()?;
+            sent += 1;
+        }
+        match c.recv(c.timeout).ok()?? {
+            Msg::Ack { entry, offset } if (entry as usize) < files.len() => {
+                let slot = &mut need[entry as usize];
+                if slot.is_none() {
+                    *slot = Some(offset < files[entry as usize].size);
+                    answered += 1;
+                }
+            }
+            Msg::Error { .. } => return None,
+            _ => {}
+        }
+    }
+    // A complete file's Ack is followed by a FileDone: let them pass.
+    c.drain(Duration::from_millis(50).min(c.timeout));
+    need.into_iter().collect()
 }
 
 pub fn push(
@@ -86,11 +167,24 @@ pub fn push(
 ) -> anyhow::Result<PushOutcome> {
     let mut out = PushOutcome::default();
     let files = bundle.files();
-    let session = session_id();
+    let session = session_id(bundle);
+    // Until the commit, Ctrl-C stops at the next frame boundary.
+    let graceful = crate::interrupt::Graceful::new();
 
+    let resumed = if opts.resume == Some(session) {
+        resume_need(c, bundle, opts.window)
+    } else {
+        None
+    };
     // Declare the tree; a lost frame or a drop here starts the declaration again.
     let mut attempts = 0;
     let need = loop {
+        if let Some(need) = &resumed {
+            ev(Event::Resumed {
+                files_done: need.iter().filter(|n| !**n).count(),
+            });
+            break need.clone();
+        }
         attempts += 1;
         match declare(c, bundle, session, opts.window) {
             Ok(need) => break need,
@@ -101,6 +195,7 @@ pub fn push(
             }
             Err(Step::Link(why)) => return Err(left_as_was(fail(Kind::Device, why), None)),
             Err(Step::Again(why)) => return Err(left_as_was(fail(Kind::Refused, why), None)),
+            Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
             Err(Step::Fatal(e)) => return Err(left_as_was(e, None)),
         }
     };
@@ -118,7 +213,13 @@ pub fn push(
             path: f.path.clone(),
             size: f.size,
         });
-        let mut resume = false;
+        // A resumed session may hold part of the file already: ask first,
+        // and do not count what the earlier push sent.
+        let mut resume = resumed.is_some();
+        let already = match resume {
+            true => where_is(c, i as u16, f.size).ok().flatten().unwrap_or(0),
+            false => 0,
+        };
         let mut agains = 0;
         let mut reconnects = 0;
         loop {
@@ -178,6 +279,7 @@ pub fn push(
                         None,
                     ));
                 }
+                Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
                 Err(Step::Fatal(e)) => {
                     let _ = c.simple(&Request::Abort, "Abort");
                     return Err(left_as_was(e, None));
@@ -185,12 +287,15 @@ pub fn push(
             }
         }
         out.files_sent += 1;
+        out.bytes_sent = out.bytes_sent.saturating_sub(already as u64);
+        out.bytes_resumed += already as u64;
         ev(Event::FileDone {
             path: f.path.clone(),
         });
     }
 
     ev(Event::Committing);
+    drop(graceful);
     commit(c, bundle, session, opts, &mut out).map_err(|e| {
         // After a lost answer the device may hold either tree: ask it.
         match c.hello() {
@@ -263,9 +368,12 @@ fn left_as_was(e: anyhow::Error, info: Option<&DeviceInfo>) -> anyhow::Error {
     let version = info
         .and_then(|i| i.active.as_ref())
         .map_or(String::new(), |a| format!(" ({})", a.version));
-    e.context(format!(
-        "nothing was committed: the device is still on its old tree{version}"
-    ))
+    // Said after the cause, so that the message starts with the device.
+    let kind = crate::exit::kind_of(&e).unwrap_or(Kind::Device);
+    fail(
+        kind,
+        format!("{e:#}; nothing was committed: the device is still on its old tree{version}"),
+    )
 }
 
 fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result<Vec<bool>, Step> {
@@ -294,6 +402,7 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
     let mut need = vec![false; files.len()];
     let mut answered = 0;
     for (i, f) in files.iter().enumerate() {
+        check_interrupt(c)?;
         c.send(&Request::Entry(Entry {
             index: i as u16,
             path: &f.path,
@@ -316,11 +425,11 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
                 } => {
                     let what = entry
                         .and_then(|e| files.get(e as usize))
-                        .map_or("", |f| f.path.as_str());
+                        .map_or(String::new(), |f| format!("{}: ", f.path));
                     return Err(Step::Fatal(refused(
                         &c.name(),
                         code,
-                        &format!("{what}: {detail}"),
+                        &format!("{what}{detail}"),
                     )));
                 }
                 _ => continue,
@@ -371,7 +480,7 @@ fn stream_file(
                 stalls = 0;
             }
             last_stall_at = Some(acked);
-            match where_is(c, entry)? {
+            match where_is(c, entry, size)? {
                 None => {
                     ev(Event::Sent {
                         bytes: (size - acked) as u64,
@@ -396,6 +505,7 @@ fn stream_file(
             resync = false;
         }
         while inflight.len() < window && next < size {
+            check_interrupt(c)?;
             let n = chunk.min((size - next) as usize);
             file.read_exact(&mut buf[..n]).map_err(|e| {
                 Step::Fatal(fail(
@@ -464,11 +574,16 @@ fn stream_file(
     }
 }
 
-/// Asks where the agent stands on `entry`: `None` when it is complete and verified.
-fn where_is(c: &mut Client, entry: u16) -> Result<Option<u32>, Step> {
+/// Asks where the agent stands on `entry` of `size` bytes: `None` when it
+/// is complete and verified.
+fn where_is(c: &mut Client, entry: u16, size: u32) -> Result<Option<u32>, Step> {
     c.send(&Request::Query { entry })?;
     loop {
         match c.recv(c.timeout) {
+            // Short of the end: no FileDone can follow.
+            Ok(Some(Msg::Ack { entry: e, offset })) if e == entry && offset < size => {
+                return Ok(Some(offset))
+            }
             Ok(Some(Msg::Ack { entry: e, offset })) if e == entry => {
                 // A complete file is answered with Ack(size) then FileDone.
                 return match c.recv(Duration::from_millis(300).min(c.timeout)) {

@@ -115,8 +115,22 @@ pub fn write(
 
 /// Reads a staged folder, verifying every file against its manifest.
 pub fn load(dir: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
-    let m = Manifest::read(&dir.join(MANIFEST))?;
-    let name = dir.join(MANIFEST).display().to_string();
+    check_is_stage(dir)?;
+    load_listed(dir, &dir.join(MANIFEST), filter)
+}
+
+/// The files of `dir` that `manifest` lists (a release signed with `ota
+/// manifest sign`), each verified against its size and hashes; what the
+/// manifest does not list is left out.
+pub fn load_listed(dir: &Path, manifest: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
+    if !dir.is_dir() {
+        return Err(fail(
+            Kind::Source,
+            format!("{}: not a folder", dir.display()),
+        ));
+    }
+    let m = Manifest::read(manifest)?;
+    let name = manifest.display().to_string();
     let mut files = Vec::new();
     for f in m.files.iter().filter(|f| filter.keeps(&f.path)) {
         let h = m.hashes(&name, f)?;
@@ -135,8 +149,29 @@ pub fn load(dir: &Path, filter: &Filter) -> anyhow::Result<Bundle> {
     Ok(bundle)
 }
 
+/// A folder `ota stage` did not write is named as such, with the two ways on.
+pub fn check_is_stage(dir: &Path) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        return Err(fail(
+            Kind::Source,
+            format!("{}: not a folder", dir.display()),
+        ));
+    }
+    if !dir.join(MANIFEST).is_file() {
+        return Err(fail(
+            Kind::Source,
+            format!(
+                "{}: not a folder written by `ota stage` (it has no {MANIFEST}); push a plain folder with --dir, or a signed one with --dir and --manifest",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The published manifest kept by `ota stage`, if the release had one.
 pub fn signed_manifest(dir: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    check_is_stage(dir)?;
     let p = dir.join(SIGNED);
     if !p.exists() {
         return Ok(None);

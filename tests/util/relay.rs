@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 #[derive(Clone, Copy, Default)]
 pub struct Faults {
@@ -19,6 +19,9 @@ pub struct Faults {
     pub cut_after: u64,
     /// After the cut, every new connection is closed at once: the device is gone for good.
     pub gone_after_cut: bool,
+    /// Once the milestone is reached on the first connection, forward nothing
+    /// more towards the agent until [`Relay::release`] (a test acts meanwhile).
+    pub hold_at_milestone: bool,
 }
 
 /// A TCP relay with faults. `upstream` may change (the agent restarted elsewhere).
@@ -27,7 +30,11 @@ pub struct Relay {
     pub upstream: Arc<Mutex<String>>,
     /// Bytes forwarded towards the agent so far.
     pub to_agent: Arc<AtomicU64>,
+    gate: Gate,
 }
+
+/// Closed while the relay holds the link (see `Faults::hold_at_milestone`).
+type Gate = Arc<(Mutex<bool>, Condvar)>;
 
 fn rng(x: &mut u64) -> u64 {
     *x ^= *x << 13;
@@ -48,14 +55,22 @@ impl Relay {
         let to_agent = Arc::new(AtomicU64::new(0));
         let (up, count) = (upstream.clone(), to_agent.clone());
         let milestone = Arc::new(Mutex::new(milestone));
+        let gate: Gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let gate2 = gate.clone();
         let data_connections = Arc::new(AtomicU64::new(0));
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
                 let (up, count, milestone) = (up.clone(), count.clone(), milestone.clone());
-                let data_connections = data_connections.clone();
+                let (data_connections, gate) = (data_connections.clone(), gate2.clone());
                 std::thread::spawn(move || {
-                    relay_connection(client, &up, faults, &data_connections, count, milestone)
+                    relay_connection(
+                        client,
+                        &up,
+                        faults,
+                        &data_connections,
+                        (count, milestone, gate),
+                    )
                 });
             }
         });
@@ -63,22 +78,37 @@ impl Relay {
             addr,
             upstream,
             to_agent,
+            gate,
         }
+    }
+
+    /// Lets a held link go on.
+    pub fn release(&self) {
+        let (open, cv) = &*self.gate;
+        *open.lock().unwrap() = true;
+        cv.notify_all();
     }
 }
 
 type Milestone = Arc<Mutex<Option<(u64, mpsc::Sender<()>)>>>;
 
+fn wait_open(gate: &Gate) {
+    let (open, cv) = &**gate;
+    let mut g = open.lock().unwrap();
+    while !*g {
+        g = cv.wait(g).unwrap();
+    }
+}
+
 /// One client: a control line (first byte 0xFF: what runs, the 1200-baud
 /// touch) passes untouched, as it would beside a real serial port; a data
-/// connection gets the faults, the first one its cut.
+/// connection gets the faults, the first one its cut and its hold.
 fn relay_connection(
     mut client: TcpStream,
     up: &Mutex<String>,
     faults: Faults,
     data_connections: &AtomicU64,
-    count: Arc<AtomicU64>,
-    milestone: Milestone,
+    (count, milestone, gate): (Arc<AtomicU64>, Milestone, Gate),
 ) {
     let mut first = [0u8; 512];
     let n = match client.read(&mut first) {
@@ -109,9 +139,17 @@ fn relay_connection(
         return;
     }
     count.fetch_add(n as u64, Ordering::SeqCst);
+    let hold = (index == 0 && faults.hold_at_milestone).then_some(gate);
     let (c2, a2) = (client.try_clone().unwrap(), agent.try_clone().unwrap());
     std::thread::spawn(move || pump(a2, c2, faults, seed ^ 0xABCD, 0, None));
-    pump(client, agent, faults, seed, cut, Some((count, milestone)));
+    pump(
+        client,
+        agent,
+        faults,
+        seed,
+        cut,
+        Some((count, milestone, hold)),
+    );
 }
 
 fn pump(
@@ -120,7 +158,7 @@ fn pump(
     f: Faults,
     mut seed: u64,
     cut: u64,
-    count: Option<(Arc<AtomicU64>, Milestone)>,
+    count: Option<(Arc<AtomicU64>, Milestone, Option<Gate>)>,
 ) {
     let mut buf = [0u8; 512];
     let mut sent = 0u64;
@@ -141,12 +179,16 @@ fn pump(
             break;
         }
         sent += n as u64;
-        if let Some((total, milestone)) = &count {
+        if let Some((total, milestone, hold)) = &count {
             let t = total.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
             let mut m = milestone.lock().unwrap();
             if m.as_ref().is_some_and(|(at, _)| t >= *at) {
                 let (_, tx) = m.take().unwrap();
+                drop(m);
                 let _ = tx.send(());
+                if let Some(gate) = hold {
+                    wait_open(gate);
+                }
             }
         }
         if cut > 0 && sent >= cut {

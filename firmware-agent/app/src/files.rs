@@ -89,7 +89,7 @@ impl Files {
             return None; // the application's own image is not one of its files
         }
         match self.store.find_path(path) {
-            Ok(Some(f)) => Some(self.extent(f.first_sector, f.size)),
+            Ok(Some(f)) => Some(self.extent(f.start(), f.size)),
             _ if path == "version.json" => Some(self.version_json()),
             _ => None,
         }
@@ -102,7 +102,7 @@ impl Files {
             return None;
         }
         match self.store.find_path(path) {
-            Ok(Some(f)) => Some(self.extent(f.first_sector, f.size)),
+            Ok(Some(f)) => Some(self.extent(f.start(), f.size)),
             _ => None,
         }
     }
@@ -122,7 +122,7 @@ impl Files {
                 if f.path.as_str() == APP_IMAGE {
                     continue;
                 }
-                let bytes = self.extent(f.first_sector, f.size);
+                let bytes = self.extent(f.start(), f.size);
                 each(File {
                     path: f.path.as_str(),
                     bytes,
@@ -172,11 +172,11 @@ impl Files {
         }
     }
 
-    fn extent(&self, first_sector: u16, size: u32) -> &'static [u8] {
+    fn extent(&self, start: u32, size: u32) -> &'static [u8] {
         if size == 0 {
             return &[];
         }
-        let at = first_sector as usize * SECTOR as usize;
+        let at = start as usize;
         self.image.get(at..at + size as usize).unwrap_or(&[])
     }
 }

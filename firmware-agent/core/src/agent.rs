@@ -3,7 +3,8 @@
 
 use embedded_storage::nor_flash::NorFlash;
 use ota_protocol::{
-    ImageState, Info, Reply, Request, TreeInfo, TreeSel, TreeState, PROTOCOL_MAJOR, PROTOCOL_MINOR,
+    ImageState, Info, Reply, Request, TreeInfo, TreeSel, TreeState, TrialHistory, PROTOCOL_MAJOR,
+    PROTOCOL_MINOR,
 };
 
 use crate::layout::{State, MAX_ENTRIES, MAX_PATH, SECTOR};
@@ -235,7 +236,18 @@ impl<F: NorFlash> Agent<F> {
                 if self.session.is_some() {
                     return Err(plain(Error::BadState));
                 }
-                self.store.rollback_requested().map_err(plain)?;
+                self.store.rollback_requested(None).map_err(plain)?;
+                reply(&Reply::Done);
+            }
+            Request::RollbackTrial { boots } => {
+                if self.session.is_some() {
+                    return Err(plain(Error::BadState));
+                }
+                self.store.rollback_requested(Some(*boots)).map_err(plain)?;
+                reply(&Reply::Done);
+            }
+            Request::DropPrevious => {
+                self.store.drop_previous().map_err(plain)?;
                 reply(&Reply::Done);
             }
             Request::Abort => {
@@ -303,6 +315,15 @@ impl<F: NorFlash> Agent<F> {
             keys: self.store.key_count(),
             app: self.config.app,
             image: ImageState::None,
+            history: {
+                let h = self.store.record().history;
+                TrialHistory {
+                    trial_boots: h.trial_boots,
+                    active_failed: h.active_failed,
+                    previous_failed: h.previous_failed,
+                }
+            },
+            previous_only_sectors: self.store.previous_only_sectors(),
         }
     }
 

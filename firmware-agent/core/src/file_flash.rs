@@ -61,8 +61,7 @@ impl FileFlash {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
-                    "{}: flash image is {len} bytes, expected {size}",
-                    path.display()
+                    "the flash image is {len} bytes where a board's is {size}; remove the file or name another one"
                 ),
             ));
         }

@@ -95,6 +95,53 @@ pub struct Record {
     /// The image that ran before the first one ota installed (flashed by
     /// UF2), kept in the store for the trees that carry no image of their own.
     pub original: Option<Original>,
+    /// What the trials of the two trees came to (bytes 36..40).
+    pub history: History,
+}
+
+/// Trial history, kept so that a tree that failed its trial is never
+/// mistaken for a good one: by `status`, or by a rollback onto it.
+///
+/// Bytes 36..40 of a record: the boots the active tree's trial was given,
+/// then the boots each tree failed a trial with (active, previous), then a
+/// spare byte. 0xFF (erased) means none, so older records read as no history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct History {
+    /// Boots the active tree's trial was given, when it went in as a trial.
+    pub trial_boots: Option<u8>,
+    /// The active tree failed a trial of this many boots (and was rolled
+    /// back from) before a forced rollback put it back.
+    pub active_failed: Option<u8>,
+    /// The previous tree failed its trial of this many boots and the device
+    /// rolled back from it.
+    pub previous_failed: Option<u8>,
+}
+
+impl History {
+    /// The history once the active and previous trees swap places.
+    pub fn swapped(self) -> History {
+        History {
+            trial_boots: None,
+            active_failed: self.previous_failed,
+            previous_failed: self.active_failed,
+        }
+    }
+
+    fn put(&self, b: &mut [u8]) {
+        let byte = |v: Option<u8>| v.filter(|&n| n != 0xFF).unwrap_or(0xFF);
+        b[0] = byte(self.trial_boots);
+        b[1] = byte(self.active_failed);
+        b[2] = byte(self.previous_failed);
+    }
+
+    fn get(b: &[u8]) -> History {
+        let opt = |v: u8| (v != 0xFF).then_some(v);
+        History {
+            trial_boots: opt(b[0]),
+            active_failed: opt(b[1]),
+            previous_failed: opt(b[2]),
+        }
+    }
 }
 
 /// The application slot, as the journal knows it.
@@ -154,6 +201,7 @@ impl Record {
             b[52..56].copy_from_slice(&o.size.to_le_bytes());
             b[56..60].copy_from_slice(&o.sha1);
         }
+        self.history.put(&mut b[36..40]);
         let crc = CRC32.checksum(&b[..RECORD_CRC]);
         b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
         b
@@ -194,6 +242,7 @@ impl Record {
                 size: u32le(&b[52..56]),
                 sha1: [b[56], b[57], b[58], b[59]],
             }),
+            history: History::get(&b[36..40]),
         })
     }
 }
@@ -343,11 +392,21 @@ pub struct FileRecord {
     pub sha256: Option<Sha256>,
     /// First sector of the file's extent (meaningless for an empty file).
     pub first_sector: u16,
+    /// Where the file starts in its first sector: a multiple of 256 for a
+    /// small file that shares its sector, else 0. Records written before
+    /// files were packed hold 0xFFFF here, read as 0.
+    pub offset: u16,
 }
 
 impl FileRecord {
+    /// Sectors the file's bytes span.
     pub fn sectors(&self) -> u32 {
-        sectors_for(self.size as u64)
+        crate::space::span_sectors(self.offset, self.size)
+    }
+
+    /// Where the file's first byte is, in bytes from the start of the store.
+    pub fn start(&self) -> u32 {
+        self.first_sector as u32 * SECTOR + self.offset as u32
     }
 
     pub fn encode(&self) -> [u8; ENTRY] {
@@ -361,6 +420,7 @@ impl FileRecord {
         b[at + 1..at + 33].copy_from_slice(&self.sha256.unwrap_or([0; 32]));
         at += 33;
         b[at..at + 2].copy_from_slice(&self.first_sector.to_le_bytes());
+        b[at + 2..at + 4].copy_from_slice(&self.offset.to_le_bytes());
         b
     }
 
@@ -376,12 +436,18 @@ impl FileRecord {
             _ => return None,
         };
         at += 33;
+        let offset = match u16::from_le_bytes([b[at + 2], b[at + 3]]) {
+            0xFFFF => 0,
+            o if (o as u32) < SECTOR && (o as usize).is_multiple_of(PAGE) => o,
+            _ => return None,
+        };
         Some(FileRecord {
             path,
             size,
             sha1,
             sha256,
             first_sector: u16::from_le_bytes([b[at], b[at + 1]]),
+            offset,
         })
     }
 }

@@ -18,6 +18,7 @@ pub mod paths;
 mod session;
 pub mod signature;
 pub mod slot;
+pub mod space;
 mod store;
 pub mod timed_flash;
 
@@ -52,6 +53,11 @@ pub enum Error {
     NotTrial,
     /// Release keys are provisioned and the tree or key change is not signed by one.
     Unsigned,
+    /// A rollback onto a tree that failed its trial, without force.
+    FailedTrial,
+    /// A small file sent again from its first byte: its pages are written
+    /// and share a sector with other files (start a new session).
+    Rewrite,
 }
 
 impl Error {
@@ -71,6 +77,8 @@ impl Error {
             Error::NoPrevious => C::NoPrevious,
             Error::NotTrial => C::NotTrial,
             Error::Unsigned => C::Unsigned,
+            Error::FailedTrial => C::FailedTrial,
+            Error::Rewrite => C::BadState,
         }
     }
 
@@ -91,6 +99,8 @@ impl Error {
             Error::NoPrevious => "no previous tree to roll back to",
             Error::NotTrial => "no tree to confirm",
             Error::Unsigned => "not signed by a provisioned release key",
+            Error::FailedTrial => "the previous tree failed its trial",
+            Error::Rewrite => "a small file cannot be written twice in one update; push again",
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::hash::{git_blob_sha1, FileHasher};
 use crate::layout::*;
 use crate::paths::check_path;
 use crate::signature::{signed_by_any, TreeDigest};
+use crate::space::{packs, Packer};
 use crate::store::{SectorMap, Store};
 use crate::Error;
 
@@ -46,6 +47,12 @@ pub struct Session {
     /// Bytes of the entries not declared yet (Begin's total less those
     /// declared): the room the rest of the tree may still need.
     bytes_left: u64,
+    /// Where small files go, and the sector it opened last.
+    packer: Packer,
+    pack_sector: u16,
+    /// Small files with a page programmed: their pages cannot be written
+    /// again without erasing the files that share their sector.
+    started: EntryMap,
     current: Option<Current>,
     digest: TreeDigest,
     signature: Option<[u8; 64]>,
@@ -97,7 +104,7 @@ impl Session {
             post_update: hook(b.post_update)?,
             rollback: hook(b.rollback)?,
         };
-        let record_sectors = tree_sectors(entries);
+        let record_sectors = crate::space::record_sectors(entries);
         // Every file must sit in flash at once: a tree larger than the whole
         // data area can never fit, whatever is reused.
         let data_area = store.sectors() - JOURNAL_SECTORS - record_sectors.min(store.sectors());
@@ -136,6 +143,9 @@ impl Session {
             allocated,
             erasure,
             bytes_left: b.total_bytes,
+            packer: Packer::new(),
+            pack_sector: NO_SECTOR,
+            started: EntryMap::new(),
             current: None,
             digest,
             signature,
@@ -167,6 +177,7 @@ impl Session {
             sha1: e.sha1,
             sha256: e.sha256,
             first_sector: NO_SECTOR,
+            offset: 0,
         };
         let need = if e.size == 0 {
             let empty = FileHasher::new(0, e.sha256.is_some());
@@ -174,11 +185,17 @@ impl Session {
                 return Err(Error::HashMismatch);
             }
             false
-        } else if let Some(have) = self.find_shared(store, e)? {
-            file.first_sector = have;
+        } else if let Some((sector, offset)) = self.find_shared(store, e)? {
+            file.first_sector = sector;
+            file.offset = offset;
             false
+        } else if packs(e.size) {
+            let (sector, offset) = self.pack(store, e.size)?;
+            file.first_sector = sector;
+            file.offset = offset;
+            true
         } else {
-            let n = sectors_for(e.size as u64);
+            let n = crate::space::extent_sectors(e.size);
             // Room the entries after this one may need, at most.
             let rest = sectors_for(self.bytes_left.saturating_sub(e.size as u64))
                 + (self.tree.entries - self.declared - 1) as u32;
@@ -218,13 +235,39 @@ impl Session {
         Ok(need)
     }
 
+    /// Room for a small file: the next pages of the sector opened last, or
+    /// a new sector. Returns the sector and the byte offset in it.
+    fn pack<F: NorFlash>(&mut self, store: &Store<F>, size: u32) -> Result<(u16, u16), Error> {
+        let mut packer = self.packer;
+        let (new, page) = packer.place(size);
+        if new {
+            let rest = sectors_for(self.bytes_left.saturating_sub(size as u64))
+                + (self.tree.entries - self.declared - 1) as u32;
+            let at = allocate(
+                store,
+                &self.allocated,
+                self.erasure.written(),
+                1,
+                Some(rest),
+            )
+            .ok_or(Error::NoSpace)?;
+            if at >= NO_SECTOR as u32 {
+                return Err(Error::NoSpace);
+            }
+            self.allocated.set(at as usize);
+            self.pack_sector = at as u16;
+        }
+        self.packer = packer;
+        Ok((self.pack_sector, (page as usize * PAGE) as u16))
+    }
+
     /// An extent already holding this content: in a committed tree, or
-    /// declared earlier in this session.
+    /// declared earlier in this session. Returns its sector and offset.
     fn find_shared<F: NorFlash>(
         &self,
         store: &mut Store<F>,
         e: &Entry<'_>,
-    ) -> Result<Option<u16>, Error> {
+    ) -> Result<Option<(u16, u16)>, Error> {
         if let Some(f) = store.find_sha1(&e.sha1, e.size)? {
             // Same Git blob, so same bytes; a SHA-256 the store never checked
             // is checked now, against flash, before it is recorded.
@@ -235,7 +278,7 @@ impl Session {
                     return Err(Error::HashMismatch);
                 }
             }
-            return Ok(Some(f.first_sector));
+            return Ok(Some((f.first_sector, f.offset)));
         }
         let prefix = u32le(&e.sha1);
         for j in 0..self.declared {
@@ -245,7 +288,7 @@ impl Session {
                     if e.sha256.is_some() && f.sha256 != e.sha256 {
                         return Err(Error::HashMismatch);
                     }
-                    return Ok(Some(f.first_sector));
+                    return Ok(Some((f.first_sector, f.offset)));
                 }
             }
         }
@@ -294,6 +337,10 @@ impl Session {
             if offset != 0 {
                 return Ok(DataOutcome::Ack { offset: 0 });
             }
+            if self.started.get(index as usize) {
+                // Its pages are programmed and its sector holds other files.
+                return Err(Error::Rewrite);
+            }
             let file = store.file(&self.tree, index)?;
             self.current = Some(Current {
                 entry: index,
@@ -321,6 +368,9 @@ impl Session {
             cur.pos += n as u32;
             rest = &rest[n..];
             if cur.page_len == PAGE || cur.pos == cur.file.size {
+                if packs(cur.file.size) {
+                    self.started.set(cur.entry as usize);
+                }
                 if let Err(e) = flush_page(store, &mut self.erasure, &self.allocated, cur) {
                     self.current = None;
                     return Err(e);
@@ -376,7 +426,10 @@ impl Session {
         if crc.finalize() != tree.crc {
             return Err(Error::ReadbackMismatch);
         }
-        store.commit(tree, boots, self.verified)
+        let mut hbuf = [0u8; TREE_HEADER];
+        store.read(base, &mut hbuf)?;
+        let same = TreeHeader::decode(&hbuf).is_some_and(|h| store.is_active_tree(&h));
+        store.commit(tree, boots, self.verified, same)
     }
 
     fn entry_offset<F: NorFlash>(&self, store: &Store<F>, index: u16) -> u32 {
@@ -411,10 +464,16 @@ fn flush_page<F: NorFlash>(
 ) -> Result<(), Error> {
     let page_start = (cur.pos - 1) / PAGE as u32 * PAGE as u32;
     let sector = cur.file.first_sector as u32 + page_start / SECTOR;
-    if page_start.is_multiple_of(SECTOR) {
+    if packs(cur.file.size) {
+        // A shared sector is made ready once, by whichever of its files
+        // comes first; its other files' pages are still blank then.
+        if page_start == 0 && !erasure.written().get(sector as usize) {
+            erasure.prepare(store, allocated, sector)?;
+        }
+    } else if page_start.is_multiple_of(SECTOR) {
         erasure.prepare(store, allocated, sector)?;
     }
-    let at = store.sector_offset(cur.file.first_sector as u32) + page_start;
+    let at = store.sector_offset(0) + cur.file.start() + page_start;
     store.program(at, &cur.page)?;
     cur.page = [0xFF; PAGE];
     cur.page_len = 0;

@@ -39,7 +39,8 @@ pub enum Installed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
     pub slot: Slot,
-    pub first_sector: u16,
+    /// Where the image's first byte is, from the start of the store.
+    pub start: u32,
     pub size: u32,
     sha1: [u8; 20],
     sha1_prefix: Option<[u8; 4]>,
@@ -59,7 +60,7 @@ pub fn target<F: NorFlash>(store: &mut Store<F>) -> Result<Option<Target>, Error
         id.copy_from_slice(&f.sha1[..7]);
         return Ok(Some(Target {
             slot: Slot::Image(id),
-            first_sector: f.first_sector,
+            start: f.start(),
             size: f.size,
             sha1: f.sha1,
             sha1_prefix: None,
@@ -68,7 +69,7 @@ pub fn target<F: NorFlash>(store: &mut Store<F>) -> Result<Option<Target>, Error
     }
     Ok(store.record().original.map(|o| Target {
         slot: Slot::Original,
-        first_sector: o.first_sector,
+        start: o.first_sector as u32 * SECTOR,
         size: o.size,
         sha1: [0; 20],
         sha1_prefix: Some(o.sha1),
@@ -136,7 +137,7 @@ fn copy_sector<F: NorFlash>(
     at: u32,
     i: u32,
 ) -> Result<bool, Error> {
-    let src = store.sector_offset(t.first_sector as u32) + i * SECTOR;
+    let src = store.sector_offset(0) + t.start + i * SECTOR;
     let len = (t.size - i * SECTOR).min(SECTOR);
     let (mut want, mut have) = ([0xFFu8; PAGE], [0u8; PAGE]);
     let mut same = true;

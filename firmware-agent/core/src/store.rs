@@ -47,6 +47,8 @@ pub struct Store<F> {
     keys: Keys,
     /// Trees the journal named that failed their CRC (flash decay, not power cuts).
     pub corrupt_trees: u8,
+    /// Sectors only the previous tree uses: what dropping it frees.
+    previous_only: u32,
 }
 
 impl<F: NorFlash> Store<F> {
@@ -78,6 +80,7 @@ impl<F: NorFlash> Store<F> {
                 previous_signed: false,
                 slot: Slot::Unmanaged,
                 original: None,
+                history: History::default(),
             },
             next: (1, RECORDS_PER_SECTOR),
             keys: Keys::default(),
@@ -85,6 +88,7 @@ impl<F: NorFlash> Store<F> {
             previous: None,
             used: SectorMap::new(),
             corrupt_trees: 0,
+            previous_only: 0,
         };
         store.scan_journal()?;
         store.load_trees()?;
@@ -120,7 +124,9 @@ impl<F: NorFlash> Store<F> {
         self.used.clear();
         self.used.set_range(0, JOURNAL_SECTORS as usize);
         self.active = self.load_tree(self.record.active)?;
+        let before_previous = self.used.count();
         self.previous = self.load_tree(self.record.previous)?;
+        self.previous_only = self.used.count() - before_previous;
         if let Some(o) = self.record.original {
             let end = o.first_sector as u32 + o.sectors as u32;
             if o.first_sector as u32 >= JOURNAL_SECTORS && end <= self.sectors {
@@ -250,7 +256,12 @@ impl<F: NorFlash> Store<F> {
     pub fn boot(&mut self) -> Result<BootOutcome, Error> {
         match self.record.state {
             State::Trial { boots_left: 0 } if self.previous.is_some() => {
-                self.rollback()?;
+                // Remembered, so that the failed tree is never taken for a good one.
+                let failed = self.record.history.trial_boots.unwrap_or(0);
+                self.swap(State::Confirmed, |h| History {
+                    previous_failed: Some(failed),
+                    ..h.swapped()
+                })?;
                 Ok(BootOutcome::RolledBack)
             }
             State::Trial { boots_left: 0 } => {
@@ -278,6 +289,11 @@ impl<F: NorFlash> Store<F> {
         match self.record.state {
             State::Trial { .. } => self.append(Record {
                 state: State::Confirmed,
+                history: History {
+                    trial_boots: None,
+                    active_failed: None,
+                    ..self.record.history
+                },
                 ..self.record
             }),
             State::Confirmed => Ok(()),
@@ -287,6 +303,12 @@ impl<F: NorFlash> Store<F> {
 
     /// Swap the active and previous trees; the tree rolled back to is confirmed.
     pub fn rollback(&mut self) -> Result<(), Error> {
+        self.swap(State::Confirmed, History::swapped)
+    }
+
+    /// Swaps the active and previous trees in one record, with `state` and
+    /// the history `history` makes of the old one.
+    fn swap(&mut self, state: State, history: impl Fn(History) -> History) -> Result<(), Error> {
         if self.record.previous.is_none() || self.previous.is_none() {
             return Err(Error::NoPrevious);
         }
@@ -294,29 +316,85 @@ impl<F: NorFlash> Store<F> {
             seq: 0,
             active: self.record.previous,
             previous: self.record.active,
-            state: State::Confirmed,
+            state,
+            keys: self.record.keys,
             active_signed: self.record.previous_signed,
             previous_signed: self.record.active_signed,
+            history: history(self.record.history),
             ..self.record
         })
     }
 
     /// A rollback a host asked for: a provisioned agent goes back only to a
-    /// tree whose signature it checked (the boot's own rollback always may).
-    pub fn rollback_requested(&mut self) -> Result<(), Error> {
+    /// tree whose signature it checked (the boot's own rollback always may),
+    /// and never silently onto a tree that failed its trial: that takes
+    /// `trial` boots, and the tree goes in as a trial again.
+    pub fn rollback_requested(&mut self, trial: Option<u8>) -> Result<(), Error> {
         if self.provisioned() && !self.record.previous_signed {
             return Err(Error::Unsigned);
         }
-        self.rollback()
+        match trial {
+            None if self.record.history.previous_failed.is_some() => Err(Error::FailedTrial),
+            None | Some(0) => self.rollback(),
+            Some(boots) => self.swap(State::Trial { boots_left: boots }, |h| History {
+                trial_boots: Some(boots),
+                ..h.swapped()
+            }),
+        }
+    }
+
+    /// Forgets the previous tree, so that its sectors are free for a new
+    /// one: one record. Refused while the active tree is in trial, since the
+    /// previous tree is then what the device falls back to.
+    pub fn drop_previous(&mut self) -> Result<(), Error> {
+        if matches!(self.record.state, State::Trial { .. }) {
+            return Err(Error::BadState);
+        }
+        if self.record.previous.is_none() {
+            return Ok(());
+        }
+        self.append(Record {
+            previous: None,
+            previous_signed: false,
+            history: History {
+                previous_failed: None,
+                ..self.record.history
+            },
+            ..self.record
+        })
+    }
+
+    /// Whether a tree with this header is the active tree again (same
+    /// version, ref and commit): committing it must not push out the previous one.
+    pub fn is_active_tree(&self, h: &TreeHeader) -> bool {
+        self.active.as_ref().is_some_and(|a| {
+            a.header.version == h.version
+                && a.header.git_ref == h.git_ref
+                && a.header.commit == h.commit
+        })
     }
 
     /// Make `tree` active, the active tree previous: the atomic switch.
     /// The tree to fall back to stays one that ran well: an active tree still
     /// in trial never confirmed, so it is dropped and the previous one kept.
-    pub(crate) fn commit(&mut self, tree: TreeRef, boots: u8, signed: bool) -> Result<(), Error> {
-        let (previous, previous_signed) = match (self.record.state, self.record.previous) {
-            (State::Trial { .. }, Some(p)) => (Some(p), self.record.previous_signed),
-            _ => (self.record.active, self.record.active_signed),
+    /// The same tree again (`same`, a forced push of what runs) keeps the
+    /// previous tree too: it is still the real version to go back to.
+    pub(crate) fn commit(
+        &mut self,
+        tree: TreeRef,
+        boots: u8,
+        signed: bool,
+        same: bool,
+    ) -> Result<(), Error> {
+        let h = self.record.history;
+        let keep = same || matches!(self.record.state, State::Trial { .. });
+        let (previous, previous_signed, previous_failed) = match (keep, self.record.previous) {
+            (true, Some(p)) => (Some(p), self.record.previous_signed, h.previous_failed),
+            _ => (
+                self.record.active,
+                self.record.active_signed,
+                h.active_failed,
+            ),
         };
         self.append(Record {
             seq: 0,
@@ -329,6 +407,11 @@ impl<F: NorFlash> Store<F> {
             },
             active_signed: signed,
             previous_signed,
+            history: History {
+                trial_boots: (boots > 0).then_some(boots),
+                active_failed: None,
+                previous_failed,
+            },
             ..self.record
         })
     }
@@ -383,6 +466,12 @@ impl<F: NorFlash> Store<F> {
         self.sectors - self.used.count()
     }
 
+    /// Sectors that dropping the previous tree would free (those no other
+    /// tree, journal or keys record uses).
+    pub fn previous_only_sectors(&self) -> u32 {
+        self.previous_only
+    }
+
     /// The `i`-th file of `tree`.
     pub fn file(&mut self, tree: &TreeRef, i: u16) -> Result<FileRecord, Error> {
         let mut buf = [0u8; ENTRY];
@@ -430,7 +519,7 @@ impl<F: NorFlash> Store<F> {
             return Ok(0);
         }
         let n = buf.len().min((f.size - offset) as usize);
-        let at = self.sector_offset(f.first_sector as u32) + offset;
+        let at = self.sector_offset(0) + f.start() + offset;
         self.read(at, &mut buf[..n])?;
         Ok(n)
     }

@@ -688,3 +688,89 @@ fn a_tree_that_never_confirmed_is_not_kept_to_roll_back_to() {
         ("v1".to_string(), t1.files)
     );
 }
+
+#[test]
+fn small_files_share_sectors_page_by_page_each_one_contiguous_range() {
+    let mut a = fresh();
+    let free = a.store().free_sectors();
+    let tiny: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| (format!("t{i:02}.txt"), content(i, 8 + i as usize * 30)))
+        .collect();
+    push(&mut a, &Tree::new("v1", tiny.clone()), 0).unwrap();
+    let used = free - a.store().free_sectors();
+    let counted = ota_agent::space::tree_need(tiny.len(), tiny.iter().map(|f| f.1.len() as u32));
+    assert_eq!(
+        used, counted,
+        "the shared rule counts what the session took"
+    );
+    assert!(used < 12, "40 small files share sectors: {used} sectors");
+    let (_, files) = active_tree(a.store_mut()).unwrap();
+    assert_eq!(files, tiny);
+    // No two files share a page, and each lies inside one sector.
+    let t = a.store().active().unwrap().at;
+    let mut ranges = Vec::new();
+    for i in 0..t.entries {
+        let f = a.store_mut().file(&t, i).unwrap();
+        assert_eq!(f.offset % 256, 0);
+        assert_eq!(f.sectors(), 1);
+        ranges.push((f.start(), f.start() + f.size.div_ceil(256) * 256));
+    }
+    ranges.sort();
+    assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "{ranges:?}");
+    // After a reboot the packed files still read back, and a new tree reuses them.
+    let (mut a, _) = reboot(a);
+    let sent = push(&mut a, &Tree::new("v2", tiny.clone()), 0).unwrap();
+    assert_eq!(sent.files, 0);
+}
+
+#[test]
+fn a_small_file_is_not_written_twice_in_one_session() {
+    let mut a = fresh();
+    let bytes = content(5, 600);
+    let begin = Request::Begin(Begin {
+        session: 9,
+        entries: 1,
+        total_bytes: 600,
+        version: "v1",
+        git_ref: "main",
+        commit: "c",
+        post_update: None,
+        rollback: None,
+        signature: None,
+    });
+    call(&mut a, &begin);
+    let entry = Request::Entry(Entry {
+        index: 0,
+        path: "a.txt",
+        size: 600,
+        sha1: [0; 20],
+        sha256: None,
+    });
+    assert_eq!(call(&mut a, &entry), vec![R::Need(true)]);
+    // Wrong bytes: the hash fails once the file is complete.
+    let r = call(
+        &mut a,
+        &Request::Data {
+            entry: 0,
+            offset: 0,
+            bytes: &bytes,
+        },
+    );
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::HashMismatch, _)]),
+        "{r:?}"
+    );
+    // Sent again from byte 0: its pages are programmed, so it is refused, not rewritten.
+    let r = call(
+        &mut a,
+        &Request::Data {
+            entry: 0,
+            offset: 0,
+            bytes: &bytes,
+        },
+    );
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::BadState, d)] if d.contains("push again")),
+        "{r:?}"
+    );
+}

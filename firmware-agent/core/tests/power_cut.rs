@@ -204,3 +204,114 @@ fn ten_thousand_random_power_cuts() {
     println!("power cuts: {cuts} random cuts over {round} random updates: {saw_old} left the old tree, {saw_new} the new");
     assert!(saw_old > 0 && saw_new > 0);
 }
+
+/// The previous tree's files, each checked against its SHA-1.
+fn previous_tree(store: &mut Store<RamFlash>) -> Option<(String, common::Files)> {
+    let t = *store.previous()?;
+    let mut files = Vec::new();
+    for i in 0..t.at.entries {
+        let f = store.file(&t.at, i).unwrap();
+        let mut bytes = vec![0; f.size as usize];
+        store.read_file(&f, 0, &mut bytes).unwrap();
+        assert_eq!(ota_agent::hash::git_blob_sha1(&bytes), f.sha1);
+        files.push((f.path.as_str().to_string(), bytes));
+    }
+    Some((t.header.version.as_str().to_string(), files))
+}
+
+#[test]
+fn power_cut_at_every_operation_of_dropping_the_previous_tree() {
+    let (old, new) = realistic_update();
+    let mut agent = boot(with_tree(&old));
+    push(&mut agent, &new, 0).expect("second push");
+    let base = agent.into_store().into_flash();
+    let drop = |flash: RamFlash| {
+        let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+        call(&mut agent, &Request::DropPrevious);
+        agent.into_store().into_flash()
+    };
+    let done = drop(base.clone());
+    let ops = done.ops() - base.ops();
+    assert!(ops > 0, "dropping the previous tree writes a record");
+    let mut agent = boot(done);
+    assert!(
+        previous_tree(agent.store_mut()).is_none(),
+        "uncut, it is dropped"
+    );
+    assert_eq!(
+        call(&mut agent, &Request::Rollback).len(),
+        1,
+        "nothing to roll back to"
+    );
+    let (mut kept, mut dropped) = (0, 0);
+    for k in 0..ops {
+        let mut flash = base.clone();
+        flash.cut_at(k, k * 7919 + 1);
+        let mut flash = drop(flash);
+        assert!(flash.is_dead());
+        flash.power_on();
+        let mut agent = boot(flash);
+        let (v, files) = active_tree(agent.store_mut()).expect("the active tree stays");
+        assert_eq!((v.as_str(), &files), (new.version.as_str(), &new.files));
+        match previous_tree(agent.store_mut()) {
+            Some((v, files)) => {
+                assert_eq!((v.as_str(), &files), (old.version.as_str(), &old.files));
+                kept += 1;
+            }
+            None => dropped += 1,
+        }
+        push(&mut agent, &old, 0).expect("update after the cut");
+    }
+    println!("power cuts: {ops} operations of dropping the previous tree: {kept} kept it, {dropped} dropped it");
+    // The drop is one record: a cut inside it leaves the previous tree whole.
+    assert_eq!(kept + dropped, ops);
+}
+
+#[test]
+fn power_cut_at_every_operation_of_a_failed_trial_and_its_rollback() {
+    let (old, new) = realistic_update();
+    let base = with_tree(&old);
+    // A one-boot trial that never confirms: the first boot spends it, the
+    // second rolls back and remembers the failure.
+    let run = |flash: RamFlash| {
+        let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+        let pushed = push(&mut agent, &new, 1);
+        let mut flash = agent.into_store().into_flash();
+        for _ in 0..2 {
+            if pushed.is_err() || flash.is_dead() {
+                return flash;
+            }
+            let mut store = Store::open(flash, 0, SECTORS).unwrap();
+            let _ = store.boot();
+            flash = store.into_flash();
+        }
+        flash
+    };
+    let ops = run(base.clone()).ops() - base.ops();
+    let mut remembered = 0;
+    for k in 0..ops {
+        let mut flash = base.clone();
+        flash.cut_at(k, k * 7919 + 1);
+        let mut flash = run(flash);
+        assert!(flash.is_dead());
+        flash.power_on();
+        let mut agent = boot(flash);
+        let failed = agent.store().record().history.previous_failed;
+        let on_new = check_old_or_new(agent.store_mut(), &old, &new);
+        if failed.is_some() {
+            // Rolled back: the old tree runs, the failed one is previous, and
+            // a plain rollback onto it is refused.
+            assert!(!on_new, "a remembered failure means the old tree is back");
+            assert_eq!(failed, Some(1));
+            let r = call(&mut agent, &Request::Rollback);
+            assert!(
+                matches!(&r[..], [R::Error(ota_protocol::ErrorCode::FailedTrial, _)]),
+                "{r:?}"
+            );
+            remembered += 1;
+        }
+        push(&mut agent, &new, 0).expect("update after the cut");
+    }
+    println!("power cuts: {ops} operations of a failed trial and its rollback: {remembered} remembered the failure");
+    assert!(remembered > 0);
+}

@@ -57,6 +57,12 @@ pub enum Request<'a> {
     /// drive and PICOBOOT) once the reply has been sent; nothing in the store
     /// changes. Since protocol 1.2.
     Bootsel,
+    /// Forget the previous tree so that its flash is free (refused while the
+    /// active tree is in trial); answered by [`Reply::Done`]. Protocol 1.2.
+    DropPrevious,
+    /// Swap the active and previous trees even when the previous one failed
+    /// its trial; it goes in as a trial of `boots` boots. Protocol 1.2.
+    RollbackTrial { boots: u8 },
 }
 
 /// The target tree of an update.
@@ -163,6 +169,21 @@ pub struct Info<'a> {
     pub app: AppSlot,
     /// Whether the slot holds the active tree's application image (1.2).
     pub image: ImageState,
+    /// What the trees' trials came to. Protocol 1.2.
+    pub history: TrialHistory,
+    /// Sectors only the previous tree uses: what dropping it frees. Protocol 1.2.
+    pub previous_only_sectors: u32,
+}
+
+/// What the trials of the two trees came to, so a failed one is not taken for a good one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialHistory {
+    /// Boots the active tree's trial was given.
+    pub trial_boots: Option<u8>,
+    /// The active tree failed a trial of this many boots before (it was put back by force).
+    pub active_failed: Option<u8>,
+    /// The previous tree failed its trial of this many boots; the device rolled back from it.
+    pub previous_failed: Option<u8>,
 }
 
 /// The active tree's application image and the slot.
@@ -260,6 +281,8 @@ pub enum ErrorCode {
     Busy,
     /// The agent holds release keys and the tree (or the new key set) is not validly signed.
     Unsigned,
+    /// A rollback onto a tree that failed its trial, without asking for a new trial.
+    FailedTrial,
 }
 
 impl ErrorCode {
@@ -280,6 +303,7 @@ impl ErrorCode {
             ErrorCode::NotTrial => "active tree is not in trial",
             ErrorCode::Busy => "another host is driving this agent",
             ErrorCode::Unsigned => "not signed by a provisioned release key",
+            ErrorCode::FailedTrial => "the previous tree failed its trial",
         }
     }
 }

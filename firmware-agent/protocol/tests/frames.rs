@@ -81,6 +81,8 @@ fn all_requests() -> Vec<Request<'static>> {
         Request::Rollback,
         Request::Abort,
         Request::Bootsel,
+        Request::DropPrevious,
+        Request::RollbackTrial { boots: 2 },
     ]
 }
 
@@ -104,6 +106,12 @@ fn all_replies() -> Vec<Reply<'static>> {
             keys: 1,
             app: AppSlot::Valid,
             image: ImageState::Installed,
+            history: TrialHistory {
+                trial_boots: Some(3),
+                active_failed: None,
+                previous_failed: Some(3),
+            },
+            previous_only_sectors: 12,
         }),
         Reply::File {
             index: 1,

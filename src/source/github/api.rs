@@ -65,6 +65,8 @@ pub struct Api {
     pub counters: Arc<Counters>,
     policy: NetPolicy,
     repo_name: String,
+    /// The API's host, to name in connection failures.
+    host: String,
 }
 
 pub enum Got {
@@ -97,6 +99,7 @@ impl Api {
             counters,
             policy,
             repo_name: format!("{}/{}", at.owner, at.repo),
+            host: host_of(api_url),
         })
     }
 
@@ -135,12 +138,7 @@ impl Api {
                     tokio::time::sleep(backoff(&self.policy, attempt)).await;
                     continue;
                 }
-                Err(e) => {
-                    return Err(fail(
-                        Kind::Source,
-                        format!("GitHub API {path}: {}", scrub(&e.to_string())),
-                    ))
-                }
+                Err(e) => return Err(self.request_failed(path, &e, attempt)),
             };
             let status = res.status();
             let etag = res
@@ -298,6 +296,49 @@ impl RateLimit {
 
 /// Errors from the HTTP stack may quote a URL; they never hold headers, but
 /// strip anything that looks like credentials in a URL all the same.
+/// The host part of a URL, for messages.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
+}
+
+/// The innermost cause of a network error, in words: "connection refused",
+/// "network unreachable", "dns error: failed to lookup address information".
+pub fn network_reason(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    let text = scrub(&last.to_string());
+    let text = match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    };
+    text.to_lowercase()
+}
+
+impl Api {
+    /// A request that never got an answer: the host and why, and how often it was tried.
+    fn request_failed(&self, path: &str, e: &octocrab::Error, retries: u32) -> anyhow::Error {
+        let tries = if retries > 0 {
+            format!(" ({} tries)", retries + 1)
+        } else {
+            String::new()
+        };
+        let reason = network_reason(e);
+        let what = if matches!(
+            e,
+            octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. }
+        ) {
+            format!("cannot connect to {}: {reason}{tries}", self.host)
+        } else {
+            format!("GitHub API {path} on {}: {reason}{tries}", self.host)
+        };
+        fail(Kind::Source, what)
+    }
+}
+
 pub fn scrub(s: &str) -> String {
     match (s.find("://"), s.find('@')) {
         (Some(a), Some(b)) if b > a => format!("{}://{}", &s[..a], &s[b + 1..]),

@@ -111,10 +111,14 @@ impl Raw {
             req = req.header(reqwest::header::AUTHORIZATION, format!("token {t}"));
         }
         self.counters.raw.fetch_add(1, Ordering::Relaxed);
-        let res = req
-            .send()
-            .await
-            .map_err(|e| Failure::Transient(scrub(&e.without_url().to_string())))?;
+        let res = req.send().await.map_err(|e| {
+            let reason = super::api::network_reason(&e);
+            Failure::Transient(if e.is_connect() {
+                format!("cannot connect to {}: {reason}", super::api::host_of(url))
+            } else {
+                scrub(&e.without_url().to_string())
+            })
+        })?;
         let status = res.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             let hint = if self.policy.has_token {

@@ -85,21 +85,32 @@ pub struct Github {
     pub counters: Arc<Counters>,
 }
 
-/// A config field that must be set, and not to the seed's placeholder (any case).
+/// What `owner` and `repo` hold until someone sets them: the seed's
+/// placeholders and those of `ota_config.example.json` (a test holds the
+/// two lists equal).
+pub const OWNER_PLACEHOLDERS: &[&str] = &["YOUR_GITHUB_USERNAME", "your-github-user"];
+pub const REPO_PLACEHOLDERS: &[&str] = &["YOUR_REPO_NAME", "your-pico-app"];
+
+/// A config field that must be set, and not to a placeholder (any case).
 fn required(
+    config: &Config,
     field: &str,
     value: Option<&str>,
-    placeholder: &str,
+    placeholders: &[&str],
     what: &str,
 ) -> anyhow::Result<String> {
+    let file = config
+        .file
+        .as_ref()
+        .map_or("the config".to_string(), |p| p.display().to_string());
     match value {
         None | Some("") => Err(fail(
             Kind::Config,
-            format!("config field `{field}` is not set ({what})"),
+            format!("{file}: field `{field}` is not set: set it to {what}"),
         )),
-        Some(v) if v.eq_ignore_ascii_case(placeholder) => Err(fail(
+        Some(v) if placeholders.iter().any(|p| v.eq_ignore_ascii_case(p)) => Err(fail(
             Kind::Config,
-            format!("config field `{field}` is still the placeholder {placeholder}"),
+            format!("{file}: field `{field}` is still the placeholder \"{v}\": set it to {what}"),
         )),
         Some(v) => Ok(v.to_string()),
     }
@@ -122,15 +133,17 @@ impl Github {
         wait_rate_limit: bool,
     ) -> anyhow::Result<Github> {
         let owner = required(
+            config,
             "owner",
             config.owner.as_deref(),
-            "YOUR_GITHUB_USERNAME",
+            OWNER_PLACEHOLDERS,
             "the GitHub user or organisation",
         )?;
         let repo = required(
+            config,
             "repo",
             config.repo.as_deref(),
-            "YOUR_REPO_NAME",
+            REPO_PLACEHOLDERS,
             "the repository name",
         )?;
         let counters = Arc::new(Counters::default());
