@@ -76,7 +76,7 @@ class Pico extends EventEmitter {
     this.pendingRead = null;
     this.programs = 0;
     this.cutAfterPrograms = null;
-    this.stats = { busyCycles: 0, busyWallMs: 0, emulatedNs: 0, wallMs: 0, flashErased: 0, flashProgrammed: 0 };
+    this.stats = { busyCycles: 0, busyWallMs: 0, emulatedNs: 0, wallMs: 0, flashErased: 0, flashProgrammed: 0, flashBusyNs: 0, flashOps: {} };
   }
 
   // ---- power and reset -------------------------------------------------
@@ -252,6 +252,18 @@ class Pico extends EventEmitter {
     this.persist(offset, n);
     this.stats.flashProgrammed += n;
     if (cut) this.powerCut(offset, data.length, n);
+  }
+
+  /**
+   * The flash is busy for `ns` (src/flash_timing.js) and the ROM routine
+   * polls its status until it is done: emulated time passes with no
+   * instruction executed (not counted in cycles()), timers run on.
+   */
+  flashBusy(ns, op) {
+    this.clock.tick(ns);
+    this.idleNs += ns;
+    this.stats.flashBusyNs += ns;
+    this.stats.flashOps[op] = (this.stats.flashOps[op] || 0) + 1;
   }
 
   persist(offset, count) {
@@ -566,6 +578,8 @@ class Pico extends EventEmitter {
       busy_mhz: s.busyWallMs ? +(s.busyCycles / s.busyWallMs / 1e3).toFixed(2) : null,
       flash_erased: s.flashErased,
       flash_programmed: s.flashProgrammed,
+      flash_busy_s: +(s.flashBusyNs / 1e9).toFixed(4),
+      flash_ops: { ...s.flashOps },
       rom_lookups: [...this.lookups],
       rom_calls: this.romCalls,
     };
