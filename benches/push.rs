@@ -121,10 +121,13 @@ fn print_model() {
 
 /// The board configurations the tables compare.
 fn boards() -> [(&'static str, BoardModel, u32); 3] {
-    let block = BoardModel::PICO_W_BLOCK_ERASE;
+    let sectors = BoardModel {
+        flash: FlashTiming::W25Q16JV.sectors_only(),
+        ..BoardModel::PICO_W
+    };
     [
         ("pico-w", BoardModel::PICO_W, 4096),
-        ("pico-w+block", block, 4096),
+        ("pico-w sectors only", sectors, 4096),
         ("pico-w 1k", BoardModel::PICO_W.with_max_chunk(1024), 1024),
     ]
 }
@@ -269,10 +272,10 @@ fn tree_section(w: &Path) -> anyhow::Result<()> {
 
 /// The flash bound for the board named: block erases only where its driver has them.
 fn flash_bound_of(name: &str, bytes: u64) -> f64 {
-    let f = if name.contains("block") {
-        FlashTiming::W25Q16JV
-    } else {
+    let f = if name.contains("sectors") {
         FlashTiming::W25Q16JV.sectors_only()
+    } else {
+        FlashTiming::W25Q16JV
     };
     f.bound_ns(bytes) as f64 / 1e9
 }
@@ -347,8 +350,11 @@ fn sweep_section(w: &Path) -> anyhow::Result<()> {
     }
     let bundle = load(&tree)?;
     let payload = bundle.total_bytes();
-    let sectors = BoardModel::PICO_W.with_max_chunk(4096);
-    let blocks = BoardModel::PICO_W_BLOCK_ERASE.with_max_chunk(4096);
+    let sectors = BoardModel {
+        flash: FlashTiming::W25Q16JV.sectors_only(),
+        ..BoardModel::PICO_W
+    };
+    let blocks = BoardModel::PICO_W.with_max_chunk(4096);
     println!("| chunk | window | wire/payload | frames out | host waits | modeled, sectors | modeled, blocks | sim wall |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut best: Option<(f64, u32, u32)> = None;

@@ -276,7 +276,9 @@ async function timedPush(otaBin, emu, dir, sim, tree) {
   const modeled = JSON.parse(m.stdout).wire.board;
   return {
     payload: r.json.bytes_sent,
-    emulated_s: after.emulated_s - before.emulated_s,
+    // From the first byte the firmware takes to its last reply: not the host's start-up.
+    emulated_s: after.exchange_s,
+    emulated_wall_paced_s: after.emulated_s - before.emulated_s,
     flash_busy_s: after.flash_busy_s - before.flash_busy_s,
     flash_ops: Object.fromEntries(Object.entries(after.flash_ops).map(([k, v]) => [k, v - (before.flash_ops[k] || 0)])),
     modeled_s: modeled.seconds,

@@ -120,18 +120,20 @@ pub struct BoardModel {
 
 impl BoardModel {
     /// A Pico W running `firmware-agent/pico` as it is built today: 4 KiB
-    /// chunks, and embassy-rp's flash driver, which erases 4 KiB sectors only.
+    /// chunks, and its flash driver (`block_flash.rs`), which has the boot
+    /// ROM erase each whole 64 KiB block with one D8h command. Checked
+    /// against the firmware in the emulator with the W25Q16JV's timing
+    /// (`firmware-agent/emu/bench.js boardtime`).
     pub const PICO_W: BoardModel = BoardModel {
         name: "pico-w",
-        flash: FlashTiming::W25Q16JV.sectors_only(),
+        flash: FlashTiming::W25Q16JV,
         link: LinkTiming::USB_FULL_SPEED,
         cpu: CpuTiming::RP2040,
         max_chunk: 4096,
     };
 
-    /// The same board with a flash driver that erases a 64 KiB block with
-    /// one D8h command (the boot ROM's `flash_range_erase` can, given
-    /// `block_size = 65536, block_cmd = 0xD8`).
+    /// The same board: its driver now erases 64 KiB blocks (D8h). The name
+    /// stays so that ports written for it still parse.
     pub const PICO_W_BLOCK_ERASE: BoardModel = BoardModel {
         name: "pico-w-block-erase",
         flash: FlashTiming::W25Q16JV,
@@ -332,7 +334,7 @@ mod tests {
     #[test]
     fn models_by_name() {
         assert_eq!(BoardModel::by_name("pico-w"), Some(BoardModel::PICO_W));
-        assert!(!BoardModel::by_name("pico-w").unwrap().flash.block_erase);
+        assert!(BoardModel::by_name("pico-w").unwrap().flash.block_erase);
         assert!(
             BoardModel::by_name("pico-w-block-erase")
                 .unwrap()

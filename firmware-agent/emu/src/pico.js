@@ -76,7 +76,7 @@ class Pico extends EventEmitter {
     this.pendingRead = null;
     this.programs = 0;
     this.cutAfterPrograms = null;
-    this.stats = { busyCycles: 0, busyWallMs: 0, emulatedNs: 0, wallMs: 0, flashErased: 0, flashProgrammed: 0, flashBusyNs: 0, flashOps: {} };
+    this.stats = { busyCycles: 0, busyWallMs: 0, emulatedNs: 0, wallMs: 0, flashErased: 0, flashProgrammed: 0, flashBusyNs: 0, flashOps: {}, firstDeliveredNs: null, lastSerialNs: null };
   }
 
   // ---- power and reset -------------------------------------------------
@@ -350,7 +350,10 @@ class Pico extends EventEmitter {
     };
     cdc.onLineState = () => this.note({ event: 'dtr', interface: cdc.commInterface });
     cdc.onSerialData = (buf) => {
-      if (buf.length) this.emit('serial', Uint8Array.from(buf));
+      if (buf.length) {
+        this.stats.lastSerialNs = this.totalNs();
+        this.emit('serial', Uint8Array.from(buf));
+      }
     };
   }
 
@@ -423,6 +426,7 @@ class Pico extends EventEmitter {
     this.fifoBytes -= n;
     this.pendingRead = null;
     this.mcu.usbCtrl.endpointReadDone(r.ep, out);
+    if (this.stats.firstDeliveredNs === null) this.stats.firstDeliveredNs = this.totalNs();
     this.emit('delivered', out);
     const hadBacklog = this.backlog.length > 0;
     this.fill();
@@ -456,6 +460,7 @@ class Pico extends EventEmitter {
     const clock = this.clock;
     const start = performance.now();
     const emuStart = clock.nanos;
+    this.sliceStartNs = emuStart;
     let busyCycles = 0;
     let slept = false;
     let sleepMs = 0;
@@ -494,6 +499,7 @@ class Pico extends EventEmitter {
     const wall = performance.now() - start;
     this.stats.wallMs += wall;
     this.stats.emulatedNs += clock.nanos - emuStart;
+    this.sliceStartNs = null;
     if (!slept) {
       // A slice in which the firmware never slept: the emulator's own speed.
       this.stats.busyCycles += busyCycles;
@@ -567,9 +573,22 @@ class Pico extends EventEmitter {
     return { debug() {}, info() {}, warn: seen('warn'), error: seen('error') };
   }
 
+  /** Emulated time over every boot so far (each boot's clock starts at 0). */
+  totalNs() {
+    return this.stats.emulatedNs + (this.clock ? this.clock.nanos - (this.sliceStartNs ?? this.clock.nanos) : 0);
+  }
+
+  /**
+   * The figures so far. `exchange_s` is the emulated time from the first
+   * host byte handed to the firmware since the last report to the last
+   * byte it sent: the board's side of a push, without the host's start-up.
+   */
   report() {
     const s = this.stats;
+    const exchange = s.firstDeliveredNs === null || s.lastSerialNs === null ? null : (s.lastSerialNs - s.firstDeliveredNs) / 1e9;
+    s.firstDeliveredNs = null;
     return {
+      exchange_s: exchange === null ? null : +exchange.toFixed(4),
       boots: this.boots,
       emulated_s: +(s.emulatedNs / 1e9).toFixed(3),
       wall_s: +(s.wallMs / 1e3).toFixed(3),
