@@ -30,6 +30,9 @@ const SLOT_START = 0x10040000;
 const SLOT_END = 0x100c0000;
 const LED_PIN = 15;
 const SECTOR = 4096;
+const XIP_START = 0x10000000;
+const XIP_END = 0x14000000;
+const SSI_SSIENR = 0x08;
 const CYCLE_NS = 8; // rp2040js counts every cycle at 125 MHz
 /** Host FIFO in front of the CDC OUT endpoint, as rp2040js's USBCDC has. */
 const HOST_FIFO = 512;
@@ -112,6 +115,7 @@ class Pico extends EventEmitter {
     // XIP_CTRL is not modelled: embassy-rp waits for STREAM_CTR to read 0
     // before every flash operation. Nothing streams here, so every register reads 0.
     mcu.peripherals[0x14000] = { name: 'XIP_CTRL', readUint32: () => 0, writeUint32() {}, writeUint32Atomic() {} };
+    this.hookXip();
     this.hookWatchdog(watchdogReason);
     this.hookScbReset();
     this.hookUsb();
@@ -290,6 +294,56 @@ class Pico extends EventEmitter {
 
   romCall(code) {
     this.romCalls[code] = (this.romCalls[code] || 0) + 1;
+    if (code === 'EX') this.xipOff();
+    if (code === 'CX') this.xipOn();
+  }
+
+  // ---- XIP while the flash is busy ---------------------------------------
+
+  /**
+   * From flash_exit_xip until the SSI is enabled again (the firmware's RAM
+   * copy of boot2, or flash_enter_cmd_xip), the flash answers commands, not
+   * XIP: on a real chip a fetch or read there returns garbage or stalls.
+   * Such an access is reported as an `xip-fault` and stops the firmware,
+   * which shows that the code around each flash operation runs from RAM.
+   * The guard wraps the chip's reads only while XIP is off.
+   */
+  hookXip() {
+    const mcu = this.mcu;
+    this.xipGuard = null;
+    const ssi = mcu.peripherals[0x18000];
+    const write = ssi.writeUint32.bind(ssi);
+    ssi.writeUint32 = (offset, value) => {
+      if (offset === SSI_SSIENR && value & 1) this.xipOn();
+      write(offset, value);
+    };
+  }
+
+  xipOff() {
+    const mcu = this.mcu;
+    if (this.xipGuard) return;
+    const saved = { readUint8: mcu.readUint8, readUint16: mcu.readUint16, readUint32: mcu.readUint32 };
+    this.xipGuard = saved;
+    for (const [name, read] of Object.entries(saved)) {
+      mcu[name] = (address) => {
+        if (address >= XIP_START && address < XIP_END) this.xipFault(address);
+        return read.call(mcu, address);
+      };
+    }
+  }
+
+  xipOn() {
+    if (!this.xipGuard) return;
+    Object.assign(this.mcu, this.xipGuard);
+    this.xipGuard = null;
+  }
+
+  xipFault(address) {
+    if (!this.running) return;
+    const pc = this.mcu.core.PC >>> 0;
+    this.note({ event: 'xip-fault', address, pc, why: 'flash read or fetch while the flash is out of XIP mode' });
+    this.xipOn();
+    this.halt();
   }
 
   // ---- USB ---------------------------------------------------------------
