@@ -112,10 +112,10 @@ fn print_model() {
     );
     println!("- the RP2040 does one thing at a time: link, CPU and flash times add up");
     println!(
-        "- boards: `pico-w` = the firmware as built (4 KiB chunks, embassy-rp erases 4 KiB sectors only);"
+        "- boards: `pico-w` = the firmware as built (4 KiB chunks, its driver erases 64 KiB blocks where it can);"
     );
     println!(
-        "  `+block` = a flash driver that issues 64 KiB block erases; `1k` = the earlier 1 KiB link buffer\n"
+        "  `sectors only` = embassy-rp's driver, which erases 4 KiB sectors only; `1k` = the earlier 1 KiB link buffer\n"
     );
 }
 
@@ -248,7 +248,7 @@ fn tree_section(w: &Path) -> anyhow::Result<()> {
         cell(&|r: &Row| format!("{:.2} s", FlashTiming::W25Q16JV.bound_ns(r.1) as f64 / 1e9))
     );
     println!(
-        "| bound: flash program + erase, 4 KiB sectors (today's driver) | {} |",
+        "| bound: flash program + erase, 4 KiB sectors (embassy-rp's driver) | {} |",
         cell(&|r: &Row| format!(
             "{:.2} s",
             FlashTiming::W25Q16JV.sectors_only().bound_ns(r.1) as f64 / 1e9
@@ -343,7 +343,7 @@ fn secs(r: &Run) -> String {
 
 fn sweep_section(w: &Path) -> anyhow::Result<()> {
     println!("## Sweep: chunk x window, 1 MiB tree of 50 files\n");
-    println!("Modeled on a Pico W (4 KiB chunks as built), with today's sector-erase driver and with block erases.\n");
+    println!("Modeled on a Pico W (4 KiB chunks as built), with embassy-rp's sector-erase driver and with the block erases of the driver as built.\n");
     let tree = w.join("tree-1m");
     if !tree.exists() {
         typical_tree(&tree, 50, MIB, 1)?;

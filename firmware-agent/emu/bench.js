@@ -280,6 +280,8 @@ async function timedPush(otaBin, emu, dir, sim, tree) {
     emulated_s: after.exchange_s,
     emulated_wall_paced_s: after.emulated_s - before.emulated_s,
     flash_busy_s: after.flash_busy_s - before.flash_busy_s,
+    // The firmware's cycles at 125 MHz; the rest of the emulated time it waited for the host.
+    cpu_s: (after.cycles - before.cycles) * 8e-9,
     flash_ops: Object.fromEntries(Object.entries(after.flash_ops).map(([k, v]) => [k, v - (before.flash_ops[k] || 0)])),
     modeled_s: modeled.seconds,
     modeled: modeled,
@@ -299,6 +301,8 @@ async function boardtime({ otaBin, elf }, dir) {
         const t = await timedPush(otaBin, emu, dir, sim, tree);
         out[c] = { ...t, bound_s: boundS(t.payload) };
         console.log(`board-time ${c}: emulated ${t.emulated_s.toFixed(2)} s, modeled ${t.modeled_s.toFixed(2)} s, bound ${boundS(t.payload).toFixed(2)} s`);
+        const wait = t.emulated_s - t.flash_busy_s - t.cpu_s;
+        console.log(`  emulated: flash busy ${t.flash_busy_s.toFixed(2)} s, CPU ${t.cpu_s.toFixed(2)} s, waiting for the host ${wait.toFixed(2)} s`);
       }
     } finally {
       await emu.stop();

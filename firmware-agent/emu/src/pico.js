@@ -643,6 +643,7 @@ class Pico extends EventEmitter {
     s.firstDeliveredNs = null;
     return {
       exchange_s: exchange === null ? null : +exchange.toFixed(4),
+      cycles: this.mcu ? this.cycles() : 0,
       boots: this.boots,
       emulated_s: +(s.emulatedNs / 1e9).toFixed(3),
       wall_s: +(s.wallMs / 1e3).toFixed(3),
