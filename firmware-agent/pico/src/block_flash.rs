@@ -83,7 +83,7 @@ impl NorFlash for StoreFlash {
 
     fn erase(&mut self, from: u32, to: u32) -> Result<(), Error> {
         let sector = ERASE_SIZE as u32;
-        if from % sector != 0 || to % sector != 0 || from > to {
+        if !from.is_multiple_of(sector) || !to.is_multiple_of(sector) || from > to {
             return Err(Error::Unaligned);
         }
         if to as usize > FLASH_SIZE {
