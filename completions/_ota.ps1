@@ -265,6 +265,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Serve on a new pseudo-terminal; its path is printed on stdout')
             [CompletionResult]::new('--no-auto-confirm', '--no-auto-confirm', [CompletionResultType]::ParameterName, 'Play an application that never confirms its trial version')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud (the board''s agent then serves it)')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk''s speed)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')

@@ -249,6 +249,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --pty 'Serve on a new pseudo-terminal; its path is printed on stdout'
             cand --no-auto-confirm 'Play an application that never confirms its trial version'
             cand --app 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud (the board''s agent then serves it)'
+            cand --sync 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk''s speed)'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'

@@ -189,6 +189,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l pty -d 'Serve on a new pseudo-terminal; its path is printed on stdout'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l no-auto-confirm -d 'Play an application that never confirms its trial version'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l app -d 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud (the board\'s agent then serves it)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l sync -d 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk\'s speed)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s q -l quiet -d 'Say nothing but errors'

@@ -315,6 +315,10 @@ pub struct SimArgs {
     /// pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)
     #[arg(long, value_name = "DIR", requires = "pty")]
     pub by_id: Option<PathBuf>,
+    /// Sync the flash image to disk after every flash operation, so that even
+    /// a host crash leaves it as a power cut would (slower: the disk's speed)
+    #[arg(long)]
+    pub sync: bool,
 }
 
 /// Subcommands that never talk to a device: their help leaves out `--port`,

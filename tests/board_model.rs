@@ -46,9 +46,9 @@ fn a_modeled_sim_reports_board_time_and_a_plain_one_does_not() {
     .sum();
     let total = board["seconds"].as_f64().unwrap();
     assert!(total > 0.0 && (total - parts).abs() < 1e-6, "{board:#}");
-    // Today's firmware erases sector by sector.
-    assert_eq!(board["block_erases"], 0);
-    assert!(board["sector_erases"].as_u64().unwrap() >= 25, "{board:#}");
+    // The firmware erases whole 64 KiB blocks where it can, sectors elsewhere.
+    assert!(board["block_erases"].as_u64().unwrap() >= 1, "{board:#}");
+    assert!(board["sector_erases"].as_u64().unwrap() >= 1, "{board:#}");
     assert_eq!(board["reboots"], 1);
 
     // The same image without a model: the same push, no board figures.

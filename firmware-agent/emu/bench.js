@@ -21,9 +21,16 @@
 //   blink.txt, --boots 0), the 1200-baud touch and the hand-back included:
 //   ota's wall time, the emulated time, and both until the application runs
 //   the new tree;
-// - the firmware's flash use, as `ota agent uf2 --app` reports it.
+// - the firmware's flash use, as `ota agent uf2 --app` reports it;
+// - boardtime: the board's time for the push bench's cases (a 1 MiB tree of
+//   50 files, one file of it changed, one 1 MiB file), each flash operation
+//   taking the W25Q16JV's typical time (src/flash_timing.js): the emulated
+//   time of the push, next to the same push on `sim:FILE?model=pico-w`
+//   (the board model) and the flash's bound (64 KiB block erases and page
+//   programs of the payload). One line per case:
+//   `board-time <case>: emulated <s> s, modeled <s> s, bound <s> s`.
 //
-//   node bench.js [push|verify|handover|flash]...   (or: npm run bench; all by default)
+//   node bench.js [push|verify|handover|flash|boardtime]...   (or: npm run bench; all by default)
 //
 // Uses the same binaries as the tests (OTA_BIN, OTA_FIRMWARE_ELF, OTA_APP_ELF).
 // BENCH_BYTES sets the push's file size, BENCH_VERIFY_RUNS the verify runs (3).
@@ -236,6 +243,84 @@ async function flash({ otaBin, elf, app }, dir) {
   return { agent: doc.agent, application: doc.app, uf2_blocks: doc.blocks };
 }
 
+const PAGE_NS = 0.4e6;
+const BLOCK_NS = 150e6;
+/** The flash's bound for `bytes` (ota_agent::timed_flash's bound_ns with block erases). */
+const boundS = (bytes) => (Math.ceil(bytes / 256) * PAGE_NS + (bytes * BLOCK_NS) / 65536) / 1e9;
+
+/** 50 files of 1 to 100 KiB, 40 text and 10 binary, about 1 MiB in all, the same every run. */
+function benchTree(root) {
+  let seed = 0x2545f491;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) / (1 << 24);
+  const sizes = Array.from({ length: 50 }, () => 1024 + Math.floor(rand() * 99 * 1024));
+  const scale = (1024 * 1024) / sizes.reduce((a, b) => a + b, 0);
+  sizes.forEach((n, i) => {
+    const size = Math.max(1024, Math.floor(n * scale));
+    const dir = path.join(root, `d${i % 8}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const text = i % 5 !== 4;
+    const body = text ? Buffer.from('x = 1  # line of text\n'.repeat(Math.ceil(size / 23))).subarray(0, size) : crypto.randomBytes(size);
+    if (text) body.write(`# file ${i}\n`);
+    fs.writeFileSync(path.join(dir, `f${i}.${text ? 'py' : 'bin'}`), body);
+  });
+  return path.join(root, 'd0', 'f0.py');
+}
+
+/** Pushes `tree` to the emulator and to a modeled sim: image; returns both times. */
+async function timedPush(otaBin, emu, dir, sim, tree) {
+  const args = ['push', '--dir', tree, '--no-reboot', '--boots', '0', '--force'];
+  const before = await emu.stats();
+  const r = await ota(otaBin, emu.port, args, { cwd: dir, json: true });
+  const after = await emu.stats();
+  const m = await ota(otaBin, null, ['--port', `sim:${sim}?model=pico-w`, '--json', ...args], { cwd: dir });
+  const modeled = JSON.parse(m.stdout).wire.board;
+  return {
+    payload: r.json.bytes_sent,
+    // From the first byte the firmware takes to its last reply: not the host's start-up.
+    emulated_s: after.exchange_s,
+    emulated_wall_paced_s: after.emulated_s - before.emulated_s,
+    flash_busy_s: after.flash_busy_s - before.flash_busy_s,
+    // The firmware's cycles at 125 MHz; the rest of the emulated time it waited for the host.
+    cpu_s: (after.cycles - before.cycles) * 8e-9,
+    flash_ops: Object.fromEntries(Object.entries(after.flash_ops).map(([k, v]) => [k, v - (before.flash_ops[k] || 0)])),
+    modeled_s: modeled.seconds,
+    modeled: modeled,
+  };
+}
+
+async function boardtime({ otaBin, elf }, dir) {
+  fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify({ device_timeout_sec: 30 }));
+  const out = {};
+  const run = async (name, trees) => {
+    const emu = await startEmulator({ elf, flash: path.join(dir, `${name}.img`) });
+    const sim = path.join(dir, `${name}.sim`);
+    try {
+      await ota(otaBin, emu.port, ['status'], { cwd: dir });
+      for (const [c, tree, prepare] of trees) {
+        if (prepare) prepare();
+        const t = await timedPush(otaBin, emu, dir, sim, tree);
+        out[c] = { ...t, bound_s: boundS(t.payload) };
+        console.log(`board-time ${c}: emulated ${t.emulated_s.toFixed(2)} s, modeled ${t.modeled_s.toFixed(2)} s, bound ${boundS(t.payload).toFixed(2)} s`);
+        const wait = t.emulated_s - t.flash_busy_s - t.cpu_s;
+        console.log(`  emulated: flash busy ${t.flash_busy_s.toFixed(2)} s, CPU ${t.cpu_s.toFixed(2)} s, waiting for the host ${wait.toFixed(2)} s`);
+      }
+    } finally {
+      await emu.stop();
+    }
+  };
+  const tree = path.join(dir, 'tree');
+  const changed = benchTree(tree);
+  const file = path.join(dir, 'file');
+  fs.mkdirSync(file);
+  fs.writeFileSync(path.join(file, 'big.bin'), crypto.randomBytes(1024 * 1024));
+  await run('tree', [
+    ['tree', tree],
+    ['one-file-changed', tree, () => fs.appendFileSync(changed, '# changed\n')],
+  ]);
+  await run('file', [['file', file]]);
+  return out;
+}
+
 async function main() {
   const which = process.argv.slice(2);
   const want = (w) => which.length === 0 || which.includes(w);
@@ -247,6 +332,7 @@ async function main() {
     if (want('verify')) out.verify = await verify(bins, fs.mkdtempSync(path.join(dir, 'verify-')));
     if (want('handover')) out.handover = await handover(bins, fs.mkdtempSync(path.join(dir, 'handover-')));
     if (want('flash')) out.firmware = await flash(bins, dir);
+    if (want('boardtime')) out.boardtime = await boardtime(bins, fs.mkdtempSync(path.join(dir, 'boardtime-')));
     console.log(JSON.stringify(out, null, 2));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

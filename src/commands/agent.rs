@@ -33,6 +33,7 @@ pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
         Some(addr) => serve::serve_tcp(
             &args.flash,
             auto_confirm,
+            args.sync,
             args.app,
             addr,
             &mut announce,
@@ -41,6 +42,7 @@ pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
         None => serve::serve_pty(
             &args.flash,
             auto_confirm,
+            args.sync,
             args.by_id.as_deref(),
             &mut announce,
             &mut { bootsel },

@@ -17,7 +17,8 @@ pub enum PortSpec {
     /// `no-auto-confirm` plays an application that never confirms its trial
     /// version; `model=pico-w` (or `pico-w-block-erase`) keeps the time the
     /// same exchange would take on that board (see `board_model.rs`); `app`
-    /// puts an application in the slot, which runs until touched at 1200 baud.
+    /// puts an application in the slot, which runs until touched at 1200 baud;
+    /// `sync` syncs the image to disk after every flash operation.
     Sim { image: SimImage, auto_confirm: bool },
 }
 
@@ -46,6 +47,7 @@ impl PortSpec {
                 match option.split_once('=') {
                     None if option == "no-auto-confirm" => auto_confirm = false,
                     None if option == "app" => image.app = true,
+                    None if option == "sync" => image.durable = true,
                     Some(("model", name)) => {
                         let model = BoardModel::by_name(name).ok_or_else(|| {
                             let known: Vec<_> = BoardModel::ALL.iter().map(|m| m.name).collect();
@@ -63,7 +65,7 @@ impl PortSpec {
                         return Err(fail(
                             Kind::Config,
                             format!(
-                                "port `{s}`: unknown option `{option}`; expected no-auto-confirm, app or model=NAME"
+                                "port `{s}`: unknown option `{option}`; expected no-auto-confirm, app, sync or model=NAME"
                             ),
                         ))
                     }
@@ -97,6 +99,9 @@ impl fmt::Display for PortSpec {
                 }
                 if image.app {
                     options.push("app".to_string());
+                }
+                if image.durable {
+                    options.push("sync".to_string());
                 }
                 if let Some(m) = &image.model {
                     options.push(format!("model={}", m.name));
@@ -175,5 +180,17 @@ mod tests {
             PortSpec::parse("sim:pico.img").unwrap().to_string(),
             "sim:pico.img"
         );
+    }
+
+    #[test]
+    fn sim_syncs_only_when_asked() {
+        let sim = |s: &str| match PortSpec::parse(s).unwrap() {
+            PortSpec::Sim { image, .. } => image,
+            p => panic!("{p:?}"),
+        };
+        assert!(!sim("sim:pico.img").durable);
+        let p = PortSpec::parse("sim:pico.img?sync&model=pico-w").unwrap();
+        assert!(sim("sim:pico.img?sync&model=pico-w").durable);
+        assert_eq!(p.to_string(), "sim:pico.img?sync&model=pico-w");
     }
 }

@@ -28,12 +28,17 @@ use crate::exit::{fail, Kind};
 pub fn serve_pty(
     image: &Path,
     auto_confirm: bool,
+    sync: bool,
     by_id: Option<&Path>,
     announce: &mut dyn FnMut(&str),
     on_bootsel: &mut dyn FnMut(u32),
 ) -> anyhow::Result<()> {
     use serialport::SerialPort;
-    let mut device = SimDevice::boot(image, auto_confirm)?;
+    let image = SimImage {
+        durable: sync,
+        ..SimImage::new(image)
+    };
+    let mut device = SimDevice::boot_image(&image, auto_confirm)?;
     loop {
         let (mut master, slave) = serialport::TTYPort::pair().map_err(|e| {
             fail(
@@ -99,6 +104,7 @@ fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
 pub fn serve_tcp(
     image: &Path,
     auto_confirm: bool,
+    sync: bool,
     app: bool,
     addr: &str,
     announce: &mut dyn FnMut(&str),
@@ -106,6 +112,7 @@ pub fn serve_tcp(
 ) -> anyhow::Result<()> {
     let image = SimImage {
         app,
+        durable: sync,
         ..SimImage::new(image)
     };
     let device = Arc::new(Mutex::new(SimDevice::boot_image(&image, auto_confirm)?));

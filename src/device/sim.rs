@@ -55,9 +55,10 @@ pub struct SimImage {
     pub path: PathBuf,
     /// Keep the time a real board would take (off by default).
     pub model: Option<BoardModel>,
-    /// Sync the image to disk after every flash operation, so that killing
-    /// ota leaves it as a power cut would (on by default; benchmarks turn it
-    /// off to measure the agent rather than the disk).
+    /// Sync the image to disk after every flash operation (`?sync`), so that
+    /// even a host crash leaves it as a power cut would. Off by default: every
+    /// operation still reaches the file before the next, so killing ota loses
+    /// nothing, and a push runs at the link's speed rather than the disk's.
     pub durable: bool,
     /// Flash size in bytes: a Pico W's 2 MiB unless a benchmark needs room
     /// for a larger tree (at most the store's 16 MiB past the firmware region).
@@ -71,7 +72,7 @@ impl SimImage {
         SimImage {
             path: path.into(),
             model: None,
-            durable: true,
+            durable: false,
             flash_size: FLASH_SIZE,
             app: false,
         }
@@ -112,6 +113,9 @@ impl fmt::Display for SimImage {
         let mut options = Vec::new();
         if self.app {
             options.push("app".to_string());
+        }
+        if self.durable {
+            options.push("sync".to_string());
         }
         if let Some(m) = &self.model {
             options.push(format!("model={}", m.name));

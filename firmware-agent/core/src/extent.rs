@@ -1,21 +1,26 @@
 //! Where a session puts new file extents, and how it erases their sectors:
 //! a whole 64 KiB block with one erase when nothing in that block is worth
-//! keeping, else one 4 KiB sector at a time, each as a file first enters it.
+//! keeping and the session needs enough of it, else one 4 KiB sector at a
+//! time, each as a file (or the tree record) first enters it.
 //!
 //! The rule that keeps this crash-safe: a block is erased whole only when
-//! every one of its sectors was allocated by this session and none has been
-//! written yet. Such sectors are referenced by no committed tree, journal or
-//! keys record, so a power cut in the middle of the erase tears only bytes
-//! nothing references; and no byte the session already wrote (its tree
-//! record, a file already verified, a file being sent again) is lost.
+//! none of its sectors is used by a committed tree, the journal or the keys
+//! record, and none has been written by this session. Its sectors are then
+//! referenced by nothing, so a power cut in the middle of the erase tears
+//! only bytes nothing references; and no byte the session already wrote
+//! (its tree record, a file already verified, a file being sent again) is
+//! lost. The sectors it erased beyond what the session had allocated stay
+//! blank for the session's next extents, which go there first.
 //!
-//! A block erase costs one W25Q16JV 150 ms where sixteen sector erases cost
-//! 720 ms. On a driver that erases sector by sector (embassy-rp's today) it
-//! costs the same sixteen sector erases as before, never more, since every
-//! sector of the block is needed. Allocation therefore packs new extents
-//! into blocks that hold nothing committed, but only while the rest of the
-//! tree is sure to fit afterwards, so the preference never turns an update
-//! that fits into one that does not.
+//! A block erase costs one W25Q16JV 150 ms where a sector erase costs 45 ms
+//! (datasheet rev. H, §9.6, typical tBE2 and tSE), so a block pays once the
+//! session needs four of its sectors: the tree record of a 50-file tree and
+//! the file changed beside it take one block erase instead of six sector
+//! erases. On a driver that erases sector by sector it costs sixteen sector
+//! erases. Allocation packs new extents into sectors a block erase of this
+//! session left blank, then into blocks that hold nothing committed, but
+//! only while the rest of the tree is sure to fit afterwards, so the
+//! preference never turns an update that fits into one that does not.
 
 use embedded_storage::nor_flash::NorFlash;
 
@@ -26,6 +31,9 @@ use crate::Error;
 /// Sectors in one 64 KiB erase block.
 pub const BLOCK_SECTORS: u32 = 16;
 const BLOCK: u32 = BLOCK_SECTORS * SECTOR;
+/// Sectors of a block the session must need before one block erase (150 ms)
+/// beats sector erases (45 ms each): four.
+const BLOCK_PAYS: u32 = 4;
 
 /// What this session has erased and written.
 pub(crate) struct Erasure {
@@ -48,15 +56,16 @@ impl Erasure {
         &self.written
     }
 
-    /// Notes sectors this session erased and wrote on its own (the tree record).
-    pub fn mark_written(&mut self, first: u32, n: u32) {
-        self.written.set_range(first as usize, n as usize);
+    /// Sectors a block erase of this session left blank and nothing wrote since.
+    pub fn fresh(&self) -> &SectorMap {
+        &self.fresh
     }
 
     /// Makes `sector` ready to be programmed from its first byte on, and
-    /// counts it as written. Erases its whole 64 KiB block when this session
-    /// allocated every sector of it and wrote none yet, else the sector
-    /// alone; erases nothing when a block erase of this session left it blank.
+    /// counts it as written. Erases its whole 64 KiB block when nothing in it
+    /// is committed or written by this session and the session allocated at
+    /// least `BLOCK_PAYS` of its sectors, else the sector alone; erases
+    /// nothing when a block erase of this session left it blank.
     pub fn prepare<F: NorFlash>(
         &mut self,
         store: &mut Store<F>,
@@ -93,8 +102,8 @@ impl Erasure {
 }
 
 /// The first sector of the 64 KiB flash block holding `sector`, when that
-/// block lies wholly inside the store, this session allocated all of its
-/// sectors and has written none of them.
+/// block lies wholly inside the store, holds nothing committed or written
+/// by this session, and this session allocated `BLOCK_PAYS` of its sectors.
 fn erasable_block<F: NorFlash>(
     store: &Store<F>,
     allocated: &SectorMap,
@@ -102,11 +111,12 @@ fn erasable_block<F: NorFlash>(
     sector: u32,
 ) -> Option<u32> {
     let first = block_start(store, sector)?;
-    let ours = (first..first + BLOCK_SECTORS).all(|s| {
-        let s = s as usize;
-        allocated.get(s) && !written.get(s) && !store.used().get(s)
-    });
-    ours.then_some(first)
+    let sectors = first..first + BLOCK_SECTORS;
+    let clean = sectors
+        .clone()
+        .all(|s| !written.get(s as usize) && !store.used().get(s as usize));
+    let needed = sectors.filter(|&s| allocated.get(s as usize)).count() as u32;
+    (clean && needed >= BLOCK_PAYS).then_some(first)
 }
 
 /// The first store sector of the aligned 64 KiB block holding `sector`, if
@@ -132,19 +142,21 @@ fn in_clean_block<F: NorFlash>(store: &Store<F>, written: &SectorMap, sector: u3
 }
 
 /// Where `n` contiguous sectors go that neither a committed tree nor this
-/// session uses: the first fit in blocks holding nothing committed when,
-/// with those sectors taken, a free run of `rest` sectors (room for the
-/// rest of the tree) is still left; otherwise the first fit anywhere.
+/// session uses: the first fit in sectors this session's block erases left
+/// blank (`fresh`), then in blocks holding nothing committed, when, with
+/// those sectors taken, a free run of `rest` sectors (room for the rest of
+/// the tree) is still left; otherwise the first fit anywhere.
 pub(crate) fn allocate<F: NorFlash>(
     store: &Store<F>,
     allocated: &SectorMap,
-    written: &SectorMap,
+    (written, fresh): (&SectorMap, &SectorMap),
     n: u32,
     rest: Option<u32>,
 ) -> Option<u32> {
     if let Some(rest) = rest {
-        let clean = first_fit(store, allocated, n, |s| in_clean_block(store, written, s));
-        if let Some(at) = clean {
+        let blank = first_fit(store, allocated, n, |s| fresh.get(s as usize));
+        let clean = || first_fit(store, allocated, n, |s| in_clean_block(store, written, s));
+        for at in [blank, clean()].into_iter().flatten() {
             if longest_free_run(store, allocated, (at, n)) >= rest {
                 return Some(at);
             }

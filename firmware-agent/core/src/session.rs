@@ -112,14 +112,16 @@ impl Session {
             return Err(Error::NoSpace);
         }
         let mut allocated = SectorMap::new();
-        let first = allocate(store, &allocated, &SectorMap::new(), record_sectors, None)
+        let none = SectorMap::new();
+        let first = allocate(store, &allocated, (&none, &none), record_sectors, None)
             .ok_or(Error::NoSpace)?;
         allocated.set_range(first as usize, record_sectors as usize);
-        for s in first..first + record_sectors {
-            store.erase_sector(s)?;
-        }
+        // The record's block is erased whole when that pays (see extent.rs):
+        // the files that follow go into the sectors it leaves blank.
         let mut erasure = Erasure::new();
-        erasure.mark_written(first, record_sectors);
+        for s in first..first + record_sectors {
+            erasure.prepare(store, &allocated, s)?;
+        }
         let bytes = header.encode();
         store.program(store.sector_offset(first), &bytes)?;
         let mut crc = CRC32.digest();
@@ -202,7 +204,7 @@ impl Session {
             let first = allocate(
                 store,
                 &self.allocated,
-                self.erasure.written(),
+                (self.erasure.written(), self.erasure.fresh()),
                 n,
                 Some(rest),
             )
@@ -246,7 +248,7 @@ impl Session {
             let at = allocate(
                 store,
                 &self.allocated,
-                self.erasure.written(),
+                (self.erasure.written(), self.erasure.fresh()),
                 1,
                 Some(rest),
             )

@@ -32,6 +32,9 @@ const LED_PIN = 15;
 /** True for a flash offset inside the application slot. */
 const inSlot = (offset) => offset >= SLOT_START - 0x10000000 && offset < SLOT_END - 0x10000000;
 const SECTOR = 4096;
+const XIP_START = 0x10000000;
+const XIP_END = 0x14000000;
+const SSI_SSIENR = 0x08;
 const CYCLE_NS = 8; // rp2040js counts every cycle at 125 MHz
 /** Host FIFO in front of the CDC OUT endpoint, as rp2040js's USBCDC has. */
 const HOST_FIFO = 512;
@@ -87,6 +90,10 @@ class Pico extends EventEmitter {
       flashProgrammed: 0,
       slotErased: 0,
       slotProgrammed: 0,
+      flashBusyNs: 0,
+      flashOps: {},
+      firstDeliveredNs: null,
+      lastSerialNs: null,
     };
   }
 
@@ -123,6 +130,7 @@ class Pico extends EventEmitter {
     // XIP_CTRL is not modelled: embassy-rp waits for STREAM_CTR to read 0
     // before every flash operation. Nothing streams here, so every register reads 0.
     mcu.peripherals[0x14000] = { name: 'XIP_CTRL', readUint32: () => 0, writeUint32() {}, writeUint32Atomic() {} };
+    this.hookXip();
     this.hookWatchdog(watchdogReason);
     this.hookScbReset();
     this.hookUsb();
@@ -267,6 +275,18 @@ class Pico extends EventEmitter {
     if (cut) this.powerCut(offset, data.length, n);
   }
 
+  /**
+   * The flash is busy for `ns` (src/flash_timing.js) and the ROM routine
+   * polls its status until it is done: emulated time passes with no
+   * instruction executed (not counted in cycles()), timers run on.
+   */
+  flashBusy(ns, op) {
+    this.clock.tick(ns);
+    this.idleNs += ns;
+    this.stats.flashBusyNs += ns;
+    this.stats.flashOps[op] = (this.stats.flashOps[op] || 0) + 1;
+  }
+
   persist(offset, count) {
     if (count > 0) fs.writeSync(this.fd, this.mcu.flash, offset, count, offset);
   }
@@ -291,6 +311,56 @@ class Pico extends EventEmitter {
 
   romCall(code) {
     this.romCalls[code] = (this.romCalls[code] || 0) + 1;
+    if (code === 'EX') this.xipOff();
+    if (code === 'CX') this.xipOn();
+  }
+
+  // ---- XIP while the flash is busy ---------------------------------------
+
+  /**
+   * From flash_exit_xip until the SSI is enabled again (the firmware's RAM
+   * copy of boot2, or flash_enter_cmd_xip), the flash answers commands, not
+   * XIP: on a real chip a fetch or read there returns garbage or stalls.
+   * Such an access is reported as an `xip-fault` and stops the firmware,
+   * which shows that the code around each flash operation runs from RAM.
+   * The guard wraps the chip's reads only while XIP is off.
+   */
+  hookXip() {
+    const mcu = this.mcu;
+    this.xipGuard = null;
+    const ssi = mcu.peripherals[0x18000];
+    const write = ssi.writeUint32.bind(ssi);
+    ssi.writeUint32 = (offset, value) => {
+      if (offset === SSI_SSIENR && value & 1) this.xipOn();
+      write(offset, value);
+    };
+  }
+
+  xipOff() {
+    const mcu = this.mcu;
+    if (this.xipGuard) return;
+    const saved = { readUint8: mcu.readUint8, readUint16: mcu.readUint16, readUint32: mcu.readUint32 };
+    this.xipGuard = saved;
+    for (const [name, read] of Object.entries(saved)) {
+      mcu[name] = (address) => {
+        if (address >= XIP_START && address < XIP_END) this.xipFault(address);
+        return read.call(mcu, address);
+      };
+    }
+  }
+
+  xipOn() {
+    if (!this.xipGuard) return;
+    Object.assign(this.mcu, this.xipGuard);
+    this.xipGuard = null;
+  }
+
+  xipFault(address) {
+    if (!this.running) return;
+    const pc = this.mcu.core.PC >>> 0;
+    this.note({ event: 'xip-fault', address, pc, why: 'flash read or fetch while the flash is out of XIP mode' });
+    this.xipOn();
+    this.halt();
   }
 
   // ---- USB ---------------------------------------------------------------
@@ -351,7 +421,10 @@ class Pico extends EventEmitter {
     };
     cdc.onLineState = () => this.note({ event: 'dtr', interface: cdc.commInterface });
     cdc.onSerialData = (buf) => {
-      if (buf.length) this.emit('serial', Uint8Array.from(buf));
+      if (buf.length) {
+        this.stats.lastSerialNs = this.totalNs();
+        this.emit('serial', Uint8Array.from(buf));
+      }
     };
   }
 
@@ -424,6 +497,7 @@ class Pico extends EventEmitter {
     this.fifoBytes -= n;
     this.pendingRead = null;
     this.mcu.usbCtrl.endpointReadDone(r.ep, out);
+    if (this.stats.firstDeliveredNs === null) this.stats.firstDeliveredNs = this.totalNs();
     this.emit('delivered', out);
     const hadBacklog = this.backlog.length > 0;
     this.fill();
@@ -457,6 +531,7 @@ class Pico extends EventEmitter {
     const clock = this.clock;
     const start = performance.now();
     const emuStart = clock.nanos;
+    this.sliceStartNs = emuStart;
     let busyCycles = 0;
     let slept = false;
     let sleepMs = 0;
@@ -495,6 +570,7 @@ class Pico extends EventEmitter {
     const wall = performance.now() - start;
     this.stats.wallMs += wall;
     this.stats.emulatedNs += clock.nanos - emuStart;
+    this.sliceStartNs = null;
     if (!slept) {
       // A slice in which the firmware never slept: the emulator's own speed.
       this.stats.busyCycles += busyCycles;
@@ -568,9 +644,23 @@ class Pico extends EventEmitter {
     return { debug() {}, info() {}, warn: seen('warn'), error: seen('error') };
   }
 
+  /** Emulated time over every boot so far (each boot's clock starts at 0). */
+  totalNs() {
+    return this.stats.emulatedNs + (this.clock ? this.clock.nanos - (this.sliceStartNs ?? this.clock.nanos) : 0);
+  }
+
+  /**
+   * The figures so far. `exchange_s` is the emulated time from the first
+   * host byte handed to the firmware since the last report to the last
+   * byte it sent: the board's side of a push, without the host's start-up.
+   */
   report() {
     const s = this.stats;
+    const exchange = s.firstDeliveredNs === null || s.lastSerialNs === null ? null : (s.lastSerialNs - s.firstDeliveredNs) / 1e9;
+    s.firstDeliveredNs = null;
     return {
+      exchange_s: exchange === null ? null : +exchange.toFixed(4),
+      cycles: this.mcu ? this.cycles() : 0,
       boots: this.boots,
       emulated_s: +(s.emulatedNs / 1e9).toFixed(3),
       wall_s: +(s.wallMs / 1e3).toFixed(3),
@@ -581,6 +671,8 @@ class Pico extends EventEmitter {
       flash_programmed: s.flashProgrammed,
       slot_erased: s.slotErased,
       slot_programmed: s.slotProgrammed,
+      flash_busy_s: +(s.flashBusyNs / 1e9).toFixed(4),
+      flash_ops: { ...s.flashOps },
       rom_lookups: [...this.lookups],
       rom_calls: this.romCalls,
     };

@@ -4,6 +4,7 @@
 // AAPCS passes them; a result goes back in r0. The stub's `bx lr` returns.
 
 const { byBkpt, BKPT } = require('./bootstub');
+const { eraseSteps, programNs } = require('./flash_timing');
 
 const FLASH_BASE = 0x10000000;
 
@@ -27,8 +28,8 @@ const ctz32 = (v) => (v >>> 0 === 0 ? 32 : 31 - Math.clz32((v & -v) >>> 0));
 
 /**
  * Serves a breakpoint. `chip` gives `mcu` (the rp2040js RP2040) and the flash
- * operations `erase(offset, count)` and `program(offset, bytes)`, which keep
- * the flash file up to date; `note(event)` reports things worth knowing.
+ * operations `erase(offset, count)` and `program(offset, bytes)`, which keep the flash file up to date, and
+ * `flashBusy(ns, op)`, the time the chip takes (src/flash_timing.js); `note(event)` reports things worth knowing.
  * Returns false when the firmware cannot go on (a fault, an unknown bkpt).
  */
 function serveBreak(n, chip) {
@@ -59,13 +60,24 @@ function serveBreak(n, chip) {
     case 'FC': // flush the XIP cache: rp2040js has none
     case 'CX': // back to XIP mode
       return true;
-    case 'RE':
-      chip.erase(flashOffset(a), b);
+    case 'RE': {
+      // The ROM issues each erase command and polls the chip until it is done.
+      const steps = eraseSteps(flashOffset(a), b, c, r[3] & 0xff);
+      if (!steps) {
+        chip.note({ event: 'halt', why: `flash_range_erase: no W25Q16JV erase of ${c} bytes by command ${hex(r[3] & 0xff)}` });
+        return false;
+      }
+      for (const s of steps) {
+        chip.erase(s.offset, s.size);
+        chip.flashBusy(s.ns, `erase ${hex(s.cmd)}`);
+      }
       return true;
+    }
     case 'RP': {
       const data = new Uint8Array(c);
       for (let i = 0; i < c; i++) data[i] = mcu.readUint8(b + i);
       chip.program(flashOffset(a), data);
+      chip.flashBusy(programNs(flashOffset(a), c), 'program');
       return true;
     }
     case 'C4':

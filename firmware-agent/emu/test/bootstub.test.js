@@ -69,6 +69,8 @@ function chip() {
     note: (ev) => c.notes.push(ev),
     erase: (off, n) => mcu.flash.fill(0xff, off, off + n),
     program: (off, data) => data.forEach((b, i) => (mcu.flash[off + i] &= b)),
+    busy: [],
+    flashBusy: (ns, op) => c.busy.push([op, ns]),
   };
   mcu.onBreak = (n) => {
     if (n === 0xaa) c.stopped = true;
@@ -153,6 +155,38 @@ test('the ROM functions act on flash as NOR does, and on memory', () => {
   c.call(MS, 0x20004000, 0x5a, 8);
   assert.equal(mcu.readUint32(0x20004004), 0x5a5a5a5a);
   assert.deepEqual(c.calls, ['RE', 'RP', 'RP', 'MC', 'C4', 'MS']);
+});
+
+test('flash_range_erase issues block erases where its block size fits, sectors elsewhere, each taking the chip\'s time', () => {
+  const c = chip();
+  const { mcu } = c;
+  const lookup = mcu.readUint16(0x18);
+  const funcs = mcu.readUint16(0x14);
+  const [RE, RP] = ['RE', 'RP'].map((code) => c.call(lookup, funcs, code16(code)));
+  // 0x8F000..0xA1000: one sector, one whole 64 KiB block, one more sector.
+  mcu.flash.fill(0x00, 0x8e000, 0xa2000);
+  c.call(RE, 0x8f000, 0x12000, 1 << 16, 0xd8);
+  assert.ok(mcu.flash.subarray(0x8f000, 0xa1000).every((b) => b === 0xff));
+  assert.equal(mcu.flash[0x8e000], 0x00);
+  assert.equal(mcu.flash[0xa1000], 0x00);
+  assert.deepEqual(c.busy, [
+    ['erase 0x20', 45e6],
+    ['erase 0xd8', 150e6],
+    ['erase 0x20', 45e6],
+  ]);
+  c.busy.length = 0;
+  c.call(RE, 0x90000, 0x10000, 1 << 31, 0); // embassy-rp's call: sectors only
+  assert.equal(c.busy.length, 16);
+  c.busy.length = 0;
+  c.call(RP, 0x90080, 0x20000000, 512); // straddles three pages
+  assert.deepEqual(c.busy, [['program', 3 * 0.4e6]]);
+  c.stopped = false;
+  mcu.core.registers.set([0x90000, 0x10000, 0x10000, 0x99], 0);
+  mcu.core.LR = c.STOP | 1;
+  mcu.core.PC = RE & ~1;
+  for (let i = 0; i < 10 && !c.stopped; i++) mcu.core.executeInstruction();
+  assert.equal(c.stopped, 'halt', 'an erase command the chip lacks stops the firmware');
+  assert.match(c.notes.at(-1).why, /no W25Q16JV erase/);
 });
 
 test('reset_to_usb_boot is reported with its arguments and stops the firmware', () => {

@@ -11,6 +11,7 @@ const path = require('path');
 const { performance } = require('perf_hooks');
 const { T, assemble } = require('../src/thumb');
 const { Pico, IDLE_LEAD_NS } = require('../src/pico');
+const { buildBootStub } = require('../src/bootstub');
 
 const WATCHDOG_CTRL = 0x40058000;
 const WATCHDOG_LOAD = 0x40058004;
@@ -132,4 +133,47 @@ test('a sleeping firmware: emulated time keeps to wall time, a few ms ahead at m
     pico.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('code in XIP flash that calls flash_exit_xip faults at its next fetch', async () => {
+  // The ROM's stub returns into flash-resident code while the flash is out
+  // of XIP mode: on a chip that fetch fails, so the emulator reports it.
+  const ex = buildBootStub().labels.get('fn_EX') | 1;
+  const fw = firmware(
+    [
+      T.ldrLit('r3', 'ex'),
+      T.ldrLit('r2', 'back'),
+      T.mov('lr', 'r2'),
+      T.bx('r3'),
+      T.label('after'),
+      T.b('after'),
+    ],
+    { ex, back: (labels) => labels.get('after') | 1 },
+  );
+  const { notes } = await runUntil(fw, (n) => n.event === 'xip-fault');
+  const fault = notes.find((n) => n.event === 'xip-fault');
+  assert.ok(fault.address >= 0x10000100 && fault.address < 0x10000200, JSON.stringify(fault));
+  assert.equal(fault.address, fault.pc);
+});
+
+test('XIP is back once the SSI is enabled again (boot2) or flash_enter_cmd_xip runs', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-chip-'));
+  const pico = new Pico({ segments: firmware([T.label('spin'), T.b('spin')], {}), flashFile: path.join(dir, 'flash.img') });
+  const notes = [];
+  pico.on('note', (n) => notes.push(n));
+  pico.powerOn();
+  pico.romCall('EX');
+  pico.mcu.writeUint32(0x18000008, 1); // SSIENR = 1: how boot2 ends
+  pico.mcu.readUint32(0x10000100);
+  pico.romCall('EX');
+  pico.romCall('CX');
+  pico.mcu.readUint32(0x10000100);
+  pico.romCall('EX');
+  pico.mcu.readUint32(0x10000100); // out of XIP mode: a fault
+  pico.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.deepEqual(
+    notes.filter((n) => n.event === 'xip-fault').map((n) => n.address),
+    [0x10000100],
+  );
 });

@@ -68,7 +68,7 @@ describe('the Pico firmware in rp2040js, driven by ota', () => {
     const looked = emu.events.filter((e) => e.event === 'rom-lookup').map((e) => e.code);
     for (const code of ['C4', 'IF', 'EX', 'FC']) assert.ok(looked.includes(code), `ROM lookup of ${code}`);
     assert.deepEqual(
-      emu.events.filter((e) => ['rom-missing', 'halt', 'flash-error'].includes(e.event)),
+      emu.events.filter((e) => ['rom-missing', 'halt', 'flash-error', 'xip-fault'].includes(e.event)),
       [],
     );
   });

@@ -13,6 +13,7 @@
 #![no_std]
 #![no_main]
 
+mod block_flash;
 mod handover;
 mod layout;
 mod packets;
@@ -23,7 +24,6 @@ use core::cell::RefCell;
 use embassy_executor::Spawner;
 use embassy_futures::select::{select, Either};
 use embassy_rp::bind_interrupts;
-use embassy_rp::flash::Flash;
 use embassy_rp::peripherals::USB;
 use embassy_rp::usb::{Driver, InterruptHandler};
 use embassy_rp::watchdog::Watchdog;
@@ -75,7 +75,7 @@ async fn main(_spawner: Spawner) {
     let asked = handover::take_stay_request(&mut watchdog);
     let power_on = watchdog.reset_reason().is_none();
 
-    let mut flash: StoreFlash = Flash::new_blocking(p.FLASH);
+    let mut flash = StoreFlash::new(p.FLASH);
     let mut uid = [0u8; 8];
     if flash.blocking_unique_id(&mut uid).is_err() {
         uid = [0; 8];

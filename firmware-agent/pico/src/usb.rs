@@ -9,15 +9,13 @@ use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
-use embassy_rp::flash::{Blocking, Flash};
-use embassy_rp::peripherals::{FLASH, USB};
+use embassy_rp::peripherals::USB;
 use embassy_rp::usb::Driver;
 use embassy_rp::watchdog::Watchdog;
 use embassy_time::{with_timeout, Duration, Instant, Timer};
 use embassy_usb::class::cdc_acm::CdcAcmClass;
 use ota_agent::{link_buffer_for, Action, Agent, AgentLink};
 
-use crate::layout::FLASH_SIZE;
 use crate::packets::{packets, PACKET};
 
 /// USB vendor id: pid.codes, which hands out free product ids to open projects.
@@ -37,7 +35,7 @@ pub const PRODUCT: &str = "ota agent";
 pub const LINK_BUFFER: usize = link_buffer_for(4096);
 pub type Link = AgentLink<LINK_BUFFER>;
 
-pub type StoreFlash = Flash<'static, FLASH, Blocking, FLASH_SIZE>;
+pub use crate::block_flash::StoreFlash;
 pub type Class<'d> = CdcAcmClass<'d, Driver<'d, USB>>;
 
 /// Time the host gets to read the last replies before a requested reboot.
