@@ -51,6 +51,12 @@ pub enum Error {
     NotTrial,
     /// Release keys are provisioned and the tree or key change is not signed by one.
     Unsigned,
+    /// Two paths that differ only in case.
+    CaseConflict,
+    /// A path that is a file and a folder of another.
+    FileAndFolder,
+    /// A Begin declaring no files: it would empty the device.
+    EmptyTree,
 }
 
 impl Error {
@@ -70,6 +76,8 @@ impl Error {
             Error::NoPrevious => C::NoPrevious,
             Error::NotTrial => C::NotTrial,
             Error::Unsigned => C::Unsigned,
+            Error::CaseConflict | Error::FileAndFolder => C::DuplicatePath,
+            Error::EmptyTree => C::BadEntry,
         }
     }
 
@@ -90,6 +98,9 @@ impl Error {
             Error::NoPrevious => "no previous tree to roll back to",
             Error::NotTrial => "no tree to confirm",
             Error::Unsigned => "not signed by a provisioned release key",
+            Error::CaseConflict => "two paths differ only in case",
+            Error::FileAndFolder => "a path is both a file and a folder",
+            Error::EmptyTree => "a tree with no files would empty the device",
         }
     }
 }
