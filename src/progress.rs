@@ -110,11 +110,15 @@ impl Progress {
             }
             (Mode::Bar, Event::FileStart { path, .. }) => {
                 if let Some(b) = &self.bar {
-                    b.set_message(path);
+                    b.set_message(crate::terminal::escape(&path).into_owned());
                 }
             }
             (Mode::Lines, Event::FileStart { path, size }) => {
-                self.line(&format!("  {path} ({})", human_bytes(size as u64)))
+                self.line(&format!(
+                    "  {} ({})",
+                    crate::terminal::escape(&path),
+                    human_bytes(size as u64)
+                ))
             }
             (_, Event::Sent { bytes }) => {
                 self.done += bytes;

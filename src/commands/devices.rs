@@ -10,6 +10,7 @@ use serde_json::json;
 use super::inspect::state_line;
 use super::{on_each, print_json, print_line, Ctx, Target};
 use crate::device::discover::{self, pico_kind};
+use crate::terminal::escape;
 use crate::device::{DeviceInfo, PortSpec};
 
 #[derive(Debug, Serialize)]
@@ -69,8 +70,8 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         let what = match &s.device {
             Some(d) => format!(
                 "agent {}, {} ({})",
-                d.agent_version,
-                d.active.as_ref().map_or("empty", |a| a.version.as_str()),
+                escape(&d.agent_version),
+                escape(d.active.as_ref().map_or("empty", |a| a.version.as_str())),
                 state_line(d)
             ),
             None => match &s.error {

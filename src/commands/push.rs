@@ -355,7 +355,7 @@ fn push_one(
         let ui = &ctx.ui;
         ui.say(&format!(
             "{label}dry run: {} -> {} on {}",
-            from.as_deref().unwrap_or("(empty)"),
+            crate::terminal::escape(from.as_deref().unwrap_or("(empty)")),
             bundle.version,
             c.name()
         ));
@@ -442,7 +442,7 @@ fn push_one(
     };
     ctx.ui.say(&format!(
         "{label}{} -> {} on {}: {} file(s) sent ({}), {} reused, {seconds:.1}s; {what}",
-        from.as_deref().unwrap_or("(empty)"),
+        crate::terminal::escape(from.as_deref().unwrap_or("(empty)")),
         bundle.version,
         c.name(),
         outcome.files_sent,

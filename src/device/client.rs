@@ -376,6 +376,9 @@ impl Client {
 pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
     fail(
         Kind::Refused,
-        format!("{name}: device refused: {detail} ({code:?})"),
+        format!(
+            "{name}: device refused: {} ({code:?})",
+            crate::terminal::escape(detail)
+        ),
     )
 }

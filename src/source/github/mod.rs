@@ -211,7 +211,7 @@ impl Github {
                         format!(
                             "{}: release {} is a draft",
                             self.api.repo_name(),
-                            release.tag_name
+                            crate::terminal::escape(&release.tag_name)
                         ),
                     ));
                 }
@@ -269,7 +269,10 @@ impl Github {
                 if sha.len() < 40 || !sha.bytes().all(|c| c.is_ascii_hexdigit()) {
                     return Err(fail(
                         Kind::Source,
-                        format!("{route}: not a commit SHA: {sha:.60}"),
+                        format!(
+                            "{route}: not a commit SHA: {:.60}",
+                            crate::terminal::escape(&sha)
+                        ),
                     ));
                 }
                 Ok(sha)
