@@ -168,6 +168,17 @@ pub struct WireStats {
 
 const RECV_BUF: usize = 4096;
 
+/// Frames that answer nothing asked, tolerated in one exchange: a few are
+/// leftovers of a lost answer; a stream of them is a broken or hostile device.
+const MAX_STRAY_FRAMES: u32 = 64;
+
+/// What a device declared in its Info: the most it may send back.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    max_files: u16,
+    capacity: u64,
+}
+
 pub struct Client {
     t: Box<dyn Transport>,
     decoder: Box<Decoder<RECV_BUF>>,
@@ -178,6 +189,10 @@ pub struct Client {
     pub stats: WireStats,
     /// The device id this client must find again after a reconnection.
     pub expect_id: Option<String>,
+    /// When the answer to the last request must have come: set by `send`,
+    /// so frames that answer nothing cannot keep an exchange alive.
+    deadline: Option<Instant>,
+    caps: Option<Caps>,
 }
 
 impl Client {
@@ -191,6 +206,8 @@ impl Client {
             timeout,
             stats: WireStats::default(),
             expect_id: None,
+            deadline: None,
+            caps: None,
         }
     }
 
@@ -208,6 +225,7 @@ impl Client {
             .map_err(|e| anyhow::anyhow!("internal: cannot encode a request: {e}"))?;
         self.stats.bytes_out += n as u64;
         self.stats.frames_out += 1;
+        self.deadline = Some(Instant::now() + self.timeout);
         let sent = self
             .t
             .send(&self.frame[..n])
@@ -216,10 +234,14 @@ impl Client {
         sent
     }
 
-    /// The next reply, or `None` when nothing came within `timeout`.
+    /// The next reply, or `None` when nothing came within `timeout`, or by
+    /// the deadline of the last request sent, whichever is first.
     /// Transport failures (a closed link) are errors.
     pub fn recv(&mut self, timeout: Duration) -> std::io::Result<Option<Msg>> {
-        let deadline = Instant::now() + timeout;
+        let mut deadline = Instant::now() + timeout;
+        if let Some(d) = self.deadline {
+            deadline = deadline.min(d);
+        }
         let mut buf = [0u8; 1024];
         loop {
             if let Some(m) = self.inbox.pop_front() {
@@ -286,20 +308,48 @@ impl Client {
             major: ota_protocol::PROTOCOL_MAJOR,
             minor: ota_protocol::PROTOCOL_MINOR,
         };
-        self.idempotent("Hello", &req, |m, _| match m {
+        let info = self.idempotent("Hello", &req, |m, _| match m {
             Msg::Info(i) => Some(Ok(*i)),
             _ => None,
-        })
+        })?;
+        self.caps = Some(Caps {
+            max_files: info.max_files,
+            capacity: info.capacity_bytes,
+        });
+        Ok(info)
     }
 
     /// The files of a tree. Asked again when an answer is lost on a bad link.
+    /// No more files, and no larger ones, than the device's own Info declared
+    /// it holds are taken.
     pub fn list(&mut self, tree: TreeSel) -> anyhow::Result<Vec<DeviceFile>> {
+        let caps = self.caps.unwrap_or(Caps {
+            max_files: ota_agent::layout::MAX_ENTRIES as u16,
+            capacity: u32::MAX as u64,
+        });
+        let name = self.t.name();
         let mut files = Vec::new();
         self.idempotent("ListFiles", &Request::ListFiles { tree }, |m, restart| {
             if restart {
                 files.clear();
             }
             match m {
+                Msg::File(f) if files.len() >= caps.max_files as usize => Some(Err(fail(
+                    Kind::Device,
+                    format!(
+                        "{name}: the device listed more than the {} files its agent holds; stopped reading ({})",
+                        caps.max_files,
+                        crate::terminal::escape(&f.path)
+                    ),
+                ))),
+                Msg::File(f) if f.size as u64 > caps.capacity => Some(Err(fail(
+                    Kind::Device,
+                    format!(
+                        "{name}: the device listed {} with {} bytes, more than its flash holds",
+                        crate::terminal::escape(&f.path),
+                        f.size
+                    ),
+                ))),
                 Msg::File(f) => {
                     files.push(f);
                     None
@@ -323,6 +373,7 @@ impl Client {
         for attempt in 1..=tries {
             self.send(req)?;
             let mut first = true;
+            let mut stray = 0u32;
             loop {
                 match self.recv(self.timeout) {
                     Ok(Some(Msg::Error {
@@ -333,8 +384,20 @@ impl Client {
                         return Err(refused(&self.t.name(), code, &detail))
                     }
                     Ok(Some(m)) => {
+                        // Listed files are answers (capped by `take`); anything else here is stray.
+                        let listed = matches!(m, Msg::File(_));
                         if let Some(done) = take(m, std::mem::take(&mut first)) {
                             return done;
+                        }
+                        stray += u32::from(!listed);
+                        if stray > MAX_STRAY_FRAMES {
+                            return Err(fail(
+                                Kind::Device,
+                                format!(
+                                    "{}: the device sent more than {MAX_STRAY_FRAMES} frames that do not answer {what}; is it an ota agent?",
+                                    self.t.name()
+                                ),
+                            ));
                         }
                     }
                     Ok(None) if attempt < tries => {

@@ -2,6 +2,8 @@
 //! trees of files, and serve simulated agents as child processes.
 #![allow(dead_code)]
 
+pub mod hostile_device;
+pub mod limits;
 pub mod relay;
 
 use std::io::{BufRead, BufReader};
