@@ -170,8 +170,15 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         .any(|r| matches!(r, Ok((_, i)) if args.force || !want.runs_on(i)));
     let (bundle, github_stats, _temp): (Option<Bundle>, Value, Option<TempFolder>) = match source {
         Source::Ready(b) => (Some(b), json!(null), None),
-        Source::Github { gh, rt, resolved } => {
+        Source::Github {
+            mut gh,
+            rt,
+            resolved,
+        } => {
             if any_needs {
+                gh.limits = crate::source::github::Limits::of_devices(
+                    connected.iter().filter_map(|r| r.as_ref().ok().map(|(_, i)| i)),
+                );
                 let listing = rt.block_on(gh.listing(&resolved))?;
                 if let (false, Some(raw)) = (keys.is_empty(), &listing.manifest_raw) {
                     let what = format!("manifest.json of {}", resolved.version);
