@@ -12,7 +12,13 @@ pub const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// Runs `ota` in `cwd` with `args` under [`MEMORY_LIMIT`].
 pub fn run_limited(cwd: &Path, args: &[&str]) -> Run {
+    run_limited_env(cwd, args, &[])
+}
+
+/// [`run_limited`] with more environment variables.
+pub fn run_limited_env(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     Command::new("prlimit")
+        .envs(env.iter().map(|(k, v)| (k, v.as_os_str())))
         .arg(format!("--data={MEMORY_LIMIT}"))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_ota"))

@@ -85,8 +85,9 @@ fn reserved(stem: &str) -> bool {
             .iter()
             .any(|r| stem.eq_ignore_ascii_case(r)),
         4 => {
-            let head = &stem[..3];
-            (head.eq_ignore_ascii_case("COM") || head.eq_ignore_ascii_case("LPT"))
+            // Bytes, not str slices: a 4-byte stem may be one character.
+            let head = &b[..3];
+            (head.eq_ignore_ascii_case(b"COM") || head.eq_ignore_ascii_case(b"LPT"))
                 && (b'1'..=b'9').contains(&b[3])
         }
         _ => false,
@@ -224,6 +225,9 @@ mod tests {
             "com10.py",
             "lpt0",
             "auxiliary/x.py",
+            "😀",
+            "é.py",
+            "caf\u{e9}/\u{1F600}.py",
         ] {
             assert_eq!(check_path(p), Ok(()), "{p}");
         }
@@ -252,6 +256,26 @@ mod tests {
         }
         for p in ["trail. ", "trail.", "dir./x.py", "x "] {
             assert_eq!(check_path(p), Err(PathError::BadEnding), "{p}");
+        }
+    }
+
+    #[test]
+    fn no_input_panics() {
+        // Every string of up to 4 of these characters (one to four UTF-8 bytes each).
+        let alphabet = ['a', 'C', '1', '.', ' ', '/', ':', 'é', '€', '😀', 'İ'];
+        let mut words = vec![String::new()];
+        for _ in 0..4 {
+            words = words
+                .iter()
+                .flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}")))
+                .collect();
+            for w in &words {
+                let _ = check_path(w);
+                let _ = conflict(w, "a/b");
+                let _ = conflict("a", w);
+                let _ = folders(w).count();
+                let _ = folded_hash(w);
+            }
         }
     }
 

@@ -111,8 +111,9 @@ impl Api {
         let mut b = Octocrab::builder()
             .base_uri(api_url)
             .map_err(|e| fail(Kind::Config, format!("api_url `{api_url}`: {e}")))?
-            .set_connect_timeout(Some(at.connect_timeout))
-            .set_read_timeout(Some(at.http_timeout));
+            // Answers are bounded by `get` itself (a deadline for the
+            // headers, then the body's pace), which names the host.
+            .set_connect_timeout(Some(at.connect_timeout));
         if let Some(t) = at.token {
             b = b.personal_token(t.to_string());
         }
@@ -294,7 +295,11 @@ impl Api {
         };
         fail(
             Kind::Source,
-            format!("{}: {what} not found ({hint})", self.repo_name),
+            format!(
+                "{}: {} not found ({hint})",
+                self.repo_name,
+                crate::terminal::escape(what)
+            ),
         )
     }
 }

@@ -54,8 +54,9 @@ impl Raw {
         counters: Arc<Counters>,
     ) -> anyhow::Result<Raw> {
         let client = reqwest::Client::builder()
+            // Answers are bounded by `try_fetch` (a deadline for the
+            // headers, then the body's pace), which names the host.
             .connect_timeout(at.connect_timeout)
-            .read_timeout(at.http_timeout)
             .user_agent(concat!("ota/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| fail(Kind::Config, format!("HTTP client: {e}")))?;
