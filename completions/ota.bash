@@ -272,7 +272,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__sim)
-            opts="-v -q -h --flash --pty --listen --no-auto-confirm --by-id --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --flash --pty --listen --no-auto-confirm --by-id --idle-timeout --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,6 +287,10 @@ _ota() {
                     return 0
                     ;;
                 --by-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

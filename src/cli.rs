@@ -262,4 +262,8 @@ pub struct SimArgs {
     /// pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)
     #[arg(long, value_name = "DIR", requires = "pty")]
     pub by_id: Option<PathBuf>,
+    /// With --listen: close a connection silent for SECS (default and most: the
+    /// agent's own session timeout, 60), so a host that vanished frees the agent
+    #[arg(long, value_name = "SECS", requires = "listen", value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub idle_timeout: Option<u64>,
 }

@@ -24,7 +24,13 @@ pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
         ));
     };
     match &args.listen {
-        Some(addr) => serve::serve_tcp(&args.flash, auto_confirm, addr, &mut announce),
+        Some(addr) => serve::serve_tcp(
+            &args.flash,
+            auto_confirm,
+            addr,
+            args.idle_timeout.map(std::time::Duration::from_secs),
+            &mut announce,
+        ),
         None => serve::serve_pty(
             &args.flash,
             auto_confirm,

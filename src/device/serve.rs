@@ -87,13 +87,18 @@ fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound.
+/// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound. A
+/// connection silent for `idle` (at most the agent's own session timeout)
+/// is closed, so a host that went away cannot keep the agent busy.
 pub fn serve_tcp(
     image: &Path,
     auto_confirm: bool,
     addr: &str,
+    idle: Option<Duration>,
     announce: &mut dyn FnMut(&str),
 ) -> anyhow::Result<()> {
+    let session_idle = Duration::from_millis(ota_agent::SESSION_IDLE_MS as u64);
+    let idle = idle.unwrap_or(session_idle).min(session_idle);
     let device = Arc::new(Mutex::new(SimDevice::boot(image, auto_confirm)?));
     let listener = TcpListener::bind(addr)
         .map_err(|e| fail(Kind::Config, format!("cannot listen on {addr}: {e}")))?;
@@ -108,22 +113,51 @@ pub fn serve_tcp(
         let device = device.clone();
         let active = active.clone();
         std::thread::spawn(move || {
-            let _ = serve_connection(&mut stream, &device);
+            let _ = serve_connection(&mut stream, &device, idle);
             active.store(false, Ordering::SeqCst);
         });
     }
     Ok(())
 }
 
-fn serve_connection(stream: &mut TcpStream, device: &Mutex<SimDevice>) -> anyhow::Result<()> {
+fn serve_connection(
+    stream: &mut TcpStream,
+    device: &Mutex<SimDevice>,
+    idle: Duration,
+) -> anyhow::Result<()> {
     stream.set_nodelay(true)?;
+    // Wake up now and then to tell the agent how long the link was silent.
+    stream.set_read_timeout(Some(idle.min(Duration::from_secs(1))))?;
     let mut buf = [0u8; 4096];
     let mut out = Vec::new();
+    let mut heard = std::time::Instant::now();
+    let mut told = heard;
     loop {
-        let n = stream.read(&mut buf)?;
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                let now = std::time::Instant::now();
+                let expired = device
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?
+                    .idle(now - told);
+                told = now;
+                if expired || now - heard >= idle {
+                    // Closed when dropped, after the agent is marked free:
+                    // a host that sees the close may connect at once.
+                    return Ok(());
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if n == 0 {
             return Ok(());
         }
+        (heard, told) = (std::time::Instant::now(), std::time::Instant::now());
         out.clear();
         let rebooted = {
             let mut d = device

@@ -158,6 +158,13 @@ impl SimDevice {
         Ok(rebooted)
     }
 
+    /// The link was silent for `elapsed`: true once the agent gave up its
+    /// session for idleness (see `ota_agent::SESSION_IDLE_MS`).
+    pub fn idle(&mut self, elapsed: Duration) -> bool {
+        self.agent
+            .idle(elapsed.as_millis().min(u32::MAX as u128) as u32)
+    }
+
     /// Power-cycles the device on the same flash.
     pub fn reboot(&mut self) -> anyhow::Result<()> {
         self.earlier_work = self.flash_work();

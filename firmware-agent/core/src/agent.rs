@@ -29,10 +29,17 @@ pub enum Action {
     Reboot,
 }
 
+/// A session with no request for this long is dropped, and the link that
+/// held it may be given to another host: a host that went away silently
+/// must not keep the agent for ever.
+pub const SESSION_IDLE_MS: u32 = 60_000;
+
 pub struct Agent<F> {
     store: Store<F>,
     session: Option<Session>,
     config: AgentConfig,
+    /// Milliseconds since the last request, as the caller's clock counts them.
+    idle_ms: u32,
 }
 
 impl<F: NorFlash> Agent<F> {
@@ -50,6 +57,7 @@ impl<F: NorFlash> Agent<F> {
                 store,
                 session: None,
                 config,
+                idle_ms: 0,
             },
             outcome,
         ))
@@ -62,6 +70,7 @@ impl<F: NorFlash> Agent<F> {
             store,
             session: None,
             config,
+            idle_ms: 0,
         }
     }
 
@@ -77,8 +86,22 @@ impl<F: NorFlash> Agent<F> {
         self.store
     }
 
+    /// Time passed with no request: the core has no clock, so the caller
+    /// (the board's USB loop, the simulator's socket) says how much. Returns
+    /// true once the link has been idle for [`SESSION_IDLE_MS`]: any session
+    /// is then dropped, and the caller frees the link.
+    pub fn idle(&mut self, elapsed_ms: u32) -> bool {
+        self.idle_ms = self.idle_ms.saturating_add(elapsed_ms);
+        if self.idle_ms < SESSION_IDLE_MS {
+            return false;
+        }
+        self.session = None;
+        true
+    }
+
     /// Handles one request; `reply` is called once per reply, in order.
     pub fn handle(&mut self, req: &Request<'_>, reply: &mut dyn FnMut(&Reply<'_>)) -> Action {
+        self.idle_ms = 0;
         match self.dispatch(req, reply) {
             Ok(action) => action,
             Err((e, entry)) => {

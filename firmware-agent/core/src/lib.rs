@@ -25,7 +25,7 @@ pub mod file_flash;
 #[cfg(feature = "std")]
 pub mod ram_flash;
 
-pub use agent::{Action, Agent, AgentConfig};
+pub use agent::{Action, Agent, AgentConfig, SESSION_IDLE_MS};
 pub use link::{link_buffer_for, AgentLink, REPLY_MAX};
 pub use store::{BootOutcome, Store, Tree};
 

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use ota_agent::hash::git_blob_sha1;
 use ota_agent::ram_flash::RamFlash;
-use ota_agent::Agent;
+use ota_agent::{Agent, SESSION_IDLE_MS};
 use ota_protocol::{Begin, Entry, ErrorCode, Request};
 
 const SECTORS: u32 = 192;
@@ -95,4 +95,18 @@ fn paths_in_conflict_with_an_earlier_entry_are_refused() {
     for (i, p) in ok.iter().enumerate() {
         assert_eq!(call(&mut a, &entry(i as u16, p)), vec![R::Need(true)], "{p}");
     }
+}
+
+#[test]
+fn an_idle_session_is_dropped_and_a_request_restarts_the_count() {
+    let mut a = fresh();
+    assert_eq!(call(&mut a, &begin(1, 1)), vec![R::Ready]);
+    assert!(!a.idle(SESSION_IDLE_MS - 1));
+    assert_eq!(call(&mut a, &entry(0, "main.py")), vec![R::Need(true)]);
+    assert!(!a.idle(SESSION_IDLE_MS - 1));
+    assert!(a.info().session.is_some());
+    assert!(a.idle(1));
+    assert_eq!(a.info().session, None);
+    let r = call(&mut a, &entry(0, "main.py"));
+    assert!(matches!(&r[..], [R::Error(ErrorCode::BadState, _)]), "{r:?}");
 }
