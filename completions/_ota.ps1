@@ -208,6 +208,8 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;manifest;gen' {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The release version recorded in the manifest')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'The Git ref the release is published as (a tag): a tree signature covers it')
+            [CompletionResult]::new('--commit', '--commit', [CompletionResultType]::ParameterName, 'The commit SHA the release is built from: a tree signature covers it')
             [CompletionResult]::new('--post-update', '--post-update', [CompletionResultType]::ParameterName, 'Hook to run after an update (a path in the manifest)')
             [CompletionResult]::new('--rollback', '--rollback', [CompletionResultType]::ParameterName, 'Hook to run on rollback (a path in the manifest)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file ("-" for stdout)')

@@ -195,6 +195,8 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;manifest;gen'= {
             cand --version 'The release version recorded in the manifest'
+            cand --ref 'The Git ref the release is published as (a tag): a tree signature covers it'
+            cand --commit 'The commit SHA the release is built from: a tree signature covers it'
             cand --post-update 'Hook to run after an update (a path in the manifest)'
             cand --rollback 'Hook to run on rollback (a path in the manifest)'
             cand -o 'Output file ("-" for stdout)'

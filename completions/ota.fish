@@ -151,6 +151,8 @@ complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_su
 complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -f -a "sign" -d 'Sign a manifest with an Ed25519 secret key (or the seed updater\'s HMAC key)'
 complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l version -d 'The release version recorded in the manifest' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l ref -d 'The Git ref the release is published as (a tag): a tree signature covers it' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l commit -d 'The commit SHA the release is built from: a tree signature covers it' -r
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l post-update -d 'Hook to run after an update (a path in the manifest)' -r
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l rollback -d 'Hook to run on rollback (a path in the manifest)' -r
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s o -l out -d 'Output file ("-" for stdout)' -r -F

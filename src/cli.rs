@@ -183,6 +183,12 @@ pub struct ManifestGenArgs {
     /// The release version recorded in the manifest
     #[arg(long = "version", value_name = "V")]
     pub version: String,
+    /// The Git ref the release is published as (a tag): a tree signature covers it
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// The commit SHA the release is built from: a tree signature covers it
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
     /// Hook to run after an update (a path in the manifest)
     #[arg(long, value_name = "FILE")]
     pub post_update: Option<String>,

@@ -293,6 +293,7 @@ fn signed_release(tamper: bool) -> Release {
     git(&repo, &["commit", "-q", "-m", "one"]);
     git(&repo, &["tag", "v1.0.0"]);
     git(&repo, &["tag", "v1.1.0"]);
+    let head = git(&repo, &["rev-parse", "HEAD"]).trim().to_string();
     run(dir.path(), &["keygen", "-o", "release"]).ok();
     run(
         dir.path(),
@@ -301,6 +302,11 @@ fn signed_release(tamper: bool) -> Release {
             "gen",
             "--version",
             "v1.1.0",
+            // The tree signature covers ref and commit: the release names them.
+            "--ref",
+            "v1.1.0",
+            "--commit",
+            &head,
             "--root",
             "repo",
             "-o",

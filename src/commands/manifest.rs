@@ -85,6 +85,8 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
             }
         }
     }
+    m.git_ref = args.git_ref.clone();
+    m.commit = args.commit.clone();
     m.post_update = args.post_update.as_deref().map(normalize).transpose()?;
     m.rollback = args.rollback.as_deref().map(normalize).transpose()?;
     let text = m.to_json();

@@ -100,7 +100,8 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         let raw = staged::signed_manifest(d)?;
         let (tree_sig, filter) = super::github::signed_tree(ctx, raw.as_deref(), &keys)?;
         let mut b = staged::load(d, &filter)?;
-        b.tree_signature = tree_sig;
+        b.tree_signature =
+            super::github::bound_signature(ctx, raw.as_deref(), tree_sig, &b.git_ref, &b.commit);
         if !keys.is_empty() {
             match staged::signed_manifest(d)? {
                 Some(raw) => {
@@ -193,7 +194,13 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
                 let (tree_sig, filter) =
                     super::github::signed_tree(ctx, listing.manifest_raw.as_deref(), &keys)?;
                 let (mut b, temp) = rt.block_on(gh.fetch(&resolved, &listing, &filter))?;
-                b.tree_signature = tree_sig;
+                b.tree_signature = super::github::bound_signature(
+                    ctx,
+                    listing.manifest_raw.as_deref(),
+                    tree_sig,
+                    &b.git_ref,
+                    &b.commit,
+                );
                 (Some(b), gh.counters.snapshot(), temp)
             } else {
                 (None, gh.counters.snapshot(), None)

@@ -43,6 +43,10 @@ pub struct DeviceInfo {
     pub session: Option<u32>,
     /// Provisioned release keys: when non-zero, the agent takes signed trees only.
     pub keys: u8,
+    /// The release number below which a provisioned agent refuses signed trees.
+    pub security_version: u32,
+    /// Key changes made: a key-change authorisation names this count.
+    pub key_changes: u32,
 }
 
 /// A file on the device.
@@ -118,6 +122,8 @@ impl Msg {
                 max_files: i.max_entries,
                 session: i.session,
                 keys: i.keys,
+                security_version: i.security_version,
+                key_changes: i.key_changes,
             })),
             Reply::File {
                 path,

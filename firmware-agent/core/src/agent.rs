@@ -269,7 +269,8 @@ impl<F: NorFlash> Agent<F> {
                     }
                 }
                 if self.store.provisioned() {
-                    let message = keys_message(&self.config.device_id, &new[..n]);
+                    let message =
+                        keys_message(&self.config.device_id, self.store.key_changes(), &new[..n]);
                     let ok = auth
                         .as_ref()
                         .is_some_and(|a| signed_by_any(self.store.keys(), &message, &a.0));
@@ -305,6 +306,8 @@ impl<F: NorFlash> Agent<F> {
             previous: self.store.previous().map(tree_info),
             session: self.session.as_ref().map(|s| s.id),
             keys: self.store.key_count(),
+            security_version: self.store.security_version(),
+            key_changes: self.store.key_changes(),
         }
     }
 }

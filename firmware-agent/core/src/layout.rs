@@ -90,6 +90,11 @@ pub struct Record {
     /// it arrived (a provisioned agent will not be asked back onto one that was not).
     pub active_signed: bool,
     pub previous_signed: bool,
+    /// Bytes 40..44: the security version of the newest signed tree this
+    /// agent confirmed; older signed trees are refused.
+    pub security_version: u32,
+    /// Bytes 44..48: key changes made; every key-change authorisation names the count.
+    pub key_changes: u32,
 }
 
 impl Record {
@@ -107,6 +112,8 @@ impl Record {
         b[24] = state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
         b[25] = boots;
         b[26..28].copy_from_slice(&self.keys.unwrap_or(NO_SECTOR).to_le_bytes());
+        b[40..44].copy_from_slice(&self.security_version.to_le_bytes());
+        b[44..48].copy_from_slice(&self.key_changes.to_le_bytes());
         let crc = CRC32.checksum(&b[..RECORD_CRC]);
         b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
         b
@@ -135,7 +142,18 @@ impl Record {
             keys: (keys != NO_SECTOR && keys as u32 >= JOURNAL_SECTORS).then_some(keys),
             active_signed: b[24] & 0x80 != 0,
             previous_signed: b[24] & 0x40 != 0,
+            // Records written before these counters existed hold 0xFF there.
+            security_version: counter(&b[40..44]),
+            key_changes: counter(&b[44..48]),
         })
+    }
+}
+
+/// A counter of the record; erased bytes read as 0.
+fn counter(b: &[u8]) -> u32 {
+    match u32le(b) {
+        u32::MAX => 0,
+        n => n,
     }
 }
 

@@ -57,6 +57,8 @@ pub enum Error {
     FileAndFolder,
     /// A Begin declaring no files: it would empty the device.
     EmptyTree,
+    /// A signed tree older than the security version (or a rollback onto one).
+    Downgrade,
 }
 
 impl Error {
@@ -78,6 +80,7 @@ impl Error {
             Error::Unsigned => C::Unsigned,
             Error::CaseConflict | Error::FileAndFolder => C::DuplicatePath,
             Error::EmptyTree => C::BadEntry,
+            Error::Downgrade => C::Downgrade,
         }
     }
 
@@ -101,6 +104,7 @@ impl Error {
             Error::CaseConflict => "two paths differ only in case",
             Error::FileAndFolder => "a path is both a file and a folder",
             Error::EmptyTree => "a tree with no files would empty the device",
+            Error::Downgrade => "older than the release this device runs (its security version)",
         }
     }
 }

@@ -128,7 +128,19 @@ impl Session {
         store.program(store.sector_offset(first), &bytes)?;
         let mut crc = CRC32.digest();
         crc.update(&bytes);
-        let digest = TreeDigest::new(b.version, b.post_update, b.rollback, b.entries);
+        if store.provisioned()
+            && crate::signature::security_version(b.version) < store.security_version()
+        {
+            return Err(Error::Downgrade);
+        }
+        let digest = TreeDigest::new(
+            b.version,
+            b.git_ref,
+            b.commit,
+            b.post_update,
+            b.rollback,
+            b.entries,
+        );
         let signature = b.signature.map(|s| s.0);
         let verified = entries == 0 && check_signature(store, digest.clone(), signature.as_ref())?;
         Ok(Session {

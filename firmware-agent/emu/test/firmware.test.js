@@ -218,7 +218,9 @@ describe('a provisioned agent takes only trees signed by its release key', () =>
 
     root = path.join(dir, 'app');
     writeTree(root, TREE_SIGNED);
-    await local(['manifest', 'gen', '--version', 'v1.0.0', '--root', root, 'blink.txt', 'lib', 'main.py']);
+    // The tree signature covers ref and commit: the release names them.
+    await local(['manifest', 'gen', '--version', 'v1.0.0', '--ref', 'v1.0.0', '--commit', 'release-v1.0.0',
+      '--root', root, 'blink.txt', 'lib', 'main.py']);
     manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     assert.deepEqual(
       manifest.files.map((f) => [f.path, f.size, f.sha1]),

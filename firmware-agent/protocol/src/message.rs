@@ -155,6 +155,11 @@ pub struct Info<'a> {
     pub session: Option<u32>,
     /// Provisioned release keys: when non-zero, only signed trees are accepted.
     pub keys: u8,
+    /// The release number of the newest signed tree confirmed: older signed
+    /// trees are refused (added in 1.2).
+    pub security_version: u32,
+    /// Key changes made: a key-change authorisation must name this count (added in 1.2).
+    pub key_changes: u32,
 }
 
 /// Agent to host.
@@ -230,6 +235,8 @@ pub enum ErrorCode {
     Busy,
     /// The agent holds release keys and the tree (or the new key set) is not validly signed.
     Unsigned,
+    /// A signed tree older than the agent's security version (added in 1.2).
+    Downgrade,
 }
 
 impl ErrorCode {
@@ -250,6 +257,7 @@ impl ErrorCode {
             ErrorCode::NotTrial => "active tree is not in trial",
             ErrorCode::Busy => "another host is driving this agent",
             ErrorCode::Unsigned => "not signed by a provisioned release key",
+            ErrorCode::Downgrade => "older than the device's security version",
         }
     }
 }

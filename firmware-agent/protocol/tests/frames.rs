@@ -101,6 +101,8 @@ fn all_replies() -> Vec<Reply<'static>> {
             previous: None,
             session: Some(5),
             keys: 1,
+            security_version: 1 << 20,
+            key_changes: 2,
         }),
         Reply::File {
             index: 1,
