@@ -5,6 +5,7 @@
 pub mod hostile_device;
 pub mod limits;
 pub mod relay;
+pub mod soak;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

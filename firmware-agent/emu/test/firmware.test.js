@@ -260,8 +260,9 @@ describe('a provisioned agent takes only trees signed by its release key', () =>
       root,
       manifest,
       signed: fs.readFileSync(path.join(dir, 'other-signed.json')),
+      // The ref and commit the signature covers: only the key is wrong.
       ref: 'v1.0.0',
-      commit: 'signed-by-another-key',
+      commit: 'release-v1.0.0',
     });
     fs.writeFileSync(path.join(dir, 'no-pubkey.json'), JSON.stringify(CONFIG));
     const before = await status();

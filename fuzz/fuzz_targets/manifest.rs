@@ -1,0 +1,7 @@
+//! Fuzzes the host's manifest input (see `checks.rs`).
+#![no_main]
+
+#[path = "checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::manifest(data));

@@ -1,0 +1,7 @@
+//! Fuzzes the host's staged input (see `checks.rs`).
+#![no_main]
+
+#[path = "checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::staged(data));
