@@ -62,7 +62,10 @@ impl Cache {
     /// are gone, or untouched for longer than any download may take.
     pub fn clean_stale(&self) -> usize {
         let mut removed = 0;
-        for (dir, prefix) in [(self.root.join("blobs"), ".part-"), (self.root.join("tmp"), "")] {
+        for (dir, prefix) in [
+            (self.root.join("blobs"), ".part-"),
+            (self.root.join("tmp"), ""),
+        ] {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };

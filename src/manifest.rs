@@ -77,7 +77,11 @@ impl Manifest {
                 ota_agent::paths::check_path(p).map_err(|e| {
                     fail(
                         Kind::Source,
-                        format!("{name}: {what} `{}`: {}", crate::terminal::escape(p), e.as_str()),
+                        format!(
+                            "{name}: {what} `{}`: {}",
+                            crate::terminal::escape(p),
+                            e.as_str()
+                        ),
                     )
                 })?;
             }

@@ -113,13 +113,11 @@ impl Progress {
                     b.set_message(crate::terminal::escape(&path).into_owned());
                 }
             }
-            (Mode::Lines, Event::FileStart { path, size }) => {
-                self.line(&format!(
-                    "  {} ({})",
-                    crate::terminal::escape(&path),
-                    human_bytes(size as u64)
-                ))
-            }
+            (Mode::Lines, Event::FileStart { path, size }) => self.line(&format!(
+                "  {} ({})",
+                crate::terminal::escape(&path),
+                human_bytes(size as u64)
+            )),
             (_, Event::Sent { bytes }) => {
                 self.done += bytes;
                 if let Some(b) = &self.bar {

@@ -26,7 +26,8 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 }
 
 fn unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -46,6 +47,9 @@ mod tests {
             escape("v1\x1b[31mRED\x07\n\rfake"),
             "v1\\e[31mRED\\u{7}\\n\\rfake"
         );
-        assert_eq!(escape("a\u{9b}b\u{202e}c\x7f"), "a\\u{9b}b\\u{202e}c\\u{7f}");
+        assert_eq!(
+            escape("a\u{9b}b\u{202e}c\x7f"),
+            "a\\u{9b}b\\u{202e}c\\u{7f}"
+        );
     }
 }

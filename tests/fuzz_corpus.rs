@@ -59,7 +59,13 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             sha256: None,
         })
     };
-    let listing = [info.clone(), file(0, "main.py"), file(1, "lib/util.py"), frame(&Reply::ListEnd { total: 2 })].concat();
+    let listing = [
+        info.clone(),
+        file(0, "main.py"),
+        file(1, "lib/util.py"),
+        frame(&Reply::ListEnd { total: 2 }),
+    ]
+    .concat();
     let blob = |b: &[u8]| {
         let mut h = sha1::Sha1::new();
         h.update(format!("blob {}\0", b.len()));
@@ -74,7 +80,10 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ]})
     .to_string()
     .into_bytes();
-    let outside = String::from_utf8(staged.clone()).unwrap().replace("lib/util.py", "../outside.py").into_bytes();
+    let outside = String::from_utf8(staged.clone())
+        .unwrap()
+        .replace("lib/util.py", "../outside.py")
+        .into_bytes();
     let seed_manifest = br#"{"version": "v1.0.0", "files": [{"path": "lib/util.py", "sha256": "aa00000000000000000000000000000000000000000000000000000000000011", "size": 12}], "post_update": "hooks/post.py"}"#.to_vec();
     vec![
         ("frames", "info", info.clone()),

@@ -88,7 +88,11 @@ impl Env {
     /// partial download left in the cache.
     fn assert_refused(&self, r: &Run, code: i32, message: &str) {
         assert_eq!(r.code, code, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-        assert!(r.stderr.contains(message), "stderr lacks {message:?}:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(message),
+            "stderr lacks {message:?}:\n{}",
+            r.stderr
+        );
         assert!(!self.stage_dir().exists(), "the stage folder was written");
         let blobs = self.work().join("cache/blobs");
         let parts: Vec<_> = std::fs::read_dir(&blobs)
@@ -110,8 +114,17 @@ fn api_answers_that_never_end_are_cut_at_their_cap() {
     env.gh.add_release("v1", None);
     env.hostile("api", "releases/latest", Hostility::Endless);
     let r = env.stage();
-    env.assert_refused(&r, 3, "sent more than 1.0 MiB, the most ota reads for this answer");
-    assert!(r.stderr.contains("GitHub API /repos/acme/blinky/releases/latest: 127.0.0.1:"), "{}", r.stderr);
+    env.assert_refused(
+        &r,
+        3,
+        "sent more than 1.0 MiB, the most ota reads for this answer",
+    );
+    assert!(
+        r.stderr
+            .contains("GitHub API /repos/acme/blinky/releases/latest: 127.0.0.1:"),
+        "{}",
+        r.stderr
+    );
     env.hostile("api", "git/trees", Hostility::Endless);
     let r = env.stage();
     env.assert_refused(&r, 3, "sent more than 3.0 MiB");
@@ -159,7 +172,11 @@ fn a_tree_of_more_files_than_the_agent_holds_is_refused_before_any_download() {
         ..Faults::default()
     });
     let r = env.stage();
-    env.assert_refused(&r, 3, "2002 files: the agent holds at most 512; nothing was downloaded");
+    env.assert_refused(
+        &r,
+        3,
+        "2002 files: the agent holds at most 512; nothing was downloaded",
+    );
     assert_eq!(env.raw_requests(), 0);
 }
 
@@ -169,10 +186,19 @@ fn paths_unsafe_on_some_host_are_refused_with_the_path_named() {
         (&["C:/x.py"][..], "C:/x.py: path has a ':'"),
         (&["x.py:stream"], "x.py:stream: path has a ':'"),
         (&["CON"], "CON: path has a name Windows reserves"),
-        (&["lib/aux.py"], "lib/aux.py: path has a name Windows reserves"),
-        (&["trail. "], "trail. : path has a name ending in a dot or a space"),
+        (
+            &["lib/aux.py"],
+            "lib/aux.py: path has a name Windows reserves",
+        ),
+        (
+            &["trail. "],
+            "trail. : path has a name ending in a dot or a space",
+        ),
         (&["Main.py", "main.py"], "differs only in case from"),
-        (&["lib", "lib/util.py"], "lib: is a file and a folder of lib/util.py"),
+        (
+            &["lib", "lib/util.py"],
+            "lib: is a file and a folder of lib/util.py",
+        ),
     ] {
         let env = setup();
         let files: Vec<_> = paths.iter().map(|p| (*p, 1, SHA)).collect();
@@ -189,7 +215,11 @@ fn bad_hooks_versions_and_digests_are_refused_before_any_download() {
     let m = serde_json::json!({"version": "v1", "post_update": "../evil.py",
         "files": [{"path": "main.py", "size": 9, "sha256": SHA}]});
     env.gh.add_release("v1", Some(m.to_string().into_bytes()));
-    env.assert_refused(&env.stage(), 3, "post_update `../evil.py`: path has an empty, '.' or '..' segment");
+    env.assert_refused(
+        &env.stage(),
+        3,
+        "post_update `../evil.py`: path has an empty, '.' or '..' segment",
+    );
     let env = setup();
     env.release_with_manifest(&"v".repeat(200), &[("main.py", 9, SHA)]);
     env.assert_refused(&env.stage(), 3, "is 200 bytes; a device records at most 32");
@@ -206,7 +236,11 @@ fn control_characters_from_the_server_never_reach_the_terminal() {
     let evil = "v1\x1b[31mRED\x07\n\rfake line";
     env.release_with_manifest(evil, &[("main.py", 9, SHA)]);
     let r = env.stage();
-    env.assert_refused(&r, 3, "version `v1\\e[31mRED\\u{7}\\n\\rfake line` holds control characters");
+    env.assert_refused(
+        &r,
+        3,
+        "version `v1\\e[31mRED\\u{7}\\n\\rfake line` holds control characters",
+    );
     assert!(!r.stderr.contains('\x1b') && !r.stderr.contains('\x07') && !r.stderr.contains('\r'));
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     // A release tag the repository cannot resolve is named, escaped.
@@ -227,7 +261,11 @@ fn a_retry_after_of_years_is_neither_printed_in_minutes_nor_waited_for() {
         ..Faults::default()
     });
     let r = env.stage();
-    env.assert_refused(&r, 3, "rate limit exceeded; it resets (in more than two days); try again later");
+    env.assert_refused(
+        &r,
+        3,
+        "rate limit exceeded; it resets (in more than two days); try again later",
+    );
 }
 
 #[test]

@@ -20,7 +20,11 @@ fn endless_done_frames_end_status_and_ls_by_their_deadline() {
     for cmd in [&["status"][..], &["ls"]] {
         let args: Vec<&str> = ["--port", &port].iter().chain(cmd).copied().collect();
         let r = run_limited(dir.path(), &args);
-        assert_clean_exit(&r, 5, "frames that do not answer Hello; is it an ota agent?");
+        assert_clean_exit(
+            &r,
+            5,
+            "frames that do not answer Hello; is it an ota agent?",
+        );
         assert!(r.stderr.contains(&port), "{}", r.stderr);
     }
 }

@@ -11,6 +11,9 @@ fn fifty_updates_through_faults_end_in_the_old_tree_or_the_new() {
     println!("soak: {counts}");
     assert_eq!(counts.pushes, 50);
     assert!(counts.faults_injected > 20, "{counts}");
-    assert!(counts.successes > 0 && counts.clean_failures > 0, "{counts}");
+    assert!(
+        counts.successes > 0 && counts.clean_failures > 0,
+        "{counts}"
+    );
     assert_eq!(counts.anything_else, 0, "{counts}");
 }

@@ -80,7 +80,11 @@ pub fn staged(data: &[u8]) {
     std::fs::write(dir.path().join("outside.py"), b"secret").expect("a file");
     if let Ok(b) = ota::source::staged::load(&root, &ota::filter::Filter::default()) {
         for f in b.files() {
-            assert!(f.location().starts_with(&root), "{}", f.location().display());
+            assert!(
+                f.location().starts_with(&root),
+                "{}",
+                f.location().display()
+            );
         }
         let _ = ota::source::staged::check_against(&b, data);
     }

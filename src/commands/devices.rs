@@ -10,8 +10,8 @@ use serde_json::json;
 use super::inspect::state_line;
 use super::{on_each, print_json, print_line, Ctx, Target};
 use crate::device::discover::{self, pico_kind};
-use crate::terminal::escape;
 use crate::device::{DeviceInfo, PortSpec};
+use crate::terminal::escape;
 
 #[derive(Debug, Serialize)]
 struct Seen {

@@ -202,13 +202,9 @@ pub fn provision(
     let before = c.hello()?;
     let device_id = crate::bundle::from_hex::<8>(&before.device_id).unwrap_or_default();
     let auth = match key {
-        Some(path) => Some(ota_protocol::Signature(
-            SecretKey::read(path)?.sign(&ota_agent::signature::keys_message(
-                &device_id,
-                before.key_changes,
-                &raw,
-            )),
-        )),
+        Some(path) => Some(ota_protocol::Signature(SecretKey::read(path)?.sign(
+            &ota_agent::signature::keys_message(&device_id, before.key_changes, &raw),
+        ))),
         None => None,
     };
     c.simple(&Request::Provision { keys: &bytes, auth }, "Provision")

@@ -178,7 +178,9 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         } => {
             if any_needs {
                 gh.limits = crate::source::github::Limits::of_devices(
-                    connected.iter().filter_map(|r| r.as_ref().ok().map(|(_, i)| i)),
+                    connected
+                        .iter()
+                        .filter_map(|r| r.as_ref().ok().map(|(_, i)| i)),
                 );
                 let listing = rt.block_on(gh.listing(&resolved))?;
                 if let (false, Some(raw)) = (keys.is_empty(), &listing.manifest_raw) {

@@ -600,9 +600,11 @@ fn api(s: &mut State, rest: &str, query: &str, headers: &HashMap<String, String>
             tree.push(e);
         }
         for i in 0..s.faults.extra_tree_files {
-            tree.push(serde_json::json!({"path": format!("pad/f{i:05}.py"), "mode": "100644",
+            tree.push(
+                serde_json::json!({"path": format!("pad/f{i:05}.py"), "mode": "100644",
                 "type": "blob", "sha": format!("{:040x}", i + 1), "size": 10,
-                "url": "https://api.github.com/"}));
+                "url": "https://api.github.com/"}),
+            );
         }
         let commit_tree = git_bytes(&s.repo, &["rev-parse", &format!("{sha}^{{tree}}")]).unwrap();
         let body = serde_json::json!({

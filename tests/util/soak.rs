@@ -69,7 +69,10 @@ fn random_files(rng: &mut Rng, n: usize) -> Files {
     (0..n)
         .map(|i| {
             let size = 50 + rng.below(8_000) as usize;
-            (format!("lib/m{i:02}_{}.py", rng.below(1000)), content(rng.below(1 << 40), size))
+            (
+                format!("lib/m{i:02}_{}.py", rng.below(1000)),
+                content(rng.below(1 << 40), size),
+            )
         })
         .collect()
 }
@@ -104,7 +107,12 @@ fn pairs(files: &Files) -> Vec<(String, String)> {
 }
 
 /// Runs `updates` updates from `seed` in `work`; returns what it saw.
-pub fn soak(work: &Path, updates: u32, seed: u64, mut progress: impl FnMut(u32, &Counts)) -> Counts {
+pub fn soak(
+    work: &Path,
+    updates: u32,
+    seed: u64,
+    mut progress: impl FnMut(u32, &Counts),
+) -> Counts {
     let mut rng = Rng(seed | 1);
     std::fs::write(work.join("ota_config.json"), r#"{"device_timeout_sec": 1}"#).unwrap();
     let mut sim = Sim::tcp(work, "soak.img");
@@ -119,8 +127,13 @@ pub fn soak(work: &Path, updates: u32, seed: u64, mut progress: impl FnMut(u32, 
             _ if before.is_some() => Kind::Rollback,
             _ => Kind::Delta,
         };
-        let fault = [Fault::None, Fault::Noise, Fault::Noise, Fault::Cut, Fault::Kill]
-            [rng.below(5) as usize];
+        let fault = [
+            Fault::None,
+            Fault::Noise,
+            Fault::Noise,
+            Fault::Cut,
+            Fault::Kill,
+        ][rng.below(5) as usize];
         let target = match kind {
             Kind::Rollback => before.clone().unwrap_or_default(),
             _ => next_tree(&mut rng, kind, &now),
@@ -138,20 +151,37 @@ pub fn soak(work: &Path, updates: u32, seed: u64, mut progress: impl FnMut(u32, 
             Fault::Cut => faults.cut_after = 200 + rng.below(bytes.max(400)),
             Fault::Kill => milestone = Some((100 + rng.below(bytes.max(200)), tx)),
         }
-        counts.faults_injected += !matches!(fault, Fault::None) as u32;
+        counts.faults_injected += matches!(fault, Fault::Noise | Fault::Cut) as u32;
         let relay = Relay::start(&sim.port, faults, milestone);
         let version = format!("v{n}");
         let child = spawn_update(work, &relay.addr, kind, &target, &version);
-        if matches!(fault, Fault::Kill) {
-            // The agent dies once the relay has passed that many bytes to it,
-            // or not at all if the update needed fewer.
-            if rx.recv_timeout(std::time::Duration::from_secs(30)).is_ok() {
+        // Whichever comes first: the relay passed the kill point, or ota ended.
+        let events = mpsc::channel::<Option<Run>>();
+        let tx_exit = events.0.clone();
+        std::thread::spawn(move || {
+            let _ = tx_exit.send(Some(child.wait_with_output().unwrap().into()));
+        });
+        let tx_kill = events.0;
+        std::thread::spawn(move || {
+            if rx.recv().is_ok() {
+                let _ = tx_kill.send(None);
+            }
+        });
+        let r = match events.1.recv().unwrap() {
+            Some(r) => r,
+            None => {
+                // The agent dies mid-update, and comes back on its flash.
+                counts.faults_injected += 1;
                 sim.kill();
                 sim = Sim::tcp(work, "soak.img");
                 *relay.upstream.lock().unwrap() = sim.port.trim_start_matches("tcp:").to_string();
+                loop {
+                    if let Some(r) = events.1.recv().unwrap() {
+                        break r;
+                    }
+                }
             }
-        }
-        let r: Run = child.wait_with_output().unwrap().into();
+        };
         counts.pushes += 1;
         let on_device = files_when_free(work, &sim.port);
         let (old, new) = (pairs(&now), pairs(&target));
@@ -167,7 +197,13 @@ pub fn soak(work: &Path, updates: u32, seed: u64, mut progress: impl FnMut(u32, 
             eprintln!(
                 "update {n} ({kind:?}, {fault:?}): exit {}, device holds {}:\n{}",
                 r.code,
-                if holds_new { "the new tree" } else if on_device == old { "the old tree" } else { "neither tree" },
+                if holds_new {
+                    "the new tree"
+                } else if on_device == old {
+                    "the old tree"
+                } else {
+                    "neither tree"
+                },
                 r.stderr
             );
         } else if r.code == 0 {
@@ -195,7 +231,12 @@ fn files_when_free(work: &Path, port: &str) -> Vec<(String, String)> {
             let doc = r.json();
             let files = doc["files"].as_array().unwrap().iter();
             return files
-                .map(|f| (f["path"].as_str().unwrap().into(), f["sha1"].as_str().unwrap().into()))
+                .map(|f| {
+                    (
+                        f["path"].as_str().unwrap().into(),
+                        f["sha1"].as_str().unwrap().into(),
+                    )
+                })
                 .collect();
         }
         assert!(r.stdout.contains("port busy"), "{}", r.stderr);
@@ -210,7 +251,18 @@ fn push_dir(work: &Path, port: &str, files: &Files, version: &str) -> Run {
     for (p, b) in files {
         write(&dir, p, b);
     }
-    run(work, &["--port", port, "push", "--dir", dir.to_str().unwrap(), "--version", version])
+    run(
+        work,
+        &[
+            "--port",
+            port,
+            "push",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--version",
+            version,
+        ],
+    )
 }
 
 fn spawn_update(
@@ -233,7 +285,15 @@ fn spawn_update(
         for (p, b) in target {
             write(&dir, p, b);
         }
-        c.args(["--port", port, "push", "--dir", dir.to_str().unwrap(), "--version", version]);
+        c.args([
+            "--port",
+            port,
+            "push",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--version",
+            version,
+        ]);
     }
     c.spawn().unwrap()
 }

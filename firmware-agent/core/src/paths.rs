@@ -31,7 +31,9 @@ impl PathError {
             PathError::BadSegment => "path has an empty, '.' or '..' segment",
             PathError::BadChar => "path has a backslash or a control character",
             PathError::WindowsChar => "path has a ':' or one of <>\"|?* (not valid on Windows)",
-            PathError::Reserved => "path has a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)",
+            PathError::Reserved => {
+                "path has a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
+            }
             PathError::BadEnding => "path has a name ending in a dot or a space",
         }
     }
@@ -63,7 +65,9 @@ fn check_segment(s: &str) -> Result<(), PathError> {
     if s.is_empty() || s == "." || s == ".." {
         return Err(PathError::BadSegment);
     }
-    if s.chars().any(|c| matches!(c, ':' | '<' | '>' | '"' | '|' | '?' | '*')) {
+    if s.chars()
+        .any(|c| matches!(c, ':' | '<' | '>' | '"' | '|' | '?' | '*'))
+    {
         return Err(PathError::WindowsChar);
     }
     if s.ends_with('.') || s.ends_with(' ') {
@@ -172,17 +176,20 @@ pub fn check_tree<'a>(
         check_path(p).map_err(|e| (p, PathProblem::Invalid(e)))?;
         let bucket = seen.entry(folded_hash(p)).or_default();
         if let Some(q) = bucket.iter().find(|q| conflict(q, p).is_some()) {
-            return Err((p, PathProblem::Conflict(conflict(q, p).unwrap_or(Conflict::Case), q)));
+            return Err((
+                p,
+                PathProblem::Conflict(conflict(q, p).unwrap_or(Conflict::Case), q),
+            ));
         }
         bucket.push(p);
         all.push(p);
     }
     for &p in &all {
         for dir in folders(p) {
-            if let Some(q) = seen
-                .get(&folded_hash(dir))
-                .and_then(|b| b.iter().find(|q| conflict(q, p) == Some(Conflict::FileAndFolder)))
-            {
+            if let Some(q) = seen.get(&folded_hash(dir)).and_then(|b| {
+                b.iter()
+                    .find(|q| conflict(q, p) == Some(Conflict::FileAndFolder))
+            }) {
                 return Err((q, PathProblem::Conflict(Conflict::FileAndFolder, p)));
             }
         }
@@ -248,10 +255,26 @@ mod tests {
 
     #[test]
     fn refuses_paths_some_host_cannot_write() {
-        for p in ["C:/x.py", "c:x.py", "x.py:stream", "a/b:c", "what?.py", "a<b", "p|q"] {
+        for p in [
+            "C:/x.py",
+            "c:x.py",
+            "x.py:stream",
+            "a/b:c",
+            "what?.py",
+            "a<b",
+            "p|q",
+        ] {
             assert_eq!(check_path(p), Err(PathError::WindowsChar), "{p}");
         }
-        for p in ["CON", "aux.py", "lib/nul.txt", "Com1", "LPT9.tar.gz", "prn .py/x", "con .py"] {
+        for p in [
+            "CON",
+            "aux.py",
+            "lib/nul.txt",
+            "Com1",
+            "LPT9.tar.gz",
+            "prn .py/x",
+            "con .py",
+        ] {
             assert_eq!(check_path(p), Err(PathError::Reserved), "{p}");
         }
         for p in ["trail. ", "trail.", "dir./x.py", "x "] {
@@ -284,8 +307,14 @@ mod tests {
         assert_eq!(conflict("main.py", "main.py"), Some(Conflict::Duplicate));
         assert_eq!(conflict("Main.py", "main.py"), Some(Conflict::Case));
         assert_eq!(conflict("ÉTÉ.txt", "été.txt"), Some(Conflict::Case));
-        assert_eq!(conflict("lib", "lib/util.py"), Some(Conflict::FileAndFolder));
-        assert_eq!(conflict("lib/a/b.py", "LIB/a"), Some(Conflict::FileAndFolder));
+        assert_eq!(
+            conflict("lib", "lib/util.py"),
+            Some(Conflict::FileAndFolder)
+        );
+        assert_eq!(
+            conflict("lib/a/b.py", "LIB/a"),
+            Some(Conflict::FileAndFolder)
+        );
         assert_eq!(conflict("lib", "library.py"), None);
         assert_eq!(conflict("lib/x", "lib/y"), None);
         assert_eq!(folded_hash("Main.PY"), folded_hash("main.py"));
@@ -301,12 +330,21 @@ mod tests {
         );
         assert_eq!(
             check_tree(["lib/util.py", "lib"]),
-            Err(("lib", PathProblem::Conflict(Conflict::FileAndFolder, "lib/util.py")))
+            Err((
+                "lib",
+                PathProblem::Conflict(Conflict::FileAndFolder, "lib/util.py")
+            ))
         );
         assert_eq!(
             check_tree(["Lib", "lib/a/util.py"]),
-            Err(("Lib", PathProblem::Conflict(Conflict::FileAndFolder, "lib/a/util.py")))
+            Err((
+                "Lib",
+                PathProblem::Conflict(Conflict::FileAndFolder, "lib/a/util.py")
+            ))
         );
-        assert!(matches!(check_tree(["ok.py", "CON"]), Err(("CON", PathProblem::Invalid(_)))));
+        assert!(matches!(
+            check_tree(["ok.py", "CON"]),
+            Err(("CON", PathProblem::Invalid(_)))
+        ));
     }
 }

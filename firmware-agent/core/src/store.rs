@@ -351,8 +351,9 @@ impl<F: NorFlash> Store<F> {
         };
         let mut hbuf = [0u8; TREE_HEADER];
         self.read(self.sector_offset(at.first_sector as u32), &mut hbuf)?;
-        let tree = TreeHeader::decode(&hbuf)
-            .map_or(0, |h| crate::signature::security_version(h.version.as_str()));
+        let tree = TreeHeader::decode(&hbuf).map_or(0, |h| {
+            crate::signature::security_version(h.version.as_str())
+        });
         Ok(record.security_version.max(tree))
     }
 

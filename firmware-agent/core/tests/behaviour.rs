@@ -642,7 +642,11 @@ mod provisioned {
             let raw = new.concat();
             let auth = Some(Signature(
                 key(1)
-                    .sign(&keys_message(&CONFIG.device_id, a.store().key_changes(), &new))
+                    .sign(&keys_message(
+                        &CONFIG.device_id,
+                        a.store().key_changes(),
+                        &new,
+                    ))
                     .to_bytes(),
             ));
             call(&mut a, &Request::Provision { keys: &raw, auth });

@@ -47,20 +47,37 @@ fn an_empty_begin_is_refused_and_the_device_keeps_its_tree() {
     let t1 = Tree::new("v1", vec![("main.py".into(), content(1, 100))]);
     push(&mut a, &t1, 0).unwrap();
     let r = call(&mut a, &begin(0, 0));
-    assert!(matches!(&r[..], [R::Error(ErrorCode::BadEntry, _)]), "{r:?}");
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::BadEntry, _)]),
+        "{r:?}"
+    );
     // Nothing to commit: no session was opened.
     let r = call(&mut a, &Request::Commit { boots: 0 });
-    assert!(matches!(&r[..], [R::Error(ErrorCode::BadState, _)]), "{r:?}");
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::BadState, _)]),
+        "{r:?}"
+    );
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t1.files);
 }
 
 #[test]
 fn paths_unsafe_on_some_host_are_refused() {
-    for bad in ["C:/x.py", "x.py:stream", "CON", "aux.py", "lib/nul.txt", "trail. ", "a./b"] {
+    for bad in [
+        "C:/x.py",
+        "x.py:stream",
+        "CON",
+        "aux.py",
+        "lib/nul.txt",
+        "trail. ",
+        "a./b",
+    ] {
         let mut a = fresh();
         call(&mut a, &begin(1, 1));
         let r = call(&mut a, &entry(0, bad));
-        assert!(matches!(&r[..], [R::Error(ErrorCode::BadPath, _)]), "{bad:?}: {r:?}");
+        assert!(
+            matches!(&r[..], [R::Error(ErrorCode::BadPath, _)]),
+            "{bad:?}: {r:?}"
+        );
     }
 }
 
@@ -93,7 +110,11 @@ fn paths_in_conflict_with_an_earlier_entry_are_refused() {
     let mut a = fresh();
     call(&mut a, &begin(ok.len() as u16, ok.len() as u64));
     for (i, p) in ok.iter().enumerate() {
-        assert_eq!(call(&mut a, &entry(i as u16, p)), vec![R::Need(true)], "{p}");
+        assert_eq!(
+            call(&mut a, &entry(i as u16, p)),
+            vec![R::Need(true)],
+            "{p}"
+        );
     }
 }
 
@@ -108,7 +129,10 @@ fn an_idle_session_is_dropped_and_a_request_restarts_the_count() {
     assert!(a.idle(1));
     assert_eq!(a.info().session, None);
     let r = call(&mut a, &entry(0, "main.py"));
-    assert!(matches!(&r[..], [R::Error(ErrorCode::BadState, _)]), "{r:?}");
+    assert!(
+        matches!(&r[..], [R::Error(ErrorCode::BadState, _)]),
+        "{r:?}"
+    );
 }
 
 mod security {
@@ -125,9 +149,18 @@ mod security {
         let raw = [new.verifying_key().to_bytes()];
         let count = a.store().key_changes();
         let auth = auth.map(|k| {
-            Signature(k.sign(&keys_message(&CONFIG.device_id, count, &raw)).to_bytes())
+            Signature(
+                k.sign(&keys_message(&CONFIG.device_id, count, &raw))
+                    .to_bytes(),
+            )
         });
-        call(a, &Request::Provision { keys: &raw.concat(), auth })
+        call(
+            a,
+            &Request::Provision {
+                keys: &raw.concat(),
+                auth,
+            },
+        )
     }
 
     fn tree(version: &str, seed: u64) -> Tree {
@@ -142,10 +175,16 @@ mod security {
         push_signed(&mut a, &tree("v2.0.0", 1), 0, Some(&k)).unwrap();
         assert_eq!(a.info().security_version, security_version("v2.0.0"));
         let older = push_signed(&mut a, &tree("v1.9.9", 2), 0, Some(&k));
-        assert!(matches!(older, Err(R::Error(ErrorCode::Downgrade, _))), "{older:?}");
+        assert!(
+            matches!(older, Err(R::Error(ErrorCode::Downgrade, _))),
+            "{older:?}"
+        );
         // A build without a release number is older than any release.
         let dev = push_signed(&mut a, &tree("main-1a2b3c4", 3), 0, Some(&k));
-        assert!(matches!(dev, Err(R::Error(ErrorCode::Downgrade, _))), "{dev:?}");
+        assert!(
+            matches!(dev, Err(R::Error(ErrorCode::Downgrade, _))),
+            "{dev:?}"
+        );
         // The same release again, and newer ones, are fine.
         push_signed(&mut a, &tree("v2.0.0", 4), 0, Some(&k)).unwrap();
         push_signed(&mut a, &tree("v2.1.0", 5), 3, Some(&k)).unwrap();
@@ -166,7 +205,10 @@ mod security {
         assert_eq!(call(&mut a, &Request::Confirm), vec![R::Done]);
         assert_eq!(a.info().security_version, security_version("v1.1.0"));
         let r = call(&mut a, &Request::Rollback);
-        assert!(matches!(&r[..], [R::Error(ErrorCode::Downgrade, _)]), "{r:?}");
+        assert!(
+            matches!(&r[..], [R::Error(ErrorCode::Downgrade, _)]),
+            "{r:?}"
+        );
         // It survives a reboot.
         let flash = a.into_store().into_flash();
         let a = Agent::boot(flash, 0, SECTORS, CONFIG).unwrap().0;
@@ -182,15 +224,22 @@ mod security {
         // Authorised by k1 while the count is 1: k1 -> k2.
         let raw1 = [k2.verifying_key().to_bytes()];
         let auth = Some(Signature(
-            k1.sign(&keys_message(&CONFIG.device_id, 1, &raw1)).to_bytes(),
+            k1.sign(&keys_message(&CONFIG.device_id, 1, &raw1))
+                .to_bytes(),
         ));
-        let change = Request::Provision { keys: &raw1.concat(), auth };
+        let change = Request::Provision {
+            keys: &raw1.concat(),
+            auth,
+        };
         assert_eq!(call(&mut a, &change), vec![R::Done]);
         // Back to k1 (authorised by k2), then the old authorisation again: refused.
         assert_eq!(provision(&mut a, &k1, Some(&k2)), vec![R::Done]);
         assert_eq!(a.info().key_changes, 3);
         let r = call(&mut a, &change);
-        assert!(matches!(&r[..], [R::Error(ErrorCode::Unsigned, _)]), "{r:?}");
+        assert!(
+            matches!(&r[..], [R::Error(ErrorCode::Unsigned, _)]),
+            "{r:?}"
+        );
         assert_eq!(a.store().keys(), &[k1.verifying_key().to_bytes()]);
     }
 }

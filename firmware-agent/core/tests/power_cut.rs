@@ -217,13 +217,21 @@ fn power_cut_at_every_operation_of_a_signed_update_keeps_the_security_counters()
     (old.version, new.version) = ("v1.0.0".into(), "v1.1.0".into());
     let mut agent = boot(RamFlash::new(flash_size(SECTORS)));
     let raw = key.verifying_key().to_bytes();
-    call(&mut agent, &Request::Provision { keys: &raw, auth: None });
+    call(
+        &mut agent,
+        &Request::Provision {
+            keys: &raw,
+            auth: None,
+        },
+    );
     push_signed(&mut agent, &old, 0, Some(&key)).expect("first push");
     let base = agent.into_store().into_flash();
 
     let signed_update = |flash: RamFlash| {
         let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
-        if push_signed(&mut agent, &new, 3, Some(&key)).is_err() || agent.store_mut().flash_mut().is_dead() {
+        if push_signed(&mut agent, &new, 3, Some(&key)).is_err()
+            || agent.store_mut().flash_mut().is_dead()
+        {
             return agent.into_store().into_flash();
         }
         call(&mut agent, &Request::Confirm);

@@ -157,9 +157,11 @@ impl Api {
                 }
             }
             self.counters.api.fetch_add(1, Ordering::Relaxed);
-            let answer =
-                tokio::time::timeout(self.http_timeout, self.oc._get_with_headers(path, Some(headers)))
-                    .await;
+            let answer = tokio::time::timeout(
+                self.http_timeout,
+                self.oc._get_with_headers(path, Some(headers)),
+            )
+            .await;
             let res = match answer {
                 Ok(Ok(r)) => r,
                 Err(_) => {

@@ -65,13 +65,20 @@ impl Pace {
     /// When the next bytes must have come, and what it means if they do not.
     fn deadline(&self) -> (Instant, Bound) {
         let silent = self.last + self.stall;
-        let rate =
-            self.start + self.stall + Duration::from_millis(self.got.saturating_mul(1000) / MIN_RATE);
+        let rate = self.start
+            + self.stall
+            + Duration::from_millis(self.got.saturating_mul(1000) / MIN_RATE);
         if silent <= rate {
             (silent, Bound::Stalled(self.stall))
         } else {
             let secs = rate.saturating_duration_since(self.start).as_secs();
-            (rate, Bound::TooSlow { got: self.got, secs })
+            (
+                rate,
+                Bound::TooSlow {
+                    got: self.got,
+                    secs,
+                },
+            )
         }
     }
 

@@ -92,7 +92,9 @@ impl Default for Limits {
 
 impl Limits {
     /// The most every one of these devices holds.
-    pub fn of_devices<'a>(infos: impl IntoIterator<Item = &'a crate::device::DeviceInfo>) -> Limits {
+    pub fn of_devices<'a>(
+        infos: impl IntoIterator<Item = &'a crate::device::DeviceInfo>,
+    ) -> Limits {
         infos.into_iter().fold(Limits::default(), |l, i| Limits {
             max_files: l.max_files.min(i.max_files as usize),
             max_bytes: l.max_bytes.min(i.capacity_bytes),
