@@ -7,7 +7,6 @@
 //! `cargo bench --bench soak -- N SEED` runs N updates from SEED.
 
 #[path = "../tests/util/mod.rs"]
-#[allow(dead_code)]
 mod util;
 
 fn main() {

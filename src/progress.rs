@@ -113,11 +113,10 @@ impl Progress {
                     b.set_message(crate::terminal::escape(&path).into_owned());
                 }
             }
-            (Mode::Lines, Event::FileStart { path, size }) => self.line(&format!(
-                "  {} ({})",
-                crate::terminal::escape(&path),
-                human_bytes(size as u64)
-            )),
+            (Mode::Lines, Event::FileStart { path, size }) => {
+                let path = crate::terminal::escape(&path);
+                self.line(&format!("  {path} ({})", human_bytes(size as u64)))
+            }
             (_, Event::Sent { bytes }) => {
                 self.done += bytes;
                 if let Some(b) = &self.bar {
