@@ -91,32 +91,40 @@ impl Manifest {
 
     /// Reads a manifest of at most [`MANIFEST_CAP`] bytes.
     pub fn read(path: &Path) -> anyhow::Result<Manifest> {
-        use std::io::Read;
-        let name = path.display().to_string();
-        let file =
-            std::fs::File::open(path).map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
-        let mut bytes = Vec::new();
-        file.take(MANIFEST_CAP + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
-        if bytes.len() as u64 > MANIFEST_CAP {
-            return Err(fail(
-                Kind::Source,
-                format!(
-                    "{name}: larger than {}, far more than a manifest of every file an agent holds; not read",
-                    crate::progress::human_bytes(MANIFEST_CAP)
-                ),
-            ));
-        }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(fail(
-                Kind::Source,
-                format!("{name}: empty; a manifest is a JSON object with `version` and `files`"),
-            ));
-        }
-        Manifest::parse(&name, &bytes)
+        let bytes = read_capped(path)?;
+        Manifest::parse(&path.display().to_string(), &bytes)
     }
+}
 
+/// The bytes of a manifest file, at most [`MANIFEST_CAP`] of them; an empty
+/// file is an error that says what a manifest is.
+pub fn read_capped(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MANIFEST_CAP + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
+    if bytes.len() as u64 > MANIFEST_CAP {
+        return Err(fail(
+            Kind::Source,
+            format!(
+                "{name}: larger than {}, far more than a manifest of every file an agent holds; not read",
+                crate::progress::human_bytes(MANIFEST_CAP)
+            ),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(fail(
+            Kind::Source,
+            format!("{name}: empty; a manifest is a JSON object with `version` and `files`"),
+        ));
+    }
+    Ok(bytes)
+}
+
+impl Manifest {
     pub fn hashes(&self, name: &str, f: &ManifestFile) -> anyhow::Result<Hashes> {
         let bad = |what: &str| {
             fail(

@@ -280,3 +280,40 @@ fn partial_downloads_of_a_killed_run_are_removed_at_the_next() {
     env.stage().ok();
     assert!(!stale.exists());
 }
+
+#[test]
+fn a_push_from_a_hostile_server_leaves_the_device_untouched() {
+    let env = setup();
+    env.gh.add_release("v1", None);
+    env.gh.set_faults(Faults {
+        extra_tree_files: 2000,
+        ..Faults::default()
+    });
+    let c = serde_json::json!({
+        "owner": "acme", "repo": "blinky",
+        "api_url": env.gh.api_url, "raw_url": env.gh.raw_url,
+        "retries": 0, "backoff_sec": 0, "http_timeout_sec": 1,
+    });
+    std::fs::write(env.work().join("ota_config.json"), c.to_string()).unwrap();
+    let cache = env.work().join("cache");
+    let push = |env: &Env| {
+        run_limited_env(
+            env.work(),
+            &["--port", "sim:pico.img", "push"],
+            &[("OTA_CACHE_DIR", &cache)],
+        )
+    };
+    let r = push(&env);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2002 files: the agent holds at most 512"),
+        "{}",
+        r.stderr
+    );
+    env.hostile("api", "git/trees", Hostility::Endless);
+    let r = push(&env);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("sent more than 3.0 MiB"), "{}", r.stderr);
+    assert_eq!(env.raw_requests(), 0);
+    assert_eq!(status(env.work(), "sim:pico.img")["state"], "empty");
+}

@@ -114,8 +114,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn read_value(path: &Path) -> Result<(Value, Manifest)> {
-    let bytes =
-        std::fs::read(path).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    let bytes = crate::manifest::read_capped(path)?;
     let name = path.display().to_string();
     let m = Manifest::parse(&name, &bytes)?;
     let v: Value =
