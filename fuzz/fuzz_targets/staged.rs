@@ -2,6 +2,8 @@
 #![no_main]
 
 #[path = "checks.rs"]
+// Each target uses one of the checks.
+#[allow(dead_code)]
 mod checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::staged(data));
