@@ -659,11 +659,11 @@ fn bench_image(w: &Path, name: &str, flash_size: usize) -> SimImage {
 }
 
 fn load(root: &Path) -> anyhow::Result<Bundle> {
-    dir::load(root, &Filter::default(), Some("v1"))
+    dir::load(root, &Filter::default(), Some("v1"), Vec::new())
 }
 
 fn load_as(root: &Path, version: &str) -> anyhow::Result<Bundle> {
-    dir::load(root, &Filter::default(), Some(version))
+    dir::load(root, &Filter::default(), Some(version), Vec::new())
 }
 
 // ------------------------------------------------------- child processes

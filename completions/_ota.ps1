@@ -259,6 +259,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--flash', '--flash', [CompletionResultType]::ParameterName, 'The simulated Pico''s flash image (created on first use)')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout')
             [CompletionResult]::new('--by-id', '--by-id', [CompletionResultType]::ParameterName, 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'With --listen: close a connection silent for SECS (default and most: the agent''s own session timeout, 60), so a host that vanished frees the agent')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
             [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
@@ -353,6 +354,8 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         }
         'ota;manifest;gen' {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The release version recorded in the manifest')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'The Git ref the release is published as (a tag): a tree signature covers it')
+            [CompletionResult]::new('--commit', '--commit', [CompletionResultType]::ParameterName, 'The commit SHA the release is built from: a tree signature covers it')
             [CompletionResult]::new('--post-update', '--post-update', [CompletionResultType]::ParameterName, 'Hook to run after an update (a path in the manifest)')
             [CompletionResult]::new('--rollback', '--rollback', [CompletionResultType]::ParameterName, 'Hook to run on rollback (a path in the manifest)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file ("-" for stdout)')

@@ -341,7 +341,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__sim)
-            opts="-v -q -h --flash --pty --listen --no-auto-confirm --app --by-id --sync --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --flash --pty --listen --no-auto-confirm --app --by-id --sync --idle-timeout --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -356,6 +356,10 @@ _ota() {
                     return 0
                     ;;
                 --by-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -929,13 +933,21 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__gen)
-            opts="-o -v -q -h --version --post-update --rollback --out --root --config --verbose --quiet --json --help"
+            opts="-o -v -q -h --version --ref --commit --post-update --rollback --out --root --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --commit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

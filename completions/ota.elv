@@ -243,6 +243,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --flash 'The simulated Pico''s flash image (created on first use)'
             cand --listen 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout'
             cand --by-id 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)'
+            cand --idle-timeout 'With --listen: close a connection silent for SECS (default and most: the agent''s own session timeout, 60), so a host that vanished frees the agent'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
@@ -328,6 +329,8 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;manifest;gen'= {
             cand --version 'The release version recorded in the manifest'
+            cand --ref 'The Git ref the release is published as (a tag): a tree signature covers it'
+            cand --commit 'The commit SHA the release is built from: a tree signature covers it'
             cand --post-update 'Hook to run after an update (a path in the manifest)'
             cand --rollback 'Hook to run on rollback (a path in the manifest)'
             cand -o 'Output file ("-" for stdout)'

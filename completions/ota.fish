@@ -183,6 +183,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l flash -d 'The simulated Pico\'s flash image (created on first use)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l by-id -d 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l idle-timeout -d 'With --listen: close a connection silent for SECS (default and most: the agent\'s own session timeout, 60), so a host that vanished frees the agent' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
@@ -238,6 +239,8 @@ complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_su
 complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -f -a "sign" -d 'Sign a manifest with an Ed25519 secret key (or the seed updater\'s HMAC key)'
 complete -c ota -n "__fish_ota_using_subcommand manifest; and not __fish_seen_subcommand_from gen verify sign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l version -d 'The release version recorded in the manifest' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l ref -d 'The Git ref the release is published as (a tag): a tree signature covers it' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l commit -d 'The commit SHA the release is built from: a tree signature covers it' -r
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l post-update -d 'Hook to run after an update (a path in the manifest)' -r
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l rollback -d 'Hook to run on rollback (a path in the manifest)' -r
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s o -l out -d 'Output file ("-" for stdout)' -r -F

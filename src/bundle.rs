@@ -18,7 +18,8 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N || !s.is_ascii() {
+    // from_str_radix takes a leading `+`: only hex digits are a digest.
+    if s.len() != 2 * N || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut out = [0u8; N];
@@ -159,13 +160,41 @@ pub fn check_identity(version: &str, git_ref: &str, commit: &str) -> anyhow::Res
             return Err(fail(
                 Kind::Source,
                 format!(
-                    "{what} `{value}` is {} bytes; a device records at most {max}",
+                    "{what} `{:.80}` is {} bytes; a device records at most {max}",
+                    crate::terminal::escape(value),
                     value.len()
+                ),
+            ));
+        }
+        if crate::terminal::escape(value) != value {
+            return Err(fail(
+                Kind::Source,
+                format!(
+                    "{what} `{}` holds control characters; a device records printable text only",
+                    crate::terminal::escape(value)
                 ),
             ));
         }
     }
     Ok(())
+}
+
+/// The path rule every tree obeys, whatever its source (see
+/// `ota_agent::paths`): the offending path named, and the one it clashes with.
+pub fn check_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> anyhow::Result<()> {
+    ota_agent::paths::check_tree(paths).map_err(|(path, why)| {
+        use crate::terminal::escape;
+        let why = match why {
+            ota_agent::paths::PathProblem::Invalid(e) => e.as_str().to_string(),
+            ota_agent::paths::PathProblem::Conflict(ota_agent::paths::Conflict::Duplicate, _) => {
+                "listed twice".to_string()
+            }
+            ota_agent::paths::PathProblem::Conflict(c, other) => {
+                format!("{} {}", c.as_str(), escape(other))
+            }
+        };
+        fail(Kind::Source, format!("{}: {why}", escape(path)))
+    })
 }
 
 /// A verified tree and what it is.
@@ -193,13 +222,7 @@ impl Bundle {
     ) -> anyhow::Result<Bundle> {
         check_identity(&version, &git_ref, &commit)?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        for f in &files {
-            ota_agent::paths::check_path(&f.path)
-                .map_err(|e| fail(Kind::Source, format!("{}: {}", f.path, e.as_str())))?;
-        }
-        if let Some(w) = files.windows(2).find(|w| w[0].path == w[1].path) {
-            return Err(fail(Kind::Source, format!("{}: listed twice", w[0].path)));
-        }
+        check_paths(files.iter().map(|f| f.path.as_str()))?;
         if files.len() > ota_agent::layout::MAX_ENTRIES {
             return Err(fail(
                 Kind::Source,
@@ -267,6 +290,8 @@ mod tests {
         assert_eq!(hex(&b), "0001abff");
         assert_eq!(from_hex::<4>("0001abff"), Some(b));
         assert_eq!(from_hex::<4>("0001abf"), None);
+        assert_eq!(from_hex::<4>("+001abff"), None);
+        assert_eq!(from_hex::<4>("0001ab-f"), None);
     }
 
     #[test]

@@ -57,6 +57,44 @@ impl Cache {
         Ok(dir.join(format!(".part-{}-{}", std::process::id(), unique())))
     }
 
+    /// Removes what killed runs left: partial blobs (`.part-PID-N`) and
+    /// `--no-cache` download folders (`tmp/PID-COMMIT`) of processes that
+    /// are gone, or untouched for longer than any download may take.
+    pub fn clean_stale(&self) -> usize {
+        let mut removed = 0;
+        for (dir, prefix) in [
+            (self.root.join("blobs"), ".part-"),
+            (self.root.join("tmp"), ""),
+        ] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(rest) = name.strip_prefix(prefix) else {
+                    continue;
+                };
+                let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+                let old = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > STALE_AFTER);
+                if pid.is_some_and(|p| p != std::process::id() && !process_alive(p)) || old {
+                    let p = e.path();
+                    let gone = if p.is_dir() {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                    removed += gone.is_ok() as usize;
+                }
+            }
+        }
+        removed
+    }
+
     /// The stored answer to a GET of `url`: (etag, body).
     pub fn api_answer(&self, url: &str) -> Option<(String, Vec<u8>)> {
         let text = std::fs::read(self.api_path(url)).ok()?;
@@ -86,6 +124,19 @@ impl Cache {
         self.root
             .join("api")
             .join(hex(&sha1::Sha1::digest(url.as_bytes())))
+    }
+}
+
+/// Longer than any download may last (its silence and total are bounded
+/// far below this): a partial file this old belongs to no running ota.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Whether process `pid` still runs; where that cannot be known, assume it does.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
     }
 }
 

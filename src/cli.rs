@@ -214,6 +214,12 @@ pub struct ManifestGenArgs {
     /// The release version recorded in the manifest
     #[arg(long = "version", value_name = "V", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub version: String,
+    /// The Git ref the release is published as (a tag): a tree signature covers it
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// The commit SHA the release is built from: a tree signature covers it
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
     /// Hook to run after an update (a path in the manifest)
     #[arg(long, value_name = "FILE")]
     pub post_update: Option<String>,
@@ -319,6 +325,10 @@ pub struct SimArgs {
     /// a host crash leaves it as a power cut would (slower: the disk's speed)
     #[arg(long)]
     pub sync: bool,
+    /// With --listen: close a connection silent for SECS (default and most: the
+    /// agent's own session timeout, 60), so a host that vanished frees the agent
+    #[arg(long, value_name = "SECS", requires = "listen", value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub idle_timeout: Option<u64>,
 }
 
 /// Subcommands that never talk to a device: their help leaves out `--port`,

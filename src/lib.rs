@@ -21,4 +21,5 @@ pub mod progress;
 pub mod random;
 pub mod signing;
 pub mod source;
+pub mod terminal;
 pub mod uf2;

@@ -21,7 +21,10 @@ fn main() {
                 });
                 let _ = commands::print_json(&doc);
             }
-            eprintln!("ota: error: {e:#}");
+            // Lines kept, but no byte of remote text in the chain drives the terminal.
+            let text = format!("{e:#}");
+            let safe: Vec<_> = text.split('\n').map(ota::terminal::escape).collect();
+            eprintln!("ota: error: {}", safe.join("\n"));
             code_of(&e)
         }
     };

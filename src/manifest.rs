@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::{from_hex, hex, BundleFile, Sha1, Sha256};
 use crate::exit::{fail, Kind};
 
+/// The largest manifest read: one of every file an agent holds, with long
+/// paths and both hashes, is under 150 KiB.
+pub const MANIFEST_CAP: u64 = 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFile {
     pub path: String,
@@ -57,20 +61,70 @@ impl Manifest {
     pub fn parse(name: &str, bytes: &[u8]) -> anyhow::Result<Manifest> {
         let m: Manifest = serde_json::from_slice(bytes)
             .map_err(|e| fail(Kind::Source, format!("{name}: not a manifest: {e}")))?;
+        crate::bundle::check_identity(
+            &m.version,
+            m.git_ref.as_deref().unwrap_or(""),
+            m.commit.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
         for f in &m.files {
             m.hashes(name, f)?;
-            ota_agent::paths::check_path(&f.path)
-                .map_err(|e| fail(Kind::Source, format!("{name}: {}: {}", f.path, e.as_str())))?;
+        }
+        crate::bundle::check_paths(m.files.iter().map(|f| f.path.as_str()))
+            .map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
+        for (what, hook) in [("post_update", &m.post_update), ("rollback", &m.rollback)] {
+            if let Some(p) = hook {
+                ota_agent::paths::check_path(p).map_err(|e| {
+                    fail(
+                        Kind::Source,
+                        format!(
+                            "{name}: {what} `{}`: {}",
+                            crate::terminal::escape(p),
+                            e.as_str()
+                        ),
+                    )
+                })?;
+            }
         }
         Ok(m)
     }
 
+    /// Reads a manifest of at most [`MANIFEST_CAP`] bytes.
     pub fn read(path: &Path) -> anyhow::Result<Manifest> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+        let bytes = read_capped(path)?;
         Manifest::parse(&path.display().to_string(), &bytes)
     }
+}
 
+/// The bytes of a manifest file, at most [`MANIFEST_CAP`] of them; an empty
+/// file is an error that says what a manifest is.
+pub fn read_capped(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MANIFEST_CAP + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
+    if bytes.len() as u64 > MANIFEST_CAP {
+        return Err(fail(
+            Kind::Source,
+            format!(
+                "{name}: larger than {}, far more than a manifest of every file an agent holds; not read",
+                crate::progress::human_bytes(MANIFEST_CAP)
+            ),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(fail(
+            Kind::Source,
+            format!("{name}: empty; a manifest is a JSON object with `version` and `files`"),
+        ));
+    }
+    Ok(bytes)
+}
+
+impl Manifest {
     pub fn hashes(&self, name: &str, f: &ManifestFile) -> anyhow::Result<Hashes> {
         let bad = |what: &str| {
             fail(

@@ -126,10 +126,11 @@ impl Progress {
             }
             (Mode::Bar, Event::FileStart { path, .. }) => {
                 if let Some(b) = &self.bar {
-                    b.set_message(path);
+                    b.set_message(crate::terminal::escape(&path).into_owned());
                 }
             }
             (Mode::Lines, Event::FileStart { path, size }) => {
+                let path = crate::terminal::escape(&path);
                 self.line(&format!("  {path} ({})", human_bytes(size as u64)))
             }
             (_, Event::Sent { bytes }) => {

@@ -192,14 +192,17 @@ impl SecretKey {
     }
 }
 
-/// The digest a provisioned agent checks: version, hooks, and each file's
-/// path, size, Git blob SHA-1 and SHA-256, in path order. `None` when a file
-/// lacks its SHA-1 (a manifest from the seed's generator).
+/// The digest a provisioned agent checks: version, ref and commit (empty
+/// when the manifest does not name them), hooks, and each file's path, size,
+/// Git blob SHA-1 and SHA-256, in path order. `None` when a file lacks its
+/// SHA-1 (a manifest from the seed's generator).
 pub fn tree_digest(m: &Manifest) -> anyhow::Result<Option<[u8; 32]>> {
     let mut files: Vec<_> = m.files.iter().collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut d = TreeDigest::new(
         &m.version,
+        m.git_ref.as_deref().unwrap_or(""),
+        m.commit.as_deref().unwrap_or(""),
         m.post_update.as_deref(),
         m.rollback.as_deref(),
         files.len() as u16,
@@ -351,6 +354,48 @@ mod tests {
         assert_eq!(verify_ed25519(&m, &[other.public()]).unwrap(), None);
         m["version"] = serde_json::json!("v2");
         assert_eq!(verify_ed25519(&m, &[k.public()]).unwrap(), None);
+    }
+
+    /// The host's digest (from a manifest) and the agent's (from Begin and
+    /// the entries) agree, and cover version, ref, commit, hooks and files.
+    #[test]
+    fn tree_digest_test_vector() {
+        let m: Manifest = serde_json::from_value(serde_json::json!({
+            "version": "v1.2.0", "ref": "v1.2.0",
+            "commit": "0123456789abcdef0123456789abcdef01234567",
+            "post_update": "hooks/post.py",
+            "files": [
+                {"path": "main.py", "size": 3, "sha256": "b".repeat(64), "sha1": "a".repeat(40)},
+                {"path": "hooks/post.py", "size": 0, "sha256": "d".repeat(64), "sha1": "c".repeat(40)}
+            ]
+        }))
+        .unwrap();
+        let host = tree_digest(&m).unwrap().unwrap();
+        let mut agent = TreeDigest::new(
+            "v1.2.0",
+            "v1.2.0",
+            "0123456789abcdef0123456789abcdef01234567",
+            Some("hooks/post.py"),
+            None,
+            2,
+        );
+        agent.add("hooks/post.py", 0, &[0xcc; 20], Some(&[0xdd; 32]));
+        agent.add("main.py", 3, &[0xaa; 20], Some(&[0xbb; 32]));
+        assert_eq!(host, agent.finish());
+        // Computed independently with Python 3 (hashlib, struct) from the format above.
+        assert_eq!(
+            hex(&host),
+            "a03396929789ff6b7db73851a76c687d67ec32a27e2a3f6e969429a07f9b05b5"
+        );
+        for (field, value) in [("ref", "v1.2.1"), ("commit", "ff"), ("version", "v1.2.1")] {
+            let mut other = m.clone();
+            match field {
+                "ref" => other.git_ref = Some(value.into()),
+                "commit" => other.commit = Some(value.into()),
+                _ => other.version = value.into(),
+            }
+            assert_ne!(tree_digest(&other).unwrap().unwrap(), host, "{field}");
+        }
     }
 
     #[test]

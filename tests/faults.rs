@@ -13,7 +13,7 @@ use util::relay::{Faults, Relay};
 use util::*;
 
 fn fast_timeouts(dir: &std::path::Path) {
-    std::fs::write(dir.join("ota_config.json"), r#"{"device_timeout_sec": 1}"#).unwrap();
+    std::fs::write(dir.join("ota_config.json"), r#"{"device_timeout_sec": 2}"#).unwrap();
 }
 
 /// Success with the new tree, or a clean error (exit 5) with the old tree; then a clean push finishes.

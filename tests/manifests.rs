@@ -293,6 +293,7 @@ fn signed_release(tamper: bool) -> Release {
     git(&repo, &["commit", "-q", "-m", "one"]);
     git(&repo, &["tag", "v1.0.0"]);
     git(&repo, &["tag", "v1.1.0"]);
+    let head = git(&repo, &["rev-parse", "HEAD"]).trim().to_string();
     run(dir.path(), &["keygen", "-o", "release"]).ok();
     run(
         dir.path(),
@@ -301,6 +302,11 @@ fn signed_release(tamper: bool) -> Release {
             "gen",
             "--version",
             "v1.1.0",
+            // The tree signature covers ref and commit: the release names them.
+            "--ref",
+            "v1.1.0",
+            "--commit",
+            &head,
             "--root",
             "repo",
             "-o",
@@ -459,4 +465,33 @@ fn a_provisioned_device_refuses_unsigned_trees_and_takes_signed_releases() {
         &["provision", "--pubkey", "next.pub", "--key", "release"],
     )
     .ok();
+}
+
+#[test]
+fn a_huge_or_empty_manifest_is_refused_saying_why_within_a_memory_limit() {
+    let d = tempdir();
+    let d = d.path();
+    // 50 MB, the start of a valid manifest: read at most 1 MiB of it.
+    let mut huge = br#"{"version": "v1", "files": ["#.to_vec();
+    huge.resize(50_000_000, b' ');
+    std::fs::write(d.join("huge.json"), &huge).unwrap();
+    let r = util::limits::run_limited(d, &["manifest", "verify", "huge.json"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("huge.json: larger than 1.0 MiB"),
+        "{}",
+        r.stderr
+    );
+    std::fs::create_dir_all(d.join("st")).unwrap();
+    std::fs::write(d.join("st/manifest.json"), b"").unwrap();
+    let r = run(d, &["--port", "sim:pico.img", "push", "--staged", "st"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "manifest.json: empty; a manifest is a JSON object with `version` and `files`"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!d.join("pico.img").exists(), "the device was touched");
 }

@@ -328,6 +328,8 @@ class Agent:
         # no trial history kept beyond its own journal, and no previous-only sectors.
         o.var(0).var(0)
         o.u8(0).u8(0).u8(0).var(0)
+        # No release keys here, so no security version and no key changes.
+        o.var(0).var(0)
         self.reply(o)
 
     def list_files(self, which):

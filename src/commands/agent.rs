@@ -31,11 +31,14 @@ pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
     };
     match &args.listen {
         Some(addr) => serve::serve_tcp(
-            &args.flash,
+            &crate::device::sim::SimImage {
+                app: args.app,
+                durable: args.sync,
+                ..crate::device::sim::SimImage::new(&args.flash)
+            },
             auto_confirm,
-            args.sync,
-            args.app,
             addr,
+            args.idle_timeout.map(std::time::Duration::from_secs),
             &mut announce,
             std::sync::Arc::new(bootsel),
         ),

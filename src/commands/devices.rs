@@ -12,6 +12,7 @@ use super::{on_each, print_json, print_line, Ctx, Target};
 use crate::device::bootsel;
 use crate::device::discover::{self, pico_kind};
 use crate::device::{DeviceInfo, PortSpec};
+use crate::terminal::escape;
 
 #[derive(Debug, Serialize)]
 struct Seen {
@@ -78,8 +79,8 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         let what = match &s.device {
             Some(d) => format!(
                 "agent {}, {} ({})",
-                d.agent_version,
-                d.active.as_ref().map_or("empty", |a| a.version.as_str()),
+                escape(&d.agent_version),
+                escape(d.active.as_ref().map_or("empty", |a| a.version.as_str())),
                 state_line(d)
             ),
             None => match &s.error {

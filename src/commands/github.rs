@@ -92,3 +92,32 @@ pub fn signed_tree(
         None => Ok((None, ctx.config.filter.clone())),
     }
 }
+
+/// The tree signature to send with an update of this ref and commit. It
+/// covers ref and commit as the manifest names them (empty when it does
+/// not): one made for others would be refused by every provisioned device,
+/// so it is dropped here, and the user told why.
+pub fn bound_signature(
+    ctx: &Ctx,
+    raw: Option<&[u8]>,
+    sig: Option<[u8; 64]>,
+    git_ref: &str,
+    commit: &str,
+) -> Option<[u8; 64]> {
+    let sig = sig?;
+    let m: serde_json::Value = serde_json::from_slice(raw?).ok()?;
+    let named = |k: &str| m.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    if named("ref") == git_ref && named("commit") == commit {
+        return Some(sig);
+    }
+    ctx.ui.say(&format!(
+        "the tree signature covers ref `{}` and commit `{}`, not {} at {}: provisioned devices will refuse this update; sign a manifest made with `ota manifest gen --ref {} --commit {}`",
+        crate::terminal::escape(named("ref")),
+        crate::terminal::escape(named("commit")),
+        crate::terminal::escape(git_ref),
+        crate::terminal::escape(commit),
+        crate::terminal::escape(git_ref),
+        crate::terminal::escape(commit),
+    ));
+    None
+}

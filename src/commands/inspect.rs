@@ -12,20 +12,22 @@ use crate::device::DeviceInfo;
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
 use crate::signing::{PublicKey, SecretKey};
+use crate::terminal::escape;
 
 fn tree_line(t: &Option<TreeSummary>) -> String {
     match t {
         None => "none".into(),
         Some(t) => {
-            let commit = if t.commit.len() > 12 {
+            let commit = if t.commit.len() > 12 && t.commit.is_char_boundary(12) {
                 &t.commit[..12]
             } else {
                 &t.commit
             };
             format!(
-                "{} (ref {}, commit {commit}, {} files, {})",
-                t.version,
-                t.git_ref,
+                "{} (ref {}, commit {}, {} files, {})",
+                escape(&t.version),
+                escape(&t.git_ref),
+                escape(commit),
                 t.files,
                 human_bytes(t.bytes)
             )
@@ -120,7 +122,11 @@ fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, mu
     };
     let mut lines = vec![
         format!("device     {} on {port}", i.device_id),
-        format!("agent      {} (protocol {})", i.agent_version, i.protocol),
+        format!(
+            "agent      {} (protocol {})",
+            escape(&i.agent_version),
+            i.protocol
+        ),
         format!("app        {app}"),
         format!("image      {}", image_line(i)),
         format!("active     {}", tree_line(&i.active)),
@@ -171,9 +177,9 @@ pub fn ls(ctx: &Ctx, long: bool, previous: bool) -> Result<()> {
     }
     for f in files {
         if long {
-            print_line(&format!("{:>9}  {}  {}", f.size, f.sha1, f.path))?;
+            print_line(&format!("{:>9}  {}  {}", f.size, f.sha1, escape(&f.path)))?;
         } else {
-            print_line(&f.path)?;
+            print_line(&escape(&f.path))?;
         }
     }
     Ok(())
@@ -293,9 +299,9 @@ pub fn provision(
     let before = c.hello()?;
     let device_id = crate::bundle::from_hex::<8>(&before.device_id).unwrap_or_default();
     let auth = match key {
-        Some(path) => Some(ota_protocol::Signature(
-            SecretKey::read(path)?.sign(&ota_agent::signature::keys_message(&device_id, &raw)),
-        )),
+        Some(path) => Some(ota_protocol::Signature(SecretKey::read(path)?.sign(
+            &ota_agent::signature::keys_message(&device_id, before.key_changes, &raw),
+        ))),
         None => None,
     };
     c.simple(&Request::Provision { keys: &bytes, auth }, "Provision")

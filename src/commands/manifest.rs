@@ -85,6 +85,8 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
             }
         }
     }
+    m.git_ref = args.git_ref.clone();
+    m.commit = args.commit.clone();
     m.post_update = args.post_update.as_deref().map(normalize).transpose()?;
     m.rollback = args.rollback.as_deref().map(normalize).transpose()?;
     let text = m.to_json();
@@ -112,8 +114,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn read_value(path: &Path) -> Result<(Value, Manifest)> {
-    let bytes =
-        std::fs::read(path).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    let bytes = crate::manifest::read_capped(path)?;
     let name = path.display().to_string();
     let m = Manifest::parse(&name, &bytes)?;
     let v: Value =

@@ -182,7 +182,8 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         let raw = staged::signed_manifest(d)?;
         let (tree_sig, filter) = super::github::signed_tree(ctx, raw.as_deref(), &keys)?;
         let mut b = staged::load(d, &filter)?;
-        b.tree_signature = tree_sig;
+        b.tree_signature =
+            super::github::bound_signature(ctx, raw.as_deref(), tree_sig, &b.git_ref, &b.commit);
         if !keys.is_empty() {
             match staged::signed_manifest(d)? {
                 Some(raw) => {
@@ -252,8 +253,17 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         .any(|r| matches!(r, Ok((_, i)) if args.force || !want.runs_on(i)));
     let (bundle, github_stats, _temp): (Option<Bundle>, Value, Option<TempFolder>) = match source {
         Source::Ready(b) => (Some(b), json!(null), None),
-        Source::Github { gh, rt, resolved } => {
+        Source::Github {
+            mut gh,
+            rt,
+            resolved,
+        } => {
             if any_needs {
+                gh.limits = crate::source::github::Limits::of_devices(
+                    connected
+                        .iter()
+                        .filter_map(|r| r.as_ref().ok().map(|(_, i)| i)),
+                );
                 let listing = rt.block_on(gh.listing(&resolved))?;
                 if let (false, Some(raw)) = (keys.is_empty(), &listing.manifest_raw) {
                     let what = format!("manifest.json of {}", resolved.version);
@@ -268,7 +278,13 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
                 let (tree_sig, filter) =
                     super::github::signed_tree(ctx, listing.manifest_raw.as_deref(), &keys)?;
                 let (mut b, temp) = rt.block_on(gh.fetch(&resolved, &listing, &filter))?;
-                b.tree_signature = tree_sig;
+                b.tree_signature = super::github::bound_signature(
+                    ctx,
+                    listing.manifest_raw.as_deref(),
+                    tree_sig,
+                    &b.git_ref,
+                    &b.commit,
+                );
                 (Some(b), gh.counters.snapshot(), temp)
             } else {
                 (None, gh.counters.snapshot(), None)
@@ -576,7 +592,7 @@ fn push_one(
         let ui = &ctx.ui;
         ui.say(&format!(
             "{label}dry run: {} -> {} on {}",
-            from.as_deref().unwrap_or("(empty)"),
+            crate::terminal::escape(from.as_deref().unwrap_or("(empty)")),
             bundle.version,
             c.name()
         ));
@@ -669,7 +685,7 @@ fn push_one(
     };
     ctx.ui.say(&format!(
         "{label}{} -> {} on {}: {} file(s) sent ({}), {} reused, {seconds:.1}s; {what}",
-        from.as_deref().unwrap_or("(empty)"),
+        crate::terminal::escape(from.as_deref().unwrap_or("(empty)")),
         bundle.version,
         c.name(),
         outcome.files_sent,

@@ -54,6 +54,10 @@ pub struct DeviceInfo {
     pub history: TrialHistory,
     /// Flash only the previous tree uses: what `push --drop-previous` frees.
     pub previous_only_bytes: u64,
+    /// The release number below which a provisioned agent refuses signed trees.
+    pub security_version: u32,
+    /// Key changes made: a key-change authorisation names this count.
+    pub key_changes: u32,
 }
 
 /// What the trees' trials came to (boots each trial was given).
@@ -158,6 +162,8 @@ impl Msg {
                     previous_failed_boots: i.history.previous_failed,
                 },
                 previous_only_bytes: i.previous_only_sectors as u64 * i.sector_size as u64,
+                security_version: i.security_version,
+                key_changes: i.key_changes,
             })),
             Reply::File {
                 path,
@@ -208,6 +214,17 @@ pub struct WireStats {
 
 const RECV_BUF: usize = 4096;
 
+/// Frames that answer nothing asked, tolerated in one exchange: a few are
+/// leftovers of a lost answer; a stream of them is a broken or hostile device.
+const MAX_STRAY_FRAMES: u32 = 64;
+
+/// What a device declared in its Info: the most it may send back.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    max_files: u16,
+    capacity: u64,
+}
+
 pub struct Client {
     t: Box<dyn Transport>,
     decoder: Box<Decoder<RECV_BUF>>,
@@ -225,6 +242,10 @@ pub struct Client {
     /// The first bytes that came before any valid frame: what a port that
     /// does not answer as an agent says instead.
     unframed: Vec<u8>,
+    /// When the answer to the last request must have come: set by `send`,
+    /// so frames that answer nothing cannot keep an exchange alive.
+    deadline: Option<Instant>,
+    caps: Option<Caps>,
 }
 
 impl Client {
@@ -240,6 +261,8 @@ impl Client {
             expect_id: None,
             unframed: Vec::new(),
             touched: false,
+            deadline: None,
+            caps: None,
         }
     }
 
@@ -310,6 +333,7 @@ impl Client {
             .map_err(|e| anyhow::anyhow!("internal: cannot encode a request: {e}"))?;
         self.stats.bytes_out += n as u64;
         self.stats.frames_out += 1;
+        self.deadline = Some(Instant::now() + self.timeout);
         let sent = self
             .t
             .send(&self.frame[..n])
@@ -318,10 +342,14 @@ impl Client {
         sent
     }
 
-    /// The next reply, or `None` when nothing came within `timeout`.
+    /// The next reply, or `None` when nothing came within `timeout`, or by
+    /// the deadline of the last request sent, whichever is first.
     /// Transport failures (a closed link) are errors.
     pub fn recv(&mut self, timeout: Duration) -> std::io::Result<Option<Msg>> {
-        let deadline = Instant::now() + timeout;
+        let mut deadline = Instant::now() + timeout;
+        if let Some(d) = self.deadline {
+            deadline = deadline.min(d);
+        }
         let mut buf = [0u8; 1024];
         loop {
             if let Some(m) = self.inbox.pop_front() {
@@ -392,20 +420,48 @@ impl Client {
             major: ota_protocol::PROTOCOL_MAJOR,
             minor: ota_protocol::PROTOCOL_MINOR,
         };
-        self.idempotent("Hello", &req, |m, _| match m {
+        let info = self.idempotent("Hello", &req, |m, _| match m {
             Msg::Info(i) => Some(Ok(*i)),
             _ => None,
-        })
+        })?;
+        self.caps = Some(Caps {
+            max_files: info.max_files,
+            capacity: info.capacity_bytes,
+        });
+        Ok(info)
     }
 
     /// The files of a tree. Asked again when an answer is lost on a bad link.
+    /// No more files, and no larger ones, than the device's own Info declared
+    /// it holds are taken.
     pub fn list(&mut self, tree: TreeSel) -> anyhow::Result<Vec<DeviceFile>> {
+        let caps = self.caps.unwrap_or(Caps {
+            max_files: ota_agent::layout::MAX_ENTRIES as u16,
+            capacity: u32::MAX as u64,
+        });
+        let name = self.t.name();
         let mut files = Vec::new();
         self.idempotent("ListFiles", &Request::ListFiles { tree }, |m, restart| {
             if restart {
                 files.clear();
             }
             match m {
+                Msg::File(f) if files.len() >= caps.max_files as usize => Some(Err(fail(
+                    Kind::Device,
+                    format!(
+                        "{name}: the device listed more than the {} files its agent holds; stopped reading ({})",
+                        caps.max_files,
+                        crate::terminal::escape(&f.path)
+                    ),
+                ))),
+                Msg::File(f) if f.size as u64 > caps.capacity => Some(Err(fail(
+                    Kind::Device,
+                    format!(
+                        "{name}: the device listed {} with {} bytes, more than its flash holds",
+                        crate::terminal::escape(&f.path),
+                        f.size
+                    ),
+                ))),
                 Msg::File(f) => {
                     files.push(f);
                     None
@@ -430,6 +486,7 @@ impl Client {
         for attempt in 1..=tries {
             self.send(req)?;
             let mut first = true;
+            let mut stray = 0u32;
             loop {
                 match self.recv(self.timeout) {
                     Ok(Some(Msg::Error {
@@ -440,8 +497,20 @@ impl Client {
                         return Err(refused(&self.t.name(), code, &detail))
                     }
                     Ok(Some(m)) => {
+                        // Listed files are answers (capped by `take`); anything else here is stray.
+                        let listed = matches!(m, Msg::File(_));
                         if let Some(done) = take(m, std::mem::take(&mut first)) {
                             return done;
+                        }
+                        stray += u32::from(!listed);
+                        if stray > MAX_STRAY_FRAMES {
+                            return Err(fail(
+                                Kind::Device,
+                                format!(
+                                    "{}: the device sent more than {MAX_STRAY_FRAMES} frames that do not answer {what}; is it an ota agent?",
+                                    self.t.name()
+                                ),
+                            ));
                         }
                     }
                     // A REPL prompt will not turn into an agent: say so now.

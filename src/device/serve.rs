@@ -99,23 +99,21 @@ fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
 }
 
 /// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound.
-/// With `app`, the board has an application in its slot (see sim.rs); the
-/// control lines of line_control.rs tell what runs and carry the touch.
+/// With `image.app`, the board has an application in its slot (see sim.rs);
+/// the control lines of line_control.rs tell what runs and carry the touch.
+/// A connection silent for `idle` (at most the agent's own session timeout)
+/// is closed, so a host that went away cannot keep the agent busy.
 pub fn serve_tcp(
-    image: &Path,
+    image: &SimImage,
     auto_confirm: bool,
-    sync: bool,
-    app: bool,
     addr: &str,
+    idle: Option<Duration>,
     announce: &mut dyn FnMut(&str),
     on_bootsel: Arc<dyn Fn(u32) + Send + Sync>,
 ) -> anyhow::Result<()> {
-    let image = SimImage {
-        app,
-        durable: sync,
-        ..SimImage::new(image)
-    };
-    let device = Arc::new(Mutex::new(SimDevice::boot_image(&image, auto_confirm)?));
+    let session_idle = Duration::from_millis(ota_agent::SESSION_IDLE_MS as u64);
+    let idle = idle.unwrap_or(session_idle).min(session_idle);
+    let device = Arc::new(Mutex::new(SimDevice::boot_image(image, auto_confirm)?));
     let listener = TcpListener::bind(addr)
         .map_err(|e| fail(Kind::Config, format!("cannot listen on {addr}: {e}")))?;
     announce(&format!("tcp:{}", listener.local_addr()?));
@@ -140,7 +138,7 @@ pub fn serve_tcp(
                 let _ = stream.write_all(&busy_frame());
                 return;
             }
-            let _ = serve_connection(&mut stream, &first[..n], &device, &*on_bootsel);
+            let _ = serve_connection(&mut stream, &first[..n], &device, &*on_bootsel, idle);
             active.store(false, Ordering::SeqCst);
         });
     }
@@ -184,19 +182,45 @@ fn serve_connection(
     first: &[u8],
     device: &Mutex<SimDevice>,
     on_bootsel: &dyn Fn(u32),
+    idle: Duration,
 ) -> anyhow::Result<()> {
+    // Wake up now and then to tell the agent how long the link was silent.
+    stream.set_read_timeout(Some(idle.min(Duration::from_secs(1))))?;
     let mut buf = [0u8; 4096];
     buf[..first.len()].copy_from_slice(first);
     let mut pending = Some(first.len());
     let mut out = Vec::new();
+    let mut heard = std::time::Instant::now();
+    let mut told = heard;
     loop {
         let n = match pending.take() {
             Some(n) => n,
-            None => stream.read(&mut buf)?,
+            None => match stream.read(&mut buf) {
+                Ok(n) => n,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    let now = std::time::Instant::now();
+                    let expired = device
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?
+                        .idle(now - told);
+                    told = now;
+                    if expired || now - heard >= idle {
+                        // Closed when dropped, after the agent is marked free:
+                        // a host that sees the close may connect at once.
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            },
         };
         if n == 0 {
             return Ok(());
         }
+        (heard, told) = (std::time::Instant::now(), std::time::Instant::now());
         out.clear();
         let rebooted = {
             let mut d = device

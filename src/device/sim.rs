@@ -212,6 +212,13 @@ impl SimDevice {
         Ok(rebooted)
     }
 
+    /// The link was silent for `elapsed`: true once the agent gave up its
+    /// session for idleness (see `ota_agent::SESSION_IDLE_MS`).
+    pub fn idle(&mut self, elapsed: Duration) -> bool {
+        self.agent
+            .idle(elapsed.as_millis().min(u32::MAX as u128) as u32)
+    }
+
     /// Resets the device on the same flash (the agent hands over to the
     /// application, when the slot holds one).
     pub fn reboot(&mut self) -> anyhow::Result<()> {

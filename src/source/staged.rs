@@ -176,9 +176,7 @@ pub fn signed_manifest(dir: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     if !p.exists() {
         return Ok(None);
     }
-    std::fs::read(&p)
-        .map(Some)
-        .map_err(|e| fail(Kind::Source, format!("{}: {e}", p.display())))
+    crate::manifest::read_capped(&p).map(Some)
 }
 
 /// Every staged file must be one the signed manifest lists, with its size and SHA-256.

@@ -61,8 +61,34 @@ pub struct Faults {
     pub raw_500s: u32,
     /// API requests answer 403 with an exhausted rate limit.
     pub rate_limited: bool,
+    /// ... and this Retry-After (seconds).
+    pub retry_after: Option<u64>,
     /// Trees are reported truncated.
     pub truncated_tree: bool,
+    /// Tree listings carry this many more (fake) files.
+    pub extra_tree_files: usize,
+    /// One route answered in a hostile way.
+    pub hostile: Option<Hostile>,
+}
+
+/// Requests to `host` ("api", "raw" or "storage") whose path contains
+/// `path` are answered `how`.
+#[derive(Clone, Debug)]
+pub struct Hostile {
+    pub host: &'static str,
+    pub path: String,
+    pub how: Hostility,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hostility {
+    /// 200 with a huge declared length and a body that never ends
+    /// (JSON whitespace, so no parser can stop early).
+    Endless,
+    /// 200 with a body of one byte every 50 ms, for ever.
+    Drip,
+    /// The request is read and never answered.
+    Hang,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +262,16 @@ fn serve(mut stream: TcpStream, host: &'static str, state: &Mutex<State>) {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    let hostile = state.lock().unwrap().faults.hostile.clone();
+    if let Some(h) = hostile.filter(|h| h.host == host && target.contains(&h.path)) {
+        state.lock().unwrap().log.push(Logged {
+            host,
+            path: target.clone(),
+            authorization: headers.get("authorization").cloned(),
+            status: 200,
+        });
+        return misbehave(stream, h.how);
+    }
     let resp = if method == "GET" {
         route(host, &target, &headers, state)
     } else {
@@ -277,6 +313,29 @@ fn serve(mut stream: TcpStream, host: &'static str, state: &Mutex<State>) {
     let _ = stream.shutdown(std::net::Shutdown::Both);
     let mut rest = Vec::new();
     let _ = reader.read_to_end(&mut rest);
+}
+
+/// Answers as `how` says, until the client goes away.
+fn misbehave(mut stream: TcpStream, how: Hostility) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\nConnection: close\r\n\r\n";
+    match how {
+        Hostility::Hang => {
+            // Hold the connection open, answer nothing, until ota closes it.
+            let mut sink = [0u8; 1024];
+            while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+        }
+        Hostility::Endless => {
+            let _ = stream.write_all(head.as_bytes());
+            let chunk = vec![b' '; 64 * 1024];
+            while stream.write_all(&chunk).is_ok() {}
+        }
+        Hostility::Drip => {
+            let _ = stream.write_all(head.as_bytes());
+            while stream.write_all(b" ").is_ok() {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    }
 }
 
 fn etagged(body: Vec<u8>, headers: &HashMap<String, String>, json: bool) -> Response {
@@ -364,6 +423,11 @@ fn route(
             r
         }
         _ => {
+            if let (true, Some(secs)) = (s.faults.rate_limited, s.faults.retry_after) {
+                return Response::json(serde_json::json!({"message": "secondary rate limit"}))
+                    .header("retry-after", &secs.to_string())
+                    .with_status(403);
+            }
             if s.faults.rate_limited {
                 let reset = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -534,6 +598,13 @@ fn api(s: &mut State, rest: &str, query: &str, headers: &HashMap<String, String>
                 e["size"] = serde_json::json!(f[3].parse::<u64>().unwrap());
             }
             tree.push(e);
+        }
+        for i in 0..s.faults.extra_tree_files {
+            tree.push(
+                serde_json::json!({"path": format!("pad/f{i:05}.py"), "mode": "100644",
+                "type": "blob", "sha": format!("{:040x}", i + 1), "size": 10,
+                "url": "https://api.github.com/"}),
+            );
         }
         let commit_tree = git_bytes(&s.repo, &["rev-parse", &format!("{sha}^{{tree}}")]).unwrap();
         let body = serde_json::json!({

@@ -3,8 +3,11 @@
 #![allow(dead_code)]
 
 pub mod elf;
+pub mod hostile_device;
+pub mod limits;
 pub mod mpy_board;
 pub mod relay;
+pub mod soak;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

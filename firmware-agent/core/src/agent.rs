@@ -34,10 +34,17 @@ pub enum Action {
     Bootsel,
 }
 
+/// A session with no request for this long is dropped, and the link that
+/// held it may be given to another host: a host that went away silently
+/// must not keep the agent for ever.
+pub const SESSION_IDLE_MS: u32 = 60_000;
+
 pub struct Agent<F> {
     store: Store<F>,
     session: Option<Session>,
     config: AgentConfig,
+    /// Milliseconds since the last request, as the caller's clock counts them.
+    idle_ms: u32,
 }
 
 impl<F: NorFlash> Agent<F> {
@@ -55,6 +62,7 @@ impl<F: NorFlash> Agent<F> {
                 store,
                 session: None,
                 config,
+                idle_ms: 0,
             },
             outcome,
         ))
@@ -67,6 +75,7 @@ impl<F: NorFlash> Agent<F> {
             store,
             session: None,
             config,
+            idle_ms: 0,
         }
     }
 
@@ -87,8 +96,22 @@ impl<F: NorFlash> Agent<F> {
         self.store
     }
 
+    /// Time passed with no request: the core has no clock, so the caller
+    /// (the board's USB loop, the simulator's socket) says how much. Returns
+    /// true once the link has been idle for [`SESSION_IDLE_MS`]: any session
+    /// is then dropped, and the caller frees the link.
+    pub fn idle(&mut self, elapsed_ms: u32) -> bool {
+        self.idle_ms = self.idle_ms.saturating_add(elapsed_ms);
+        if self.idle_ms < SESSION_IDLE_MS {
+            return false;
+        }
+        self.session = None;
+        true
+    }
+
     /// Handles one request; `reply` is called once per reply, in order.
     pub fn handle(&mut self, req: &Request<'_>, reply: &mut dyn FnMut(&Reply<'_>)) -> Action {
+        self.idle_ms = 0;
         match self.dispatch(req, reply) {
             Ok(action) => action,
             Err((e, entry)) => {
@@ -271,7 +294,8 @@ impl<F: NorFlash> Agent<F> {
                     }
                 }
                 if self.store.provisioned() {
-                    let message = keys_message(&self.config.device_id, &new[..n]);
+                    let message =
+                        keys_message(&self.config.device_id, self.store.key_changes(), &new[..n]);
                     let ok = auth
                         .as_ref()
                         .is_some_and(|a| signed_by_any(self.store.keys(), &message, &a.0));
@@ -324,6 +348,8 @@ impl<F: NorFlash> Agent<F> {
                 }
             },
             previous_only_sectors: self.store.previous_only_sectors(),
+            security_version: self.store.security_version(),
+            key_changes: self.store.key_changes(),
         }
     }
 

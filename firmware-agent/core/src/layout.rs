@@ -97,6 +97,11 @@ pub struct Record {
     pub original: Option<Original>,
     /// What the trials of the two trees came to (bytes 36..40).
     pub history: History,
+    /// Bytes 40..44: the security version of the newest signed tree this
+    /// agent confirmed; older signed trees are refused.
+    pub security_version: u32,
+    /// Bytes 44..48: key changes made; every key-change authorisation names the count.
+    pub key_changes: u32,
 }
 
 /// Trial history, kept so that a tree that failed its trial is never
@@ -202,6 +207,8 @@ impl Record {
             b[56..60].copy_from_slice(&o.sha1);
         }
         self.history.put(&mut b[36..40]);
+        b[40..44].copy_from_slice(&self.security_version.to_le_bytes());
+        b[44..48].copy_from_slice(&self.key_changes.to_le_bytes());
         let crc = CRC32.checksum(&b[..RECORD_CRC]);
         b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
         b
@@ -243,7 +250,18 @@ impl Record {
                 sha1: [b[56], b[57], b[58], b[59]],
             }),
             history: History::get(&b[36..40]),
+            // Records written before these counters existed hold 0xFF there.
+            security_version: counter(&b[40..44]),
+            key_changes: counter(&b[44..48]),
         })
+    }
+}
+
+/// A counter of the record; erased bytes read as 0.
+fn counter(b: &[u8]) -> u32 {
+    match u32le(b) {
+        u32::MAX => 0,
+        n => n,
     }
 }
 

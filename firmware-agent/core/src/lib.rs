@@ -27,7 +27,7 @@ pub mod file_flash;
 #[cfg(feature = "std")]
 pub mod ram_flash;
 
-pub use agent::{Action, Agent, AgentConfig};
+pub use agent::{Action, Agent, AgentConfig, SESSION_IDLE_MS};
 pub use link::{link_buffer_for, AgentLink, REPLY_MAX};
 pub use store::{BootOutcome, Store, Tree};
 
@@ -58,6 +58,14 @@ pub enum Error {
     /// A small file sent again from its first byte: its pages are written
     /// and share a sector with other files (start a new session).
     Rewrite,
+    /// Two paths that differ only in case.
+    CaseConflict,
+    /// A path that is a file and a folder of another.
+    FileAndFolder,
+    /// A Begin declaring no files: it would empty the device.
+    EmptyTree,
+    /// A signed tree older than the security version (or a rollback onto one).
+    Downgrade,
 }
 
 impl Error {
@@ -79,6 +87,9 @@ impl Error {
             Error::Unsigned => C::Unsigned,
             Error::FailedTrial => C::FailedTrial,
             Error::Rewrite => C::BadState,
+            Error::CaseConflict | Error::FileAndFolder => C::DuplicatePath,
+            Error::EmptyTree => C::BadEntry,
+            Error::Downgrade => C::Downgrade,
         }
     }
 
@@ -101,6 +112,10 @@ impl Error {
             Error::Unsigned => "not signed by a provisioned release key",
             Error::FailedTrial => "the previous tree failed its trial",
             Error::Rewrite => "a small file cannot be written twice in one update; push again",
+            Error::CaseConflict => "two paths differ only in case",
+            Error::FileAndFolder => "a path is both a file and a folder",
+            Error::EmptyTree => "a tree with no files would empty the device",
+            Error::Downgrade => "older than the release this device runs (its security version)",
         }
     }
 }

@@ -11,13 +11,16 @@ use crate::bitmap::Bitmap;
 use crate::extent::{allocate, Erasure};
 use crate::hash::{git_blob_sha1, FileHasher};
 use crate::layout::*;
-use crate::paths::check_path;
+use crate::paths::{check_path, conflict, folded_hash, folders, Conflict};
 use crate::signature::{signed_by_any, TreeDigest};
 use crate::space::{packs, Packer};
 use crate::store::{SectorMap, Store};
 use crate::Error;
 
 type EntryMap = Bitmap<{ MAX_ENTRIES / 32 }>;
+
+/// 4096 bits (512 bytes): few false hits for up to 512 paths of a few folders each.
+const FOLDER_BLOOM_WORDS: usize = 128;
 
 /// The file being received.
 struct Current {
@@ -34,8 +37,12 @@ pub struct Session {
     tree: TreeRef,
     declared: u16,
     crc: crc::Digest<'static, u32>,
-    /// CRC-32 of each declared path, to find duplicates without reading flash.
+    /// Case-folded hash of each declared path, to find duplicates (and
+    /// paths that differ only in case) without reading flash.
     path_hash: [u32; MAX_ENTRIES],
+    /// Folders of the declared paths, as a Bloom filter of their folded
+    /// hashes: a new file named like one of them is looked up in flash.
+    folder_bloom: Bitmap<FOLDER_BLOOM_WORDS>,
     /// First four bytes of each declared SHA-1, to find shared content.
     sha_prefix: [u32; MAX_ENTRIES],
     need: EntryMap,
@@ -73,6 +80,10 @@ impl Session {
     /// tree uses is touched; on error nothing at all is written.
     pub fn begin<F: NorFlash>(store: &mut Store<F>, b: &Begin<'_>) -> Result<Session, Error> {
         let entries = b.entries as usize;
+        if entries == 0 {
+            // The host refuses empty trees too; an agent does not rely on it.
+            return Err(Error::EmptyTree);
+        }
         if entries > MAX_ENTRIES {
             return Err(Error::TooManyEntries);
         }
@@ -126,7 +137,19 @@ impl Session {
         store.program(store.sector_offset(first), &bytes)?;
         let mut crc = CRC32.digest();
         crc.update(&bytes);
-        let digest = TreeDigest::new(b.version, b.post_update, b.rollback, b.entries);
+        if store.provisioned()
+            && crate::signature::security_version(b.version) < store.security_version()
+        {
+            return Err(Error::Downgrade);
+        }
+        let digest = TreeDigest::new(
+            b.version,
+            b.git_ref,
+            b.commit,
+            b.post_update,
+            b.rollback,
+            b.entries,
+        );
         let signature = b.signature.map(|s| s.0);
         let verified = entries == 0 && check_signature(store, digest.clone(), signature.as_ref())?;
         Ok(Session {
@@ -139,6 +162,7 @@ impl Session {
             declared: 0,
             crc,
             path_hash: [0; MAX_ENTRIES],
+            folder_bloom: Bitmap::new(),
             sha_prefix: [0; MAX_ENTRIES],
             need: EntryMap::new(),
             done: EntryMap::new(),
@@ -167,12 +191,8 @@ impl Session {
         check_path(e.path).map_err(|_| Error::BadPath)?;
         let path = Text::new(e.path).ok_or(Error::BadPath)?;
         let i = e.index as usize;
-        let path_hash = CRC32.checksum(e.path.as_bytes());
-        for j in 0..i {
-            if self.path_hash[j] == path_hash && store.file(&self.tree, j as u16)?.path == path {
-                return Err(Error::DuplicatePath);
-            }
-        }
+        let path_hash = folded_hash(e.path);
+        self.check_conflicts(store, e.path, path_hash)?;
         let mut file = FileRecord {
             path,
             size: e.size,
@@ -220,6 +240,9 @@ impl Session {
         store.program(self.entry_offset(store, e.index), &bytes)?;
         self.crc.update(&bytes);
         self.path_hash[i] = path_hash;
+        for dir in folders(e.path) {
+            self.folder_bloom.set(bloom_bit(folded_hash(dir)));
+        }
         self.sha_prefix[i] = u32le(&e.sha1);
         if need {
             self.need.set(i);
@@ -261,6 +284,35 @@ impl Session {
         }
         self.packer = packer;
         Ok((self.pack_sector, (page as usize * PAGE) as u16))
+    }
+
+    /// Refuses a path that conflicts with one declared before: the same up
+    /// to case, a file named like a folder of an earlier one, or one of
+    /// whose folders is an earlier file. Hashes in RAM pick the candidates;
+    /// the tree record in flash decides.
+    fn check_conflicts<F: NorFlash>(
+        &self,
+        store: &mut Store<F>,
+        path: &str,
+        path_hash: u32,
+    ) -> Result<(), Error> {
+        let earlier = self.declared as usize;
+        let as_folder = self.folder_bloom.get(bloom_bit(path_hash));
+        for j in 0..earlier {
+            let h = self.path_hash[j];
+            let maybe = as_folder || h == path_hash || folders(path).any(|d| folded_hash(d) == h);
+            if !maybe {
+                continue;
+            }
+            let other = store.file(&self.tree, j as u16)?;
+            match conflict(other.path.as_str(), path) {
+                None => {}
+                Some(Conflict::Duplicate) => return Err(Error::DuplicatePath),
+                Some(Conflict::Case) => return Err(Error::CaseConflict),
+                Some(Conflict::FileAndFolder) => return Err(Error::FileAndFolder),
+            }
+        }
+        Ok(())
     }
 
     /// An extent already holding this content: in a committed tree, or
@@ -438,6 +490,10 @@ impl Session {
         store.sector_offset(self.tree.first_sector as u32)
             + (TREE_HEADER + index as usize * ENTRY) as u32
     }
+}
+
+fn bloom_bit(hash: u32) -> usize {
+    (hash as usize) % (FOLDER_BLOOM_WORDS * 32)
 }
 
 /// Ok(true) when a provisioned agent verified the signature; Ok(false) when

@@ -81,6 +81,8 @@ impl<F: NorFlash> Store<F> {
                 slot: Slot::Unmanaged,
                 original: None,
                 history: History::default(),
+                security_version: 0,
+                key_changes: 0,
             },
             next: (1, RECORDS_PER_SECTOR),
             keys: Keys::default(),
@@ -173,9 +175,13 @@ impl<F: NorFlash> Store<F> {
         if keys.len() > crate::signature::MAX_KEYS {
             return Err(Error::BadEntry);
         }
+        // Counted in the record that switches the keys: the change and its
+        // count are one atomic step.
+        let key_changes = self.record.key_changes.wrapping_add(1);
         if keys.is_empty() {
             return self.append(Record {
                 keys: None,
+                key_changes,
                 ..self.record
             });
         }
@@ -196,6 +202,7 @@ impl<F: NorFlash> Store<F> {
         self.program(self.sector_offset(sector), &k.encode())?;
         self.append(Record {
             keys: Some(sector as u16),
+            key_changes,
             ..self.record
         })
     }
@@ -333,6 +340,13 @@ impl<F: NorFlash> Store<F> {
         if self.provisioned() && !self.record.previous_signed {
             return Err(Error::Unsigned);
         }
+        let older = self.previous.as_ref().is_some_and(|t| {
+            crate::signature::security_version(t.header.version.as_str())
+                < self.record.security_version
+        });
+        if self.provisioned() && older {
+            return Err(Error::Downgrade);
+        }
         match trial {
             None if self.record.history.previous_failed.is_some() => Err(Error::FailedTrial),
             None | Some(0) => self.rollback(),
@@ -416,8 +430,36 @@ impl<F: NorFlash> Store<F> {
         })
     }
 
+    /// The security version `record` must carry: raised to its active
+    /// tree's when that tree is signed and confirmed (a trial tree raises it
+    /// only once it confirms, so rolling back from a trial stays possible).
+    fn raised_security(&mut self, record: &Record) -> Result<u32, Error> {
+        let Some(at) = record.active.filter(|_| {
+            record.active_signed && record.state == State::Confirmed && record.keys.is_some()
+        }) else {
+            return Ok(record.security_version);
+        };
+        let mut hbuf = [0u8; TREE_HEADER];
+        self.read(self.sector_offset(at.first_sector as u32), &mut hbuf)?;
+        let tree = TreeHeader::decode(&hbuf).map_or(0, |h| {
+            crate::signature::security_version(h.version.as_str())
+        });
+        Ok(record.security_version.max(tree))
+    }
+
+    /// The security version: signed trees older than it are refused.
+    pub fn security_version(&self) -> u32 {
+        self.record.security_version
+    }
+
+    /// Key changes made: the count a key-change authorisation must name.
+    pub fn key_changes(&self) -> u32 {
+        self.record.key_changes
+    }
+
     pub(crate) fn append(&mut self, mut record: Record) -> Result<(), Error> {
         record.seq = self.record.seq.wrapping_add(1);
+        record.security_version = self.raised_security(&record)?;
         let (mut sector, mut slot) = self.next;
         if slot >= RECORDS_PER_SECTOR {
             sector = 1 - sector;

@@ -513,8 +513,13 @@ mod provisioned {
         auth: Option<&SigningKey>,
     ) -> Vec<R> {
         let raw: Vec<[u8; 32]> = keys.iter().map(|k| k.verifying_key().to_bytes()).collect();
-        let auth =
-            auth.map(|k| Signature(k.sign(&keys_message(&CONFIG.device_id, &raw)).to_bytes()));
+        let count = a.store().key_changes();
+        let auth = auth.map(|k| {
+            Signature(
+                k.sign(&keys_message(&CONFIG.device_id, count, &raw))
+                    .to_bytes(),
+            )
+        });
         call(
             a,
             &Request::Provision {
@@ -526,7 +531,7 @@ mod provisioned {
 
     /// Begin and entries for `tree`, signed by `signer` (or not).
     fn declare(a: &mut Agent<RamFlash>, tree: &Tree, signer: Option<&SigningKey>) -> Vec<R> {
-        let mut d = TreeDigest::new(&tree.version, None, None, tree.files.len() as u16);
+        let mut d = TreeDigest::new(&tree.version, "v", "c", None, None, tree.files.len() as u16);
         for (p, b) in &tree.files {
             d.add(p, b.len() as u32, &git_blob_sha1(b), None);
         }
@@ -616,13 +621,10 @@ mod provisioned {
         assert!(matches!(&r[0], R::Error(ErrorCode::Unsigned, _)), "{r:?}");
         assert_eq!(active_tree(a.store_mut()).unwrap().0, "v2");
         push_signed(&mut a, &t3, &k);
-        assert_eq!(
-            call(&mut a, &Request::Rollback),
-            vec![R::Done],
-            "back to a checked tree is fine"
-        );
-        let (mut a, _) = reboot(a);
-        assert_eq!(active_tree(a.store_mut()).unwrap().0, "v2");
+        // v3 confirmed raised the security version: v2 is older now.
+        let r = call(&mut a, &Request::Rollback);
+        assert!(matches!(&r[0], R::Error(ErrorCode::Downgrade, _)), "{r:?}");
+        assert_eq!(active_tree(a.store_mut()).unwrap().0, "v3");
     }
 
     #[test]
@@ -656,7 +658,11 @@ mod provisioned {
             let raw = new.concat();
             let auth = Some(Signature(
                 key(1)
-                    .sign(&keys_message(&CONFIG.device_id, &new))
+                    .sign(&keys_message(
+                        &CONFIG.device_id,
+                        a.store().key_changes(),
+                        &new,
+                    ))
                     .to_bytes(),
             ));
             call(&mut a, &Request::Provision { keys: &raw, auth });
@@ -664,7 +670,12 @@ mod provisioned {
             flash.power_on();
             let a = Agent::boot(flash, 0, SECTORS, CONFIG).unwrap().0;
             let keys = a.store().keys().to_vec();
-            assert!(keys == old || keys == new, "cut at {k}: {keys:?}");
+            // The key count moves with the keys, in the same record.
+            let n = a.store().key_changes();
+            assert!(
+                (keys == old && n == 1) || (keys == new && n == 2),
+                "cut at {k}: {keys:?}, {n} changes"
+            );
         }
     }
 }

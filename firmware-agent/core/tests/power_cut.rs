@@ -359,3 +359,53 @@ fn power_cut_at_every_operation_of_a_failed_trial_and_its_rollback() {
     println!("power cuts: {ops} operations of a failed trial and its rollback: {remembered} remembered the failure");
     assert!(remembered > 0);
 }
+
+/// A provisioned agent: a signed update confirmed, with a power cut at every
+/// operation. The security version and the key count always match the tree
+/// the device holds: the new one raises the version only once confirmed.
+#[test]
+fn power_cut_at_every_operation_of_a_signed_update_keeps_the_security_counters() {
+    use ed25519_dalek::SigningKey;
+    use ota_agent::signature::security_version;
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let (mut old, mut new) = realistic_update();
+    (old.version, new.version) = ("v1.0.0".into(), "v1.1.0".into());
+    let mut agent = boot(RamFlash::new(flash_size(SECTORS)));
+    let raw = key.verifying_key().to_bytes();
+    call(
+        &mut agent,
+        &Request::Provision {
+            keys: &raw,
+            auth: None,
+        },
+    );
+    push_signed(&mut agent, &old, 0, Some(&key)).expect("first push");
+    let base = agent.into_store().into_flash();
+
+    let signed_update = |flash: RamFlash| {
+        let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+        if push_signed(&mut agent, &new, 3, Some(&key)).is_err()
+            || agent.store_mut().flash_mut().is_dead()
+        {
+            return agent.into_store().into_flash();
+        }
+        call(&mut agent, &Request::Confirm);
+        agent.into_store().into_flash()
+    };
+    let ops = signed_update(base.clone()).ops() - base.ops();
+    let (v_old, v_new) = (security_version("v1.0.0"), security_version("v1.1.0"));
+    for k in 0..ops {
+        let mut flash = base.clone();
+        flash.cut_at(k, k * 7919 + 1);
+        let mut flash = signed_update(flash);
+        assert!(flash.is_dead(), "cut at op {k} falls inside the sequence");
+        flash.power_on();
+        let mut agent = boot(flash);
+        let is_new = check_old_or_new(agent.store_mut(), &old, &new);
+        let info = agent.info();
+        let confirmed = info.state == ota_protocol::TreeState::Confirmed;
+        let want = if is_new && confirmed { v_new } else { v_old };
+        assert_eq!(info.security_version, want, "cut at op {k}");
+        assert_eq!((info.keys, info.key_changes), (1, 1), "cut at op {k}");
+    }
+}

@@ -196,7 +196,9 @@ describe('a provisioned agent takes only trees signed by its release key', () =>
 
     root = path.join(dir, 'app');
     writeTree(root, TREE_SIGNED);
-    await local(['manifest', 'gen', '--version', 'v1.0.0', '--root', root, 'blink.txt', 'lib', 'main.py']);
+    // The tree signature covers ref and commit: the release names them.
+    await local(['manifest', 'gen', '--version', 'v1.0.0', '--ref', 'v1.0.0', '--commit', 'release-v1.0.0',
+      '--root', root, 'blink.txt', 'lib', 'main.py']);
     manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     assert.deepEqual(
       manifest.files.map((f) => [f.path, f.size, f.sha1]),
@@ -236,8 +238,9 @@ describe('a provisioned agent takes only trees signed by its release key', () =>
       root,
       manifest,
       signed: fs.readFileSync(path.join(dir, 'other-signed.json')),
+      // The ref and commit the signature covers: only the key is wrong.
       ref: 'v1.0.0',
-      commit: 'signed-by-another-key',
+      commit: 'release-v1.0.0',
     });
     fs.writeFileSync(path.join(dir, 'no-pubkey.json'), JSON.stringify(CONFIG));
     const before = await status();

@@ -46,6 +46,8 @@ const REBOOT_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 /// answering (a long ListFiles); a host that takes none of them for this long
 /// has gone away, and the rest of that answer is dropped.
 const STALL_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often a silent link tells the agent that time passed.
+const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Replies waiting to be written. Holds any single reply frame and the usual
 /// burst (Ack, FileDone); only a long file list goes beyond it.
 const OUTBOX: usize = 2048;
@@ -87,9 +89,14 @@ pub async fn serve(
         loop {
             let n = match pending.take() {
                 Some(n) => n,
-                None => match class.read_packet(&mut packet).await {
-                    Ok(n) => n,
-                    Err(_) => break, // unplugged or reset: wait for the host again
+                None => match with_timeout(IDLE_POLL, class.read_packet(&mut packet)).await {
+                    Ok(Ok(n)) => n,
+                    Ok(Err(_)) => break, // unplugged or reset: wait for the host again
+                    Err(_) => {
+                        // Silence: the agent drops a session idle for SESSION_IDLE_MS.
+                        agent.borrow_mut().idle(IDLE_POLL.as_millis() as u32);
+                        continue;
+                    }
                 },
             };
             let action = {

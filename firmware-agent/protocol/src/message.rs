@@ -173,6 +173,11 @@ pub struct Info<'a> {
     pub history: TrialHistory,
     /// Sectors only the previous tree uses: what dropping it frees. Protocol 1.2.
     pub previous_only_sectors: u32,
+    /// The release number of the newest signed tree confirmed: older signed
+    /// trees are refused (added in 1.2).
+    pub security_version: u32,
+    /// Key changes made: a key-change authorisation must name this count (added in 1.2).
+    pub key_changes: u32,
 }
 
 /// What the trials of the two trees came to, so a failed one is not taken for a good one.
@@ -283,6 +288,8 @@ pub enum ErrorCode {
     Unsigned,
     /// A rollback onto a tree that failed its trial, without asking for a new trial.
     FailedTrial,
+    /// A signed tree older than the agent's security version (added in 1.2).
+    Downgrade,
 }
 
 impl ErrorCode {
@@ -304,6 +311,7 @@ impl ErrorCode {
             ErrorCode::Busy => "another host is driving this agent",
             ErrorCode::Unsigned => "not signed by a provisioned release key",
             ErrorCode::FailedTrial => "the previous tree failed its trial",
+            ErrorCode::Downgrade => "older than the device's security version",
         }
     }
 }

@@ -112,6 +112,8 @@ fn all_replies() -> Vec<Reply<'static>> {
                 previous_failed: Some(3),
             },
             previous_only_sectors: 12,
+            security_version: 1 << 20,
+            key_changes: 2,
         }),
         Reply::File {
             index: 1,

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderValue, ACCEPT, ETAG, IF_NONE_MATCH};
 use http::StatusCode;
-use http_body_util::BodyExt;
 use octocrab::Octocrab;
 
 use crate::cache::Cache;
@@ -65,8 +64,35 @@ pub struct Api {
     pub counters: Arc<Counters>,
     policy: NetPolicy,
     repo_name: String,
-    /// The API's host, to name in connection failures.
+    /// The API's host, to name in messages.
     host: String,
+    /// The longest wait for an answer, and the longest silence within one.
+    http_timeout: Duration,
+}
+
+/// The largest answer read from the API: a release, a commit SHA, a
+/// manifest of as many files as an agent holds all fit well within it.
+pub const ANSWER_CAP: u64 = 1024 * 1024;
+
+/// The largest Git tree listing read: sixteen entries per file an agent
+/// holds (a repository may hold more files than its filter keeps), each at
+/// most 384 bytes of JSON.
+pub const TREE_CAP: u64 = ota_agent::layout::MAX_ENTRIES as u64 * 16 * 384;
+
+/// The cap for the answer at `path`.
+fn cap_for(path: &str) -> u64 {
+    if path.contains("/git/trees/") {
+        TREE_CAP
+    } else {
+        ANSWER_CAP
+    }
+}
+
+/// `scheme://host[:port]` of a URL, without any credentials or path.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or(rest);
+    host.rsplit('@').next().unwrap_or(host).to_string()
 }
 
 pub enum Got {
@@ -85,8 +111,9 @@ impl Api {
         let mut b = Octocrab::builder()
             .base_uri(api_url)
             .map_err(|e| fail(Kind::Config, format!("api_url `{api_url}`: {e}")))?
-            .set_connect_timeout(Some(at.connect_timeout))
-            .set_read_timeout(Some(at.http_timeout));
+            // Answers are bounded by `get` itself (a deadline for the
+            // headers, then the body's pace), which names the host.
+            .set_connect_timeout(Some(at.connect_timeout));
         if let Some(t) = at.token {
             b = b.personal_token(t.to_string());
         }
@@ -100,6 +127,7 @@ impl Api {
             policy,
             repo_name: format!("{}/{}", at.owner, at.repo),
             host: host_of(api_url),
+            http_timeout: at.http_timeout,
         })
     }
 
@@ -129,16 +157,30 @@ impl Api {
                 }
             }
             self.counters.api.fetch_add(1, Ordering::Relaxed);
-            let answer = self.oc._get_with_headers(path, Some(headers)).await;
+            let answer = tokio::time::timeout(
+                self.http_timeout,
+                self.oc._get_with_headers(path, Some(headers)),
+            )
+            .await;
             let res = match answer {
-                Ok(r) => r,
-                Err(e) if attempt < self.policy.retries => {
+                Ok(Ok(r)) => r,
+                Err(_) => {
+                    return Err(fail(
+                        Kind::Source,
+                        format!(
+                            "GitHub API {path}: {} sent no answer within {}s (http_timeout_sec)",
+                            self.host,
+                            self.http_timeout.as_secs()
+                        ),
+                    ))
+                }
+                Ok(Err(e)) if attempt < self.policy.retries => {
                     attempt += 1;
                     let _ = e;
                     tokio::time::sleep(backoff(&self.policy, attempt)).await;
                     continue;
                 }
-                Err(e) => return Err(self.request_failed(path, &e, attempt)),
+                Ok(Err(e)) => return Err(self.request_failed(path, &e, attempt)),
             };
             let status = res.status();
             let etag = res
@@ -156,13 +198,8 @@ impl Api {
                     return Err(fail(Kind::Source, format!("GitHub API {path}: 304 without a cached answer")));
                 }
                 s if s.is_success() => {
-                    let body = res
-                        .into_body()
-                        .collect()
-                        .await
-                        .map_err(|e| fail(Kind::Source, format!("GitHub API {path}: {e}")))?
-                        .to_bytes()
-                        .to_vec();
+                    let stream = http_body_util::BodyDataStream::new(res.into_body());
+                    let body = self.read_body(path, stream).await?;
                     if let (Some(cache), Some(etag)) = (&self.cache, etag) {
                         cache.store_api_answer(&key, &etag, &body);
                     }
@@ -177,7 +214,10 @@ impl Api {
                 }
                 StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS if limit.exhausted(status) => {
                     let wait = limit.wait();
-                    if self.policy.wait_rate_limit && attempt <= self.policy.retries {
+                    if self.policy.wait_rate_limit
+                        && attempt <= self.policy.retries
+                        && wait <= MAX_RATE_WAIT
+                    {
                         attempt += 1;
                         tokio::time::sleep(wait).await;
                         continue;
@@ -191,6 +231,36 @@ impl Api {
                 s => return Err(fail(Kind::Source, format!("GitHub API {path}: HTTP {s}"))),
             }
         }
+    }
+
+    /// A body, within the bounds: the cap for `path`, no silence longer
+    /// than `http_timeout`, and the rate floor after that.
+    async fn read_body<S, D, E>(&self, path: &str, mut body: S) -> anyhow::Result<Vec<u8>>
+    where
+        S: futures_util::Stream<Item = Result<D, E>> + Unpin,
+        D: AsRef<[u8]>,
+        E: std::fmt::Display,
+    {
+        use futures_util::StreamExt;
+        let mut pace = super::bounded::Pace::new(cap_for(path), self.http_timeout);
+        let mut out = Vec::new();
+        let bounded = |why: super::bounded::Bound| {
+            fail(
+                Kind::Source,
+                format!("GitHub API {path}: {} {why}; gave up", self.host),
+            )
+        };
+        while let Some(data) = pace.next(body.next()).await.map_err(bounded)? {
+            let data = data.map_err(|e| {
+                fail(
+                    Kind::Source,
+                    format!("GitHub API {path} at {}: {e}", self.host),
+                )
+            })?;
+            pace.add(data.as_ref().len()).map_err(bounded)?;
+            out.extend_from_slice(data.as_ref());
+        }
+        Ok(out)
     }
 
     pub async fn get_json<T: serde::de::DeserializeOwned>(
@@ -218,7 +288,11 @@ impl Api {
         };
         fail(
             Kind::Source,
-            format!("{}: {what} not found ({hint})", self.repo_name),
+            format!(
+                "{}: {} not found ({hint})",
+                self.repo_name,
+                crate::terminal::escape(what)
+            ),
         )
     }
 }
@@ -226,6 +300,19 @@ impl Api {
 pub fn backoff(policy: &NetPolicy, attempt: u32) -> Duration {
     let base = policy.backoff.max(Duration::from_millis(10));
     (base * 2u32.saturating_pow(attempt.saturating_sub(1))).min(Duration::from_secs(60))
+}
+
+/// The longest `--wait-rate-limit` waits: a server asking for more is not
+/// waited for.
+pub const MAX_RATE_WAIT: Duration = Duration::from_secs(3600);
+
+/// A wait for people: minutes, hours, or "more than two days".
+fn human_wait(secs: u64) -> String {
+    match secs.div_ceil(60) {
+        m if m <= 120 => format!("in {m} min"),
+        m if m <= 48 * 60 => format!("in {} h", m.div_ceil(60)),
+        _ => "in more than two days".to_string(),
+    }
 }
 
 /// What GitHub said about its rate limit.
@@ -268,14 +355,14 @@ impl RateLimit {
             return Duration::from_secs(s);
         }
         match self.reset {
-            Some(r) => Duration::from_secs(r.saturating_sub(Self::now()) + 1),
+            Some(r) => Duration::from_secs(r.saturating_sub(Self::now()).saturating_add(1)),
             None => Duration::from_secs(60),
         }
     }
 
     pub fn message(&self, host: &str, has_token: bool) -> String {
         let wait = self.wait().as_secs();
-        let at = Self::now() + wait;
+        let at = Self::now().saturating_add(wait);
         let clock = format!(
             "{:02}:{:02}:{:02} UTC",
             at / 3600 % 24,
@@ -287,22 +374,25 @@ impl RateLimit {
         } else {
             "set GITHUB_TOKEN for a higher limit, or "
         };
+        let hint = if self.wait() > MAX_RATE_WAIT {
+            "try again later (ota waits at most an hour)".to_string()
+        } else {
+            format!("{token}pass --wait-rate-limit to wait for it")
+        };
+        let clock = if wait > 24 * 3600 {
+            String::new()
+        } else {
+            format!(" at {clock}")
+        };
         format!(
-            "{host} rate limit exceeded; it resets at {clock} (in {} min); {token}pass --wait-rate-limit to wait for it",
-            wait.div_ceil(60)
+            "{host} rate limit exceeded; it resets{clock} ({}); {hint}",
+            human_wait(wait)
         )
     }
 }
 
 /// Errors from the HTTP stack may quote a URL; they never hold headers, but
 /// strip anything that looks like credentials in a URL all the same.
-/// The host part of a URL, for messages.
-pub fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
-    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
-}
-
 /// The innermost cause of a network error, in words: "connection refused",
 /// "network unreachable", "dns error: failed to lookup address information".
 pub fn network_reason(e: &(dyn std::error::Error + 'static)) -> String {

@@ -20,6 +20,10 @@ pub struct Raw {
     token: Option<String>,
     policy: NetPolicy,
     counters: Arc<Counters>,
+    /// The raw host, to name in messages.
+    host: String,
+    /// The longest wait for an answer, and the longest silence within one.
+    http_timeout: std::time::Duration,
 }
 
 /// Percent-encodes a path for a URL, keeping `/` between segments.
@@ -50,8 +54,9 @@ impl Raw {
         counters: Arc<Counters>,
     ) -> anyhow::Result<Raw> {
         let client = reqwest::Client::builder()
+            // Answers are bounded by `try_fetch` (a deadline for the
+            // headers, then the body's pace), which names the host.
             .connect_timeout(at.connect_timeout)
-            .read_timeout(at.http_timeout)
             .user_agent(concat!("ota/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| fail(Kind::Config, format!("HTTP client: {e}")))?;
@@ -61,6 +66,8 @@ impl Raw {
             token: at.token.map(str::to_string),
             policy,
             counters,
+            host: super::api::host_of(raw_url),
+            http_timeout: at.http_timeout,
         })
     }
 
@@ -111,14 +118,26 @@ impl Raw {
             req = req.header(reqwest::header::AUTHORIZATION, format!("token {t}"));
         }
         self.counters.raw.fetch_add(1, Ordering::Relaxed);
-        let res = req.send().await.map_err(|e| {
-            let reason = super::api::network_reason(&e);
-            Failure::Transient(if e.is_connect() {
-                format!("cannot connect to {}: {reason}", super::api::host_of(url))
-            } else {
-                scrub(&e.without_url().to_string())
-            })
-        })?;
+        let res = tokio::time::timeout(self.http_timeout, req.send())
+            .await
+            .map_err(|_| {
+                Failure::Final(fail(
+                    Kind::Source,
+                    format!(
+                        "{path}: the raw host {} sent no answer within {}s (http_timeout_sec)",
+                        self.host,
+                        self.http_timeout.as_secs()
+                    ),
+                ))
+            })?
+            .map_err(|e| {
+                let reason = super::api::network_reason(&e);
+                Failure::Transient(if e.is_connect() {
+                    format!("cannot connect to {}: {reason}", super::api::host_of(url))
+                } else {
+                    scrub(&e.without_url().to_string())
+                })
+            })?;
         let status = res.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             let hint = if self.policy.has_token {
@@ -144,7 +163,7 @@ impl Raw {
                 }
             }
             let limit = RateLimit::from_headers(&h);
-            if self.policy.wait_rate_limit {
+            if self.policy.wait_rate_limit && limit.wait() <= super::api::MAX_RATE_WAIT {
                 tokio::time::sleep(limit.wait()).await;
                 return Err(Failure::Transient("rate limited".into()));
             }
@@ -177,7 +196,20 @@ impl Raw {
         let mut sha256 = expect.sha256.map(|_| sha2::Sha256::new());
         let mut got = 0u64;
         let mut stream = res.bytes_stream();
-        while let Some(chunk) = stream.next().await {
+        // The size cap is checked below with its own message; the pace
+        // bounds silence and drip.
+        let mut pace = super::bounded::Pace::new(u64::MAX, self.http_timeout);
+        let bounded = |why: super::bounded::Bound| {
+            Failure::Final(fail(
+                Kind::Source,
+                format!(
+                    "{path}: the raw host {} {why}; gave up (nothing was written to the device)",
+                    self.host
+                ),
+            ))
+        };
+        while let Some(chunk) = pace.next(stream.next()).await.map_err(bounded)? {
+            let _ = pace.add(chunk.as_ref().map_or(0, |c| c.len()));
             let chunk = chunk.map_err(|e| {
                 Failure::Transient(format!("connection dropped: {}", e.without_url()))
             })?;

@@ -6,6 +6,7 @@
 //! (release, commit, tree or manifest), conditional on cached ETags.
 
 pub mod api;
+pub mod bounded;
 pub mod download;
 
 use std::path::PathBuf;
@@ -71,7 +72,77 @@ struct GitTreeEntry {
     size: Option<u64>,
 }
 
+/// What the devices to update can hold: a listing is checked against it
+/// before the first download, so a tree that cannot fit costs no bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_files: usize,
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    /// The largest agent: the store of a Pico W.
+    fn default() -> Limits {
+        Limits {
+            max_files: ota_agent::layout::MAX_ENTRIES,
+            max_bytes: ota_agent::board::STORE_SECTORS as u64 * ota_agent::layout::SECTOR as u64,
+        }
+    }
+}
+
+impl Limits {
+    /// The most every one of these devices holds.
+    pub fn of_devices<'a>(
+        infos: impl IntoIterator<Item = &'a crate::device::DeviceInfo>,
+    ) -> Limits {
+        infos.into_iter().fold(Limits::default(), |l, i| Limits {
+            max_files: l.max_files.min(i.max_files as usize),
+            max_bytes: l.max_bytes.min(i.capacity_bytes),
+        })
+    }
+
+    /// Refuses, before any download, what no device here could take.
+    pub fn check(&self, files: &[&Wanted]) -> anyhow::Result<()> {
+        let nothing = "nothing was downloaded";
+        if files.len() > self.max_files {
+            return Err(fail(
+                Kind::Source,
+                format!(
+                    "{} files: the agent holds at most {}; {nothing}",
+                    files.len(),
+                    self.max_files
+                ),
+            ));
+        }
+        crate::bundle::check_paths(files.iter().map(|w| w.path.as_str()))
+            .map_err(|e| e.context(nothing))?;
+        let human = crate::progress::human_bytes;
+        let mut total = 0u64;
+        for w in files {
+            let size = w.expect.size.unwrap_or(0);
+            total = total.saturating_add(size);
+            if size > self.max_bytes || total > self.max_bytes {
+                let what = if size > self.max_bytes {
+                    format!("{} is {size} bytes", crate::terminal::escape(&w.path))
+                } else {
+                    format!("the update is more than {}", human(total))
+                };
+                return Err(fail(
+                    Kind::Source,
+                    format!(
+                        "{what}, more than the device's flash holds ({}); {nothing}",
+                        human(self.max_bytes)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 pub struct Github {
+    /// Checked before the first download (the devices' own, once known).
+    pub limits: Limits,
     api: Api,
     raw: Raw,
     cache: Cache,
@@ -146,6 +217,8 @@ impl Github {
             REPO_PLACEHOLDERS,
             "the repository name",
         )?;
+        // Partial downloads of a killed run are removed at the next.
+        cache.clean_stale();
         let counters = Arc::new(Counters::default());
         let policy = NetPolicy {
             retries: config.retries,
@@ -169,6 +242,7 @@ impl Github {
         )?;
         let raw = Raw::new(&config.raw_url, at, policy, counters.clone())?;
         Ok(Github {
+            limits: Limits::default(),
             api,
             raw,
             cache,
@@ -224,7 +298,7 @@ impl Github {
                         format!(
                             "{}: release {} is a draft",
                             self.api.repo_name(),
-                            release.tag_name
+                            crate::terminal::escape(&release.tag_name)
                         ),
                     ));
                 }
@@ -282,7 +356,10 @@ impl Github {
                 if sha.len() < 40 || !sha.bytes().all(|c| c.is_ascii_hexdigit()) {
                     return Err(fail(
                         Kind::Source,
-                        format!("{route}: not a commit SHA: {sha:.60}"),
+                        format!(
+                            "{route}: not a commit SHA: {:.60}",
+                            crate::terminal::escape(&sha)
+                        ),
                     ));
                 }
                 Ok(sha)
@@ -379,6 +456,11 @@ impl Github {
             .iter()
             .filter(|w| filter.keeps(&w.path))
             .collect();
+        self.limits.check(&wanted)?;
+        if let Some(m) = &listing.manifest {
+            crate::bundle::check_identity(&m.version, &r.git_ref, &r.commit)
+                .map_err(|e| e.context("nothing was downloaded"))?;
+        }
         let temp = if self.use_cache {
             None
         } else {

@@ -69,17 +69,48 @@ pub struct Sent {
 
 /// Pushes `tree` and commits it in trial for `boots` boots.
 pub fn push<F: NorFlash>(agent: &mut Agent<F>, tree: &Tree, boots: u8) -> Result<Sent, R> {
+    push_signed(agent, tree, boots, None)
+}
+
+const GIT_REF: &str = "main";
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// The tree signature of `tree` as `push` declares it, by `key`.
+pub fn tree_signature(tree: &Tree, key: &ed25519_dalek::SigningKey) -> ota_protocol::Signature {
+    use ed25519_dalek::Signer;
+    let mut d = ota_agent::signature::TreeDigest::new(
+        &tree.version,
+        GIT_REF,
+        COMMIT,
+        None,
+        None,
+        tree.files.len() as u16,
+    );
+    for (p, b) in &tree.files {
+        let sha256: Option<[u8; 32]> = tree.with_sha256.then(|| sha2::Sha256::digest(b).into());
+        d.add(p, b.len() as u32, &git_blob_sha1(b), sha256.as_ref());
+    }
+    ota_protocol::Signature(key.sign(&d.finish()).to_bytes())
+}
+
+/// [`push`], with the tree signed by `key` when given.
+pub fn push_signed<F: NorFlash>(
+    agent: &mut Agent<F>,
+    tree: &Tree,
+    boots: u8,
+    key: Option<&ed25519_dalek::SigningKey>,
+) -> Result<Sent, R> {
     let total: u64 = tree.files.iter().map(|f| f.1.len() as u64).sum();
     let begin = Request::Begin(Begin {
         session: 7,
         entries: tree.files.len() as u16,
         total_bytes: total,
         version: &tree.version,
-        git_ref: "main",
-        commit: "0123456789abcdef0123456789abcdef01234567",
+        git_ref: GIT_REF,
+        commit: COMMIT,
         post_update: None,
         rollback: None,
-        signature: None,
+        signature: key.map(|k| tree_signature(tree, k)),
     });
     expect(call(agent, &begin), &[R::Ready])?;
     let mut needed = Vec::new();
