@@ -1,8 +1,8 @@
-//! Runs every file of each host fuzz corpus (`fuzz/corpus/<target>/`) once
+//! Runs every file of each host fuzz corpus (`tests/fuzz/corpus/<target>/`) once
 //! through its target's checks, so what fuzzing found stays fixed.
 //! `OTA_UPDATE_CORPUS=1 cargo test --test fuzz_corpus` writes the seeds.
 
-#[path = "../fuzz/fuzz_targets/checks.rs"]
+#[path = "fuzz/fuzz_targets/checks.rs"]
 mod checks;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ const TARGETS: [(&str, Check); 3] = [
 
 fn corpus(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
+        .join("tests/fuzz/corpus")
         .join(target)
 }
 

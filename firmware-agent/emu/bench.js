@@ -165,7 +165,7 @@ async function verify(bins, dir) {
   const local = (args) => ota(bins.otaBin, null, args, { cwd: dir });
   const root = path.join(dir, 'app');
   writeTree(root, TREE);
-  await local(['manifest', 'gen', '--version', 'v1.0.0', '--root', root, ...Object.keys(TREE), '-o', 'manifest.json']);
+  await local(['manifest', 'gen', '--version', 'v1.0.0', '--ref', 'v1.0.0', '--commit', 'bench', '--root', root, ...Object.keys(TREE), '-o', 'manifest.json']);
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
   const config = path.join(dir, 'bench_config.json');
   fs.writeFileSync(config, JSON.stringify({ device_timeout_sec: 30 }));
@@ -231,6 +231,40 @@ async function handover({ otaBin, elf, app }, dir) {
         resets: emu.events.slice(mark).filter((e) => e.event === 'reset').map((e) => e.reason),
         application_entered_after_last_reset_ms: entry(runs).emulated_ms,
       },
+    };
+  } finally {
+    await emu.stop();
+  }
+}
+
+async function image({ otaBin, elf, app, appV2 }, dir) {
+  const emu = await startEmulator({ elf, app, flash: path.join(dir, 'flash.img') });
+  try {
+    fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify({ device_timeout_sec: 20 }));
+    await emu.waitFor((e) => e.event === 'usb-configured' && e.image === 'application', { what: 'blink from the UF2' });
+    const one = async (name, files, elfOrNull) => {
+      const tree = path.join(dir, name);
+      writeTree(tree, files);
+      const args = ['push', '--dir', tree, '--version', name, '--boots', '0', '--no-reboot', ...(elfOrNull ? ['--app', elfOrNull] : [])];
+      const r = await ota(otaBin, emu.port, args, { cwd: dir, json: true });
+      const before = await emu.stats();
+      const mark = emu.mark();
+      await ota(otaBin, emu.port, ['reboot'], { cwd: dir });
+      const entered = await emu.waitFor((e) => e.event === 'app-entered', { from: mark, what: `${name} running` });
+      const after = await emu.stats();
+      return {
+        image: r.json.image ? r.json.image.state : 'none',
+        image_bytes: r.json.image ? r.json.image.bytes : 0,
+        bytes_sent: r.json.bytes_sent,
+        slot_sectors_erased: (after.slot_erased - before.slot_erased) / 4096,
+        slot_bytes_programmed: after.slot_programmed - before.slot_programmed,
+        reset_to_application_ms: +(entered.t * 1e3).toFixed(1),
+      };
+    };
+    return {
+      new_build_v2: await one('v2', { 'blink.txt': '100,400\n' }, appV2),
+      unchanged_image_files_changed: await one('v2.1', { 'blink.txt': '200,200\n' }, null),
+      back_to_v1_one_constant_differs: await one('v3', { 'blink.txt': '200,200\n' }, app),
     };
   } finally {
     await emu.stop();
@@ -331,6 +365,7 @@ async function main() {
     if (want('push')) out.push = await push(bins, fs.mkdtempSync(path.join(dir, 'push-')));
     if (want('verify')) out.verify = await verify(bins, fs.mkdtempSync(path.join(dir, 'verify-')));
     if (want('handover')) out.handover = await handover(bins, fs.mkdtempSync(path.join(dir, 'handover-')));
+    if (want('image')) out.image = await image(bins, fs.mkdtempSync(path.join(dir, 'image-')));
     if (want('flash')) out.firmware = await flash(bins, dir);
     if (want('boardtime')) out.boardtime = await boardtime(bins, fs.mkdtempSync(path.join(dir, 'boardtime-')));
     console.log(JSON.stringify(out, null, 2));
