@@ -92,12 +92,28 @@ pub fn not_a_repl(what: &str, got: &[u8]) -> io::Error {
 /// program was running (the board printed a KeyboardInterrupt).
 pub fn enter_raw(t: &mut dyn Transport, timeout: Duration) -> io::Result<bool> {
     t.send(b"\r\x03\x03\r\x01")?;
+    let deadline = Instant::now() + timeout;
     let mut seen = Vec::new();
-    match read_until(t, &mut seen, RAW_BANNER, timeout)? {
-        // A second banner (the port's probe may have sent a Ctrl-A too) is
-        // skipped by `run`, which looks for the raw-paste answer itself.
-        Some(before) => Ok(find(&before, b"KeyboardInterrupt").is_some()),
-        None => Err(not_a_repl("no raw REPL after Ctrl-C, Ctrl-A", &seen)),
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(at) = find(&seen, RAW_BANNER) {
+            // A second banner (the port's probe may have sent a Ctrl-A too) is
+            // skipped by `run`, which looks for the raw-paste answer itself.
+            return Ok(find(&seen[..at], b"KeyboardInterrupt").is_some());
+        }
+        // A board that was still starting drops what came before its REPL
+        // (the unix port flushes its terminal's input when it takes it):
+        // it shows the friendly prompt, so ask again.
+        if seen.ends_with(b">>> ") {
+            t.send(b"\x01")?;
+            seen.extend_from_slice(b"\n");
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(not_a_repl("no raw REPL after Ctrl-C, Ctrl-A", &seen));
+        }
+        let n = t.recv(&mut buf, left)?;
+        seen.extend_from_slice(&buf[..n]);
     }
 }
 
@@ -221,5 +237,54 @@ fn plain(
             Ok(())
         }
         None => Err(not_a_repl("no OK after the program", &got)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A board that was still starting when ota's first bytes came: it drops
+    /// them, prints its banner and friendly prompt, then answers Ctrl-A.
+    struct Starting {
+        out: Vec<u8>,
+        got: Vec<Vec<u8>>,
+    }
+
+    impl Transport for Starting {
+        fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+            self.got.push(bytes.to_vec());
+            if self.got.len() == 1 {
+                self.out
+                    .extend_from_slice(b"MicroPython v1.24\r\nType \"help()\".\r\n>>> ");
+            } else if bytes.ends_with(b"\x01") {
+                self.out.extend_from_slice(b"\r\n");
+                self.out.extend_from_slice(RAW_BANNER);
+            }
+            Ok(())
+        }
+        fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<usize> {
+            let n = self.out.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.out[..n]);
+            self.out.drain(..n);
+            Ok(n)
+        }
+        fn reconnect(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn name(&self) -> String {
+            "starting".into()
+        }
+    }
+
+    #[test]
+    fn a_board_that_dropped_the_first_ctrl_a_is_asked_again_at_its_prompt() {
+        let mut t = Starting {
+            out: Vec::new(),
+            got: Vec::new(),
+        };
+        let was_running = enter_raw(&mut t, Duration::from_secs(5)).unwrap();
+        assert!(!was_running);
+        assert_eq!(t.got, [b"\r\x03\x03\r\x01".to_vec(), b"\x01".to_vec()]);
     }
 }

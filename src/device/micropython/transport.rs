@@ -81,7 +81,7 @@ impl MicroPython {
             return Ok(());
         }
         let t = self.inner.as_mut();
-        // A board still booting takes the control characters when its REPL starts.
+        // A board still booting may drop the control characters: enter_raw asks again at its prompt.
         let entered = match repl::enter_raw(t, self.timeout.max(QUICK)) {
             Ok(was_running) => was_running,
             // An agent left running by an ota that was killed does not hear Ctrl-C.
