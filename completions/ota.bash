@@ -933,7 +933,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__gen)
-            opts="-o -v -q -h --version --ref --commit --post-update --rollback --out --root --config --verbose --quiet --json --help"
+            opts="-o -v -q -h --version --ref --commit --post-update --rollback --out --root --app --app-asset --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -968,6 +968,14 @@ _ota() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-asset)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

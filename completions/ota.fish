@@ -74,7 +74,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l branch -d 'Branch to fo
 complete -c ota -n "__fish_ota_using_subcommand push" -l token -d 'GitHub token (also GITHUB_TOKEN, or the config\'s `token`); never printed' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l manifest -d 'With --dir: push the files this manifest lists (signed with `ota manifest sign`), each checked against it, with its version and its signature for the device' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l version -d 'Version to record for a pushed folder [default: dir-<content id>]' -r
-complete -c ota -n "__fish_ota_using_subcommand push" -l app -d 'The application: an ELF linked for the slot, made the tree\'s image beside the files of --dir (a push without it keeps the device\'s image)' -r -F
+complete -c ota -n "__fish_ota_using_subcommand push" -l app -d 'The application: an ELF linked for the slot (or its slot image), made the tree\'s image beside the files of --dir or, without --dir, beside the files the device holds (only the image is sent). A push without it keeps the device\'s image' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l boots -d 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l junit -d 'Also write a JUnit XML report, one test case per device' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
@@ -245,6 +245,8 @@ complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcom
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l rollback -d 'Hook to run on rollback (a path in the manifest)' -r
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s o -l out -d 'Output file ("-" for stdout)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l root -d 'Folder the paths are relative to [default: the current folder]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l app -d 'The application: its ELF, or a slot image already made. The slot image is written beside the manifest, to be published as the asset --app-asset names' -r -F
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l app-asset -d 'The release asset (a file name) that holds the application image' -r
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s q -l quiet -d 'Say nothing but errors'

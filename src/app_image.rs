@@ -15,6 +15,37 @@ pub fn from_elf_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     from_elf(&elf).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))
 }
 
+/// The slot image in `path`: an application ELF, or a slot image already
+/// made (what `ota manifest gen --app` writes), checked the same way.
+pub fn from_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    let image = if bytes.starts_with(b"\x7fELF") {
+        from_elf(&bytes)
+    } else {
+        check(bytes)
+    };
+    image.map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))
+}
+
+/// A slot image that fits the slot and starts with a vector table the agent runs.
+pub fn check(image: Vec<u8>) -> Result<Vec<u8>, Uf2Error> {
+    if image.is_empty() {
+        return Err(Uf2Error::Empty);
+    }
+    if image.len() as u64 > u64::from(SLOT.end - SLOT.start) {
+        return Err(Uf2Error::AppOutsideSlot {
+            start: SLOT.start,
+            end: u64::from(SLOT.start) + image.len() as u64,
+        });
+    }
+    let word = |i: usize| u32::from_le_bytes([image[i], image[i + 1], image[i + 2], image[i + 3]]);
+    if image.len() < 8 || !ota_agent::board::app_vectors_valid(word(0), word(4)) {
+        return Err(Uf2Error::NoVectorTable);
+    }
+    Ok(image)
+}
+
 pub fn from_elf(elf: &[u8]) -> Result<Vec<u8>, Uf2Error> {
     let segments = crate::elf::load_segments(elf)?;
     let mut image: Vec<u8> = Vec::new();
@@ -32,14 +63,7 @@ pub fn from_elf(elf: &[u8]) -> Result<Vec<u8>, Uf2Error> {
         }
         image[at..at + seg.data.len()].copy_from_slice(seg.data);
     }
-    if image.is_empty() {
-        return Err(Uf2Error::Empty);
-    }
-    let word = |i: usize| u32::from_le_bytes([image[i], image[i + 1], image[i + 2], image[i + 3]]);
-    if image.len() < 8 || !ota_agent::board::app_vectors_valid(word(0), word(4)) {
-        return Err(Uf2Error::NoVectorTable);
-    }
-    Ok(image)
+    check(image)
 }
 
 #[cfg(test)]

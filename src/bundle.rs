@@ -69,6 +69,14 @@ pub struct Expect {
     pub sha256: Option<Sha256>,
 }
 
+/// The Git blob SHA-1 of bytes in memory (what `verify_file` computes of a file).
+pub fn git_blob_sha1(bytes: &[u8]) -> Sha1 {
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    h.finalize().into()
+}
+
 /// Hashes the file at `location` (streaming, constant memory) and checks it
 /// against `expect`. The error names the file and both hashes.
 pub fn verify_file(

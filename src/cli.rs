@@ -165,9 +165,10 @@ pub struct PushArgs {
     /// Version to record for a pushed folder [default: dir-<content id>]
     #[arg(long = "version", value_name = "V", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub version: Option<String>,
-    /// The application: an ELF linked for the slot, made the tree's image
-    /// beside the files of --dir (a push without it keeps the device's image)
-    #[arg(long, value_name = "ELF", requires = "dir")]
+    /// The application: an ELF linked for the slot (or its slot image), made the
+    /// tree's image beside the files of --dir or, without --dir, beside the files
+    /// the device holds (only the image is sent). A push without it keeps the device's image
+    #[arg(long, value_name = "ELF", conflicts_with_all = ["staged", "manifest", "tag", "branch"])]
     pub app: Option<PathBuf>,
     /// Print what would be sent, added, changed, reused and removed; touch nothing
     #[arg(long)]
@@ -232,8 +233,15 @@ pub struct ManifestGenArgs {
     /// Folder the paths are relative to [default: the current folder]
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// The application: its ELF, or a slot image already made. The slot image
+    /// is written beside the manifest, to be published as the asset --app-asset names
+    #[arg(long, value_name = "FILE")]
+    pub app: Option<PathBuf>,
+    /// The release asset (a file name) that holds the application image
+    #[arg(long, value_name = "NAME", default_value = "app.bin")]
+    pub app_asset: String,
     /// Files and folders to list (folders are walked)
-    #[arg(required = true, value_name = "PATHS")]
+    #[arg(required_unless_present = "app", value_name = "PATHS")]
     pub paths: Vec<String>,
 }
 

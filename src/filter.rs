@@ -20,6 +20,11 @@ fn matches(entry: &str, path: &str) -> bool {
 impl Filter {
     /// True when `path` (relative, `/`-separated) belongs in the update.
     pub fn keeps(&self, path: &str) -> bool {
+        // The application image is the tree's code, not one of its files:
+        // allow, ignore and paths select files, and never drop the image.
+        if path == ota_agent::layout::APP_IMAGE {
+            return true;
+        }
         if self.ignore.iter().any(|e| matches(e, path)) {
             return false;
         }

@@ -7,6 +7,17 @@
 //!  "post_update": "hooks/post.py", "rollback": "hooks/rollback.py",
 //!  "ref": "v1.0.0", "commit": "<sha>", "signature": "<hex>"}
 //! ```
+//!
+//! A tree may carry the application image as the entry `.ota/app.bin`, with
+//! the slot address it was linked for and, in a release, the asset that
+//! holds it (`ota manifest gen --app`):
+//!
+//! ```json
+//! {"path": ".ota/app.bin", "size": 31400, "sha256": "<hex>", "sha1": "<hex>",
+//!  "slot": "0x10040000", "asset": "app.bin"}
+//! ```
+//!
+//! The seed's manifests have no such entry and read as before.
 
 use std::path::Path;
 
@@ -26,6 +37,13 @@ pub struct ManifestFile {
     pub sha256: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha1: Option<String>,
+    /// The application image only: the flash address it was linked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// The application image only: the release asset (or, for a manifest
+    /// in a folder, the file beside it) that holds the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +87,7 @@ impl Manifest {
         .map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
         for f in &m.files {
             m.hashes(name, f)?;
+            check_image_entry(f).map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
         }
         crate::bundle::check_paths(m.files.iter().map(|f| f.path.as_str()))
             .map_err(|e| fail(Kind::Source, format!("{name}: {e}")))?;
@@ -94,6 +113,65 @@ impl Manifest {
         let bytes = read_capped(path)?;
         Manifest::parse(&path.display().to_string(), &bytes)
     }
+}
+
+/// The slot address as manifests write it.
+pub fn slot_text() -> String {
+    format!("{:#010x}", crate::uf2::SLOT.start)
+}
+
+/// `slot` and `asset` belong to the application image alone; the image is
+/// linked for this agent's slot and fits it; an asset is a bare file name.
+fn check_image_entry(f: &ManifestFile) -> Result<(), String> {
+    use crate::terminal::escape;
+    let image = f.path == ota_agent::layout::APP_IMAGE;
+    if !image && (f.slot.is_some() || f.asset.is_some()) {
+        return Err(format!(
+            "{}: `slot` and `asset` are for the application image ({}) only",
+            escape(&f.path),
+            ota_agent::layout::APP_IMAGE
+        ));
+    }
+    if !image {
+        return Ok(());
+    }
+    let slot = crate::uf2::SLOT;
+    if let Some(s) = &f.slot {
+        let at = s
+            .strip_prefix("0x")
+            .and_then(|h| u32::from_str_radix(h, 16).ok());
+        if at != Some(slot.start) {
+            return Err(format!(
+                "{}: linked for slot `{}`, and the agent's application slot starts at {}; link the application for that address (memory.x FLASH ORIGIN)",
+                f.path,
+                escape(s),
+                slot_text()
+            ));
+        }
+    }
+    if f.size > u64::from(slot.end - slot.start) {
+        return Err(format!(
+            "{}: {} bytes, more than the application slot's {}",
+            f.path,
+            f.size,
+            slot.end - slot.start
+        ));
+    }
+    if let Some(a) = &f.asset {
+        let bare = !a.is_empty()
+            && a.len() <= 128
+            && !a.starts_with('.')
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c));
+        if !bare {
+            return Err(format!(
+                "{}: asset `{}` is not a bare file name (letters, digits, - _ . +, not starting with a dot)",
+                f.path,
+                escape(a)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The bytes of a manifest file, at most [`MANIFEST_CAP`] of them; an empty
@@ -155,6 +233,8 @@ impl Manifest {
                     size: f.size as u64,
                     sha256: f.sha256.map(|h| hex(&h)).unwrap_or_default(),
                     sha1: Some(hex(&f.sha1)),
+                    slot: (f.path == ota_agent::layout::APP_IMAGE).then(slot_text),
+                    asset: None,
                 })
                 .collect(),
             post_update: None,
@@ -163,6 +243,16 @@ impl Manifest {
             commit: None,
             signature: None,
             signatures: Vec::new(),
+        }
+    }
+
+    /// Where the bytes of `f` are for a manifest at `manifest` listing the
+    /// folder `dir`: the image's asset sits beside the manifest, as on a
+    /// release; every other file at its path in `dir`.
+    pub fn location(&self, f: &ManifestFile, dir: &Path, manifest: &Path) -> std::path::PathBuf {
+        match &f.asset {
+            Some(a) => manifest.parent().unwrap_or(Path::new(".")).join(a),
+            None => dir.join(&f.path),
         }
     }
 

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use super::{print_json, print_line, Ctx};
-use crate::bundle::{verify_file, Expect};
+use crate::bundle::{verify_file, BundleFile, Expect};
 use crate::cli::{ManifestGenArgs, ManifestSignArgs, ManifestVerifyArgs};
 use crate::exit::{fail, Kind};
 use crate::manifest::Manifest;
@@ -59,6 +59,17 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
             ));
         }
     }
+    let image = match &args.app {
+        Some(app) => Some(write_image(ctx, args, app)?),
+        None => None,
+    };
+    if let Some(written) = image
+        .as_ref()
+        .and_then(|f| f.location().canonicalize().ok())
+    {
+        // A second run must not list the image it wrote as one of the files.
+        paths.retain(|p| root.join(p).canonicalize().ok().as_ref() != Some(&written));
+    }
     let (mut paths, links) = dir::split_symlinks(paths);
     for l in links {
         ctx.ui
@@ -70,7 +81,15 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
     for p in &paths {
         files.push(verify_file(p, &root.join(p), Expect::default(), true)?);
     }
+    files.extend(image);
     let mut m = Manifest::of_files(&args.version, &files);
+    for f in &mut m.files {
+        if f.path == ota_agent::layout::APP_IMAGE {
+            f.asset = Some(args.app_asset.clone());
+        }
+    }
+    // The same checks as every reader of the manifest: a bad asset name is found now.
+    Manifest::parse(&args.out.display().to_string(), m.to_json().as_bytes())?;
     for (hook, name) in [
         (&args.post_update, "--post-update"),
         (&args.rollback, "--rollback"),
@@ -102,6 +121,31 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
         args.version
     ));
     Ok(())
+}
+
+/// The slot image of `--app`, written beside the manifest (in the current
+/// folder for `--out -`) under the asset's name, whole or not at all.
+fn write_image(ctx: &Ctx, args: &ManifestGenArgs, app: &Path) -> Result<BundleFile> {
+    let image = crate::app_image::from_file(app)?;
+    let beside = match args.out.parent() {
+        _ if args.out.as_os_str() == "-" => Path::new("."),
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(beside)
+        .map_err(|e| fail(Kind::Config, format!("{}: {e}", beside.display())))?;
+    let at = beside.join(&args.app_asset);
+    let tmp = at.with_extension("bin.part");
+    std::fs::write(&tmp, &image)
+        .map_err(|e| fail(Kind::Config, format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, &at).map_err(|e| fail(Kind::Config, format!("{}: {e}", at.display())))?;
+    ctx.ui.say(&format!(
+        "{}: application image, {}; publish it beside the manifest as the asset `{}`",
+        at.display(),
+        crate::progress::human_bytes(image.len() as u64),
+        args.app_asset
+    ));
+    verify_file(ota_agent::layout::APP_IMAGE, &at, Expect::default(), true)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -145,7 +189,7 @@ pub fn verify(ctx: &Ctx, args: &ManifestVerifyArgs) -> Result<()> {
     if let Some(dir) = &args.dir {
         for f in &m.files {
             let h = m.hashes(&name, f)?;
-            let at = dir.join(&f.path);
+            let at = m.location(f, dir, &args.manifest);
             if !at.is_file() {
                 problems.push(format!("{}: missing from {}", f.path, dir.display()));
                 continue;

@@ -16,6 +16,7 @@ use super::inspect::state_line;
 use super::report::{self, Outcome};
 use super::{on_each, Ctx, Target};
 use crate::bundle::Bundle;
+use crate::cache::Cache;
 use crate::cli::PushArgs;
 use crate::device::push::{push, PushOptions};
 use crate::device::{Client, DeviceFile, DeviceInfo};
@@ -36,36 +37,56 @@ struct Want {
 
 /// Refuses what the config's `pubkey` does not allow. Returns whether the
 /// update is signed (then it is also held to anti-rollback).
-/// The slot image of `--app`, written to a temporary file for the bundle.
-fn app_image_file(args: &PushArgs) -> Result<Option<(crate::bundle::BundleFile, TempFile)>> {
+/// The slot image of `--app`, kept in the host's blob cache: the next push
+/// of another build finds it there and counts the sectors that differ.
+fn app_image_file(args: &PushArgs) -> Result<Option<crate::bundle::BundleFile>> {
     let Some(elf) = &args.app else {
         return Ok(None);
     };
-    let bytes = crate::app_image::from_elf_file(elf)?;
-    let path = std::env::temp_dir().join(format!(
-        "ota-app-{}-{}.bin",
-        std::process::id(),
-        crate::bundle::hex(&crate::random::bytes::<8>())
-    ));
-    std::fs::write(&path, &bytes)
-        .map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
-    let guard = TempFile(path);
+    let bytes = crate::app_image::from_file(elf)?;
+    let cache = Cache::new(Cache::default_root());
+    let cached = || -> std::io::Result<std::path::PathBuf> {
+        let part = cache.temp_blob()?;
+        std::fs::write(&part, &bytes)?;
+        let sha1 = crate::bundle::git_blob_sha1(&bytes);
+        let at = cache.blob(&sha1);
+        std::fs::rename(&part, &at)?;
+        Ok(at)
+    };
+    let at = cached().map_err(|e| {
+        fail(
+            Kind::Source,
+            format!(
+                "{}: the image could not be kept: {e}",
+                cache.root().display()
+            ),
+        )
+    })?;
     let file = crate::bundle::verify_file(
         ota_agent::layout::APP_IMAGE,
-        &guard.0,
+        &at,
         crate::bundle::Expect::default(),
         true,
     )?;
-    Ok(Some((file, guard)))
+    Ok(Some(file))
 }
 
-/// Removes a file when dropped.
-struct TempFile(std::path::PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// `N KiB of M changed`, when the device's image is in the host's cache:
+/// the slot sectors whose bytes differ, which are all the agent rewrites.
+fn changed_sectors(old_sha1: &str, new: &crate::bundle::BundleFile) -> Option<(usize, usize)> {
+    let cache = Cache::new(Cache::default_root());
+    let old = std::fs::read(cache.blob(&crate::bundle::from_hex(old_sha1)?)).ok()?;
+    let new = std::fs::read(new.location()).ok()?;
+    (crate::bundle::hex(&crate::bundle::git_blob_sha1(&old)) == old_sha1).then_some(())?;
+    let sector = ota_agent::layout::SECTOR as usize;
+    let at = |b: &[u8], i: usize| {
+        b.get(i * sector..((i + 1) * sector).min(b.len()))
+            .unwrap_or(&[])
+            .to_vec()
+    };
+    let sectors = new.len().div_ceil(sector);
+    let changed = (0..sectors).filter(|&i| at(&old, i) != at(&new, i)).count();
+    Some((changed, sectors))
 }
 
 /// A files-only update for a device whose tree carries an application image
@@ -85,6 +106,69 @@ fn carry_image(bundle: &Bundle, active: &[DeviceFile]) -> Option<Bundle> {
     )))
 }
 
+/// `--app` without `--dir`: the device's files as they are, with the new
+/// image. Only the image travels; the version says which image it is.
+fn image_only(
+    image: &Bundle,
+    before: &DeviceInfo,
+    active: &[DeviceFile],
+    args: &PushArgs,
+) -> Result<Bundle> {
+    let (Some(tree), Some(img)) = (before.active.as_ref(), image.app_image()) else {
+        return Err(fail(
+            Kind::Refused,
+            "the device holds no tree to keep the files of: push the files with the image (--dir DIR --app ELF)",
+        ));
+    };
+    let mut files = vec![img.clone()];
+    for f in active
+        .iter()
+        .filter(|f| f.path != ota_agent::layout::APP_IMAGE)
+    {
+        let sha1 = crate::bundle::from_hex(&f.sha1).ok_or_else(|| {
+            fail(
+                Kind::Device,
+                format!("{}: the device lists a bad SHA-1", f.path),
+            )
+        })?;
+        let sha256 = f.sha256.as_deref().and_then(crate::bundle::from_hex);
+        files.push(crate::bundle::BundleFile::on_device(
+            &f.path, f.size, sha1, sha256,
+        ));
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let id = Bundle::tree_id(&files);
+    let version = match &args.version {
+        Some(v) => v.clone(),
+        None => image_version(&tree.version, &crate::bundle::hex(&img.sha1)),
+    };
+    Bundle::new(version, tree.git_ref.clone(), id, files)
+}
+
+/// `v1.2.0` with image `1a2b3c4…` is `v1.2.0+app.1a2b3c4`, within the 32
+/// bytes a device keeps; an earlier image suffix is replaced.
+fn image_version(files_version: &str, image_sha1: &str) -> String {
+    let suffix = format!("+app.{}", &image_sha1[..7]);
+    let base = files_version.split("+app.").next().unwrap_or("");
+    let mut end = base
+        .len()
+        .min(ota_agent::layout::MAX_VERSION - suffix.len());
+    while !base.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{suffix}", &base[..end])
+}
+
+/// The device's active tree already carries this image.
+fn same_image(bundle: &Bundle, active: &[DeviceFile]) -> bool {
+    let Some(img) = bundle.app_image() else {
+        return false;
+    };
+    active
+        .iter()
+        .any(|f| f.path == ota_agent::layout::APP_IMAGE && f.sha1 == crate::bundle::hex(&img.sha1))
+}
+
 /// What the push does to the application image, in one clause.
 fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Value)> {
     let img = bundle.app_image()?;
@@ -92,20 +176,36 @@ fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Value)>
         .iter()
         .find(|f| f.path == ota_agent::layout::APP_IMAGE);
     let same = on_device.is_some_and(|f| f.sha1 == crate::bundle::hex(&img.sha1));
+    let sectors = on_device
+        .filter(|_| !same)
+        .and_then(|old| changed_sectors(&old.sha1, img));
     let (state, text) = match on_device {
         Some(_) if same => ("unchanged", "unchanged".to_string()),
         Some(_) => (
             "changed",
-            format!(
-                "new build, {}; the agent rewrites only the slot sectors that differ",
-                human_bytes(img.size as u64)
-            ),
+            match sectors {
+                Some((n, of)) => format!(
+                    "{} of {} changed ({n} of {of} slot sectors to rewrite)",
+                    human_bytes((n * ota_agent::layout::SECTOR as usize) as u64),
+                    human_bytes(img.size as u64)
+                ),
+                None => format!(
+                    "new build, {}; the agent rewrites only the slot sectors that differ",
+                    human_bytes(img.size as u64)
+                ),
+            },
         ),
         None => ("new", format!("new, {}", human_bytes(img.size as u64))),
     };
     Some((
         format!("application image: {text}"),
-        json!({ "state": state, "bytes": img.size, "sha1": crate::bundle::hex(&img.sha1) }),
+        json!({
+            "state": state,
+            "bytes": img.size,
+            "sha1": crate::bundle::hex(&img.sha1),
+            "sectors_changed": sectors.map(|s| s.0),
+            "sectors": img.size.div_ceil(ota_agent::layout::SECTOR),
+        }),
     ))
 }
 
@@ -158,8 +258,24 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let keys = super::manifest::keys(ctx, &[])?;
     let mut signed = false;
     let image = app_image_file(args)?;
-    let extra: Vec<_> = image.iter().map(|(f, _)| f.clone()).collect();
-    let (source, want) = if let (Some(d), Some(m)) = (&args.dir, &args.manifest) {
+    let extra: Vec<_> = image.iter().cloned().collect();
+    let (source, want) = if let (None, Some(img)) = (&args.dir, &image) {
+        check_unsigned(ctx, args, "an application image")?;
+        let b = Bundle::new(
+            "app".into(),
+            "app".into(),
+            Bundle::tree_id(std::slice::from_ref(img)),
+            vec![img.clone()],
+        )?;
+        // Each device is checked against its own image once its files are listed.
+        let w = Want {
+            version: b.version.clone(),
+            git_ref: String::new(),
+            commit: String::new(),
+            match_version: true,
+        };
+        (Source::Ready(b), w)
+    } else if let (Some(d), Some(m)) = (&args.dir, &args.manifest) {
         let (b, by) = listed_folder(ctx, d, m, &keys)?;
         signed = by;
         let w = Want::of(&b, true);
@@ -560,6 +676,23 @@ fn push_one(
 
     let active = c.list(TreeSel::Active)?;
     let mut previous = c.list(TreeSel::Previous)?;
+    let kept_files = match (&args.dir, &args.app) {
+        (None, Some(_)) => Some(image_only(bundle, before, &active, args)?),
+        _ => None,
+    };
+    let bundle = kept_files.as_ref().unwrap_or(bundle);
+    if kept_files.is_some() && !args.force && same_image(bundle, &active) {
+        doc["result"] = json!("up-to-date");
+        doc["to_version"] = json!(before.active.as_ref().map(|a| a.version.clone()));
+        doc["seconds"] = json!(started.elapsed().as_secs_f64());
+        ctx.ui.say(&format!(
+            "{label}{}: up to date (the slot's image is this one; {})",
+            c.name(),
+            state_line(before)
+        ));
+        return Ok(doc);
+    }
+    doc["to_version"] = json!(bundle.version);
     let carried = carry_image(bundle, &active);
     let bundle = carried.as_ref().unwrap_or(bundle);
     if let Some((line, value)) = image_line(bundle, &active) {

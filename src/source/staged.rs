@@ -139,7 +139,12 @@ pub fn load_listed(dir: &Path, manifest: &Path, filter: &Filter) -> anyhow::Resu
             sha1: h.sha1,
             sha256: Some(h.sha256),
         };
-        files.push(verify_file(&f.path, &dir.join(&f.path), expect, true)?);
+        files.push(verify_file(
+            &f.path,
+            &m.location(f, dir, manifest),
+            expect,
+            true,
+        )?);
     }
     let git_ref = m.git_ref.clone().unwrap_or_else(|| "staged".into());
     let commit = m.commit.clone().unwrap_or_else(|| Bundle::tree_id(&files));

@@ -49,6 +49,21 @@ pub struct Release {
     pub draft: bool,
     pub prerelease: bool,
     pub manifest: Option<Vec<u8>>,
+    /// Further assets by name (ids after the manifest's).
+    pub assets: Vec<(String, Vec<u8>)>,
+}
+
+impl Release {
+    /// The bytes of the asset with this id.
+    fn asset(&self, id: u64) -> Option<Vec<u8>> {
+        if id == self.id * 10 {
+            return self.manifest.clone();
+        }
+        let k = id.checked_sub(self.id * 10 + 1)? as usize;
+        (id > self.id * 10)
+            .then(|| self.assets.get(k).map(|(_, b)| b.clone()))
+            .flatten()
+    }
 }
 
 #[derive(Default, Clone)]
@@ -195,6 +210,18 @@ impl FakeGithub {
         prerelease: bool,
         manifest: Option<Vec<u8>>,
     ) {
+        self.add_release_with_assets(tag, draft, prerelease, manifest, Vec::new());
+    }
+
+    /// A release with a manifest and further assets (name, bytes).
+    pub fn add_release_with_assets(
+        &self,
+        tag: &str,
+        draft: bool,
+        prerelease: bool,
+        manifest: Option<Vec<u8>>,
+        assets: Vec<(String, Vec<u8>)>,
+    ) {
         let mut s = self.state.lock().unwrap();
         let id = 1000 + s.releases.len() as u64;
         s.releases.push(Release {
@@ -203,6 +230,7 @@ impl FakeGithub {
             draft,
             prerelease,
             manifest,
+            assets,
         });
     }
 
@@ -381,12 +409,7 @@ fn route(
                 );
             }
             let id: u64 = path.trim_start_matches("/asset/").parse().unwrap_or(0);
-            match s
-                .releases
-                .iter()
-                .find(|r| r.id * 10 == id)
-                .and_then(|r| r.manifest.clone())
-            {
+            match s.releases.iter().find_map(|r| r.asset(id)) {
                 Some(m) => Response::new(200, m).header("content-type", "application/octet-stream"),
                 None => Response::new(404, vec![]),
             }
@@ -481,16 +504,24 @@ fn percent_decode(s: &str) -> String {
 
 fn release_json(s: &State, r: &Release) -> serde_json::Value {
     let base = format!("https://api.github.com/repos/{}/{}", s.owner, s.name);
-    let assets: Vec<serde_json::Value> = r
+    let listed = r
         .manifest
         .iter()
-        .map(|m| {
+        .map(|m| (r.id * 10, "manifest.json", m))
+        .chain(
+            r.assets
+                .iter()
+                .enumerate()
+                .map(|(k, (n, b))| (r.id * 10 + 1 + k as u64, n.as_str(), b)),
+        );
+    let assets: Vec<serde_json::Value> = listed
+        .map(|(id, name, m)| {
             serde_json::json!({
-                "url": format!("{base}/releases/assets/{}", r.id * 10),
-                "browser_download_url": format!("https://github.com/{}/{}/releases/download/{}/manifest.json", s.owner, s.name, r.tag),
-                "id": r.id * 10,
+                "url": format!("{base}/releases/assets/{id}"),
+                "browser_download_url": format!("https://github.com/{}/{}/releases/download/{}/{name}", s.owner, s.name, r.tag),
+                "id": id,
                 "node_id": "RA_kwDO",
-                "name": "manifest.json",
+                "name": name,
                 "label": null,
                 "state": "uploaded",
                 "content_type": "application/json",
@@ -547,11 +578,7 @@ fn api(s: &mut State, rest: &str, query: &str, headers: &HashMap<String, String>
         if headers.get("accept").map(String::as_str) != Some("application/octet-stream") {
             return not_found();
         }
-        if !s
-            .releases
-            .iter()
-            .any(|r| r.id * 10 == id && r.manifest.is_some())
-        {
+        if !s.releases.iter().any(|r| r.asset(id).is_some()) {
             return not_found();
         }
         return Response::new(302, vec![]).header("location", &format!("{}/asset/{id}", s.storage));

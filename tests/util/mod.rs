@@ -16,6 +16,11 @@ use std::process::{Child, Command, Output, Stdio};
 pub fn ota() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ota"));
     c.env_remove("OTA_PORT").env_remove("GITHUB_TOKEN");
+    // Never the user's cache; a test that counts cache hits sets its own.
+    c.env(
+        "OTA_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("ota-cache"),
+    );
     c
 }
 

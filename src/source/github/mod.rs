@@ -36,6 +36,9 @@ pub struct Resolved {
     pub version: String,
     /// The release's `manifest.json` asset, if it has one.
     pub manifest_asset: Option<u64>,
+    /// Every asset of the release, by name: the manifest may name the one
+    /// that holds the application image.
+    pub assets: Vec<(String, u64)>,
 }
 
 /// A file to fetch, with what it must hash to.
@@ -43,6 +46,9 @@ pub struct Resolved {
 pub struct Wanted {
     pub path: String,
     pub expect: Expect,
+    /// The release asset that holds it (the application image), instead of
+    /// the file at `path` in the commit.
+    pub asset: Option<u64>,
 }
 
 /// The files of a resolved update.
@@ -314,6 +320,11 @@ impl Github {
                         .iter()
                         .find(|a| a.name == "manifest.json")
                         .map(|a| a.id.0),
+                    assets: release
+                        .assets
+                        .iter()
+                        .map(|a| (a.name.clone(), a.id.0))
+                        .collect(),
                 })
             }
         }
@@ -339,6 +350,7 @@ impl Github {
             git_ref: self.branch.clone(),
             commit,
             manifest_asset: None,
+            assets: Vec::new(),
         })
     }
 
@@ -390,6 +402,7 @@ impl Github {
                         sha1: h.sha1,
                         sha256: Some(h.sha256),
                     },
+                    asset: self.asset_of(r, f)?,
                 });
             }
             return Ok(Listing {
@@ -421,6 +434,7 @@ impl Github {
             match (e.kind.as_str(), e.mode.as_str()) {
                 ("blob", "120000") => skipped.push(format!("{} (symlink)", e.path)),
                 ("blob", _) => files.push(Wanted {
+                    asset: None,
                     expect: Expect {
                         size: e.size,
                         sha1: Some(from_hex::<20>(&e.sha).ok_or_else(|| {
@@ -503,6 +517,57 @@ impl Github {
         Ok((bundle, temp))
     }
 
+    /// The release asset a manifest entry names, which the release must have.
+    fn asset_of(
+        &self,
+        r: &Resolved,
+        f: &crate::manifest::ManifestFile,
+    ) -> anyhow::Result<Option<u64>> {
+        let Some(name) = &f.asset else {
+            return Ok(None);
+        };
+        match r.assets.iter().find(|(n, _)| n == name) {
+            Some((_, id)) => Ok(Some(*id)),
+            None => Err(fail(
+                Kind::Source,
+                format!(
+                    "{} release {}: manifest.json names the asset `{}` for {}, and the release has no asset of that name; upload the file `ota manifest gen --app` wrote beside the manifest; nothing was downloaded",
+                    self.api.repo_name(),
+                    crate::terminal::escape(&r.git_ref),
+                    crate::terminal::escape(name),
+                    f.path
+                ),
+            )),
+        }
+    }
+
+    /// A release asset's bytes, checked as a raw download is, into `dest`.
+    async fn fetch_asset(
+        &self,
+        id: u64,
+        w: &Wanted,
+        dest: &std::path::Path,
+    ) -> anyhow::Result<Sha1> {
+        let route = self.path(&format!("releases/assets/{id}"));
+        let bytes = match self
+            .api
+            .get(&route, Some("application/octet-stream"))
+            .await?
+        {
+            Got::Body(b) => b,
+            Got::NotFound => return Err(self.api.not_found(&format!("asset of {}", w.path))),
+        };
+        std::fs::write(dest, &bytes)
+            .map_err(|e| fail(Kind::Source, format!("{}: {e}", dest.display())))?;
+        match verify_file(&w.path, dest, w.expect, true) {
+            Ok(f) => Ok(f.sha1),
+            Err(e) => {
+                let _ = std::fs::remove_file(dest);
+                Err(e.context(format!("release asset {route}")))
+            }
+        }
+    }
+
     /// A verified copy of one file: from the cache, or downloaded.
     async fn obtain(
         &self,
@@ -520,7 +585,14 @@ impl Github {
         }
         match temp {
             Some(dest) => {
-                self.raw.fetch(&r.commit, &w.path, w.expect, &dest).await?;
+                match w.asset {
+                    Some(id) => {
+                        self.fetch_asset(id, w, &dest).await?;
+                    }
+                    None => {
+                        self.raw.fetch(&r.commit, &w.path, w.expect, &dest).await?;
+                    }
+                }
                 Ok(dest)
             }
             None => {
@@ -528,7 +600,10 @@ impl Github {
                     .cache
                     .temp_blob()
                     .map_err(|e| fail(Kind::Source, format!("cache: {e}")))?;
-                let sha1: Sha1 = self.raw.fetch(&r.commit, &w.path, w.expect, &part).await?;
+                let sha1: Sha1 = match w.asset {
+                    Some(id) => self.fetch_asset(id, w, &part).await?,
+                    None => self.raw.fetch(&r.commit, &w.path, w.expect, &part).await?,
+                };
                 let final_path = self.cache.blob(&sha1);
                 std::fs::rename(&part, &final_path)
                     .map_err(|e| fail(Kind::Source, format!("cache: {e}")))?;
