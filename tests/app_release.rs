@@ -223,14 +223,7 @@ fn manifest_gen_app_writes_the_image_beside_the_manifest_and_names_it() {
     assert!(r.stderr.contains(".ota/app.bin"), "{}", r.stderr);
 
     // An ELF linked for another address is refused, naming the file.
-    let mut vectors = vec![0u8; 192];
-    vectors[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
-    vectors[4..8].copy_from_slice(&0x1000_01C1u32.to_le_bytes());
-    std::fs::write(
-        d.path().join("agent.elf"),
-        elf::with_segments(&[(0x1000_0100, &vectors)]),
-    )
-    .unwrap();
+    std::fs::write(d.path().join("agent.elf"), elf::linked_for_the_agent()).unwrap();
     let r = run(
         d.path(),
         &[

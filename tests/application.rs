@@ -293,14 +293,7 @@ fn push_app_puts_the_image_in_the_tree_and_the_slot() {
 fn an_elf_not_linked_for_the_slot_is_refused_before_anything_is_sent() {
     let d = tempdir();
     write(&d.path().join("files"), "blink.txt", b"100,400\n");
-    let mut vectors = vec![0u8; 192];
-    vectors[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
-    vectors[4..8].copy_from_slice(&0x1000_01C1u32.to_le_bytes());
-    std::fs::write(
-        d.path().join("pico.elf"),
-        elf::with_segments(&[(0x1000_0100, &vectors)]),
-    )
-    .unwrap();
+    std::fs::write(d.path().join("pico.elf"), elf::linked_for_the_agent()).unwrap();
     let r = run(
         d.path(),
         &[

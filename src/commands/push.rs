@@ -99,11 +99,16 @@ fn carry_image(bundle: &Bundle, active: &[DeviceFile]) -> Option<Bundle> {
     let f = active
         .iter()
         .find(|f| f.path == ota_agent::layout::APP_IMAGE)?;
+    Some(bundle.with_file(kept(f)?))
+}
+
+/// A file of the device's tree, joining the new tree as it is (reused).
+fn kept(f: &DeviceFile) -> Option<crate::bundle::BundleFile> {
     let sha1 = crate::bundle::from_hex(&f.sha1)?;
     let sha256 = f.sha256.as_deref().and_then(crate::bundle::from_hex);
-    Some(bundle.with_file(crate::bundle::BundleFile::on_device(
+    Some(crate::bundle::BundleFile::on_device(
         &f.path, f.size, sha1, sha256,
-    )))
+    ))
 }
 
 /// `--app` without `--dir`: the device's files as they are, with the new
@@ -125,16 +130,12 @@ fn image_only(
         .iter()
         .filter(|f| f.path != ota_agent::layout::APP_IMAGE)
     {
-        let sha1 = crate::bundle::from_hex(&f.sha1).ok_or_else(|| {
+        files.push(kept(f).ok_or_else(|| {
             fail(
                 Kind::Device,
                 format!("{}: the device lists a bad SHA-1", f.path),
             )
-        })?;
-        let sha256 = f.sha256.as_deref().and_then(crate::bundle::from_hex);
-        files.push(crate::bundle::BundleFile::on_device(
-            &f.path, f.size, sha1, sha256,
-        ));
+        })?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let id = Bundle::tree_id(&files);

@@ -10,6 +10,14 @@ pub fn application(body: &[u8]) -> Vec<u8> {
     with_segments(&[(0x1004_0000, &bytes)])
 }
 
+/// An application linked where the agent sits (0x10000100), not for the slot.
+pub fn linked_for_the_agent() -> Vec<u8> {
+    let mut vectors = vec![0u8; 192];
+    vectors[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
+    vectors[4..8].copy_from_slice(&0x1000_01C1u32.to_le_bytes());
+    with_segments(&[(0x1000_0100, &vectors)])
+}
+
 /// An ELF whose PT_LOAD segments load `bytes` at each physical address.
 pub fn with_segments(segs: &[(u32, &[u8])]) -> Vec<u8> {
     const EHDR: usize = 52;

@@ -382,15 +382,7 @@ impl Github {
     /// The files of the update: the release manifest, or the Git tree.
     pub async fn listing(&self, r: &Resolved) -> anyhow::Result<Listing> {
         if let Some(id) = r.manifest_asset {
-            let route = self.path(&format!("releases/assets/{id}"));
-            let bytes = match self
-                .api
-                .get(&route, Some("application/octet-stream"))
-                .await?
-            {
-                Got::Body(b) => b,
-                Got::NotFound => return Err(self.api.not_found("manifest.json asset")),
-            };
+            let bytes = self.asset_bytes(id, "manifest.json asset").await?;
             let m = Manifest::parse(&format!("{} manifest.json", r.git_ref), &bytes)?;
             let mut files = Vec::new();
             for f in &m.files {
@@ -541,6 +533,20 @@ impl Github {
         }
     }
 
+    /// The bytes of release asset `id` (through the API, which redirects to
+    /// the storage host); `what` names it when it is not there.
+    async fn asset_bytes(&self, id: u64, what: &str) -> anyhow::Result<Vec<u8>> {
+        let route = self.path(&format!("releases/assets/{id}"));
+        match self
+            .api
+            .get(&route, Some("application/octet-stream"))
+            .await?
+        {
+            Got::Body(b) => Ok(b),
+            Got::NotFound => Err(self.api.not_found(what)),
+        }
+    }
+
     /// A release asset's bytes, checked as a raw download is, into `dest`.
     async fn fetch_asset(
         &self,
@@ -548,21 +554,16 @@ impl Github {
         w: &Wanted,
         dest: &std::path::Path,
     ) -> anyhow::Result<Sha1> {
-        let route = self.path(&format!("releases/assets/{id}"));
-        let bytes = match self
-            .api
-            .get(&route, Some("application/octet-stream"))
-            .await?
-        {
-            Got::Body(b) => b,
-            Got::NotFound => return Err(self.api.not_found(&format!("asset of {}", w.path))),
-        };
+        let bytes = self
+            .asset_bytes(id, &format!("asset of {}", w.path))
+            .await?;
         std::fs::write(dest, &bytes)
             .map_err(|e| fail(Kind::Source, format!("{}: {e}", dest.display())))?;
         match verify_file(&w.path, dest, w.expect, true) {
             Ok(f) => Ok(f.sha1),
             Err(e) => {
                 let _ = std::fs::remove_file(dest);
+                let route = self.path(&format!("releases/assets/{id}"));
                 Err(e.context(format!("release asset {route}")))
             }
         }
