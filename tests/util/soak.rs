@@ -118,6 +118,10 @@ pub fn soak(
     let mut sim = Sim::tcp(work, "soak.img");
     let mut counts = Counts::default();
     let (mut now, mut before): (Files, Option<Files>) = (random_files(&mut rng, 6), None);
+    // The active tree was left in trial (its Reboot lost, say): a push over
+    // it keeps the confirmed tree before it to fall back to, which this
+    // model does not hold, so no rollback is tried until a confirmed push.
+    let mut in_trial = false;
     push_dir(work, &sim.port, &now, "v0").ok();
     for n in 1..=updates {
         let kind = match rng.below(10) {
@@ -212,7 +216,9 @@ pub fn soak(
             counts.clean_failures += 1;
         }
         if holds_new {
-            before = Some(std::mem::replace(&mut now, target));
+            let was = std::mem::replace(&mut now, target);
+            before = (!in_trial).then_some(was);
+            in_trial = r.code != 0;
         } else if on_device != old {
             // Unknown state: start again from what is there, by a clean push.
             push_dir(work, &sim.port, &now, &format!("v{n}-again")).ok();
