@@ -1,21 +1,17 @@
-//! A small reader for 32-bit little-endian ELF files, enough for the agent
-//! firmware: the bytes to put in flash (for `ota agent uf2`) and the flash
-//! and RAM the firmware uses (text, data, bss, as `size` reports them).
+//! The flash image and sizes of a 32-bit little-endian ARM ELF (the agent
+//! firmware, an application): the bytes to put in flash (`ota agent uf2`,
+//! the slot image) and the flash and RAM used (text, data, bss, as `size`
+//! reports them).
 //!
-//! It only reads: it never loads, relocates or runs anything, and it checks
-//! every offset against the file so that a truncated or hostile file gives an
-//! error, not a panic.
+//! Parsing is the `object` crate's: it bounds every offset against the file,
+//! so a truncated or hostile file is an error, not a panic. This module only
+//! chooses what to read and says what is wrong in the user's terms.
 
+use object::elf::{FileHeader32, ProgramHeader32, SectionHeader32, EM_ARM, PT_LOAD};
+use object::elf::{SHF_ALLOC, SHF_WRITE, SHT_NOBITS};
+use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
+use object::LittleEndian as LE;
 use thiserror::Error;
-
-const PT_LOAD: u32 = 1;
-const SHT_NOBITS: u32 = 8;
-const SHF_WRITE: u32 = 0x1;
-const SHF_ALLOC: u32 = 0x2;
-
-const EHDR_LEN: usize = 52;
-const PHDR_LEN: usize = 32;
-const SHDR_LEN: usize = 40;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -24,14 +20,12 @@ pub enum ElfError {
     NotElf,
     #[error("not a 32-bit little-endian ELF (class {class}, data {data}); the Pico's firmware is ELF32 LE (thumbv6m-none-eabi)")]
     Unsupported { class: u8, data: u8 },
-    #[error("ELF truncated or corrupt: the {what} lie outside the file's {len} bytes")]
-    Truncated { what: &'static str, len: usize },
-    #[error("ELF {what} entries are {got} bytes, expected {expected}")]
-    EntrySize {
-        what: &'static str,
-        got: u16,
-        expected: usize,
-    },
+    #[error(
+        "not an ARM ELF (machine {machine}); build it for the Pico's target, thumbv6m-none-eabi"
+    )]
+    NotArm { machine: u16 },
+    #[error("ELF truncated or corrupt: {what} ({detail})")]
+    Corrupt { what: &'static str, detail: String },
 }
 
 /// One PT_LOAD segment with bytes in the file.
@@ -63,21 +57,24 @@ pub struct Sizes {
 /// The PT_LOAD segments that carry bytes, in file order (empty ones, like
 /// `.bss`, are skipped).
 pub fn load_segments(elf: &[u8]) -> Result<Vec<Segment<'_>>, ElfError> {
-    let h = Header::parse(elf)?;
+    let (h, e) = header(elf)?;
     let mut out = Vec::new();
-    for i in 0..h.phnum {
-        let ph = table_entry(elf, h.phoff, i, PHDR_LEN, "program headers")?;
-        if u32_at(ph, 0) != PT_LOAD {
+    for ph in program_headers(h, elf)? {
+        if ph.p_type(e) != PT_LOAD || ph.p_filesz(e) == 0 {
             continue;
         }
-        let (offset, filesz) = (u32_at(ph, 4), u32_at(ph, 16));
-        if filesz == 0 {
-            continue;
-        }
-        let data = slice(elf, offset, filesz, "segment bytes")?;
+        let data = ph.data(e, elf).map_err(|()| ElfError::Corrupt {
+            what: "a segment's bytes lie outside the file",
+            detail: format!(
+                "offset {:#x}, {} bytes, file of {} bytes",
+                ph.p_offset(e),
+                ph.p_filesz(e),
+                elf.len()
+            ),
+        })?;
         out.push(Segment {
-            vaddr: u32_at(ph, 8),
-            paddr: u32_at(ph, 12),
+            paddr: ph.p_paddr(e),
+            vaddr: ph.p_vaddr(e),
             data,
         });
     }
@@ -92,27 +89,33 @@ pub fn load_segments(elf: &[u8]) -> Result<Vec<Segment<'_>>, ElfError> {
 /// functions in `.data`, which makes `.data` executable and not writable, and
 /// `size` then counts it as text, hiding the RAM it takes.
 pub fn section_sizes(elf: &[u8]) -> Result<Sizes, ElfError> {
-    let h = Header::parse(elf)?;
-    let mut copied: Vec<(u64, u64)> = Vec::new(); // RAM ranges loaded from elsewhere
-    for i in 0..h.phnum {
-        let ph = table_entry(elf, h.phoff, i, PHDR_LEN, "program headers")?;
-        let (vaddr, paddr, memsz) = (u32_at(ph, 8), u32_at(ph, 12), u32_at(ph, 20));
-        if u32_at(ph, 0) == PT_LOAD && vaddr != paddr && u32_at(ph, 16) > 0 {
-            copied.push((u64::from(vaddr), u64::from(vaddr) + u64::from(memsz)));
-        }
-    }
+    let (h, e) = header(elf)?;
+    // RAM ranges loaded from elsewhere.
+    let copied: Vec<(u64, u64)> = program_headers(h, elf)?
+        .iter()
+        .filter(|ph| ph.p_type(e) == PT_LOAD && ph.p_vaddr(e) != ph.p_paddr(e))
+        .filter(|ph| ph.p_filesz(e) > 0)
+        .map(|ph| {
+            let start = u64::from(ph.p_vaddr(e));
+            (start, start + u64::from(ph.p_memsz(e)))
+        })
+        .collect();
+    let sections: &[SectionHeader32<LE>] =
+        h.section_headers(e, elf).map_err(|err| ElfError::Corrupt {
+            what: "the section headers",
+            detail: err.to_string(),
+        })?;
     let mut sizes = Sizes::default();
-    for i in 0..h.shnum {
-        let sh = table_entry(elf, h.shoff, i, SHDR_LEN, "section headers")?;
-        let (kind, flags) = (u32_at(sh, 4), u32_at(sh, 8));
-        let (addr, size) = (u64::from(u32_at(sh, 12)), u64::from(u32_at(sh, 20)));
-        if flags & SHF_ALLOC == 0 || size == 0 {
+    for sh in sections {
+        let (flags, addr, size) = (sh.sh_flags(e), u64::from(sh.sh_addr(e)), sh.sh_size(e));
+        if !flags.contains(SHF_ALLOC) || size == 0 {
             continue;
         }
-        let to_ram = copied.iter().any(|&(s, e)| s <= addr && addr < e);
-        if kind == SHT_NOBITS {
+        let size = u64::from(size);
+        let to_ram = copied.iter().any(|&(s, end)| s <= addr && addr < end);
+        if sh.sh_type(e) == SHT_NOBITS {
             sizes.bss += size;
-        } else if flags & SHF_WRITE != 0 || to_ram {
+        } else if flags.contains(SHF_WRITE) || to_ram {
             sizes.data += size;
         } else {
             sizes.text += size;
@@ -121,103 +124,52 @@ pub fn section_sizes(elf: &[u8]) -> Result<Sizes, ElfError> {
     Ok(sizes)
 }
 
-struct Header {
-    phoff: u32,
-    phnum: u16,
-    shoff: u32,
-    shnum: u16,
-}
-
-impl Header {
-    fn parse(elf: &[u8]) -> Result<Header, ElfError> {
-        if elf.len() < 4 || &elf[..4] != b"\x7fELF" {
-            return Err(ElfError::NotElf);
-        }
-        if elf.len() < EHDR_LEN {
-            return Err(ElfError::Truncated {
-                what: "file header",
-                len: elf.len(),
-            });
-        }
-        let (class, data) = (elf[4], elf[5]);
-        if class != 1 || data != 1 {
+/// The file header, once it is known to be an ELF32 LE for ARM.
+fn header(elf: &[u8]) -> Result<(&FileHeader32<LE>, LE), ElfError> {
+    if !elf.starts_with(b"\x7fELF") {
+        return Err(ElfError::NotElf);
+    }
+    if let [_, _, _, _, class, data, ..] = *elf {
+        if class != object::elf::ELFCLASS32.0 || data != object::elf::ELFDATA2LSB.0 {
             return Err(ElfError::Unsupported { class, data });
         }
-        let h = Header {
-            phoff: u32_at(elf, 28),
-            phnum: u16_at(elf, 44),
-            shoff: u32_at(elf, 32),
-            shnum: u16_at(elf, 48),
-        };
-        for (what, size, want, count) in [
-            ("program header", u16_at(elf, 42), PHDR_LEN, h.phnum),
-            ("section header", u16_at(elf, 46), SHDR_LEN, h.shnum),
-        ] {
-            if count > 0 && usize::from(size) != want {
-                return Err(ElfError::EntrySize {
-                    what,
-                    got: size,
-                    expected: want,
-                });
-            }
-        }
-        Ok(h)
     }
-}
-
-/// Entry `i` of a table of `len`-byte entries at `offset`.
-fn table_entry<'a>(
-    elf: &'a [u8],
-    offset: u32,
-    i: u16,
-    len: usize,
-    what: &'static str,
-) -> Result<&'a [u8], ElfError> {
-    let at = u64::from(offset) + u64::from(i) * len as u64;
-    let at = u32::try_from(at).map_err(|_| ElfError::Truncated {
-        what,
-        len: elf.len(),
+    let h = FileHeader32::<LE>::parse(elf).map_err(|err| ElfError::Corrupt {
+        what: "the file header",
+        detail: err.to_string(),
     })?;
-    slice(elf, at, len as u32, what)
+    let machine = h.e_machine(LE);
+    if machine != EM_ARM {
+        return Err(ElfError::NotArm { machine: machine.0 });
+    }
+    Ok((h, LE))
 }
 
-fn slice<'a>(
+fn program_headers<'a>(
+    h: &FileHeader32<LE>,
     elf: &'a [u8],
-    offset: u32,
-    len: u32,
-    what: &'static str,
-) -> Result<&'a [u8], ElfError> {
-    let start = offset as usize;
-    start
-        .checked_add(len as usize)
-        .and_then(|end| elf.get(start..end))
-        .ok_or(ElfError::Truncated {
-            what,
-            len: elf.len(),
-        })
-}
-
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+) -> Result<&'a [ProgramHeader32<LE>], ElfError> {
+    h.program_headers(LE, elf).map_err(|err| ElfError::Corrupt {
+        what: "the program headers",
+        detail: err.to_string(),
+    })
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use object::elf::{SectionFlags, SectionType, SHF_EXECINSTR, SHT_PROGBITS};
 
-    const SHF_EXECINSTR: u32 = 0x4;
-    const SHT_PROGBITS: u32 = 1;
+    const EHDR_LEN: usize = 52;
+    const PHDR_LEN: usize = 32;
+    const SHDR_LEN: usize = 40;
 
     /// A section of a synthetic ELF: name, type, flags, address, bytes
     /// (for NOBITS, only the length counts).
     pub(crate) struct Sec<'a> {
         pub name: &'a str,
-        pub kind: u32,
-        pub flags: u32,
+        pub kind: SectionType,
+        pub flags: SectionFlags,
         pub addr: u32,
         pub bytes: &'a [u8],
     }
@@ -244,7 +196,7 @@ pub(crate) mod tests {
         }
         for (i, s) in segs.iter().enumerate() {
             let ph = phoff + i * PHDR_LEN;
-            put32(&mut out, ph, PT_LOAD);
+            put32(&mut out, ph, PT_LOAD.0);
             put32(&mut out, ph + 4, seg_at[i]);
             put32(&mut out, ph + 8, s.vaddr);
             put32(&mut out, ph + 12, s.paddr);
@@ -281,8 +233,8 @@ pub(crate) mod tests {
         for (i, s) in secs.iter().enumerate() {
             let sh = shoff + (i + 1) * SHDR_LEN;
             put32(&mut out, sh, name_at[i]);
-            put32(&mut out, sh + 4, s.kind);
-            put32(&mut out, sh + 8, s.flags);
+            put32(&mut out, sh + 4, s.kind.0);
+            put32(&mut out, sh + 8, s.flags.0 as u32);
             put32(&mut out, sh + 12, s.addr);
             put32(&mut out, sh + 16, sec_at[i]);
             put32(&mut out, sh + 20, s.bytes.len() as u32);
@@ -395,7 +347,7 @@ pub(crate) mod tests {
                 Sec {
                     name: ".debug_info",
                     kind: SHT_PROGBITS,
-                    flags: 0,
+                    flags: SectionFlags(0),
                     addr: 0,
                     bytes: &[1, 2, 3, 4],
                 },
@@ -436,8 +388,8 @@ pub(crate) mod tests {
         let elf = firmware_like();
         for cut in [10, EHDR_LEN, EHDR_LEN + 40, elf.len() - 1] {
             assert!(
-                matches!(load_segments(&elf[..cut]), Err(ElfError::Truncated { .. }))
-                    || matches!(section_sizes(&elf[..cut]), Err(ElfError::Truncated { .. })),
+                matches!(load_segments(&elf[..cut]), Err(ElfError::Corrupt { .. }))
+                    || matches!(section_sizes(&elf[..cut]), Err(ElfError::Corrupt { .. })),
                 "cut at {cut}"
             );
         }
@@ -447,11 +399,17 @@ pub(crate) mod tests {
             load_segments(&elf64),
             Err(ElfError::Unsupported { class: 2, data: 1 })
         );
+        let mut riscv = elf.clone();
+        put16(&mut riscv, 18, 243); // EM_RISCV
+        assert_eq!(
+            load_segments(&riscv),
+            Err(ElfError::NotArm { machine: 243 })
+        );
         let mut huge = elf;
         put32(&mut huge, 28, u32::MAX - 8); // phoff far past the end
         assert!(matches!(
             load_segments(&huge),
-            Err(ElfError::Truncated { .. })
+            Err(ElfError::Corrupt { .. })
         ));
     }
 }

@@ -4,6 +4,9 @@
 
 #[path = "fuzz/fuzz_targets/checks.rs"]
 mod checks;
+#[path = "util/elf.rs"]
+#[allow(dead_code)]
+mod elf;
 
 use std::path::{Path, PathBuf};
 
@@ -14,10 +17,11 @@ use sha1::Digest;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 3] = [
+const TARGETS: [(&str, Check); 4] = [
     ("frames", checks::frames),
     ("manifest", checks::manifest),
     ("staged", checks::staged),
+    ("elf", checks::elf),
 ];
 
 fn corpus(target: &str) -> PathBuf {
@@ -86,6 +90,9 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         .replace("lib/util.py", "../outside.py")
         .into_bytes();
     let seed_manifest = br#"{"version": "v1.0.0", "files": [{"path": "lib/util.py", "sha256": "aa00000000000000000000000000000000000000000000000000000000000011", "size": 12}], "post_update": "hooks/post.py"}"#.to_vec();
+    let app = elf::application(&[0x5A; 64]);
+    let mut past_end = app.clone();
+    past_end[52 + 16..52 + 20].copy_from_slice(&u32::MAX.to_le_bytes()); // p_filesz
     vec![
         ("frames", "info", info.clone()),
         ("frames", "listing", listing),
@@ -97,6 +104,10 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("staged", "valid", staged),
         ("staged", "outside", outside),
         ("staged", "empty", Vec::new()),
+        ("elf", "application", app.clone()),
+        ("elf", "linked-for-the-agent", elf::linked_for_the_agent()),
+        ("elf", "truncated", app[..60].to_vec()),
+        ("elf", "segment-past-the-end", past_end),
     ]
 }
 

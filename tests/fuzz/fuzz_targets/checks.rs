@@ -89,3 +89,15 @@ pub fn staged(data: &[u8]) {
         let _ = ota::source::staged::check_against(&b, data);
     }
 }
+
+/// The ELF reader, through what ota makes of an ELF: a slot image (which
+/// must then pass the slot's own checks), a firmware UF2 and the sizes.
+pub fn elf(data: &[u8]) {
+    if let Ok(image) = ota::app_image::from_elf(data) {
+        let slot = ota::uf2::SLOT;
+        assert!(image.len() as u64 <= u64::from(slot.end - slot.start));
+        assert!(ota::app_image::check(image).is_ok());
+    }
+    let _ = ota::uf2::firmware_uf2(data, None);
+    let _ = ota::elf::section_sizes(data);
+}
