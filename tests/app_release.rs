@@ -49,13 +49,15 @@ fn image_of(d: &Path, port: &str) -> Option<(u64, String)> {
         })
 }
 
-/// Two builds of one application: v2 differs from v1 in one 4 KiB sector.
+/// Two builds of one application: v2 differs from v1 in two slot sectors, a
+/// whole one and the last, which holds only 3,808 of the image's bytes.
 /// Each test has builds of its own (`seed`): the host's blob cache, shared
 /// by the tests, must not answer for another test's image.
 fn two_builds(d: &Path, seed: u64) -> (Vec<u8>, Vec<u8>) {
     let v1 = content(seed, 20_000);
     let mut v2 = v1.clone();
     v2[9_000] ^= 0x5A;
+    v2[19_990] ^= 0x5A;
     let (v1, v2) = (elf::application(&v1), elf::application(&v2));
     std::fs::write(d.join("v1.elf"), &v1).unwrap();
     std::fs::write(d.join("v2.elf"), &v2).unwrap();
@@ -76,8 +78,8 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
         .collect();
     let (size, v1_sha1) = image_of(d.path(), PORT).unwrap();
 
-    // Only the image travels; its one changed sector is counted against
-    // the v1 image the host kept.
+    // Only the image travels; its changed sectors are counted against the
+    // v1 image the host kept.
     let doc = json(d.path(), &["--port", PORT, "push", "--app", "v2.elf"]);
     assert_eq!(
         (doc["files_sent"].as_u64(), doc["bytes_sent"].as_u64()),
@@ -86,9 +88,10 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
     assert_eq!(
         (
             doc["image"]["state"].as_str(),
-            doc["image"]["sectors_changed"].as_u64()
+            doc["image"]["sectors_changed"].as_u64(),
+            doc["image"]["bytes_changed"].as_u64()
         ),
-        (Some("changed"), Some(1))
+        (Some("changed"), Some(2), Some(4096 + 3808))
     );
     let s = status(d.path(), PORT);
     let (size2, v2_sha1) = image_of(d.path(), PORT).unwrap();
@@ -113,7 +116,8 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
     )
     .ok();
     assert!(
-        r.stderr.contains("(1 of 5 slot sectors to rewrite)"),
+        r.stderr
+            .contains("7.7 KiB of 19.7 KiB changed (2 of 5 slot sectors to rewrite)"),
         "{}",
         r.stderr
     );

@@ -21,6 +21,15 @@
 //   blink.txt, --boots 0), the 1200-baud touch and the hand-back included:
 //   ota's wall time, the emulated time, and both until the application runs
 //   the new tree;
+// - image: the application image in the tree. Starting from blink v1 (the
+//   UF2), pushes of blink-v2 with its files, of new files with the image
+//   unchanged, and of v1 again; each with the bytes ota sent, the slot
+//   sectors the agent erased and the bytes it programmed (the emulator's
+//   flash counters), and the time from the reboot to the application's
+//   first instruction. With OTA_APP_CHANGED_ELF set, a last push of that
+//   build after v1: e.g. v1 with one function changed (edit one line of
+//   examples/blink/src/pattern.rs, `cargo build --release -p ota-blink --bin
+//   ota-blink` in firmware-agent/pico, copy the ELF aside, undo the edit);
 // - the firmware's flash use, as `ota agent uf2 --app` reports it;
 // - boardtime: the board's time for the push bench's cases (a 1 MiB tree of
 //   50 files, one file of it changed, one 1 MiB file), each flash operation
@@ -30,7 +39,7 @@
 //   programs of the payload). One line per case:
 //   `board-time <case>: emulated <s> s, modeled <s> s, bound <s> s`.
 //
-//   node bench.js [push|verify|handover|flash|boardtime]...   (or: npm run bench; all by default)
+//   node bench.js [push|verify|handover|image|flash|boardtime]...   (or: npm run bench; all by default)
 //
 // Uses the same binaries as the tests (OTA_BIN, OTA_FIRMWARE_ELF, OTA_APP_ELF).
 // BENCH_BYTES sets the push's file size, BENCH_VERIFY_RUNS the verify runs (3).
@@ -238,6 +247,7 @@ async function handover({ otaBin, elf, app }, dir) {
 }
 
 async function image({ otaBin, elf, app, appV2 }, dir) {
+  const changed = process.env.OTA_APP_CHANGED_ELF;
   const emu = await startEmulator({ elf, app, flash: path.join(dir, 'flash.img') });
   try {
     fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify({ device_timeout_sec: 20 }));
@@ -265,6 +275,7 @@ async function image({ otaBin, elf, app, appV2 }, dir) {
       new_build_v2: await one('v2', { 'blink.txt': '100,400\n' }, appV2),
       unchanged_image_files_changed: await one('v2.1', { 'blink.txt': '200,200\n' }, null),
       back_to_v1_one_constant_differs: await one('v3', { 'blink.txt': '200,200\n' }, app),
+      ...(changed ? { v1_then_OTA_APP_CHANGED_ELF: await one('v4', { 'blink.txt': '200,200\n' }, changed) } : {}),
     };
   } finally {
     await emu.stop();

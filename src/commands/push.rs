@@ -71,9 +71,13 @@ fn app_image_file(args: &PushArgs) -> Result<Option<crate::bundle::BundleFile>> 
     Ok(Some(file))
 }
 
-/// `N KiB of M changed`, when the device's image is in the host's cache:
-/// the slot sectors whose bytes differ, which are all the agent rewrites.
-fn changed_sectors(old_sha1: &str, new: &crate::bundle::BundleFile) -> Option<(usize, usize)> {
+/// The slot sectors whose bytes differ, which are all the agent rewrites, when
+/// the device's image is in the host's cache: (bytes of the new image in
+/// them, how many, of how many). The last sector may hold less than 4 KiB.
+fn changed_sectors(
+    old_sha1: &str,
+    new: &crate::bundle::BundleFile,
+) -> Option<(usize, usize, usize)> {
     let cache = Cache::new(Cache::default_root());
     let old = std::fs::read(cache.blob(&crate::bundle::from_hex(old_sha1)?)).ok()?;
     let new = std::fs::read(new.location()).ok()?;
@@ -85,8 +89,11 @@ fn changed_sectors(old_sha1: &str, new: &crate::bundle::BundleFile) -> Option<(u
             .to_vec()
     };
     let sectors = new.len().div_ceil(sector);
-    let changed = (0..sectors).filter(|&i| at(&old, i) != at(&new, i)).count();
-    Some((changed, sectors))
+    let changed: Vec<usize> = (0..sectors)
+        .filter(|&i| at(&old, i) != at(&new, i))
+        .collect();
+    let bytes = changed.iter().map(|&i| at(&new, i).len()).sum();
+    Some((bytes, changed.len(), sectors))
 }
 
 /// A files-only update for a device whose tree carries an application image
@@ -185,9 +192,9 @@ fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Value)>
         Some(_) => (
             "changed",
             match sectors {
-                Some((n, of)) => format!(
+                Some((bytes, n, of)) => format!(
                     "{} of {} changed ({n} of {of} slot sectors to rewrite)",
-                    human_bytes((n * ota_agent::layout::SECTOR as usize) as u64),
+                    human_bytes(bytes as u64),
                     human_bytes(img.size as u64)
                 ),
                 None => format!(
@@ -204,7 +211,8 @@ fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Value)>
             "state": state,
             "bytes": img.size,
             "sha1": crate::bundle::hex(&img.sha1),
-            "sectors_changed": sectors.map(|s| s.0),
+            "sectors_changed": sectors.map(|s| s.1),
+            "bytes_changed": sectors.map(|s| s.0),
             "sectors": img.size.div_ceil(ota_agent::layout::SECTOR),
         }),
     ))
