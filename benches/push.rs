@@ -856,6 +856,7 @@ impl Sink {
             device_id: [0; 8],
             max_chunk: ota_protocol::MAX_CHUNK as u16,
             app: ota_protocol::AppSlot::Empty,
+            boot_id: 1,
         };
         let agent = ota_agent::Agent::boot(flash, 0, 64, config)
             .expect("a blank RAM flash opens")

@@ -28,8 +28,11 @@ fn check_outcome(
     let ok = r.code == 0;
     if ok {
         assert_eq!(on_device, tree_of(new), "push said success: {}", r.stderr);
-    } else if r.stderr.contains("was installed but did not confirm") {
-        // The Reboot itself was lost to the faults: the new tree is committed
+    } else if r
+        .stderr
+        .contains("is committed, but the device did not restart")
+    {
+        // Every Reboot was lost to the faults: the new tree is committed
         // whole and waits in trial for the next reset, as the message says.
         assert_eq!(r.code, 5, "{}", r.stderr);
         assert_eq!(on_device, tree_of(new), "a committed tree is whole");
@@ -123,6 +126,72 @@ fn corrupted_and_dropped_bytes_are_resent() {
             }
         );
     }
+}
+
+/// A push through a relay that loses the first `lose` Reboot requests.
+fn push_losing_reboots(d: &std::path::Path, sim: &Sim, lose: u32) -> Run {
+    let relay = Relay::start(
+        &sim.port,
+        Faults {
+            lose_reboots: lose,
+            ..Faults::default()
+        },
+        None,
+    );
+    run(
+        d,
+        &[
+            "--port",
+            &relay.addr,
+            "--json",
+            "push",
+            "--dir",
+            "new",
+            "--version",
+            "v2",
+        ],
+    )
+}
+
+#[test]
+fn a_lost_reboot_is_asked_again_and_the_new_tree_confirmed() {
+    let d = tempdir();
+    let sim = setup(d.path());
+    let r = push_losing_reboots(d.path(), &sim, 2).ok();
+    assert_eq!(r.json()["result"], "confirmed", "{}", r.stderr);
+    assert_eq!(
+        device_files(d.path(), &sim.port),
+        tree_of(&d.path().join("new"))
+    );
+    let s = status(d.path(), &sim.port);
+    assert_eq!(
+        (s["state"].as_str(), s["active"]["version"].as_str()),
+        (Some("confirmed"), Some("v2"))
+    );
+}
+
+#[test]
+fn a_device_that_never_gets_the_reboot_is_said_not_to_have_restarted() {
+    let d = tempdir();
+    let sim = setup(d.path());
+    let r = push_losing_reboots(d.path(), &sim, u32::MAX);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("v2 is committed, but the device did not restart")
+            && r.stderr.contains("`ota reboot`"),
+        "{}",
+        r.stderr
+    );
+    // Committed whole, in trial with every boot left, until the reset it never got.
+    assert_eq!(
+        device_files(d.path(), &sim.port),
+        tree_of(&d.path().join("new"))
+    );
+    let s = status(d.path(), &sim.port);
+    assert_eq!(s["state"], "trial", "{s}");
+    run(d.path(), &["--port", &sim.port, "reboot"]).ok();
+    assert_eq!(status(d.path(), &sim.port)["state"], "confirmed");
 }
 
 #[test]

@@ -51,6 +51,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             device_id: [1; 8],
             max_chunk: 1024,
             app: ota_protocol::AppSlot::Empty,
+            boot_id: 1,
         },
     )
     .unwrap();

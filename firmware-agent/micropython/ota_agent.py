@@ -15,7 +15,7 @@ import hashlib
 import micropython
 
 AGENT = "0.1.0"
-MAJOR, MINOR = 1, 1
+MAJOR, MINOR = 1, 3
 MAX_CHUNK = 4096
 MAX_ENTRIES = 1024
 MAX_PATH = 120
@@ -216,6 +216,9 @@ class Agent:
         self.sess = None
         self.cur = None
         self.id = self.device_id()
+        # Info's boot_id: each start of this agent draws a new one, so ota
+        # knows a board that still answers with it never took its Reboot.
+        self.boot_id = int.from_bytes(os.urandom(4), "little") or 1
 
     def device_id(self):
         try:
@@ -330,6 +333,7 @@ class Agent:
         o.u8(0).u8(0).u8(0).var(0)
         # No release keys here, so no security version and no key changes.
         o.var(0).var(0)
+        o.var(self.boot_id)
         self.reply(o)
 
     def list_files(self, which):

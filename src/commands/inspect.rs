@@ -8,7 +8,8 @@ use serde_json::json;
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
 use crate::device::client::TreeSummary;
-use crate::device::DeviceInfo;
+use crate::device::reboot::{Reboot, REBOOT_TRIES};
+use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
 use crate::signing::{PublicKey, SecretKey};
@@ -225,6 +226,21 @@ fn simple(ctx: &Ctx, req: Request<'_>, what: &str, done: &str) -> Result<()> {
     simple_checked(ctx, req, what, done, |_, _| Ok(()))
 }
 
+/// A Reboot the device takes, asked again while it answers from the same boot.
+fn restart(c: &mut Client, boot_id: u32) -> Result<()> {
+    match c.reboot(boot_id)? {
+        Reboot::Taken => Ok(()),
+        Reboot::NotTaken => Err(fail(
+            Kind::Device,
+            format!(
+                "{}: the device did not restart: it answered {REBOOT_TRIES} reboot requests from the boot it was on; \
+                 check the link, or unplug it",
+                c.name()
+            ),
+        )),
+    }
+}
+
 /// A simple request to each device, once `check` let its state through.
 fn simple_checked(
     ctx: &Ctx,
@@ -236,8 +252,13 @@ fn simple_checked(
     let targets = ctx.targets()?;
     let results = on_each(&targets, |t| {
         let mut c = ctx.connect_to(t)?;
-        check(&c.name(), &c.hello()?)?;
-        c.simple(&req, what)?;
+        let before = c.hello()?;
+        check(&c.name(), &before)?;
+        if matches!(req, Request::Reboot) {
+            restart(&mut c, before.boot_id)?;
+        } else {
+            c.simple(&req, what)?;
+        }
         let after = if matches!(req, Request::Reboot) {
             None
         } else {

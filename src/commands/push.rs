@@ -785,6 +785,18 @@ fn push_one(
             ),
         ));
     }
+    if outcome.not_restarted {
+        return Err(fail(
+            Kind::Device,
+            format!(
+                "{}: {} is committed, but the device did not restart: it answered {} reboot requests \
+                 from the boot it was on; it starts the new tree at its next reset (`ota reboot`, or unplug it)",
+                c.name(),
+                bundle.version,
+                crate::device::reboot::REBOOT_TRIES
+            ),
+        ));
+    }
     if outcome.confirmed == Some(false) {
         let state = outcome.device.as_ref().map_or(String::new(), state_line);
         return Err(fail(

@@ -58,6 +58,9 @@ pub struct DeviceInfo {
     pub security_version: u32,
     /// Key changes made: a key-change authorisation names this count.
     pub key_changes: u32,
+    /// A new number at each start of the agent: the same one after a
+    /// reboot was asked for means the device never restarted.
+    pub boot_id: u32,
 }
 
 /// What the trees' trials came to (boots each trial was given).
@@ -164,6 +167,7 @@ impl Msg {
                 previous_only_bytes: i.previous_only_sectors as u64 * i.sector_size as u64,
                 security_version: i.security_version,
                 key_changes: i.key_changes,
+                boot_id: i.boot_id,
             })),
             Reply::File {
                 path,

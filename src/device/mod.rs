@@ -12,6 +12,7 @@ pub mod micropython;
 pub mod picoboot;
 pub mod port;
 pub mod push;
+pub mod reboot;
 pub mod serve;
 pub mod silence;
 pub mod sim;

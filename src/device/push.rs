@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::client::{refused, Client, DeviceInfo, Msg};
 use super::events::{Event, Events};
+use super::reboot::Reboot;
 use crate::bundle::{Bundle, BundleFile};
 use crate::exit::{fail, Kind};
 
@@ -52,6 +53,9 @@ pub struct PushOutcome {
     /// The board rebooted into its application, which now runs the new tree
     /// (and confirms it, on a trial; ota does not interrupt it to ask).
     pub handed_over: bool,
+    /// The tree is committed, but the device never restarted: it answered
+    /// every Reboot from the boot it was on (see `reboot.rs`).
+    pub not_restarted: bool,
 }
 
 /// Declarations are short: on a bad link, start again this many times.
@@ -320,20 +324,49 @@ pub fn push(
         out.device = Some(c.hello()?);
         return Ok(out);
     }
+    restart_and_wait(c, bundle, opts, &mut out, ev)?;
+    Ok(out)
+}
+
+/// After the commit: the reboot that starts the new tree, and the wait for
+/// the device to confirm it (or roll back from it), or for the application
+/// to run it.
+fn restart_and_wait(
+    c: &mut Client,
+    bundle: &Bundle,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+    ev: &mut dyn FnMut(Event),
+) -> anyhow::Result<()> {
     let committed = c.hello()?;
+    let same_boot = |info: &DeviceInfo| committed.boot_id != 0 && info.boot_id == committed.boot_id;
     ev(Event::Rebooting);
-    c.send(&Request::Reboot)?;
-    // The Done may be lost with the link as the device resets; that is fine.
-    let _ = c.recv(Duration::from_millis(500).min(c.timeout));
+    // A reply still on its way would be taken for the agent's answer to the reboot.
+    c.drain(Duration::from_millis(20).min(c.timeout));
+    if c.reboot(committed.boot_id)? == Reboot::NotTaken {
+        out.not_restarted = true;
+        out.device = Some(committed);
+        return Ok(());
+    }
     let runs_an_application = committed.app == "valid" || committed.image != "none";
     if runs_an_application && c.wait_for_application(opts.reconnect_timeout) {
         out.handed_over = true;
         out.confirmed = (committed.state == "confirmed").then_some(true);
         out.device = Some(committed);
-        return Ok(out);
+        return Ok(());
     }
     ev(Event::WaitingForConfirm);
     let mut info = wait_for_device(c, opts.reconnect_timeout)?;
+    if same_boot(&info) {
+        // It went quiet when asked which boot it was on, and is back on the
+        // same one: the answer was lost, and so was the Reboot.
+        if c.reboot(committed.boot_id)? == Reboot::NotTaken {
+            out.not_restarted = true;
+            out.device = Some(info);
+            return Ok(());
+        }
+        info = wait_for_device(c, opts.reconnect_timeout)?;
+    }
     let deadline = Instant::now() + opts.confirm_timeout;
     loop {
         let ours = info
@@ -350,7 +383,8 @@ pub fn push(
             break;
         }
         if Instant::now() >= deadline {
-            out.confirmed = Some(false);
+            out.not_restarted = same_boot(&info);
+            out.confirmed = (!out.not_restarted).then_some(false);
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -360,7 +394,7 @@ pub fn push(
         };
     }
     out.device = Some(info);
-    Ok(out)
+    Ok(())
 }
 
 /// Adds what the user most needs to know after a failed push.

@@ -302,6 +302,7 @@ fn boot_agent(
         device_id,
         max_chunk: image.max_chunk(),
         app,
+        boot_id: u32::from_le_bytes(crate::random::bytes()).max(1),
     };
     // Without a model the times are counted all the same, and never read.
     let timing = image.model.map_or(FlashTiming::W25Q16JV, |m| m.flash);

@@ -47,6 +47,7 @@ fn answer(mut conn: TcpStream, flood: Flood) -> std::io::Result<()> {
             device_id: [7; 8],
             max_chunk: 1024,
             app: ota_protocol::AppSlot::Empty,
+            boot_id: 1,
         },
     )
     .unwrap();

@@ -1,6 +1,6 @@
 //! A TCP relay between ota and an agent that injects link faults: flipped
-//! bytes, dropped reads, a cut connection, and (for fleets) a link that never
-//! comes back.
+//! bytes, dropped reads, a cut connection, lost Reboot requests, and (for
+//! fleets) a link that never comes back.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -22,6 +22,24 @@ pub struct Faults {
     /// Once the milestone is reached on the first connection, forward nothing
     /// more towards the agent until [`Relay::release`] (a test acts meanwhile).
     pub hold_at_milestone: bool,
+    /// The first this many Reboot requests towards the agent are lost
+    /// (on each data connection).
+    pub lose_reboots: u32,
+}
+
+/// The bytes of a Reboot request's frame, as ota sends it.
+fn reboot_frame() -> Vec<u8> {
+    let (mut scratch, mut frame) = ([0u8; 64], [0u8; 64]);
+    let n = ota_protocol::encode_frame(&ota_protocol::Request::Reboot, &mut scratch, &mut frame)
+        .unwrap();
+    frame[..n].to_vec()
+}
+
+/// `bytes` without the first Reboot frame in them, if there is one.
+fn without_reboot(bytes: &[u8]) -> Option<Vec<u8>> {
+    let frame = reboot_frame();
+    let at = bytes.windows(frame.len()).position(|w| w == frame)?;
+    Some([&bytes[..at], &bytes[at + frame.len()..]].concat())
 }
 
 /// A TCP relay with faults. `upstream` may change (the agent restarted elsewhere).
@@ -162,12 +180,20 @@ fn pump(
 ) {
     let mut buf = [0u8; 512];
     let mut sent = 0u64;
+    let mut lose_reboots = if count.is_some() { f.lose_reboots } else { 0 };
     seed |= 1;
     loop {
-        let n = match from.read(&mut buf) {
+        let mut n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if lose_reboots > 0 {
+            if let Some(kept) = without_reboot(&buf[..n]) {
+                lose_reboots -= 1;
+                buf[..kept.len()].copy_from_slice(&kept);
+                n = kept.len();
+            }
+        }
         if f.drop > 0 && rng(&mut seed).is_multiple_of(f.drop) {
             continue;
         }

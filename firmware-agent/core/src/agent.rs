@@ -22,6 +22,8 @@ pub struct AgentConfig {
     pub max_chunk: u16,
     /// What the application slot held at boot.
     pub app: ota_protocol::AppSlot,
+    /// This start's number, reported in Info: a new one at every start.
+    pub boot_id: u32,
 }
 
 /// What the caller must do after a request.
@@ -350,6 +352,7 @@ impl<F: NorFlash> Agent<F> {
             previous_only_sectors: self.store.previous_only_sectors(),
             security_version: self.store.security_version(),
             key_changes: self.store.key_changes(),
+            boot_id: self.config.boot_id,
         }
     }
 

@@ -41,6 +41,9 @@ pub const STAY_SCRATCH: usize = 1;
 /// The value in [`STAY_SCRATCH`] that means "stay in the agent"; anything
 /// else lets the agent hand over to the application.
 pub const STAY_MAGIC: u32 = 0x4F54_4153; // "OTAS"
+/// The watchdog scratch register that counts the agent's starts since the
+/// last power-on (a reset keeps it, a power-on clears it): Info's `boot_id`.
+pub const BOOTS_SCRATCH: usize = 2;
 
 /// What the first words of the slot must look like for the agent to run it:
 /// a stack pointer in the RP2040's SRAM and a Thumb reset vector inside the

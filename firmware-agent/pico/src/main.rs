@@ -86,6 +86,7 @@ async fn main(_spawner: Spawner) {
         device_id: uid,
         max_chunk: Link::max_chunk(),
         app,
+        boot_id: boot_id(&mut watchdog),
     };
     // Only a flash that fails to read or program ends here: nothing can run
     // without the store (see the panic handler).
@@ -159,6 +160,20 @@ async fn main(_spawner: Spawner) {
 /// rolled back by `boot()` to the previous tree and its image. A tree whose
 /// image cannot be put in place, or is no application, fails its trial at
 /// once and the previous tree is tried.
+/// This start's number for Info: the starts since power-on, counted in a
+/// watchdog scratch register, with 16 bits of the ring oscillator's noise
+/// above them so that a power cycle (which restarts the count) is not taken
+/// for the same start either.
+fn boot_id(watchdog: &mut Watchdog) -> u32 {
+    let starts = watchdog
+        .get_scratch(ota_agent::board::BOOTS_SCRATCH)
+        .wrapping_add(1);
+    watchdog.set_scratch(ota_agent::board::BOOTS_SCRATCH, starts);
+    let noise = u32::from(embassy_rp::clocks::RoscRng::next_u8()) << 8
+        | u32::from(embassy_rp::clocks::RoscRng::next_u8());
+    noise << 16 | (starts & 0xFFFF)
+}
+
 fn start_application(agent: &mut Agent<StoreFlash>, watchdog: &mut Watchdog) {
     let store = agent.store_mut();
     // A journal that cannot be written: go on with the tree as it is.

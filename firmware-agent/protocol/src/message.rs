@@ -178,6 +178,17 @@ pub struct Info<'a> {
     pub security_version: u32,
     /// Key changes made: a key-change authorisation must name this count (added in 1.2).
     pub key_changes: u32,
+    /// Differs at each start of the agent, and is never 0: a host that asked
+    /// for a reboot and gets the same one back knows the request never
+    /// arrived (added in 1.3; read as 0, unknown, from an older agent).
+    #[serde(deserialize_with = "absent_is_zero")]
+    pub boot_id: u32,
+}
+
+/// The last field of an Info, which an agent older than 1.3 does not send:
+/// the message ends where it would start, and it reads as 0.
+fn absent_is_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    Ok(u32::deserialize(d).unwrap_or(0))
 }
 
 /// What the trials of the two trees came to, so a failed one is not taken for a good one.

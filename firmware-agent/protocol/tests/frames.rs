@@ -114,6 +114,7 @@ fn all_replies() -> Vec<Reply<'static>> {
             previous_only_sectors: 12,
             security_version: 1 << 20,
             key_changes: 2,
+            boot_id: 0xB007_0001,
         }),
         Reply::File {
             index: 1,
@@ -159,6 +160,21 @@ fn every_reply_round_trips() {
         assert_eq!(frames.len(), 1);
         assert_eq!(decode_reply(&frames[0]), Some(r));
     }
+}
+
+/// A 1.2 agent's Info ends before boot_id: it still reads, as boot 0 (unknown).
+#[test]
+fn an_info_without_boot_id_reads_as_boot_zero() {
+    let Reply::Info(info) = all_replies().remove(0) else {
+        panic!("the first reply is an Info")
+    };
+    let body = decode_all(&frame(&Reply::Info(info.clone()))).remove(0);
+    let varint_len = 5; // 0xB007_0001 takes five 7-bit groups
+    let older = &body[..body.len() - varint_len];
+    let Some(Reply::Info(read)) = decode_reply(older) else {
+        panic!("an Info without boot_id does not decode")
+    };
+    assert_eq!(read, Info { boot_id: 0, ..info });
 }
 
 /// These bytes are the protocol: if one changes, host and agent of

@@ -9,7 +9,7 @@ use ota_agent::{link_buffer_for, Agent, AgentConfig, AgentLink, Store};
 
 const SECTORS: u32 = 24;
 const N: usize = link_buffer_for(1024);
-const CONFIG: AgentConfig = AgentConfig { agent_version: "fuzz", device_id: [0; 8], max_chunk: 1024, app: ota_protocol::AppSlot::Empty };
+const CONFIG: AgentConfig = AgentConfig { agent_version: "fuzz", device_id: [0; 8], max_chunk: 1024, app: ota_protocol::AppSlot::Empty, boot_id: 1 };
 
 fuzz_target!(|data: &[u8]| {
     let flash = RamFlash::new((SECTORS * 4096) as usize);

@@ -13,6 +13,7 @@ pub const CONFIG: AgentConfig = AgentConfig {
     device_id: [1, 2, 3, 4, 5, 6, 7, 8],
     max_chunk: 1024,
     app: ota_protocol::AppSlot::Empty,
+    boot_id: 1,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
