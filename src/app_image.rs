@@ -39,8 +39,7 @@ pub fn check(image: Vec<u8>) -> Result<Vec<u8>, Uf2Error> {
             end: u64::from(SLOT.start) + image.len() as u64,
         });
     }
-    let word = |i: usize| u32::from_le_bytes([image[i], image[i + 1], image[i + 2], image[i + 3]]);
-    if image.len() < 8 || !ota_agent::board::app_vectors_valid(word(0), word(4)) {
+    if ota_agent::board::slot_holds(&image) != ota_protocol::AppSlot::Valid {
         return Err(Uf2Error::NoVectorTable);
     }
     Ok(image)

@@ -94,8 +94,7 @@ pub fn firmware_uf2(agent: &[u8], app: Option<&[u8]>) -> Result<Vec<u8>, Uf2Erro
             .pages
             .get(&SLOT.start)
             .ok_or(Uf2Error::NoVectorTable)?;
-        let word = |i: usize| u32::from_le_bytes(first[i..i + 4].try_into().unwrap_or_default());
-        if !ota_agent::board::app_vectors_valid(word(0), word(4)) {
+        if ota_agent::board::slot_holds(first) != ota_protocol::AppSlot::Valid {
             return Err(Uf2Error::NoVectorTable);
         }
     }

@@ -85,30 +85,13 @@ fn corrupted_and_dropped_bytes_are_resent() {
     for seed in 1..=2u64 {
         let d = tempdir();
         let sim = setup(d.path());
-        let relay = Relay::start(
-            &sim.port,
-            Faults {
-                seed,
-                corrupt: 100,
-                drop: 150,
-                cut_after: 0,
-                ..Faults::default()
-            },
-            None,
-        );
-        let r = run(
-            d.path(),
-            &[
-                "--port",
-                &relay.addr,
-                "--json",
-                "push",
-                "--dir",
-                "new",
-                "--version",
-                "v2",
-            ],
-        );
+        let faults = Faults {
+            seed,
+            corrupt: 100,
+            drop: 150,
+            ..Faults::default()
+        };
+        let (relay, r) = push_through(d.path(), &sim, faults);
         let succeeded = check_outcome(
             d.path(),
             r,
@@ -128,29 +111,30 @@ fn corrupted_and_dropped_bytes_are_resent() {
     }
 }
 
+/// `push --dir new --version v2` through a relay with `faults`.
+fn push_through(d: &std::path::Path, sim: &Sim, faults: Faults) -> (Relay, Run) {
+    let relay = Relay::start(&sim.port, faults, None);
+    let args = [
+        "--port",
+        &relay.addr,
+        "--json",
+        "push",
+        "--dir",
+        "new",
+        "--version",
+        "v2",
+    ];
+    let r = run(d, &args);
+    (relay, r)
+}
+
 /// A push through a relay that loses the first `lose` Reboot requests.
 fn push_losing_reboots(d: &std::path::Path, sim: &Sim, lose: u32) -> Run {
-    let relay = Relay::start(
-        &sim.port,
-        Faults {
-            lose_reboots: lose,
-            ..Faults::default()
-        },
-        None,
-    );
-    run(
-        d,
-        &[
-            "--port",
-            &relay.addr,
-            "--json",
-            "push",
-            "--dir",
-            "new",
-            "--version",
-            "v2",
-        ],
-    )
+    let faults = Faults {
+        lose_reboots: lose,
+        ..Faults::default()
+    };
+    push_through(d, sim, faults).1
 }
 
 #[test]

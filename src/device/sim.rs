@@ -349,22 +349,13 @@ fn boot_agent(
 /// previous one is tried). False when nothing can run.
 fn start_application(agent: &mut Agent<SimFlash>) -> bool {
     use ota_agent::board::{APP_SLOT_BASE, APP_SLOT_SIZE};
-    for _ in 0..2 {
-        let store = agent.store_mut();
-        let installed =
-            ota_agent::slot::install(store, APP_SLOT_BASE..APP_SLOT_BASE + APP_SLOT_SIZE);
-        let app = app_slot(store.flash_mut().inner_mut());
-        agent.set_app(app);
-        let store = agent.store_mut();
-        if installed.is_ok() && app == ota_protocol::AppSlot::Valid {
-            return true;
-        }
-        let on_trial = matches!(store.state(), State::Trial { .. });
-        if !on_trial || store.rollback().is_err() {
-            return false;
-        }
-    }
-    false
+    let slot = APP_SLOT_BASE..APP_SLOT_BASE + APP_SLOT_SIZE;
+    let runs = ota_agent::slot::prepare(agent.store_mut(), slot, |s| {
+        app_slot(s.flash_mut().inner_mut())
+    });
+    let app = app_slot(agent.store_mut().flash_mut().inner_mut());
+    agent.set_app(app);
+    runs
 }
 
 /// A vector table in an empty slot, so that the agent takes the slot as
@@ -416,17 +407,11 @@ fn write_running(flash: &mut FileFlash, running: Running) -> Result<(), String> 
 /// What the image's application slot holds, judged as the Pico agent judges it.
 fn app_slot(flash: &mut FileFlash) -> ota_protocol::AppSlot {
     use embedded_storage::nor_flash::ReadNorFlash;
-    use ota_agent::board::{app_vectors_valid, APP_SLOT_BASE};
     let mut b = [0u8; 8];
-    if flash.read(APP_SLOT_BASE, &mut b).is_err() || b == [0xFF; 8] {
+    if flash.read(ota_agent::board::APP_SLOT_BASE, &mut b).is_err() {
         return ota_protocol::AppSlot::Empty;
     }
-    let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    if app_vectors_valid(word(0), word(4)) {
-        ota_protocol::AppSlot::Valid
-    } else {
-        ota_protocol::AppSlot::Invalid
-    }
+    ota_agent::board::slot_holds(&b)
 }
 
 /// The image's device id, made up (and written) on first use, like a flash chip's unique id.

@@ -58,6 +58,26 @@ pub fn app_vectors_valid(initial_sp: u32, reset: u32) -> bool {
         && reset & !1 >= XIP_BASE + APP_SLOT_BASE + 16 * 4
 }
 
+/// What a slot whose first bytes are `first` holds, judged as the agent
+/// judges it before it runs it: erased, an application linked for the slot
+/// (see [`app_vectors_valid`]), or something else. Fewer than 8 bytes hold
+/// no vector table.
+pub fn slot_holds(first: &[u8]) -> ota_protocol::AppSlot {
+    use ota_protocol::AppSlot;
+    let Some(v) = first.get(..8) else {
+        return AppSlot::Invalid;
+    };
+    if v == [0xFF; 8] {
+        return AppSlot::Empty;
+    }
+    let word = |i: usize| u32::from_le_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]);
+    if app_vectors_valid(word(0), word(4)) {
+        AppSlot::Valid
+    } else {
+        AppSlot::Invalid
+    }
+}
+
 /// The USB serial number of a board, agent and application alike: the flash
 /// chip's unique id in lower-case hex, so a host follows the board by it
 /// whichever of the two is running.
@@ -101,5 +121,17 @@ mod tests {
             !app_vectors_valid(0x2004_2000, slot + APP_SLOT_SIZE + 1),
             "beyond the slot"
         );
+    }
+
+    #[test]
+    fn a_slot_is_erased_an_application_or_neither() {
+        use ota_protocol::AppSlot;
+        let mut first = [0u8; 8];
+        first[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
+        first[4..].copy_from_slice(&(XIP_BASE + APP_SLOT_BASE + 0xC1).to_le_bytes());
+        assert_eq!(slot_holds(&first), AppSlot::Valid);
+        assert_eq!(slot_holds(&[0xFF; 4096]), AppSlot::Empty);
+        assert_eq!(slot_holds(&[0; 8]), AppSlot::Invalid);
+        assert_eq!(slot_holds(&first[..7]), AppSlot::Invalid, "too short");
     }
 }

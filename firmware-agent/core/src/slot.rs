@@ -85,6 +85,33 @@ pub fn matches<F: NorFlash>(store: &mut Store<F>) -> Result<bool, Error> {
     })
 }
 
+/// What the agent does before it hands over: the active tree's image into
+/// the slot. A tree on trial whose image cannot be put in place, or whose
+/// slot then holds no application (`holds` reads what it holds, as the
+/// platform sees it), fails its trial at once and the previous tree, with
+/// its image, is tried. True when the slot holds the active tree's
+/// application, ready to run.
+pub fn prepare<F: NorFlash>(
+    store: &mut Store<F>,
+    slot: Range<u32>,
+    mut holds: impl FnMut(&mut Store<F>) -> ota_protocol::AppSlot,
+) -> bool {
+    for _ in 0..2 {
+        let installed = install(store, slot.clone());
+        if installed.is_ok()
+            && holds(store) == ota_protocol::AppSlot::Valid
+            && matches(store).unwrap_or(false)
+        {
+            return true;
+        }
+        let on_trial = matches!(store.state(), crate::layout::State::Trial { .. });
+        if !on_trial || store.rollback().is_err() {
+            return false;
+        }
+    }
+    false
+}
+
 /// Puts what the active tree wants into the slot (`slot`: byte offsets in the
 /// same flash as the store). Every step is one journal record or a write to
 /// sectors nothing committed references, so a power cut anywhere leaves the
@@ -230,9 +257,7 @@ fn keep_original<F: NorFlash>(store: &mut Store<F>, slot: &Range<u32>) -> Result
     }
     let mut vectors = [0u8; 8];
     store.read(slot.start, &mut vectors)?;
-    let word =
-        |i: usize| u32::from_le_bytes([vectors[i], vectors[i + 1], vectors[i + 2], vectors[i + 3]]);
-    if !crate::board::app_vectors_valid(word(0), word(4)) {
+    if crate::board::slot_holds(&vectors) != ota_protocol::AppSlot::Valid {
         return Ok(()); // nothing worth keeping ran there
     }
     let size = used_length(store, slot)?;

@@ -10,7 +10,7 @@
 //! MSP from its first word, then a jump to its reset vector.
 
 use embassy_rp::watchdog::Watchdog;
-use ota_agent::board::{app_vectors_valid, APP_SLOT_BASE, STAY_MAGIC, STAY_SCRATCH, XIP_BASE};
+use ota_agent::board::{slot_holds, APP_SLOT_BASE, STAY_MAGIC, STAY_SCRATCH, XIP_BASE};
 use ota_protocol::AppSlot;
 
 const SLOT: u32 = XIP_BASE + APP_SLOT_BASE;
@@ -22,20 +22,12 @@ const RESET_USBCTRL: u32 = 1 << 24;
 /// What the slot holds: its first two words, the initial stack pointer and
 /// the reset vector, must look like an application linked for the slot.
 pub fn slot() -> AppSlot {
-    // SAFETY: the slot is mapped read-only through XIP for the whole run.
-    let (sp, reset) = unsafe {
-        (
-            core::ptr::read_volatile(SLOT as *const u32),
-            core::ptr::read_volatile((SLOT + 4) as *const u32),
-        )
-    };
-    if sp == u32::MAX && reset == u32::MAX {
-        AppSlot::Empty
-    } else if app_vectors_valid(sp, reset) {
-        AppSlot::Valid
-    } else {
-        AppSlot::Invalid
+    let mut first = [0u8; 8];
+    for (i, b) in first.iter_mut().enumerate() {
+        // SAFETY: the slot is mapped read-only through XIP for the whole run.
+        *b = unsafe { core::ptr::read_volatile((SLOT as usize + i) as *const u8) };
     }
+    slot_holds(&first)
 }
 
 /// Whether the application asked, before the reset that started this boot,

@@ -153,13 +153,6 @@ async fn main(_spawner: Spawner) {
     usb::reboot(&mut watchdog);
 }
 
-/// The boot decision, the application image into the slot, then the
-/// hand-over; returns only when nothing can be run. A trial boot arms the
-/// watchdog (after the copy, which may take seconds), so an application that
-/// hangs before it confirms costs a boot; one that runs out of boots has been
-/// rolled back by `boot()` to the previous tree and its image. A tree whose
-/// image cannot be put in place, or is no application, fails its trial at
-/// once and the previous tree is tried.
 /// This start's number for Info: the starts since power-on, counted in a
 /// watchdog scratch register, with 16 bits of the ring oscillator's noise
 /// above them so that a power cycle (which restarts the count) is not taken
@@ -174,25 +167,22 @@ fn boot_id(watchdog: &mut Watchdog) -> u32 {
     noise << 16 | (starts & 0xFFFF)
 }
 
+/// The boot decision, the application image into the slot, then the
+/// hand-over; returns only when nothing can be run. A trial boot arms the
+/// watchdog (after the copy, which may take seconds), so an application that
+/// hangs before it confirms costs a boot; one that runs out of boots has been
+/// rolled back by `boot()` to the previous tree and its image. A tree whose
+/// image cannot be put in place, or is no application, fails its trial at
+/// once and the previous tree is tried.
 fn start_application(agent: &mut Agent<StoreFlash>, watchdog: &mut Watchdog) {
     let store = agent.store_mut();
     // A journal that cannot be written: go on with the tree as it is.
     let _ = store.boot();
-    for _ in 0..2 {
-        let installed = slot::install(store, SLOT);
-        let runnable = installed.is_ok()
-            && handover::slot() == AppSlot::Valid
-            && slot::matches(store).unwrap_or(false);
-        if runnable {
-            if matches!(store.state(), TreeState::Trial { .. }) {
-                watchdog.start(TRIAL_WATCHDOG);
-            }
-            handover::start_application()
+    if slot::prepare(store, SLOT, |_| handover::slot()) {
+        if matches!(store.state(), TreeState::Trial { .. }) {
+            watchdog.start(TRIAL_WATCHDOG);
         }
-        let on_trial = matches!(store.state(), TreeState::Trial { .. });
-        if !on_trial || store.rollback().is_err() {
-            return;
-        }
+        handover::start_application()
     }
 }
 
