@@ -34,9 +34,8 @@ pub fn check(image: Vec<u8>) -> Result<Vec<u8>, Uf2Error> {
         return Err(Uf2Error::Empty);
     }
     if image.len() as u64 > u64::from(SLOT.end - SLOT.start) {
-        return Err(Uf2Error::AppOutsideSlot {
-            start: SLOT.start,
-            end: u64::from(SLOT.start) + image.len() as u64,
+        return Err(Uf2Error::AppTooBig {
+            size: image.len() as u64,
         });
     }
     if ota_agent::board::slot_holds(&image) != ota_protocol::AppSlot::Valid {
@@ -50,6 +49,11 @@ pub fn from_elf(elf: &[u8]) -> Result<Vec<u8>, Uf2Error> {
     let mut image: Vec<u8> = Vec::new();
     for seg in segments.iter().filter(|s| !s.data.is_empty()) {
         let end = u64::from(seg.paddr) + seg.data.len() as u64;
+        if SLOT.contains(&seg.paddr) && end > u64::from(SLOT.end) {
+            return Err(Uf2Error::AppTooBig {
+                size: end - u64::from(SLOT.start),
+            });
+        }
         if seg.paddr < SLOT.start || end > u64::from(SLOT.end) {
             return Err(Uf2Error::AppOutsideSlot {
                 start: seg.paddr,
@@ -114,5 +118,50 @@ mod tests {
             from_elf(&agent),
             Err(Uf2Error::AppOutsideSlot { .. })
         ));
+    }
+
+    #[test]
+    fn an_image_too_big_for_the_slot_or_without_vectors_is_refused_saying_which() {
+        let slot_len = (SLOT.end - SLOT.start) as usize;
+        let mut big = vec![0u8; slot_len + 1];
+        big[..4].copy_from_slice(&0x2004_2000u32.to_le_bytes());
+        big[4..8].copy_from_slice(&(SLOT.start + 0xC1).to_le_bytes());
+        let seg = |bytes: &[u8]| {
+            build(
+                &[Seg {
+                    paddr: SLOT.start,
+                    vaddr: SLOT.start,
+                    bytes,
+                    memsz: bytes.len() as u32,
+                }],
+                &[],
+            )
+        };
+        let e = from_elf(&seg(&big)).unwrap_err();
+        assert_eq!(
+            e,
+            Uf2Error::AppTooBig {
+                size: big.len() as u64
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("more than the application slot's 512 KiB"),
+            "{e}"
+        );
+        assert_eq!(
+            check(big.clone()),
+            Err(Uf2Error::AppTooBig {
+                size: big.len() as u64
+            })
+        );
+        // Fits, but starts with no stack pointer and reset vector.
+        let e = from_elf(&seg(&[0u8; 256])).unwrap_err();
+        assert_eq!(e, Uf2Error::NoVectorTable);
+        assert!(
+            e.to_string().contains("does not start with a vector table"),
+            "{e}"
+        );
+        assert_eq!(check(Vec::new()), Err(Uf2Error::Empty));
     }
 }

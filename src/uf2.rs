@@ -56,6 +56,12 @@ pub enum Uf2Error {
     )]
     AppOutsideSlot { start: u32, end: u64 },
     #[error(
+        "the application is {} KiB, more than the application slot's {} KiB; make it smaller \
+         (opt-level = \"s\" or \"z\", lto = true, fewer features)",
+        size.div_ceil(1024), APP_SLOT_SIZE / 1024
+    )]
+    AppTooBig { size: u64 },
+    #[error(
         "the application does not start with a vector table at {:#010x} (a stack pointer in RAM, \
          then a reset vector in the slot); the agent would never run it",
         SLOT.start
@@ -83,9 +89,14 @@ pub fn firmware_uf2(agent: &[u8], app: Option<&[u8]>) -> Result<Vec<u8>, Uf2Erro
     })?;
     if let Some(app) = app {
         let before = pages.pages.len();
-        pages.add(app, &SLOT, |start, end| Uf2Error::AppOutsideSlot {
-            start,
-            end,
+        pages.add(app, &SLOT, |start, end| {
+            if SLOT.contains(&start) {
+                Uf2Error::AppTooBig {
+                    size: end - u64::from(SLOT.start),
+                }
+            } else {
+                Uf2Error::AppOutsideSlot { start, end }
+            }
         })?;
         if pages.pages.len() == before {
             return Err(Uf2Error::Empty);
@@ -320,7 +331,7 @@ mod tests {
     }
 
     #[test]
-    fn an_application_outside_the_slot_or_without_vectors_is_refused() {
+    fn an_application_outside_the_slot_too_big_or_without_vectors_is_refused() {
         let agent = app_elf(0x1000_0000, &[0xB2; 256]);
         // Linked for the agent's region, as a plain Pico program is.
         let at_agent = app_elf(0x1000_0100, &vectors(64));
@@ -330,7 +341,12 @@ mod tests {
         // One byte bigger than the slot.
         let big = app_elf(SLOT.start, &vectors(APP_SLOT_SIZE as usize + 1));
         let e = firmware_uf2(&agent, Some(&big)).unwrap_err();
-        assert!(matches!(e, Uf2Error::AppOutsideSlot { .. }), "{e}");
+        assert_eq!(
+            e,
+            Uf2Error::AppTooBig {
+                size: u64::from(APP_SLOT_SIZE) + 1
+            }
+        );
         // In the slot, but no stack pointer and reset vector first.
         let garbage = app_elf(SLOT.start, &[0x5A; 64]);
         let e = firmware_uf2(&agent, Some(&garbage)).unwrap_err();

@@ -63,9 +63,9 @@ pub fn uf2(ctx: &Ctx, elf: &Path, app: Option<&Path>, out: Option<&Path>) -> Res
     let app_bytes = app.map(read).transpose()?;
     let image = crate::uf2::firmware_uf2(&agent_bytes, app_bytes.as_deref()).map_err(|e| {
         let which = match e {
-            crate::uf2::Uf2Error::AppOutsideSlot { .. } | crate::uf2::Uf2Error::NoVectorTable => {
-                app.unwrap_or(elf)
-            }
+            crate::uf2::Uf2Error::AppOutsideSlot { .. }
+            | crate::uf2::Uf2Error::AppTooBig { .. }
+            | crate::uf2::Uf2Error::NoVectorTable => app.unwrap_or(elf),
             _ => elf,
         };
         fail(Kind::Source, format!("{}: {e}", which.display()))

@@ -130,6 +130,7 @@ class Pico extends EventEmitter {
     // XIP_CTRL is not modelled: embassy-rp waits for STREAM_CTR to read 0
     // before every flash operation. Nothing streams here, so every register reads 0.
     mcu.peripherals[0x14000] = { name: 'XIP_CTRL', readUint32: () => 0, writeUint32() {}, writeUint32Atomic() {} };
+    this.hookRosc();
     this.hookXip();
     this.hookWatchdog(watchdogReason);
     this.hookScbReset();
@@ -627,6 +628,31 @@ class Pico extends EventEmitter {
   note(ev) {
     const t = this.mcu ? +(this.mcu.clock.nanos / 1e9).toFixed(4) : 0;
     this.emit('note', { ...ev, t, boot: this.boots });
+  }
+
+  /**
+   * The ring oscillator's RANDOMBIT, which rp2040js does not model (it reads
+   * all ones): noise the agent takes into its boot_id. A fixed sequence for
+   * each boot, so that runs repeat and boots differ; every other ROSC
+   * register is left to rp2040js.
+   */
+  hookRosc() {
+    const ROSC = 0x40060; // rp2040js's peripheral key for 0x40060000
+    const RANDOMBIT = 0x1c;
+    const rosc = this.mcu.peripherals[ROSC];
+    let x = (0x2545f491 + Math.imul(this.boots, 0x9e3779b9)) >>> 0 || 1;
+    this.mcu.peripherals[ROSC] = {
+      name: 'ROSC',
+      readUint32: (offset) => {
+        if (offset !== RANDOMBIT) return rosc.readUint32(offset);
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return (x >>> 0) & 1;
+      },
+      writeUint32: (offset, value) => rosc.writeUint32(offset, value),
+      writeUint32Atomic: (offset, value, type) => rosc.writeUint32Atomic(offset, value, type),
+    };
   }
 
   logger() {

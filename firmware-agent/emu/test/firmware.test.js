@@ -114,11 +114,13 @@ describe('the Pico firmware in rp2040js, driven by ota', () => {
 
   it('ota rollback returns to the previous tree', async () => {
     await run(['rollback']);
+    const before = await status();
     const mark = emu.mark();
     await run(['reboot']);
     await emu.waitFor((e) => e.event === 'usb-configured', { from: mark, what: 'the reboot' });
     const d = await status();
     assert.equal(d.active.version, 'v1');
+    assert.notEqual(d.boot_id, before.boot_id, 'each start of the agent has its own boot_id');
     expectFiles(await ls(), TREE_V1);
   });
 
