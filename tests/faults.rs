@@ -182,32 +182,12 @@ fn a_device_that_never_gets_the_reboot_is_said_not_to_have_restarted() {
 fn a_cut_link_mid_file_is_reconnected_and_resumed() {
     let d = tempdir();
     let sim = setup(d.path());
-    let relay = Relay::start(
-        &sim.port,
-        Faults {
-            seed: 5,
-            corrupt: 0,
-            drop: 0,
-            cut_after: 100_000,
-            ..Faults::default()
-        },
-        None,
-    );
-    let r = run(
-        d.path(),
-        &[
-            "--port",
-            &relay.addr,
-            "--json",
-            "push",
-            "--dir",
-            "new",
-            "--version",
-            "v2",
-        ],
-    )
-    .ok();
-    let doc = r.json();
+    let faults = Faults {
+        seed: 5,
+        cut_after: 100_000,
+        ..Faults::default()
+    };
+    let doc = push_through(d.path(), &sim, faults).1.ok().json();
     assert_eq!(doc["result"], "confirmed");
     assert!(doc["reconnects"].as_u64().unwrap() >= 1, "{doc}");
     assert_eq!(

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
 use crate::device::client::TreeSummary;
-use crate::device::reboot::{Reboot, REBOOT_TRIES};
+use crate::device::reboot::{not_taken, Reboot};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
@@ -233,9 +233,9 @@ fn restart(c: &mut Client, boot_id: u32) -> Result<()> {
         Reboot::NotTaken => Err(fail(
             Kind::Device,
             format!(
-                "{}: the device did not restart: it answered {REBOOT_TRIES} reboot requests from the boot it was on; \
-                 check the link, or unplug it",
-                c.name()
+                "{}: {}; check the link, or unplug it",
+                c.name(),
+                not_taken()
             ),
         )),
     }
@@ -254,14 +254,11 @@ fn simple_checked(
         let mut c = ctx.connect_to(t)?;
         let before = c.hello()?;
         check(&c.name(), &before)?;
-        if matches!(req, Request::Reboot) {
-            restart(&mut c, before.boot_id)?;
-        } else {
-            c.simple(&req, what)?;
-        }
         let after = if matches!(req, Request::Reboot) {
+            restart(&mut c, before.boot_id)?;
             None
         } else {
+            c.simple(&req, what)?;
             Some(c.hello()?)
         };
         let label = if ctx.multi() {

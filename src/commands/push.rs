@@ -83,16 +83,15 @@ fn changed_sectors(
     let new = std::fs::read(new.location()).ok()?;
     (crate::bundle::hex(&crate::bundle::git_blob_sha1(&old)) == old_sha1).then_some(())?;
     let sector = ota_agent::layout::SECTOR as usize;
-    let at = |b: &[u8], i: usize| {
+    fn at(b: &[u8], i: usize, sector: usize) -> &[u8] {
         b.get(i * sector..((i + 1) * sector).min(b.len()))
             .unwrap_or(&[])
-            .to_vec()
-    };
+    }
     let sectors = new.len().div_ceil(sector);
     let changed: Vec<usize> = (0..sectors)
-        .filter(|&i| at(&old, i) != at(&new, i))
+        .filter(|&i| at(&old, i, sector) != at(&new, i, sector))
         .collect();
-    let bytes = changed.iter().map(|&i| at(&new, i).len()).sum();
+    let bytes = changed.iter().map(|&i| at(&new, i, sector).len()).sum();
     Some((bytes, changed.len(), sectors))
 }
 
@@ -789,11 +788,10 @@ fn push_one(
         return Err(fail(
             Kind::Device,
             format!(
-                "{}: {} is committed, but the device did not restart: it answered {} reboot requests \
-                 from the boot it was on; it starts the new tree at its next reset (`ota reboot`, or unplug it)",
+                "{}: {} is committed, but {}; it starts the new tree at its next reset (`ota reboot`, or unplug it)",
                 c.name(),
                 bundle.version,
-                crate::device::reboot::REBOOT_TRIES
+                crate::device::reboot::not_taken(),
             ),
         ));
     }

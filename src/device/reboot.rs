@@ -30,6 +30,14 @@ pub enum Reboot {
     NotTaken,
 }
 
+/// What ota says of a device that answered every Reboot from the boot it was
+/// on; the caller says what that means for the user.
+pub fn not_taken() -> String {
+    format!(
+        "the device did not restart: it answered {REBOOT_TRIES} reboot requests from the boot it was on"
+    )
+}
+
 impl Client {
     /// Asks the device, which answered `boot_id` before, to restart, again
     /// while it answers from that same boot. A `boot_id` of 0 (an agent
