@@ -1,5 +1,5 @@
 //! `cargo bench --bench push`: what a push costs on the wire, on the host,
-//! and (through the board model of `src/device/board_model.rs`) on a real
+//! and (through the board model of `src/device/sim/board_model.rs`) on a real
 //! Pico W, beside the bounds the USB link and the flash chip set.
 //!
 //! Sections, all by default, or name some: `cargo bench --bench push -- tree sweep`.
@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use ota::bundle::Bundle;
 use ota::config::Config;
-use ota::device::board_model::{BoardModel, BoardTime, LinkTiming};
-use ota::device::client::{Client, WireStats};
-use ota::device::push::{push, PushOptions, PushOutcome};
+use ota::device::agent::client::{Client, WireStats};
+use ota::device::agent::push::{push, PushOptions, PushOutcome};
+use ota::device::link::transport::{Tcp, Transport};
+use ota::device::sim::board_model::{BoardModel, BoardTime, LinkTiming};
 use ota::device::sim::{SimDevice, SimImage, SimTransport};
-use ota::device::transport::{Tcp, Transport};
 use ota::filter::Filter;
 use ota::source::dir;
 use ota_agent::board::FLASH_SIZE;
@@ -151,7 +151,9 @@ fn print_model() {
     let f = FlashTiming::W25Q16JV;
     let l = LinkTiming::USB_FULL_SPEED;
     let c = BoardModel::PICO_W.cpu;
-    println!("Board model (src/device/board_model.rs, firmware-agent/core/src/timed_flash.rs):");
+    println!(
+        "Board model (src/device/sim/board_model.rs, firmware-agent/core/src/timed_flash.rs):"
+    );
     println!(
         "- flash W25Q16JV typical: page program {:.1} ms, 4 KiB sector erase {} ms, 64 KiB block erase {} ms",
         f.page_program_ns as f64 / 1e6,

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{print_json, print_line, Ctx};
 use crate::cli::SimArgs;
-use crate::device::serve;
+use crate::device::sim::serve;
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
 

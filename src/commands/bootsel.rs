@@ -4,7 +4,6 @@
 //! gets the 1200-baud touch first, which reboots it into the agent; stock
 //! MicroPython gets `machine.bootloader()` at its REPL.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -13,7 +12,7 @@ use serde_json::json;
 
 use super::report::{self, Outcome};
 use super::{on_each, Ctx, Target};
-use crate::device::discover::{self, pico_kind, BoardKind};
+use crate::device::link::discover::{self, pico_kind, BoardKind};
 use crate::device::PortSpec;
 use crate::exit::{fail, Kind};
 
@@ -81,11 +80,16 @@ pub fn send(ctx: &Ctx, t: &Target) -> Result<Option<String>> {
         let serial = t.serial.clone().or_else(|| serial_of_port(port));
         let kind = console_kind(port, serial.as_deref());
         if kind == Some(BoardKind::MicroPython) {
-            micropython_bootloader(port)?;
+            crate::device::micropython::enter_bootloader(port)?;
             return Ok(serial);
         }
         if kind == Some(BoardKind::Application) {
-            touch_1200(port)?;
+            crate::device::link::transport::touch(port).map_err(|e| {
+                fail(
+                    Kind::Device,
+                    format!("{port}: cannot open for the 1200-baud touch: {e}"),
+                )
+            })?;
             let Some(sn) = serial else {
                 return Err(fail(
                     Kind::Device,
@@ -146,44 +150,11 @@ fn console_kind(port: &str, serial: Option<&str>) -> Option<BoardKind> {
         })
 }
 
-/// Interrupts whatever MicroPython runs and calls `machine.bootloader()`,
-/// which enters the boot ROM's USB bootloader.
-fn micropython_bootloader(port: &str) -> Result<()> {
-    let mut p = serialport::new(port, 115_200)
-        .timeout(Duration::from_secs(1))
-        .open()
-        .map_err(|e| fail(Kind::Device, format!("{port}: cannot open: {e}")))?;
-    let lines: &[&[u8]] = &[b"\r\x03\x03", b"import machine; machine.bootloader()\r\n"];
-    for l in lines {
-        p.write_all(l)
-            .and_then(|_| p.flush())
-            .map_err(|e| fail(Kind::Device, format!("{port}: {e}")))?;
-    }
-    Ok(())
-}
-
 fn serial_of_port(port: &str) -> Option<String> {
     discover::candidates()
         .into_iter()
         .find(|p| p.port == port)
         .and_then(|p| p.serial)
-}
-
-/// Opens the port at 1200 baud and closes it: the convention (Arduino
-/// boards, Pico SDK programs, ota's application crate) for "reboot into the
-/// bootloader", here the agent.
-pub fn touch_1200(port: &str) -> Result<()> {
-    let p = serialport::new(port, 1200)
-        .timeout(Duration::from_millis(100))
-        .open()
-        .map_err(|e| {
-            fail(
-                Kind::Device,
-                format!("{port}: cannot open for the 1200-baud touch: {e}"),
-            )
-        })?;
-    drop(p);
-    Ok(())
 }
 
 /// Waits for the agent with this serial number to appear; returns its port.

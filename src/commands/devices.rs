@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::inspect::state_line;
 use super::{on_each, print_json, print_line, Ctx, Target};
-use crate::device::bootsel;
-use crate::device::discover::{self, pico_kind};
+use crate::device::link::discover::{self, pico_kind};
+use crate::device::rom::bootsel;
 use crate::device::{DeviceInfo, PortSpec};
 use crate::terminal::escape;
 

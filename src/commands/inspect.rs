@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
-use crate::device::client::TreeSummary;
-use crate::device::reboot::{not_taken, Reboot};
+use crate::device::agent::client::TreeSummary;
+use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;

@@ -18,9 +18,8 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::config::Config;
-use crate::device::sim::SimTransport;
-use crate::device::transport::{Tcp, Transport};
-use crate::device::{discover, Client, PortSpec};
+use crate::device::link::discover;
+use crate::device::{Client, PortSpec};
 use crate::progress::Ui;
 
 /// Which devices the user named: `--port` (repeated), `--serial` (repeated), `--all`.
@@ -115,21 +114,7 @@ impl Ctx {
 
     pub fn connect_to(&self, t: &Target) -> Result<Client> {
         self.ui.detail(&format!("device: {}", t.spec));
-        let tr: Box<dyn Transport> = match &t.spec {
-            PortSpec::Serial(path) => crate::device::micropython::transport::open_serial(
-                path,
-                t.serial.clone(),
-                self.config.device_timeout,
-            )?,
-            PortSpec::Tcp(addr) => Box::new(Tcp::open(addr, self.config.device_timeout)?),
-            PortSpec::Sim {
-                image,
-                auto_confirm,
-            } => Box::new(SimTransport::open(image, *auto_confirm)?),
-        };
-        let mut client = Client::new(tr, self.config.device_timeout);
-        client.reach_agent()?;
-        Ok(client)
+        crate::device::connect::connect(&t.spec, t.serial.clone(), self.config.device_timeout)
     }
 
     /// The one device a command works on; several is a usage error.

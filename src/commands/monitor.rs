@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::device::console::{self, ConsoleEvent, Follow, Input};
-use crate::device::discover::{self, BoardKind};
+use crate::device::link::console::{self, ConsoleEvent, Follow, Input};
+use crate::device::link::discover::{self, BoardKind};
 use crate::device::PortSpec;
 use crate::exit::{fail, Kind};
 

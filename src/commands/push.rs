@@ -18,7 +18,7 @@ use super::{on_each, Ctx, Target};
 use crate::bundle::Bundle;
 use crate::cache::Cache;
 use crate::cli::PushArgs;
-use crate::device::push::{push, PushOptions};
+use crate::device::agent::push::{push, PushOptions};
 use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::plan::{plan, Space};
@@ -791,7 +791,7 @@ fn push_one(
                 "{}: {} is committed, but {}; it starts the new tree at its next reset (`ota reboot`, or unplug it)",
                 c.name(),
                 bundle.version,
-                crate::device::reboot::not_taken(),
+                crate::device::agent::reboot::not_taken(),
             ),
         ));
     }

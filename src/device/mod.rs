@@ -1,22 +1,16 @@
-//! Talking to an agent: ports, transports, the protocol client and the push
-//! engine. Nothing here prints: progress leaves as [`events::Event`]s.
+//! Talking to a device, in four parts: `link` (byte links and how a port
+//! spec becomes one), `agent` (the conversation with an ota agent: client,
+//! push engine, reboot), `rom` (the boot ROM: BOOTSEL drive and PICOBOOT)
+//! and `sim` (the simulated Pico and its board model); `micropython` speaks
+//! to stock MicroPython boards. Nothing here prints: progress leaves as
+//! [`agent::events::Event`]s.
 
-pub mod board_model;
-pub mod bootsel;
-pub mod client;
-pub mod console;
-pub mod discover;
-pub mod events;
-pub mod line_control;
+pub mod agent;
+pub mod connect;
+pub mod link;
 pub mod micropython;
-pub mod picoboot;
-pub mod port;
-pub mod push;
-pub mod reboot;
-pub mod serve;
-pub mod silence;
+pub mod rom;
 pub mod sim;
-pub mod transport;
 
-pub use client::{Client, DeviceFile, DeviceInfo};
-pub use port::PortSpec;
+pub use agent::client::{Client, DeviceFile, DeviceInfo};
+pub use link::port::PortSpec;

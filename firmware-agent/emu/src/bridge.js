@@ -12,7 +12,7 @@
 //
 // A connection whose first byte is 0xFF carries one control line instead of
 // data, the way ota's tcp: ports ask for what a serial port would show
-// (src/device/line_control.rs on the host side):
+// (src/device/link/line_control.rs on the host side):
 //   \xFFOTA-DESCRIBE\n    -> \xFFOTA {"running":"agent"|"application"|"none"}\n
 //   \xFFOTA-TOUCH 1200\n  -> \xFFOTA {"touched":true|false}\n   (open at 1200 baud, then close)
 // COBS frames never start with 0xFF, so no data connection is mistaken for one.

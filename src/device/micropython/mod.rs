@@ -8,3 +8,16 @@ pub mod script;
 pub mod transport;
 
 pub use transport::MicroPython;
+
+/// Interrupts whatever MicroPython runs on the board at `port` and calls
+/// `machine.bootloader()`, which enters the boot ROM's USB bootloader.
+pub fn enter_bootloader(port: &str) -> anyhow::Result<()> {
+    use crate::device::link::transport::{Serial, Transport};
+    let mut link = Serial::open(port, None)?;
+    let lines: &[&[u8]] = &[b"\r\x03\x03", b"import machine; machine.bootloader()\r\n"];
+    for l in lines {
+        link.send(l)
+            .map_err(|e| crate::exit::fail(crate::exit::Kind::Device, format!("{port}: {e}")))?;
+    }
+    Ok(())
+}

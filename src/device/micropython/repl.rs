@@ -5,7 +5,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use crate::device::transport::Transport;
+use crate::device::link::transport::Transport;
 
 pub const RAW_BANNER: &[u8] = b"raw REPL; CTRL-B to exit\r\n>";
 /// What the agent prints once it reads frames.

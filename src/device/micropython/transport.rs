@@ -13,7 +13,7 @@ use ota_protocol::{decode_reply, encode_frame, Decoder, Reply, Request};
 
 use super::repl;
 use super::script;
-use crate::device::transport::{Serial, Transport};
+use crate::device::link::transport::{Serial, Transport};
 use crate::exit::{fail, Kind};
 
 pub struct MicroPython {
@@ -187,14 +187,14 @@ pub fn open_serial(
     serial: Option<String>,
     timeout: Duration,
 ) -> anyhow::Result<Box<dyn Transport>> {
-    let known = crate::device::discover::candidates()
+    let known = crate::device::link::discover::candidates()
         .into_iter()
         .find(|p| p.port == path);
     let mut port = Serial::open(path, serial)?;
     let answer = match &known {
         // The agent, or an application over it (reached with the 1200-baud touch).
         Some(p) if p.agent || p.application => Answer::Agent,
-        Some(p) if crate::device::discover::micropython(p) => Answer::Repl,
+        Some(p) if crate::device::link::discover::micropython(p) => Answer::Repl,
         _ => answers_hello(&mut port),
     };
     let m = match answer {

@@ -5,8 +5,8 @@
 use std::io;
 use std::time::Duration;
 
-use ota::device::client::Client;
-use ota::device::transport::Transport;
+use ota::device::agent::client::Client;
+use ota::device::link::transport::Transport;
 
 /// A device that sends `data` (in pieces of varying size), then nothing.
 struct Replay {

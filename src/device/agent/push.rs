@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use ota_protocol::{Begin, Entry, ErrorCode, Request};
 use serde::Serialize;
 
-use super::client::{refused, Client, DeviceInfo, Msg};
-use super::events::{Event, Events};
-use super::reboot::Reboot;
 use crate::bundle::{Bundle, BundleFile};
+use crate::device::agent::client::{refused, Client, DeviceInfo, Msg};
+use crate::device::agent::events::{Event, Events};
+use crate::device::agent::reboot::Reboot;
 use crate::exit::{fail, Kind};
 
 #[derive(Debug, Clone)]

@@ -17,6 +17,9 @@
 //! also keeps the time the same exchange would take on that board; see
 //! `board_model.rs`. The model only measures: the agent does the same work.
 
+pub mod board_model;
+pub mod serve;
+
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -30,9 +33,9 @@ use ota_agent::layout::{State, MAX_SECTORS, SECTOR};
 use ota_agent::timed_flash::{FlashTiming, FlashWork, TimedFlash};
 use ota_agent::{link_buffer_for, Action, Agent, AgentConfig, AgentLink, BootOutcome};
 
-use super::board_model::{BoardClock, BoardModel, BoardTime};
-use super::line_control::Running;
-use super::transport::Transport;
+use crate::device::link::line_control::Running;
+use crate::device::link::transport::Transport;
+use crate::device::sim::board_model::{BoardClock, BoardModel, BoardTime};
 use crate::exit::{fail, Kind};
 
 /// The simulator takes the largest chunk the protocol allows.
@@ -260,9 +263,9 @@ fn lock_image(image: &Path) -> anyhow::Result<File> {
         })?;
     match f.try_lock() {
         Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(super::transport::busy(&format!("sim:{}", image.display())))
-        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(crate::device::link::transport::busy(
+            &format!("sim:{}", image.display()),
+        )),
         Err(std::fs::TryLockError::Error(e)) => Err(fail(
             Kind::Device,
             format!("sim:{}: cannot lock: {e}", image.display()),

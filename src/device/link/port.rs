@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use super::board_model::BoardModel;
-use super::sim::SimImage;
+use crate::device::sim::board_model::BoardModel;
+use crate::device::sim::SimImage;
 use crate::exit::{fail, Kind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use nusb::MaybeFuture;
 use thiserror::Error;
 
-use super::discover::RPI_VID;
-
+/// Raspberry Pi's USB vendor id: the boot ROM's, and MicroPython's on a Pico.
+pub const RPI_VID: u16 = 0x2E8A;
 /// The boot ROM's USB product id on an RP2040.
 pub const BOOTSEL_PID: u16 = 0x0003;
 /// What the RP2040 ROM's INFO_UF2.TXT says.

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use ota_protocol::{encode_frame, ErrorCode, Reply};
 
-use super::line_control::{self, Line, Running};
-use super::sim::{SimDevice, SimImage};
+use crate::device::link::line_control::{self, Line, Running};
+use crate::device::sim::{SimDevice, SimImage};
 use crate::exit::{fail, Kind};
 
 /// Serves on a new pseudo-terminal; `announce` gets the path to open.
@@ -89,7 +89,10 @@ pub fn serve_pty(
 /// Points `<dir>/usb-ota_ota_agent_<serial>-if00` at `tty`, replacing it atomically.
 fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let link = dir.join(format!("{}{serial}-if00", super::discover::BY_ID_PREFIX));
+    let link = dir.join(format!(
+        "{}{serial}-if00",
+        crate::device::link::discover::BY_ID_PREFIX
+    ));
     let tmp = dir.join(format!(".{serial}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     #[cfg(unix)]
@@ -99,7 +102,7 @@ fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
 }
 
 /// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound.
-/// With `image.app`, the board has an application in its slot (see sim.rs);
+/// With `image.app`, the board has an application in its slot (see sim/mod.rs);
 /// the control lines of line_control.rs tell what runs and carry the touch.
 /// A connection silent for `idle` (at most the agent's own session timeout)
 /// is closed, so a host that went away cannot keep the agent busy.

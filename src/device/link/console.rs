@@ -8,7 +8,7 @@
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use super::discover::{self, BoardAt, BoardKind};
+use crate::device::link::discover::{self, BoardAt, BoardKind};
 
 /// How the board is named: by serial number (followed wherever it goes), or
 /// by a port path (opened again whenever it exists).

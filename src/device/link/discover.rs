@@ -7,14 +7,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::device::rom::bootsel::RPI_VID;
 use crate::exit::{fail, Kind};
 
 /// pid.codes test VID/PID, used by the agent firmware (see firmware-agent/pico).
 pub const AGENT_VID: u16 = 0x1209;
 pub const AGENT_PID: u16 = 0x0001;
 pub const AGENT_PRODUCT: &str = "ota agent";
-/// Raspberry Pi's VID: a Pico running something else (MicroPython, BOOTSEL mode).
-pub const RPI_VID: u16 = 0x2E8A;
 /// How udev names the agent's link in /dev/serial/by-id: `usb-<manufacturer>_<product>_<serial>-if00`.
 pub const BY_ID_PREFIX: &str = "usb-ota_ota_agent_";
 
@@ -313,7 +312,7 @@ pub fn board_of_serial(serial: &str) -> Vec<BoardAt> {
             }
         }
     }
-    if super::bootsel::usb_devices()
+    if crate::device::rom::bootsel::usb_devices()
         .iter()
         .any(|d| d.serial.as_deref().is_some_and(same))
     {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use ota_protocol::Request;
 
-use super::client::{Client, Msg};
+use crate::device::agent::client::{Client, Msg};
 
 /// Reboot requests sent before ota says the device does not take them.
 pub const REBOOT_TRIES: u32 = 3;
@@ -78,8 +78,8 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::link::transport::Transport;
     use crate::device::sim::{SimImage, SimTransport};
-    use crate::device::transport::Transport;
     use std::io;
     use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
     use std::sync::Arc;

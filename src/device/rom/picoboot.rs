@@ -14,7 +14,7 @@ use nusb::transfer::{Buffer, Bulk, ControlOut, ControlType, Direction, In, Out, 
 use nusb::MaybeFuture;
 use thiserror::Error;
 
-use super::bootsel::BootselUsb;
+use crate::device::rom::bootsel::BootselUsb;
 
 /// First word of every command (`PICOBOOT_MAGIC`).
 pub const MAGIC: u32 = 0x431F_D10B;

@@ -9,10 +9,10 @@ use ota_protocol::{
 };
 use serde::Serialize;
 
-use super::line_control::Running;
-use super::silence;
-use super::transport::Transport;
 use crate::bundle::hex;
+use crate::device::agent::silence;
+use crate::device::link::line_control::Running;
+use crate::device::link::transport::Transport;
 use crate::exit::{fail, Kind};
 
 /// A tree on the device.
@@ -213,7 +213,7 @@ pub struct WireStats {
     /// What this traffic would have taken on a real board: only on a
     /// simulated link with a timing model (`sim:FILE?model=pico-w`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub board: Option<super::board_model::BoardTime>,
+    pub board: Option<crate::device::sim::board_model::BoardTime>,
 }
 
 const RECV_BUF: usize = 4096;
@@ -496,7 +496,7 @@ impl Client {
                     Ok(Some(Msg::Error {
                         code: ErrorCode::Busy,
                         ..
-                    })) => return Err(super::transport::busy(&self.t.name())),
+                    })) => return Err(crate::device::link::transport::busy(&self.t.name())),
                     Ok(Some(Msg::Error { code, detail, .. })) => {
                         return Err(refused(&self.t.name(), code, &detail))
                     }
@@ -583,7 +583,7 @@ impl Client {
     /// looks like when it never answered as an agent.
     fn no_answer(&self, what: &str, waited: Duration) -> anyhow::Error {
         let seen = (self.stats.frames_in == 0).then_some(&self.unframed[..]);
-        super::silence::no_answer(&self.t.name(), what, waited, seen)
+        crate::device::agent::silence::no_answer(&self.t.name(), what, waited, seen)
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use super::line_control::{self, Running};
+use crate::device::link::line_control::{self, Running};
 use crate::exit::{fail, Kind};
 
 pub trait Transport: Send {
@@ -25,7 +25,7 @@ pub trait Transport: Send {
     }
     /// What the exchange so far would have taken on a real board, when the
     /// link simulates one with a timing model (`sim:FILE?model=pico-w`).
-    fn board_time(&self) -> Option<super::board_model::BoardTime> {
+    fn board_time(&self) -> Option<crate::device::sim::board_model::BoardTime> {
         None
     }
     /// What runs on the board, as far as the link shows it without a word of
@@ -115,7 +115,7 @@ impl Transport for Serial {
     fn reconnect(&mut self) -> io::Result<()> {
         self.port = None;
         if let Some(sn) = &self.serial {
-            if let Some(now) = super::discover::port_of_serial(sn) {
+            if let Some(now) = crate::device::link::discover::port_of_serial(sn) {
                 self.path = now;
             }
         }
@@ -141,13 +141,12 @@ impl Transport for Serial {
     }
 
     fn running(&mut self) -> Running {
-        let found =
-            super::discover::candidates()
-                .into_iter()
-                .find(|p| match (&self.serial, &p.serial) {
-                    (Some(want), Some(sn)) => want.eq_ignore_ascii_case(sn),
-                    _ => p.port == self.path,
-                });
+        let found = crate::device::link::discover::candidates()
+            .into_iter()
+            .find(|p| match (&self.serial, &p.serial) {
+                (Some(want), Some(sn)) => want.eq_ignore_ascii_case(sn),
+                _ => p.port == self.path,
+            });
         match found {
             Some(p) if p.agent => {
                 self.path = p.port;
@@ -167,14 +166,20 @@ impl Transport for Serial {
 
     fn touch(&mut self) -> io::Result<()> {
         self.port = None;
-        // Opening sets the line coding; closing drops DTR: the touch.
-        let port = serialport::new(&self.path, line_control::TOUCH_BAUD)
-            .timeout(Duration::from_millis(100))
-            .open()
-            .map_err(serial_err)?;
-        drop(port);
-        Ok(())
+        touch(&self.path)
     }
+}
+
+/// The 1200-baud touch on a serial port: opening it sets the line coding,
+/// closing drops DTR. The convention (Arduino boards, Pico SDK programs,
+/// ota's application crate) for "reboot into the bootloader", here the agent.
+pub fn touch(path: &str) -> io::Result<()> {
+    let port = serialport::new(path, line_control::TOUCH_BAUD)
+        .timeout(Duration::from_millis(100))
+        .open()
+        .map_err(serial_err)?;
+    drop(port);
+    Ok(())
 }
 
 /// An agent behind a TCP socket (the emulator bridge, `ota agent sim --listen`).

@@ -1,0 +1,8 @@
+//! The conversation with an ota agent over any link: the protocol client,
+//! the push engine, asking for a reboot, and what a silent port means.
+
+pub mod client;
+pub mod events;
+pub mod push;
+pub mod reboot;
+pub mod silence;
