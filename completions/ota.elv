@@ -19,7 +19,7 @@ set edit:completion:arg-completer[ota] = {|@words|
     var completions = [
         &'ota'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -50,7 +50,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;bootsel'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -63,7 +63,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;monitor'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -87,7 +87,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --boots 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)'
             cand --junit 'Also write a JUnit XML report, one test case per device'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --no-cache 'Download every file again instead of using the host''s blob cache'
             cand --wait-rate-limit 'When GitHub''s rate limit is exhausted, wait for it to reset instead of failing'
@@ -109,7 +109,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;status'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -122,7 +122,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;devices'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -135,7 +135,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;ls'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand -l 'Show sizes and SHA-1s'
             cand --long 'Show sizes and SHA-1s'
@@ -151,7 +151,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;confirm'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -165,7 +165,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;rollback'= {
             cand --boots 'With --force: boots the tree gets to confirm itself [default: the config''s trial_boots]'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --force 'Go back even to a tree that failed its trial; it goes in as a trial again'
             cand --all 'Every attached agent'
@@ -179,7 +179,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;reboot'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -194,7 +194,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --pubkey 'A release public key (ed25519:<hex> or a .pub file); repeat for up to 4'
             cand --key 'Secret key of one the agent holds now: needed to change keys once it has some'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --clear 'Remove every key: the agent accepts unsigned trees again'
             cand --all 'Every attached agent'
@@ -208,7 +208,7 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;agent'= {
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -227,7 +227,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --app 'The application''s ELF, installed with the agent in the same UF2'
             cand --firmware 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --usb 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
             cand --all 'Every attached agent'
@@ -241,15 +241,15 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;agent;sim'= {
             cand --flash 'The simulated Pico''s flash image (created on first use)'
-            cand --listen 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout'
+            cand --listen 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout'
             cand --by-id 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)'
             cand --idle-timeout 'With --listen: close a connection silent for SECS (default and most: the agent''s own session timeout, 60), so a host that vanished frees the agent'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --pty 'Serve on a new pseudo-terminal; its path is printed on stdout'
             cand --no-auto-confirm 'Play an application that never confirms its trial version'
-            cand --app 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud (the board''s agent then serves it)'
+            cand --app 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board''s agent then serves it)'
             cand --sync 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk''s speed)'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
@@ -265,7 +265,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -o 'Output file [default: the ELF''s name with .uf2]'
             cand --out 'Output file [default: the ELF''s name with .uf2]'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'

@@ -25,7 +25,7 @@ function __fish_ota_using_subcommand
 end
 
 complete -c ota -n "__fish_ota_needs_command" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_needs_command" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_needs_command" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_needs_command" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_needs_command" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_needs_command" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -50,7 +50,7 @@ complete -c ota -n "__fish_ota_needs_command" -f -a "keygen" -d 'Make an Ed25519
 complete -c ota -n "__fish_ota_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
 complete -c ota -n "__fish_ota_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -58,7 +58,7 @@ complete -c ota -n "__fish_ota_using_subcommand bootsel" -s q -l quiet -d 'Say n
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand monitor" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand monitor" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand monitor" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand monitor" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand monitor" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand monitor" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -78,7 +78,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l app -d 'The application
 complete -c ota -n "__fish_ota_using_subcommand push" -l boots -d 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l junit -d 'Also write a JUnit XML report, one test case per device' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand push" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l no-cache -d 'Download every file again instead of using the host\'s blob cache'
 complete -c ota -n "__fish_ota_using_subcommand push" -l wait-rate-limit -d 'When GitHub\'s rate limit is exhausted, wait for it to reset instead of failing'
@@ -95,7 +95,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -s q -l quiet -d 'Say noth
 complete -c ota -n "__fish_ota_using_subcommand push" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand push" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand status" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand status" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand status" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand status" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand status" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand status" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -103,7 +103,7 @@ complete -c ota -n "__fish_ota_using_subcommand status" -s q -l quiet -d 'Say no
 complete -c ota -n "__fish_ota_using_subcommand status" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand status" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand devices" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand devices" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand devices" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand devices" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand devices" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand devices" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -111,7 +111,7 @@ complete -c ota -n "__fish_ota_using_subcommand devices" -s q -l quiet -d 'Say n
 complete -c ota -n "__fish_ota_using_subcommand devices" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand devices" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand ls" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand ls" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand ls" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand ls" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand ls" -s l -l long -d 'Show sizes and SHA-1s'
 complete -c ota -n "__fish_ota_using_subcommand ls" -l previous -d 'List the previous tree instead'
@@ -121,7 +121,7 @@ complete -c ota -n "__fish_ota_using_subcommand ls" -s q -l quiet -d 'Say nothin
 complete -c ota -n "__fish_ota_using_subcommand ls" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand confirm" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand confirm" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand confirm" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand confirm" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand confirm" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -130,7 +130,7 @@ complete -c ota -n "__fish_ota_using_subcommand confirm" -l json -d 'Print one J
 complete -c ota -n "__fish_ota_using_subcommand confirm" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l boots -d 'With --force: boots the tree gets to confirm itself [default: the config\'s trial_boots]' -r
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand rollback" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand rollback" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l force -d 'Go back even to a tree that failed its trial; it goes in as a trial again'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l all -d 'Every attached agent'
@@ -139,7 +139,7 @@ complete -c ota -n "__fish_ota_using_subcommand rollback" -s q -l quiet -d 'Say 
 complete -c ota -n "__fish_ota_using_subcommand rollback" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand reboot" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand reboot" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand reboot" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand reboot" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -149,7 +149,7 @@ complete -c ota -n "__fish_ota_using_subcommand reboot" -s h -l help -d 'Print h
 complete -c ota -n "__fish_ota_using_subcommand provision" -l pubkey -d 'A release public key (ed25519:<hex> or a .pub file); repeat for up to 4' -r
 complete -c ota -n "__fish_ota_using_subcommand provision" -l key -d 'Secret key of one the agent holds now: needed to change keys once it has some' -r -F
 complete -c ota -n "__fish_ota_using_subcommand provision" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand provision" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand provision" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand provision" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand provision" -l clear -d 'Remove every key: the agent accepts unsigned trees again'
 complete -c ota -n "__fish_ota_using_subcommand provision" -l all -d 'Every attached agent'
@@ -158,7 +158,7 @@ complete -c ota -n "__fish_ota_using_subcommand provision" -s q -l quiet -d 'Say
 complete -c ota -n "__fish_ota_using_subcommand provision" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand provision" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -172,7 +172,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subco
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l app -d 'The application\'s ELF, installed with the agent in the same UF2' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l firmware -d 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l usb -d 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l all -d 'Every attached agent'
@@ -181,15 +181,15 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l flash -d 'The simulated Pico\'s flash image (created on first use)' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l by-id -d 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l idle-timeout -d 'With --listen: close a connection silent for SECS (default and most: the agent\'s own session timeout, 60), so a host that vanished frees the agent' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l pty -d 'Serve on a new pseudo-terminal; its path is printed on stdout'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l no-auto-confirm -d 'Play an application that never confirms its trial version'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l app -d 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud (the board\'s agent then serves it)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l app -d 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board\'s agent then serves it)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l sync -d 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk\'s speed)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s v -l verbose -d 'Say more (repeat for more still)'
@@ -199,7 +199,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l app -d 'An application ELF linked for the application slot, installed with the agent' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s o -l out -d 'Output file [default: the ELF\'s name with .uf2]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s v -l verbose -d 'Say more (repeat for more still)'

@@ -26,7 +26,7 @@ pub struct Global {
     /// Config file [default: ota_config.json in the current folder, when present]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]
+    /// The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]
     #[arg(long, global = true, value_name = "PORT")]
     pub port: Vec<String>,
     /// The agent with this USB serial number (followed across re-enumeration); repeat for several
@@ -315,14 +315,15 @@ pub struct SimArgs {
     /// Serve on a new pseudo-terminal; its path is printed on stdout
     #[arg(long)]
     pub pty: bool,
-    /// Serve on a TCP address such as 127.0.0.1:0; the bound address is printed on stdout
+    /// Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the
+    /// same port; the bound address is printed on stdout
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
     /// Play an application that never confirms its trial version
     #[arg(long)]
     pub no_auto_confirm: bool,
     /// With --listen: an application in the slot, which runs until a host
-    /// touches the port at 1200 baud (the board's agent then serves it)
+    /// touches the port at 1200 baud over RFC 2217 (the board's agent then serves it)
     #[arg(long, requires = "listen")]
     pub app: bool,
     /// With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the

@@ -164,26 +164,19 @@ fn a_slot_without_an_application_image_leaves_the_agent_in_charge() {
 }
 
 #[test]
-fn ota_agent_sim_over_tcp_carries_the_touch_in_control_lines() {
+fn ota_agent_sim_over_rfc2217_carries_the_touch_on_the_one_connection() {
     let d = tempdir();
     let sim = Sim::start(d.path(), "tcp.img", &["--listen", "127.0.0.1:0", "--app"]);
-    let s = json(d.path(), &["--port", &sim.port, "status"]);
+    let port = sim.port.replace("tcp:", "rfc2217://");
+    let s = json(d.path(), &["--port", &port, "status"]);
     assert_eq!(s["application_was_running"], true);
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
     let doc = json(
         d.path(),
-        &[
-            "--port",
-            &sim.port,
-            "push",
-            "--dir",
-            "v1",
-            "--version",
-            "v1",
-        ],
+        &["--port", &port, "push", "--dir", "v1", "--version", "v1"],
     );
     assert_eq!(doc["result"], "started");
-    let s = json(d.path(), &["--port", &sim.port, "status"]);
+    let s = json(d.path(), &["--port", &port, "status"]);
     assert_eq!(s["application_was_running"], true);
     assert_eq!(s["device"]["active"]["version"], "v1");
     assert_eq!(s["device"]["state"], "confirmed");

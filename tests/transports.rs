@@ -1,9 +1,83 @@
 //! The real serial path (a pseudo-terminal served by `ota agent sim --pty`)
-//! and the TCP path (`--listen`), one host at a time.
+//! and the TCP path (`--listen`), one host at a time; `tcp:` is one plain
+//! connection, so it works through a one-connection forwarder.
 
 mod util;
 
+use std::sync::atomic::Ordering;
+
+use util::relay::{Faults, Relay};
 use util::*;
+
+fn push_json(d: &std::path::Path, port: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "--port",
+        port,
+        "--json",
+        "push",
+        "--dir",
+        "app",
+        "--version",
+        "v1",
+    ];
+    args.extend_from_slice(extra);
+    run(d, &args).ok().json()
+}
+
+#[test]
+fn tcp_is_one_plain_connection_through_a_single_connection_forwarder() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 50, 27);
+    let sim = Sim::tcp(d.path(), "relay.img");
+    let relay = Relay::start(
+        &sim.port,
+        Faults {
+            single: true,
+            ..Faults::default()
+        },
+        None,
+    );
+    let doc = push_json(d.path(), &relay.addr, &[]);
+    assert_eq!(doc["result"], "confirmed");
+    // The push, then one more after the reboot that starts the new tree.
+    assert_eq!(relay.connections.load(Ordering::SeqCst), 2);
+    let doc = push_json(d.path(), &relay.addr, &["--no-reboot"]);
+    assert_eq!(doc["result"], "up-to-date");
+    assert_eq!(
+        relay.connections.load(Ordering::SeqCst),
+        3,
+        "an unchanged push is one connection"
+    );
+}
+
+#[test]
+fn a_tcp_port_in_front_of_an_application_names_rfc2217() {
+    let d = tempdir();
+    std::fs::write(
+        d.path().join("ota_config.json"),
+        r#"{"device_timeout_sec": 1}"#,
+    )
+    .unwrap();
+    let sim = Sim::start(d.path(), "app.img", &["--listen", "127.0.0.1:0", "--app"]);
+    let r = run(d.path(), &["--port", &sim.port, "status"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    let rfc = sim.port.replace("tcp:", "rfc2217://");
+    assert!(r.stderr.contains(&format!("use {rfc}")), "{}", r.stderr);
+}
+
+#[test]
+fn rfc2217_and_raw_tcp_share_the_port_of_ota_agent_sim() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 9, 13);
+    let sim = Sim::tcp(d.path(), "both.img");
+    let rfc = sim.port.replace("tcp:", "rfc2217://");
+    assert_eq!(push_json(d.path(), &rfc, &[])["result"], "confirmed");
+    assert_eq!(
+        device_files(d.path(), &sim.port),
+        tree_of(&d.path().join("app"))
+    );
+    assert_eq!(device_files(d.path(), &rfc), tree_of(&d.path().join("app")));
+}
 
 #[test]
 fn push_over_a_pseudo_terminal_uses_the_serial_path() {

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::device::link::rfc2217::Rfc2217;
 use crate::device::link::transport::{Tcp, Transport};
 use crate::device::sim::SimTransport;
 use crate::device::{Client, PortSpec};
@@ -20,6 +21,7 @@ pub fn open_link(
             crate::device::micropython::transport::open_serial(path, serial, timeout)?
         }
         PortSpec::Tcp(addr) => Box::new(Tcp::open(addr, timeout)?),
+        PortSpec::Rfc2217(addr) => Box::new(Rfc2217::open(addr, timeout)?),
         PortSpec::Sim {
             image,
             auto_confirm,

@@ -1,6 +1,8 @@
 //! A TCP relay between ota and an agent that injects link faults: flipped
 //! bytes, dropped reads, a cut connection, lost Reboot requests, and (for
-//! fleets) a link that never comes back.
+//! fleets) a link that never comes back. With `single`, it plays an ordinary
+//! one-connection forwarder (socat without fork, ser2net): it serves one
+//! client at a time and takes the next only when that one ends.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -25,6 +27,8 @@ pub struct Faults {
     /// The first this many Reboot requests towards the agent are lost
     /// (on each data connection).
     pub lose_reboots: u32,
+    /// One connection at a time: the next client waits until the current one ends.
+    pub single: bool,
 }
 
 /// The bytes of a Reboot request's frame, as ota sends it.
@@ -48,6 +52,8 @@ pub struct Relay {
     pub upstream: Arc<Mutex<String>>,
     /// Bytes forwarded towards the agent so far.
     pub to_agent: Arc<AtomicU64>,
+    /// Clients accepted so far.
+    pub connections: Arc<AtomicU64>,
     gate: Gate,
 }
 
@@ -76,12 +82,15 @@ impl Relay {
         let gate: Gate = Arc::new((Mutex::new(false), Condvar::new()));
         let gate2 = gate.clone();
         let data_connections = Arc::new(AtomicU64::new(0));
+        let connections = Arc::new(AtomicU64::new(0));
+        let accepted = connections.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                accepted.fetch_add(1, Ordering::SeqCst);
                 let (up, count, milestone) = (up.clone(), count.clone(), milestone.clone());
                 let (data_connections, gate) = (data_connections.clone(), gate2.clone());
-                std::thread::spawn(move || {
+                let serve = move || {
                     relay_connection(
                         client,
                         &up,
@@ -89,13 +98,18 @@ impl Relay {
                         &data_connections,
                         (count, milestone, gate),
                     )
-                });
+                };
+                match faults.single {
+                    true => serve(),
+                    false => drop(std::thread::spawn(serve)),
+                }
             }
         });
         Relay {
             addr,
             upstream,
             to_agent,
+            connections,
             gate,
         }
     }
@@ -118,9 +132,7 @@ fn wait_open(gate: &Gate) {
     }
 }
 
-/// One client: a control line (first byte 0xFF: what runs, the 1200-baud
-/// touch) passes untouched, as it would beside a real serial port; a data
-/// connection gets the faults, the first one its cut and its hold.
+/// One client: the faults, the first connection its cut and its hold.
 fn relay_connection(
     mut client: TcpStream,
     up: &Mutex<String>,
@@ -134,16 +146,6 @@ fn relay_connection(
         _ => return,
     };
     let target = up.lock().unwrap().clone();
-    if first[0] == 0xFF {
-        let Ok(mut agent) = TcpStream::connect(&target) else {
-            return;
-        };
-        let _ = agent.write_all(&first[..n]);
-        let (c2, a2) = (client.try_clone().unwrap(), agent.try_clone().unwrap());
-        std::thread::spawn(move || pump(client, agent, Faults::default(), 1, 0, None));
-        pump(a2, c2, Faults::default(), 1, 0, None);
-        return;
-    }
     let index = data_connections.fetch_add(1, Ordering::SeqCst);
     if index > 0 && faults.gone_after_cut {
         return;
@@ -159,7 +161,7 @@ fn relay_connection(
     count.fetch_add(n as u64, Ordering::SeqCst);
     let hold = (index == 0 && faults.hold_at_milestone).then_some(gate);
     let (c2, a2) = (client.try_clone().unwrap(), agent.try_clone().unwrap());
-    std::thread::spawn(move || pump(a2, c2, faults, seed ^ 0xABCD, 0, None));
+    let back = std::thread::spawn(move || pump(a2, c2, faults, seed ^ 0xABCD, 0, None));
     pump(
         client,
         agent,
@@ -168,6 +170,7 @@ fn relay_connection(
         cut,
         Some((count, milestone, hold)),
     );
+    let _ = back.join();
 }
 
 fn pump(

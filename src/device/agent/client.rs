@@ -282,6 +282,9 @@ impl Client {
         // A board between two firmwares (resetting, enumerating) is waited for.
         let settle = Instant::now() + self.timeout;
         let mut running = self.t.running();
+        if running == Running::Unknown && self.t.blind_touch() {
+            return self.touch_blind();
+        }
         while running == Running::Nothing && Instant::now() < settle {
             std::thread::sleep(Duration::from_millis(50));
             running = self.t.running();
@@ -317,6 +320,47 @@ impl Client {
                 ));
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The touch on a link that cannot show what runs (RFC 2217), then
+    /// Hello on the same link: an agent answers it (the touch left it be),
+    /// an application that resets closes the link, and the agent is reached
+    /// on a new connection.
+    fn touch_blind(&mut self) -> anyhow::Result<()> {
+        self.t
+            .touch()
+            .map_err(|e| self.link_error("1200-baud touch", e))?;
+        let hello = Request::Hello {
+            major: ota_protocol::PROTOCOL_MAJOR,
+            minor: ota_protocol::PROTOCOL_MINOR,
+        };
+        let answered = match self.send(&hello) {
+            Ok(()) => self.recv(self.timeout),
+            Err(_) => Err(std::io::ErrorKind::NotConnected.into()),
+        };
+        self.deadline = None;
+        match answered {
+            Ok(Some(_)) => {
+                // The agent ran already: whatever it said is the answer to a
+                // Hello nobody asks for; the session starts clean.
+                self.drain(Duration::ZERO);
+                Ok(())
+            }
+            Ok(None) => Err(self.no_answer("Hello after the 1200-baud touch", self.timeout)),
+            Err(_) => {
+                self.touched = true;
+                let deadline = Instant::now() + self.timeout;
+                loop {
+                    match self.reconnect() {
+                        Ok(()) => return Ok(()),
+                        Err(e) if Instant::now() >= deadline => {
+                            return Err(self.link_error("reconnect after the 1200-baud touch", e))
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                    }
+                }
+            }
         }
     }
 
@@ -535,8 +579,20 @@ impl Client {
 
     /// Waits until the board runs its application again, after a Reboot to a
     /// slot holding one; false when the link cannot tell, or it did not in time.
+    /// A link that cannot show what runs but carries the touch (RFC 2217)
+    /// takes the board for running its application once it is back on the
+    /// line after the reset that hands over.
     pub fn wait_for_application(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
+        if self.t.blind_touch() {
+            while self.reconnect().is_err() {
+                if Instant::now() >= deadline {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return true;
+        }
         loop {
             match self.t.running() {
                 Running::Application => return true,

@@ -22,6 +22,11 @@ pub fn no_answer(name: &str, what: &str, waited: Duration, seen: Option<&[u8]>) 
     let secs = waited.as_secs_f32().round();
     let msg = match seen {
         None => format!("{name}: no answer to {what} within {secs}s"),
+        Some([]) if name.starts_with("tcp:") => format!(
+            "{name}: nothing answered within {secs}s: no ota agent listens there; a board running its application \
+             needs the 1200-baud touch, which a tcp: port cannot carry: use rfc2217://{}",
+            &name[4..]
+        ),
         Some([]) => format!(
             "{name}: nothing answered within {secs}s: no ota agent listens there; check the port (`ota devices`) or install the agent"
         ),

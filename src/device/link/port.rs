@@ -1,5 +1,6 @@
-//! What `--port` names: a serial device, an agent behind TCP, or a simulated
-//! Pico inside ota with its flash kept in a file.
+//! What `--port` names: a serial device, an agent behind one TCP
+//! connection, a serial port behind an RFC 2217 server, or a simulated Pico
+//! inside ota with its flash kept in a file.
 
 use std::fmt;
 
@@ -11,8 +12,10 @@ use crate::exit::{fail, Kind};
 pub enum PortSpec {
     /// `/dev/ttyACM0`, `COM3`.
     Serial(String),
-    /// `tcp:HOST:PORT`.
+    /// `tcp:HOST:PORT`: one plain connection.
     Tcp(String),
+    /// `rfc2217://HOST:PORT`: RFC 2217, which also carries the touch.
+    Rfc2217(String),
     /// `sim:FILE`, with options after a `?`, joined by `&`:
     /// `no-auto-confirm` plays an application that never confirms its trial
     /// version; `model=pico-w` (or `pico-w-block-erase`) keeps the time the
@@ -24,17 +27,23 @@ pub enum PortSpec {
 
 impl PortSpec {
     pub fn parse(s: &str) -> anyhow::Result<PortSpec> {
-        if let Some(rest) = s.strip_prefix("tcp:") {
+        let host_port = |rest: &str, form: &str| {
             let ok = rest
                 .rsplit_once(':')
                 .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
-            if !ok {
-                return Err(fail(
+            match ok {
+                true => Ok(rest.to_string()),
+                false => Err(fail(
                     Kind::Config,
-                    format!("port `{s}`: expected tcp:HOST:PORT"),
-                ));
+                    format!("port `{s}`: expected {form}HOST:PORT"),
+                )),
             }
-            return Ok(PortSpec::Tcp(rest.to_string()));
+        };
+        if let Some(rest) = s.strip_prefix("tcp:") {
+            return Ok(PortSpec::Tcp(host_port(rest, "tcp:")?));
+        }
+        if let Some(rest) = s.strip_prefix("rfc2217://") {
+            return Ok(PortSpec::Rfc2217(host_port(rest, "rfc2217://")?));
         }
         if let Some(rest) = s.strip_prefix("sim:") {
             let (file, options) = rest.split_once('?').unwrap_or((rest, ""));
@@ -88,6 +97,7 @@ impl fmt::Display for PortSpec {
         match self {
             PortSpec::Serial(p) => f.write_str(p),
             PortSpec::Tcp(a) => write!(f, "tcp:{a}"),
+            PortSpec::Rfc2217(a) => write!(f, "rfc2217://{a}"),
             PortSpec::Sim {
                 image,
                 auto_confirm,
@@ -140,7 +150,19 @@ mod tests {
                 auto_confirm: false
             }
         );
+        assert_eq!(
+            PortSpec::parse("rfc2217://lab-3.example:4001").unwrap(),
+            PortSpec::Rfc2217("lab-3.example:4001".into())
+        );
+        assert_eq!(
+            PortSpec::parse("rfc2217://10.0.0.2:4001")
+                .unwrap()
+                .to_string(),
+            "rfc2217://10.0.0.2:4001"
+        );
         assert!(PortSpec::parse("tcp:nohost").is_err());
+        let e = PortSpec::parse("rfc2217://host").unwrap_err().to_string();
+        assert!(e.contains("expected rfc2217://HOST:PORT"), "{e}");
         assert!(PortSpec::parse("sim:").is_err());
     }
 

@@ -1,5 +1,5 @@
-//! Byte links to an agent: USB serial (or a pseudo-terminal), TCP, and the
-//! in-process simulator. All look alike to the client: send bytes, receive
+//! Byte links to an agent: USB serial (or a pseudo-terminal), one plain TCP
+//! connection, RFC 2217 (rfc2217.rs), and the in-process simulator. All look alike to the client: send bytes, receive
 //! with a timeout, reconnect after a drop.
 
 use std::io::{self, Read, Write};
@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::device::link::line_control::{self, Running};
+
 use crate::exit::{fail, Kind};
 
 pub trait Transport: Send {
@@ -34,12 +35,19 @@ pub trait Transport: Send {
         Running::Unknown
     }
     /// The 1200-baud touch: asks a running application to reset into the
-    /// agent. The link is closed by it; `reconnect` once the agent is up.
+    /// agent. The link is closed by it; `reconnect` once the agent is up
+    /// (unless `blind_touch`, below).
     fn touch(&mut self) -> io::Result<()> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "this port cannot be touched at 1200 baud",
         ))
+    }
+    /// True when the link carries the touch but cannot show what runs (RFC
+    /// 2217): the client touches at once, and the touch leaves the link
+    /// open, so an agent answers on it and a board that resets closes it.
+    fn blind_touch(&self) -> bool {
+        false
     }
 }
 
@@ -182,7 +190,10 @@ pub fn touch(path: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// An agent behind a TCP socket (the emulator bridge, `ota agent sim --listen`).
+/// An agent behind one plain TCP connection (the emulator bridge, `ota
+/// agent sim --listen`, ser2net's raw mode, any forwarder): bytes only, so
+/// it works through anything that relays one connection. It cannot show
+/// what runs nor carry the touch: `rfc2217://` does both.
 pub struct Tcp {
     addr: String,
     stream: Option<TcpStream>,
@@ -248,21 +259,13 @@ impl Transport for Tcp {
         format!("tcp:{}", self.addr)
     }
 
-    fn running(&mut self) -> Running {
-        line_control::describe(&self.addr, self.connect_timeout.min(CONTROL_TIMEOUT))
-    }
-
     fn touch(&mut self) -> io::Result<()> {
-        self.stream = None;
-        match line_control::touch(&self.addr, self.connect_timeout.min(CONTROL_TIMEOUT))? {
-            true => Ok(()),
-            false => Err(io::Error::other(
-                "nothing to touch: no USB device is attached",
-            )),
-        }
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "a tcp: port carries bytes only; for the 1200-baud touch use rfc2217://{}",
+                self.addr
+            ),
+        ))
     }
 }
-
-/// How long a `tcp:` port gets to answer a control line. A server that does
-/// not know them never answers, and is then talked to as an agent.
-const CONTROL_TIMEOUT: Duration = Duration::from_secs(1);

@@ -1,6 +1,8 @@
 //! `ota agent sim`: a simulated agent served on a pseudo-terminal or a TCP
 //! port, so that the real serial and TCP code paths run without a board.
 //!
+//! On TCP, a client that opens with Telnet negotiation speaks RFC 2217 (and
+//! may touch the board at 1200 baud); any other is a raw byte stream.
 //! One host at a time drives the agent: a second TCP client is told "busy";
 //! on a pseudo-terminal the serial port's own lock refuses a second opener.
 //! A reboot request restarts the agent on the same flash and, on TCP, drops
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use ota_protocol::{encode_frame, ErrorCode, Reply};
 
-use crate::device::link::line_control::{self, Line, Running};
+use crate::device::link::line_control;
 use crate::device::sim::{SimDevice, SimImage};
 use crate::exit::{fail, Kind};
 
@@ -102,8 +104,10 @@ fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
 }
 
 /// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound.
-/// With `image.app`, the board has an application in its slot (see sim/mod.rs);
-/// the control lines of line_control.rs tell what runs and carry the touch.
+/// With `image.app`, the board has an application in its slot (see sim/mod.rs).
+/// A connection that opens with Telnet negotiation (its first byte is IAC,
+/// 0xFF, which no COBS frame starts with) speaks RFC 2217 and may touch the
+/// board at 1200 baud; any other is a raw byte stream.
 /// A connection silent for `idle` (at most the agent's own session timeout)
 /// is closed, so a host that went away cannot keep the agent busy.
 pub fn serve_tcp(
@@ -133,115 +137,182 @@ pub fn serve_tcp(
                 Ok(n) if n > 0 => n,
                 _ => return,
             };
-            if first[0] == 0xFF {
-                let _ = control_line(&mut stream, &first[..n], &device);
-                return;
-            }
+            let mut wire = Wire::new(first[0] == IAC);
             if active.swap(true, Ordering::SeqCst) {
-                let _ = stream.write_all(&busy_frame());
+                let _ = wire.feed(&first[..n], &mut |_| Ok(false));
+                let _ = stream.write_all(&wire.outgoing(&busy_frame()));
                 return;
             }
-            let _ = serve_connection(&mut stream, &first[..n], &device, &*on_bootsel, idle);
+            let mut session = Session {
+                stream: &mut stream,
+                wire,
+                device: &device,
+                on_bootsel: &*on_bootsel,
+                active: &active,
+            };
+            let _ = session.serve(&first[..n], idle);
             active.store(false, Ordering::SeqCst);
         });
     }
     Ok(())
 }
 
-/// Answers one control line (what runs; the 1200-baud touch).
-fn control_line(
-    stream: &mut TcpStream,
-    first: &[u8],
-    device: &Mutex<SimDevice>,
-) -> anyhow::Result<()> {
-    let mut line = first[1..].to_vec();
-    let mut buf = [0u8; 256];
-    while !line.contains(&b'\n') && line.len() < 256 {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        line.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&line);
-    let text = text.lines().next().unwrap_or("");
-    let mut d = device
-        .lock()
-        .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?;
-    let answer = match Line::parse(text) {
-        Some(Line::Describe) => line_control::answer(d.running(), None),
-        Some(Line::Touch(baud)) => {
-            let touched = baud == line_control::TOUCH_BAUD && d.touch()?;
-            line_control::answer(d.running(), Some(touched))
-        }
-        None => line_control::answer(Running::Unknown, None),
-    };
-    stream.write_all(&answer)?;
-    Ok(())
+/// Telnet's Interpret As Command, the first byte of any negotiation.
+const IAC: u8 = 0xFF;
+
+/// How a connection's bytes reach the agent: as they are, or through an
+/// RFC 2217 server (the `rfc2217` crate's state machine), which unescapes
+/// the data and reports the line's baud rate and DTR.
+enum Wire {
+    Raw,
+    Telnet(Box<rfc2217::Server>),
 }
 
-fn serve_connection(
-    stream: &mut TcpStream,
-    first: &[u8],
-    device: &Mutex<SimDevice>,
-    on_bootsel: &dyn Fn(u32),
-    idle: Duration,
-) -> anyhow::Result<()> {
-    // Wake up now and then to tell the agent how long the link was silent.
-    stream.set_read_timeout(Some(idle.min(Duration::from_secs(1))))?;
-    let mut buf = [0u8; 4096];
-    buf[..first.len()].copy_from_slice(first);
-    let mut pending = Some(first.len());
-    let mut out = Vec::new();
-    let mut heard = std::time::Instant::now();
-    let mut told = heard;
-    loop {
-        let n = match pending.take() {
-            Some(n) => n,
-            None => match stream.read(&mut buf) {
-                Ok(n) => n,
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.kind() == std::io::ErrorKind::TimedOut =>
-                {
-                    let now = std::time::Instant::now();
-                    let expired = device
-                        .lock()
-                        .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?
-                        .idle(now - told);
-                    told = now;
-                    if expired || now - heard >= idle {
-                        // Closed when dropped, after the agent is marked free:
-                        // a host that sees the close may connect at once.
-                        return Ok(());
-                    }
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            },
-        };
-        if n == 0 {
-            return Ok(());
+impl Wire {
+    fn new(telnet: bool) -> Wire {
+        if !telnet {
+            return Wire::Raw;
         }
-        (heard, told) = (std::time::Instant::now(), std::time::Instant::now());
-        out.clear();
-        let rebooted = {
+        let mut server = rfc2217::Server::new(rfc2217::PortSettings {
+            baud_rate: crate::device::link::rfc2217::DATA_BAUD,
+            ..Default::default()
+        });
+        // A USB CDC port has no modem lines; report them up, as a bridge in
+        // front of a plugged-in board does (pyserial's client waits for them).
+        use rfc2217::ModemState as M;
+        server.set_modem_state(M::CTS | M::DSR | M::CD);
+        Wire::Telnet(Box::new(server))
+    }
+
+    /// Takes bytes from the host: data goes to `data` (true: the board
+    /// reset). A touch (DTR dropped at 1200 baud) goes to `data` as an empty
+    /// slice after the data before it. True when the board reset.
+    fn feed(
+        &mut self,
+        input: &[u8],
+        data: &mut dyn FnMut(&[u8]) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<bool> {
+        let Wire::Telnet(server) = self else {
+            return data(input);
+        };
+        let mut rest = input;
+        let mut payload = Vec::new();
+        while !rest.is_empty() {
+            payload.clear();
+            let used = server.receive_until_event(rest, &mut payload);
+            rest = &rest[used..];
+            if !payload.is_empty() && data(&payload)? {
+                return Ok(true);
+            }
+            while let Some(event) = server.poll_event() {
+                let baud = server.settings().baud_rate;
+                if let rfc2217::ServerEvent::Dtr(on) = event {
+                    if line_control::is_touch(baud, on) && data(&[])? {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// What goes to the host for the agent's `reply` (escaped on RFC 2217,
+    /// with the server's own answers).
+    fn outgoing(&mut self, reply: &[u8]) -> Vec<u8> {
+        match self {
+            Wire::Raw => reply.to_vec(),
+            Wire::Telnet(server) => {
+                server.write_data(reply);
+                server.take_output()
+            }
+        }
+    }
+}
+
+/// One host driving the simulated board over TCP.
+struct Session<'a> {
+    stream: &'a mut TcpStream,
+    wire: Wire,
+    device: &'a Mutex<SimDevice>,
+    on_bootsel: &'a dyn Fn(u32),
+    /// Set while a host drives the board.
+    active: &'a AtomicBool,
+}
+
+impl Session<'_> {
+    fn serve(&mut self, first: &[u8], idle: Duration) -> anyhow::Result<()> {
+        // Wake up now and then to tell the agent how long the link was silent.
+        self.stream
+            .set_read_timeout(Some(idle.min(Duration::from_secs(1))))?;
+        let mut buf = [0u8; 4096];
+        buf[..first.len()].copy_from_slice(first);
+        let mut pending = Some(first.len());
+        let mut heard = std::time::Instant::now();
+        let mut told = heard;
+        loop {
+            let n = match pending.take() {
+                Some(n) => n,
+                None => match self.stream.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            || e.kind() == std::io::ErrorKind::TimedOut =>
+                    {
+                        let now = std::time::Instant::now();
+                        let expired = self.lock()?.idle(now - told);
+                        told = now;
+                        if expired || now - heard >= idle {
+                            // Closed when dropped, after the agent is marked free:
+                            // a host that sees the close may connect at once.
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            (heard, told) = (std::time::Instant::now(), std::time::Instant::now());
+            if self.take(&buf[..n])? {
+                // The board's USB port goes away while it restarts; free
+                // first, so that a host that sees the close may connect at once.
+                self.active.store(false, Ordering::SeqCst);
+                let _ = self.stream.shutdown(std::net::Shutdown::Both);
+                return Ok(());
+            }
+        }
+    }
+
+    fn lock(&self) -> anyhow::Result<std::sync::MutexGuard<'_, SimDevice>> {
+        self.device
+            .lock()
+            .map_err(|_| anyhow::anyhow!("simulator state poisoned"))
+    }
+
+    /// Feeds what the host sent to the board and sends back what it
+    /// answered; true when the board reset (a Reboot, or the touch).
+    fn take(&mut self, input: &[u8]) -> anyhow::Result<bool> {
+        let mut out = Vec::new();
+        let (device, on_bootsel) = (self.device, self.on_bootsel);
+        let reset = self.wire.feed(input, &mut |data| {
             let mut d = device
                 .lock()
                 .map_err(|_| anyhow::anyhow!("simulator state poisoned"))?;
+            if data.is_empty() {
+                return d.touch();
+            }
             let asked = d.bootsel_requests;
-            let rebooted = d.receive(&buf[..n], &mut out)?;
+            let rebooted = d.receive(data, &mut out)?;
             if d.bootsel_requests != asked {
                 on_bootsel(d.bootsel_requests);
             }
-            rebooted
-        };
-        stream.write_all(&out)?;
-        if rebooted {
-            // The board's USB port goes away while it restarts.
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-            return Ok(());
-        }
+            Ok(rebooted)
+        })?;
+        let bytes = self.wire.outgoing(&out);
+        self.stream.write_all(&bytes)?;
+        Ok(reset)
     }
 }
 
