@@ -6,6 +6,7 @@ pub mod elf;
 pub mod hostile_device;
 pub mod limits;
 pub mod mpy_board;
+pub mod peers;
 pub mod relay;
 pub mod soak;
 
