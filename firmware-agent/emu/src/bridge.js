@@ -10,17 +10,19 @@
 // socket, as a serial port closes when its device unplugs, and the host
 // reconnects once the chip is back.
 //
-// A connection whose first byte is 0xFF carries one control line instead of
-// data, the way ota's tcp: ports ask for what a serial port would show
-// (src/device/link/line_control.rs on the host side):
-//   \xFFOTA-DESCRIBE\n    -> \xFFOTA {"running":"agent"|"application"|"none"}\n
-//   \xFFOTA-TOUCH 1200\n  -> \xFFOTA {"touched":true|false}\n   (open at 1200 baud, then close)
-// COBS frames never start with 0xFF, so no data connection is mistaken for one.
-// A new connection takes the device from the current one only once it sends
-// data, so a control line never cuts off the host that holds the port; with no
-// current host it is attached at once (a console that only reads).
+// A connection whose first byte is IAC (0xFF, which no COBS frame starts
+// with) speaks RFC 2217 (src/rfc2217.js): its data travels escaped, and it
+// sets the CDC line's baud rate and DTR, so a host's 1200-baud touch reaches
+// a running application (ota's rfc2217://, pyserial, labgrid). Any other
+// connection is the raw byte stream (ota's tcp:). RFC 2217 opens the serial
+// port itself, so while the board is off USB (resetting, enumerating) such a
+// connection is closed at once, as ser2net closes one when its device is gone;
+// the host tries again. A new connection takes the
+// device once it sends its first bytes; with no current host it is attached
+// at once (a console that only reads).
 
 const net = require('net');
+const { Rfc2217Server, IAC } = require('./rfc2217');
 
 function bridge(pico, { host = '127.0.0.1', port = 0, note = () => {} } = {}) {
   let current = null;
@@ -36,37 +38,31 @@ function bridge(pico, { host = '127.0.0.1', port = 0, note = () => {} } = {}) {
     }
   };
 
-  const control = (s, line) => {
-    const [cmd, arg] = line.trim().split(/\s+/);
-    let answer;
-    if (cmd === 'OTA-DESCRIBE') answer = { running: pico.runningImage() };
-    else if (cmd === 'OTA-TOUCH') answer = { touched: pico.touch(Number(arg) || 1200) };
-    else answer = { error: `unknown control line: ${cmd}` };
-    note({ event: 'control', line: line.trim(), answer });
-    s.end('\xffOTA ' + JSON.stringify(answer) + '\n', 'latin1');
-  };
-
   const server = net.createServer((s) => {
     s.setNoDelay(true);
-    let first = null; // the bytes of a connection that has not said what it is yet
     if (!current) attach(s);
-    const onData = (d) => {
-      first = first ? Buffer.concat([first, d]) : Buffer.from(d);
-      if (first[0] === 0xff) {
-        if (current === s) current = null; // a control line, not a host
-        const nl = first.indexOf(0x0a);
-        if (nl >= 0) {
-          s.removeListener('data', onData);
-          control(s, first.subarray(1, nl).toString('latin1'));
-        }
-        return;
-      }
-      s.removeListener('data', onData);
+    const first = (d) => {
+      s.removeListener('data', first);
       if (current !== s) attach(s);
-      s.on('data', (more) => forward(s, more));
-      forward(s, first);
+      if (d[0] === IAC) {
+        if (pico.runningImage() === 'none') return drop(s, 'no USB device to open');
+        const telnet = new Rfc2217Server({
+          write: (b) => s.destroyed || s.write(b),
+          data: (b) => forward(s, b),
+          line: (state) => {
+            note({ event: 'rfc2217', ...state });
+            pico.hostLine(state);
+          },
+        });
+        s.telnet = telnet;
+        s.on('data', (more) => telnet.receive(more));
+        telnet.receive(d);
+      } else {
+        s.on('data', (more) => forward(s, more));
+        forward(s, d);
+      }
     };
-    s.on('data', onData);
+    s.on('data', first);
     s.on('error', () => {});
   });
 
@@ -86,7 +82,9 @@ function bridge(pico, { host = '127.0.0.1', port = 0, note = () => {} } = {}) {
     if (current) current.resume();
   });
   pico.on('serial', (bytes) => {
-    if (current && !current.destroyed) current.write(bytes);
+    if (!current || current.destroyed) return;
+    if (current.telnet) current.telnet.send(bytes);
+    else current.write(bytes);
   });
   pico.on('reset', () => drop(current, 'device reset'));
   pico.on('stopped', () => {

@@ -457,6 +457,23 @@ class Pico extends EventEmitter {
     return true;
   }
 
+  /**
+   * A host changed the CDC line (over RFC 2217): SET_LINE_CODING for a baud
+   * rate, SET_CONTROL_LINE_STATE for DTR. DTR dropped at 1200 baud is the
+   * touch. False when the USB device is not configured.
+   */
+  hostLine({ baud, dtr, changed }) {
+    if (this.stopped || !this.running || !this.usbImage) return false;
+    this.note({ event: 'line', baud, dtr });
+    if (changed === 'baud') this.cdc.cdcSetLineCoding(baud);
+    else if (changed === 'dtr') {
+      if (!dtr && baud === 1200) this.note({ event: 'touch', baud });
+      this.cdc.cdcSetControlLineState(dtr ? 0x3 : 0);
+    } else return true;
+    this.wake();
+    return true;
+  }
+
   /** What runs now, as a host would tell from the USB device it sees. */
   runningImage() {
     if (this.stopped || !this.running || !this.usbImage) return 'none';

@@ -33,7 +33,7 @@ describe('the agent hands over to the blink application', () => {
   let bins;
   let dir;
   let emu;
-  const run = (args, opts = {}) => ota(bins.otaBin, emu.port, args, { cwd: dir, ...opts });
+  const run = (args, opts = {}) => ota(bins.otaBin, `rfc2217://127.0.0.1:${emu.port}`, args, { cwd: dir, ...opts });
   const status = async () => (await run(['status'], { json: true })).json;
   const tree = (name, files) => {
     const p = path.join(dir, name);
@@ -142,10 +142,10 @@ describe('a slot that holds no application leaves the board in the agent', () =>
       fs.writeFileSync(path.join(dir, 'flash.img'), flash);
       emu = await startEmulator({ elf: bins.elf, flash: path.join(dir, 'flash.img') });
       await emu.waitFor((e) => e.event === 'usb-configured', { what: 'USB configured' });
-      const r = await ota(bins.otaBin, emu.port, ['status'], { cwd: dir, json: true });
+      const r = await ota(bins.otaBin, `rfc2217://127.0.0.1:${emu.port}`, ['status'], { cwd: dir, json: true });
       assert.equal(r.json.device.app, 'invalid');
       assert.equal(r.json.application_was_running, false);
-      const text = await ota(bins.otaBin, emu.port, ['status'], { cwd: dir });
+      const text = await ota(bins.otaBin, `rfc2217://127.0.0.1:${emu.port}`, ['status'], { cwd: dir });
       assert.match(text.stdout, /the slot holds no application image: the agent stays in charge/);
       assert.deepEqual(emu.events.filter((e) => e.event === 'app-entered'), []);
     } finally {

@@ -22,7 +22,7 @@ describe('the application image travels in the tree and is rolled back with its 
   let dir;
   let flash;
   let emu;
-  const run = (args, opts = {}) => ota(bins.otaBin, emu.port, args, { cwd: dir, ...opts });
+  const run = (args, opts = {}) => ota(bins.otaBin, `rfc2217://127.0.0.1:${emu.port}`, args, { cwd: dir, ...opts });
   const status = async () => (await run(['status'], { json: true })).json.device;
   const tree = (name, files) => {
     const p = path.join(dir, name);

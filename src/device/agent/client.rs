@@ -326,42 +326,54 @@ impl Client {
     /// The touch on a link that cannot show what runs (RFC 2217), then
     /// Hello on the same link: an agent answers it (the touch left it be),
     /// an application that resets closes the link, and the agent is reached
-    /// on a new connection.
+    /// on a new connection once it answers there (a bridge may take the
+    /// connection before the board is back on USB, and close it again).
     fn touch_blind(&mut self) -> anyhow::Result<()> {
         self.t
             .touch()
             .map_err(|e| self.link_error("1200-baud touch", e))?;
+        let deadline = Instant::now() + self.timeout;
+        let mut first = true;
+        loop {
+            let answered = match first {
+                true => self.probe_hello(),
+                false => self.reconnect().and_then(|()| self.probe_hello()),
+            };
+            match answered {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    let what = "Hello after the 1200-baud touch";
+                    return Err(self.no_answer(what, self.timeout));
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(self.link_error("after the 1200-baud touch", e))
+                }
+                // The board reset: it ran its application, and is handed back when done.
+                Err(_) if first => self.touched = true,
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+            first = false;
+        }
+    }
+
+    /// Hello, once: true when a frame answered, false when nothing did in
+    /// time; an error when the link closed. What answered is dropped: the
+    /// session proper starts clean.
+    fn probe_hello(&mut self) -> std::io::Result<bool> {
         let hello = Request::Hello {
             major: ota_protocol::PROTOCOL_MAJOR,
             minor: ota_protocol::PROTOCOL_MINOR,
         };
-        let answered = match self.send(&hello) {
-            Ok(()) => self.recv(self.timeout),
-            Err(_) => Err(std::io::ErrorKind::NotConnected.into()),
-        };
-        self.deadline = None;
-        match answered {
-            Ok(Some(_)) => {
-                // The agent ran already: whatever it said is the answer to a
-                // Hello nobody asks for; the session starts clean.
-                self.drain(Duration::ZERO);
-                Ok(())
-            }
-            Ok(None) => Err(self.no_answer("Hello after the 1200-baud touch", self.timeout)),
-            Err(_) => {
-                self.touched = true;
-                let deadline = Instant::now() + self.timeout;
-                loop {
-                    match self.reconnect() {
-                        Ok(()) => return Ok(()),
-                        Err(e) if Instant::now() >= deadline => {
-                            return Err(self.link_error("reconnect after the 1200-baud touch", e))
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                    }
-                }
-            }
+        if self.send(&hello).is_err() {
+            return Err(std::io::ErrorKind::NotConnected.into());
         }
+        let answered = self.recv(self.timeout);
+        self.deadline = None;
+        let answered = answered?.is_some();
+        if answered {
+            self.drain(Duration::ZERO);
+        }
+        Ok(answered)
     }
 
     pub fn name(&self) -> String {
@@ -581,10 +593,19 @@ impl Client {
     /// slot holding one; false when the link cannot tell, or it did not in time.
     /// A link that cannot show what runs but carries the touch (RFC 2217)
     /// takes the board for running its application once it is back on the
-    /// line after the reset that hands over.
+    /// line after the reset that hands over: that reset closes the link first.
     pub fn wait_for_application(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         if self.t.blind_touch() {
+            let mut buf = [0u8; 256];
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.t.recv(&mut buf, left) {
+                    Err(_) => break,
+                    Ok(_) if left.is_zero() => return false,
+                    Ok(_) => {}
+                }
+            }
             while self.reconnect().is_err() {
                 if Instant::now() >= deadline {
                     return false;

@@ -43,13 +43,23 @@ impl Rfc2217 {
             connect_timeout,
             pending: Vec::new(),
         };
-        t.reconnect().map_err(|e| {
-            fail(
-                Kind::Device,
-                format!("rfc2217://{addr}: cannot connect: {e}"),
-            )
-        })?;
-        Ok(t)
+        // A server in front of a board that is off USB (resetting,
+        // enumerating) has no port to open and closes at once: try again.
+        let deadline = Instant::now() + connect_timeout;
+        loop {
+            match t.reconnect() {
+                Ok(()) => return Ok(t),
+                Err(e) if closed(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => {
+                    return Err(fail(
+                        Kind::Device,
+                        format!("rfc2217://{addr}: cannot connect: {e}"),
+                    ))
+                }
+            }
+        }
     }
 
     /// The server's modem lines (CTS, DSR, CD, RI), when it reported them.
@@ -60,6 +70,14 @@ impl Rfc2217 {
     fn conn(&mut self) -> io::Result<&mut Conn> {
         self.conn.as_mut().ok_or(io::ErrorKind::NotConnected.into())
     }
+}
+
+/// The server closed the connection (rather than refusing or not answering it).
+fn closed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+    )
 }
 
 impl Conn {
