@@ -33,6 +33,7 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 results = {p: d.get("result", d.get("error")) for p, d in doc["places"].items()}
 print(f"labgrid, 4 boards on 2 exporters: {results}")
-print(f"  wall time {float(sys.argv[3]) - float(sys.argv[2]):.2f} s in all (Python start included); "
-      f"coordinator, exporters and 4 places locked {doc['setup_s']:.2f} s; 4 pushes through OtaDriver {doc['push_s']:.2f} s")
+print(f"  wall time {float(sys.argv[3]) - float(sys.argv[2]):.2f} s in all (Python start included): "
+      f"coordinator up, exporters published, 4 places locked {doc['setup_s']:.2f} s; "
+      f"4 pushes through OtaDriver {doc['push_s']:.2f} s; labgrid processes stopped {doc['teardown_s']:.2f} s")
 PY

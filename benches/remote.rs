@@ -29,7 +29,9 @@ fn main() {
 }
 
 fn run() -> anyhow::Result<()> {
-    let work = tempfile::Builder::new().prefix("ota-bench-remote-").tempdir()?;
+    let work = tempfile::Builder::new()
+        .prefix("ota-bench-remote-")
+        .tempdir()?;
     let w = work.path();
     tree(&w.join("tree"), 50)?;
     let mut sim = Sim::start(w)?;
@@ -44,12 +46,19 @@ fn run() -> anyhow::Result<()> {
     println!("# ota over the network\n");
     println!("A 50-file tree (1 MiB) already on `ota agent sim --listen`; `ota --port P push --dir tree --no-reboot`, {RUNS} runs each.\n");
     let first = push(w, &relay.addr, &[])?;
-    println!("First push through the forwarder (sends the tree): {:.3} s, {} connections\n", first.as_secs_f64(), relay.connections.load(Ordering::SeqCst));
+    println!(
+        "First push through the forwarder (sends the tree): {:.3} s, {} connections\n",
+        first.as_secs_f64(),
+        relay.connections.load(Ordering::SeqCst)
+    );
     println!("| port | median | min | max | connections per push |");
     println!("|---|---|---|---|---|");
     let rfc = sim.1.replace("tcp:", "rfc2217://");
     for (what, port) in [
-        ("tcp: through a one-connection forwarder", relay.addr.as_str()),
+        (
+            "tcp: through a one-connection forwarder",
+            relay.addr.as_str(),
+        ),
         ("tcp: straight to the agent", sim.1.as_str()),
         ("rfc2217:// straight to the agent", rfc.as_str()),
     ] {
@@ -81,7 +90,16 @@ fn push(w: &Path, port: &str, extra: &[&str]) -> anyhow::Result<Duration> {
     let t = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_ota"))
         .current_dir(w)
-        .args(["--port", port, "--json", "push", "--dir", "tree", "--version", "v1"])
+        .args([
+            "--port",
+            port,
+            "--json",
+            "push",
+            "--dir",
+            "tree",
+            "--version",
+            "v1",
+        ])
         .args(extra)
         .stdin(Stdio::null())
         .output()?;
@@ -100,7 +118,14 @@ impl Sim {
     fn start(w: &Path) -> anyhow::Result<Sim> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ota"))
             .current_dir(w)
-            .args(["agent", "sim", "--flash", "remote.img", "--listen", "127.0.0.1:0"])
+            .args([
+                "agent",
+                "sim",
+                "--flash",
+                "remote.img",
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
