@@ -31,9 +31,10 @@ ended=$(date +%s.%N)
 "$python" - "$work/doc.json" "$started" "$ended" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
-results = {p: d.get("result", d.get("error")) for p, d in doc["places"].items()}
+results = {p: d.get("result", d.get("error")) for p, d in doc["places"].items() if p != "strategy"}
 print(f"labgrid, 4 boards on 2 exporters: {results}")
 print(f"  wall time {float(sys.argv[3]) - float(sys.argv[2]):.2f} s in all (Python start included): "
       f"coordinator up, exporters published, 4 places locked {doc['setup_s']:.2f} s; "
-      f"4 pushes through OtaDriver {doc['push_s']:.2f} s; labgrid processes stopped {doc['teardown_s']:.2f} s")
+      f"4 pushes through OtaDriver {doc['push_s']:.2f} s; then OtaStrategy to `confirmed` on one board {doc['strategy_s']:.2f} s "
+      f"and the labgrid processes stopped, {doc['after_pushes_s']:.2f} s with it")
 PY

@@ -3,7 +3,8 @@
 //! agent sim --listen`), and a client that locks the four places and pushes
 //! one release to all of them through ota_labgrid's `OtaDriver`. One board's
 //! agent is killed first: its push fails with ota's message, the others are
-//! updated. The peers run from target/labgrid-venv (`.ci/python-peers`).
+//! updated; OtaStrategy then takes the first board to `confirmed` on the
+//! next version. The peers run from target/labgrid-venv (`.ci/python-peers`).
 
 mod util;
 
@@ -62,6 +63,10 @@ fn a_labgrid_client_pushes_one_release_to_four_places_on_two_exporters() {
         assert_eq!(place["device"]["active"]["version"], "v7", "{place}");
         assert_eq!(device_files(d.path(), &sim.port), tree_of(&release));
     }
+    // OtaStrategy took board-1 to `confirmed` on the next version.
+    let status = &places["strategy"]["device"];
+    assert_eq!(status["active"]["version"], "v7.1", "{status}");
+    assert_eq!(status["state"], "confirmed", "{status}");
     let failed = &places["board-4"];
     assert_eq!(failed["code"], 5, "{failed}");
     let message = failed["error"].as_str().unwrap();

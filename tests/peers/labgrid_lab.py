@@ -1,7 +1,8 @@
 """A lab of bench boards, run with labgrid's own parts: a coordinator, two
 exporters each publishing two boards' NetworkSerialPort, and a client that
 creates a place per board, locks all of them and pushes one release to each
-through ota_labgrid's OtaDriver. Driven by tests/labgrid.rs and
+through ota_labgrid's OtaDriver; then the first board goes to OtaStrategy's
+`confirmed` state for the next version. Driven by tests/labgrid.rs and
 benches/labgrid.sh; the boards are `ota agent sim --listen` processes.
 
 Usage: labgrid_lab.py WORKDIR COORDINATOR_PORT RELEASE_DIR VERSION BOARD...
@@ -86,14 +87,17 @@ def lock_places(session, boards):
 def push_all(work, boards, release, version):
     from labgrid import Environment
 
-    import ota_labgrid  # registers OtaDriver
+    import ota_labgrid  # for OtaError; the environment imports it too, as a lab's would
 
     env_file = os.path.join(work, "lab-env.yaml")
     with open(env_file, "w") as f:
-        f.write("targets:\n")
+        f.write("imports:\n  - ota_labgrid\ntargets:\n")
         for b in boards:
             f.write(f"  {b['place']}:\n    resources:\n      RemotePlace:\n        name: {b['place']}\n")
             f.write(f"    drivers:\n      OtaDriver:\n        cwd: {work}\n")
+            if b is boards[0]:
+                # The strategy's release: the next version of the same files.
+                f.write(f"      OtaStrategy:\n        path: {release}\n        version: {version}.1\n")
     env = Environment(env_file)
     results = {}
     for b in boards:
@@ -103,8 +107,14 @@ def push_all(work, boards, release, version):
             results[b["place"]] = ota.push(path=release, version=version)
         except ota_labgrid.OtaError as e:
             results[b["place"]] = {"error": e.message, "code": e.code}
+    pushed = time.monotonic()
+    # The first board to `confirmed` through the strategy: it pushes the next version.
+    first = env.get_target(boards[0]["place"])
+    first.get_driver("OtaStrategy").transition("confirmed")
+    results["strategy"] = first.get_driver("OtaDriver").status()
+    results["strategy_s"] = round(time.monotonic() - pushed, 3)
     env.cleanup()
-    return results
+    return results, pushed
 
 
 def main():
@@ -124,10 +134,11 @@ def main():
     with contextlib.redirect_stdout(sys.stderr):
         results, locked, done = run_lab(a, boards, coordinator, processes)
     print(json.dumps({
-        "places": results,
+        "places": {k: v for k, v in results.items() if k != "strategy_s"},
+        "strategy_s": results["strategy_s"],
         "setup_s": round(locked - began, 3),
         "push_s": round(done - locked, 3),
-        "teardown_s": round(time.monotonic() - done, 3),
+        "after_pushes_s": round(time.monotonic() - done, 3),
     }))
 
 
@@ -144,8 +155,7 @@ def run_lab(a, boards, coordinator, processes):
         manager._start()
         lock_places(manager.session, boards)
         locked = time.monotonic()
-        results = push_all(a.work, boards, a.release, a.version)
-        done = time.monotonic()
+        results, done = push_all(a.work, boards, a.release, a.version)
         # The client goes first: the coordinator waits for open streams.
         manager.session.loop.run_until_complete(manager.session.stop())
         manager.session.loop.run_until_complete(manager.session.close())

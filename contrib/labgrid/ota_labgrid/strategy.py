@@ -39,8 +39,14 @@ class OtaStrategy(Strategy):
         self.target.activate(self.ota)
         if not self._runs_confirmed(self.ota.status()):
             done = self.ota.push(path=self.path, app=self.app, version=self.version)
-            if done.get("result") not in ("confirmed", "up-to-date", "started"):
-                raise StrategyError(f"push ended {done.get('result')!r}: {done}")
+            result = done.get("result")
+            # "started": the application runs the release and confirms it
+            # itself; a board whose application confirmed says so on status.
+            if result == "started":
+                done = self.ota.status()
+                result = "confirmed" if self._runs_confirmed(done) else "not confirmed yet"
+            if result not in ("confirmed", "up-to-date"):
+                raise StrategyError(f"push of {self.version or self.path} ended {result!r}: {done}")
         self.status = status
 
     def _runs_confirmed(self, doc):

@@ -171,8 +171,8 @@ function startEmulator({ elf, app, flash, log = process.env.OTA_EMU_LOG }) {
  * Runs `ota --port tcp:127.0.0.1:PORT ARGS...` in `cwd` and resolves with
  * {code, stdout, stderr, json} once it exits (`port` null: no --port, for
  * commands that need no device; a string: that port spec, such as
- * rfc2217://127.0.0.1:PORT for a board that must be touched). Rejects on an exit code not in `codes`
- * (default: 0 only).
+ * rfc2217://127.0.0.1:PORT for a board that must be touched). Rejects on an
+ * exit code not in `codes` (default: 0 only).
  */
 function ota(bin, port, args, { cwd, json = false, codes = [0], onSpawn } = {}) {
   const spec = typeof port === 'string' ? port : `tcp:127.0.0.1:${port}`;
