@@ -163,6 +163,15 @@ fn a_second_ota_on_the_same_device_gets_port_busy() {
     let r = run(d.path(), &["--port", &sim.port, "status"]);
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("port busy"), "{}", r.stderr);
+    // The same over RFC 2217, once its negotiation is done.
+    let rfc = sim.port.replace("tcp:", "rfc2217://");
+    let r = run(d.path(), &["--port", &rfc, "status"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{rfc}: port busy")),
+        "{}",
+        r.stderr
+    );
     drop(first);
 }
 

@@ -139,8 +139,7 @@ pub fn serve_tcp(
             };
             let mut wire = Wire::new(first[0] == IAC);
             if active.swap(true, Ordering::SeqCst) {
-                let _ = wire.feed(&first[..n], &mut |_| Ok(false));
-                let _ = stream.write_all(&wire.outgoing(&busy_frame()));
+                let _ = refuse(&mut stream, &mut wire, &first[..n], idle);
                 return;
             }
             let mut session = Session {
@@ -155,6 +154,37 @@ pub fn serve_tcp(
         });
     }
     Ok(())
+}
+
+/// Tells a second host the board is busy: a raw connection once, then it
+/// is closed; an RFC 2217 one after each request, until the host closes it
+/// (its Telnet negotiation must finish before it can hear the answer).
+fn refuse(
+    stream: &mut TcpStream,
+    wire: &mut Wire,
+    first: &[u8],
+    idle: Duration,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(idle))?;
+    let mut input = first.to_vec();
+    let mut buf = [0u8; 4096];
+    loop {
+        let mut asked = false;
+        let _ = wire.feed(&input, &mut |data| {
+            asked |= !data.is_empty();
+            Ok(false)
+        });
+        let reply = if asked { busy_frame() } else { Vec::new() };
+        stream.write_all(&wire.outgoing(&reply))?;
+        if matches!(wire, Wire::Raw) {
+            return Ok(());
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        input = buf[..n].to_vec();
+    }
 }
 
 /// Telnet's Interpret As Command, the first byte of any negotiation.
