@@ -9,6 +9,7 @@ use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
 use crate::device::agent::client::TreeSummary;
 use crate::device::agent::reboot::{not_taken, Reboot};
+use crate::device::agent::client::{ImageStatus, SlotState};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
@@ -39,7 +40,7 @@ fn tree_line(t: &Option<TreeSummary>) -> String {
 pub fn state_line(i: &DeviceInfo) -> String {
     match i.boots_left {
         Some(n) => format!("trial, {n} boot(s) left to confirm"),
-        None => i.state.clone(),
+        None => i.state.to_string(),
     }
 }
 
@@ -103,19 +104,19 @@ pub fn status(ctx: &Ctx) -> Result<()> {
 /// The active tree's application image, and whether the slot holds it.
 fn image_line(i: &DeviceInfo) -> String {
     let version = i.active.as_ref().map_or("", |a| a.version.as_str());
-    match i.image.as_str() {
-        "installed" => format!("{version}'s, in the slot"),
-        "pending" => format!("{version}'s, copied into the slot at the next boot"),
-        _ => "the tree carries none (the slot keeps what was installed with the agent)".to_string(),
+    match i.image {
+        ImageStatus::Installed => format!("{version}'s, in the slot"),
+        ImageStatus::Pending => format!("{version}'s, copied into the slot at the next boot"),
+        ImageStatus::None => "the tree carries none (the slot keeps what was installed with the agent)".to_string(),
     }
 }
 
 fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, multi: bool) {
-    let app = match (i.app.as_str(), touched) {
-        ("valid", true) => "running; reached the agent with a 1200-baud touch, and handed back",
-        ("valid", false) => "in the slot; the agent hands over to it at each reset",
-        ("invalid", _) => "the slot holds no application image: the agent stays in charge",
-        _ => "none: the slot is empty (install one with `ota agent uf2 --app`)",
+    let app = match (i.app, touched) {
+        (SlotState::Valid, true) => "running; reached the agent with a 1200-baud touch, and handed back",
+        (SlotState::Valid, false) => "in the slot; the agent hands over to it at each reset",
+        (SlotState::Invalid, _) => "the slot holds no application image: the agent stays in charge",
+        (SlotState::Empty, _) => "none: the slot is empty (install one with `ota agent uf2 --app`)",
     };
     let held = match (held, &i.previous) {
         (Some(b), Some(p)) => format!("; the previous tree {} holds {}", p.version, human_bytes(b)),

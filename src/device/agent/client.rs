@@ -32,8 +32,7 @@ pub struct DeviceInfo {
     pub protocol: String,
     pub agent_version: String,
     pub device_id: String,
-    /// "empty", "confirmed" or "trial".
-    pub state: String,
+    pub state: TreeStatus,
     pub boots_left: Option<u8>,
     pub active: Option<TreeSummary>,
     pub previous: Option<TreeSummary>,
@@ -45,11 +44,8 @@ pub struct DeviceInfo {
     pub session: Option<u32>,
     /// Provisioned release keys: when non-zero, the agent takes signed trees only.
     pub keys: u8,
-    /// The application slot: "empty", "invalid" (never run) or "valid".
-    pub app: String,
-    /// The active tree's application image: "none" (it carries none),
-    /// "installed" (the slot holds it) or "pending" (copied at the next boot).
-    pub image: String,
+    pub app: SlotState,
+    pub image: ImageStatus,
     /// What the trees' trials came to.
     pub history: TrialHistory,
     /// Flash only the previous tree uses: what `push --drop-previous` frees.
@@ -61,6 +57,54 @@ pub struct DeviceInfo {
     /// A new number at each start of the agent: the same one after a
     /// reboot was asked for means the device never restarted.
     pub boot_id: u32,
+}
+
+/// Whether the device holds a tree, and whether it is on trial (the boots
+/// left are in [`DeviceInfo::boots_left`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TreeStatus {
+    Empty,
+    Confirmed,
+    Trial,
+}
+
+/// The application slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlotState {
+    Empty,
+    /// An image is there, but it never ran (a copy was cut, or it was never handed over).
+    Invalid,
+    Valid,
+}
+
+/// The active tree's application image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageStatus {
+    /// The tree carries none.
+    None,
+    /// The slot holds it.
+    Installed,
+    /// It is copied into the slot at the next boot.
+    Pending,
+}
+
+impl TreeStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeStatus::Empty => "empty",
+            TreeStatus::Confirmed => "confirmed",
+            TreeStatus::Trial => "trial",
+        }
+    }
+}
+
+impl std::fmt::Display for TreeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// What the trees' trials came to (boots each trial was given).
@@ -130,11 +174,10 @@ impl Msg {
                 agent_version: i.agent_version.into(),
                 device_id: hex(&i.device_id),
                 state: match i.state {
-                    TreeState::Empty => "empty",
-                    TreeState::Confirmed => "confirmed",
-                    TreeState::Trial { .. } => "trial",
-                }
-                .into(),
+                    TreeState::Empty => TreeStatus::Empty,
+                    TreeState::Confirmed => TreeStatus::Confirmed,
+                    TreeState::Trial { .. } => TreeStatus::Trial,
+                },
                 boots_left: match i.state {
                     TreeState::Trial { boots_left } => Some(boots_left),
                     _ => None,
@@ -148,17 +191,15 @@ impl Msg {
                 session: i.session,
                 keys: i.keys,
                 app: match i.app {
-                    ota_protocol::AppSlot::Empty => "empty",
-                    ota_protocol::AppSlot::Invalid => "invalid",
-                    ota_protocol::AppSlot::Valid => "valid",
-                }
-                .into(),
+                    ota_protocol::AppSlot::Empty => SlotState::Empty,
+                    ota_protocol::AppSlot::Invalid => SlotState::Invalid,
+                    ota_protocol::AppSlot::Valid => SlotState::Valid,
+                },
                 image: match i.image {
-                    ota_protocol::ImageState::None => "none",
-                    ota_protocol::ImageState::Installed => "installed",
-                    ota_protocol::ImageState::Pending => "pending",
-                }
-                .into(),
+                    ota_protocol::ImageState::None => ImageStatus::None,
+                    ota_protocol::ImageState::Installed => ImageStatus::Installed,
+                    ota_protocol::ImageState::Pending => ImageStatus::Pending,
+                },
                 history: TrialHistory {
                     trial_boots: i.history.trial_boots,
                     active_failed_boots: i.history.active_failed,

@@ -14,7 +14,9 @@ use ota_protocol::{Begin, Entry, ErrorCode, Request};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, BundleFile};
-use crate::device::agent::client::{refused, Client, DeviceInfo, Msg};
+use crate::device::agent::client::{
+    refused, Client, DeviceInfo, ImageStatus, Msg, SlotState, TreeStatus,
+};
 use crate::device::agent::events::{Event, Events};
 use crate::device::agent::reboot::Reboot;
 use crate::exit::{fail, Kind};
@@ -348,10 +350,10 @@ fn restart_and_wait(
         out.device = Some(committed);
         return Ok(());
     }
-    let runs_an_application = committed.app == "valid" || committed.image != "none";
+    let runs_an_application = committed.app == SlotState::Valid || committed.image != ImageStatus::None;
     if runs_an_application && c.wait_for_application(opts.reconnect_timeout) {
         out.handed_over = true;
-        out.confirmed = (committed.state == "confirmed").then_some(true);
+        out.confirmed = (committed.state == TreeStatus::Confirmed).then_some(true);
         out.device = Some(committed);
         return Ok(());
     }
@@ -378,7 +380,7 @@ fn restart_and_wait(
             out.confirmed = Some(false);
             break;
         }
-        if info.state == "confirmed" {
+        if info.state == TreeStatus::Confirmed {
             out.confirmed = Some(true);
             break;
         }
