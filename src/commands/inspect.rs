@@ -7,66 +7,15 @@ use serde_json::json;
 
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
-use crate::device::agent::client::TreeSummary;
-use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::agent::client::{ImageStatus, SlotState};
+use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
 use crate::signing::{PublicKey, SecretKey};
 use crate::terminal::escape;
 
-fn tree_line(t: &Option<TreeSummary>) -> String {
-    match t {
-        None => "none".into(),
-        Some(t) => {
-            let commit = if t.commit.len() > 12 && t.commit.is_char_boundary(12) {
-                &t.commit[..12]
-            } else {
-                &t.commit
-            };
-            format!(
-                "{} (ref {}, commit {}, {} files, {})",
-                escape(&t.version),
-                escape(&t.git_ref),
-                escape(commit),
-                t.files,
-                human_bytes(t.bytes)
-            )
-        }
-    }
-}
-
-pub fn state_line(i: &DeviceInfo) -> String {
-    match i.boots_left {
-        Some(n) => format!("trial, {n} boot(s) left to confirm"),
-        None => i.state.to_string(),
-    }
-}
-
-/// What the trial history says, in one line: `v2 failed its trial (3
-/// boots) and was rolled back to v1`; `None` when there is nothing to say.
-pub fn history_line(i: &DeviceInfo) -> Option<String> {
-    let version = |t: &Option<TreeSummary>| {
-        t.as_ref()
-            .map_or("(none)".to_string(), |t| t.version.clone())
-    };
-    if let Some(n) = i.history.previous_failed_boots {
-        return Some(format!(
-            "{} failed its trial ({n} boot{}) and was rolled back to {}",
-            version(&i.previous),
-            if n == 1 { "" } else { "s" },
-            version(&i.active)
-        ));
-    }
-    i.history.active_failed_boots.map(|n| {
-        format!(
-            "{} failed a trial ({n} boot{}) before and was put back by a forced rollback",
-            version(&i.active),
-            if n == 1 { "" } else { "s" }
-        )
-    })
-}
+use super::render::{history_line, state_line, tree_line};
 
 pub fn status(ctx: &Ctx) -> Result<()> {
     let targets = ctx.targets()?;
@@ -107,13 +56,17 @@ fn image_line(i: &DeviceInfo) -> String {
     match i.image {
         ImageStatus::Installed => format!("{version}'s, in the slot"),
         ImageStatus::Pending => format!("{version}'s, copied into the slot at the next boot"),
-        ImageStatus::None => "the tree carries none (the slot keeps what was installed with the agent)".to_string(),
+        ImageStatus::None => {
+            "the tree carries none (the slot keeps what was installed with the agent)".to_string()
+        }
     }
 }
 
 fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, multi: bool) {
     let app = match (i.app, touched) {
-        (SlotState::Valid, true) => "running; reached the agent with a 1200-baud touch, and handed back",
+        (SlotState::Valid, true) => {
+            "running; reached the agent with a 1200-baud touch, and handed back"
+        }
         (SlotState::Valid, false) => "in the slot; the agent hands over to it at each reset",
         (SlotState::Invalid, _) => "the slot holds no application image: the agent stays in charge",
         (SlotState::Empty, _) => "none: the slot is empty (install one with `ota agent uf2 --app`)",

@@ -6,8 +6,8 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::device::error;
 use crate::device::link::line_control::{self, Running};
-use crate::exit::{fail, Kind};
 
 pub trait Transport: Send {
     fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
@@ -44,10 +44,9 @@ pub trait Transport: Send {
 }
 
 pub fn busy(name: &str) -> anyhow::Error {
-    fail(
-        Kind::Device,
-        format!("{name}: port busy: another ota (or a serial monitor) is using this device"),
-    )
+    error::busy(format!(
+        "{name}: port busy: another ota (or a serial monitor) is using this device"
+    ))
 }
 
 /// USB CDC serial, or any tty such as a pseudo-terminal. When the device's
@@ -70,7 +69,7 @@ impl Serial {
             if e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("exclusive") {
                 busy(path)
             } else {
-                fail(Kind::Device, format!("{path}: cannot open: {e}"))
+                error::link(format!("{path}: cannot open: {e}"))
             }
         })?;
         Ok(s)
@@ -197,7 +196,7 @@ impl Tcp {
             connect_timeout,
         };
         t.reconnect()
-            .map_err(|e| fail(Kind::Device, format!("tcp:{addr}: cannot connect: {e}")))?;
+            .map_err(|e| error::link(format!("tcp:{addr}: cannot connect: {e}")))?;
         Ok(t)
     }
 }
