@@ -173,24 +173,56 @@ pub fn push(
     let session = session_id(bundle);
     // Until the commit, Ctrl-C stops at the next frame boundary.
     let graceful = crate::interrupt::Graceful::new();
-
     let resumed = if opts.resume == Some(session) {
         resume_need(c, bundle, opts.window)
     } else {
         None
     };
-    // Declare the tree; a lost frame or a drop here starts the declaration again.
-    let mut attempts = 0;
-    let need = loop {
-        if let Some(need) = &resumed {
+    let need = match &resumed {
+        Some(need) => {
             ev(Event::Resumed {
                 files_done: need.iter().filter(|n| !**n).count(),
             });
-            break need.clone();
+            need.clone()
         }
+        None => declare_tree(c, bundle, session, opts, &mut out, ev)?,
+    };
+    let needed: Vec<usize> = (0..files.len()).filter(|&i| need[i]).collect();
+    out.files_reused = files.len() - needed.len();
+    ev(Event::Planned {
+        files: needed.len(),
+        bytes: needed.iter().map(|&i| files[i].size as u64).sum(),
+    });
+    for &i in &needed {
+        send_file(c, bundle, i, session, resumed.is_some(), opts, &mut out, ev)?;
+    }
+    ev(Event::Committing);
+    drop(graceful);
+    commit(c, bundle, session, opts, &mut out).map_err(|e| commit_failed(c, bundle, e))?;
+    if !opts.reboot {
+        // A board touched out of its application stays in the agent: no reboot was asked for.
+        c.touched = false;
+        out.device = Some(c.hello()?);
+        return Ok(out);
+    }
+    restart_and_wait(c, bundle, opts, &mut out, ev)?;
+    Ok(out)
+}
+
+/// Declares the tree; a lost frame or a drop here starts the declaration again.
+fn declare_tree(
+    c: &mut Client,
+    bundle: &Bundle,
+    session: u32,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+    ev: Events,
+) -> anyhow::Result<Vec<bool>> {
+    let mut attempts = 0;
+    loop {
         attempts += 1;
         match declare(c, bundle, session, opts.window) {
-            Ok(need) => break need,
+            Ok(need) => return Ok(need),
             Err(Step::Link(why)) if attempts < DECLARE_ATTEMPTS => {
                 ev(Event::Retrying { reason: why });
                 wait_for_device(c, opts.reconnect_timeout).map_err(|e| left_as_was(e, None))?;
@@ -201,124 +233,124 @@ pub fn push(
             Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
             Err(Step::Fatal(e)) => return Err(left_as_was(e, None)),
         }
-    };
-    let needed: Vec<usize> = (0..files.len()).filter(|&i| need[i]).collect();
-    out.files_reused = files.len() - needed.len();
-    ev(Event::Planned {
-        files: needed.len(),
-        bytes: needed.iter().map(|&i| files[i].size as u64).sum(),
-    });
+    }
+}
 
+/// Sends file `i` of the tree until the agent holds it whole: a failed
+/// link is reconnected and resumed, bytes the agent rejected are sent again.
+#[allow(clippy::too_many_arguments)]
+fn send_file(
+    c: &mut Client,
+    bundle: &Bundle,
+    i: usize,
+    session: u32,
+    resumed: bool,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+    ev: Events,
+) -> anyhow::Result<()> {
+    let f = &bundle.files()[i];
     let chunk = opts.chunk.clamp(64, ota_protocol::MAX_CHUNK as u32) as usize;
-    for &i in &needed {
-        let f = &files[i];
-        ev(Event::FileStart {
-            path: f.path.clone(),
-            size: f.size,
-        });
-        // A resumed session may hold part of the file already: ask first,
-        // and do not count what the earlier push sent.
-        let mut resume = resumed.is_some();
-        let already = match resume {
-            true => where_is(c, i as u16, f.size).ok().flatten().unwrap_or(0),
-            false => 0,
+    ev(Event::FileStart {
+        path: f.path.clone(),
+        size: f.size,
+    });
+    // A resumed session may hold part of the file already: ask first,
+    // and do not count what the earlier push sent.
+    let mut resume = resumed;
+    let already = match resume {
+        true => where_is(c, i as u16, f.size).ok().flatten().unwrap_or(0),
+        false => 0,
+    };
+    let (mut agains, mut reconnects) = (0, 0);
+    loop {
+        let window = opts.window as usize;
+        let why = match stream_file(c, i as u16, f, chunk, window, resume, out, ev) {
+            Ok(()) => break,
+            Err(Step::Link(why)) => why,
+            Err(Step::Again(why)) if agains < 2 => {
+                agains += 1;
+                ev(Event::Retrying {
+                    reason: format!("{}: {why}; sending it again", f.path),
+                });
+                resume = false;
+                continue;
+            }
+            Err(Step::Again(why)) => {
+                let _ = c.simple(&Request::Abort, "Abort");
+                return Err(left_as_was(
+                    error::rejected(format!("{}: {why}", f.path)),
+                    None,
+                ));
+            }
+            Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
+            Err(Step::Fatal(e)) => {
+                let _ = c.simple(&Request::Abort, "Abort");
+                return Err(left_as_was(e, None));
+            }
         };
-        let mut agains = 0;
-        let mut reconnects = 0;
-        loop {
-            match stream_file(
-                c,
-                i as u16,
-                f,
-                chunk,
-                opts.window as usize,
-                resume,
-                &mut out,
-                ev,
-            ) {
-                Ok(()) => break,
-                Err(Step::Link(why)) => {
-                    reconnects += 1;
-                    if reconnects > MAX_RECONNECTS {
-                        return Err(left_as_was(
-                            error::link(format!("{}: the link kept failing ({why})", f.path)),
-                            None,
-                        ));
-                    }
-                    ev(Event::Retrying {
-                        reason: why.clone(),
-                    });
-                    let info = wait_for_device(c, opts.reconnect_timeout)
-                        .map_err(|e| left_as_was(e, None))?;
-                    out.reconnects += 1;
-                    if info.session != Some(session) {
-                        return Err(left_as_was(
-                            error::link(format!(
-                                "{}: the agent restarted during the push ({why})",
-                                c.name()
-                            )),
-                            Some(&info),
-                        ));
-                    }
-                    resume = true;
-                }
-                Err(Step::Again(why)) if agains < 2 => {
-                    agains += 1;
-                    ev(Event::Retrying {
-                        reason: format!("{}: {why}; sending it again", f.path),
-                    });
-                    resume = false;
-                }
-                Err(Step::Again(why)) => {
-                    let _ = c.simple(&Request::Abort, "Abort");
-                    return Err(left_as_was(
-                        error::rejected(format!("{}: {why}", f.path)),
-                        None,
-                    ));
-                }
-                Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
-                Err(Step::Fatal(e)) => {
-                    let _ = c.simple(&Request::Abort, "Abort");
-                    return Err(left_as_was(e, None));
-                }
-            }
-        }
-        out.files_sent += 1;
-        out.bytes_sent = out.bytes_sent.saturating_sub(already as u64);
-        out.bytes_resumed += already as u64;
-        ev(Event::FileDone {
-            path: f.path.clone(),
-        });
+        reconnects += 1;
+        reconnect_for(c, f, session, &why, reconnects, opts, out, ev)?;
+        resume = true;
     }
+    out.files_sent += 1;
+    out.bytes_sent = out.bytes_sent.saturating_sub(already as u64);
+    out.bytes_resumed += already as u64;
+    ev(Event::FileDone {
+        path: f.path.clone(),
+    });
+    Ok(())
+}
 
-    ev(Event::Committing);
-    drop(graceful);
-    commit(c, bundle, session, opts, &mut out).map_err(|e| {
-        // After a lost answer the device may hold either tree: ask it.
-        match c.hello() {
-            Ok(info)
-                if info
-                    .active
-                    .as_ref()
-                    .is_some_and(|a| a.commit == bundle.commit) =>
-            {
-                e
-            }
-            Ok(info) => left_as_was(e, Some(&info)),
-            Err(_) => error::unsure(format!(
-                "{e:#}; the device did not say whether the commit happened"
-            )),
-        }
-    })?;
-
-    if !opts.reboot {
-        // A board touched out of its application stays in the agent: no reboot was asked for.
-        c.touched = false;
-        out.device = Some(c.hello()?);
-        return Ok(out);
+/// After a failed link while sending `f`: waits for the agent to answer
+/// again, and makes sure it still holds this push's session.
+#[allow(clippy::too_many_arguments)]
+fn reconnect_for(
+    c: &mut Client,
+    f: &BundleFile,
+    session: u32,
+    why: &str,
+    reconnects: u32,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+    ev: Events,
+) -> anyhow::Result<()> {
+    if reconnects > MAX_RECONNECTS {
+        let e = error::link(format!("{}: the link kept failing ({why})", f.path));
+        return Err(left_as_was(e, None));
     }
-    restart_and_wait(c, bundle, opts, &mut out, ev)?;
-    Ok(out)
+    ev(Event::Retrying {
+        reason: why.to_string(),
+    });
+    let info = wait_for_device(c, opts.reconnect_timeout).map_err(|e| left_as_was(e, None))?;
+    out.reconnects += 1;
+    if info.session != Some(session) {
+        let e = error::link(format!(
+            "{}: the agent restarted during the push ({why})",
+            c.name()
+        ));
+        return Err(left_as_was(e, Some(&info)));
+    }
+    Ok(())
+}
+
+/// A commit whose answer was lost may have happened: the device is asked
+/// which tree it holds, so the error says where it stands.
+fn commit_failed(c: &mut Client, bundle: &Bundle, e: anyhow::Error) -> anyhow::Error {
+    match c.hello() {
+        Ok(info)
+            if info
+                .active
+                .as_ref()
+                .is_some_and(|a| a.commit == bundle.commit) =>
+        {
+            e
+        }
+        Ok(info) => left_as_was(e, Some(&info)),
+        Err(_) => error::unsure(format!(
+            "{e:#}; the device did not say whether the commit happened"
+        )),
+    }
 }
 
 /// After the commit: the reboot that starts the new tree, and the wait for
