@@ -8,9 +8,9 @@
 //! succeed) and ```` ```console ```` (a session: each `$ command` line runs,
 //! and each line shown under it must be among what it printed; a command
 //! shown ending in `ota: error: ...` must fail, any other must succeed). The
-//! blocks of one page share one folder, in order; it starts with a copy of
-//! `examples/` and `ota_config.example.json`, and `ota` on the PATH, as
-//! installed.
+//! blocks of one page share one folder, in order, which is also their HOME;
+//! it starts with a copy of `examples/` and `ota_config.example.json`, and
+//! `ota` is on the PATH, as installed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -228,6 +228,7 @@ fn shell(dir: &Path, script: &str) -> (i32, String) {
         .args(["-euo", "pipefail", "-c", script])
         .current_dir(dir)
         .env("PATH", path)
+        .env("HOME", dir)
         .env("OTA_CACHE_DIR", dir.join(".cache"))
         .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
         .env_remove("OTA_PORT")

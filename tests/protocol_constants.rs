@@ -1,8 +1,9 @@
 //! The protocol is written three times: in Rust (firmware-agent/protocol), in
 //! the MicroPython agent (firmware-agent/micropython/ota_agent.py, by hand)
 //! and in docs/protocol.md. This test holds the other two equal to the Rust
-//! one: message tags, error codes, the version and the limits. The tags are
-//! read from what the Rust encoder writes, not from a list kept beside it.
+//! one: message tags, error codes, the version, the limits, and the page's
+//! example frames. The numbers are read from what the Rust encoder writes, not
+//! from a list kept beside it.
 
 use std::collections::BTreeMap;
 
@@ -362,4 +363,33 @@ fn the_protocol_page_lists_every_message_and_code_with_its_number() {
     );
     let version = format!("This is version {PROTOCOL_MAJOR}.{PROTOCOL_MINOR} of the protocol.");
     assert!(DOC.contains(&version), "docs/protocol.md says {version:?}");
+}
+
+/// One message as a whole frame, as it goes on the wire.
+fn frame<M: serde::Serialize>(msg: &M) -> Vec<u8> {
+    let (mut scratch, mut out) = (vec![0u8; 64], vec![0u8; 80]);
+    let n = encode_frame(msg, &mut scratch, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn the_protocol_pages_example_frames_are_what_the_encoder_writes() {
+    let want = [
+        frame(&Request::Hello {
+            major: PROTOCOL_MAJOR,
+            minor: PROTOCOL_MINOR,
+        }),
+        frame(&Reply::Done),
+    ];
+    let shown: Vec<Vec<u8>> = DOC
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("on the wire"))
+        .map(|hex| {
+            hex.split_whitespace()
+                .map(|b| u8::from_str_radix(b, 16).unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(shown, want, "docs/protocol.md's example frames");
 }
