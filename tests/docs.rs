@@ -144,8 +144,19 @@ fn the_readme_is_a_front_door() {
         .filter(|b| b.body.iter().any(|l| l.contains("cargo install")))
         .collect();
     assert_eq!(setup.len(), 1, "one block installs ota and pushes");
-    assert!(setup[0].body.iter().any(|l| l.contains("ota --port 'sim:")));
     assert!(blocks.iter().any(|b| b.body == ["bash .ci/test"]));
+    // The first installs ota, then does the main job; run twice, it is up to date.
+    let line = setup[0].body.join(" ");
+    let (install, push) = line.split_once(" && ").expect("install && push");
+    assert_eq!(install, "cargo install --locked --path .");
+    assert!(push.starts_with("ota --port 'sim:"), "{push}");
+    let dir = workspace();
+    let (code, first) = shell(dir.path(), push);
+    assert_eq!(code, 0, "{first}");
+    assert!(first.contains("1 file(s) sent"), "{first}");
+    let (code, again) = shell(dir.path(), push);
+    assert_eq!(code, 0, "{again}");
+    assert!(again.contains("up to date"), "{again}");
 }
 
 #[test]
