@@ -1,5 +1,5 @@
 //! Exit codes, and the error kinds that choose them. CI jobs branch on these,
-//! so they are few, documented in `--help` and the README, and never reused.
+//! so they are few, documented in `--help` and docs/commands.md, and never reused.
 
 use std::fmt;
 

@@ -98,7 +98,7 @@ fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, mu
     )]);
     if let Some(s) = i.session {
         lines.push(format!(
-            "session    unfinished update {s:08x} (the next push replaces it)"
+            "session    unfinished update {s:08x} (the next push of this update resumes it; another update replaces it)"
         ));
     }
     if multi {
