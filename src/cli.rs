@@ -148,6 +148,9 @@ pub struct PushArgs {
     /// Push this folder (the working tree) instead of an update from GitHub
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// A folder given without --dir: refused with the way to say it
+    #[arg(hide = true, value_name = "DIR")]
+    pub stray: Option<PathBuf>,
     /// Push a folder written by `ota stage` (verified again first)
     #[arg(long, value_name = "DIR")]
     pub staged: Option<PathBuf>,

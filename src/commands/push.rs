@@ -26,6 +26,15 @@ use crate::update::{self, image, Fetched, Update, Want};
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let started = Instant::now();
     crate::interrupt::install();
+    if let Some(d) = &args.stray {
+        return Err(fail(
+            Kind::Config,
+            format!(
+                "`ota push {0}`: a folder to push goes with --dir: `ota push --dir {0}`",
+                d.display()
+            ),
+        ));
+    }
     let mut update = update::resolve(&ctx.config, &ctx.ui, &request(args))?;
     let targets = ctx.targets()?;
     // Ask every device first: a fleet that is up to date downloads nothing.

@@ -225,6 +225,12 @@ fn from_github(
     ui: &Ui,
     args: &GithubArgs,
 ) -> Result<(Pending, Want, bool)> {
+    if config.file.is_none() && config.owner.is_none() {
+        return Err(fail(
+            Kind::Config,
+            "nothing to push: no --dir, --staged or --app was given, and there is no ota_config.json here to name a GitHub repository; push a folder with `ota push --dir DIR`, or write ota_config.json with `owner` and `repo` to push that repository's releases (docs/configuration.md)",
+        ));
+    }
     let gh = github::connect(config, ui, args)?;
     let resolved = gh.rt.block_on(gh.gh.resolve())?;
     ui.detail(&github::describe(&resolved));
