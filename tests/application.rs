@@ -317,3 +317,66 @@ fn an_elf_not_linked_for_the_slot_is_refused_before_anything_is_sent() {
     let s = json(d.path(), &["--port", "sim:pico.img", "status"]);
     assert_eq!(s["device"]["active"], serde_json::Value::Null);
 }
+
+#[test]
+fn a_uf2_given_to_app_is_named_as_one() {
+    let d = tempdir();
+    std::fs::write(
+        d.path().join("agent.elf"),
+        elf::with_segments(&[(0x1000_0000, &[5u8; 600])]),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("app.elf"), elf::application(&content(3, 900))).unwrap();
+    run(
+        d.path(),
+        &[
+            "agent",
+            "uf2",
+            "agent.elf",
+            "--app",
+            "app.elf",
+            "--out",
+            "first.uf2",
+        ],
+    )
+    .ok();
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    let said =
+        "first.uf2 is a UF2 file; --app takes the application's ELF (the UF2 is made from it)";
+    for args in [
+        &[
+            "--port",
+            "sim:pico.img",
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "first.uf2",
+        ][..],
+        &[
+            "agent",
+            "uf2",
+            "agent.elf",
+            "--app",
+            "first.uf2",
+            "--out",
+            "x.uf2",
+        ],
+        &[
+            "agent",
+            "install",
+            "--firmware",
+            "agent.elf",
+            "--app",
+            "first.uf2",
+        ],
+    ] {
+        let r = run(d.path(), args);
+        assert_eq!(r.code, 3, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(said), "{args:?}: {}", r.stderr);
+    }
+    assert!(
+        !d.path().join("pico.img").exists(),
+        "the device was touched"
+    );
+}

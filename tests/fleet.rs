@@ -266,3 +266,24 @@ fn the_update_is_downloaded_once_for_many_devices() {
     let (_, _, raw) = gh.counts();
     assert_eq!(raw, 15, "each file downloaded once, not once per device");
 }
+
+#[test]
+fn junit_is_written_even_when_no_board_is_found() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 2, 7);
+    let by_id = d.path().join("by-id");
+    std::fs::create_dir_all(&by_id).unwrap();
+    let r: Run = ota()
+        .current_dir(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args(["--all", "push", "--dir", "app", "--junit", "report.xml"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("no ota agent attached"), "{}", r.stderr);
+    let junit = std::fs::read_to_string(d.path().join("report.xml")).unwrap();
+    assert!(junit.contains("tests=\"1\" failures=\"1\""), "{junit}");
+    assert!(junit.contains("<failure type=\"device\""), "{junit}");
+    assert!(junit.contains("no ota agent attached"), "{junit}");
+}

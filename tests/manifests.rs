@@ -455,6 +455,12 @@ fn a_provisioned_device_refuses_unsigned_trees_and_takes_signed_releases() {
     // The signed release: its tree signature travels in Begin.
     let doc = ota_in(d, &["--json", "push"]).ok().json();
     assert_eq!(doc["result"], "confirmed");
+    let text = ota_in(d, &["status"]).ok().stdout;
+    assert!(text.contains("keys       1 release key(s)"), "{text}");
+    assert!(
+        text.contains("security   version 1.1.0: signed trees of a lower version are refused"),
+        "{text}"
+    );
     // Keys change only with a signature by a key the device holds.
     ota_in(d, &["keygen", "-o", "next"]).ok();
     let r = ota_in(d, &["provision", "--pubkey", "next.pub"]);

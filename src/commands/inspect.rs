@@ -8,8 +8,8 @@ use serde_json::json;
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
 use crate::device::agent::client::TreeSummary;
-use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::agent::client::{ImageStatus, SlotState};
+use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
@@ -107,17 +107,25 @@ fn image_line(i: &DeviceInfo) -> String {
     match i.image {
         ImageStatus::Installed => format!("{version}'s, in the slot"),
         ImageStatus::Pending => format!("{version}'s, copied into the slot at the next boot"),
-        ImageStatus::None => "the tree carries none (the slot keeps what was installed with the agent)".to_string(),
+        ImageStatus::None => {
+            "the tree carries none (the slot keeps what was installed with the agent)".to_string()
+        }
     }
 }
 
 fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, multi: bool) {
-    let app = match (i.app, touched) {
-        (SlotState::Valid, true) => "running; reached the agent with a 1200-baud touch, and handed back",
-        (SlotState::Valid, false) => "in the slot; the agent hands over to it at each reset",
-        (SlotState::Invalid, _) => "the slot holds no application image: the agent stays in charge",
-        (SlotState::Empty, _) => "none: the slot is empty (install one with `ota agent uf2 --app`)",
-    };
+    let mut lines = status_lines(port, i, held, touched);
+    if multi {
+        lines.push(String::new());
+    }
+    for l in lines {
+        let _ = print_line(&l);
+    }
+}
+
+/// What `ota status` prints for one device. A MicroPython board has no
+/// application slot and takes no release keys: it gets no lines about them.
+fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) -> Vec<String> {
     let held = match (held, &i.previous) {
         (Some(b), Some(p)) => format!("; the previous tree {} holds {}", p.version, human_bytes(b)),
         _ => String::new(),
@@ -129,31 +137,74 @@ fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, mu
             escape(&i.agent_version),
             i.protocol
         ),
-        format!("app        {app}"),
-        format!("image      {}", image_line(i)),
+    ];
+    if !i.micropython() {
+        lines.push(format!("app        {}", app_line(i, touched)));
+        lines.push(format!("image      {}", image_line(i)));
+    }
+    lines.extend([
         format!("active     {}", tree_line(&i.active)),
         format!("state      {}", state_line(i)),
         format!("previous   {}", tree_line(&i.previous)),
-    ];
+    ]);
     if let Some(h) = history_line(i) {
         lines.push(format!("history    {h}"));
     }
-    lines.extend([format!(
+    lines.push(format!(
         "flash      {} free of {}{held}",
         human_bytes(i.free_bytes),
         human_bytes(i.capacity_bytes)
-    )]);
+    ));
+    if !i.micropython() {
+        lines.extend(key_lines(i));
+    }
     if let Some(s) = i.session {
         lines.push(format!(
             "session    unfinished update {s:08x} (the next push replaces it)"
         ));
     }
-    if multi {
-        lines.push(String::new());
+    lines
+}
+
+/// The application slot: what is there, and whether it ran before this visit.
+fn app_line(i: &DeviceInfo, touched: bool) -> &'static str {
+    match (i.app, touched) {
+        (SlotState::Valid, true) => {
+            "running; reached the agent with a 1200-baud touch, and handed back"
+        }
+        (SlotState::Valid, false) => "in the slot; the agent hands over to it at each reset",
+        (SlotState::Invalid, _) => "the slot holds no application image: the agent stays in charge",
+        (SlotState::Empty, _) => "none: the slot is empty (install one with `ota agent uf2 --app`)",
     }
-    for l in lines {
-        let _ = print_line(&l);
+}
+
+/// The release keys the agent holds, and the security version it keeps.
+fn key_lines(i: &DeviceInfo) -> Vec<String> {
+    if i.keys == 0 {
+        return vec![
+            "keys       none: the agent takes unsigned trees (`ota provision` gives it release keys)"
+                .to_string(),
+        ];
     }
+    let v = i.security_version;
+    let security = if v == 0 {
+        "none yet: it rises to each signed release that confirms, and lower ones are refused"
+            .to_string()
+    } else {
+        format!(
+            "version {}.{}.{}: signed trees of a lower version are refused",
+            v >> 20,
+            (v >> 10) & 1023,
+            v & 1023
+        )
+    };
+    vec![
+        format!(
+            "keys       {} release key(s): the agent takes only trees signed by one of them",
+            i.keys
+        ),
+        format!("security   {security}"),
+    ]
 }
 
 fn finish(ctx: &Ctx, command: &str, outcomes: Vec<Outcome>) -> Result<()> {

@@ -350,7 +350,8 @@ fn restart_and_wait(
         out.device = Some(committed);
         return Ok(());
     }
-    let runs_an_application = committed.app == SlotState::Valid || committed.image != ImageStatus::None;
+    let runs_an_application =
+        committed.app == SlotState::Valid || committed.image != ImageStatus::None;
     if runs_an_application && c.wait_for_application(opts.reconnect_timeout) {
         out.handed_over = true;
         out.confirmed = (committed.state == TreeStatus::Confirmed).then_some(true);
