@@ -210,7 +210,7 @@ fn usage_and_config_errors_exit_2_and_name_the_field() {
     let d = tempdir();
     assert_eq!(run(d.path(), &["push", "--bogus"]).code, 2);
     std::fs::write(d.path().join("ota_config.json"), r#"{"window": "wide"}"#).unwrap();
-    let r = run(d.path(), &["--port", "sim:x.img", "status"]);
+    let r = ota_in(d.path()).port("sim:x.img").args(&["status"]).run();
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("ota_config.json: field `window`"),
@@ -225,7 +225,10 @@ fn usage_and_config_errors_exit_2_and_name_the_field() {
 #[test]
 fn a_missing_folder_is_a_source_error() {
     let d = tempdir();
-    let r = run(d.path(), &["--port", "sim:x.img", "push", "--dir", "nope"]);
+    let r = ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["push", "--dir", "nope"])
+        .run();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("nope: not a folder"), "{}", r.stderr);
 }
@@ -237,15 +240,10 @@ fn an_unreachable_device_is_a_device_error_and_json_stays_json() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let r = run(
-        d.path(),
-        &[
-            "--port",
-            &format!("tcp:127.0.0.1:{port}"),
-            "--json",
-            "status",
-        ],
-    );
+    let r = ota_in(d.path())
+        .port(&format!("tcp:127.0.0.1:{port}"))
+        .args(&["--json", "status"])
+        .run();
     assert_eq!(r.code, 5, "{}", r.stderr);
     let doc = r.json();
     assert_eq!(doc["result"], "error");
@@ -256,7 +254,7 @@ fn an_unreachable_device_is_a_device_error_and_json_stays_json() {
 fn a_file_named_as_a_port_is_not_a_serial_port() {
     let d = tempdir();
     std::fs::write(d.path().join("pico.img"), b"").unwrap();
-    let r = run(d.path(), &["--port", "pico.img", "status"]);
+    let r = ota_in(d.path()).port("pico.img").args(&["status"]).run();
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr
@@ -270,7 +268,9 @@ fn a_file_named_as_a_port_is_not_a_serial_port() {
 #[test]
 fn status_says_which_release_keys_the_agent_holds() {
     let d = tempdir();
-    let text = run(d.path(), &["--port", "sim:x.img", "status"])
+    let text = ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["status"])
         .ok()
         .stdout;
     assert!(
@@ -282,18 +282,13 @@ fn status_says_which_release_keys_the_agent_holds() {
         "{text}"
     );
     run(d.path(), &["keygen", "--out", "release"]).ok();
-    run(
-        d.path(),
-        &[
-            "--port",
-            "sim:x.img",
-            "provision",
-            "--pubkey",
-            "release.pub",
-        ],
-    )
-    .ok();
-    let text = run(d.path(), &["--port", "sim:x.img", "status"])
+    ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["provision", "--pubkey", "release.pub"])
+        .ok();
+    let text = ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["status"])
         .ok()
         .stdout;
     assert!(
@@ -314,7 +309,7 @@ fn status_of_a_micropython_board_has_no_slot_lines() {
     };
     let d = tempdir();
     let b = util::mpy_board::Board::start(&mp, &d.path().join("board"), Default::default());
-    let text = run(d.path(), &["--port", &b.port, "status"]).ok().stdout;
+    let text = ota_in(d.path()).port(&b.port).args(&["status"]).ok().stdout;
     assert!(text.contains("agent      micropython"), "{text}");
     assert!(text.contains("active     none"), "{text}");
     for word in ["app ", "image ", "keys ", "security "] {
@@ -329,8 +324,11 @@ fn status_of_a_micropython_board_has_no_slot_lines() {
 fn refusals_exit_6() {
     let d = tempdir();
     make_tree(&d.path().join("a"), 2, 1);
-    run(d.path(), &["--port", "sim:x.img", "push", "--dir", "a"]).ok();
-    let r = run(d.path(), &["--port", "sim:x.img", "rollback"]);
+    ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["push", "--dir", "a"])
+        .ok();
+    let r = ota_in(d.path()).port("sim:x.img").args(&["rollback"]).run();
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert!(r.stderr.contains("no previous tree"), "{}", r.stderr);
 }
