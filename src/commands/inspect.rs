@@ -160,7 +160,7 @@ fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) ->
     }
     if let Some(s) = i.session {
         lines.push(format!(
-            "session    unfinished update {s:08x} (the next push replaces it)"
+            "session    unfinished update {s:08x} (the next push of the same update resumes it; another update replaces it)"
         ));
     }
     lines
@@ -403,4 +403,60 @@ pub fn provision(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::agent::client::{TreeStatus, TrialHistory};
+
+    fn info(agent_version: &str) -> DeviceInfo {
+        DeviceInfo {
+            protocol: "1.3".into(),
+            agent_version: agent_version.into(),
+            device_id: "0102030405060708".into(),
+            state: TreeStatus::Empty,
+            boots_left: None,
+            active: None,
+            previous: None,
+            capacity_bytes: 1 << 20,
+            free_bytes: 1 << 20,
+            max_chunk: 1024,
+            max_files: 64,
+            session: Some(0xabcd),
+            keys: 0,
+            app: SlotState::Empty,
+            image: ImageStatus::None,
+            history: TrialHistory::default(),
+            previous_only_bytes: 0,
+            security_version: 0,
+            key_changes: 0,
+            boot_id: 1,
+        }
+    }
+
+    #[test]
+    fn an_unfinished_session_is_said_to_resume() {
+        let lines = status_lines("sim:p.img", &info("sim-0.1.0"), None, false);
+        let session = lines.iter().find(|l| l.starts_with("session")).unwrap();
+        assert!(
+            session.contains("the next push of the same update resumes it"),
+            "{session}"
+        );
+    }
+
+    #[test]
+    fn a_micropython_board_gets_no_slot_or_key_lines() {
+        let pico = status_lines("p", &info("sim-0.1.0"), None, false);
+        let mp = status_lines(
+            "p",
+            &info("micropython 1.24.1, agent 0.1.0, sha1"),
+            None,
+            false,
+        );
+        for word in ["app ", "image ", "keys "] {
+            assert!(pico.iter().any(|l| l.starts_with(word)), "{word}: {pico:?}");
+            assert!(!mp.iter().any(|l| l.starts_with(word)), "{word}: {mp:?}");
+        }
+    }
 }
