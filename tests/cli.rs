@@ -320,55 +320,6 @@ fn status_of_a_micropython_board_has_no_slot_lines() {
     }
 }
 
-/// docs/status.md: its commands run as written, and `ota status` prints the
-/// lines the page shows (the board's id aside: each image draws its own).
-#[test]
-fn the_status_page_shows_what_ota_status_prints() {
-    let page = include_str!("../docs/status.md");
-    let block = |fence: &str| {
-        page.split(fence)
-            .nth(1)
-            .and_then(|r| r.split("```").next())
-            .unwrap_or_else(|| panic!("docs/status.md has no {fence:?} block"))
-    };
-    let id = |line: &str| {
-        line.split(' ')
-            .map(
-                |w| match w.len() == 16 && w.chars().all(|c| c.is_ascii_hexdigit()) {
-                    true => "ID",
-                    false => w,
-                },
-            )
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let d = tempdir();
-    write(d.path(), "app/main.py", b"print('hi')\n");
-    let args = |line: &str| -> Vec<String> { line.split(' ').skip(1).map(String::from).collect() };
-    for line in block("```sh\n").lines().filter(|l| l.starts_with("ota ")) {
-        let a = args(line);
-        ota_in(d.path())
-            .args(&a.iter().map(String::as_str).collect::<Vec<_>>())
-            .ok();
-    }
-    let shown = block("```text\n");
-    let mut printed = Vec::new();
-    for line in shown.lines().filter(|l| l.starts_with("$ ota ")) {
-        let a = args(&line[2..]);
-        let r = ota_in(d.path())
-            .args(&a.iter().map(String::as_str).collect::<Vec<_>>())
-            .ok();
-        printed.extend(r.stdout.lines().map(id));
-    }
-    for line in shown.lines().filter(|l| !l.starts_with('$')) {
-        assert!(
-            printed.contains(&id(line)),
-            "docs/status.md shows {line:?}; ota printed:\n{}",
-            printed.join("\n")
-        );
-    }
-}
-
 #[test]
 fn refusals_exit_6() {
     let d = tempdir();

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
 
-use super::inspect::state_line;
+use super::render::state_line;
 use super::{on_each, print_json, print_line, Ctx, Target};
 use crate::device::link::discover::{self, pico_kind};
 use crate::device::rom::bootsel;

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
-use crate::device::agent::client::TreeSummary;
 use crate::device::agent::client::{ImageStatus, SlotState};
 use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::{Client, DeviceInfo};
@@ -16,57 +15,7 @@ use crate::progress::human_bytes;
 use crate::signing::{PublicKey, SecretKey};
 use crate::terminal::escape;
 
-fn tree_line(t: &Option<TreeSummary>) -> String {
-    match t {
-        None => "none".into(),
-        Some(t) => {
-            let commit = if t.commit.len() > 12 && t.commit.is_char_boundary(12) {
-                &t.commit[..12]
-            } else {
-                &t.commit
-            };
-            format!(
-                "{} (ref {}, commit {}, {} files, {})",
-                escape(&t.version),
-                escape(&t.git_ref),
-                escape(commit),
-                t.files,
-                human_bytes(t.bytes)
-            )
-        }
-    }
-}
-
-pub fn state_line(i: &DeviceInfo) -> String {
-    match i.boots_left {
-        Some(n) => format!("trial, {n} boot(s) left to confirm"),
-        None => i.state.to_string(),
-    }
-}
-
-/// What the trial history says, in one line: `v2 failed its trial (3
-/// boots) and was rolled back to v1`; `None` when there is nothing to say.
-pub fn history_line(i: &DeviceInfo) -> Option<String> {
-    let version = |t: &Option<TreeSummary>| {
-        t.as_ref()
-            .map_or("(none)".to_string(), |t| t.version.clone())
-    };
-    if let Some(n) = i.history.previous_failed_boots {
-        return Some(format!(
-            "{} failed its trial ({n} boot{}) and was rolled back to {}",
-            version(&i.previous),
-            if n == 1 { "" } else { "s" },
-            version(&i.active)
-        ));
-    }
-    i.history.active_failed_boots.map(|n| {
-        format!(
-            "{} failed a trial ({n} boot{}) before and was put back by a forced rollback",
-            version(&i.active),
-            if n == 1 { "" } else { "s" }
-        )
-    })
-}
+use super::render::{history_line, state_line, tree_line};
 
 pub fn status(ctx: &Ctx) -> Result<()> {
     let targets = ctx.targets()?;
@@ -160,7 +109,7 @@ fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) ->
     }
     if let Some(s) = i.session {
         lines.push(format!(
-            "session    unfinished update {s:08x} (the next push of the same update resumes it; another update replaces it)"
+            "session    unfinished update {s:08x} (the next push of this update resumes it; another update replaces it)"
         ));
     }
     lines
@@ -440,7 +389,7 @@ mod tests {
         let lines = status_lines("sim:p.img", &info("sim-0.1.0"), None, false);
         let session = lines.iter().find(|l| l.starts_with("session")).unwrap();
         assert!(
-            session.contains("the next push of the same update resumes it"),
+            session.contains("the next push of this update resumes it"),
             "{session}"
         );
     }

@@ -12,7 +12,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use super::report::{self, Outcome};
-use super::{bootsel, Ctx, Target};
+use super::{Ctx, Target};
 use crate::cli::InstallArgs;
 use crate::device::link::discover;
 use crate::device::rom::bootsel::{copy_to_drive, drives, uf2_pages, usb_devices, BootselUsb};
@@ -97,7 +97,11 @@ fn send_agents_to_bootsel(ctx: &Ctx) -> Result<HashSet<String>> {
     }
     let mut sent = HashSet::new();
     for t in &targets {
-        if let Some(sn) = bootsel::send(ctx, t)? {
+        if let Some(sn) = crate::device::rom::enter::enter_bootsel(
+            &t.spec,
+            t.serial.clone(),
+            ctx.config.device_timeout,
+        )? {
             sent.insert(sn);
         }
         ctx.ui.say(&format!(

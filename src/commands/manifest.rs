@@ -11,7 +11,7 @@ use crate::bundle::{verify_file, BundleFile, Expect};
 use crate::cli::{ManifestGenArgs, ManifestSignArgs, ManifestVerifyArgs};
 use crate::exit::{fail, Kind};
 use crate::manifest::Manifest;
-use crate::signing::{self, PublicKey, SecretKey};
+use crate::signing::{self, SecretKey};
 use crate::source::dir;
 
 /// `a/./b/` → `a/b`; refuses absolute paths and `..`.
@@ -166,16 +166,6 @@ fn read_value(path: &Path) -> Result<(Value, Manifest)> {
     Ok((v, m))
 }
 
-/// The public keys to check against: the flags', else the config's.
-pub fn keys(ctx: &Ctx, flags: &[String]) -> Result<Vec<PublicKey>> {
-    let specs = if flags.is_empty() {
-        &ctx.config.pubkeys
-    } else {
-        flags
-    };
-    specs.iter().map(|s| PublicKey::load(s)).collect()
-}
-
 pub fn verify(ctx: &Ctx, args: &ManifestVerifyArgs) -> Result<()> {
     let (value, m) = read_value(&args.manifest)?;
     let name = args.manifest.display().to_string();
@@ -211,7 +201,7 @@ pub fn verify(ctx: &Ctx, args: &ManifestVerifyArgs) -> Result<()> {
             }
         }
     }
-    let keys = keys(ctx, &args.pubkey)?;
+    let keys = crate::update::policy::trusted_keys(&ctx.config, &args.pubkey)?;
     let mut signed_by = None;
     if !keys.is_empty() {
         match signing::verify_ed25519(&value, &keys)? {
@@ -329,16 +319,4 @@ pub fn keygen(ctx: &Ctx, out: &Path) -> Result<()> {
         public.display()
     ));
     print_line(&key.public().line())
-}
-
-/// Checks a published manifest against the trusted keys: the error says what is wrong.
-pub fn require_signed(raw: &[u8], what: &str, keys: &[PublicKey]) -> Result<PublicKey> {
-    let value: Value =
-        serde_json::from_slice(raw).map_err(|e| fail(Kind::Verify, format!("{what}: {e}")))?;
-    signing::verify_ed25519(&value, keys)?.ok_or_else(|| {
-        fail(
-            Kind::Verify,
-            format!("{what} is not signed by any key in the config's `pubkey`; nothing was downloaded or written to the device"),
-        )
-    })
 }

@@ -28,7 +28,7 @@ impl Outcome {
                 "port": self.port,
                 "result": "failed",
                 "kind": kind_of(e).map(|k| k.name()),
-                "error": format!("{e:#}"),
+                "error": super::advice::describe(e),
             }),
         }
     }
@@ -65,7 +65,7 @@ pub fn failures(outcomes: &[Outcome]) -> Option<anyhow::Error> {
                 o.result
                     .as_ref()
                     .err()
-                    .map_or(String::new(), |e| format!("{e:#}"))
+                    .map_or(String::new(), super::advice::describe)
             )
         })
         .collect();
@@ -136,7 +136,7 @@ pub fn write_junit(path: &Path, suite: &str, outcomes: &[Outcome], seconds: f64)
                 x.push_str(&format!(
                     "      <failure type=\"{kind}\" message=\"{}\">{}</failure>\n",
                     xml(&format!("{e}")),
-                    xml(&format!("{e:#} (port {})", o.port))
+                    xml(&format!("{} (port {})", super::advice::describe(e), o.port))
                 ));
             }
         }

@@ -11,9 +11,9 @@ use serde::Serialize;
 
 use crate::bundle::hex;
 use crate::device::agent::silence;
+use crate::device::error;
 use crate::device::link::line_control::Running;
 use crate::device::link::transport::Transport;
-use crate::exit::{fail, Kind};
 
 /// A tree on the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -354,9 +354,7 @@ impl Client {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(fail(
-                    Kind::Device,
-                    format!(
+                return Err(error::not_an_agent(format!(
                         "{}: the application did not reset into the agent within {}s of the 1200-baud touch \
                          (it is {running:?} now); an application reaches the agent through ota_app::usb::Touch, \
                          or the agent is reached within 300 ms of plugging the board in",
@@ -374,7 +372,7 @@ impl Client {
     }
 
     pub fn link_error(&self, what: &str, e: impl std::fmt::Display) -> anyhow::Error {
-        fail(Kind::Device, format!("{}: {what}: {e}", self.t.name()))
+        error::link(format!("{}: {what}: {e}", self.t.name()))
     }
 
     pub fn send(&mut self, req: &Request<'_>) -> anyhow::Result<()> {
@@ -442,14 +440,11 @@ impl Client {
     pub fn expect(&mut self, what: &str) -> anyhow::Result<Msg> {
         match self.recv(self.timeout) {
             Ok(Some(m)) => Ok(m),
-            Ok(None) => Err(fail(
-                Kind::Device,
-                format!(
-                    "{}: no answer to {what} within {}s",
-                    self.t.name(),
-                    self.timeout.as_secs_f32()
-                ),
-            )),
+            Ok(None) => Err(error::no_answer(format!(
+                "{}: no answer to {what} within {}s",
+                self.t.name(),
+                self.timeout.as_secs_f32()
+            ))),
             Err(e) => Err(self.link_error(what, e)),
         }
     }
@@ -499,17 +494,13 @@ impl Client {
                 files.clear();
             }
             match m {
-                Msg::File(f) if files.len() >= caps.max_files as usize => Some(Err(fail(
-                    Kind::Device,
-                    format!(
+                Msg::File(f) if files.len() >= caps.max_files as usize => Some(Err(error::faulty(format!(
                         "{name}: the device listed more than the {} files its agent holds; stopped reading ({})",
                         caps.max_files,
                         crate::terminal::escape(&f.path)
                     ),
                 ))),
-                Msg::File(f) if f.size as u64 > caps.capacity => Some(Err(fail(
-                    Kind::Device,
-                    format!(
+                Msg::File(f) if f.size as u64 > caps.capacity => Some(Err(error::faulty(format!(
                         "{name}: the device listed {} with {} bytes, more than its flash holds",
                         crate::terminal::escape(&f.path),
                         f.size
@@ -557,9 +548,7 @@ impl Client {
                         }
                         stray += u32::from(!listed);
                         if stray > MAX_STRAY_FRAMES {
-                            return Err(fail(
-                                Kind::Device,
-                                format!(
+                            return Err(error::faulty(format!(
                                     "{}: the device sent more than {MAX_STRAY_FRAMES} frames that do not answer {what}; is it an ota agent?",
                                     self.t.name()
                                 ),
@@ -602,14 +591,11 @@ impl Client {
         match self.expect(what)? {
             Msg::Done => Ok(()),
             Msg::Error { code, detail, .. } => Err(refused(&self.t.name(), code, &detail)),
-            other => Err(fail(
-                Kind::Device,
-                format!(
-                    "{}: the agent answered {what} out of turn ({}); run `ota status` and try again",
-                    self.t.name(),
-                    msg_name(&other)
-                ),
-            )),
+            other => Err(error::link(format!(
+                "{}: the agent answered {what} out of turn ({})",
+                self.t.name(),
+                msg_name(&other)
+            ))),
         }
     }
 }
@@ -636,20 +622,9 @@ impl Client {
     }
 }
 
-/// The device said no: what it said, and what to do about it where there
-/// is something to do.
+/// The device said no, with its code (the command layer adds what to do about it).
 pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
-    let action = match code {
-        ErrorCode::NoSpace => "; run `ota push --dry-run` to see what the update needs",
-        ErrorCode::Unsigned => {
-            "; push a release signed by one of its keys (`ota manifest sign`, then `ota push --dir DIR --manifest manifest.json`)"
-        }
-        ErrorCode::FailedTrial => "; pass --force to try it again as a new trial",
-        ErrorCode::NoPrevious => "",
-        ErrorCode::NotTrial => "",
-        _ => "",
-    };
-    fail(Kind::Refused, format!("{name}: {detail}{action}"))
+    error::refused(Some(code), format!("{name}: {detail}"))
 }
 
 /// A board touched into the agent goes back to its application: the agent

@@ -3,9 +3,9 @@
 
 use std::fmt;
 
+use crate::device::error;
 use crate::device::sim::board_model::BoardModel;
 use crate::device::sim::SimImage;
-use crate::exit::{fail, Kind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortSpec {
@@ -29,17 +29,16 @@ impl PortSpec {
                 .rsplit_once(':')
                 .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
             if !ok {
-                return Err(fail(
-                    Kind::Config,
-                    format!("port `{s}`: expected tcp:HOST:PORT"),
-                ));
+                return Err(error::bad_spec(format!(
+                    "port `{s}`: expected tcp:HOST:PORT"
+                )));
             }
             return Ok(PortSpec::Tcp(rest.to_string()));
         }
         if let Some(rest) = s.strip_prefix("sim:") {
             let (file, options) = rest.split_once('?').unwrap_or((rest, ""));
             if file.is_empty() {
-                return Err(fail(Kind::Config, format!("port `{s}`: expected sim:FILE")));
+                return Err(error::bad_spec(format!("port `{s}`: expected sim:FILE")));
             }
             let mut image = SimImage::new(file);
             let mut auto_confirm = true;
@@ -51,9 +50,7 @@ impl PortSpec {
                     Some(("model", name)) => {
                         let model = BoardModel::by_name(name).ok_or_else(|| {
                             let known: Vec<_> = BoardModel::ALL.iter().map(|m| m.name).collect();
-                            fail(
-                                Kind::Config,
-                                format!(
+                            error::bad_spec(format!(
                                     "port `{s}`: unknown board model `{name}`; expected {}",
                                     known.join(" or ")
                                 ),
@@ -62,9 +59,7 @@ impl PortSpec {
                         image = image.with_model(model);
                     }
                     _ => {
-                        return Err(fail(
-                            Kind::Config,
-                            format!(
+                        return Err(error::bad_spec(format!(
                                 "port `{s}`: unknown option `{option}`; expected no-auto-confirm, app, sync or model=NAME"
                             ),
                         ))
@@ -77,7 +72,7 @@ impl PortSpec {
             });
         }
         if s.is_empty() {
-            return Err(fail(Kind::Config, "port is empty"));
+            return Err(error::bad_spec("port is empty"));
         }
         Ok(PortSpec::Serial(s.to_string()))
     }

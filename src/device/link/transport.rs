@@ -6,8 +6,8 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::device::error;
 use crate::device::link::line_control::{self, Running};
-use crate::exit::{fail, Kind};
 
 pub trait Transport: Send {
     fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
@@ -44,10 +44,9 @@ pub trait Transport: Send {
 }
 
 pub fn busy(name: &str) -> anyhow::Error {
-    fail(
-        Kind::Device,
-        format!("{name}: port busy: another ota (or a serial monitor) is using this device"),
-    )
+    error::busy(format!(
+        "{name}: port busy: another ota (or a serial monitor) is using this device"
+    ))
 }
 
 /// USB CDC serial, or any tty such as a pseudo-terminal. When the device's
@@ -71,7 +70,7 @@ impl Serial {
             if e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("exclusive") {
                 busy(path)
             } else {
-                fail(Kind::Device, format!("{path}: cannot open: {e}"))
+                error::link(format!("{path}: cannot open: {e}"))
             }
         })?;
         Ok(s)
@@ -83,14 +82,12 @@ impl Serial {
 /// meant as a simulated board.
 fn not_a_file(path: &str) -> anyhow::Result<()> {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => Err(fail(
-            Kind::Config,
-            format!("{path}: not a serial port: did you mean `sim:{path}`?"),
-        )),
-        Ok(m) if m.is_dir() => Err(fail(
-            Kind::Config,
-            format!("{path}: not a serial port but a folder"),
-        )),
+        Ok(m) if m.is_file() => Err(error::bad_spec(format!(
+            "{path}: not a serial port: did you mean `sim:{path}`?"
+        ))),
+        Ok(m) if m.is_dir() => Err(error::bad_spec(format!(
+            "{path}: not a serial port but a folder"
+        ))),
         _ => Ok(()),
     }
 }
@@ -215,7 +212,7 @@ impl Tcp {
             connect_timeout,
         };
         t.reconnect()
-            .map_err(|e| fail(Kind::Device, format!("tcp:{addr}: cannot connect: {e}")))?;
+            .map_err(|e| error::link(format!("tcp:{addr}: cannot connect: {e}")))?;
         Ok(t)
     }
 }
