@@ -288,37 +288,38 @@ fn a_uf2_given_to_app_is_named_as_one() {
     write(&d.path().join("files"), "blink.txt", b"100,400\n");
     let said =
         "first.uf2 is a UF2 file; --app takes the application's ELF (the UF2 is made from it)";
-    for args in [
-        &[
-            "--port",
-            "sim:pico.img",
-            "push",
-            "--dir",
-            "files",
-            "--app",
-            "first.uf2",
-        ][..],
-        &[
-            "agent",
-            "uf2",
-            "agent.elf",
-            "--app",
-            "first.uf2",
-            "--out",
-            "x.uf2",
-        ],
-        &[
-            "agent",
-            "install",
-            "--firmware",
-            "agent.elf",
-            "--app",
-            "first.uf2",
-        ],
+    let push = ota_in(d.path()).port("sim:pico.img").args(&[
+        "push",
+        "--dir",
+        "files",
+        "--app",
+        "first.uf2",
+    ]);
+    let uf2 = ota_in(d.path()).args(&[
+        "agent",
+        "uf2",
+        "agent.elf",
+        "--app",
+        "first.uf2",
+        "--out",
+        "x.uf2",
+    ]);
+    let install = ota_in(d.path()).args(&[
+        "agent",
+        "install",
+        "--firmware",
+        "agent.elf",
+        "--app",
+        "first.uf2",
+    ]);
+    for (what, ota) in [
+        ("push", push),
+        ("agent uf2", uf2),
+        ("agent install", install),
     ] {
-        let r = run(d.path(), args);
-        assert_eq!(r.code, 3, "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains(said), "{args:?}: {}", r.stderr);
+        let r = ota.run();
+        assert_eq!(r.code, 3, "{what}: {}", r.stderr);
+        assert!(r.stderr.contains(said), "{what}: {}", r.stderr);
     }
     assert!(
         !d.path().join("pico.img").exists(),
