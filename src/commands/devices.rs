@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     for (p, answer) in found.iter().zip(answers) {
         let (kind, device, error) = match (p.agent, answer) {
             (_, Ok(info)) => {
-                let kind = if info.agent_version.starts_with("micropython") {
+                let kind = if info.micropython() {
                     "micropython"
                 } else {
                     "agent"

@@ -65,15 +65,14 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> Result<()> {
 
 /// The UF2 to install, from the firmware and `--app`.
 fn image(args: &InstallArgs) -> Result<Vec<u8>> {
+    let app = args
+        .app
+        .as_deref()
+        .map(crate::app_image::read_app)
+        .transpose()?;
     let exe = std::env::current_exe().ok();
     let fw = Firmware::find(args.firmware.as_deref(), exe.as_deref())
         .map_err(|e| fail(Kind::Config, e.to_string()))?;
-    let app = match &args.app {
-        Some(p) => Some(
-            std::fs::read(p).map_err(|e| fail(Kind::Source, format!("{}: {e}", p.display())))?,
-        ),
-        None => None,
-    };
     fw.uf2(app.as_deref())
         .map_err(|e| fail(Kind::Source, e.to_string()))
 }

@@ -36,7 +36,12 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
         ));
     }
     let mut update = update::resolve(&ctx.config, &ctx.ui, &request(args))?;
-    let targets = ctx.targets()?;
+    let targets = report::targets_or_junit(
+        ctx.targets(),
+        args.junit.as_deref(),
+        "ota push",
+        started.elapsed().as_secs_f64(),
+    )?;
     // Ask every device first: a fleet that is up to date downloads nothing.
     let connected = on_each(&targets, |t| {
         let mut c = ctx.connect_to(t)?;

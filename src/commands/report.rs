@@ -150,6 +150,27 @@ pub fn write_junit(path: &Path, suite: &str, outcomes: &[Outcome], seconds: f64)
     Ok(())
 }
 
+/// The devices to work on, or, when none was found, that failure also
+/// written to the JUnit file: a CI job that asked for a report gets one,
+/// with the run failed in it, rather than no file at all.
+pub fn targets_or_junit(
+    targets: Result<Vec<super::Target>>,
+    junit: Option<&Path>,
+    suite: &str,
+    seconds: f64,
+) -> Result<Vec<super::Target>> {
+    let (Err(e), Some(path)) = (&targets, junit) else {
+        return targets;
+    };
+    let none = Outcome {
+        device: "(no device)".to_string(),
+        port: "none found".to_string(),
+        result: Err(fail(kind_of(e).unwrap_or(Kind::Device), format!("{e:#}"))),
+    };
+    write_junit(path, suite, std::slice::from_ref(&none), seconds)?;
+    targets
+}
+
 /// Ends a command run on one device or many: one device prints its own
 /// document; several get a record each, and an error naming every failure.
 pub fn finish(json: bool, multi: bool, command: &str, outcomes: Vec<Outcome>) -> Result<()> {

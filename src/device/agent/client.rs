@@ -59,6 +59,14 @@ pub struct DeviceInfo {
     pub boot_id: u32,
 }
 
+impl DeviceInfo {
+    /// True for the MicroPython agent (it names itself so in Info): a board
+    /// with a filesystem, no application slot and no release keys.
+    pub fn micropython(&self) -> bool {
+        self.agent_version.starts_with("micropython")
+    }
+}
+
 /// Whether the device holds a tree, and whether it is on trial (the boots
 /// left are in [`DeviceInfo::boots_left`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

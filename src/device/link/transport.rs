@@ -60,6 +60,7 @@ pub struct Serial {
 
 impl Serial {
     pub fn open(path: &str, serial: Option<String>) -> anyhow::Result<Serial> {
+        not_a_file(path)?;
         let mut s = Serial {
             path: path.to_string(),
             serial,
@@ -73,6 +74,21 @@ impl Serial {
             }
         })?;
         Ok(s)
+    }
+}
+
+/// A regular file or a folder named as a port is refused before the tty
+/// layer answers with "Not a typewriter": a flash image was most likely
+/// meant as a simulated board.
+fn not_a_file(path: &str) -> anyhow::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Err(error::bad_spec(format!(
+            "{path}: not a serial port: did you mean `sim:{path}`?"
+        ))),
+        Ok(m) if m.is_dir() => Err(error::bad_spec(format!(
+            "{path}: not a serial port but a folder"
+        ))),
+        _ => Ok(()),
     }
 }
 
