@@ -34,8 +34,6 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('bootsel', 'bootsel', [CompletionResultType]::ParameterValue, 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)')
-            [CompletionResult]::new('monitor', 'monitor', [CompletionResultType]::ParameterValue, 'Show the application''s serial console, following the board across resets; Ctrl-] exits')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List attached agents, and Picos that do not answer as one')
@@ -43,41 +41,15 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous tree (takes effect at the next boot)')
             [CompletionResult]::new('reboot', 'reboot', [CompletionResultType]::ParameterValue, 'Restart the device')
+            [CompletionResult]::new('bootsel', 'bootsel', [CompletionResultType]::ParameterValue, 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)')
+            [CompletionResult]::new('monitor', 'monitor', [CompletionResultType]::ParameterValue, 'Show the application''s serial console, following the board across resets; Ctrl-] exits')
             [CompletionResult]::new('provision', 'provision', [CompletionResultType]::ParameterValue, 'Give the agent the public keys releases must be signed with; it then refuses any other tree')
-            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, the firmware image, installing it on a board')
             [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, the firmware image, installing it on a board')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'ota;bootsel' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;monitor' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'ota;push' {
@@ -203,6 +175,34 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'ota;bootsel' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;monitor' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'ota;provision' {
             [CompletionResult]::new('--pubkey', '--pubkey', [CompletionResultType]::ParameterName, 'A release public key (ed25519:<hex> or a .pub file); repeat for up to 4')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Secret key of one the agent holds now: needed to change keys once it has some')
@@ -218,99 +218,6 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;agent' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
-            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
-            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'ota;agent;install' {
-            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The application''s ELF, installed with the agent in the same UF2')
-            [CompletionResult]::new('--firmware', '--firmware', [CompletionResultType]::ParameterName, 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--usb', '--usb', [CompletionResultType]::ParameterName, 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;agent;sim' {
-            [CompletionResult]::new('--flash', '--flash', [CompletionResultType]::ParameterName, 'The simulated Pico''s flash image (created on first use)')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout')
-            [CompletionResult]::new('--by-id', '--by-id', [CompletionResultType]::ParameterName, 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)')
-            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'With --listen: close a connection silent for SECS (default and most: the agent''s own session timeout, 60), so a host that vanished frees the agent')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Serve on a new pseudo-terminal; its path is printed on stdout')
-            [CompletionResult]::new('--no-auto-confirm', '--no-auto-confirm', [CompletionResultType]::ParameterName, 'Play an application that never confirms its trial version')
-            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board''s agent then serves it)')
-            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk''s speed)')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;agent;uf2' {
-            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'An application ELF linked for the application slot, installed with the agent')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
-            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'ota;agent;help' {
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
-            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
-            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'ota;agent;help;install' {
-            break
-        }
-        'ota;agent;help;sim' {
-            break
-        }
-        'ota;agent;help;uf2' {
-            break
-        }
-        'ota;agent;help;help' {
             break
         }
         'ota;stage' {
@@ -451,9 +358,100 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'ota;agent' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ota;agent;install' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The application''s ELF, installed with the agent in the same UF2')
+            [CompletionResult]::new('--firmware', '--firmware', [CompletionResultType]::ParameterName, 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--usb', '--usb', [CompletionResultType]::ParameterName, 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;agent;sim' {
+            [CompletionResult]::new('--flash', '--flash', [CompletionResultType]::ParameterName, 'The simulated Pico''s flash image (created on first use)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout')
+            [CompletionResult]::new('--by-id', '--by-id', [CompletionResultType]::ParameterName, 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'With --listen: close a connection silent for SECS (default and most: the agent''s own session timeout, 60), so a host that vanished frees the agent')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'port')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'serial')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Serve on a new pseudo-terminal; its path is printed on stdout')
+            [CompletionResult]::new('--no-auto-confirm', '--no-auto-confirm', [CompletionResultType]::ParameterName, 'Play an application that never confirms its trial version')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board''s agent then serves it)')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk''s speed)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'all')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;agent;uf2' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'An application ELF linked for the application slot, installed with the agent')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output file [default: the ELF''s name with .uf2]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'port')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'serial')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'all')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;agent;help' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ota;agent;help;install' {
+            break
+        }
+        'ota;agent;help;sim' {
+            break
+        }
+        'ota;agent;help;uf2' {
+            break
+        }
+        'ota;agent;help;help' {
+            break
+        }
         'ota;help' {
-            [CompletionResult]::new('bootsel', 'bootsel', [CompletionResultType]::ParameterValue, 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)')
-            [CompletionResult]::new('monitor', 'monitor', [CompletionResultType]::ParameterValue, 'Show the application''s serial console, following the board across resets; Ctrl-] exits')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the active and previous versions, the trial state and free space')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List attached agents, and Picos that do not answer as one')
@@ -461,19 +459,15 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('confirm', 'confirm', [CompletionResultType]::ParameterValue, 'Keep the active trial version (what the application does when it booted well)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous tree (takes effect at the next boot)')
             [CompletionResult]::new('reboot', 'reboot', [CompletionResultType]::ParameterValue, 'Restart the device')
+            [CompletionResult]::new('bootsel', 'bootsel', [CompletionResultType]::ParameterValue, 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)')
+            [CompletionResult]::new('monitor', 'monitor', [CompletionResultType]::ParameterValue, 'Show the application''s serial console, following the board across resets; Ctrl-] exits')
             [CompletionResult]::new('provision', 'provision', [CompletionResultType]::ParameterValue, 'Give the agent the public keys releases must be signed with; it then refuses any other tree')
-            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, the firmware image, installing it on a board')
             [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'The agent itself: a simulated one, the firmware image, installing it on a board')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'ota;help;bootsel' {
-            break
-        }
-        'ota;help;monitor' {
             break
         }
         'ota;help;push' {
@@ -497,22 +491,13 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
         'ota;help;reboot' {
             break
         }
+        'ota;help;bootsel' {
+            break
+        }
+        'ota;help;monitor' {
+            break
+        }
         'ota;help;provision' {
-            break
-        }
-        'ota;help;agent' {
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
-            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
-            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
-            break
-        }
-        'ota;help;agent;install' {
-            break
-        }
-        'ota;help;agent;sim' {
-            break
-        }
-        'ota;help;agent;uf2' {
             break
         }
         'ota;help;stage' {
@@ -537,6 +522,21 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             break
         }
         'ota;help;completions' {
+            break
+        }
+        'ota;help;agent' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated agent (the real agent code on a flash image file)')
+            [CompletionResult]::new('uf2', 'uf2', [CompletionResultType]::ParameterValue, 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode')
+            break
+        }
+        'ota;help;agent;install' {
+            break
+        }
+        'ota;help;agent;sim' {
+            break
+        }
+        'ota;help;agent;uf2' {
             break
         }
         'ota;help;help' {

@@ -185,7 +185,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
+            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -341,7 +341,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__sim)
-            opts="-v -q -h --flash --pty --listen --no-auto-confirm --app --by-id --sync --idle-timeout --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --flash --pty --listen --no-auto-confirm --app --by-id --sync --idle-timeout --port --serial --all --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,15 +363,15 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -383,7 +383,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__uf2)
-            opts="-o -v -q -h --app --out --config --port --serial --all --verbose --quiet --json --help"
+            opts="-o -v -q -h --app --out --port --serial --all --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,15 +401,15 @@ _ota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -525,7 +525,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
+            opts="push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -31,8 +31,6 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
-            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
             cand devices 'List attached agents, and Picos that do not answer as one'
@@ -40,39 +38,15 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
             cand reboot 'Restart the device'
+            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
+            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
-            cand agent 'The agent itself: a simulated one, the firmware image, installing it on a board'
             cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand manifest 'Release manifests: generate, verify, sign'
             cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+            cand agent 'The agent itself: a simulated one, the firmware image, installing it on a board'
             cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'ota;bootsel'= {
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;monitor'= {
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
         }
         &'ota;push'= {
             cand --dir 'Push this folder (the working tree) instead of an update from GitHub'
@@ -190,6 +164,32 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'ota;bootsel'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;monitor'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'ota;provision'= {
             cand --pubkey 'A release public key (ed25519:<hex> or a .pub file); repeat for up to 4'
             cand --key 'Secret key of one the agent holds now: needed to change keys once it has some'
@@ -205,90 +205,6 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
             cand -h 'Print help'
             cand --help 'Print help'
-        }
-        &'ota;agent'= {
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
-            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
-            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'ota;agent;install'= {
-            cand --app 'The application''s ELF, installed with the agent in the same UF2'
-            cand --firmware 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --usb 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;agent;sim'= {
-            cand --flash 'The simulated Pico''s flash image (created on first use)'
-            cand --listen 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout'
-            cand --by-id 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)'
-            cand --idle-timeout 'With --listen: close a connection silent for SECS (default and most: the agent''s own session timeout, 60), so a host that vanished frees the agent'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --pty 'Serve on a new pseudo-terminal; its path is printed on stdout'
-            cand --no-auto-confirm 'Play an application that never confirms its trial version'
-            cand --app 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board''s agent then serves it)'
-            cand --sync 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk''s speed)'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;agent;uf2'= {
-            cand --app 'An application ELF linked for the application slot, installed with the agent'
-            cand -o 'Output file [default: the ELF''s name with .uf2]'
-            cand --out 'Output file [default: the ELF''s name with .uf2]'
-            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
-            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
-            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
-            cand --all 'Every attached agent'
-            cand -v 'Say more (repeat for more still)'
-            cand --verbose 'Say more (repeat for more still)'
-            cand -q 'Say nothing but errors'
-            cand --quiet 'Say nothing but errors'
-            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'ota;agent;help'= {
-            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
-            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
-            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'ota;agent;help;install'= {
-        }
-        &'ota;agent;help;sim'= {
-        }
-        &'ota;agent;help;uf2'= {
-        }
-        &'ota;agent;help;help'= {
         }
         &'ota;stage'= {
             cand --out 'Folder to write the verified files and their manifest.json into'
@@ -416,9 +332,91 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'ota;agent'= {
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
+            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;agent;install'= {
+            cand --app 'The application''s ELF, installed with the agent in the same UF2'
+            cand --firmware 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --usb 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;agent;sim'= {
+            cand --flash 'The simulated Pico''s flash image (created on first use)'
+            cand --listen 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout'
+            cand --by-id 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)'
+            cand --idle-timeout 'With --listen: close a connection silent for SECS (default and most: the agent''s own session timeout, 60), so a host that vanished frees the agent'
+            cand --port 'port'
+            cand --serial 'serial'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --pty 'Serve on a new pseudo-terminal; its path is printed on stdout'
+            cand --no-auto-confirm 'Play an application that never confirms its trial version'
+            cand --app 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board''s agent then serves it)'
+            cand --sync 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk''s speed)'
+            cand --all 'all'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;agent;uf2'= {
+            cand --app 'An application ELF linked for the application slot, installed with the agent'
+            cand -o 'Output file [default: the ELF''s name with .uf2]'
+            cand --out 'Output file [default: the ELF''s name with .uf2]'
+            cand --port 'port'
+            cand --serial 'serial'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --all 'all'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;agent;help'= {
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
+            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'ota;agent;help;install'= {
+        }
+        &'ota;agent;help;sim'= {
+        }
+        &'ota;agent;help;uf2'= {
+        }
+        &'ota;agent;help;help'= {
+        }
         &'ota;help'= {
-            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
-            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
             cand devices 'List attached agents, and Picos that do not answer as one'
@@ -426,17 +424,15 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand confirm 'Keep the active trial version (what the application does when it booted well)'
             cand rollback 'Go back to the previous tree (takes effect at the next boot)'
             cand reboot 'Restart the device'
+            cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
+            cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
-            cand agent 'The agent itself: a simulated one, the firmware image, installing it on a board'
             cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand manifest 'Release manifests: generate, verify, sign'
             cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
             cand completions 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+            cand agent 'The agent itself: a simulated one, the firmware image, installing it on a board'
             cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'ota;help;bootsel'= {
-        }
-        &'ota;help;monitor'= {
         }
         &'ota;help;push'= {
         }
@@ -452,18 +448,11 @@ set edit:completion:arg-completer[ota] = {|@words|
         }
         &'ota;help;reboot'= {
         }
+        &'ota;help;bootsel'= {
+        }
+        &'ota;help;monitor'= {
+        }
         &'ota;help;provision'= {
-        }
-        &'ota;help;agent'= {
-            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
-            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
-            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
-        }
-        &'ota;help;agent;install'= {
-        }
-        &'ota;help;agent;sim'= {
-        }
-        &'ota;help;agent;uf2'= {
         }
         &'ota;help;stage'= {
         }
@@ -481,6 +470,17 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;help;keygen'= {
         }
         &'ota;help;completions'= {
+        }
+        &'ota;help;agent'= {
+            cand install 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
+            cand sim 'Serve a simulated agent (the real agent code on a flash image file)'
+            cand uf2 'Convert the agent firmware''s ELF (and an application''s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+        }
+        &'ota;help;agent;install'= {
+        }
+        &'ota;help;agent;sim'= {
+        }
+        &'ota;help;agent;uf2'= {
         }
         &'ota;help;help'= {
         }

@@ -33,8 +33,6 @@ complete -c ota -n "__fish_ota_needs_command" -s q -l quiet -d 'Say nothing but 
 complete -c ota -n "__fish_ota_needs_command" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_needs_command" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_needs_command" -s V -l version -d 'Print version'
-complete -c ota -n "__fish_ota_needs_command" -f -a "bootsel" -d 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
-complete -c ota -n "__fish_ota_needs_command" -f -a "monitor" -d 'Show the application\'s serial console, following the board across resets; Ctrl-] exits'
 complete -c ota -n "__fish_ota_needs_command" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
 complete -c ota -n "__fish_ota_needs_command" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
 complete -c ota -n "__fish_ota_needs_command" -f -a "devices" -d 'List attached agents, and Picos that do not answer as one'
@@ -42,29 +40,15 @@ complete -c ota -n "__fish_ota_needs_command" -f -a "ls" -d 'List the files of t
 complete -c ota -n "__fish_ota_needs_command" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
 complete -c ota -n "__fish_ota_needs_command" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
 complete -c ota -n "__fish_ota_needs_command" -f -a "reboot" -d 'Restart the device'
+complete -c ota -n "__fish_ota_needs_command" -f -a "bootsel" -d 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
+complete -c ota -n "__fish_ota_needs_command" -f -a "monitor" -d 'Show the application\'s serial console, following the board across resets; Ctrl-] exits'
 complete -c ota -n "__fish_ota_needs_command" -f -a "provision" -d 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
-complete -c ota -n "__fish_ota_needs_command" -f -a "agent" -d 'The agent itself: a simulated one, the firmware image, installing it on a board'
 complete -c ota -n "__fish_ota_needs_command" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
 complete -c ota -n "__fish_ota_needs_command" -f -a "manifest" -d 'Release manifests: generate, verify, sign'
 complete -c ota -n "__fish_ota_needs_command" -f -a "keygen" -d 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
 complete -c ota -n "__fish_ota_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+complete -c ota -n "__fish_ota_needs_command" -f -a "agent" -d 'The agent itself: a simulated one, the firmware image, installing it on a board'
 complete -c ota -n "__fish_ota_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -l all -d 'Every attached agent'
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -s v -l verbose -d 'Say more (repeat for more still)'
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -s q -l quiet -d 'Say nothing but errors'
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-complete -c ota -n "__fish_ota_using_subcommand bootsel" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand monitor" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand monitor" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
-complete -c ota -n "__fish_ota_using_subcommand monitor" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
-complete -c ota -n "__fish_ota_using_subcommand monitor" -l all -d 'Every attached agent'
-complete -c ota -n "__fish_ota_using_subcommand monitor" -s v -l verbose -d 'Say more (repeat for more still)'
-complete -c ota -n "__fish_ota_using_subcommand monitor" -s q -l quiet -d 'Say nothing but errors'
-complete -c ota -n "__fish_ota_using_subcommand monitor" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-complete -c ota -n "__fish_ota_using_subcommand monitor" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand push" -l dir -d 'Push this folder (the working tree) instead of an update from GitHub' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l staged -d 'Push a folder written by `ota stage` (verified again first)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l channel -d '"stable" (latest release, or --tag) or "developer" (tip of --branch)' -r -f -a "stable\t''
@@ -146,6 +130,22 @@ complete -c ota -n "__fish_ota_using_subcommand reboot" -s v -l verbose -d 'Say 
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand reboot" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand bootsel" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand monitor" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand monitor" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand monitor" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand monitor" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand monitor" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand monitor" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand monitor" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand monitor" -s h -l help -d 'Print help'
 complete -c ota -n "__fish_ota_using_subcommand provision" -l pubkey -d 'A release public key (ed25519:<hex> or a .pub file); repeat for up to 4' -r
 complete -c ota -n "__fish_ota_using_subcommand provision" -l key -d 'Secret key of one the agent holds now: needed to change keys once it has some' -r -F
 complete -c ota -n "__fish_ota_using_subcommand provision" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
@@ -157,59 +157,6 @@ complete -c ota -n "__fish_ota_using_subcommand provision" -s v -l verbose -d 'S
 complete -c ota -n "__fish_ota_using_subcommand provision" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand provision" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand provision" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l all -d 'Every attached agent'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -s v -l verbose -d 'Say more (repeat for more still)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -s q -l quiet -d 'Say nothing but errors'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -f -a "install" -d 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
-complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l app -d 'The application\'s ELF, installed with the agent in the same UF2' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l firmware -d 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l usb -d 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l all -d 'Every attached agent'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Say more (repeat for more still)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Say nothing but errors'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l flash -d 'The simulated Pico\'s flash image (created on first use)' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l by-id -d 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l idle-timeout -d 'With --listen: close a connection silent for SECS (default and most: the agent\'s own session timeout, 60), so a host that vanished frees the agent' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l pty -d 'Serve on a new pseudo-terminal; its path is printed on stdout'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l no-auto-confirm -d 'Play an application that never confirms its trial version'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l app -d 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board\'s agent then serves it)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l sync -d 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk\'s speed)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l all -d 'Every attached agent'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s v -l verbose -d 'Say more (repeat for more still)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s q -l quiet -d 'Say nothing but errors'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l app -d 'An application ELF linked for the application slot, installed with the agent' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s o -l out -d 'Output file [default: the ELF\'s name with .uf2]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l all -d 'Every attached agent'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s v -l verbose -d 'Say more (repeat for more still)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s q -l quiet -d 'Say nothing but errors'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
-complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand stage" -l out -d 'Folder to write the verified files and their manifest.json into' -r -F
 complete -c ota -n "__fish_ota_using_subcommand stage" -l channel -d '"stable" (latest release, or --tag) or "developer" (tip of --branch)' -r -f -a "stable\t''
 developer\t''"
@@ -289,25 +236,78 @@ complete -c ota -n "__fish_ota_using_subcommand completions" -s v -l verbose -d 
 complete -c ota -n "__fish_ota_using_subcommand completions" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand completions" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "bootsel" -d 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "monitor" -d 'Show the application\'s serial console, following the board across resets; Ctrl-] exits'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "devices" -d 'List attached agents, and Picos that do not answer as one'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "ls" -d 'List the files of the active tree'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "reboot" -d 'Restart the device'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "provision" -d 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "agent" -d 'The agent itself: a simulated one, the firmware image, installing it on a board'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "manifest" -d 'Release manifests: generate, verify, sign'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "keygen" -d 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
-complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "install" -d 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
-complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
-complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -f -a "install" -d 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+complete -c ota -n "__fish_ota_using_subcommand agent; and not __fish_seen_subcommand_from install sim uf2 help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l app -d 'The application\'s ELF, installed with the agent in the same UF2' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l firmware -d 'The agent firmware (its ELF, or a UF2) [default: built into ota, or next to the ota binary]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l usb -d 'Install through PICOBOOT (USB) even when an RPI-RP2 drive is mounted'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l all -d 'Every attached agent'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l flash -d 'The simulated Pico\'s flash image (created on first use)' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l by-id -d 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l idle-timeout -d 'With --listen: close a connection silent for SECS (default and most: the agent\'s own session timeout, 60), so a host that vanished frees the agent' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l port -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l serial -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l pty -d 'Serve on a new pseudo-terminal; its path is printed on stdout'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l no-auto-confirm -d 'Play an application that never confirms its trial version'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l app -d 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board\'s agent then serves it)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l sync -d 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk\'s speed)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l all
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l app -d 'An application ELF linked for the application slot, installed with the agent' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s o -l out -d 'Output file [default: the ELF\'s name with .uf2]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l port -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l serial -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l all
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s v -l verbose -d 'Say more (repeat for more still)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s q -l quiet -d 'Say nothing but errors'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from uf2" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "push" -d 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "status" -d 'Show the agent, the active and previous versions, the trial state and free space'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "devices" -d 'List attached agents, and Picos that do not answer as one'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "ls" -d 'List the files of the active tree'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "confirm" -d 'Keep the active trial version (what the application does when it booted well)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "rollback" -d 'Go back to the previous tree (takes effect at the next boot)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "reboot" -d 'Restart the device'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "bootsel" -d 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "monitor" -d 'Show the application\'s serial console, following the board across resets; Ctrl-] exits'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "provision" -d 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "stage" -d 'Resolve, download and verify an update from GitHub into a folder, without a device'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "manifest" -d 'Release manifests: generate, verify, sign'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "keygen" -d 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "agent" -d 'The agent itself: a simulated one, the firmware image, installing it on a board'
+complete -c ota -n "__fish_ota_using_subcommand help; and not __fish_seen_subcommand_from push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "gen" -d 'Write a manifest.json (the MicroPython updater\'s format, plus Git blob SHA-1s) for files and folders'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "verify" -d 'Check a manifest: its schema and paths, the files in a folder, and its signature'
 complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "sign" -d 'Sign a manifest with an Ed25519 secret key (or the seed updater\'s HMAC key)'
+complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "install" -d 'Install the agent (and an application) on every Pico in BOOTSEL mode, then wait for it to start'
+complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "sim" -d 'Serve a simulated agent (the real agent code on a flash image file)'
+complete -c ota -n "__fish_ota_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "uf2" -d 'Convert the agent firmware\'s ELF (and an application\'s) into one UF2 file to drag onto a Pico in BOOTSEL mode'

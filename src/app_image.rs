@@ -8,18 +8,33 @@ use std::path::Path;
 use crate::exit::{fail, Kind};
 use crate::uf2::{Uf2Error, SLOT};
 
+/// The bytes of the file `--app` names. A UF2 is refused by name: it is
+/// what ota makes from the ELF, and the ELF is what ota needs.
+pub fn read_app(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    if crate::uf2::is_uf2(&bytes) {
+        return Err(fail(
+            Kind::Source,
+            format!(
+                "{} is a UF2 file; --app takes the application's ELF (the UF2 is made from it)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The slot image of the application ELF at `path`.
 pub fn from_elf_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let elf =
-        std::fs::read(path).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    let elf = read_app(path)?;
     from_elf(&elf).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))
 }
 
 /// The slot image in `path`: an application ELF, or a slot image already
 /// made (what `ota manifest gen --app` writes), checked the same way.
 pub fn from_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| fail(Kind::Source, format!("{}: {e}", path.display())))?;
+    let bytes = read_app(path)?;
     let image = if bytes.starts_with(b"\x7fELF") {
         from_elf(&bytes)
     } else {

@@ -148,6 +148,9 @@ pub struct PushArgs {
     /// Push this folder (the working tree) instead of an update from GitHub
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// A folder given without --dir: refused with the way to say it
+    #[arg(hide = true, value_name = "DIR")]
+    pub stray: Option<PathBuf>,
     /// Push a folder written by `ota stage` (verified again first)
     #[arg(long, value_name = "DIR")]
     pub staged: Option<PathBuf>,
@@ -342,7 +345,14 @@ pub struct SimArgs {
 
 /// Subcommands that never talk to a device: their help leaves out `--port`,
 /// `--serial` and `--all`.
-const NO_DEVICE: &[&str] = &["stage", "manifest", "keygen", "completions"];
+const NO_DEVICE: &[&str] = &[
+    "stage",
+    "manifest",
+    "keygen",
+    "completions",
+    "agent sim",
+    "agent uf2",
+];
 
 /// Subcommands whose help shows an example and what the exit codes mean.
 const EXAMPLES: &[(&str, &str)] = &[
@@ -359,7 +369,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("manifest verify", "Example:\n  ota manifest verify manifest.json --dir . --pubkey release.pub"),
     ("manifest sign", "Example:\n  ota manifest sign manifest.json --key release"),
     ("agent sim", "Examples:\n  ota agent sim --flash pico.img --pty\n  ota agent sim --flash pico.img --listen 127.0.0.1:0"),
-    ("agent uf2", "Example:\n  ota agent uf2 ota-agent-pico --out ota-agent.uf2"),
+    ("agent uf2", "Examples:\n  ota agent uf2 ota-agent-pico --out ota-agent.uf2\n  ota agent uf2 ota-agent-pico --app my-app --out first.uf2     the agent and an application ELF, for a first install"),
+    ("agent install", "Examples:\n  ota agent install                          the agent on the one Pico in BOOTSEL mode\n  ota agent install --app my-app --all       agent and application on every Pico (agents are sent to BOOTSEL first)"),
+    ("bootsel", "Example:\n  ota bootsel --port /dev/ttyACM0"),
+    ("monitor", "Example:\n  ota monitor --port /dev/ttyACM0     Ctrl-] exits"),
     ("provision", "Example:\n  ota provision --pubkey release.pub"),
     ("keygen", "Example:\n  ota keygen --out release"),
     ("agent", "Example:\n  ota agent sim --flash pico.img --pty"),
@@ -374,17 +387,24 @@ pub fn command() -> clap::Command {
     let mut cmd = Cli::command();
     for (path, example) in EXAMPLES {
         let help = format!("{example}\n\n{EXIT_CODES_HELP}");
-        cmd = match path.split_once(' ') {
-            None => cmd.mut_subcommand(*path, |s| s.after_help(help)),
-            Some((parent, child)) => {
-                cmd.mut_subcommand(parent, |p| p.mut_subcommand(child, |s| s.after_help(help)))
-            }
-        };
+        cmd = on_subcommand(cmd, path, |s| s.after_help(help));
     }
-    for name in NO_DEVICE {
-        cmd = cmd.mut_subcommand(*name, shadow_device_options);
+    for path in NO_DEVICE {
+        cmd = on_subcommand(cmd, path, shadow_device_options);
     }
     cmd
+}
+
+/// Changes the subcommand at `path` ("push", "agent uf2").
+fn on_subcommand(
+    cmd: clap::Command,
+    path: &str,
+    f: impl FnOnce(clap::Command) -> clap::Command,
+) -> clap::Command {
+    match path.split_once(' ') {
+        None => cmd.mut_subcommand(path, f),
+        Some((parent, child)) => cmd.mut_subcommand(parent, |p| p.mut_subcommand(child, f)),
+    }
 }
 
 /// Gives a subcommand hidden arguments of the device options' names, so

@@ -223,19 +223,10 @@ impl Config {
     }
 
     pub fn parse(path: &Path, text: &str) -> anyhow::Result<Config> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            fail(
-                Kind::Config,
-                format!("{}: not valid JSON: {e}", path.display()),
-            )
-        })?;
-        let Value::Object(map) = value else {
-            return Err(fail(
-                Kind::Config,
-                format!("{}: expected a JSON object", path.display()),
-            ));
+        let mut f = Fields {
+            file: path,
+            map: json_object(path, text)?,
         };
-        let mut f = Fields { file: path, map };
         let d = Config::default();
         let secs = |n: Option<u64>, default: Duration| n.map_or(default, Duration::from_secs);
         let mut c = Config {
@@ -404,6 +395,23 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// The config file's top level, which must be a JSON object.
+fn json_object(path: &Path, text: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        fail(
+            Kind::Config,
+            format!("{}: not valid JSON: {e}", path.display()),
+        )
+    })?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(fail(
+            Kind::Config,
+            format!("{}: expected a JSON object", path.display()),
+        )),
+    }
 }
 
 #[cfg(test)]

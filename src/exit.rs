@@ -1,7 +1,9 @@
 //! Exit codes, and the error kinds that choose them. CI jobs branch on these,
-//! so they are few, documented in `--help` and the README, and never reused.
+//! so they are few, documented in `--help` and docs/commands.md, and never reused.
 
 use std::fmt;
+
+use crate::device::error::DeviceError;
 
 /// What kind of failure ended the command; each maps to one exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,11 +68,32 @@ pub fn fail(kind: Kind, message: impl Into<String>) -> anyhow::Error {
     })
 }
 
-/// The kind of an error chain: the outermost [`Fail`] in it, if any.
+/// The kind of an error chain: the outermost [`Fail`] or device error in it, if any.
 pub fn kind_of(err: &anyhow::Error) -> Option<Kind> {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Fail>())
-        .map(|f| f.kind)
+    err.chain().find_map(|e| {
+        e.downcast_ref::<Fail>()
+            .map(|f| f.kind)
+            .or_else(|| e.downcast_ref::<DeviceError>().map(device_kind))
+    })
+}
+
+/// The exit code's kind for each way device work fails.
+fn device_kind(e: &DeviceError) -> Kind {
+    match e {
+        DeviceError::Link(_)
+        | DeviceError::NoAnswer(_)
+        | DeviceError::Busy(_)
+        | DeviceError::NotFound(_)
+        | DeviceError::OtherBoard(_)
+        | DeviceError::NotAnAgent(_)
+        | DeviceError::Faulty(_)
+        | DeviceError::Unsure(_) => Kind::Device,
+        DeviceError::Refused { .. } => Kind::Refused,
+        DeviceError::Rejected(_) => Kind::Verify,
+        DeviceError::BadSpec(_) => Kind::Config,
+        DeviceError::Unreadable(_) => Kind::Source,
+        DeviceError::Interrupted(_) => Kind::Interrupted,
+    }
 }
 
 /// Exit code for an error chain (1 when nothing in it says otherwise).

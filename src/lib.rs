@@ -23,3 +23,4 @@ pub mod signing;
 pub mod source;
 pub mod terminal;
 pub mod uf2;
+pub mod update;

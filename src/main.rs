@@ -17,12 +17,12 @@ fn main() {
                 let doc = serde_json::json!({
                     "result": "error",
                     "kind": kind_of(&e).map(|k| k.name()),
-                    "error": format!("{e:#}"),
+                    "error": commands::advice::describe(&e),
                 });
                 let _ = commands::print_json(&doc);
             }
             // Lines kept, but no byte of remote text in the chain drives the terminal.
-            let text = format!("{e:#}");
+            let text = commands::advice::describe(&e);
             let safe: Vec<_> = text.split('\n').map(ota::terminal::escape).collect();
             eprintln!("ota: error: {}", safe.join("\n"));
             code_of(&e)

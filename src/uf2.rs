@@ -69,6 +69,16 @@ pub enum Uf2Error {
     NoVectorTable,
 }
 
+/// True when `bytes` start with a UF2 block (both start magics).
+pub fn is_uf2(bytes: &[u8]) -> bool {
+    let word = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+    };
+    word(0) == Some(MAGIC_START0) && word(4) == Some(MAGIC_START1)
+}
+
 /// Converts a firmware ELF into UF2 blocks for the RP2040 boot ROM.
 pub fn elf_to_uf2(elf: &[u8]) -> Result<Vec<u8>, Uf2Error> {
     firmware_uf2(elf, None)

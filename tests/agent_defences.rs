@@ -70,11 +70,11 @@ fn a_silent_connection_is_closed_and_frees_the_agent() {
     let mut raw = Raw::connect(&sim.port);
     raw.send(&hello());
     assert_eq!(raw.answer(), None);
-    let r = run(dir.path(), &["--port", &sim.port, "status"]);
+    let r = ota_in(dir.path()).port(&sim.port).args(&["status"]).run();
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("port busy"), "{}", r.stderr);
     raw.wait_closed();
-    run(dir.path(), &["--port", &sim.port, "status"]).ok();
+    ota_in(dir.path()).port(&sim.port).args(&["status"]).ok();
 }
 
 #[test]
@@ -82,7 +82,10 @@ fn a_begin_with_no_files_is_refused_and_the_device_keeps_its_tree() {
     let dir = tempdir();
     write(dir.path(), "app/main.py", b"print(1)\n");
     let sim = Sim::tcp(dir.path(), "p.img");
-    run(dir.path(), &["--port", &sim.port, "push", "--dir", "app"]).ok();
+    ota_in(dir.path())
+        .port(&sim.port)
+        .args(&["push", "--dir", "app"])
+        .ok();
     let before = device_files(dir.path(), &sim.port);
     let mut raw = Raw::connect(&sim.port);
     raw.send(&hello());

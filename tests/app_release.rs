@@ -15,27 +15,13 @@ use util::*;
 const PORT: &str = "sim:pico.img";
 
 /// `ota` with a cache of the test's own, for a test that counts downloads.
-fn own_cache(d: &Path, args: &[&str]) -> serde_json::Value {
-    let out: Run = ota()
-        .current_dir(d)
-        .env("OTA_CACHE_DIR", d.join("cache"))
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap()
-        .into();
-    out.ok().json()
-}
-
-fn json(d: &Path, args: &[&str]) -> serde_json::Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    run(d, &all).ok().json()
+fn own_cache(d: &Path) -> Ota {
+    ota_in(d).env("OTA_CACHE_DIR", d.join("cache"))
 }
 
 /// The tree entry that carries the image, as `ota ls --long` shows it.
 fn image_of(d: &Path, port: &str) -> Option<(u64, String)> {
-    let ls = json(d, &["--port", port, "ls", "--long"]);
+    let ls = ota_in(d).port(port).args(&["ls", "--long"]).json();
     ls["files"]
         .as_array()
         .unwrap()
@@ -70,8 +56,18 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
     two_builds(d.path(), 10);
     write(&d.path().join("files"), "blink.txt", b"100,400\n");
     write(&d.path().join("files"), "lib/big.bin", &content(3, 9_000));
-    let args = ["--port", PORT, "push", "--dir", "files", "--app", "v1.elf"];
-    run(d.path(), &[&args[..], &["--version", "v1.0.0"]].concat()).ok();
+    ota_in(d.path())
+        .port(PORT)
+        .args(&[
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v1.elf",
+            "--version",
+            "v1.0.0",
+        ])
+        .ok();
     let files_before: Vec<_> = device_files(d.path(), PORT)
         .into_iter()
         .filter(|(p, _)| p != ".ota/app.bin")
@@ -80,7 +76,10 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
 
     // Only the image travels; its changed sectors are counted against the
     // v1 image the host kept.
-    let doc = json(d.path(), &["--port", PORT, "push", "--app", "v2.elf"]);
+    let doc = ota_in(d.path())
+        .port(PORT)
+        .args(&["push", "--app", "v2.elf"])
+        .json();
     assert_eq!(
         (doc["files_sent"].as_u64(), doc["bytes_sent"].as_u64()),
         (Some(1), Some(size))
@@ -108,13 +107,15 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
     assert_eq!(files_after, files_before, "the files stay as they were");
 
     // The same image again is up to date; the plan for v1 says what changes.
-    let doc = json(d.path(), &["--port", PORT, "push", "--app", "v2.elf"]);
+    let doc = ota_in(d.path())
+        .port(PORT)
+        .args(&["push", "--app", "v2.elf"])
+        .json();
     assert_eq!(doc["result"], "up-to-date");
-    let r = run(
-        d.path(),
-        &["--port", PORT, "push", "--app", "v1.elf", "--dry-run"],
-    )
-    .ok();
+    let r = ota_in(d.path())
+        .port(PORT)
+        .args(&["push", "--app", "v1.elf", "--dry-run"])
+        .ok();
     assert!(
         r.stderr
             .contains("7.7 KiB of 19.7 KiB changed (2 of 5 slot sectors to rewrite)"),
@@ -123,10 +124,10 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
     );
 
     // A device without a tree has no files to keep.
-    let r = run(
-        d.path(),
-        &["--port", "sim:empty.img", "push", "--app", "v1.elf"],
-    );
+    let r = ota_in(d.path())
+        .port("sim:empty.img")
+        .args(&["push", "--app", "v1.elf"])
+        .run();
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert!(r.stderr.contains("--dir DIR --app ELF"), "{}", r.stderr);
 }
@@ -190,16 +191,16 @@ fn manifest_gen_app_writes_the_image_beside_the_manifest_and_names_it() {
         ],
     )
     .ok();
-    let args = [
-        "--port",
-        PORT,
-        "push",
-        "--dir",
-        "files",
-        "--manifest",
-        "release/manifest.json",
-    ];
-    let doc = json(d.path(), &args);
+    let doc = ota_in(d.path())
+        .port(PORT)
+        .args(&[
+            "push",
+            "--dir",
+            "files",
+            "--manifest",
+            "release/manifest.json",
+        ])
+        .json();
     assert_eq!(doc["image"]["state"], "new");
     let s = status(d.path(), PORT);
     assert_eq!(
@@ -211,18 +212,16 @@ fn manifest_gen_app_writes_the_image_beside_the_manifest_and_names_it() {
     let mut bad = image.clone();
     bad[300] ^= 1;
     std::fs::write(d.path().join("release/app.bin"), &bad).unwrap();
-    let r = run(
-        d.path(),
-        &[
-            "--port",
-            "sim:other.img",
+    let r = ota_in(d.path())
+        .port("sim:other.img")
+        .args(&[
             "push",
             "--dir",
             "files",
             "--manifest",
             "release/manifest.json",
-        ],
-    );
+        ])
+        .run();
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains(".ota/app.bin"), "{}", r.stderr);
 
@@ -305,7 +304,7 @@ fn release(d: &Path, with_asset: bool, seed: u64) -> FakeGithub {
 fn a_release_asset_carries_the_image_on_the_stable_channel_and_through_a_stage() {
     let d = tempdir();
     let gh = release(d.path(), true, 30);
-    let doc = own_cache(d.path(), &["--port", PORT, "push"]);
+    let doc = own_cache(d.path()).port(PORT).args(&["push"]).json();
     assert_eq!(
         (doc["result"].as_str(), doc["image"]["state"].as_str()),
         (Some("started"), Some("new"))
@@ -331,10 +330,10 @@ fn a_release_asset_carries_the_image_on_the_stable_channel_and_through_a_stage()
     // Staged once, pushed later to another board, verified again.
     run(d.path(), &["stage", "--out", "st"]).ok();
     assert!(d.path().join("st/.ota/app.bin").is_file());
-    let doc = json(
-        d.path(),
-        &["--port", "sim:second.img", "push", "--staged", "st"],
-    );
+    let doc = ota_in(d.path())
+        .port("sim:second.img")
+        .args(&["push", "--staged", "st"])
+        .json();
     assert_eq!(doc["image"]["state"], "new");
     assert_eq!(status(d.path(), "sim:second.img")["image"], "installed");
 }
@@ -343,7 +342,7 @@ fn a_release_asset_carries_the_image_on_the_stable_channel_and_through_a_stage()
 fn a_release_whose_manifest_names_a_missing_asset_is_refused_before_any_download() {
     let d = tempdir();
     let gh = release(d.path(), false, 40);
-    let r = run(d.path(), &["--port", PORT, "push"]);
+    let r = ota_in(d.path()).port(PORT).args(&["push"]).run();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr

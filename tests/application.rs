@@ -11,23 +11,17 @@ use util::*;
 
 const APP: &str = "sim:pico.img?app";
 
-fn json(d: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    run(d, &all).ok().json()
-}
-
 #[test]
 fn status_touches_the_application_and_hands_the_board_back() {
     let d = tempdir();
     for _ in 0..2 {
         // Each time, the application runs again when ota is done.
-        let doc = json(d.path(), &["--port", APP, "status"]);
+        let doc = ota_in(d.path()).port(APP).args(&["status"]).json();
         assert_eq!(doc["application_was_running"], true);
         assert_eq!(doc["device"]["app"], "valid");
         assert_eq!(doc["device"]["state"], "empty");
     }
-    let text = run(d.path(), &["--port", APP, "status"]).ok().stdout;
+    let text = ota_in(d.path()).port(APP).args(&["status"]).ok().stdout;
     assert!(
         text.contains(
             "app        running; reached the agent with a 1200-baud touch, and handed back"
@@ -40,35 +34,25 @@ fn status_touches_the_application_and_hands_the_board_back() {
 fn a_push_is_started_by_the_application_which_confirms_it() {
     let d = tempdir();
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
-    let doc = json(
-        d.path(),
-        &["--port", APP, "push", "--dir", "v1", "--version", "v1"],
-    );
+    let doc = ota_in(d.path())
+        .port(APP)
+        .args(&["push", "--dir", "v1", "--version", "v1"])
+        .json();
     assert_eq!(doc["result"], "started");
     assert_eq!(doc["files_sent"], 1);
     assert_eq!(doc["device"]["active"]["version"], "v1");
     // The stand-in application confirmed at its first start.
-    let s = json(d.path(), &["--port", APP, "status"]);
+    let s = ota_in(d.path()).port(APP).args(&["status"]).json();
     assert_eq!(s["application_was_running"], true);
     assert_eq!(s["device"]["state"], "confirmed");
     assert_eq!(device_files(d.path(), APP), tree_of(&d.path().join("v1")));
 
     // --boots 0: confirmed at once, and said so.
     write(&d.path().join("v2"), "blink.txt", b"50,50\n");
-    let doc = json(
-        d.path(),
-        &[
-            "--port",
-            APP,
-            "push",
-            "--dir",
-            "v2",
-            "--version",
-            "v2",
-            "--boots",
-            "0",
-        ],
-    );
+    let doc = ota_in(d.path())
+        .port(APP)
+        .args(&["push", "--dir", "v2", "--version", "v2", "--boots", "0"])
+        .json();
     assert_eq!(doc["result"], "confirmed");
 }
 
@@ -78,35 +62,24 @@ fn a_trial_the_application_never_confirms_is_rolled_back_start_by_start() {
     let good = "sim:pico.img?app";
     let hung = "sim:pico.img?app&no-auto-confirm";
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
-    run(
-        d.path(),
-        &["--port", good, "push", "--dir", "v1", "--version", "v1"],
-    )
-    .ok();
+    ota_in(d.path())
+        .port(good)
+        .args(&["push", "--dir", "v1", "--version", "v1"])
+        .ok();
     write(&d.path().join("v2"), "blink.txt", b"10,10\n");
-    let doc = json(
-        d.path(),
-        &[
-            "--port",
-            hung,
-            "push",
-            "--dir",
-            "v2",
-            "--version",
-            "v2",
-            "--boots",
-            "2",
-        ],
-    );
+    let doc = ota_in(d.path())
+        .port(hung)
+        .args(&["push", "--dir", "v2", "--version", "v2", "--boots", "2"])
+        .json();
     assert_eq!(doc["result"], "started");
     // Its first start spent one boot; each touch and hand-back is one more.
-    let s = json(d.path(), &["--port", hung, "status"]);
+    let s = ota_in(d.path()).port(hung).args(&["status"]).json();
     assert_eq!(s["device"]["active"]["version"], "v2");
     assert_eq!(s["device"]["boots_left"], 1);
-    let s = json(d.path(), &["--port", hung, "status"]);
+    let s = ota_in(d.path()).port(hung).args(&["status"]).json();
     assert_eq!(s["device"]["boots_left"], 0);
     // The start after that finds no boot left: the agent rolled back to v1.
-    let s = json(d.path(), &["--port", hung, "status"]);
+    let s = ota_in(d.path()).port(hung).args(&["status"]).json();
     assert_eq!(s["device"]["active"]["version"], "v1");
     assert_eq!(s["device"]["state"], "confirmed");
 }
@@ -115,26 +88,17 @@ fn a_trial_the_application_never_confirms_is_rolled_back_start_by_start() {
 fn no_reboot_leaves_the_board_in_the_agent() {
     let d = tempdir();
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
-    let doc = json(
-        d.path(),
-        &[
-            "--port",
-            APP,
-            "push",
-            "--dir",
-            "v1",
-            "--version",
-            "v1",
-            "--no-reboot",
-        ],
-    );
+    let doc = ota_in(d.path())
+        .port(APP)
+        .args(&["push", "--dir", "v1", "--version", "v1", "--no-reboot"])
+        .json();
     assert_eq!(doc["result"], "committed");
     // The agent still serves: no touch needed.
-    let s = json(d.path(), &["--port", APP, "status"]);
+    let s = ota_in(d.path()).port(APP).args(&["status"]).json();
     assert_eq!(s["application_was_running"], false);
     // ota reboot hands over to the application, which starts v1.
-    run(d.path(), &["--port", APP, "reboot"]).ok();
-    let s = json(d.path(), &["--port", APP, "status"]);
+    ota_in(d.path()).port(APP).args(&["reboot"]).ok();
+    let s = ota_in(d.path()).port(APP).args(&["status"]).json();
     assert_eq!(s["application_was_running"], true);
     assert_eq!(s["device"]["active"]["version"], "v1");
 }
@@ -148,10 +112,15 @@ fn a_slot_without_an_application_image_leaves_the_agent_in_charge() {
     let slot = ota_agent::board::APP_SLOT_BASE as usize;
     flash[slot..slot + 64].copy_from_slice(&content(9, 64));
     std::fs::write(&img, &flash).unwrap();
-    let doc = json(d.path(), &["--port", "sim:garbage.img", "status"]);
+    let doc = ota_in(d.path())
+        .port("sim:garbage.img")
+        .args(&["status"])
+        .json();
     assert_eq!(doc["device"]["app"], "invalid");
     assert_eq!(doc["application_was_running"], false);
-    let text = run(d.path(), &["--port", "sim:garbage.img", "status"])
+    let text = ota_in(d.path())
+        .port("sim:garbage.img")
+        .args(&["status"])
         .ok()
         .stdout;
     assert!(
@@ -159,7 +128,10 @@ fn a_slot_without_an_application_image_leaves_the_agent_in_charge() {
         "{text}"
     );
 
-    let doc = json(d.path(), &["--port", "sim:empty.img", "status"]);
+    let doc = ota_in(d.path())
+        .port("sim:empty.img")
+        .args(&["status"])
+        .json();
     assert_eq!(doc["device"]["app"], "empty");
 }
 
@@ -168,15 +140,15 @@ fn ota_agent_sim_over_rfc2217_carries_the_touch_on_the_one_connection() {
     let d = tempdir();
     let sim = Sim::start(d.path(), "tcp.img", &["--listen", "127.0.0.1:0", "--app"]);
     let port = sim.port.replace("tcp:", "rfc2217://");
-    let s = json(d.path(), &["--port", &port, "status"]);
+    let s = ota_in(d.path()).port(&port).args(&["status"]).json();
     assert_eq!(s["application_was_running"], true);
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
-    let doc = json(
-        d.path(),
-        &["--port", &port, "push", "--dir", "v1", "--version", "v1"],
-    );
+    let doc = ota_in(d.path())
+        .port(&port)
+        .args(&["push", "--dir", "v1", "--version", "v1"])
+        .json();
     assert_eq!(doc["result"], "started");
-    let s = json(d.path(), &["--port", &port, "status"]);
+    let s = ota_in(d.path()).port(&port).args(&["status"]).json();
     assert_eq!(s["application_was_running"], true);
     assert_eq!(s["device"]["active"]["version"], "v1");
     assert_eq!(s["device"]["state"], "confirmed");
@@ -184,7 +156,7 @@ fn ota_agent_sim_over_rfc2217_carries_the_touch_on_the_one_connection() {
 
 /// The slot image ota makes of an ELF is the tree entry `.ota/app.bin`.
 fn image_of(d: &std::path::Path, port: &str) -> Option<serde_json::Value> {
-    let ls = json(d, &["--port", port, "ls", "--long"]);
+    let ls = ota_in(d).port(port).args(&["ls", "--long"]).json();
     ls["files"]
         .as_array()
         .unwrap()
@@ -200,11 +172,9 @@ fn push_app_puts_the_image_in_the_tree_and_the_slot() {
     std::fs::write(d.path().join("v2.elf"), elf::application(&content(2, 9000))).unwrap();
     write(&d.path().join("files"), "blink.txt", b"100,400\n");
     let port = "sim:pico.img";
-    let doc = json(
-        d.path(),
-        &[
-            "--port",
-            port,
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&[
             "push",
             "--dir",
             "files",
@@ -212,11 +182,11 @@ fn push_app_puts_the_image_in_the_tree_and_the_slot() {
             "v1.elf",
             "--version",
             "v1",
-        ],
-    );
+        ])
+        .json();
     assert_eq!(doc["image"]["state"], "new");
     assert_eq!(doc["files_sent"], 2);
-    let s = json(d.path(), &["--port", port, "status"]);
+    let s = ota_in(d.path()).port(port).args(&["status"]).json();
     assert_eq!(s["device"]["app"], "valid", "the image is in the slot");
     assert_eq!(s["device"]["image"], "installed");
     assert_eq!(s["application_was_running"], true);
@@ -224,28 +194,18 @@ fn push_app_puts_the_image_in_the_tree_and_the_slot() {
 
     // A files-only push keeps the image: nothing of it is sent.
     write(&d.path().join("files"), "blink.txt", b"50,50\n");
-    let doc = json(
-        d.path(),
-        &[
-            "--port",
-            port,
-            "push",
-            "--dir",
-            "files",
-            "--version",
-            "v1.1",
-        ],
-    );
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&["push", "--dir", "files", "--version", "v1.1"])
+        .json();
     assert_eq!(doc["files_sent"], 1);
     assert_eq!(doc["bytes_sent"], 6);
     assert_eq!(image_of(d.path(), port), Some(v1.clone()));
 
     // The same image again is unchanged; a new build is new, and replaces it.
-    let doc = json(
-        d.path(),
-        &[
-            "--port",
-            port,
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&[
             "push",
             "--dir",
             "files",
@@ -254,14 +214,12 @@ fn push_app_puts_the_image_in_the_tree_and_the_slot() {
             "--version",
             "v1.2",
             "--force",
-        ],
-    );
+        ])
+        .json();
     assert_eq!(doc["image"]["state"], "unchanged");
-    let doc = json(
-        d.path(),
-        &[
-            "--port",
-            port,
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&[
             "push",
             "--dir",
             "files",
@@ -269,15 +227,15 @@ fn push_app_puts_the_image_in_the_tree_and_the_slot() {
             "v2.elf",
             "--version",
             "v2",
-        ],
-    );
+        ])
+        .json();
     assert_eq!(doc["image"]["state"], "changed");
     assert_ne!(image_of(d.path(), port), Some(v1));
 
     // Rolling back brings v1.2's image back with its files.
-    run(d.path(), &["--port", port, "rollback"]).ok();
-    run(d.path(), &["--port", port, "reboot"]).ok();
-    let s = json(d.path(), &["--port", port, "status"]);
+    ota_in(d.path()).port(port).args(&["rollback"]).ok();
+    ota_in(d.path()).port(port).args(&["reboot"]).ok();
+    let s = ota_in(d.path()).port(port).args(&["status"]).json();
     assert_eq!(s["device"]["active"]["version"], "v1.2");
     assert_eq!(s["device"]["image"], "installed");
 }
@@ -287,18 +245,10 @@ fn an_elf_not_linked_for_the_slot_is_refused_before_anything_is_sent() {
     let d = tempdir();
     write(&d.path().join("files"), "blink.txt", b"100,400\n");
     std::fs::write(d.path().join("pico.elf"), elf::linked_for_the_agent()).unwrap();
-    let r = run(
-        d.path(),
-        &[
-            "--port",
-            "sim:pico.img",
-            "push",
-            "--dir",
-            "files",
-            "--app",
-            "pico.elf",
-        ],
-    );
+    let r = ota_in(d.path())
+        .port("sim:pico.img")
+        .args(&["push", "--dir", "files", "--app", "pico.elf"])
+        .run();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr
@@ -307,6 +257,73 @@ fn an_elf_not_linked_for_the_slot_is_refused_before_anything_is_sent() {
         r.stderr
     );
     assert!(r.stderr.contains("ORIGIN = 0x10040000"), "{}", r.stderr);
-    let s = json(d.path(), &["--port", "sim:pico.img", "status"]);
+    let s = ota_in(d.path())
+        .port("sim:pico.img")
+        .args(&["status"])
+        .json();
     assert_eq!(s["device"]["active"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_uf2_given_to_app_is_named_as_one() {
+    let d = tempdir();
+    std::fs::write(
+        d.path().join("agent.elf"),
+        elf::with_segments(&[(0x1000_0000, &[5u8; 600])]),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("app.elf"), elf::application(&content(3, 900))).unwrap();
+    run(
+        d.path(),
+        &[
+            "agent",
+            "uf2",
+            "agent.elf",
+            "--app",
+            "app.elf",
+            "--out",
+            "first.uf2",
+        ],
+    )
+    .ok();
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    let said =
+        "first.uf2 is a UF2 file; --app takes the application's ELF (the UF2 is made from it)";
+    let push = ota_in(d.path()).port("sim:pico.img").args(&[
+        "push",
+        "--dir",
+        "files",
+        "--app",
+        "first.uf2",
+    ]);
+    let uf2 = ota_in(d.path()).args(&[
+        "agent",
+        "uf2",
+        "agent.elf",
+        "--app",
+        "first.uf2",
+        "--out",
+        "x.uf2",
+    ]);
+    let install = ota_in(d.path()).args(&[
+        "agent",
+        "install",
+        "--firmware",
+        "agent.elf",
+        "--app",
+        "first.uf2",
+    ]);
+    for (what, ota) in [
+        ("push", push),
+        ("agent uf2", uf2),
+        ("agent install", install),
+    ] {
+        let r = ota.run();
+        assert_eq!(r.code, 3, "{what}: {}", r.stderr);
+        assert!(r.stderr.contains(said), "{what}: {}", r.stderr);
+    }
+    assert!(
+        !d.path().join("pico.img").exists(),
+        "the device was touched"
+    );
 }

@@ -136,6 +136,73 @@ fn device_options_appear_only_where_a_device_is_involved() {
         let r = run(d.path(), &[cmd, "--help"]).ok();
         assert!(r.stdout.contains("--port"), "{cmd}:\n{}", r.stdout);
     }
+    for cmd in [&["agent", "uf2"][..], &["agent", "sim"]] {
+        let r = run(d.path(), &[cmd, &["--help"]].concat()).ok();
+        for option in ["--port", "--serial", "--all"] {
+            assert!(!r.stdout.contains(option), "{cmd:?}:\n{}", r.stdout);
+        }
+    }
+    for cmd in [&["agent", "install"][..], &["bootsel"], &["monitor"]] {
+        let r = run(d.path(), &[cmd, &["--help"]].concat()).ok();
+        assert!(r.stdout.contains("--port"), "{cmd:?}:\n{}", r.stdout);
+    }
+}
+
+/// Every command path: `push`, `agent install`, ...
+fn command_paths(cmd: &clap::Command, above: &[String], out: &mut Vec<Vec<String>>) {
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let mut path = above.to_vec();
+        path.push(sub.get_name().to_string());
+        command_paths(sub, &path, out);
+        out.push(path);
+    }
+}
+
+#[test]
+fn every_help_has_an_example_and_the_exit_codes() {
+    let d = tempdir();
+    let mut paths = Vec::new();
+    command_paths(&ota::cli::command(), &[], &mut paths);
+    assert!(paths.len() > 20, "{paths:?}");
+    for path in paths {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let r = run(d.path(), &args).ok();
+        assert!(
+            r.stdout.contains("Example") && r.stdout.contains("Exit codes:"),
+            "{path:?} --help lacks an example or the exit codes:\n{}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn man_pages_show_value_names_in_their_synopsis() {
+    let pages = ota::man::pages();
+    let page = |name: &str| {
+        let (_, text) = pages.iter().find(|(n, _)| n == name).unwrap();
+        String::from_utf8(text.clone()).unwrap()
+    };
+    let push = page("ota-push.1");
+    let synopsis = push
+        .split(".SH SYNOPSIS")
+        .nth(1)
+        .and_then(|s| s.split(".SH").next())
+        .unwrap();
+    for word in [
+        "[\\-\\-dir DIR]",
+        "[\\-\\-port PORT]...",
+        "[\\-\\-boots N]",
+        "[\\-v|\\-\\-verbose]...",
+    ] {
+        assert!(synopsis.contains(word), "{word} not in:\n{synopsis}");
+    }
+    let sign = page("ota-manifest-sign.1");
+    assert!(
+        sign.contains("(\\-\\-key SECRET | \\-\\-hmac\\-key KEY) MANIFEST"),
+        "{sign}"
+    );
+    assert!(page("ota-agent-uf2.1").contains("Exit codes:"));
 }
 
 #[test]
@@ -143,7 +210,7 @@ fn usage_and_config_errors_exit_2_and_name_the_field() {
     let d = tempdir();
     assert_eq!(run(d.path(), &["push", "--bogus"]).code, 2);
     std::fs::write(d.path().join("ota_config.json"), r#"{"window": "wide"}"#).unwrap();
-    let r = run(d.path(), &["--port", "sim:x.img", "status"]);
+    let r = ota_in(d.path()).port("sim:x.img").args(&["status"]).run();
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("ota_config.json: field `window`"),
@@ -158,7 +225,10 @@ fn usage_and_config_errors_exit_2_and_name_the_field() {
 #[test]
 fn a_missing_folder_is_a_source_error() {
     let d = tempdir();
-    let r = run(d.path(), &["--port", "sim:x.img", "push", "--dir", "nope"]);
+    let r = ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["push", "--dir", "nope"])
+        .run();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("nope: not a folder"), "{}", r.stderr);
 }
@@ -170,15 +240,10 @@ fn an_unreachable_device_is_a_device_error_and_json_stays_json() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let r = run(
-        d.path(),
-        &[
-            "--port",
-            &format!("tcp:127.0.0.1:{port}"),
-            "--json",
-            "status",
-        ],
-    );
+    let r = ota_in(d.path())
+        .port(&format!("tcp:127.0.0.1:{port}"))
+        .args(&["--json", "status"])
+        .run();
     assert_eq!(r.code, 5, "{}", r.stderr);
     let doc = r.json();
     assert_eq!(doc["result"], "error");
@@ -186,11 +251,84 @@ fn an_unreachable_device_is_a_device_error_and_json_stays_json() {
 }
 
 #[test]
+fn a_file_named_as_a_port_is_not_a_serial_port() {
+    let d = tempdir();
+    std::fs::write(d.path().join("pico.img"), b"").unwrap();
+    let r = ota_in(d.path()).port("pico.img").args(&["status"]).run();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("pico.img: not a serial port: did you mean `sim:pico.img`?"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("typewriter"), "{}", r.stderr);
+}
+
+#[test]
+fn status_says_which_release_keys_the_agent_holds() {
+    let d = tempdir();
+    let text = ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["status"])
+        .ok()
+        .stdout;
+    assert!(
+        text.contains("keys       none: the agent takes unsigned trees"),
+        "{text}"
+    );
+    assert!(
+        text.contains("app        none: the slot is empty"),
+        "{text}"
+    );
+    run(d.path(), &["keygen", "--out", "release"]).ok();
+    ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["provision", "--pubkey", "release.pub"])
+        .ok();
+    let text = ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["status"])
+        .ok()
+        .stdout;
+    assert!(
+        text.contains(
+            "keys       1 release key(s): the agent takes only trees signed by one of them"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("security   none yet"), "{text}");
+}
+
+/// A MicroPython board (the real unix port) has no slot and takes no keys:
+/// `ota status` says nothing of them.
+#[test]
+fn status_of_a_micropython_board_has_no_slot_lines() {
+    let Some(mp) = util::mpy_board::micropython() else {
+        return;
+    };
+    let d = tempdir();
+    let b = util::mpy_board::Board::start(&mp, &d.path().join("board"), Default::default());
+    let text = ota_in(d.path()).port(&b.port).args(&["status"]).ok().stdout;
+    assert!(text.contains("agent      micropython"), "{text}");
+    assert!(text.contains("active     none"), "{text}");
+    for word in ["app ", "image ", "keys ", "security "] {
+        assert!(
+            !text.lines().any(|l| l.starts_with(word)),
+            "{word}in:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn refusals_exit_6() {
     let d = tempdir();
     make_tree(&d.path().join("a"), 2, 1);
-    run(d.path(), &["--port", "sim:x.img", "push", "--dir", "a"]).ok();
-    let r = run(d.path(), &["--port", "sim:x.img", "rollback"]);
+    ota_in(d.path())
+        .port("sim:x.img")
+        .args(&["push", "--dir", "a"])
+        .ok();
+    let r = ota_in(d.path()).port("sim:x.img").args(&["rollback"]).run();
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert!(r.stderr.contains("no previous tree"), "{}", r.stderr);
 }

@@ -260,6 +260,13 @@ fn ctrl_c_mid_push_says_where_the_device_stands_and_the_next_push_resumes() {
         s["session"].is_u64(),
         "the agent keeps the unfinished session"
     );
+    let text = run(d.path(), &["--port", &sim.port, "status"]).ok();
+    assert!(
+        text.stdout
+            .contains("(the next push of this update resumes it;"),
+        "status says the session resumes:\n{}",
+        text.stdout
+    );
 
     let r = run(
         d.path(),

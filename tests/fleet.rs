@@ -20,30 +20,15 @@ fn fleet(d: &Path) -> Vec<Sim> {
     ]
 }
 
-fn port_args(ports: &[&str]) -> Vec<String> {
-    ports
-        .iter()
-        .flat_map(|p| ["--port".to_string(), p.to_string()])
-        .collect()
-}
-
-fn run_with(d: &Path, ports: &[&str], args: &[&str]) -> Run {
-    let mut all = port_args(ports);
-    all.extend(args.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    run(d, &refs)
-}
-
 #[test]
 fn push_to_four_devices_at_once_with_json_and_junit() {
     let d = tempdir();
     make_tree(&d.path().join("app"), 20, 3);
     let sims = fleet(d.path());
     let ports: Vec<&str> = sims.iter().map(|s| s.port.as_str()).collect();
-    let r = run_with(
-        d.path(),
-        &ports,
-        &[
+    let r = ota_in(d.path())
+        .ports(&ports)
+        .args(&[
             "--json",
             "push",
             "--dir",
@@ -52,9 +37,8 @@ fn push_to_four_devices_at_once_with_json_and_junit() {
             "v1",
             "--junit",
             "report.xml",
-        ],
-    )
-    .ok();
+        ])
+        .ok();
     let doc = r.json();
     assert_eq!(doc["succeeded"], 4);
     assert_eq!(doc["failed"], 0);
@@ -71,7 +55,9 @@ fn push_to_four_devices_at_once_with_json_and_junit() {
     assert_eq!(junit.matches("<testcase ").count(), 4);
     assert!(junit.contains("failures=\"0\""), "{junit}");
     // Status of all four in one document.
-    let doc = run_with(d.path(), &ports, &["--json", "status"])
+    let doc = ota_in(d.path())
+        .ports(&ports)
+        .args(&["--json", "status"])
         .ok()
         .json();
     assert_eq!(doc["devices"].as_array().unwrap().len(), 4);
@@ -103,10 +89,9 @@ fn one_device_failing_mid_stream_does_not_stop_the_others() {
         sims[2].port.as_str(),
         broken.addr.as_str(),
     ];
-    let r = run_with(
-        d.path(),
-        &ports,
-        &[
+    let r = ota_in(d.path())
+        .ports(&ports)
+        .args(&[
             "--json",
             "push",
             "--dir",
@@ -115,8 +100,8 @@ fn one_device_failing_mid_stream_does_not_stop_the_others() {
             "v1",
             "--junit",
             "report.xml",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(r.code, 5, "a device failed: {}", r.stderr);
     let doc = r.json();
     assert_eq!(
@@ -169,36 +154,27 @@ fn a_board_is_followed_by_serial_number_when_it_re_enumerates() {
         .to_string();
     let link = by_id.join(format!("usb-ota_ota_agent_{serial}-if00"));
     let before = std::fs::read_link(&link).unwrap();
-    let out = ota()
-        .current_dir(d.path())
+    let doc = ota_in(d.path())
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args([
+        .args(&[
             "--serial",
             &serial,
-            "--json",
             "push",
             "--dir",
             "app",
             "--version",
             "v1",
         ])
-        .output()
-        .unwrap();
-    let r: Run = out.into();
-    let doc = r.ok().json();
+        .json();
     assert_eq!(doc["result"], "confirmed");
     let after = std::fs::read_link(&link).unwrap();
     assert_ne!(before, after, "the reboot moved the board to a new port");
     assert_eq!(doc["device"]["active"]["version"], "v1");
     // `ota devices` finds it by its by-id link, with what it runs.
-    let out = ota()
-        .current_dir(d.path())
+    let doc = ota_in(d.path())
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args(["--json", "devices"])
-        .output()
-        .unwrap();
-    let r: Run = out.into();
-    let doc = r.ok().json();
+        .args(&["devices"])
+        .json();
     let devs = doc["devices"].as_array().unwrap();
     let me = devs
         .iter()
@@ -221,14 +197,10 @@ fn a_pico_that_is_not_an_agent_is_listed_as_such() {
         by_id.join("usb-MicroPython_Board_in_FS_mode_e6614c311b7e6f35-if00"),
     )
     .unwrap();
-    let out = ota()
-        .current_dir(d.path())
+    let doc = ota_in(d.path())
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args(["--json", "devices"])
-        .output()
-        .unwrap();
-    let r: Run = out.into();
-    let doc = r.ok().json();
+        .args(&["devices"])
+        .json();
     let devs = doc["devices"].as_array().unwrap();
     let mp = devs
         .iter()
@@ -252,17 +224,31 @@ fn the_update_is_downloaded_once_for_many_devices() {
     let config = serde_json::json!({"owner": "acme", "repo": "app", "api_url": gh.api_url, "raw_url": gh.raw_url});
     std::fs::write(d.path().join("ota_config.json"), config.to_string()).unwrap();
     let sims = fleet(d.path());
-    let mut args = port_args(&sims.iter().map(|s| s.port.as_str()).collect::<Vec<_>>());
-    args.extend(["--json", "push"].map(String::from));
-    let out = ota()
-        .current_dir(d.path())
+    let ports: Vec<&str> = sims.iter().map(|s| s.port.as_str()).collect();
+    let doc = ota_in(d.path())
         .env("OTA_CACHE_DIR", d.path().join("cache"))
-        .args(&args)
-        .output()
-        .unwrap();
-    let r: Run = out.into();
-    let doc = r.ok().json();
+        .ports(&ports)
+        .args(&["push"])
+        .json();
     assert_eq!(doc["succeeded"], 4);
     let (_, _, raw) = gh.counts();
     assert_eq!(raw, 15, "each file downloaded once, not once per device");
+}
+
+#[test]
+fn junit_is_written_even_when_no_board_is_found() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 2, 7);
+    let by_id = d.path().join("by-id");
+    std::fs::create_dir_all(&by_id).unwrap();
+    let r = ota_in(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args(&["--all", "push", "--dir", "app", "--junit", "report.xml"])
+        .run();
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("no ota agent attached"), "{}", r.stderr);
+    let junit = std::fs::read_to_string(d.path().join("report.xml")).unwrap();
+    assert!(junit.contains("tests=\"1\" failures=\"1\""), "{junit}");
+    assert!(junit.contains("<failure type=\"device\""), "{junit}");
+    assert!(junit.contains("no ota agent attached"), "{junit}");
 }

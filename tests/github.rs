@@ -38,13 +38,10 @@ impl Env {
             c[k] = v.clone();
         }
         std::fs::write(self.work().join("ota_config.json"), c.to_string()).unwrap();
-        let out = ota()
-            .current_dir(self.work())
+        ota_in(self.work())
             .env("OTA_CACHE_DIR", self.work().join("cache"))
             .args(args)
-            .output()
-            .unwrap();
-        out.into()
+            .run()
     }
 
     fn head(&self, r: &str) -> String {

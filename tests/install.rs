@@ -91,11 +91,10 @@ fn wait_line(rx: &mpsc::Receiver<String>, needle: &str) -> String {
 
 /// `ota agent sim --pty --by-id DIR` with its stderr readable.
 fn sim_with_log(cwd: &Path, flash: &str, by_id: &Path) -> (Child, String, mpsc::Receiver<String>) {
-    let mut child = ota()
-        .current_dir(cwd)
-        .args(["agent", "sim", "--flash", flash, "--pty", "--by-id"])
+    let mut child = ota_in(cwd)
+        .args(&["agent", "sim", "--flash", flash, "--pty", "--by-id"])
         .arg(by_id)
-        .stdin(Stdio::null())
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -117,15 +116,10 @@ fn bootsel_sends_the_agent_to_its_boot_rom() {
         .as_str()
         .unwrap()
         .to_string();
-    let r = ota()
-        .current_dir(d.path())
+    let r = ota_in(d.path())
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args(["--serial", &serial, "bootsel"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let r: Run = r.into();
-    let r = r.ok();
+        .args(&["--serial", &serial, "bootsel"])
+        .ok();
     assert!(
         r.stderr
             .contains(&format!("{serial}: sent to BOOTSEL mode")),
@@ -146,12 +140,11 @@ fn install_copies_the_uf2_whole_onto_the_drive_and_reports_the_agent_that_came_u
     std::fs::create_dir_all(&by_id).unwrap();
     let image = uf2(5);
     std::fs::write(d.path().join("agent.uf2"), &image).unwrap();
-    let install = ota()
-        .current_dir(d.path())
+    let install = ota_in(d.path())
         .env("OTA_RPI_RP2_DRIVES", &drive)
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args(["--json", "agent", "install", "--firmware", "agent.uf2"])
-        .stdin(Stdio::null())
+        .args(&["--json", "agent", "install", "--firmware", "agent.uf2"])
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -184,12 +177,11 @@ fn install_all_sends_a_running_agent_to_bootsel_first() {
         .to_string();
     let image = uf2(2);
     std::fs::write(d.path().join("agent.uf2"), &image).unwrap();
-    let install = ota()
-        .current_dir(d.path())
+    let install = ota_in(d.path())
         .env("OTA_RPI_RP2_DRIVES", &drive)
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args(["--all", "agent", "install", "--firmware", "agent.uf2"])
-        .stdin(Stdio::null())
+        .args(&["--all", "agent", "install", "--firmware", "agent.uf2"])
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -219,15 +211,11 @@ fn install_all_sends_a_running_agent_to_bootsel_first() {
 fn install_without_a_board_in_bootsel_says_what_to_do() {
     let d = tempdir();
     std::fs::write(d.path().join("agent.uf2"), uf2(1)).unwrap();
-    let r: Run = ota()
-        .current_dir(d.path())
+    let r = ota_in(d.path())
         .env("OTA_RPI_RP2_DRIVES", d.path().join("none"))
         .env("OTA_SERIAL_BY_ID", d.path().join("none"))
-        .args(["agent", "install", "--firmware", "agent.uf2"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-        .into();
+        .args(&["agent", "install", "--firmware", "agent.uf2"])
+        .run();
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("no Pico in BOOTSEL mode"), "{}", r.stderr);
     assert!(r.stderr.contains("hold BOOTSEL"), "{}", r.stderr);
@@ -248,11 +236,10 @@ fn bootsel_touches_an_application_at_1200_baud_then_asks_the_agent_it_reboots_in
     let app_link = by_id.join(format!("usb-ota_demo_app_{serial}-if00"));
     std::os::unix::fs::symlink(slave.name().unwrap(), &app_link).unwrap();
     drop(slave);
-    let bootsel = ota()
-        .current_dir(d.path())
+    let bootsel = ota_in(d.path())
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args(["--serial", &serial, "bootsel"])
-        .stdin(Stdio::null())
+        .args(&["--serial", &serial, "bootsel"])
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -285,15 +272,11 @@ fn devices_lists_a_board_in_bootsel_mode_by_its_drive() {
     let d = tempdir();
     let drive = d.path().join("RPI-RP2");
     make_drive(&drive);
-    let r: Run = ota()
-        .current_dir(d.path())
+    let r = ota_in(d.path())
         .env("OTA_RPI_RP2_DRIVES", &drive)
         .env("OTA_SERIAL_BY_ID", d.path().join("none"))
-        .args(["--json", "devices"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-        .into();
+        .args(&["--json", "devices"])
+        .run();
     let doc = r.ok().json();
     let found = doc["devices"]
         .as_array()
@@ -330,14 +313,10 @@ fn bootsel_on_micropython_calls_machine_bootloader_at_its_repl() {
         .write(true)
         .open(&tty)
         .unwrap();
-    let r: Run = ota()
-        .current_dir(d.path())
+    let r = ota_in(d.path())
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args(["--serial", serial, "bootsel"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-        .into();
+        .args(&["--serial", serial, "bootsel"])
+        .run();
     let r = r.ok();
     assert!(r.stderr.contains("sent to BOOTSEL mode"), "{}", r.stderr);
     master.set_timeout(Duration::from_millis(200)).unwrap();

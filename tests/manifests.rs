@@ -336,25 +336,23 @@ fn signed_release(tamper: bool) -> Release {
     Release { dir, gh }
 }
 
-fn ota_in(d: &Path, args: &[&str]) -> Run {
-    ota()
-        .current_dir(d)
-        .env("OTA_CACHE_DIR", d.join("cache"))
-        .args(args)
-        .output()
-        .unwrap()
-        .into()
+/// `ota` with a cache of the test's own.
+fn own_cache(d: &Path) -> Ota {
+    ota_in(d).env("OTA_CACHE_DIR", d.join("cache"))
 }
 
 #[test]
 fn a_signed_release_pushes_and_a_tampered_one_is_refused_before_any_download() {
     let good = signed_release(false);
-    let doc = ota_in(good.dir.path(), &["--json", "push"]).ok().json();
+    let doc = own_cache(good.dir.path())
+        .args(&["--json", "push"])
+        .ok()
+        .json();
     assert_eq!(doc["result"], "confirmed");
     assert_eq!(doc["to_version"], "v1.1.0");
 
     let bad = signed_release(true);
-    let r = ota_in(bad.dir.path(), &["push"]);
+    let r = own_cache(bad.dir.path()).args(&["push"]).run();
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("not signed by any key"), "{}", r.stderr);
     assert_eq!(bad.gh.counts().2, 0, "no file was downloaded");
@@ -365,13 +363,17 @@ fn a_signed_release_pushes_and_a_tampered_one_is_refused_before_any_download() {
 fn with_keys_configured_unsigned_updates_need_allow_unsigned() {
     let rel = signed_release(false);
     let d = rel.dir.path();
-    let r = ota_in(d, &["push", "--tag", "v1.0.0"]);
+    let r = own_cache(d).args(&["push", "--tag", "v1.0.0"]).run();
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("--allow-unsigned"), "{}", r.stderr);
-    ota_in(d, &["push", "--tag", "v1.0.0", "--allow-unsigned"]).ok();
+    own_cache(d)
+        .args(&["push", "--tag", "v1.0.0", "--allow-unsigned"])
+        .ok();
     make_tree(&d.join("work"), 3, 9);
-    assert_eq!(ota_in(d, &["push", "--dir", "work"]).code, 4);
-    ota_in(d, &["push", "--dir", "work", "--allow-unsigned"]).ok();
+    assert_eq!(own_cache(d).args(&["push", "--dir", "work"]).run().code, 4);
+    own_cache(d)
+        .args(&["push", "--dir", "work", "--allow-unsigned"])
+        .ok();
 }
 
 #[test]
@@ -379,22 +381,21 @@ fn a_signed_downgrade_is_refused_unless_allowed() {
     let rel = signed_release(false);
     let d = rel.dir.path();
     make_tree(&d.join("newer"), 3, 4);
-    ota_in(
-        d,
-        &[
+    own_cache(d)
+        .args(&[
             "push",
             "--dir",
             "newer",
             "--version",
             "v2.0.0",
             "--allow-unsigned",
-        ],
-    )
-    .ok();
-    let r = ota_in(d, &["push"]);
+        ])
+        .ok();
+    let r = own_cache(d).args(&["push"]).run();
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("refusing a downgrade"), "{}", r.stderr);
-    let doc = ota_in(d, &["--json", "push", "--allow-downgrade"])
+    let doc = own_cache(d)
+        .args(&["--json", "push", "--allow-downgrade"])
         .ok()
         .json();
     assert_eq!(doc["to_version"], "v1.1.0");
@@ -404,9 +405,9 @@ fn a_signed_downgrade_is_refused_unless_allowed() {
 fn a_staged_signed_release_is_checked_again_when_pushed() {
     let rel = signed_release(false);
     let d = rel.dir.path();
-    ota_in(d, &["stage", "--out", "st"]).ok();
+    own_cache(d).args(&["stage", "--out", "st"]).ok();
     assert!(d.join("st/signed-manifest.json").is_file());
-    ota_in(d, &["push", "--staged", "st"]).ok();
+    own_cache(d).args(&["push", "--staged", "st"]).ok();
     // A staged file swapped for another, with its manifest.json rewritten to match: the signature still catches it.
     let mut m = read(&d.join("st/manifest.json"));
     std::fs::write(d.join("st/app_000.py"), b"evil").unwrap();
@@ -427,7 +428,9 @@ fn a_staged_signed_release_is_checked_again_when_pushed() {
     m["files"][0]["sha1"] = json!(sha1);
     m["files"][0]["sha256"] = json!(sha256);
     std::fs::write(d.join("st/manifest.json"), m.to_string()).unwrap();
-    let r = ota_in(d, &["push", "--staged", "st", "--force"]);
+    let r = own_cache(d)
+        .args(&["push", "--staged", "st", "--force"])
+        .run();
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(
         r.stderr.contains("not as the signed manifest lists it"),
@@ -440,11 +443,15 @@ fn a_staged_signed_release_is_checked_again_when_pushed() {
 fn a_provisioned_device_refuses_unsigned_trees_and_takes_signed_releases() {
     let rel = signed_release(false);
     let d = rel.dir.path();
-    ota_in(d, &["provision", "--pubkey", "release.pub"]).ok();
+    own_cache(d)
+        .args(&["provision", "--pubkey", "release.pub"])
+        .ok();
     assert_eq!(status(d, "sim:pico.img")["keys"], 1);
     // The host lets it through (--allow-unsigned); the device does not.
     make_tree(&d.join("work"), 3, 9);
-    let r = ota_in(d, &["push", "--dir", "work", "--allow-unsigned"]);
+    let r = own_cache(d)
+        .args(&["push", "--dir", "work", "--allow-unsigned"])
+        .run();
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert!(
         r.stderr.contains("not signed by a provisioned release key"),
@@ -453,18 +460,24 @@ fn a_provisioned_device_refuses_unsigned_trees_and_takes_signed_releases() {
     );
     assert_eq!(status(d, "sim:pico.img")["state"], "empty");
     // The signed release: its tree signature travels in Begin.
-    let doc = ota_in(d, &["--json", "push"]).ok().json();
+    let doc = own_cache(d).args(&["--json", "push"]).ok().json();
     assert_eq!(doc["result"], "confirmed");
+    let text = own_cache(d).args(&["status"]).ok().stdout;
+    assert!(text.contains("keys       1 release key(s)"), "{text}");
+    assert!(
+        text.contains("security   version 1.1.0: signed trees of a lower version are refused"),
+        "{text}"
+    );
     // Keys change only with a signature by a key the device holds.
-    ota_in(d, &["keygen", "-o", "next"]).ok();
-    let r = ota_in(d, &["provision", "--pubkey", "next.pub"]);
+    own_cache(d).args(&["keygen", "-o", "next"]).ok();
+    let r = own_cache(d)
+        .args(&["provision", "--pubkey", "next.pub"])
+        .run();
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert!(r.stderr.contains("--key"), "{}", r.stderr);
-    ota_in(
-        d,
-        &["provision", "--pubkey", "next.pub", "--key", "release"],
-    )
-    .ok();
+    own_cache(d)
+        .args(&["provision", "--pubkey", "next.pub", "--key", "release"])
+        .ok();
 }
 
 #[test]
@@ -484,7 +497,10 @@ fn a_huge_or_empty_manifest_is_refused_saying_why_within_a_memory_limit() {
     );
     std::fs::create_dir_all(d.join("st")).unwrap();
     std::fs::write(d.join("st/manifest.json"), b"").unwrap();
-    let r = run(d, &["--port", "sim:pico.img", "push", "--staged", "st"]);
+    let r = ota_in(d)
+        .port("sim:pico.img")
+        .args(&["push", "--staged", "st"])
+        .run();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains(

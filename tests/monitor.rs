@@ -117,10 +117,10 @@ impl Seen {
 }
 
 fn monitor(cwd: &Path, by_id: &Path, serial: &str) -> Child {
-    ota()
-        .current_dir(cwd)
+    ota_in(cwd)
         .env("OTA_SERIAL_BY_ID", by_id)
-        .args(["--serial", serial, "monitor"])
+        .args(&["--serial", serial, "monitor"])
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -185,7 +185,7 @@ fn monitor_follows_the_board_across_resets_and_exits_on_ctrl_bracket() {
 #[test]
 fn monitor_without_a_board_named_is_a_usage_error() {
     let d = tempdir();
-    let r = run(d.path(), &["--port", "sim:x.img", "monitor"]);
+    let r = ota_in(d.path()).port("sim:x.img").args(&["monitor"]).run();
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("has no application console"),
@@ -208,10 +208,10 @@ fn push_monitor_goes_into_the_console_after_the_push() {
         .as_str()
         .unwrap()
         .to_string();
-    let mut push = ota()
-        .current_dir(d.path())
+    let mut push = ota_in(d.path())
         .env("OTA_SERIAL_BY_ID", &by_id)
-        .args(["--serial", &serial, "push", "--dir", "app", "--monitor"])
+        .args(&["--serial", &serial, "push", "--dir", "app", "--monitor"])
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -10,20 +10,10 @@ fn push_then_the_device_holds_exactly_the_tree() {
     let d = tempdir();
     make_tree(&d.path().join("app"), 12, 1);
     write(&d.path().join("app"), "lib/__init__.py", b"");
-    let r = run(
-        d.path(),
-        &[
-            "--port",
-            "sim:pico.img",
-            "--json",
-            "push",
-            "--dir",
-            "app",
-            "--version",
-            "v1",
-        ],
-    )
-    .ok();
+    let r = ota_in(d.path())
+        .port("sim:pico.img")
+        .args(&["--json", "push", "--dir", "app", "--version", "v1"])
+        .ok();
     let doc = r.json();
     assert_eq!(doc["result"], "confirmed");
     assert_eq!(doc["to_version"], "v1");
@@ -41,34 +31,21 @@ fn second_push_of_the_same_tree_sends_nothing() {
     let d = tempdir();
     make_tree(&d.path().join("app"), 10, 2);
     let port = "sim:pico.img";
-    run(
-        d.path(),
-        &["--port", port, "push", "--dir", "app", "--version", "v1"],
-    )
-    .ok();
-    let doc = run(
-        d.path(),
-        &[
-            "--port",
-            port,
-            "--json",
-            "push",
-            "--dir",
-            "app",
-            "--version",
-            "v1",
-        ],
-    )
-    .ok()
-    .json();
+    ota_in(d.path())
+        .port(port)
+        .args(&["push", "--dir", "app", "--version", "v1"])
+        .ok();
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&["--json", "push", "--dir", "app", "--version", "v1"])
+        .ok()
+        .json();
     assert_eq!(doc["result"], "up-to-date");
     assert_eq!(doc["bytes_sent"], 0);
     // Forced: a new commit, and still no file data.
-    let doc = run(
-        d.path(),
-        &[
-            "--port",
-            port,
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&[
             "--json",
             "push",
             "--dir",
@@ -76,10 +53,9 @@ fn second_push_of_the_same_tree_sends_nothing() {
             "--version",
             "v1",
             "--force",
-        ],
-    )
-    .ok()
-    .json();
+        ])
+        .ok()
+        .json();
     assert_eq!(doc["result"], "confirmed");
     assert_eq!(doc["files_sent"], 0);
     assert_eq!(doc["bytes_sent"], 0);
@@ -91,28 +67,17 @@ fn one_changed_file_of_fifty_is_all_that_is_sent() {
     let app = d.path().join("app");
     make_tree(&app, 50, 3);
     let port = "sim:pico.img";
-    run(
-        d.path(),
-        &["--port", port, "push", "--dir", "app", "--version", "v1"],
-    )
-    .ok();
+    ota_in(d.path())
+        .port(port)
+        .args(&["push", "--dir", "app", "--version", "v1"])
+        .ok();
     let changed = content(4242, 3333);
     write(&app, "lib/mod_004.py", &changed);
-    let doc = run(
-        d.path(),
-        &[
-            "--port",
-            port,
-            "--json",
-            "push",
-            "--dir",
-            "app",
-            "--version",
-            "v2",
-        ],
-    )
-    .ok()
-    .json();
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&["--json", "push", "--dir", "app", "--version", "v2"])
+        .ok()
+        .json();
     assert_eq!(doc["files_sent"], 1);
     assert_eq!(doc["bytes_sent"], 3333);
     assert_eq!(
@@ -128,27 +93,16 @@ fn a_renamed_file_sends_nothing() {
     let app = d.path().join("app");
     make_tree(&app, 8, 5);
     let port = "sim:pico.img";
-    run(
-        d.path(),
-        &["--port", port, "push", "--dir", "app", "--version", "v1"],
-    )
-    .ok();
+    ota_in(d.path())
+        .port(port)
+        .args(&["push", "--dir", "app", "--version", "v1"])
+        .ok();
     std::fs::rename(app.join("app_000.py"), app.join("renamed.py")).unwrap();
-    let doc = run(
-        d.path(),
-        &[
-            "--port",
-            port,
-            "--json",
-            "push",
-            "--dir",
-            "app",
-            "--version",
-            "v2",
-        ],
-    )
-    .ok()
-    .json();
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&["--json", "push", "--dir", "app", "--version", "v2"])
+        .ok()
+        .json();
     assert_eq!(doc["bytes_sent"], 0);
     assert_eq!(doc["plan"]["reused"], serde_json::json!(["renamed.py"]));
     assert_eq!(doc["plan"]["removed"], serde_json::json!(["app_000.py"]));
@@ -161,18 +115,15 @@ fn dry_run_changes_nothing() {
     let app = d.path().join("app");
     make_tree(&app, 6, 6);
     let port = "sim:pico.img";
-    run(
-        d.path(),
-        &["--port", port, "push", "--dir", "app", "--version", "v1"],
-    )
-    .ok();
+    ota_in(d.path())
+        .port(port)
+        .args(&["push", "--dir", "app", "--version", "v1"])
+        .ok();
     let image_before = std::fs::read(d.path().join("pico.img")).unwrap();
     write(&app, "new.py", b"print('new')\n");
-    let doc = run(
-        d.path(),
-        &[
-            "--port",
-            port,
+    let doc = ota_in(d.path())
+        .port(port)
+        .args(&[
             "--json",
             "push",
             "--dir",
@@ -180,10 +131,9 @@ fn dry_run_changes_nothing() {
             "--version",
             "v2",
             "--dry-run",
-        ],
-    )
-    .ok()
-    .json();
+        ])
+        .ok()
+        .json();
     assert_eq!(doc["result"], "dry-run");
     assert_eq!(doc["plan"]["added"], serde_json::json!(["new.py"]));
     assert_eq!(doc["plan"]["bytes_to_send"], 13);
@@ -200,18 +150,16 @@ fn rollback_returns_the_previous_tree() {
     make_tree(&a, 5, 7);
     make_tree(&b, 5, 8);
     let port = "sim:pico.img";
-    run(
-        d.path(),
-        &["--port", port, "push", "--dir", "a", "--version", "va"],
-    )
-    .ok();
-    run(
-        d.path(),
-        &["--port", port, "push", "--dir", "b", "--version", "vb"],
-    )
-    .ok();
+    ota_in(d.path())
+        .port(port)
+        .args(&["push", "--dir", "a", "--version", "va"])
+        .ok();
+    ota_in(d.path())
+        .port(port)
+        .args(&["push", "--dir", "b", "--version", "vb"])
+        .ok();
     assert_eq!(device_files(d.path(), port), tree_of(&b));
-    run(d.path(), &["--port", port, "rollback"]).ok();
+    ota_in(d.path()).port(port).args(&["rollback"]).ok();
     assert_eq!(device_files(d.path(), port), tree_of(&a));
     assert_eq!(status(d.path(), port)["active"]["version"], "va");
 }
@@ -222,30 +170,19 @@ fn a_version_that_never_confirms_is_rolled_back_after_its_boots() {
     let (a, b) = (d.path().join("a"), d.path().join("b"));
     make_tree(&a, 3, 9);
     make_tree(&b, 3, 10);
-    run(
-        d.path(),
-        &[
-            "--port",
-            "sim:pico.img",
-            "push",
-            "--dir",
-            "a",
-            "--version",
-            "good",
-        ],
-    )
-    .ok();
+    ota_in(d.path())
+        .port("sim:pico.img")
+        .args(&["push", "--dir", "a", "--version", "good"])
+        .ok();
     std::fs::write(
         d.path().join("ota_config.json"),
         r#"{"confirm_timeout_sec": 0}"#,
     )
     .unwrap();
     let broken = "sim:pico.img?no-auto-confirm";
-    let r = run(
-        d.path(),
-        &[
-            "--port",
-            broken,
+    let r = ota_in(d.path())
+        .port(broken)
+        .args(&[
             "--json",
             "push",
             "--dir",
@@ -254,8 +191,8 @@ fn a_version_that_never_confirms_is_rolled_back_after_its_boots() {
             "bad",
             "--boots",
             "2",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(
         r.code, 5,
         "not confirming in time is a failure: {}",
@@ -297,11 +234,10 @@ fn config_filters_apply_and_vcs_folders_are_skipped() {
         r#"{"allow": ["main.py", "lib"], "ignore": ["lib/test"], "ssid": "home", "password": "secret"}"#,
     )
     .unwrap();
-    run(
-        d.path(),
-        &["--port", "sim:pico.img", "push", "--dir", "app"],
-    )
-    .ok();
+    ota_in(d.path())
+        .port("sim:pico.img")
+        .args(&["push", "--dir", "app"])
+        .ok();
     let files: Vec<String> = device_files(d.path(), "sim:pico.img")
         .into_iter()
         .map(|f| f.0)
@@ -317,11 +253,10 @@ fn symbolic_links_are_never_followed_and_an_empty_tree_is_refused() {
     write(d.path(), "secret/id_ed25519", b"private");
     std::os::unix::fs::symlink(d.path().join("secret"), app.join("creds")).unwrap();
     std::os::unix::fs::symlink(d.path().join("secret/id_ed25519"), app.join("key")).unwrap();
-    let r = run(
-        d.path(),
-        &["--port", "sim:pico.img", "push", "--dir", "app"],
-    )
-    .ok();
+    let r = ota_in(d.path())
+        .port("sim:pico.img")
+        .args(&["push", "--dir", "app"])
+        .ok();
     assert!(
         r.stderr.contains("skipped creds (symbolic link)"),
         "{}",
@@ -333,10 +268,10 @@ fn symbolic_links_are_never_followed_and_an_empty_tree_is_refused() {
         .collect();
     assert_eq!(files, ["main.py"]);
     std::fs::create_dir_all(d.path().join("empty")).unwrap();
-    let r = run(
-        d.path(),
-        &["--port", "sim:pico.img", "push", "--dir", "empty"],
-    );
+    let r = ota_in(d.path())
+        .port("sim:pico.img")
+        .args(&["push", "--dir", "empty"])
+        .run();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("would empty the device"), "{}", r.stderr);
     assert_eq!(device_files(d.path(), "sim:pico.img").len(), 1);

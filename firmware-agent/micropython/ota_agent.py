@@ -21,9 +21,16 @@ MAX_ENTRIES = 1024
 MAX_PATH = 120
 HAVE_SHA1 = hasattr(hashlib, "sha1")
 
-# Error codes, in the protocol's order (ErrorCode).
-E_VERSION, E_MALFORMED, E_STATE, E_PATH, E_DUP, E_MANY, E_SPACE, E_ENTRY = 0, 1, 2, 3, 4, 5, 6, 7
-E_HASH, E_READBACK, E_FLASH, E_NOPREV, E_NOTTRIAL = 8, 9, 10, 11, 12
+# The protocol's numbers (docs/protocol.md), held equal to the Rust ones by
+# tests/protocol_constants.rs. Requests this agent takes:
+HELLO, LIST_FILES, BEGIN, ENTRY, DATA, QUERY, COMMIT, REBOOT = 0, 1, 2, 3, 4, 5, 6, 7
+CONFIRM, ROLLBACK, ABORT = 8, 9, 10
+# Replies:
+INFO, FILE, LIST_END, READY, NEED, ACK, FILE_DONE, COMMITTED, DONE, ERROR = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+# Error codes (ErrorCode):
+E_UNSUPPORTED_VERSION, E_MALFORMED, E_BAD_STATE, E_BAD_PATH, E_DUPLICATE_PATH = 0, 1, 2, 3, 4
+E_TOO_MANY_ENTRIES, E_NO_SPACE, E_BAD_ENTRY, E_HASH_MISMATCH, E_READBACK_MISMATCH = 5, 6, 7, 8, 9
+E_FLASH, E_NO_PREVIOUS, E_NOT_TRIAL = 10, 11, 12
 
 
 class Refused(Exception):
@@ -262,49 +269,49 @@ class Agent:
                 if self.handle(req):
                     return "reboot"
             except Refused as e:
-                o = Out(9).var(e.code)
+                o = Out(ERROR).var(e.code)
                 o.opt(e.entry, o.var)
                 self.reply(o.str(e.detail))
             except (IndexError, ValueError, UnicodeError):
-                self.reply(Out(9).var(E_MALFORMED).u8(0).str("malformed message"))
+                self.reply(Out(ERROR).var(E_MALFORMED).u8(0).str("malformed message"))
             except OSError as e:
-                self.reply(Out(9).var(E_FLASH).u8(0).str("filesystem error: " + repr(e)))
+                self.reply(Out(ERROR).var(E_FLASH).u8(0).str("filesystem error: " + repr(e)))
 
     def handle(self, r):
         tag = r.var()
-        if tag == 0:
+        if tag == HELLO:
             major = r.var()
             r.var()
             if major != MAJOR:
-                raise Refused(E_VERSION, "agent speaks protocol 1.x; update ota")
+                raise Refused(E_UNSUPPORTED_VERSION, "agent speaks protocol 1.x; update ota")
             self.info()
-        elif tag == 1:
+        elif tag == LIST_FILES:
             self.list_files(r.var())
-        elif tag == 2:
+        elif tag == BEGIN:
             self.begin(r)
-        elif tag == 3:
+        elif tag == ENTRY:
             self.entry(r)
-        elif tag == 4:
+        elif tag == DATA:
             entry, offset = r.var(), r.var()
             self.data(entry, offset, r.bytes())
-        elif tag == 5:
+        elif tag == QUERY:
             self.query(r.var())
-        elif tag == 6:
+        elif tag == COMMIT:
             self.commit(r.u8())
-        elif tag == 7:
-            self.reply(Out(8))
+        elif tag == REBOOT:
+            self.reply(Out(DONE))
             return True
-        elif tag == 8:
+        elif tag == CONFIRM:
             if not ota_boot.confirm() and ota_boot.load()["state"] == "empty":
-                raise Refused(E_NOTTRIAL, "active tree is not in trial")
-            self.reply(Out(8))
-        elif tag == 9:
+                raise Refused(E_NOT_TRIAL, "active tree is not in trial")
+            self.reply(Out(DONE))
+        elif tag == ROLLBACK:
             self.rollback()
-        elif tag == 10:
+        elif tag == ABORT:
             self.drop()
-            self.reply(Out(8))
+            self.reply(Out(DONE))
         else:
-            raise Refused(E_STATE, "this MicroPython agent does not take release keys")
+            raise Refused(E_BAD_STATE, "this MicroPython agent does not take release keys")
         return False
 
     # --- what the board holds -------------------------------------------
@@ -312,7 +319,7 @@ class Agent:
     def info(self):
         st = ota_boot.load()
         v = os.statvfs("/")
-        o = Out(0).var(MAJOR).var(MINOR)
+        o = Out(INFO).var(MAJOR).var(MINOR)
         impl = ".".join(str(x) for x in sys.implementation.version[:3])
         o.str("micropython " + impl + ", agent " + AGENT + ", " + ("sha1" if HAVE_SHA1 else "sha256"))
         o.raw(self.id).var(v[0]).var(v[2]).var(v[4])
@@ -342,10 +349,10 @@ class Agent:
         files = ota_boot.files_of(t)
         for i, p in enumerate(sorted(files)):
             size, sha1, sha256 = files[p]
-            o = Out(1).var(i).str(p).var(size).raw(binascii.unhexlify(sha1))
+            o = Out(FILE).var(i).str(p).var(size).raw(binascii.unhexlify(sha1))
             o.opt(sha256, lambda h: o.raw(binascii.unhexlify(h)))
             self.reply(o)
-        self.reply(Out(2).var(len(files)))
+        self.reply(Out(LIST_END).var(len(files)))
 
     # --- an update ------------------------------------------------------
 
@@ -361,13 +368,13 @@ class Agent:
         post, back = r.opt(r.str), r.opt(r.str)
         r.opt(r.raw, 64)  # a signature: this agent holds no release keys
         if entries > MAX_ENTRIES:
-            raise Refused(E_MANY, "too many files")
+            raise Refused(E_TOO_MANY_ENTRIES, "too many files")
         for h in (post, back):
             if h is not None and not check_path(h):
-                raise Refused(E_PATH, "invalid hook path " + h)
+                raise Refused(E_BAD_PATH, "invalid hook path " + h)
         v = os.statvfs("/")
         if total > v[0] * v[2]:
-            raise Refused(E_SPACE, "the tree is larger than the board's filesystem")
+            raise Refused(E_NO_SPACE, "the tree is larger than the board's filesystem")
         ota_boot.rmtree(ota_boot.STAGE)
         st = ota_boot.load()
         held = {}
@@ -385,25 +392,25 @@ class Agent:
             "held": held, "blocks": 0, "bsize": v[0], "free": v[4],
             "tree": {"version": version, "ref": ref, "commit": commit, "post_update": post, "rollback": back},
         }
-        self.reply(Out(3).var(sid))
+        self.reply(Out(READY).var(sid))
 
     def entry(self, r):
         s = self.sess
         index = r.var()
         if s is None:
-            raise Refused(E_STATE, "no update in progress", index)
+            raise Refused(E_BAD_STATE, "no update in progress", index)
         path, size = r.str(), r.var()
         sha1 = bytes(r.raw(20))
         sha256 = r.opt(r.raw, 32)
         sha256 = bytes(sha256) if sha256 is not None else None
         if index != s["declared"] or index >= s["entries"]:
-            raise Refused(E_ENTRY, "entry out of order", index)
+            raise Refused(E_BAD_ENTRY, "entry out of order", index)
         if not check_path(path):
-            raise Refused(E_PATH, "invalid path " + path, index)
+            raise Refused(E_BAD_PATH, "invalid path " + path, index)
         if path in s["files"]:
-            raise Refused(E_DUP, "duplicate path " + path, index)
+            raise Refused(E_DUPLICATE_PATH, "duplicate path " + path, index)
         if not HAVE_SHA1 and sha256 is None:
-            raise Refused(E_HASH, "this board's hashlib has no SHA-1: it needs each file's SHA-256 (push a manifest)", index)
+            raise Refused(E_HASH_MISMATCH, "this board's hashlib has no SHA-1: it needs each file's SHA-256 (push a manifest)", index)
         rec = [size, binascii.hexlify(sha1).decode(), binascii.hexlify(sha256).decode() if sha256 else None]
         e = {"index": index, "path": path, "size": size, "sha1": sha1, "sha256": sha256, "rec": rec}
         need = False
@@ -411,7 +418,7 @@ class Agent:
             pass  # unchanged where it is
         elif size == 0:
             if git_hasher(0).digest() != want_of(e):
-                raise Refused(E_HASH, path + ": an empty file with a non-empty hash", index)
+                raise Refused(E_HASH_MISMATCH, path + ": an empty file with a non-empty hash", index)
             s["copy"][index] = None
         elif (rec[1], size) in s["held"]:
             s["copy"][index] = s["held"][(rec[1], size)]
@@ -421,53 +428,53 @@ class Agent:
             # Room for the staged copy, checked before any of it is written.
             s["blocks"] += (size + s["bsize"] - 1) // s["bsize"] + 1
             if s["blocks"] + 4 > s["free"]:
-                raise Refused(E_SPACE, "not enough free space on the board for " + path, index)
+                raise Refused(E_NO_SPACE, "not enough free space on the board for " + path, index)
         if need:
             s["need"].add(index)
         s["files"][path] = rec
         s["order"].append(e)
         s["declared"] += 1
-        self.reply(Out(4).var(index).u8(1 if need else 0))
+        self.reply(Out(NEED).var(index).u8(1 if need else 0))
 
     def data(self, index, offset, b):
         s = self.sess
         if s is None or s["declared"] != s["entries"]:
-            raise Refused(E_STATE, "data before the tree is declared", index)
+            raise Refused(E_BAD_STATE, "data before the tree is declared", index)
         if index >= s["declared"]:
-            raise Refused(E_ENTRY, "no such entry", index)
+            raise Refused(E_BAD_ENTRY, "no such entry", index)
         e = s["order"][index]
         if index in s["done"] or index not in s["need"]:
-            return self.reply(Out(5).var(index).var(e["size"]))
+            return self.reply(Out(ACK).var(index).var(e["size"]))
         c = self.cur
         if c is None or c["index"] != index:
             if offset != 0:
-                return self.reply(Out(5).var(index).var(0))
+                return self.reply(Out(ACK).var(index).var(0))
             if c:
                 c["f"].close()
             stage = ota_boot.STAGE + "/" + e["path"]
             ota_boot.makedirs(ota_boot.parent(stage))
             c = self.cur = {"index": index, "pos": 0, "h": git_hasher(e["size"]), "f": open(stage, "wb"), "stage": stage}
         if offset != c["pos"]:
-            return self.reply(Out(5).var(index).var(c["pos"]))
+            return self.reply(Out(ACK).var(index).var(c["pos"]))
         if offset + len(b) > e["size"]:
             self.drop_current()
-            raise Refused(E_ENTRY, "data past the end of " + e["path"], index)
+            raise Refused(E_BAD_ENTRY, "data past the end of " + e["path"], index)
         c["h"].update(b)
         c["f"].write(b)
         c["pos"] += len(b)
         if c["pos"] < e["size"]:
-            return self.reply(Out(5).var(index).var(c["pos"]))
+            return self.reply(Out(ACK).var(index).var(c["pos"]))
         c["f"].close()
         self.cur = None
         if c["h"].digest() != want_of(e):
             os.remove(c["stage"])
-            raise Refused(E_HASH, "hash mismatch", index)
+            raise Refused(E_HASH_MISMATCH, "hash mismatch", index)
         if hash_file(c["stage"], e["size"]) != want_of(e):
             os.remove(c["stage"])
-            raise Refused(E_READBACK, "read back from the filesystem, the file does not hash as it should", index)
+            raise Refused(E_READBACK_MISMATCH, "read back from the filesystem, the file does not hash as it should", index)
         s["done"].add(index)
-        self.reply(Out(5).var(index).var(e["size"]))
-        self.reply(Out(6).var(index))
+        self.reply(Out(ACK).var(index).var(e["size"]))
+        self.reply(Out(FILE_DONE).var(index))
 
     def drop_current(self):
         if self.cur:
@@ -477,40 +484,40 @@ class Agent:
     def query(self, index):
         s = self.sess
         if s is None or index >= s["declared"]:
-            raise Refused(E_STATE, "no such entry in progress", index)
+            raise Refused(E_BAD_STATE, "no such entry in progress", index)
         e = s["order"][index]
         if index in s["done"] or index not in s["need"]:
-            self.reply(Out(5).var(index).var(e["size"]))
-            return self.reply(Out(6).var(index))
+            self.reply(Out(ACK).var(index).var(e["size"]))
+            return self.reply(Out(FILE_DONE).var(index))
         at = self.cur["pos"] if self.cur and self.cur["index"] == index else 0
-        self.reply(Out(5).var(index).var(at))
+        self.reply(Out(ACK).var(index).var(at))
 
     def commit(self, boots):
         s = self.sess
         if s is None or s["declared"] != s["entries"] or not s["need"].issubset(s["done"]):
-            raise Refused(E_STATE, "commit before every file is written and verified")
+            raise Refused(E_BAD_STATE, "commit before every file is written and verified")
         for index, src in s["copy"].items():
             e = s["order"][index]
             stage = ota_boot.STAGE + "/" + e["path"]
             ota_boot.makedirs(ota_boot.parent(stage))
             copy(src, stage)
             if hash_file(stage, e["size"]) != want_of(e):
-                raise Refused(E_READBACK, e["path"] + ": the copy made on the board does not hash as it should", index)
+                raise Refused(E_READBACK_MISMATCH, e["path"] + ": the copy made on the board does not hash as it should", index)
         ota_boot.install(self.boot_src)
         tree = s["tree"]
         tree["files"] = s["files"]
         self.sess = None
         ota_boot.switch(ota_boot.load(), tree, boots)
-        self.reply(Out(7).u8(boots))
+        self.reply(Out(COMMITTED).u8(boots))
 
     def rollback(self):
         if self.sess is not None:
-            raise Refused(E_STATE, "an update is in progress")
+            raise Refused(E_BAD_STATE, "an update is in progress")
         st = ota_boot.load()
         if not st["previous"]:
-            raise Refused(E_NOPREV, "no previous tree")
+            raise Refused(E_NO_PREVIOUS, "no previous tree")
         ota_boot.rollback(st)
-        self.reply(Out(8))
+        self.reply(Out(DONE))
 
 
 def copy(src, dst):

@@ -60,7 +60,7 @@ pub fn uf2(ctx: &Ctx, elf: &Path, app: Option<&Path>, out: Option<&Path>) -> Res
         std::fs::read(p).map_err(|e| fail(Kind::Source, format!("{}: {e}", p.display())))
     };
     let agent_bytes = read(elf)?;
-    let app_bytes = app.map(read).transpose()?;
+    let app_bytes = app.map(crate::app_image::read_app).transpose()?;
     let image = crate::uf2::firmware_uf2(&agent_bytes, app_bytes.as_deref()).map_err(|e| {
         let which = match e {
             crate::uf2::Uf2Error::AppOutsideSlot { .. }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
 
-use super::inspect::state_line;
+use super::render::state_line;
 use super::{on_each, print_json, print_line, Ctx, Target};
 use crate::device::link::discover::{self, pico_kind};
 use crate::device::rom::bootsel;
@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     for (p, answer) in found.iter().zip(answers) {
         let (kind, device, error) = match (p.agent, answer) {
             (_, Ok(info)) => {
-                let kind = if info.agent_version.starts_with("micropython") {
+                let kind = if info.micropython() {
                     "micropython"
                 } else {
                     "agent"

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
-use crate::device::agent::client::TreeSummary;
+use crate::device::agent::client::{ImageStatus, SlotState};
 use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
@@ -15,57 +15,7 @@ use crate::progress::human_bytes;
 use crate::signing::{PublicKey, SecretKey};
 use crate::terminal::escape;
 
-fn tree_line(t: &Option<TreeSummary>) -> String {
-    match t {
-        None => "none".into(),
-        Some(t) => {
-            let commit = if t.commit.len() > 12 && t.commit.is_char_boundary(12) {
-                &t.commit[..12]
-            } else {
-                &t.commit
-            };
-            format!(
-                "{} (ref {}, commit {}, {} files, {})",
-                escape(&t.version),
-                escape(&t.git_ref),
-                escape(commit),
-                t.files,
-                human_bytes(t.bytes)
-            )
-        }
-    }
-}
-
-pub fn state_line(i: &DeviceInfo) -> String {
-    match i.boots_left {
-        Some(n) => format!("trial, {n} boot(s) left to confirm"),
-        None => i.state.clone(),
-    }
-}
-
-/// What the trial history says, in one line: `v2 failed its trial (3
-/// boots) and was rolled back to v1`; `None` when there is nothing to say.
-pub fn history_line(i: &DeviceInfo) -> Option<String> {
-    let version = |t: &Option<TreeSummary>| {
-        t.as_ref()
-            .map_or("(none)".to_string(), |t| t.version.clone())
-    };
-    if let Some(n) = i.history.previous_failed_boots {
-        return Some(format!(
-            "{} failed its trial ({n} boot{}) and was rolled back to {}",
-            version(&i.previous),
-            if n == 1 { "" } else { "s" },
-            version(&i.active)
-        ));
-    }
-    i.history.active_failed_boots.map(|n| {
-        format!(
-            "{} failed a trial ({n} boot{}) before and was put back by a forced rollback",
-            version(&i.active),
-            if n == 1 { "" } else { "s" }
-        )
-    })
-}
+use super::render::{history_line, state_line, tree_line};
 
 pub fn status(ctx: &Ctx) -> Result<()> {
     let targets = ctx.targets()?;
@@ -103,20 +53,28 @@ pub fn status(ctx: &Ctx) -> Result<()> {
 /// The active tree's application image, and whether the slot holds it.
 fn image_line(i: &DeviceInfo) -> String {
     let version = i.active.as_ref().map_or("", |a| a.version.as_str());
-    match i.image.as_str() {
-        "installed" => format!("{version}'s, in the slot"),
-        "pending" => format!("{version}'s, copied into the slot at the next boot"),
-        _ => "the tree carries none (the slot keeps what was installed with the agent)".to_string(),
+    match i.image {
+        ImageStatus::Installed => format!("{version}'s, in the slot"),
+        ImageStatus::Pending => format!("{version}'s, copied into the slot at the next boot"),
+        ImageStatus::None => {
+            "the tree carries none (the slot keeps what was installed with the agent)".to_string()
+        }
     }
 }
 
 fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, multi: bool) {
-    let app = match (i.app.as_str(), touched) {
-        ("valid", true) => "running; reached the agent with a 1200-baud touch, and handed back",
-        ("valid", false) => "in the slot; the agent hands over to it at each reset",
-        ("invalid", _) => "the slot holds no application image: the agent stays in charge",
-        _ => "none: the slot is empty (install one with `ota agent uf2 --app`)",
-    };
+    let mut lines = status_lines(port, i, held, touched);
+    if multi {
+        lines.push(String::new());
+    }
+    for l in lines {
+        let _ = print_line(&l);
+    }
+}
+
+/// What `ota status` prints for one device. A MicroPython board has no
+/// application slot and takes no release keys: it gets no lines about them.
+fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) -> Vec<String> {
     let held = match (held, &i.previous) {
         (Some(b), Some(p)) => format!("; the previous tree {} holds {}", p.version, human_bytes(b)),
         _ => String::new(),
@@ -128,31 +86,74 @@ fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, mu
             escape(&i.agent_version),
             i.protocol
         ),
-        format!("app        {app}"),
-        format!("image      {}", image_line(i)),
+    ];
+    if !i.micropython() {
+        lines.push(format!("app        {}", app_line(i, touched)));
+        lines.push(format!("image      {}", image_line(i)));
+    }
+    lines.extend([
         format!("active     {}", tree_line(&i.active)),
         format!("state      {}", state_line(i)),
         format!("previous   {}", tree_line(&i.previous)),
-    ];
+    ]);
     if let Some(h) = history_line(i) {
         lines.push(format!("history    {h}"));
     }
-    lines.extend([format!(
+    lines.push(format!(
         "flash      {} free of {}{held}",
         human_bytes(i.free_bytes),
         human_bytes(i.capacity_bytes)
-    )]);
+    ));
+    if !i.micropython() {
+        lines.extend(key_lines(i));
+    }
     if let Some(s) = i.session {
         lines.push(format!(
-            "session    unfinished update {s:08x} (the next push replaces it)"
+            "session    unfinished update {s:08x} (the next push of this update resumes it; another update replaces it)"
         ));
     }
-    if multi {
-        lines.push(String::new());
+    lines
+}
+
+/// The application slot: what is there, and whether it ran before this visit.
+fn app_line(i: &DeviceInfo, touched: bool) -> &'static str {
+    match (i.app, touched) {
+        (SlotState::Valid, true) => {
+            "running; reached the agent with a 1200-baud touch, and handed back"
+        }
+        (SlotState::Valid, false) => "in the slot; the agent hands over to it at each reset",
+        (SlotState::Invalid, _) => "the slot holds no application image: the agent stays in charge",
+        (SlotState::Empty, _) => "none: the slot is empty (install one with `ota agent uf2 --app`)",
     }
-    for l in lines {
-        let _ = print_line(&l);
+}
+
+/// The release keys the agent holds, and the security version it keeps.
+fn key_lines(i: &DeviceInfo) -> Vec<String> {
+    if i.keys == 0 {
+        return vec![
+            "keys       none: the agent takes unsigned trees (`ota provision` gives it release keys)"
+                .to_string(),
+        ];
     }
+    let v = i.security_version;
+    let security = if v == 0 {
+        "none yet: it rises to each signed release that confirms, and lower ones are refused"
+            .to_string()
+    } else {
+        format!(
+            "version {}.{}.{}: signed trees of a lower version are refused",
+            v >> 20,
+            (v >> 10) & 1023,
+            v & 1023
+        )
+    };
+    vec![
+        format!(
+            "keys       {} release key(s): the agent takes only trees signed by one of them",
+            i.keys
+        ),
+        format!("security   {security}"),
+    ]
 }
 
 fn finish(ctx: &Ctx, command: &str, outcomes: Vec<Outcome>) -> Result<()> {
@@ -351,4 +352,60 @@ pub fn provision(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::agent::client::{TreeStatus, TrialHistory};
+
+    fn info(agent_version: &str) -> DeviceInfo {
+        DeviceInfo {
+            protocol: "1.3".into(),
+            agent_version: agent_version.into(),
+            device_id: "0102030405060708".into(),
+            state: TreeStatus::Empty,
+            boots_left: None,
+            active: None,
+            previous: None,
+            capacity_bytes: 1 << 20,
+            free_bytes: 1 << 20,
+            max_chunk: 1024,
+            max_files: 64,
+            session: Some(0xabcd),
+            keys: 0,
+            app: SlotState::Empty,
+            image: ImageStatus::None,
+            history: TrialHistory::default(),
+            previous_only_bytes: 0,
+            security_version: 0,
+            key_changes: 0,
+            boot_id: 1,
+        }
+    }
+
+    #[test]
+    fn an_unfinished_session_is_said_to_resume() {
+        let lines = status_lines("sim:p.img", &info("sim-0.1.0"), None, false);
+        let session = lines.iter().find(|l| l.starts_with("session")).unwrap();
+        assert!(
+            session.contains("the next push of this update resumes it"),
+            "{session}"
+        );
+    }
+
+    #[test]
+    fn a_micropython_board_gets_no_slot_or_key_lines() {
+        let pico = status_lines("p", &info("sim-0.1.0"), None, false);
+        let mp = status_lines(
+            "p",
+            &info("micropython 1.24.1, agent 0.1.0, sha1"),
+            None,
+            false,
+        );
+        for word in ["app ", "image ", "keys "] {
+            assert!(pico.iter().any(|l| l.starts_with(word)), "{word}: {pico:?}");
+            assert!(!mp.iter().any(|l| l.starts_with(word)), "{word}: {mp:?}");
+        }
+    }
 }

@@ -12,7 +12,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use super::report::{self, Outcome};
-use super::{bootsel, Ctx, Target};
+use super::{Ctx, Target};
 use crate::cli::InstallArgs;
 use crate::device::link::discover;
 use crate::device::rom::bootsel::{copy_to_drive, drives, uf2_pages, usb_devices, BootselUsb};
@@ -65,15 +65,14 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> Result<()> {
 
 /// The UF2 to install, from the firmware and `--app`.
 fn image(args: &InstallArgs) -> Result<Vec<u8>> {
+    let app = args
+        .app
+        .as_deref()
+        .map(crate::app_image::read_app)
+        .transpose()?;
     let exe = std::env::current_exe().ok();
     let fw = Firmware::find(args.firmware.as_deref(), exe.as_deref())
         .map_err(|e| fail(Kind::Config, e.to_string()))?;
-    let app = match &args.app {
-        Some(p) => Some(
-            std::fs::read(p).map_err(|e| fail(Kind::Source, format!("{}: {e}", p.display())))?,
-        ),
-        None => None,
-    };
     fw.uf2(app.as_deref())
         .map_err(|e| fail(Kind::Source, e.to_string()))
 }
@@ -98,7 +97,11 @@ fn send_agents_to_bootsel(ctx: &Ctx) -> Result<HashSet<String>> {
     }
     let mut sent = HashSet::new();
     for t in &targets {
-        if let Some(sn) = bootsel::send(ctx, t)? {
+        if let Some(sn) = crate::device::rom::enter::enter_bootsel(
+            &t.spec,
+            t.serial.clone(),
+            ctx.config.device_timeout,
+        )? {
             sent.insert(sn);
         }
         ctx.ui.say(&format!(

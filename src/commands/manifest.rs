@@ -11,7 +11,7 @@ use crate::bundle::{verify_file, BundleFile, Expect};
 use crate::cli::{ManifestGenArgs, ManifestSignArgs, ManifestVerifyArgs};
 use crate::exit::{fail, Kind};
 use crate::manifest::Manifest;
-use crate::signing::{self, PublicKey, SecretKey};
+use crate::signing::{self, SecretKey};
 use crate::source::dir;
 
 /// `a/./b/` → `a/b`; refuses absolute paths and `..`.
@@ -38,27 +38,7 @@ fn normalize(p: &str) -> Result<String> {
 
 pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
-    let mut paths = Vec::new();
-    for p in &args.paths {
-        let rel = normalize(p)?;
-        let full = if rel.is_empty() {
-            root.clone()
-        } else {
-            root.join(&rel)
-        };
-        if full.is_dir() {
-            dir::walk(&full, &rel, &ctx.config.filter, &mut paths)?;
-        } else if full.is_file() {
-            if ctx.config.filter.keeps(&rel) {
-                paths.push(rel);
-            }
-        } else {
-            return Err(fail(
-                Kind::Source,
-                format!("{}: no such file or folder", full.display()),
-            ));
-        }
-    }
+    let mut paths = listed_paths(ctx, args, &root)?;
     let image = match &args.app {
         Some(app) => Some(write_image(ctx, args, app)?),
         None => None,
@@ -82,7 +62,52 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
         files.push(verify_file(p, &root.join(p), Expect::default(), true)?);
     }
     files.extend(image);
-    let mut m = Manifest::of_files(&args.version, &files);
+    let m = manifest_of(args, &files, &paths)?;
+    let text = m.to_json();
+    if args.out.as_os_str() == "-" {
+        print!("{text}");
+        return Ok(());
+    }
+    write_atomic(&args.out, text.as_bytes())?;
+    ctx.ui.say(&format!(
+        "{}: {} files, version {}",
+        args.out.display(),
+        files.len(),
+        args.version
+    ));
+    Ok(())
+}
+
+/// The paths the arguments name under `root`, folders walked through the config's filter.
+fn listed_paths(ctx: &Ctx, args: &ManifestGenArgs, root: &Path) -> Result<Vec<String>> {
+    let mut paths = Vec::new();
+    for p in &args.paths {
+        let rel = normalize(p)?;
+        let full = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(&rel)
+        };
+        if full.is_dir() {
+            dir::walk(&full, &rel, &ctx.config.filter, &mut paths)?;
+        } else if full.is_file() {
+            if ctx.config.filter.keeps(&rel) {
+                paths.push(rel);
+            }
+        } else {
+            return Err(fail(
+                Kind::Source,
+                format!("{}: no such file or folder", full.display()),
+            ));
+        }
+    }
+    Ok(paths)
+}
+
+/// The manifest of `files`, with the image's asset, the hooks (each one of
+/// `paths`) and the ref and commit the arguments name.
+fn manifest_of(args: &ManifestGenArgs, files: &[BundleFile], paths: &[String]) -> Result<Manifest> {
+    let mut m = Manifest::of_files(&args.version, files);
     for f in &mut m.files {
         if f.path == ota_agent::layout::APP_IMAGE {
             f.asset = Some(args.app_asset.clone());
@@ -108,19 +133,7 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
     m.commit = args.commit.clone();
     m.post_update = args.post_update.as_deref().map(normalize).transpose()?;
     m.rollback = args.rollback.as_deref().map(normalize).transpose()?;
-    let text = m.to_json();
-    if args.out.as_os_str() == "-" {
-        print!("{text}");
-        return Ok(());
-    }
-    write_atomic(&args.out, text.as_bytes())?;
-    ctx.ui.say(&format!(
-        "{}: {} files, version {}",
-        args.out.display(),
-        files.len(),
-        args.version
-    ));
-    Ok(())
+    Ok(m)
 }
 
 /// The slot image of `--app`, written beside the manifest (in the current
@@ -166,16 +179,6 @@ fn read_value(path: &Path) -> Result<(Value, Manifest)> {
     Ok((v, m))
 }
 
-/// The public keys to check against: the flags', else the config's.
-pub fn keys(ctx: &Ctx, flags: &[String]) -> Result<Vec<PublicKey>> {
-    let specs = if flags.is_empty() {
-        &ctx.config.pubkeys
-    } else {
-        flags
-    };
-    specs.iter().map(|s| PublicKey::load(s)).collect()
-}
-
 pub fn verify(ctx: &Ctx, args: &ManifestVerifyArgs) -> Result<()> {
     let (value, m) = read_value(&args.manifest)?;
     let name = args.manifest.display().to_string();
@@ -187,22 +190,7 @@ pub fn verify(ctx: &Ctx, args: &ManifestVerifyArgs) -> Result<()> {
         }
     }
     if let Some(dir) = &args.dir {
-        for f in &m.files {
-            let h = m.hashes(&name, f)?;
-            let at = m.location(f, dir, &args.manifest);
-            if !at.is_file() {
-                problems.push(format!("{}: missing from {}", f.path, dir.display()));
-                continue;
-            }
-            let expect = Expect {
-                size: Some(h.size),
-                sha1: h.sha1,
-                sha256: Some(h.sha256),
-            };
-            if let Err(e) = verify_file(&f.path, &at, expect, true) {
-                problems.push(format!("{e}"));
-            }
-        }
+        check_files(&m, &name, dir, &args.manifest, &mut problems)?;
     }
     for (hook, label) in [(&m.post_update, "post_update"), (&m.rollback, "rollback")] {
         if let Some(h) = hook {
@@ -211,7 +199,7 @@ pub fn verify(ctx: &Ctx, args: &ManifestVerifyArgs) -> Result<()> {
             }
         }
     }
-    let keys = keys(ctx, &args.pubkey)?;
+    let keys = crate::update::policy::trusted_keys(&ctx.config, &args.pubkey)?;
     let mut signed_by = None;
     if !keys.is_empty() {
         match signing::verify_ed25519(&value, &keys)? {
@@ -264,6 +252,33 @@ pub fn verify(ctx: &Ctx, args: &ManifestVerifyArgs) -> Result<()> {
             format!("{name}: {} problem(s) found", problems.len()),
         ))
     }
+}
+
+/// Each listed file in `dir` against its size and hashes; what is wrong joins `problems`.
+fn check_files(
+    m: &Manifest,
+    name: &str,
+    dir: &Path,
+    manifest: &Path,
+    problems: &mut Vec<String>,
+) -> Result<()> {
+    for f in &m.files {
+        let h = m.hashes(name, f)?;
+        let at = m.location(f, dir, manifest);
+        if !at.is_file() {
+            problems.push(format!("{}: missing from {}", f.path, dir.display()));
+            continue;
+        }
+        let expect = Expect {
+            size: Some(h.size),
+            sha1: h.sha1,
+            sha256: Some(h.sha256),
+        };
+        if let Err(e) = verify_file(&f.path, &at, expect, true) {
+            problems.push(format!("{e}"));
+        }
+    }
+    Ok(())
 }
 
 pub fn sign(ctx: &Ctx, args: &ManifestSignArgs) -> Result<()> {
@@ -329,16 +344,4 @@ pub fn keygen(ctx: &Ctx, out: &Path) -> Result<()> {
         public.display()
     ));
     print_line(&key.public().line())
-}
-
-/// Checks a published manifest against the trusted keys: the error says what is wrong.
-pub fn require_signed(raw: &[u8], what: &str, keys: &[PublicKey]) -> Result<PublicKey> {
-    let value: Value =
-        serde_json::from_slice(raw).map_err(|e| fail(Kind::Verify, format!("{what}: {e}")))?;
-    signing::verify_ed25519(&value, keys)?.ok_or_else(|| {
-        fail(
-            Kind::Verify,
-            format!("{what} is not signed by any key in the config's `pubkey`; nothing was downloaded or written to the device"),
-        )
-    })
 }

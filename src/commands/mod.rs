@@ -1,15 +1,16 @@
 //! One module per command. Commands turn flags and config into work on the
 //! device layer, and render the results for people (stderr) or JSON (stdout).
 
+pub mod advice;
 pub mod agent;
 pub mod bootsel;
 pub mod devices;
-pub mod github;
 pub mod inspect;
 pub mod install;
 pub mod manifest;
 pub mod monitor;
 pub mod push;
+pub mod render;
 pub mod report;
 pub mod stage;
 

@@ -11,361 +11,37 @@ use ota_agent::space;
 use ota_protocol::{Request, TreeSel};
 use serde_json::{json, Value};
 
-use super::github::{describe, runtime, source};
-use super::inspect::state_line;
+use super::render::state_line;
 use super::report::{self, Outcome};
 use super::{on_each, Ctx, Target};
 use crate::bundle::Bundle;
-use crate::cache::Cache;
 use crate::cli::PushArgs;
-use crate::device::agent::push::{push, PushOptions};
+use crate::device::agent::push::{push, PushOptions, PushOutcome};
 use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
-use crate::plan::{plan, Space};
+use crate::plan::{plan, Plan, Space};
 use crate::progress::{human_bytes, Progress};
-use crate::source::github::{Github, Resolved, TempFolder};
-use crate::source::{dir, staged};
-
-/// What the update is, known before any download.
-struct Want {
-    version: String,
-    git_ref: String,
-    commit: String,
-    /// Folders carry no commit of their own: their version must match too.
-    match_version: bool,
-}
-
-/// Refuses what the config's `pubkey` does not allow. Returns whether the
-/// update is signed (then it is also held to anti-rollback).
-/// The slot image of `--app`, kept in the host's blob cache: the next push
-/// of another build finds it there and counts the sectors that differ.
-fn app_image_file(args: &PushArgs) -> Result<Option<crate::bundle::BundleFile>> {
-    let Some(elf) = &args.app else {
-        return Ok(None);
-    };
-    let bytes = crate::app_image::from_file(elf)?;
-    let cache = Cache::new(Cache::default_root());
-    let cached = || -> std::io::Result<std::path::PathBuf> {
-        let part = cache.temp_blob()?;
-        std::fs::write(&part, &bytes)?;
-        let sha1 = crate::bundle::git_blob_sha1(&bytes);
-        let at = cache.blob(&sha1);
-        std::fs::rename(&part, &at)?;
-        Ok(at)
-    };
-    let at = cached().map_err(|e| {
-        fail(
-            Kind::Source,
-            format!(
-                "{}: the image could not be kept: {e}",
-                cache.root().display()
-            ),
-        )
-    })?;
-    let file = crate::bundle::verify_file(
-        ota_agent::layout::APP_IMAGE,
-        &at,
-        crate::bundle::Expect::default(),
-        true,
-    )?;
-    Ok(Some(file))
-}
-
-/// The slot sectors whose bytes differ, which are all the agent rewrites, when
-/// the device's image is in the host's cache: (bytes of the new image in
-/// them, how many, of how many). The last sector may hold less than 4 KiB.
-fn changed_sectors(
-    old_sha1: &str,
-    new: &crate::bundle::BundleFile,
-) -> Option<(usize, usize, usize)> {
-    let cache = Cache::new(Cache::default_root());
-    let old = std::fs::read(cache.blob(&crate::bundle::from_hex(old_sha1)?)).ok()?;
-    let new = std::fs::read(new.location()).ok()?;
-    (crate::bundle::hex(&crate::bundle::git_blob_sha1(&old)) == old_sha1).then_some(())?;
-    let sector = ota_agent::layout::SECTOR as usize;
-    fn at(b: &[u8], i: usize, sector: usize) -> &[u8] {
-        b.get(i * sector..((i + 1) * sector).min(b.len()))
-            .unwrap_or(&[])
-    }
-    let sectors = new.len().div_ceil(sector);
-    let changed: Vec<usize> = (0..sectors)
-        .filter(|&i| at(&old, i, sector) != at(&new, i, sector))
-        .collect();
-    let bytes = changed.iter().map(|&i| at(&new, i, sector).len()).sum();
-    Some((bytes, changed.len(), sectors))
-}
-
-/// A files-only update for a device whose tree carries an application image
-/// keeps that image (reused, nothing sent): the image and the files it reads
-/// stay one tree. A signed release names its own image, or none.
-fn carry_image(bundle: &Bundle, active: &[DeviceFile]) -> Option<Bundle> {
-    if bundle.app_image().is_some() || bundle.tree_signature.is_some() {
-        return None;
-    }
-    let f = active
-        .iter()
-        .find(|f| f.path == ota_agent::layout::APP_IMAGE)?;
-    Some(bundle.with_file(kept(f)?))
-}
-
-/// A file of the device's tree, joining the new tree as it is (reused).
-fn kept(f: &DeviceFile) -> Option<crate::bundle::BundleFile> {
-    let sha1 = crate::bundle::from_hex(&f.sha1)?;
-    let sha256 = f.sha256.as_deref().and_then(crate::bundle::from_hex);
-    Some(crate::bundle::BundleFile::on_device(
-        &f.path, f.size, sha1, sha256,
-    ))
-}
-
-/// `--app` without `--dir`: the device's files as they are, with the new
-/// image. Only the image travels; the version says which image it is.
-fn image_only(
-    image: &Bundle,
-    before: &DeviceInfo,
-    active: &[DeviceFile],
-    args: &PushArgs,
-) -> Result<Bundle> {
-    let (Some(tree), Some(img)) = (before.active.as_ref(), image.app_image()) else {
-        return Err(fail(
-            Kind::Refused,
-            "the device holds no tree to keep the files of: push the files with the image (--dir DIR --app ELF)",
-        ));
-    };
-    let mut files = vec![img.clone()];
-    for f in active
-        .iter()
-        .filter(|f| f.path != ota_agent::layout::APP_IMAGE)
-    {
-        files.push(kept(f).ok_or_else(|| {
-            fail(
-                Kind::Device,
-                format!("{}: the device lists a bad SHA-1", f.path),
-            )
-        })?);
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    let id = Bundle::tree_id(&files);
-    let version = match &args.version {
-        Some(v) => v.clone(),
-        None => image_version(&tree.version, &crate::bundle::hex(&img.sha1)),
-    };
-    Bundle::new(version, tree.git_ref.clone(), id, files)
-}
-
-/// `v1.2.0` with image `1a2b3c4…` is `v1.2.0+app.1a2b3c4`, within the 32
-/// bytes a device keeps; an earlier image suffix is replaced.
-fn image_version(files_version: &str, image_sha1: &str) -> String {
-    let suffix = format!("+app.{}", &image_sha1[..7]);
-    let base = files_version.split("+app.").next().unwrap_or("");
-    let mut end = base
-        .len()
-        .min(ota_agent::layout::MAX_VERSION - suffix.len());
-    while !base.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{suffix}", &base[..end])
-}
-
-/// The device's active tree already carries this image.
-fn same_image(bundle: &Bundle, active: &[DeviceFile]) -> bool {
-    let Some(img) = bundle.app_image() else {
-        return false;
-    };
-    active
-        .iter()
-        .any(|f| f.path == ota_agent::layout::APP_IMAGE && f.sha1 == crate::bundle::hex(&img.sha1))
-}
-
-/// What the push does to the application image, in one clause.
-fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Value)> {
-    let img = bundle.app_image()?;
-    let on_device = active
-        .iter()
-        .find(|f| f.path == ota_agent::layout::APP_IMAGE);
-    let same = on_device.is_some_and(|f| f.sha1 == crate::bundle::hex(&img.sha1));
-    let sectors = on_device
-        .filter(|_| !same)
-        .and_then(|old| changed_sectors(&old.sha1, img));
-    let (state, text) = match on_device {
-        Some(_) if same => ("unchanged", "unchanged".to_string()),
-        Some(_) => (
-            "changed",
-            match sectors {
-                Some((bytes, n, of)) => format!(
-                    "{} of {} changed ({n} of {of} slot sectors to rewrite)",
-                    human_bytes(bytes as u64),
-                    human_bytes(img.size as u64)
-                ),
-                None => format!(
-                    "new build, {}; the agent rewrites only the slot sectors that differ",
-                    human_bytes(img.size as u64)
-                ),
-            },
-        ),
-        None => ("new", format!("new, {}", human_bytes(img.size as u64))),
-    };
-    Some((
-        format!("application image: {text}"),
-        json!({
-            "state": state,
-            "bytes": img.size,
-            "sha1": crate::bundle::hex(&img.sha1),
-            "sectors_changed": sectors.map(|s| s.1),
-            "bytes_changed": sectors.map(|s| s.0),
-            "sectors": img.size.div_ceil(ota_agent::layout::SECTOR),
-        }),
-    ))
-}
-
-fn check_unsigned(ctx: &Ctx, args: &PushArgs, what: &str) -> Result<bool> {
-    if ctx.config.pubkeys.is_empty() || args.allow_unsigned {
-        return Ok(false);
-    }
-    Err(fail(
-        Kind::Verify,
-        format!("{what} is not signed, and the config's `pubkey` requires signed updates; pass --allow-unsigned to push it anyway"),
-    ))
-}
-
-/// `v1.2.3` and `1.2.3` alike; `None` when it is not a semantic version.
-fn semver_of(v: &str) -> Option<semver::Version> {
-    semver::Version::parse(v.strip_prefix(['v', 'V']).unwrap_or(v)).ok()
-}
-
-impl Want {
-    fn of(b: &Bundle, match_version: bool) -> Want {
-        Want {
-            version: b.version.clone(),
-            git_ref: b.git_ref.clone(),
-            commit: b.commit.clone(),
-            match_version,
-        }
-    }
-
-    fn runs_on(&self, info: &DeviceInfo) -> bool {
-        info.active.as_ref().is_some_and(|a| {
-            a.commit == self.commit
-                && a.git_ref == self.git_ref
-                && (!self.match_version || a.version == self.version)
-        })
-    }
-}
-
-enum Source {
-    Ready(Bundle),
-    Github {
-        gh: Box<Github>,
-        rt: tokio::runtime::Runtime,
-        resolved: Resolved,
-    },
-}
+use crate::update::{self, image, Fetched, Update, Want};
 
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let started = Instant::now();
     crate::interrupt::install();
-    let keys = super::manifest::keys(ctx, &[])?;
-    let mut signed = false;
-    let image = app_image_file(args)?;
-    let extra: Vec<_> = image.iter().cloned().collect();
-    let (source, want) = if let (None, Some(img)) = (&args.dir, &image) {
-        check_unsigned(ctx, args, "an application image")?;
-        let b = Bundle::new(
-            "app".into(),
-            "app".into(),
-            Bundle::tree_id(std::slice::from_ref(img)),
-            vec![img.clone()],
-        )?;
-        // Each device is checked against its own image once its files are listed.
-        let w = Want {
-            version: b.version.clone(),
-            git_ref: String::new(),
-            commit: String::new(),
-            match_version: true,
-        };
-        (Source::Ready(b), w)
-    } else if let (Some(d), Some(m)) = (&args.dir, &args.manifest) {
-        let (b, by) = listed_folder(ctx, d, m, &keys)?;
-        signed = by;
-        let w = Want::of(&b, true);
-        (Source::Ready(b), w)
-    } else if let Some(d) = &args.dir {
-        check_unsigned(ctx, args, &format!("folder {}", d.display()))?;
-        let b = dir::load(d, &ctx.config.filter, args.version.as_deref(), extra)?;
-        for s in &b.skipped {
-            ctx.ui.say(&format!("skipped {s}: never followed"));
-        }
-        ctx.ui.detail(&format!(
-            "{}: {} files, {}",
-            d.display(),
-            b.files().len(),
-            human_bytes(b.total_bytes())
+    if let Some(d) = &args.stray {
+        return Err(fail(
+            Kind::Config,
+            format!(
+                "`ota push {0}`: a folder to push goes with --dir: `ota push --dir {0}`",
+                d.display()
+            ),
         ));
-        let w = Want::of(&b, true);
-        (Source::Ready(b), w)
-    } else if let Some(d) = &args.staged {
-        let raw = staged::signed_manifest(d)?;
-        let (tree_sig, filter) = super::github::signed_tree(ctx, raw.as_deref(), &keys)?;
-        let mut b = staged::load(d, &filter)?;
-        b.tree_signature =
-            super::github::bound_signature(ctx, raw.as_deref(), tree_sig, &b.git_ref, &b.commit);
-        if !keys.is_empty() {
-            match staged::signed_manifest(d)? {
-                Some(raw) => {
-                    let by = super::manifest::require_signed(
-                        &raw,
-                        &format!("{}", d.join(staged::SIGNED).display()),
-                        &keys,
-                    )?;
-                    staged::check_against(&b, &raw)?;
-                    ctx.ui.detail(&format!("signed by {}", by.line()));
-                    signed = true;
-                }
-                None => {
-                    check_unsigned(ctx, args, &format!("staged update {}", d.display()))?;
-                }
-            }
-        }
-        ctx.ui.detail(&format!(
-            "{}: {} verified files, version {}",
-            d.display(),
-            b.files().len(),
-            b.version
-        ));
-        let w = Want::of(&b, false);
-        (Source::Ready(b), w)
-    } else {
-        let rt = runtime()?;
-        let gh = {
-            // octocrab's client starts tasks of its own: build it inside the runtime.
-            let _inside = rt.enter();
-            source(ctx, &args.github)?
-        };
-        let resolved = rt.block_on(gh.resolve())?;
-        ctx.ui.detail(&describe(&resolved));
-        if resolved.manifest_asset.is_none() {
-            check_unsigned(
-                ctx,
-                args,
-                &format!("release {} (it has no manifest.json)", resolved.version),
-            )?;
-        }
-        let w = Want {
-            version: resolved.version.clone(),
-            git_ref: resolved.git_ref.clone(),
-            commit: resolved.commit.clone(),
-            match_version: false,
-        };
-        (
-            Source::Github {
-                gh: Box::new(gh),
-                rt,
-                resolved,
-            },
-            w,
-        )
-    };
-
-    let targets = ctx.targets()?;
+    }
+    let mut update = update::resolve(&ctx.config, &ctx.ui, &request(args))?;
+    let targets = report::targets_or_junit(
+        ctx.targets(),
+        args.junit.as_deref(),
+        "ota push",
+        started.elapsed().as_secs_f64(),
+    )?;
     // Ask every device first: a fleet that is up to date downloads nothing.
     let connected = on_each(&targets, |t| {
         let mut c = ctx.connect_to(t)?;
@@ -374,69 +50,58 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     });
     let any_needs = connected
         .iter()
-        .any(|r| matches!(r, Ok((_, i)) if args.force || !want.runs_on(i)));
-    let (bundle, github_stats, _temp): (Option<Bundle>, Value, Option<TempFolder>) = match source {
-        Source::Ready(b) => (Some(b), json!(null), None),
-        Source::Github {
-            mut gh,
-            rt,
-            resolved,
-        } => {
-            if any_needs {
-                gh.limits = crate::source::github::Limits::of_devices(
-                    connected
-                        .iter()
-                        .filter_map(|r| r.as_ref().ok().map(|(_, i)| i)),
-                );
-                let listing = rt.block_on(gh.listing(&resolved))?;
-                if let (false, Some(raw)) = (keys.is_empty(), &listing.manifest_raw) {
-                    let what = format!("manifest.json of {}", resolved.version);
-                    let by = super::manifest::require_signed(raw, &what, &keys)?;
-                    ctx.ui.detail(&format!("{what}: signed by {}", by.line()));
-                    signed = true;
-                }
-                for s in &listing.skipped {
-                    ctx.ui
-                        .say(&format!("skipped {s}: a device holds regular files only"));
-                }
-                let (tree_sig, filter) =
-                    super::github::signed_tree(ctx, listing.manifest_raw.as_deref(), &keys)?;
-                let (mut b, temp) = rt.block_on(gh.fetch(&resolved, &listing, &filter))?;
-                b.tree_signature = super::github::bound_signature(
-                    ctx,
-                    listing.manifest_raw.as_deref(),
-                    tree_sig,
-                    &b.git_ref,
-                    &b.commit,
-                );
-                (Some(b), gh.counters.snapshot(), temp)
-            } else {
-                (None, gh.counters.snapshot(), None)
-            }
-        }
-    };
-    let extra = if github_stats.is_null() {
-        json!({})
-    } else {
-        json!({ "github": github_stats })
-    };
-
-    if bundle.as_ref().is_some_and(|b| b.files().is_empty()) {
+        .any(|r| matches!(r, Ok((_, i)) if args.force || !update.want.runs_on(i)));
+    let infos = connected
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|(_, i)| i));
+    let fetched = update.fetch(&ctx.ui, infos, any_needs)?;
+    if fetched
+        .bundle
+        .as_ref()
+        .is_some_and(|b| b.files().is_empty())
+    {
         return Err(fail(
             Kind::Source,
             "the update has no files: pushing it would empty the device; check --dir and the config's allow, ignore and paths",
         ));
     }
+    let jobs = targets.into_iter().zip(connected).collect();
+    let outcomes = push_all(ctx, args, &update, &fetched, jobs);
+    finish(ctx, args, outcomes, started)
+}
+
+/// The update that the flags name.
+fn request(args: &PushArgs) -> update::Request<'_> {
+    update::Request {
+        dir: args.dir.as_deref(),
+        manifest: args.manifest.as_deref(),
+        staged: args.staged.as_deref(),
+        app: args.app.as_deref(),
+        version: args.version.as_deref(),
+        github: &args.github,
+        allow_unsigned: args.allow_unsigned,
+        allow_downgrade: args.allow_downgrade,
+    }
+}
+
+type Job = (Target, Result<(Client, DeviceInfo)>);
+
+/// Every device at once, each with its own progress; outcomes in target order.
+fn push_all(
+    ctx: &Ctx,
+    args: &PushArgs,
+    update: &Update,
+    fetched: &Fetched,
+    jobs: Vec<Job>,
+) -> Vec<Outcome> {
     let multi = ctx.multi() || args.junit.is_some();
     let bars = MultiProgress::new();
-    let jobs: Vec<(Target, Result<(Client, DeviceInfo)>)> =
-        targets.into_iter().zip(connected).collect();
-    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+    let extra = update::github_stats(fetched);
+    std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .into_iter()
             .map(|(target, conn)| {
-                let (bundle, want, extra, bars) = (bundle.as_ref(), &want, &extra, &bars);
-                let signed = signed;
+                let (bars, extra) = (&bars, &extra);
                 s.spawn(move || {
                     let mut progress = if multi {
                         Progress::in_multi(ctx.ui, bars, &target.label())
@@ -444,23 +109,17 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
                         Progress::new(ctx.ui)
                     };
                     let result = conn.and_then(|(mut c, before)| {
-                        if signed {
-                            refuse_downgrade(
-                                &before,
-                                bundle.map_or(&want.version, |b| &b.version),
-                                args,
-                            )?;
-                        }
-                        push_one(
+                        let job = One {
                             ctx,
-                            &mut c,
-                            &before,
-                            bundle,
-                            want,
                             args,
-                            extra.clone(),
-                            &mut progress,
-                        )
+                            want: &update.want,
+                            bundle: fetched.bundle.as_ref(),
+                        };
+                        if update.signed {
+                            let to = job.bundle.map_or(&job.want.version, |b| &b.version);
+                            update.policy.refuse_downgrade(&before, to)?;
+                        }
+                        job.push(&mut c, &before, extra.clone(), &mut progress)
                     });
                     Outcome {
                         device: target.label(),
@@ -474,8 +133,12 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
             .into_iter()
             .map(|h| h.join().expect("push worker"))
             .collect()
-    });
+    })
+}
 
+/// The JUnit file, the fleet's summary line and the report.
+fn finish(ctx: &Ctx, args: &PushArgs, outcomes: Vec<Outcome>, started: Instant) -> Result<()> {
+    let multi = ctx.multi() || args.junit.is_some();
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.junit {
         report::write_junit(path, "ota push", &outcomes, seconds)?;
@@ -568,172 +231,171 @@ fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Re
     c.simple(&Request::DropPrevious, "DropPrevious")
 }
 
-/// `--dir DIR --manifest FILE`: the files the manifest lists, checked
-/// against it, with its tree signature for provisioned agents. Returns the
-/// bundle and whether a key of the config's `pubkey` signed it.
-fn listed_folder(
-    ctx: &Ctx,
-    dir: &std::path::Path,
-    manifest: &std::path::Path,
-    keys: &[crate::signing::PublicKey],
-) -> Result<(Bundle, bool)> {
-    let raw = std::fs::read(manifest)
-        .map_err(|e| fail(Kind::Source, format!("{}: {e}", manifest.display())))?;
-    let (tree_sig, filter) = super::github::signed_tree(ctx, Some(&raw), keys)?;
-    let mut b = staged::load_listed(dir, manifest, &filter)?;
-    b.tree_signature = tree_sig;
-    let signed = if keys.is_empty() {
-        false
-    } else {
-        let what = manifest.display().to_string();
-        let by = super::manifest::require_signed(&raw, &what, keys)?;
-        ctx.ui.detail(&format!("{what}: signed by {}", by.line()));
-        true
-    };
-    ctx.ui.detail(&format!(
-        "{}: {} files checked against {}, version {}{}",
-        dir.display(),
-        b.files().len(),
-        manifest.display(),
-        b.version,
-        if b.tree_signature.is_some() {
-            ", signed for devices"
+/// One device's push: what it is given, shared by its steps.
+struct One<'a> {
+    ctx: &'a Ctx,
+    args: &'a PushArgs,
+    want: &'a Want,
+    /// `None` when nothing was fetched (every device ran the update already).
+    bundle: Option<&'a Bundle>,
+}
+
+/// The tree this device gets, and what it holds now.
+struct ForDevice {
+    bundle: Bundle,
+    active: Vec<DeviceFile>,
+    previous: Vec<DeviceFile>,
+}
+
+impl One<'_> {
+    fn label(&self, c: &Client) -> String {
+        if self.ctx.multi() {
+            format!("[{}] ", c.name())
         } else {
-            ""
+            String::new()
         }
-    ));
-    Ok((b, signed))
-}
-
-/// Anti-rollback: a signed version lower than the device's is refused.
-fn refuse_downgrade(before: &DeviceInfo, to: &str, args: &PushArgs) -> Result<()> {
-    let Some(active) = before.active.as_ref() else {
-        return Ok(());
-    };
-    if args.allow_downgrade {
-        return Ok(());
     }
-    if let (Some(new), Some(old)) = (semver_of(to), semver_of(&active.version)) {
-        if new < old {
-            return Err(fail(
-                Kind::Verify,
-                format!(
-                    "{to} is older than {} on the device: refusing a downgrade (pass --allow-downgrade to install it)",
-                    active.version
-                ),
+
+    /// One device: up-to-date check, plan, push, verdict. Prints the human
+    /// summary line; returns the device's JSON record.
+    fn push(
+        &self,
+        c: &mut Client,
+        before: &DeviceInfo,
+        extra: Value,
+        progress: &mut Progress,
+    ) -> Result<Value> {
+        let started = Instant::now();
+        // After a reboot or a drop, only this board may answer for it.
+        c.expect_id = Some(before.device_id.clone());
+        let mut doc = self.record(c, before, extra);
+        let label = self.label(c);
+        if self.want.runs_on(before) && !self.args.force {
+            doc["result"] = json!("up-to-date");
+            doc["seconds"] = json!(started.elapsed().as_secs_f64());
+            self.ctx.ui.say(&format!(
+                "{label}{}: up to date ({}, {})",
+                c.name(),
+                self.want.version,
+                state_line(before)
             ));
+            return Ok(doc);
         }
+        let Some(tree) = self.tree_for(c, before, &mut doc)? else {
+            doc["seconds"] = json!(started.elapsed().as_secs_f64());
+            return Ok(doc);
+        };
+        let p = self.plan_with_room(c, before, &tree)?;
+        if self.args.dry_run {
+            self.dry_run(c, before, &tree.bundle, &p);
+            doc["result"] = json!("dry-run");
+            doc["plan"] = json!(p);
+            return Ok(doc);
+        }
+        let outcome = push(c, &tree.bundle, &self.options(before), &mut |e| {
+            progress.handle(e)
+        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        let result = self.verdict(c, &tree.bundle, &outcome)?;
+        doc["result"] = json!(result);
+        doc["plan"] = json!(p);
+        fill_record(&mut doc, c, &outcome, seconds);
+        self.summary(c, before, &tree.bundle, &outcome, seconds);
+        Ok(doc)
     }
-    Ok(())
-}
 
-/// One device: up-to-date check, plan, push, verdict. Prints the human
-/// summary line; returns the device's JSON record.
-#[allow(clippy::too_many_arguments)]
-fn push_one(
-    ctx: &Ctx,
-    c: &mut Client,
-    before: &DeviceInfo,
-    bundle: Option<&Bundle>,
-    want: &Want,
-    args: &PushArgs,
-    extra: Value,
-    progress: &mut Progress,
-) -> Result<Value> {
-    let started = Instant::now();
-    // After a reboot or a drop, only this board may answer for it.
-    c.expect_id = Some(before.device_id.clone());
-    let from = before.active.as_ref().map(|a| a.version.clone());
-    let mut doc = json!({
-        "port": c.name(),
-        "device_id": before.device_id,
-        "from_version": from,
-        "to_version": want.version,
-        "ref": want.git_ref,
-        "commit": want.commit,
-        "files_sent": 0,
-        "bytes_sent": 0,
-    });
-    if let (Some(d), Value::Object(e)) = (doc.as_object_mut(), extra) {
-        d.extend(e);
+    /// The record's fields known before anything is sent.
+    fn record(&self, c: &Client, before: &DeviceInfo, extra: Value) -> Value {
+        let mut doc = json!({
+            "port": c.name(),
+            "device_id": before.device_id,
+            "from_version": before.active.as_ref().map(|a| a.version.clone()),
+            "to_version": self.want.version,
+            "ref": self.want.git_ref,
+            "commit": self.want.commit,
+            "files_sent": 0,
+            "bytes_sent": 0,
+        });
+        if let (Some(d), Value::Object(e)) = (doc.as_object_mut(), extra) {
+            d.extend(e);
+        }
+        doc
     }
-    let label = if ctx.multi() {
-        format!("[{}] ", c.name())
-    } else {
-        String::new()
-    };
 
-    if want.runs_on(before) && !args.force {
-        doc["result"] = json!("up-to-date");
-        doc["seconds"] = json!(started.elapsed().as_secs_f64());
-        ctx.ui.say(&format!(
-            "{label}{}: up to date ({}, {})",
-            c.name(),
-            want.version,
-            state_line(before)
-        ));
-        return Ok(doc);
+    /// The tree this device gets: the update, or for `--app` alone the
+    /// device's files with the new image; a files-only update carries the
+    /// device's image over. `None` when the device's slot holds the image already.
+    fn tree_for(
+        &self,
+        c: &mut Client,
+        before: &DeviceInfo,
+        doc: &mut Value,
+    ) -> Result<Option<ForDevice>> {
+        let bundle = self.bundle.ok_or_else(|| {
+            fail(
+                Kind::Source,
+                "internal: no bundle fetched for a device that needs it",
+            )
+        })?;
+        doc["to_version"] = json!(bundle.version);
+        let active = c.list(TreeSel::Active)?;
+        let previous = c.list(TreeSel::Previous)?;
+        let image_alone = self.args.dir.is_none() && self.args.app.is_some();
+        let bundle = match image_alone {
+            true => image::image_only(bundle, before, &active, self.args.version.as_deref())?,
+            false => bundle.clone(),
+        };
+        let label = self.label(c);
+        if image_alone && !self.args.force && image::same_image(&bundle, &active) {
+            doc["result"] = json!("up-to-date");
+            doc["to_version"] = json!(before.active.as_ref().map(|a| a.version.clone()));
+            self.ctx.ui.say(&format!(
+                "{label}{}: up to date (the slot's image is this one; {})",
+                c.name(),
+                state_line(before)
+            ));
+            return Ok(None);
+        }
+        doc["to_version"] = json!(bundle.version);
+        let bundle = image::carry_image(&bundle, &active).unwrap_or(bundle);
+        if let Some((line, value)) = image::image_line(&bundle, &active) {
+            self.ctx.ui.say(&format!("{label}{line}"));
+            doc["image"] = value;
+        }
+        Ok(Some(ForDevice {
+            bundle,
+            active,
+            previous,
+        }))
     }
-    let bundle = bundle.ok_or_else(|| {
-        fail(
-            Kind::Source,
-            "internal: no bundle fetched for a device that needs it",
-        )
-    })?;
-    doc["to_version"] = json!(bundle.version);
 
-    let active = c.list(TreeSel::Active)?;
-    let mut previous = c.list(TreeSel::Previous)?;
-    let kept_files = match (&args.dir, &args.app) {
-        (None, Some(_)) => Some(image_only(bundle, before, &active, args)?),
-        _ => None,
-    };
-    let bundle = kept_files.as_ref().unwrap_or(bundle);
-    if kept_files.is_some() && !args.force && same_image(bundle, &active) {
-        doc["result"] = json!("up-to-date");
-        doc["to_version"] = json!(before.active.as_ref().map(|a| a.version.clone()));
-        doc["seconds"] = json!(started.elapsed().as_secs_f64());
-        ctx.ui.say(&format!(
-            "{label}{}: up to date (the slot's image is this one; {})",
-            c.name(),
-            state_line(before)
-        ));
-        return Ok(doc);
-    }
-    doc["to_version"] = json!(bundle.version);
-    let carried = carry_image(bundle, &active);
-    let bundle = carried.as_ref().unwrap_or(bundle);
-    if let Some((line, value)) = image_line(bundle, &active) {
-        ctx.ui.say(&format!("{label}{line}"));
-        doc["image"] = value;
-    }
-    let mut p = plan(
-        bundle,
-        &active,
-        &previous,
-        free_sectors(before),
-        sectors_of(before.previous_only_bytes),
-    );
-    if !p.space.fits && !args.dry_run {
-        check_space(c, before, &p.space, args.drop_previous)?;
-        // The previous tree is gone: nothing of it can be reused now.
-        ctx.ui.say(&format!(
-            "{label}{}: dropped the previous tree {} to make room; it can no longer be rolled back to",
+    /// The plan; when the tree does not fit and the user allowed it, the
+    /// previous tree is dropped first (nothing of it can be reused then).
+    fn plan_with_room(&self, c: &mut Client, before: &DeviceInfo, t: &ForDevice) -> Result<Plan> {
+        let free = free_sectors(before);
+        let held = sectors_of(before.previous_only_bytes);
+        let p = plan(&t.bundle, &t.active, &t.previous, free, held);
+        if p.space.fits || self.args.dry_run {
+            return Ok(p);
+        }
+        check_space(c, before, &p.space, self.args.drop_previous)?;
+        self.ctx.ui.say(&format!(
+            "{}{}: dropped the previous tree {} to make room; it can no longer be rolled back to",
+            self.label(c),
             c.name(),
             before.previous.as_ref().map_or("", |t| t.version.as_str())
         ));
-        previous.clear();
         let now = c.hello()?;
-        p = plan(bundle, &active, &previous, free_sectors(&now), 0);
+        Ok(plan(&t.bundle, &t.active, &[], free_sectors(&now), 0))
     }
 
-    if args.dry_run {
-        doc["result"] = json!("dry-run");
-        doc["plan"] = json!(p);
-        let ui = &ctx.ui;
+    /// What a dry run prints: each file's fate, the bytes to send, the space.
+    fn dry_run(&self, c: &Client, before: &DeviceInfo, bundle: &Bundle, p: &Plan) {
+        let (ui, label) = (&self.ctx.ui, self.label(c));
+        let from = before.active.as_ref().map(|a| a.version.as_str());
         ui.say(&format!(
             "{label}dry run: {} -> {} on {}",
-            crate::terminal::escape(from.as_deref().unwrap_or("(empty)")),
+            crate::terminal::escape(from.unwrap_or("(empty)")),
             bundle.version,
             c.name()
         ));
@@ -754,66 +416,108 @@ fn push_one(
             p.unchanged
         ));
         ui.say(&format!("{label}{}", space_line(&p.space, before)));
-        return Ok(doc);
     }
 
-    let config = &ctx.config;
-    let opts = PushOptions {
-        boots: args.boots.unwrap_or(config.trial_boots),
-        window: config.window,
-        chunk: config.chunk.min(before.max_chunk as u32),
-        reboot: !args.no_reboot,
-        confirm_timeout: config.confirm_timeout,
-        reconnect_timeout: config.device_timeout,
-        resume: before.session,
-    };
-    let outcome = push(c, bundle, &opts, &mut |e| progress.handle(e))?;
-    let seconds = started.elapsed().as_secs_f64();
-    if outcome.rolled_back {
-        return Err(fail(
-            Kind::Refused,
-            format!(
-                "{}: {} did not confirm and the device rolled back to {}",
-                c.name(),
-                bundle.version,
-                outcome
-                    .device
-                    .as_ref()
-                    .and_then(|d| d.active.as_ref())
-                    .map_or("(none)", |a| a.version.as_str())
-            ),
-        ));
+    fn options(&self, before: &DeviceInfo) -> PushOptions {
+        let config = &self.ctx.config;
+        PushOptions {
+            boots: self.args.boots.unwrap_or(config.trial_boots),
+            window: config.window,
+            chunk: config.chunk.min(before.max_chunk as u32),
+            reboot: !self.args.no_reboot,
+            confirm_timeout: config.confirm_timeout,
+            reconnect_timeout: config.device_timeout,
+            resume: before.session,
+        }
     }
-    if outcome.not_restarted {
-        return Err(fail(
-            Kind::Device,
-            format!(
-                "{}: {} is committed, but {}; it starts the new tree at its next reset (`ota reboot`, or unplug it)",
-                c.name(),
-                bundle.version,
-                crate::device::agent::reboot::not_taken(),
-            ),
-        ));
+
+    /// How the push ended: `confirmed`, `started` or `committed`; a rollback,
+    /// a reboot never taken or a missing confirmation is an error.
+    fn verdict(&self, c: &Client, bundle: &Bundle, outcome: &PushOutcome) -> Result<&'static str> {
+        if outcome.rolled_back {
+            return Err(fail(
+                Kind::Refused,
+                format!(
+                    "{}: {} did not confirm and the device rolled back to {}",
+                    c.name(),
+                    bundle.version,
+                    outcome
+                        .device
+                        .as_ref()
+                        .and_then(|d| d.active.as_ref())
+                        .map_or("(none)", |a| a.version.as_str())
+                ),
+            ));
+        }
+        if outcome.not_restarted {
+            return Err(fail(
+                Kind::Device,
+                format!(
+                    "{}: {} is committed, but {}; it starts the new tree at its next reset (`ota reboot`, or unplug it)",
+                    c.name(),
+                    bundle.version,
+                    crate::device::agent::reboot::not_taken(),
+                ),
+            ));
+        }
+        if outcome.confirmed == Some(false) {
+            let state = outcome.device.as_ref().map_or(String::new(), state_line);
+            return Err(fail(
+                Kind::Device,
+                format!(
+                    "{}: {} was installed but did not confirm within {}s ({state}); it rolls back by itself when its boots run out",
+                    c.name(),
+                    bundle.version,
+                    self.ctx.config.confirm_timeout.as_secs()
+                ),
+            ));
+        }
+        Ok(match (outcome.confirmed, outcome.handed_over) {
+            (Some(true), _) => "confirmed",
+            (_, true) => "started",
+            _ => "committed",
+        })
     }
-    if outcome.confirmed == Some(false) {
-        let state = outcome.device.as_ref().map_or(String::new(), state_line);
-        return Err(fail(
-            Kind::Device,
-            format!(
-                "{}: {} was installed but did not confirm within {}s ({state}); it rolls back by itself when its boots run out",
-                c.name(),
-                bundle.version,
-                ctx.config.confirm_timeout.as_secs()
-            ),
+
+    /// The human summary line, and the modeled board time when there is one.
+    fn summary(
+        &self,
+        c: &Client,
+        before: &DeviceInfo,
+        bundle: &Bundle,
+        outcome: &PushOutcome,
+        seconds: f64,
+    ) {
+        let label = self.label(c);
+        let from = before.active.as_ref().map(|a| a.version.as_str());
+        let what = match outcome.confirmed {
+            Some(_) => "confirmed".to_string(),
+            None if outcome.handed_over => {
+                "the application runs it on trial and confirms it (`ota status` shows it)"
+                    .to_string()
+            }
+            None => "committed; it starts at the next boot".to_string(),
+        };
+        self.ctx.ui.say(&format!(
+            "{label}{} -> {} on {}: {} file(s) sent ({}), {} reused, {seconds:.1}s; {what}",
+            crate::terminal::escape(from.unwrap_or("(empty)")),
+            bundle.version,
+            c.name(),
+            outcome.files_sent,
+            human_bytes(outcome.bytes_sent),
+            outcome.files_reused,
         ));
+        if let Some(b) = c.stats.board {
+            self.ctx.ui.say(&format!(
+                "{label}on a real {} this would take about {:.1}s (flash {:.1}s, USB {:.1}s, agent CPU {:.1}s; modeled)",
+                b.model, b.seconds, b.flash_seconds, b.link_seconds, b.cpu_seconds
+            ));
+        }
     }
-    let result = match (outcome.confirmed, outcome.handed_over) {
-        (Some(true), _) => "confirmed",
-        (_, true) => "started",
-        _ => "committed",
-    };
-    doc["result"] = json!(result);
-    doc["plan"] = json!(p);
+}
+
+/// The record's fields that the push filled in.
+fn fill_record(doc: &mut Value, c: &Client, outcome: &PushOutcome, seconds: f64) {
     doc["files_sent"] = json!(outcome.files_sent);
     doc["bytes_sent"] = json!(outcome.bytes_sent);
     doc["bytes_resumed"] = json!(outcome.bytes_resumed);
@@ -823,32 +527,4 @@ fn push_one(
     doc["wire"] = json!(c.stats);
     doc["seconds"] = json!(seconds);
     doc["device"] = json!(outcome.device);
-    let state = outcome.device.as_ref().map_or(String::new(), state_line);
-    let what = match outcome.confirmed {
-        Some(true) => "confirmed".to_string(),
-        Some(false) => format!(
-            "NOT confirmed within {}s ({state})",
-            config.confirm_timeout.as_secs()
-        ),
-        None if outcome.handed_over => {
-            "the application runs it on trial and confirms it (`ota status` shows it)".to_string()
-        }
-        None => "committed; it starts at the next boot".to_string(),
-    };
-    ctx.ui.say(&format!(
-        "{label}{} -> {} on {}: {} file(s) sent ({}), {} reused, {seconds:.1}s; {what}",
-        crate::terminal::escape(from.as_deref().unwrap_or("(empty)")),
-        bundle.version,
-        c.name(),
-        outcome.files_sent,
-        human_bytes(outcome.bytes_sent),
-        outcome.files_reused,
-    ));
-    if let Some(b) = c.stats.board {
-        ctx.ui.say(&format!(
-            "{label}on a real {} this would take about {:.1}s (flash {:.1}s, USB {:.1}s, agent CPU {:.1}s; modeled)",
-            b.model, b.seconds, b.flash_seconds, b.link_seconds, b.cpu_seconds
-        ));
-    }
-    Ok(doc)
 }

@@ -28,7 +28,7 @@ impl Outcome {
                 "port": self.port,
                 "result": "failed",
                 "kind": kind_of(e).map(|k| k.name()),
-                "error": format!("{e:#}"),
+                "error": super::advice::describe(e),
             }),
         }
     }
@@ -65,7 +65,7 @@ pub fn failures(outcomes: &[Outcome]) -> Option<anyhow::Error> {
                 o.result
                     .as_ref()
                     .err()
-                    .map_or(String::new(), |e| format!("{e:#}"))
+                    .map_or(String::new(), super::advice::describe)
             )
         })
         .collect();
@@ -136,7 +136,7 @@ pub fn write_junit(path: &Path, suite: &str, outcomes: &[Outcome], seconds: f64)
                 x.push_str(&format!(
                     "      <failure type=\"{kind}\" message=\"{}\">{}</failure>\n",
                     xml(&format!("{e}")),
-                    xml(&format!("{e:#} (port {})", o.port))
+                    xml(&format!("{} (port {})", super::advice::describe(e), o.port))
                 ));
             }
         }
@@ -148,6 +148,27 @@ pub fn write_junit(path: &Path, suite: &str, outcomes: &[Outcome], seconds: f64)
     std::fs::rename(&tmp, path)
         .map_err(|e| fail(Kind::Config, format!("{}: {e}", path.display())))?;
     Ok(())
+}
+
+/// The devices to work on, or, when none was found, that failure also
+/// written to the JUnit file: a CI job that asked for a report gets one,
+/// with the run failed in it, rather than no file at all.
+pub fn targets_or_junit(
+    targets: Result<Vec<super::Target>>,
+    junit: Option<&Path>,
+    suite: &str,
+    seconds: f64,
+) -> Result<Vec<super::Target>> {
+    let (Err(e), Some(path)) = (&targets, junit) else {
+        return targets;
+    };
+    let none = Outcome {
+        device: "(no device)".to_string(),
+        port: "none found".to_string(),
+        result: Err(fail(kind_of(e).unwrap_or(Kind::Device), format!("{e:#}"))),
+    };
+    write_junit(path, suite, std::slice::from_ref(&none), seconds)?;
+    targets
 }
 
 /// Ends a command run on one device or many: one device prints its own

@@ -4,27 +4,26 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::github::{describe, runtime, source};
 use super::{print_json, Ctx};
 use crate::cli::StageArgs;
 use crate::progress::human_bytes;
 use crate::source::staged;
+use crate::update::github;
+use crate::update::policy::Policy;
 
 pub fn run(ctx: &Ctx, args: &StageArgs) -> Result<()> {
-    let rt = runtime()?;
-    // octocrab's client starts tasks of its own: build it inside the runtime.
-    let _inside = rt.enter();
-    let gh = source(ctx, &args.github)?;
-    let resolved = rt.block_on(gh.resolve())?;
-    ctx.ui.detail(&describe(&resolved));
-    let listing = rt.block_on(gh.listing(&resolved))?;
+    let gh = github::connect(&ctx.config, &ctx.ui, &args.github)?;
+    let resolved = gh.rt.block_on(gh.gh.resolve())?;
+    ctx.ui.detail(&github::describe(&resolved));
+    let listing = gh.rt.block_on(gh.gh.listing(&resolved))?;
     for s in &listing.skipped {
         ctx.ui
             .say(&format!("skipped {s}: a device holds regular files only"));
     }
-    let keys = super::manifest::keys(ctx, &[])?;
-    let (_, filter) = super::github::signed_tree(ctx, listing.manifest_raw.as_deref(), &keys)?;
-    let (bundle, _temp) = rt.block_on(gh.fetch(&resolved, &listing, &filter))?;
+    // Staging keeps the signature for the push to judge: only the filter applies here.
+    let policy = Policy::of(&ctx.config, true, true)?;
+    let (_, filter) = policy.tree_filter(&ctx.ui, listing.manifest_raw.as_deref())?;
+    let (bundle, _temp) = gh.rt.block_on(gh.gh.fetch(&resolved, &listing, &filter))?;
     let files = staged::write(&bundle, &args.out, listing.manifest_raw.as_deref())?;
     if ctx.ui.json {
         return print_json(&json!({
@@ -35,7 +34,7 @@ pub fn run(ctx: &Ctx, args: &StageArgs) -> Result<()> {
             "commit": bundle.commit,
             "files": files.len(),
             "bytes": bundle.total_bytes(),
-            "github": gh.counters.snapshot(),
+            "github": gh.gh.counters.snapshot(),
         }));
     }
     ctx.ui.say(&format!(

@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod connect;
+pub mod error;
 pub mod link;
 pub mod micropython;
 pub mod rom;

@@ -23,9 +23,40 @@ pub fn write(
     out: &Path,
     signed: Option<&[u8]>,
 ) -> anyhow::Result<Vec<BundleFile>> {
-    // Only a folder that ota staged (it carries the marker) is ever replaced:
-    // never the current folder, one of its parents, or a project that merely
-    // has a manifest.json.
+    check_replaceable(out)?;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| fail(Kind::Source, format!("{}: {e}", parent.display())))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stage".into());
+    let tmp: PathBuf = parent.join(format!(".{name}.part-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    match fill(bundle, &tmp, signed) {
+        Ok(staged) => {
+            if out.exists() {
+                std::fs::remove_dir_all(out)
+                    .map_err(|e| fail(Kind::Source, format!("{}: {e}", out.display())))?;
+            }
+            std::fs::rename(&tmp, out)
+                .map_err(|e| fail(Kind::Source, format!("{}: {e}", out.display())))?;
+            Ok(staged)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Only a folder that ota staged (it carries the marker) is ever replaced:
+/// never the current folder, one of its parents, or a project that merely
+/// has a manifest.json.
+fn check_replaceable(out: &Path) -> anyhow::Result<()> {
     let here = std::env::current_dir()
         .ok()
         .and_then(|d| d.canonicalize().ok());
@@ -53,64 +84,41 @@ pub fn write(
             ),
         ));
     }
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .map_err(|e| fail(Kind::Source, format!("{}: {e}", parent.display())))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "stage".into());
-    let tmp: PathBuf = parent.join(format!(".{name}.part-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let result = (|| -> anyhow::Result<Vec<BundleFile>> {
-        let mut staged = Vec::new();
-        for f in bundle.files() {
-            let dest = tmp.join(&f.path);
-            if let Some(d) = dest.parent() {
-                std::fs::create_dir_all(d)?;
-            }
-            std::fs::copy(f.location(), &dest)
-                .map_err(|e| fail(Kind::Source, format!("{}: {e}", dest.display())))?;
-            let expect = Expect {
-                size: Some(f.size as u64),
-                sha1: Some(f.sha1),
-                sha256: f.sha256,
-            };
-            staged.push(verify_file(&f.path, &dest, expect, true)?);
+    Ok(())
+}
+
+/// The stage's files, each verified as copied, its manifest, marker and
+/// the release's signed manifest, written into `tmp`.
+fn fill(bundle: &Bundle, tmp: &Path, signed: Option<&[u8]>) -> anyhow::Result<Vec<BundleFile>> {
+    let mut staged = Vec::new();
+    for f in bundle.files() {
+        let dest = tmp.join(&f.path);
+        if let Some(d) = dest.parent() {
+            std::fs::create_dir_all(d)?;
         }
-        let mut m = Manifest::of_files(&bundle.version, &staged);
-        m.git_ref = Some(bundle.git_ref.clone());
-        m.commit = Some(bundle.commit.clone());
-        m.post_update = bundle.post_update.clone();
-        m.rollback = bundle.rollback.clone();
-        std::fs::write(tmp.join(MANIFEST), m.to_json())?;
-        std::fs::write(
-            tmp.join(MARKER),
-            "written by `ota stage`; `ota stage` may replace this folder\n",
-        )?;
-        if let Some(raw) = signed {
-            std::fs::write(tmp.join(SIGNED), raw)?;
-        }
-        Ok(staged)
-    })();
-    match result {
-        Ok(staged) => {
-            if out.exists() {
-                std::fs::remove_dir_all(out)
-                    .map_err(|e| fail(Kind::Source, format!("{}: {e}", out.display())))?;
-            }
-            std::fs::rename(&tmp, out)
-                .map_err(|e| fail(Kind::Source, format!("{}: {e}", out.display())))?;
-            Ok(staged)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Err(e)
-        }
+        std::fs::copy(f.location(), &dest)
+            .map_err(|e| fail(Kind::Source, format!("{}: {e}", dest.display())))?;
+        let expect = Expect {
+            size: Some(f.size as u64),
+            sha1: Some(f.sha1),
+            sha256: f.sha256,
+        };
+        staged.push(verify_file(&f.path, &dest, expect, true)?);
     }
+    let mut m = Manifest::of_files(&bundle.version, &staged);
+    m.git_ref = Some(bundle.git_ref.clone());
+    m.commit = Some(bundle.commit.clone());
+    m.post_update = bundle.post_update.clone();
+    m.rollback = bundle.rollback.clone();
+    std::fs::write(tmp.join(MANIFEST), m.to_json())?;
+    std::fs::write(
+        tmp.join(MARKER),
+        "written by `ota stage`; `ota stage` may replace this folder\n",
+    )?;
+    if let Some(raw) = signed {
+        std::fs::write(tmp.join(SIGNED), raw)?;
+    }
+    Ok(staged)
 }
 
 /// Reads a staged folder, verifying every file against its manifest.

@@ -63,13 +63,70 @@ impl From<Output> for Run {
 
 /// Runs `ota` in `cwd` with `args`.
 pub fn run(cwd: &Path, args: &[&str]) -> Run {
-    ota()
-        .current_dir(cwd)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ota runs")
-        .into()
+    ota_in(cwd).args(args).run()
+}
+
+/// One run of `ota` being put together: the folder it runs in, the devices
+/// it talks to, its arguments and environment; stdin is closed.
+///
+/// `ota_in(d).port("sim:p.img").args(&["push", "--dir", "app"]).ok()`
+pub struct Ota {
+    cmd: Command,
+}
+
+/// `ota`, to be run in `cwd`.
+pub fn ota_in(cwd: &Path) -> Ota {
+    let mut cmd = ota();
+    cmd.current_dir(cwd).stdin(Stdio::null());
+    Ota { cmd }
+}
+
+impl Ota {
+    /// `--port PORT`; called again for each further device.
+    pub fn port(mut self, port: &str) -> Ota {
+        self.cmd.args(["--port", port]);
+        self
+    }
+
+    /// `--port` for each of `ports`.
+    pub fn ports<S: AsRef<str>>(self, ports: &[S]) -> Ota {
+        ports.iter().fold(self, |o, p| o.port(p.as_ref()))
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Ota {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Ota {
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Ota {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs it to the end, whatever its exit code.
+    pub fn run(mut self) -> Run {
+        self.cmd.output().expect("ota runs").into()
+    }
+
+    /// Runs it, and asserts that it succeeded.
+    pub fn ok(self) -> Run {
+        self.run().ok()
+    }
+
+    /// Runs it with `--json`, asserts that it succeeded, and gives its document.
+    pub fn json(self) -> serde_json::Value {
+        self.arg("--json").ok().json()
+    }
+
+    /// The command as built, to spawn it (a run that is stopped or followed while it runs).
+    pub fn command(self) -> Command {
+        self.cmd
+    }
 }
 
 /// Deterministic bytes.
@@ -106,7 +163,9 @@ pub fn write(dir: &Path, rel: &str, bytes: &[u8]) {
 
 /// `ota ls --long --json` as (path, sha1) pairs.
 pub fn device_files(cwd: &Path, port: &str) -> Vec<(String, String)> {
-    let doc = run(cwd, &["--port", port, "--json", "ls", "--long"])
+    let doc = ota_in(cwd)
+        .port(port)
+        .args(&["--json", "ls", "--long"])
         .ok()
         .json();
     doc["files"]
@@ -155,7 +214,12 @@ pub fn tree_of(dir: &Path) -> Vec<(String, String)> {
 }
 
 pub fn status(cwd: &Path, port: &str) -> serde_json::Value {
-    run(cwd, &["--port", port, "--json", "status"]).ok().json()["device"].clone()
+    ota_in(cwd)
+        .port(port)
+        .args(&["--json", "status"])
+        .ok()
+        .json()["device"]
+        .clone()
 }
 
 /// `ota agent sim` as a child process; killed when dropped.

@@ -7,20 +7,10 @@ use common::*;
 use ota_agent::hash::git_blob_sha1;
 use ota_agent::layout::{State, VERSION_JSON_MAX};
 use ota_agent::ram_flash::RamFlash;
-use ota_agent::{Agent, BootOutcome, Store};
+use ota_agent::{Agent, BootOutcome};
 use ota_protocol::{Begin, Entry, ErrorCode, Request};
 
 const SECTORS: u32 = 192;
-
-fn fresh() -> Agent<RamFlash> {
-    Agent::boot(RamFlash::new(flash_size(SECTORS)), 0, SECTORS, CONFIG)
-        .unwrap()
-        .0
-}
-
-fn reboot(agent: Agent<RamFlash>) -> (Agent<RamFlash>, BootOutcome) {
-    Agent::boot(agent.into_store().into_flash(), 0, SECTORS, CONFIG).unwrap()
-}
 
 fn files(n: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
     (0..n)
@@ -33,23 +23,9 @@ fn files(n: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn begin<'a>(entries: u16, total: u64) -> Request<'a> {
-    Request::Begin(Begin {
-        session: 1,
-        entries,
-        total_bytes: total,
-        version: "v9",
-        git_ref: "main",
-        commit: "c",
-        post_update: None,
-        rollback: None,
-        signature: None,
-    })
-}
-
 #[test]
 fn same_tree_again_sends_nothing() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let t = Tree::new("v1", files(12, 0));
     assert_eq!(push(&mut a, &t, 0).unwrap().files, 12);
     assert_eq!(push(&mut a, &t, 0).unwrap(), Sent::default());
@@ -57,7 +33,7 @@ fn same_tree_again_sends_nothing() {
 
 #[test]
 fn changed_file_alone_is_sent_and_rename_sends_nothing() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let mut t = Tree::new("v1", files(50, 0));
     push(&mut a, &t, 0).unwrap();
     t.files[7].1 = content(999, 1234);
@@ -76,7 +52,7 @@ fn changed_file_alone_is_sent_and_rename_sends_nothing() {
 
 #[test]
 fn content_shared_within_one_update_is_sent_once() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let same = content(5, 5000);
     let t = Tree::new(
         "v1",
@@ -88,7 +64,7 @@ fn content_shared_within_one_update_is_sent_once() {
 
 #[test]
 fn empty_files_arrive() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let t = Tree::new(
         "v1",
         vec![
@@ -102,40 +78,20 @@ fn empty_files_arrive() {
 
 #[test]
 fn wrong_bytes_fail_the_file_and_leave_the_device_as_it_was() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let t1 = Tree::new("v1", files(3, 0));
     push(&mut a, &t1, 0).unwrap();
     let good = content(77, 3000);
     let mut bad = good.clone();
     bad[2000] ^= 1;
     assert_eq!(call(&mut a, &begin(1, 3000)), vec![R::Ready]);
-    let e = Request::Entry(Entry {
-        index: 0,
-        path: "x.bin",
-        size: 3000,
-        sha1: git_blob_sha1(&good),
-        sha256: None,
-    });
+    let e = file_entry(0, "x.bin", &good);
     assert_eq!(call(&mut a, &e), vec![R::Need(true)]);
     assert_eq!(
-        call(
-            &mut a,
-            &Request::Data {
-                entry: 0,
-                offset: 0,
-                bytes: &bad[..2048]
-            }
-        ),
+        call(&mut a, &data_at(0, 0, &bad[..2048])),
         vec![R::Ack(2048)]
     );
-    let r = call(
-        &mut a,
-        &Request::Data {
-            entry: 0,
-            offset: 2048,
-            bytes: &bad[2048..],
-        },
-    );
+    let r = call(&mut a, &data_at(0, 2048, &bad[2048..]));
     assert!(
         matches!(&r[..], [R::Error(ErrorCode::HashMismatch, _)]),
         "{r:?}"
@@ -145,21 +101,14 @@ fn wrong_bytes_fail_the_file_and_leave_the_device_as_it_was() {
         &call(&mut a, &Request::Commit { boots: 0 })[..],
         [R::Error(ErrorCode::BadState, _)]
     ));
-    let (mut a, _) = reboot(a);
+    let (mut a, _) = reboot(a, SECTORS);
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t1.files);
     // The file can be sent again, correctly, in the same session.
     let mut a2 = a;
     assert_eq!(call(&mut a2, &begin(1, 3000)), vec![R::Ready]);
     assert_eq!(call(&mut a2, &e), vec![R::Need(true)]);
     assert_eq!(
-        call(
-            &mut a2,
-            &Request::Data {
-                entry: 0,
-                offset: 0,
-                bytes: &good
-            }
-        ),
+        call(&mut a2, &data_at(0, 0, &good)),
         vec![R::Ack(3000), R::FileDone]
     );
     assert_eq!(
@@ -170,50 +119,23 @@ fn wrong_bytes_fail_the_file_and_leave_the_device_as_it_was() {
 
 #[test]
 fn resends_and_gaps_are_answered_with_the_written_offset() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let data = content(1, 5000);
     call(&mut a, &begin(1, 5000));
-    let e = Request::Entry(Entry {
-        index: 0,
-        path: "d",
-        size: 5000,
-        sha1: git_blob_sha1(&data),
-        sha256: None,
-    });
+    let e = file_entry(0, "d", &data);
     call(&mut a, &e);
     assert_eq!(
-        call(
-            &mut a,
-            &Request::Data {
-                entry: 0,
-                offset: 0,
-                bytes: &data[..1000]
-            }
-        ),
+        call(&mut a, &data_at(0, 0, &data[..1000])),
         vec![R::Ack(1000)]
     );
     // A gap: the agent says where it stands.
     assert_eq!(
-        call(
-            &mut a,
-            &Request::Data {
-                entry: 0,
-                offset: 3000,
-                bytes: &data[3000..4000]
-            }
-        ),
+        call(&mut a, &data_at(0, 3000, &data[3000..4000])),
         vec![R::Ack(1000)]
     );
     // A duplicate: same answer, nothing written twice.
     assert_eq!(
-        call(
-            &mut a,
-            &Request::Data {
-                entry: 0,
-                offset: 0,
-                bytes: &data[..1000]
-            }
-        ),
+        call(&mut a, &data_at(0, 0, &data[..1000])),
         vec![R::Ack(1000)]
     );
     assert_eq!(
@@ -221,14 +143,7 @@ fn resends_and_gaps_are_answered_with_the_written_offset() {
         vec![R::Ack(1000)]
     );
     assert_eq!(
-        call(
-            &mut a,
-            &Request::Data {
-                entry: 0,
-                offset: 1000,
-                bytes: &data[1000..]
-            }
-        ),
+        call(&mut a, &data_at(0, 1000, &data[1000..])),
         vec![R::Ack(5000), R::FileDone]
     );
     assert_eq!(
@@ -245,7 +160,7 @@ fn resends_and_gaps_are_answered_with_the_written_offset() {
 
 #[test]
 fn trial_tree_is_rolled_back_when_its_boots_run_out() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let t1 = Tree::new("v1", files(4, 0));
     let t2 = Tree::new("v2", files(4, 100));
     push(&mut a, &t1, 0).unwrap();
@@ -253,7 +168,7 @@ fn trial_tree_is_rolled_back_when_its_boots_run_out() {
     assert_eq!(a.store().state(), State::Trial { boots_left: 3 });
     let mut outcomes = Vec::new();
     for _ in 0..4 {
-        let (b, o) = reboot(a);
+        let (b, o) = reboot(a, SECTORS);
         a = b;
         outcomes.push(o);
     }
@@ -275,20 +190,20 @@ fn trial_tree_is_rolled_back_when_its_boots_run_out() {
 
 #[test]
 fn confirmed_trial_stays() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     push(&mut a, &Tree::new("v1", files(2, 0)), 0).unwrap();
     push(&mut a, &Tree::new("v2", files(2, 9)), 1).unwrap();
-    let (mut a, o) = reboot(a);
+    let (mut a, o) = reboot(a, SECTORS);
     assert_eq!(o, BootOutcome::Trial { boots_left: 0 });
     assert_eq!(call(&mut a, &Request::Confirm), vec![R::Done]);
-    let (mut a, o) = reboot(a);
+    let (mut a, o) = reboot(a, SECTORS);
     assert_eq!(o, BootOutcome::Normal);
     assert_eq!(active_tree(a.store_mut()).unwrap().0, "v2");
 }
 
 #[test]
 fn rollback_on_request_swaps_trees() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     assert!(matches!(
         &call(&mut a, &Request::Rollback)[..],
         [R::Error(ErrorCode::NoPrevious, _)]
@@ -302,7 +217,7 @@ fn rollback_on_request_swaps_trees() {
         active_tree(a.store_mut()).unwrap(),
         ("v1".to_string(), t1.files.clone())
     );
-    let (mut a, _) = reboot(a);
+    let (mut a, _) = reboot(a, SECTORS);
     assert_eq!(active_tree(a.store_mut()).unwrap().0, "v1");
     assert_eq!(a.store().previous().unwrap().header.version.as_str(), "v2");
 }
@@ -310,31 +225,17 @@ fn rollback_on_request_swaps_trees() {
 #[test]
 fn bad_and_duplicate_paths_are_refused() {
     for bad in ["/abs", "a/../b", "a//b", "", "a\\b"] {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         call(&mut a, &begin(1, 1));
-        let e = Request::Entry(Entry {
-            index: 0,
-            path: bad,
-            size: 1,
-            sha1: git_blob_sha1(b"x"),
-            sha256: None,
-        });
+        let e = file_entry(0, bad, b"x");
         assert!(
             matches!(&call(&mut a, &e)[..], [R::Error(ErrorCode::BadPath, _)]),
             "{bad:?}"
         );
     }
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     call(&mut a, &begin(2, 2));
-    let e = |i| {
-        Request::Entry(Entry {
-            index: i,
-            path: "same.py",
-            size: 1,
-            sha1: git_blob_sha1(b"x"),
-            sha256: None,
-        })
-    };
+    let e = |i| file_entry(i, "same.py", b"x");
     assert_eq!(call(&mut a, &e(0)), vec![R::Need(true)]);
     assert!(matches!(
         &call(&mut a, &e(1))[..],
@@ -344,7 +245,7 @@ fn bad_and_duplicate_paths_are_refused() {
 
 #[test]
 fn an_update_that_cannot_fit_is_refused_before_any_file_is_written() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let t1 = Tree::new("v1", files(3, 0));
     push(&mut a, &t1, 0).unwrap();
     let r = call(&mut a, &begin(1, 10 * 1024 * 1024));
@@ -357,35 +258,21 @@ fn an_update_that_cannot_fit_is_refused_before_any_file_is_written() {
     // Fits in total, but not next to the trees the device keeps: refused at the entry.
     let big = content(3, 450 * 1024);
     assert_eq!(call(&mut a, &begin(2, 750 * 1024)), vec![R::Ready]);
-    let e = |i, p| {
-        Request::Entry(Entry {
-            index: i,
-            path: p,
-            size: big.len() as u32,
-            sha1: git_blob_sha1(&big),
-            sha256: None,
-        })
-    };
+    let e = |i, p| file_entry(i, p, &big);
     assert_eq!(call(&mut a, &e(0, "a")), vec![R::Need(true)]);
     let big2 = content(4, 300 * 1024);
-    let e2 = Request::Entry(Entry {
-        index: 1,
-        path: "b",
-        size: big2.len() as u32,
-        sha1: git_blob_sha1(&big2),
-        sha256: None,
-    });
+    let e2 = file_entry(1, "b", &big2);
     assert!(matches!(
         &call(&mut a, &e2)[..],
         [R::Error(ErrorCode::NoSpace, _)]
     ));
-    let (mut a, _) = reboot(a);
+    let (mut a, _) = reboot(a, SECTORS);
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t1.files);
 }
 
 #[test]
 fn bootsel_answers_done_asks_for_the_boot_rom_and_changes_nothing() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let t = Tree::new("v1", files(2, 7));
     push(&mut a, &t, 0).unwrap();
     a.handle(&begin(1, 10), &mut |_| {});
@@ -395,13 +282,13 @@ fn bootsel_answers_done_asks_for_the_boot_rom_and_changes_nothing() {
     assert_eq!(action, ota_agent::Action::Bootsel);
     assert_eq!(replies, ["Done"]);
     assert_eq!(a.info().session, None, "the unfinished session is dropped");
-    let (mut a, _) = reboot(a);
+    let (mut a, _) = reboot(a, SECTORS);
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t.files);
 }
 
 #[test]
 fn unknown_major_version_gets_an_error_not_silence() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let r = call(&mut a, &Request::Hello { major: 2, minor: 0 });
     assert!(
         matches!(&r[..], [R::Error(ErrorCode::UnsupportedVersion, _)]),
@@ -411,7 +298,7 @@ fn unknown_major_version_gets_an_error_not_silence() {
 
 #[test]
 fn version_json_is_presented_as_the_seed_wrote_it() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     push(&mut a, &Tree::new("v1.2.3", files(1, 0)), 0).unwrap();
     let mut buf = [0u8; VERSION_JSON_MAX];
     let n = a.store().version_json(&mut buf);
@@ -423,7 +310,7 @@ fn version_json_is_presented_as_the_seed_wrote_it() {
 
 #[test]
 fn sha256_is_checked_when_declared() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let mut t = Tree::new("v1", files(3, 0));
     t.with_sha256 = true;
     push(&mut a, &t, 0).unwrap();
@@ -437,14 +324,7 @@ fn sha256_is_checked_when_declared() {
         sha256: Some([0; 32]),
     });
     call(&mut a, &e);
-    let r = call(
-        &mut a,
-        &Request::Data {
-            entry: 0,
-            offset: 0,
-            bytes: &data,
-        },
-    );
+    let r = call(&mut a, &data_at(0, 0, &data));
     assert!(
         matches!(&r[..], [R::Error(ErrorCode::HashMismatch, _)]),
         "{r:?}"
@@ -453,7 +333,7 @@ fn sha256_is_checked_when_declared() {
 
 #[test]
 fn journal_wraps_and_survives_cuts_at_the_wrap() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     push(&mut a, &Tree::new("v1", files(2, 0)), 0).unwrap();
     push(&mut a, &Tree::new("v2", files(2, 5)), 0).unwrap();
     // Each rollback is one record: 300 of them wrap the two journal sectors twice.
@@ -464,7 +344,7 @@ fn journal_wraps_and_survives_cuts_at_the_wrap() {
             "rollback {i}"
         );
     }
-    let (mut a, _) = reboot(a);
+    let (mut a, _) = reboot(a, SECTORS);
     assert_eq!(active_tree(a.store_mut()).unwrap().0, "v2");
     // Cut at each of the next 300 operations (crossing a wrap): one tree or the other, always.
     let base = a.into_store().into_flash();
@@ -472,11 +352,11 @@ fn journal_wraps_and_survives_cuts_at_the_wrap() {
         for n in 0..300u64 {
             let mut flash = base.clone();
             flash.cut_at(k + 2 * n, n);
-            let mut a = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+            let mut a = reopen(flash, SECTORS);
             while call(&mut a, &Request::Rollback) == vec![R::Done] {}
             let mut flash = a.into_store().into_flash();
             flash.power_on();
-            let mut a = Agent::boot(flash, 0, SECTORS, CONFIG).unwrap().0;
+            let mut a = boot(flash, SECTORS).0;
             let v = active_tree(a.store_mut()).unwrap().0;
             assert!(v == "v1" || v == "v2");
             assert_eq!(call(&mut a, &Request::Rollback), vec![R::Done]);
@@ -489,11 +369,11 @@ fn garbage_flash_opens_as_an_empty_store() {
     let mut flash = RamFlash::new(flash_size(SECTORS));
     let noise = content(42, flash_size(SECTORS));
     embedded_storage::nor_flash::NorFlash::write(&mut flash, 0, &noise).unwrap();
-    let mut a = Agent::boot(flash, 0, SECTORS, CONFIG).unwrap().0;
+    let mut a = boot(flash, SECTORS).0;
     assert_eq!(a.store().state(), State::Empty);
     let t = Tree::new("v1", files(5, 0));
     push(&mut a, &t, 0).unwrap();
-    let (mut a, _) = reboot(a);
+    let (mut a, _) = reboot(a, SECTORS);
     assert_eq!(active_tree(a.store_mut()).unwrap().1, t.files);
 }
 
@@ -549,13 +429,7 @@ mod provisioned {
         });
         let mut out = call(a, &begin);
         for (i, (p, b)) in tree.files.iter().enumerate() {
-            let e = Request::Entry(Entry {
-                index: i as u16,
-                path: p,
-                size: b.len() as u32,
-                sha1: git_blob_sha1(b),
-                sha256: None,
-            });
+            let e = file_entry(i as u16, p, b);
             out.extend(call(a, &e));
         }
         out
@@ -563,7 +437,7 @@ mod provisioned {
 
     #[test]
     fn a_provisioned_agent_takes_signed_trees_only() {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         let (k, other) = (key(1), key(2));
         assert_eq!(provision(&mut a, &[&k], None), vec![R::Done]);
         assert_eq!(a.info().keys, 1);
@@ -585,7 +459,7 @@ mod provisioned {
             "{r:?}"
         );
         // Keys survive a reboot.
-        let (a, _) = reboot(a);
+        let (a, _) = reboot(a, SECTORS);
         assert_eq!(a.info().keys, 1);
     }
 
@@ -594,11 +468,7 @@ mod provisioned {
         let r = declare(a, tree, Some(signer));
         for (i, need) in r.iter().skip(1).enumerate() {
             if *need == R::Need(true) {
-                let data = Request::Data {
-                    entry: i as u16,
-                    offset: 0,
-                    bytes: &tree.files[i].1,
-                };
+                let data = data_at(i as u16, 0, &tree.files[i].1);
                 assert!(call(a, &data).contains(&R::FileDone));
             }
         }
@@ -607,7 +477,7 @@ mod provisioned {
 
     #[test]
     fn a_host_cannot_roll_a_provisioned_agent_back_onto_an_unchecked_tree() {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         let k = key(1);
         let (t1, t2, t3) = (
             Tree::new("v1", files(2, 0)),
@@ -629,7 +499,7 @@ mod provisioned {
 
     #[test]
     fn changing_keys_needs_a_signature_by_a_held_key() {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         let (k, other) = (key(1), key(2));
         provision(&mut a, &[&k], None);
         let r = provision(&mut a, &[&other], None);
@@ -643,7 +513,7 @@ mod provisioned {
 
     #[test]
     fn a_power_cut_while_provisioning_leaves_the_old_keys_or_the_new() {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         provision(&mut a, &[&key(1)], None);
         let base = a.into_store().into_flash();
         let old = [key(1).verifying_key().to_bytes()];
@@ -654,7 +524,7 @@ mod provisioned {
         for k in 0..3 {
             let mut flash = base.clone();
             flash.cut_at(k, k + 1);
-            let mut a = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+            let mut a = reopen(flash, SECTORS);
             let raw = new.concat();
             let auth = Some(Signature(
                 key(1)
@@ -668,7 +538,7 @@ mod provisioned {
             call(&mut a, &Request::Provision { keys: &raw, auth });
             let mut flash = a.into_store().into_flash();
             flash.power_on();
-            let a = Agent::boot(flash, 0, SECTORS, CONFIG).unwrap().0;
+            let a = boot(flash, SECTORS).0;
             let keys = a.store().keys().to_vec();
             // The key count moves with the keys, in the same record.
             let n = a.store().key_changes();
@@ -682,7 +552,7 @@ mod provisioned {
 
 #[test]
 fn a_tree_that_never_confirmed_is_not_kept_to_roll_back_to() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let (t1, t2, t3) = (
         Tree::new("v1", files(2, 0)),
         Tree::new("v2", files(2, 40)),
@@ -702,7 +572,7 @@ fn a_tree_that_never_confirmed_is_not_kept_to_roll_back_to() {
 
 #[test]
 fn small_files_share_sectors_page_by_page_each_one_contiguous_range() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let free = a.store().free_sectors();
     let tiny: Vec<(String, Vec<u8>)> = (0..40)
         .map(|i| (format!("t{i:02}.txt"), content(i, 8 + i as usize * 30)))
@@ -729,14 +599,14 @@ fn small_files_share_sectors_page_by_page_each_one_contiguous_range() {
     ranges.sort();
     assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "{ranges:?}");
     // After a reboot the packed files still read back, and a new tree reuses them.
-    let (mut a, _) = reboot(a);
+    let (mut a, _) = reboot(a, SECTORS);
     let sent = push(&mut a, &Tree::new("v2", tiny.clone()), 0).unwrap();
     assert_eq!(sent.files, 0);
 }
 
 #[test]
 fn a_small_file_is_not_written_twice_in_one_session() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let bytes = content(5, 600);
     let begin = Request::Begin(Begin {
         session: 9,
@@ -759,27 +629,13 @@ fn a_small_file_is_not_written_twice_in_one_session() {
     });
     assert_eq!(call(&mut a, &entry), vec![R::Need(true)]);
     // Wrong bytes: the hash fails once the file is complete.
-    let r = call(
-        &mut a,
-        &Request::Data {
-            entry: 0,
-            offset: 0,
-            bytes: &bytes,
-        },
-    );
+    let r = call(&mut a, &data_at(0, 0, &bytes));
     assert!(
         matches!(&r[..], [R::Error(ErrorCode::HashMismatch, _)]),
         "{r:?}"
     );
     // Sent again from byte 0: its pages are programmed, so it is refused, not rewritten.
-    let r = call(
-        &mut a,
-        &Request::Data {
-            entry: 0,
-            offset: 0,
-            bytes: &bytes,
-        },
-    );
+    let r = call(&mut a, &data_at(0, 0, &bytes));
     assert!(
         matches!(&r[..], [R::Error(ErrorCode::BadState, d)] if d.contains("push again")),
         "{r:?}"

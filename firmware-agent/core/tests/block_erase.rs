@@ -10,7 +10,6 @@ use embedded_storage::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
 use ota_agent::layout::{JOURNAL_SECTORS, SECTOR};
 use ota_agent::ram_flash::{RamFlash, RamFlashError};
 use ota_agent::timed_flash::{FlashTiming, TimedFlash};
-use ota_agent::{Agent, Store};
 
 /// A RAM flash that notes every erase, as (first sector, sectors).
 struct Recording {
@@ -48,7 +47,7 @@ impl NorFlash for Recording {
 fn a_large_file_on_a_fresh_store_is_erased_in_blocks() {
     // 96 sectors: six 64 KiB blocks, the journal in the first.
     let flash = TimedFlash::new(RamFlash::new(flash_size(96)), FlashTiming::W25Q16JV);
-    let mut agent = Agent::boot(flash, 0, 96, CONFIG).unwrap().0;
+    let mut agent = boot(flash, 96).0;
     let tree = Tree::new(
         "v1",
         vec![
@@ -75,7 +74,7 @@ fn a_block_is_erased_whole_for_the_last_sectors_of_a_file_once_that_pays() {
     // block of sectors 64..80 holds nothing committed: one 150 ms erase for
     // its eight sectors instead of eight of 45 ms.
     let flash = TimedFlash::new(RamFlash::new(flash_size(96)), FlashTiming::W25Q16JV);
-    let mut agent = Agent::boot(flash, 0, 96, CONFIG).unwrap().0;
+    let mut agent = boot(flash, 96).0;
     let old = Tree::new("v1", vec![("c.txt".into(), content(3, 9000))]);
     push(&mut agent, &old, 0).unwrap();
     let before = agent.store_mut().flash_mut().work();
@@ -97,7 +96,7 @@ fn a_block_is_erased_whole_for_the_last_sectors_of_a_file_once_that_pays() {
 fn a_sectors_only_driver_still_gets_correct_bytes() {
     let timing = FlashTiming::W25Q16JV.sectors_only();
     let flash = TimedFlash::new(RamFlash::new(flash_size(96)), timing);
-    let mut agent = Agent::boot(flash, 0, 96, CONFIG).unwrap().0;
+    let mut agent = boot(flash, 96).0;
     let tree = Tree::new("v1", vec![("big.bin".into(), content(2, 150 * 1024))]);
     push(&mut agent, &tree, 0).unwrap();
     assert_eq!(agent.store_mut().flash_mut().work().block_erases, 0);
@@ -155,7 +154,7 @@ fn no_erase_touches_a_committed_sector_over_many_updates() {
         inner: RamFlash::new(flash_size(SECTORS)),
         erases: Vec::new(),
     };
-    let mut agent = Agent::boot(flash, 0, SECTORS, CONFIG).unwrap().0;
+    let mut agent = boot(flash, SECTORS).0;
     let mut rng = Rng(0x0B10_C4E5_A5E0_0001);
     let mut tree: Option<Tree> = None;
     let (mut blocks, mut sectors) = (0, 0);
@@ -183,7 +182,7 @@ fn no_erase_touches_a_committed_sector_over_many_updates() {
         // Every few updates, a reboot: the store opens on what is in flash.
         if n % 7 == 0 {
             let flash = agent.into_store().into_flash();
-            agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+            agent = reopen(flash, SECTORS);
         }
         assert_eq!(
             active_tree(agent.store_mut()).unwrap().1,

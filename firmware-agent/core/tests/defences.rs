@@ -4,46 +4,20 @@
 mod common;
 
 use common::*;
-use ota_agent::hash::git_blob_sha1;
 use ota_agent::ram_flash::RamFlash;
 use ota_agent::{Agent, SESSION_IDLE_MS};
-use ota_protocol::{Begin, Entry, ErrorCode, Request};
+use ota_protocol::{ErrorCode, Request};
 
 const SECTORS: u32 = 192;
 
-fn fresh() -> Agent<RamFlash> {
-    Agent::boot(RamFlash::new(flash_size(SECTORS)), 0, SECTORS, CONFIG)
-        .unwrap()
-        .0
-}
-
-fn begin<'a>(entries: u16, total: u64) -> Request<'a> {
-    Request::Begin(Begin {
-        session: 1,
-        entries,
-        total_bytes: total,
-        version: "v9",
-        git_ref: "main",
-        commit: "c",
-        post_update: None,
-        rollback: None,
-        signature: None,
-    })
-}
-
+/// Entry `index` at `path`: a one-byte file, a different byte for each index.
 fn entry(index: u16, path: &str) -> Request<'_> {
-    Request::Entry(Entry {
-        index,
-        path,
-        size: 1,
-        sha1: git_blob_sha1(&[b'a' + index as u8]),
-        sha256: None,
-    })
+    file_entry(index, path, &[b'a' + index as u8])
 }
 
 #[test]
 fn an_empty_begin_is_refused_and_the_device_keeps_its_tree() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     let t1 = Tree::new("v1", vec![("main.py".into(), content(1, 100))]);
     push(&mut a, &t1, 0).unwrap();
     let r = call(&mut a, &begin(0, 0));
@@ -71,7 +45,7 @@ fn paths_unsafe_on_some_host_are_refused() {
         "trail. ",
         "a./b",
     ] {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         call(&mut a, &begin(1, 1));
         let r = call(&mut a, &entry(0, bad));
         assert!(
@@ -91,7 +65,7 @@ fn paths_in_conflict_with_an_earlier_entry_are_refused() {
         (&["a/b/c.py", "A/B"], 1),
     ];
     for (paths, bad) in cases {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         call(&mut a, &begin(paths.len() as u16, paths.len() as u64));
         for (i, p) in paths.iter().enumerate() {
             let r = call(&mut a, &entry(i as u16, p));
@@ -107,7 +81,7 @@ fn paths_in_conflict_with_an_earlier_entry_are_refused() {
     }
     // Neighbours that only look alike are fine.
     let ok = ["lib/a.py", "library.py", "lib2/x", "lib/b.py"];
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     call(&mut a, &begin(ok.len() as u16, ok.len() as u64));
     for (i, p) in ok.iter().enumerate() {
         assert_eq!(
@@ -120,7 +94,7 @@ fn paths_in_conflict_with_an_earlier_entry_are_refused() {
 
 #[test]
 fn an_idle_session_is_dropped_and_a_request_restarts_the_count() {
-    let mut a = fresh();
+    let mut a = fresh(SECTORS);
     assert_eq!(call(&mut a, &begin(1, 1)), vec![R::Ready]);
     assert!(!a.idle(SESSION_IDLE_MS - 1));
     assert_eq!(call(&mut a, &entry(0, "main.py")), vec![R::Need(true)]);
@@ -169,7 +143,7 @@ mod security {
 
     #[test]
     fn a_signed_tree_older_than_the_confirmed_release_is_refused_whatever_the_host_says() {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         let k = key(1);
         provision(&mut a, &k, None);
         push_signed(&mut a, &tree("v2.0.0", 1), 0, Some(&k)).unwrap();
@@ -193,7 +167,7 @@ mod security {
 
     #[test]
     fn a_trial_raises_the_security_version_only_once_it_confirms() {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         let k = key(1);
         provision(&mut a, &k, None);
         push_signed(&mut a, &tree("v1.0.0", 1), 0, Some(&k)).unwrap();
@@ -211,13 +185,13 @@ mod security {
         );
         // It survives a reboot.
         let flash = a.into_store().into_flash();
-        let a = Agent::boot(flash, 0, SECTORS, CONFIG).unwrap().0;
+        let a = boot(flash, SECTORS).0;
         assert_eq!(a.info().security_version, security_version("v1.1.0"));
     }
 
     #[test]
     fn a_key_change_authorisation_cannot_be_replayed() {
-        let mut a = fresh();
+        let mut a = fresh(SECTORS);
         let (k1, k2) = (key(1), key(2));
         provision(&mut a, &k1, None);
         assert_eq!(a.info().key_changes, 1);

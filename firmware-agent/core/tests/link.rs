@@ -4,10 +4,9 @@
 mod common;
 
 use common::*;
-use ota_agent::hash::git_blob_sha1;
 use ota_agent::ram_flash::RamFlash;
 use ota_agent::{link_buffer_for, Action, Agent, AgentLink};
-use ota_protocol::{decode_reply, encode_frame, Begin, Decoder, Entry, Reply, Request};
+use ota_protocol::{decode_reply, encode_frame, Begin, Decoder, Reply, Request};
 
 const N: usize = link_buffer_for(1024);
 
@@ -37,7 +36,7 @@ fn replies(bytes: &[u8]) -> Vec<String> {
 
 #[test]
 fn a_whole_update_byte_by_byte_with_noise() {
-    let (mut agent, _) = Agent::boot(RamFlash::new(flash_size(64)), 0, 64, CONFIG).unwrap();
+    let mut agent = fresh(64);
     let mut link = AgentLink::<N>::new();
     assert_eq!(AgentLink::<N>::max_chunk(), 1024);
     let data = content(3, 3000);
@@ -54,19 +53,9 @@ fn a_whole_update_byte_by_byte_with_noise() {
         rollback: None,
         signature: None,
     })));
-    wire.extend(frame(&Request::Entry(Entry {
-        index: 0,
-        path: "main.py",
-        size: 3000,
-        sha1: git_blob_sha1(&data),
-        sha256: None,
-    })));
+    wire.extend(frame(&file_entry(0, "main.py", &data)));
     for (i, c) in data.chunks(1024).enumerate() {
-        wire.extend(frame(&Request::Data {
-            entry: 0,
-            offset: (i * 1024) as u32,
-            bytes: c,
-        }));
+        wire.extend(frame(&data_at(0, (i * 1024) as u32, c)));
         wire.extend(b"\x13noise");
     }
     wire.extend(frame(&Request::Commit { boots: 0 }));
@@ -107,7 +96,7 @@ fn a_whole_update_byte_by_byte_with_noise() {
 
 #[test]
 fn a_frame_that_is_not_a_request_is_answered_with_an_error() {
-    let (mut agent, _) = Agent::boot(RamFlash::new(flash_size(16)), 0, 16, CONFIG).unwrap();
+    let mut agent = fresh(16);
     let mut link = AgentLink::<N>::new();
     let mut scratch = [0u8; 64];
     let mut wire = [0u8; 80];

@@ -12,14 +12,8 @@ use ota_protocol::Request;
 
 const SECTORS: u32 = 96;
 
-fn boot(flash: RamFlash) -> Agent<RamFlash> {
-    Agent::boot(flash, 0, SECTORS, CONFIG)
-        .expect("store opens after any power cut")
-        .0
-}
-
 fn with_tree(tree: &Tree) -> RamFlash {
-    let mut agent = boot(RamFlash::new(flash_size(SECTORS)));
+    let mut agent = fresh(SECTORS);
     push(&mut agent, tree, 0).expect("first push");
     agent.into_store().into_flash()
 }
@@ -70,7 +64,7 @@ fn power_cut_at_every_operation_of_an_update() {
     let (old, new) = realistic_update();
     let base = with_tree(&old);
 
-    let mut dry = boot(base.clone());
+    let mut dry = boot(base.clone(), SECTORS).0;
     let sent = push(&mut dry, &new, 3).expect("update without a cut");
     assert!(
         sent.files < new.files.len(),
@@ -86,7 +80,7 @@ fn power_cut_at_every_operation_of_an_update() {
         let mut flash = update_then_boot(flash, &new, 3, 0);
         assert!(flash.is_dead(), "cut at op {k} falls inside the sequence");
         flash.power_on();
-        let mut agent = boot(flash);
+        let mut agent = boot(flash, SECTORS).0;
         if check_old_or_new(agent.store_mut(), &old, &new) {
             saw_new += 1;
         } else {
@@ -133,7 +127,7 @@ fn power_cut_during_block_erases_ahead_of_the_data() {
         let mut flash = update_then_boot(flash, &new, 3, 0);
         assert!(flash.is_dead(), "cut at op {k} falls inside the sequence");
         flash.power_on();
-        let mut agent = boot(flash);
+        let mut agent = boot(flash, SECTORS).0;
         if check_old_or_new(agent.store_mut(), &old, &new) {
             saw_new += 1;
         } else {
@@ -194,7 +188,7 @@ fn random_tree(rng: &mut Rng, version: String, from: Option<&Tree>) -> Tree {
 
 /// The update, a reboot, then a confirm, a rollback or nothing; stops where the power died.
 fn update_then_boot(flash: RamFlash, new: &Tree, boots: u8, then: u64) -> RamFlash {
-    let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+    let mut agent = reopen(flash, SECTORS);
     let pushed = push(&mut agent, new, boots);
     let flash = agent.into_store().into_flash();
     if pushed.is_err() || flash.is_dead() {
@@ -236,7 +230,7 @@ fn ten_thousand_random_power_cuts() {
             assert!(flash.is_dead(), "the cut falls inside the sequence");
             cuts += 1;
             flash.power_on();
-            let mut agent = boot(flash);
+            let mut agent = boot(flash, SECTORS).0;
             if check_old_or_new(agent.store_mut(), &old, &new) {
                 saw_new += 1;
             } else {
@@ -266,18 +260,18 @@ fn previous_tree(store: &mut Store<RamFlash>) -> Option<(String, common::Files)>
 #[test]
 fn power_cut_at_every_operation_of_dropping_the_previous_tree() {
     let (old, new) = realistic_update();
-    let mut agent = boot(with_tree(&old));
+    let mut agent = boot(with_tree(&old), SECTORS).0;
     push(&mut agent, &new, 0).expect("second push");
     let base = agent.into_store().into_flash();
     let drop = |flash: RamFlash| {
-        let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+        let mut agent = reopen(flash, SECTORS);
         call(&mut agent, &Request::DropPrevious);
         agent.into_store().into_flash()
     };
     let done = drop(base.clone());
     let ops = done.ops() - base.ops();
     assert!(ops > 0, "dropping the previous tree writes a record");
-    let mut agent = boot(done);
+    let mut agent = boot(done, SECTORS).0;
     assert!(
         previous_tree(agent.store_mut()).is_none(),
         "uncut, it is dropped"
@@ -294,7 +288,7 @@ fn power_cut_at_every_operation_of_dropping_the_previous_tree() {
         let mut flash = drop(flash);
         assert!(flash.is_dead());
         flash.power_on();
-        let mut agent = boot(flash);
+        let mut agent = boot(flash, SECTORS).0;
         let (v, files) = active_tree(agent.store_mut()).expect("the active tree stays");
         assert_eq!((v.as_str(), &files), (new.version.as_str(), &new.files));
         match previous_tree(agent.store_mut()) {
@@ -318,7 +312,7 @@ fn power_cut_at_every_operation_of_a_failed_trial_and_its_rollback() {
     // A one-boot trial that never confirms: the first boot spends it, the
     // second rolls back and remembers the failure.
     let run = |flash: RamFlash| {
-        let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+        let mut agent = reopen(flash, SECTORS);
         let pushed = push(&mut agent, &new, 1);
         let mut flash = agent.into_store().into_flash();
         for _ in 0..2 {
@@ -339,7 +333,7 @@ fn power_cut_at_every_operation_of_a_failed_trial_and_its_rollback() {
         let mut flash = run(flash);
         assert!(flash.is_dead());
         flash.power_on();
-        let mut agent = boot(flash);
+        let mut agent = boot(flash, SECTORS).0;
         let failed = agent.store().record().history.previous_failed;
         let on_new = check_old_or_new(agent.store_mut(), &old, &new);
         if failed.is_some() {
@@ -370,7 +364,7 @@ fn power_cut_at_every_operation_of_a_signed_update_keeps_the_security_counters()
     let key = SigningKey::from_bytes(&[9; 32]);
     let (mut old, mut new) = realistic_update();
     (old.version, new.version) = ("v1.0.0".into(), "v1.1.0".into());
-    let mut agent = boot(RamFlash::new(flash_size(SECTORS)));
+    let mut agent = fresh(SECTORS);
     let raw = key.verifying_key().to_bytes();
     call(
         &mut agent,
@@ -383,7 +377,7 @@ fn power_cut_at_every_operation_of_a_signed_update_keeps_the_security_counters()
     let base = agent.into_store().into_flash();
 
     let signed_update = |flash: RamFlash| {
-        let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+        let mut agent = reopen(flash, SECTORS);
         if push_signed(&mut agent, &new, 3, Some(&key)).is_err()
             || agent.store_mut().flash_mut().is_dead()
         {
@@ -400,7 +394,7 @@ fn power_cut_at_every_operation_of_a_signed_update_keeps_the_security_counters()
         let mut flash = signed_update(flash);
         assert!(flash.is_dead(), "cut at op {k} falls inside the sequence");
         flash.power_on();
-        let mut agent = boot(flash);
+        let mut agent = boot(flash, SECTORS).0;
         let is_new = check_old_or_new(agent.store_mut(), &old, &new);
         let info = agent.info();
         let confirmed = info.state == ota_protocol::TreeState::Confirmed;

@@ -30,8 +30,8 @@ pub const MANUFACTURER: &str = "ota";
 pub const PRODUCT: &str = "ota agent";
 
 /// Receive buffer for Data frames with 4 KiB payloads: 3 KiB more RAM than
-/// 1 KiB frames buy a wire overhead of 1.4% instead of 3.2% (see the README's
-/// Performance section).
+/// 1 KiB frames buy a wire overhead of 1.4% instead of 3.2% (see
+/// docs/performance.md).
 pub const LINK_BUFFER: usize = link_buffer_for(4096);
 pub type Link = AgentLink<LINK_BUFFER>;
 

@@ -11,9 +11,9 @@ use serde::Serialize;
 
 use crate::bundle::hex;
 use crate::device::agent::silence;
+use crate::device::error;
 use crate::device::link::line_control::Running;
 use crate::device::link::transport::Transport;
-use crate::exit::{fail, Kind};
 
 /// A tree on the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,8 +32,7 @@ pub struct DeviceInfo {
     pub protocol: String,
     pub agent_version: String,
     pub device_id: String,
-    /// "empty", "confirmed" or "trial".
-    pub state: String,
+    pub state: TreeStatus,
     pub boots_left: Option<u8>,
     pub active: Option<TreeSummary>,
     pub previous: Option<TreeSummary>,
@@ -45,11 +44,8 @@ pub struct DeviceInfo {
     pub session: Option<u32>,
     /// Provisioned release keys: when non-zero, the agent takes signed trees only.
     pub keys: u8,
-    /// The application slot: "empty", "invalid" (never run) or "valid".
-    pub app: String,
-    /// The active tree's application image: "none" (it carries none),
-    /// "installed" (the slot holds it) or "pending" (copied at the next boot).
-    pub image: String,
+    pub app: SlotState,
+    pub image: ImageStatus,
     /// What the trees' trials came to.
     pub history: TrialHistory,
     /// Flash only the previous tree uses: what `push --drop-previous` frees.
@@ -61,6 +57,62 @@ pub struct DeviceInfo {
     /// A new number at each start of the agent: the same one after a
     /// reboot was asked for means the device never restarted.
     pub boot_id: u32,
+}
+
+impl DeviceInfo {
+    /// True for the MicroPython agent (it names itself so in Info): a board
+    /// with a filesystem, no application slot and no release keys.
+    pub fn micropython(&self) -> bool {
+        self.agent_version.starts_with("micropython")
+    }
+}
+
+/// Whether the device holds a tree, and whether it is on trial (the boots
+/// left are in [`DeviceInfo::boots_left`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TreeStatus {
+    Empty,
+    Confirmed,
+    Trial,
+}
+
+/// The application slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlotState {
+    Empty,
+    /// An image is there, but it never ran (a copy was cut, or it was never handed over).
+    Invalid,
+    Valid,
+}
+
+/// The active tree's application image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageStatus {
+    /// The tree carries none.
+    None,
+    /// The slot holds it.
+    Installed,
+    /// It is copied into the slot at the next boot.
+    Pending,
+}
+
+impl TreeStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeStatus::Empty => "empty",
+            TreeStatus::Confirmed => "confirmed",
+            TreeStatus::Trial => "trial",
+        }
+    }
+}
+
+impl std::fmt::Display for TreeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// What the trees' trials came to (boots each trial was given).
@@ -130,11 +182,10 @@ impl Msg {
                 agent_version: i.agent_version.into(),
                 device_id: hex(&i.device_id),
                 state: match i.state {
-                    TreeState::Empty => "empty",
-                    TreeState::Confirmed => "confirmed",
-                    TreeState::Trial { .. } => "trial",
-                }
-                .into(),
+                    TreeState::Empty => TreeStatus::Empty,
+                    TreeState::Confirmed => TreeStatus::Confirmed,
+                    TreeState::Trial { .. } => TreeStatus::Trial,
+                },
                 boots_left: match i.state {
                     TreeState::Trial { boots_left } => Some(boots_left),
                     _ => None,
@@ -148,17 +199,15 @@ impl Msg {
                 session: i.session,
                 keys: i.keys,
                 app: match i.app {
-                    ota_protocol::AppSlot::Empty => "empty",
-                    ota_protocol::AppSlot::Invalid => "invalid",
-                    ota_protocol::AppSlot::Valid => "valid",
-                }
-                .into(),
+                    ota_protocol::AppSlot::Empty => SlotState::Empty,
+                    ota_protocol::AppSlot::Invalid => SlotState::Invalid,
+                    ota_protocol::AppSlot::Valid => SlotState::Valid,
+                },
                 image: match i.image {
-                    ota_protocol::ImageState::None => "none",
-                    ota_protocol::ImageState::Installed => "installed",
-                    ota_protocol::ImageState::Pending => "pending",
-                }
-                .into(),
+                    ota_protocol::ImageState::None => ImageStatus::None,
+                    ota_protocol::ImageState::Installed => ImageStatus::Installed,
+                    ota_protocol::ImageState::Pending => ImageStatus::Pending,
+                },
                 history: TrialHistory {
                     trial_boots: i.history.trial_boots,
                     active_failed_boots: i.history.active_failed,
@@ -308,9 +357,7 @@ impl Client {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(fail(
-                    Kind::Device,
-                    format!(
+                return Err(error::not_an_agent(format!(
                         "{}: the application did not reset into the agent within {}s of the 1200-baud touch \
                          (it is {running:?} now); an application reaches the agent through ota_app::usb::Touch, \
                          or the agent is reached within 300 ms of plugging the board in",
@@ -381,7 +428,7 @@ impl Client {
     }
 
     pub fn link_error(&self, what: &str, e: impl std::fmt::Display) -> anyhow::Error {
-        fail(Kind::Device, format!("{}: {what}: {e}", self.t.name()))
+        error::link(format!("{}: {what}: {e}", self.t.name()))
     }
 
     pub fn send(&mut self, req: &Request<'_>) -> anyhow::Result<()> {
@@ -449,14 +496,11 @@ impl Client {
     pub fn expect(&mut self, what: &str) -> anyhow::Result<Msg> {
         match self.recv(self.timeout) {
             Ok(Some(m)) => Ok(m),
-            Ok(None) => Err(fail(
-                Kind::Device,
-                format!(
-                    "{}: no answer to {what} within {}s",
-                    self.t.name(),
-                    self.timeout.as_secs_f32()
-                ),
-            )),
+            Ok(None) => Err(error::no_answer(format!(
+                "{}: no answer to {what} within {}s",
+                self.t.name(),
+                self.timeout.as_secs_f32()
+            ))),
             Err(e) => Err(self.link_error(what, e)),
         }
     }
@@ -506,17 +550,13 @@ impl Client {
                 files.clear();
             }
             match m {
-                Msg::File(f) if files.len() >= caps.max_files as usize => Some(Err(fail(
-                    Kind::Device,
-                    format!(
+                Msg::File(f) if files.len() >= caps.max_files as usize => Some(Err(error::faulty(format!(
                         "{name}: the device listed more than the {} files its agent holds; stopped reading ({})",
                         caps.max_files,
                         crate::terminal::escape(&f.path)
                     ),
                 ))),
-                Msg::File(f) if f.size as u64 > caps.capacity => Some(Err(fail(
-                    Kind::Device,
-                    format!(
+                Msg::File(f) if f.size as u64 > caps.capacity => Some(Err(error::faulty(format!(
                         "{name}: the device listed {} with {} bytes, more than its flash holds",
                         crate::terminal::escape(&f.path),
                         f.size
@@ -564,9 +604,7 @@ impl Client {
                         }
                         stray += u32::from(!listed);
                         if stray > MAX_STRAY_FRAMES {
-                            return Err(fail(
-                                Kind::Device,
-                                format!(
+                            return Err(error::faulty(format!(
                                     "{}: the device sent more than {MAX_STRAY_FRAMES} frames that do not answer {what}; is it an ota agent?",
                                     self.t.name()
                                 ),
@@ -630,14 +668,11 @@ impl Client {
         match self.expect(what)? {
             Msg::Done => Ok(()),
             Msg::Error { code, detail, .. } => Err(refused(&self.t.name(), code, &detail)),
-            other => Err(fail(
-                Kind::Device,
-                format!(
-                    "{}: the agent answered {what} out of turn ({}); run `ota status` and try again",
-                    self.t.name(),
-                    msg_name(&other)
-                ),
-            )),
+            other => Err(error::link(format!(
+                "{}: the agent answered {what} out of turn ({})",
+                self.t.name(),
+                msg_name(&other)
+            ))),
         }
     }
 }
@@ -664,20 +699,9 @@ impl Client {
     }
 }
 
-/// The device said no: what it said, and what to do about it where there
-/// is something to do.
+/// The device said no, with its code (the command layer adds what to do about it).
 pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
-    let action = match code {
-        ErrorCode::NoSpace => "; run `ota push --dry-run` to see what the update needs",
-        ErrorCode::Unsigned => {
-            "; push a release signed by one of its keys (`ota manifest sign`, then `ota push --dir DIR --manifest manifest.json`)"
-        }
-        ErrorCode::FailedTrial => "; pass --force to try it again as a new trial",
-        ErrorCode::NoPrevious => "",
-        ErrorCode::NotTrial => "",
-        _ => "",
-    };
-    fail(Kind::Refused, format!("{name}: {detail}{action}"))
+    error::refused(Some(code), format!("{name}: {detail}"))
 }
 
 /// A board touched into the agent goes back to its application: the agent

@@ -14,10 +14,12 @@ use ota_protocol::{Begin, Entry, ErrorCode, Request};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, BundleFile};
-use crate::device::agent::client::{refused, Client, DeviceInfo, Msg};
+use crate::device::agent::client::{
+    refused, Client, DeviceInfo, ImageStatus, Msg, SlotState, TreeStatus,
+};
 use crate::device::agent::events::{Event, Events};
 use crate::device::agent::reboot::Reboot;
-use crate::exit::{fail, Kind};
+use crate::device::error::{self, DeviceError};
 
 #[derive(Debug, Clone)]
 pub struct PushOptions {
@@ -75,7 +77,7 @@ enum Step {
 
 impl From<anyhow::Error> for Step {
     fn from(e: anyhow::Error) -> Step {
-        if crate::exit::kind_of(&e) == Some(Kind::Device) {
+        if DeviceError::of(&e).is_some_and(DeviceError::retryable) {
             Step::Link(format!("{e:#}"))
         } else {
             Step::Fatal(e)
@@ -104,7 +106,7 @@ fn session_id(bundle: &Bundle) -> u32 {
 }
 
 fn is_interrupted(e: &anyhow::Error) -> bool {
-    crate::exit::kind_of(e) == Some(Kind::Interrupted)
+    matches!(DeviceError::of(e), Some(DeviceError::Interrupted(_)))
 }
 
 /// Stops at a frame boundary when the user asked to, saying where the
@@ -124,13 +126,10 @@ fn check_interrupt(c: &mut Client) -> Result<(), Step> {
         },
         Err(_) => "nothing was committed; the device did not say more (run `ota status`)".into(),
     };
-    Err(Step::Fatal(fail(
-        Kind::Interrupted,
-        format!(
-            "{}: interrupted: {stands}; the next push of this update resumes where this one stopped",
-            c.name()
-        ),
-    )))
+    Err(Step::Fatal(error::interrupted(format!(
+        "{}: interrupted: {stands}; the next push of this update resumes where this one stopped",
+        c.name()
+    ))))
 }
 
 /// What the agent's unfinished session of this tree still needs, asked
@@ -174,34 +173,19 @@ pub fn push(
     let session = session_id(bundle);
     // Until the commit, Ctrl-C stops at the next frame boundary.
     let graceful = crate::interrupt::Graceful::new();
-
     let resumed = if opts.resume == Some(session) {
         resume_need(c, bundle, opts.window)
     } else {
         None
     };
-    // Declare the tree; a lost frame or a drop here starts the declaration again.
-    let mut attempts = 0;
-    let need = loop {
-        if let Some(need) = &resumed {
+    let need = match &resumed {
+        Some(need) => {
             ev(Event::Resumed {
                 files_done: need.iter().filter(|n| !**n).count(),
             });
-            break need.clone();
+            need.clone()
         }
-        attempts += 1;
-        match declare(c, bundle, session, opts.window) {
-            Ok(need) => break need,
-            Err(Step::Link(why)) if attempts < DECLARE_ATTEMPTS => {
-                ev(Event::Retrying { reason: why });
-                wait_for_device(c, opts.reconnect_timeout).map_err(|e| left_as_was(e, None))?;
-                out.reconnects += 1;
-            }
-            Err(Step::Link(why)) => return Err(left_as_was(fail(Kind::Device, why), None)),
-            Err(Step::Again(why)) => return Err(left_as_was(fail(Kind::Refused, why), None)),
-            Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
-            Err(Step::Fatal(e)) => return Err(left_as_was(e, None)),
-        }
+        None => declare_tree(c, bundle, session, opts, &mut out, ev)?,
     };
     let needed: Vec<usize> = (0..files.len()).filter(|&i| need[i]).collect();
     out.files_reused = files.len() - needed.len();
@@ -209,115 +193,12 @@ pub fn push(
         files: needed.len(),
         bytes: needed.iter().map(|&i| files[i].size as u64).sum(),
     });
-
-    let chunk = opts.chunk.clamp(64, ota_protocol::MAX_CHUNK as u32) as usize;
     for &i in &needed {
-        let f = &files[i];
-        ev(Event::FileStart {
-            path: f.path.clone(),
-            size: f.size,
-        });
-        // A resumed session may hold part of the file already: ask first,
-        // and do not count what the earlier push sent.
-        let mut resume = resumed.is_some();
-        let already = match resume {
-            true => where_is(c, i as u16, f.size).ok().flatten().unwrap_or(0),
-            false => 0,
-        };
-        let mut agains = 0;
-        let mut reconnects = 0;
-        loop {
-            match stream_file(
-                c,
-                i as u16,
-                f,
-                chunk,
-                opts.window as usize,
-                resume,
-                &mut out,
-                ev,
-            ) {
-                Ok(()) => break,
-                Err(Step::Link(why)) => {
-                    reconnects += 1;
-                    if reconnects > MAX_RECONNECTS {
-                        return Err(left_as_was(
-                            fail(
-                                Kind::Device,
-                                format!("{}: the link kept failing ({why})", f.path),
-                            ),
-                            None,
-                        ));
-                    }
-                    ev(Event::Retrying {
-                        reason: why.clone(),
-                    });
-                    let info = wait_for_device(c, opts.reconnect_timeout)
-                        .map_err(|e| left_as_was(e, None))?;
-                    out.reconnects += 1;
-                    if info.session != Some(session) {
-                        return Err(left_as_was(
-                            fail(
-                                Kind::Device,
-                                format!(
-                                    "{}: the agent restarted during the push ({why})",
-                                    c.name()
-                                ),
-                            ),
-                            Some(&info),
-                        ));
-                    }
-                    resume = true;
-                }
-                Err(Step::Again(why)) if agains < 2 => {
-                    agains += 1;
-                    ev(Event::Retrying {
-                        reason: format!("{}: {why}; sending it again", f.path),
-                    });
-                    resume = false;
-                }
-                Err(Step::Again(why)) => {
-                    let _ = c.simple(&Request::Abort, "Abort");
-                    return Err(left_as_was(
-                        fail(Kind::Verify, format!("{}: {why}", f.path)),
-                        None,
-                    ));
-                }
-                Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
-                Err(Step::Fatal(e)) => {
-                    let _ = c.simple(&Request::Abort, "Abort");
-                    return Err(left_as_was(e, None));
-                }
-            }
-        }
-        out.files_sent += 1;
-        out.bytes_sent = out.bytes_sent.saturating_sub(already as u64);
-        out.bytes_resumed += already as u64;
-        ev(Event::FileDone {
-            path: f.path.clone(),
-        });
+        send_file(c, bundle, i, session, resumed.is_some(), opts, &mut out, ev)?;
     }
-
     ev(Event::Committing);
     drop(graceful);
-    commit(c, bundle, session, opts, &mut out).map_err(|e| {
-        // After a lost answer the device may hold either tree: ask it.
-        match c.hello() {
-            Ok(info)
-                if info
-                    .active
-                    .as_ref()
-                    .is_some_and(|a| a.commit == bundle.commit) =>
-            {
-                e
-            }
-            Ok(info) => left_as_was(e, Some(&info)),
-            Err(_) => {
-                e.context("the device did not say whether the commit happened; run `ota status`")
-            }
-        }
-    })?;
-
+    commit(c, bundle, session, opts, &mut out).map_err(|e| commit_failed(c, bundle, e))?;
     if !opts.reboot {
         // A board touched out of its application stays in the agent: no reboot was asked for.
         c.touched = false;
@@ -326,6 +207,150 @@ pub fn push(
     }
     restart_and_wait(c, bundle, opts, &mut out, ev)?;
     Ok(out)
+}
+
+/// Declares the tree; a lost frame or a drop here starts the declaration again.
+fn declare_tree(
+    c: &mut Client,
+    bundle: &Bundle,
+    session: u32,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+    ev: Events,
+) -> anyhow::Result<Vec<bool>> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match declare(c, bundle, session, opts.window) {
+            Ok(need) => return Ok(need),
+            Err(Step::Link(why)) if attempts < DECLARE_ATTEMPTS => {
+                ev(Event::Retrying { reason: why });
+                wait_for_device(c, opts.reconnect_timeout).map_err(|e| left_as_was(e, None))?;
+                out.reconnects += 1;
+            }
+            Err(Step::Link(why)) => return Err(left_as_was(error::link(why), None)),
+            Err(Step::Again(why)) => return Err(left_as_was(error::rejected(why), None)),
+            Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
+            Err(Step::Fatal(e)) => return Err(left_as_was(e, None)),
+        }
+    }
+}
+
+/// Sends file `i` of the tree until the agent holds it whole: a failed
+/// link is reconnected and resumed, bytes the agent rejected are sent again.
+#[allow(clippy::too_many_arguments)]
+fn send_file(
+    c: &mut Client,
+    bundle: &Bundle,
+    i: usize,
+    session: u32,
+    resumed: bool,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+    ev: Events,
+) -> anyhow::Result<()> {
+    let f = &bundle.files()[i];
+    let chunk = opts.chunk.clamp(64, ota_protocol::MAX_CHUNK as u32) as usize;
+    ev(Event::FileStart {
+        path: f.path.clone(),
+        size: f.size,
+    });
+    // A resumed session may hold part of the file already: ask first,
+    // and do not count what the earlier push sent.
+    let mut resume = resumed;
+    let already = match resume {
+        true => where_is(c, i as u16, f.size).ok().flatten().unwrap_or(0),
+        false => 0,
+    };
+    let (mut agains, mut reconnects) = (0, 0);
+    loop {
+        let window = opts.window as usize;
+        let why = match stream_file(c, i as u16, f, chunk, window, resume, out, ev) {
+            Ok(()) => break,
+            Err(Step::Link(why)) => why,
+            Err(Step::Again(why)) if agains < 2 => {
+                agains += 1;
+                ev(Event::Retrying {
+                    reason: format!("{}: {why}; sending it again", f.path),
+                });
+                resume = false;
+                continue;
+            }
+            Err(Step::Again(why)) => {
+                let _ = c.simple(&Request::Abort, "Abort");
+                return Err(left_as_was(
+                    error::rejected(format!("{}: {why}", f.path)),
+                    None,
+                ));
+            }
+            Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
+            Err(Step::Fatal(e)) => {
+                let _ = c.simple(&Request::Abort, "Abort");
+                return Err(left_as_was(e, None));
+            }
+        };
+        reconnects += 1;
+        reconnect_for(c, f, session, &why, reconnects, opts, out, ev)?;
+        resume = true;
+    }
+    out.files_sent += 1;
+    out.bytes_sent = out.bytes_sent.saturating_sub(already as u64);
+    out.bytes_resumed += already as u64;
+    ev(Event::FileDone {
+        path: f.path.clone(),
+    });
+    Ok(())
+}
+
+/// After a failed link while sending `f`: waits for the agent to answer
+/// again, and makes sure it still holds this push's session.
+#[allow(clippy::too_many_arguments)]
+fn reconnect_for(
+    c: &mut Client,
+    f: &BundleFile,
+    session: u32,
+    why: &str,
+    reconnects: u32,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+    ev: Events,
+) -> anyhow::Result<()> {
+    if reconnects > MAX_RECONNECTS {
+        let e = error::link(format!("{}: the link kept failing ({why})", f.path));
+        return Err(left_as_was(e, None));
+    }
+    ev(Event::Retrying {
+        reason: why.to_string(),
+    });
+    let info = wait_for_device(c, opts.reconnect_timeout).map_err(|e| left_as_was(e, None))?;
+    out.reconnects += 1;
+    if info.session != Some(session) {
+        let e = error::link(format!(
+            "{}: the agent restarted during the push ({why})",
+            c.name()
+        ));
+        return Err(left_as_was(e, Some(&info)));
+    }
+    Ok(())
+}
+
+/// A commit whose answer was lost may have happened: the device is asked
+/// which tree it holds, so the error says where it stands.
+fn commit_failed(c: &mut Client, bundle: &Bundle, e: anyhow::Error) -> anyhow::Error {
+    match c.hello() {
+        Ok(info)
+            if info
+                .active
+                .as_ref()
+                .is_some_and(|a| a.commit == bundle.commit) =>
+        {
+            e
+        }
+        Ok(info) => left_as_was(e, Some(&info)),
+        Err(_) => error::unsure(format!(
+            "{e:#}; the device did not say whether the commit happened"
+        )),
+    }
 }
 
 /// After the commit: the reboot that starts the new tree, and the wait for
@@ -348,10 +373,11 @@ fn restart_and_wait(
         out.device = Some(committed);
         return Ok(());
     }
-    let runs_an_application = committed.app == "valid" || committed.image != "none";
+    let runs_an_application =
+        committed.app == SlotState::Valid || committed.image != ImageStatus::None;
     if runs_an_application && c.wait_for_application(opts.reconnect_timeout) {
         out.handed_over = true;
-        out.confirmed = (committed.state == "confirmed").then_some(true);
+        out.confirmed = (committed.state == TreeStatus::Confirmed).then_some(true);
         out.device = Some(committed);
         return Ok(());
     }
@@ -378,7 +404,7 @@ fn restart_and_wait(
             out.confirmed = Some(false);
             break;
         }
-        if info.state == "confirmed" {
+        if info.state == TreeStatus::Confirmed {
             out.confirmed = Some(true);
             break;
         }
@@ -403,9 +429,8 @@ fn left_as_was(e: anyhow::Error, info: Option<&DeviceInfo>) -> anyhow::Error {
         .and_then(|i| i.active.as_ref())
         .map_or(String::new(), |a| format!(" ({})", a.version));
     // Said after the cause, so that the message starts with the device.
-    let kind = crate::exit::kind_of(&e).unwrap_or(Kind::Device);
-    fail(
-        kind,
+    DeviceError::restate(
+        &e,
         format!("{e:#}; nothing was committed: the device is still on its old tree{version}"),
     )
 }
@@ -473,6 +498,28 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
     Ok(need)
 }
 
+/// One file on its way: what the agent acknowledged, what is in flight.
+struct Stream<'a> {
+    f: &'a BundleFile,
+    entry: u16,
+    file: std::fs::File,
+    buf: Vec<u8>,
+    window: usize,
+    acked: u32,
+    next: u32,
+    inflight: VecDeque<u32>,
+    /// Ask the agent where it stands before sending more.
+    resync: bool,
+    stalls: u32,
+    last_stall_at: Option<u32>,
+}
+
+/// What one reply means for the file being streamed.
+enum Flow {
+    Go,
+    Done,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn stream_file(
     c: &mut Client,
@@ -484,109 +531,150 @@ fn stream_file(
     out: &mut PushOutcome,
     ev: Events,
 ) -> Result<(), Step> {
-    let mut file = f.open().map_err(|e| {
-        Step::Fatal(fail(
-            Kind::Source,
-            format!("{}: cannot read {}: {e}", f.path, f.location().display()),
-        ))
+    let file = f.open().map_err(|e| {
+        Step::Fatal(error::unreadable(format!(
+            "{}: cannot read {}: {e}",
+            f.path,
+            f.location().display()
+        )))
     })?;
-    let size = f.size;
-    let mut buf = vec![0u8; chunk];
-    let mut acked = 0u32;
-    let mut next = 0u32;
-    let mut inflight: VecDeque<u32> = VecDeque::new();
-    let mut resync = resume;
-    let (mut stalls, mut last_stall_at) = (0u32, None::<u32>);
+    let mut s = Stream {
+        f,
+        entry,
+        file,
+        buf: vec![0u8; chunk],
+        window,
+        acked: 0,
+        next: 0,
+        inflight: VecDeque::new(),
+        resync: resume,
+        stalls: 0,
+        last_stall_at: None,
+    };
     loop {
-        if resync {
-            if last_stall_at == Some(acked) {
-                stalls += 1;
-                if stalls > MAX_STALLS {
-                    return Err(Step::Fatal(fail(
-                        Kind::Device,
-                        format!(
-                            "{}: no progress at byte {acked} after {MAX_STALLS} resends; the link or the agent is not taking data",
-                            f.path
-                        ),
-                    )));
-                }
-            } else {
-                stalls = 0;
+        if s.resync {
+            if let Flow::Done = s.resync_with(c, out, ev)? {
+                return Ok(());
             }
-            last_stall_at = Some(acked);
-            match where_is(c, entry, size)? {
-                None => {
-                    ev(Event::Sent {
-                        bytes: (size - acked) as u64,
-                    });
-                    out.bytes_sent += (size - acked) as u64;
-                    return Ok(());
-                }
-                Some(at) => {
-                    if at > acked {
-                        ev(Event::Sent {
-                            bytes: (at - acked) as u64,
-                        });
-                        out.bytes_sent += (at - acked) as u64;
-                    }
-                    acked = at;
-                    next = at;
-                    inflight.clear();
-                    file.seek(SeekFrom::Start(at as u64))
-                        .map_err(|e| Step::Fatal(e.into()))?;
-                }
-            }
-            resync = false;
         }
-        while inflight.len() < window && next < size {
+        s.fill_window(c)?;
+        let reply = c.recv(c.timeout);
+        if let Flow::Done = s.on_reply(c, reply, out, ev)? {
+            return Ok(());
+        }
+    }
+}
+
+impl Stream<'_> {
+    /// Counts `bytes` more as sent.
+    fn sent(&self, bytes: u32, out: &mut PushOutcome, ev: Events) {
+        ev(Event::Sent {
+            bytes: bytes as u64,
+        });
+        out.bytes_sent += bytes as u64;
+    }
+
+    /// Asks the agent where it stands and goes on from there; gives up when
+    /// resends in a row move the file no further.
+    fn resync_with(
+        &mut self,
+        c: &mut Client,
+        out: &mut PushOutcome,
+        ev: Events,
+    ) -> Result<Flow, Step> {
+        if self.last_stall_at == Some(self.acked) {
+            self.stalls += 1;
+            if self.stalls > MAX_STALLS {
+                return Err(Step::Fatal(error::link(format!(
+                    "{}: no progress at byte {} after {MAX_STALLS} resends; the link or the agent is not taking data",
+                    self.f.path, self.acked
+                ))));
+            }
+        } else {
+            self.stalls = 0;
+        }
+        self.last_stall_at = Some(self.acked);
+        let size = self.f.size;
+        let Some(at) = where_is(c, self.entry, size)? else {
+            self.sent(size - self.acked, out, ev);
+            return Ok(Flow::Done);
+        };
+        if at > self.acked {
+            self.sent(at - self.acked, out, ev);
+        }
+        self.acked = at;
+        self.next = at;
+        self.inflight.clear();
+        self.file
+            .seek(SeekFrom::Start(at as u64))
+            .map_err(|e| Step::Fatal(e.into()))?;
+        self.resync = false;
+        Ok(Flow::Go)
+    }
+
+    /// Sends data frames until the window is full or the file is all sent.
+    fn fill_window(&mut self, c: &mut Client) -> Result<(), Step> {
+        let size = self.f.size;
+        while self.inflight.len() < self.window && self.next < size {
             check_interrupt(c)?;
-            let n = chunk.min((size - next) as usize);
-            file.read_exact(&mut buf[..n]).map_err(|e| {
-                Step::Fatal(fail(
-                    Kind::Source,
-                    format!("{}: read failed (did it change?): {e}", f.path),
-                ))
+            let n = self.buf.len().min((size - self.next) as usize);
+            self.file.read_exact(&mut self.buf[..n]).map_err(|e| {
+                Step::Fatal(error::unreadable(format!(
+                    "{}: read failed (did it change?): {e}",
+                    self.f.path
+                )))
             })?;
             c.send(&Request::Data {
-                entry,
-                offset: next,
-                bytes: &buf[..n],
+                entry: self.entry,
+                offset: self.next,
+                bytes: &self.buf[..n],
             })?;
-            next += n as u32;
-            inflight.push_back(next);
+            self.next += n as u32;
+            self.inflight.push_back(self.next);
         }
-        match c.recv(c.timeout) {
-            Ok(Some(Msg::Ack { entry: e, offset })) if e == entry => {
-                if inflight.pop_front() == Some(offset) {
-                    ev(Event::Sent {
-                        bytes: (offset - acked) as u64,
-                    });
-                    out.bytes_sent += (offset - acked) as u64;
-                    acked = offset;
+        Ok(())
+    }
+
+    /// Takes one reply (or its absence): an acknowledgement in order moves
+    /// on, one out of order or none at all resends from where the agent is.
+    fn on_reply(
+        &mut self,
+        c: &mut Client,
+        reply: std::io::Result<Option<Msg>>,
+        out: &mut PushOutcome,
+        ev: Events,
+    ) -> Result<Flow, Step> {
+        let path = &self.f.path;
+        match reply {
+            Ok(Some(Msg::Ack { entry, offset })) if entry == self.entry => {
+                if self.inflight.pop_front() == Some(offset) {
+                    self.sent(offset - self.acked, out, ev);
+                    self.acked = offset;
                 } else {
                     out.resends += 1;
                     ev(Event::Retrying {
-                        reason: format!(
-                            "{}: agent is at byte {offset}; resending from there",
-                            f.path
-                        ),
+                        reason: format!("{path}: agent is at byte {offset}; resending from there"),
                     });
                     c.drain(Duration::from_millis(100).min(c.timeout));
-                    resync = true;
+                    self.resync = true;
                 }
             }
-            Ok(Some(Msg::FileDone { entry: e })) if e == entry && acked == size => return Ok(()),
+            Ok(Some(Msg::FileDone { entry }))
+                if entry == self.entry && self.acked == self.f.size =>
+            {
+                return Ok(Flow::Done)
+            }
             Ok(Some(Msg::Error {
                 code,
-                entry: Some(e),
+                entry: Some(entry),
                 detail,
-            })) if e == entry => {
+            })) if entry == self.entry => {
                 return Err(match code {
                     ErrorCode::HashMismatch | ErrorCode::ReadbackMismatch => {
                         c.drain(Duration::from_millis(100).min(c.timeout));
                         Step::Again(detail)
                     }
-                    _ => Step::Fatal(refused(&c.name(), code, &format!("{}: {detail}", f.path))),
+                    _ => Step::Fatal(refused(&c.name(), code, &format!("{path}: {detail}"))),
                 });
             }
             Ok(Some(Msg::Error { code, detail, .. })) => {
@@ -597,14 +685,15 @@ fn stream_file(
                 out.resends += 1;
                 ev(Event::Retrying {
                     reason: format!(
-                        "{}: no acknowledgement; resending from byte {acked}",
-                        f.path
+                        "{path}: no acknowledgement; resending from byte {}",
+                        self.acked
                     ),
                 });
-                resync = true;
+                self.resync = true;
             }
             Err(e) => return Err(Step::Link(format!("{}: {e}", c.name()))),
         }
+        Ok(Flow::Go)
     }
 }
 
@@ -673,20 +762,20 @@ fn commit(
                 }
                 if info.session != Some(session) {
                     return Err(left_as_was(
-                        fail(
-                            Kind::Device,
-                            format!("{}: the agent restarted before the commit", c.name()),
-                        ),
+                        error::link(format!(
+                            "{}: the agent restarted before the commit",
+                            c.name()
+                        )),
                         Some(&info),
                     ));
                 }
             }
         }
     }
-    Err(fail(
-        Kind::Device,
-        format!("{}: no answer to Commit", c.name()),
-    ))
+    Err(error::no_answer(format!(
+        "{}: no answer to Commit",
+        c.name()
+    )))
 }
 
 /// Reconnects and says Hello until the agent answers or `timeout` passes.
@@ -696,21 +785,19 @@ pub fn wait_for_device(c: &mut Client, timeout: Duration) -> anyhow::Result<Devi
     loop {
         let attempt = c
             .reconnect()
-            .map_err(|e| fail(Kind::Device, format!("{}: {e}", c.name())))
+            .map_err(|e| error::link(format!("{}: {e}", c.name())))
             .and_then(|_| c.hello());
         let attempt = attempt.and_then(|info| match &c.expect_id {
-            Some(id) if *id != info.device_id => Err(fail(
-                Kind::Device,
-                format!(
-                    "{}: a different board answered (id {}, expected {id})",
-                    c.name(),
-                    info.device_id
-                ),
-            )),
+            Some(id) if *id != info.device_id => Err(error::other_board(format!(
+                "{}: a different board answered (id {}, expected {id})",
+                c.name(),
+                info.device_id
+            ))),
             _ => Ok(info),
         });
         match attempt {
             Ok(info) => return Ok(info),
+            Err(e) if !DeviceError::of(&e).is_some_and(DeviceError::retryable) => return Err(e),
             Err(e) if Instant::now() >= deadline => {
                 return Err(e.context(format!(
                     "device did not come back within {}s",

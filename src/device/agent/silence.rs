@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::exit::{fail, Kind};
+use crate::device::error;
 
 /// How many bytes of a port's non-agent output are kept to say what it is.
 pub const KEPT: usize = 512;
@@ -21,7 +21,8 @@ pub fn is_repl(raw: &[u8]) -> bool {
 pub fn no_answer(name: &str, what: &str, waited: Duration, seen: Option<&[u8]>) -> anyhow::Error {
     let secs = waited.as_secs_f32().round();
     let msg = match seen {
-        None => format!("{name}: no answer to {what} within {secs}s"),
+        // It answered as an agent before: this answer was lost.
+        None => return error::no_answer(format!("{name}: no answer to {what} within {secs}s")),
         Some([]) if name.starts_with("tcp:") => format!(
             "{name}: nothing answered within {secs}s: no ota agent listens there; a board running its application \
              needs the 1200-baud touch, which a tcp: port cannot carry: use rfc2217://{}",
@@ -43,5 +44,5 @@ pub fn no_answer(name: &str, what: &str, waited: Duration, seen: Option<&[u8]>) 
             )
         }
     };
-    fail(Kind::Device, msg)
+    error::not_an_agent(msg)
 }

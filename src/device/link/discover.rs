@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::device::error;
 use crate::device::rom::bootsel::RPI_VID;
-use crate::exit::{fail, Kind};
 
 /// pid.codes test VID/PID, used by the agent firmware (see firmware-agent/pico).
 pub const AGENT_VID: u16 = 0x1209;
@@ -185,16 +185,12 @@ pub fn the_agent() -> anyhow::Result<UsbPort> {
     let agents: Vec<&UsbPort> = all.iter().filter(|p| p.agent || micropython(p)).collect();
     match agents.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(fail(
-            Kind::Device,
-            format!(
+        [] => Err(error::not_found(format!(
                 "no ota agent found on USB ({AGENT_VID:04x}:{AGENT_PID:04x}): {}; pass --port, or flash the agent firmware",
                 describe_others(&all)
             ),
         )),
-        many => Err(fail(
-            Kind::Device,
-            format!(
+        many => Err(error::not_found(format!(
                 "several ota agents attached: {}; pick with --port or --serial, or use --all",
                 many.iter()
                     .map(|p| format!("{} (serial {})", p.port, p.serial.as_deref().unwrap_or("?")))
@@ -207,10 +203,7 @@ pub fn the_agent() -> anyhow::Result<UsbPort> {
 
 /// No agent attached at all: the error for `--all` and `--serial`.
 pub fn none_found(what: &str) -> anyhow::Error {
-    fail(
-        Kind::Device,
-        format!("{what}: {}", describe_others(&candidates())),
-    )
+    error::not_found(format!("{what}: {}", describe_others(&candidates())))
 }
 
 /// What a board is running, as its USB side shows it.

@@ -4,9 +4,9 @@
 
 use std::fmt;
 
+use crate::device::error;
 use crate::device::sim::board_model::BoardModel;
 use crate::device::sim::SimImage;
-use crate::exit::{fail, Kind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortSpec {
@@ -33,10 +33,9 @@ impl PortSpec {
                 .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
             match ok {
                 true => Ok(rest.to_string()),
-                false => Err(fail(
-                    Kind::Config,
-                    format!("port `{s}`: expected {form}HOST:PORT"),
-                )),
+                false => Err(error::bad_spec(format!(
+                    "port `{s}`: expected {form}HOST:PORT"
+                ))),
             }
         };
         if let Some(rest) = s.strip_prefix("tcp:") {
@@ -48,7 +47,7 @@ impl PortSpec {
         if let Some(rest) = s.strip_prefix("sim:") {
             let (file, options) = rest.split_once('?').unwrap_or((rest, ""));
             if file.is_empty() {
-                return Err(fail(Kind::Config, format!("port `{s}`: expected sim:FILE")));
+                return Err(error::bad_spec(format!("port `{s}`: expected sim:FILE")));
             }
             let mut image = SimImage::new(file);
             let mut auto_confirm = true;
@@ -60,9 +59,7 @@ impl PortSpec {
                     Some(("model", name)) => {
                         let model = BoardModel::by_name(name).ok_or_else(|| {
                             let known: Vec<_> = BoardModel::ALL.iter().map(|m| m.name).collect();
-                            fail(
-                                Kind::Config,
-                                format!(
+                            error::bad_spec(format!(
                                     "port `{s}`: unknown board model `{name}`; expected {}",
                                     known.join(" or ")
                                 ),
@@ -71,9 +68,7 @@ impl PortSpec {
                         image = image.with_model(model);
                     }
                     _ => {
-                        return Err(fail(
-                            Kind::Config,
-                            format!(
+                        return Err(error::bad_spec(format!(
                                 "port `{s}`: unknown option `{option}`; expected no-auto-confirm, app, sync or model=NAME"
                             ),
                         ))
@@ -86,7 +81,7 @@ impl PortSpec {
             });
         }
         if s.is_empty() {
-            return Err(fail(Kind::Config, "port is empty"));
+            return Err(error::bad_spec("port is empty"));
         }
         Ok(PortSpec::Serial(s.to_string()))
     }

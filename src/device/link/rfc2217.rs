@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use rfc2217::{Client, ComPortState, Event, ModemState, PortSettings};
 
+use crate::device::error;
 use crate::device::link::line_control::TOUCH_BAUD;
 use crate::device::link::transport::Transport;
-use crate::exit::{fail, Kind};
 
 /// The line a session runs at; a USB CDC port ignores it, a UART bridge
 /// (ser2net in front of a USB-serial adapter) needs it.
@@ -53,10 +53,9 @@ impl Rfc2217 {
                     std::thread::sleep(Duration::from_millis(50))
                 }
                 Err(e) => {
-                    return Err(fail(
-                        Kind::Device,
-                        format!("rfc2217://{addr}: cannot connect: {e}"),
-                    ))
+                    return Err(error::link(format!(
+                        "rfc2217://{addr}: cannot connect: {e}"
+                    )))
                 }
             }
         }

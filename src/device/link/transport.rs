@@ -1,14 +1,14 @@
 //! Byte links to an agent: USB serial (or a pseudo-terminal), one plain TCP
-//! connection, RFC 2217 (rfc2217.rs), and the in-process simulator. All look alike to the client: send bytes, receive
-//! with a timeout, reconnect after a drop.
+//! connection, RFC 2217 (rfc2217.rs), and the in-process simulator. All look
+//! alike to the client: send bytes, receive with a timeout, reconnect after
+//! a drop.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::device::error;
 use crate::device::link::line_control::{self, Running};
-
-use crate::exit::{fail, Kind};
 
 pub trait Transport: Send {
     fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
@@ -52,10 +52,9 @@ pub trait Transport: Send {
 }
 
 pub fn busy(name: &str) -> anyhow::Error {
-    fail(
-        Kind::Device,
-        format!("{name}: port busy: another ota (or a serial monitor) is using this device"),
-    )
+    error::busy(format!(
+        "{name}: port busy: another ota (or a serial monitor) is using this device"
+    ))
 }
 
 /// USB CDC serial, or any tty such as a pseudo-terminal. When the device's
@@ -69,6 +68,7 @@ pub struct Serial {
 
 impl Serial {
     pub fn open(path: &str, serial: Option<String>) -> anyhow::Result<Serial> {
+        not_a_file(path)?;
         let mut s = Serial {
             path: path.to_string(),
             serial,
@@ -78,10 +78,25 @@ impl Serial {
             if e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("exclusive") {
                 busy(path)
             } else {
-                fail(Kind::Device, format!("{path}: cannot open: {e}"))
+                error::link(format!("{path}: cannot open: {e}"))
             }
         })?;
         Ok(s)
+    }
+}
+
+/// A regular file or a folder named as a port is refused before the tty
+/// layer answers with "Not a typewriter": a flash image was most likely
+/// meant as a simulated board.
+fn not_a_file(path: &str) -> anyhow::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Err(error::bad_spec(format!(
+            "{path}: not a serial port: did you mean `sim:{path}`?"
+        ))),
+        Ok(m) if m.is_dir() => Err(error::bad_spec(format!(
+            "{path}: not a serial port but a folder"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -208,7 +223,7 @@ impl Tcp {
             connect_timeout,
         };
         t.reconnect()
-            .map_err(|e| fail(Kind::Device, format!("tcp:{addr}: cannot connect: {e}")))?;
+            .map_err(|e| error::link(format!("tcp:{addr}: cannot connect: {e}")))?;
         Ok(t)
     }
 }

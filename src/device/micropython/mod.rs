@@ -17,7 +17,7 @@ pub fn enter_bootloader(port: &str) -> anyhow::Result<()> {
     let lines: &[&[u8]] = &[b"\r\x03\x03", b"import machine; machine.bootloader()\r\n"];
     for l in lines {
         link.send(l)
-            .map_err(|e| crate::exit::fail(crate::exit::Kind::Device, format!("{port}: {e}")))?;
+            .map_err(|e| crate::device::error::link(format!("{port}: {e}")))?;
     }
     Ok(())
 }

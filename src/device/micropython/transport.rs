@@ -13,8 +13,8 @@ use ota_protocol::{decode_reply, encode_frame, Decoder, Reply, Request};
 
 use super::repl;
 use super::script;
+use crate::device::error;
 use crate::device::link::transport::{Serial, Transport};
-use crate::exit::{fail, Kind};
 
 pub struct MicroPython {
     inner: Box<dyn Transport>,
@@ -202,7 +202,7 @@ pub fn open_serial(
         // Left running by an ota that was killed: it goes on serving.
         Answer::RunningMicroPython => MicroPython::running(Box::new(port), timeout),
         Answer::Repl => MicroPython::open(Box::new(port), timeout)
-            .map_err(|e| fail(Kind::Device, format!("{path}: {e}")))?,
+            .map_err(|e| error::link(format!("{path}: {e}")))?,
     };
     Ok(Box::new(m))
 }

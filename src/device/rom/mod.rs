@@ -2,4 +2,5 @@
 //! PICOBOOT interface that writes the agent.
 
 pub mod bootsel;
+pub mod enter;
 pub mod picoboot;

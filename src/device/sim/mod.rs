@@ -33,10 +33,10 @@ use ota_agent::layout::{State, MAX_SECTORS, SECTOR};
 use ota_agent::timed_flash::{FlashTiming, FlashWork, TimedFlash};
 use ota_agent::{link_buffer_for, Action, Agent, AgentConfig, AgentLink, BootOutcome};
 
+use crate::device::error;
 use crate::device::link::line_control::Running;
 use crate::device::link::transport::Transport;
 use crate::device::sim::board_model::{BoardClock, BoardModel, BoardTime};
-use crate::exit::{fail, Kind};
 
 /// The simulator takes the largest chunk the protocol allows.
 const LINK: usize = link_buffer_for(ota_protocol::MAX_CHUNK);
@@ -256,20 +256,20 @@ fn lock_image(image: &Path) -> anyhow::Result<File> {
         .truncate(false)
         .open(image)
         .map_err(|e| {
-            fail(
-                Kind::Device,
-                format!("sim:{}: cannot open flash image: {e}", image.display()),
-            )
+            error::link(format!(
+                "sim:{}: cannot open flash image: {e}",
+                image.display()
+            ))
         })?;
     match f.try_lock() {
         Ok(()) => Ok(f),
         Err(std::fs::TryLockError::WouldBlock) => Err(crate::device::link::transport::busy(
             &format!("sim:{}", image.display()),
         )),
-        Err(std::fs::TryLockError::Error(e)) => Err(fail(
-            Kind::Device,
-            format!("sim:{}: cannot lock: {e}", image.display()),
-        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(error::link(format!(
+            "sim:{}: cannot lock: {e}",
+            image.display()
+        ))),
     }
 }
 
@@ -290,7 +290,7 @@ fn boot_agent(
     boot: Boot,
 ) -> anyhow::Result<(Agent<SimFlash>, BootOutcome, Running)> {
     let name = || format!("sim:{}", image.display());
-    let err = |e: String| fail(Kind::Device, format!("{}: {e}", name()));
+    let err = |e: String| error::link(format!("{}: {e}", name()));
     let mut flash =
         FileFlash::open(&image.path, image.flash_size).map_err(|e| err(e.to_string()))?;
     flash.sync = image.durable;

@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use ota_protocol::{encode_frame, ErrorCode, Reply};
 
+use crate::device::error;
 use crate::device::link::line_control;
 use crate::device::sim::{SimDevice, SimImage};
-use crate::exit::{fail, Kind};
 
 /// Serves on a new pseudo-terminal; `announce` gets the path to open.
 ///
@@ -42,15 +42,11 @@ pub fn serve_pty(
     };
     let mut device = SimDevice::boot_image(&image, auto_confirm)?;
     loop {
-        let (mut master, slave) = serialport::TTYPort::pair().map_err(|e| {
-            fail(
-                Kind::Device,
-                format!("cannot create a pseudo-terminal: {e}"),
-            )
-        })?;
+        let (mut master, slave) = serialport::TTYPort::pair()
+            .map_err(|e| error::link(format!("cannot create a pseudo-terminal: {e}")))?;
         let path = slave
             .name()
-            .ok_or_else(|| fail(Kind::Device, "pseudo-terminal has no name"))?;
+            .ok_or_else(|| error::link("pseudo-terminal has no name"))?;
         if let Some(dir) = by_id {
             link_by_id(dir, &device.serial_number(), &path)?;
         }
@@ -67,7 +63,7 @@ pub fn serve_pty(
                 {
                     continue
                 }
-                Err(e) => return Err(fail(Kind::Device, format!("{path}: {e}"))),
+                Err(e) => return Err(error::link(format!("{path}: {e}"))),
             };
             out.clear();
             let asked = device.bootsel_requests;
@@ -122,7 +118,7 @@ pub fn serve_tcp(
     let idle = idle.unwrap_or(session_idle).min(session_idle);
     let device = Arc::new(Mutex::new(SimDevice::boot_image(image, auto_confirm)?));
     let listener = TcpListener::bind(addr)
-        .map_err(|e| fail(Kind::Config, format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| error::bad_spec(format!("cannot listen on {addr}: {e}")))?;
     announce(&format!("tcp:{}", listener.local_addr()?));
     let active = Arc::new(AtomicBool::new(false));
     for stream in listener.incoming() {

@@ -146,16 +146,7 @@ impl Api {
         let cached = self.cache.as_ref().and_then(|c| c.api_answer(&key));
         let mut attempt = 0;
         loop {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                ACCEPT,
-                HeaderValue::from_str(accept.unwrap_or("application/vnd.github+json"))?,
-            );
-            if let Some((etag, _)) = &cached {
-                if let Ok(v) = HeaderValue::from_str(etag) {
-                    headers.insert(IF_NONE_MATCH, v);
-                }
-            }
+            let headers = request_headers(accept, cached.as_ref().map(|c| c.0.as_str()))?;
             self.counters.api.fetch_add(1, Ordering::Relaxed);
             let answer = tokio::time::timeout(
                 self.http_timeout,
@@ -164,16 +155,7 @@ impl Api {
             .await;
             let res = match answer {
                 Ok(Ok(r)) => r,
-                Err(_) => {
-                    return Err(fail(
-                        Kind::Source,
-                        format!(
-                            "GitHub API {path}: {} sent no answer within {}s (http_timeout_sec)",
-                            self.host,
-                            self.http_timeout.as_secs()
-                        ),
-                    ))
-                }
+                Err(_) => return Err(self.silent(path)),
                 Ok(Err(e)) if attempt < self.policy.retries => {
                     attempt += 1;
                     let _ = e;
@@ -231,6 +213,17 @@ impl Api {
                 s => return Err(fail(Kind::Source, format!("GitHub API {path}: HTTP {s}"))),
             }
         }
+    }
+
+    fn silent(&self, path: &str) -> anyhow::Error {
+        fail(
+            Kind::Source,
+            format!(
+                "GitHub API {path}: {} sent no answer within {}s (http_timeout_sec)",
+                self.host,
+                self.http_timeout.as_secs()
+            ),
+        )
     }
 
     /// A body, within the bounds: the cap for `path`, no silence longer
@@ -434,4 +427,17 @@ pub fn scrub(s: &str) -> String {
         (Some(a), Some(b)) if b > a => format!("{}://{}", &s[..a], &s[b + 1..]),
         _ => s.to_string(),
     }
+}
+
+/// The Accept type asked for, and the cached answer's ETag to revalidate it.
+fn request_headers(accept: Option<&str>, etag: Option<&str>) -> anyhow::Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        ACCEPT,
+        HeaderValue::from_str(accept.unwrap_or("application/vnd.github+json"))?,
+    );
+    if let Some(v) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+        headers.insert(IF_NONE_MATCH, v);
+    }
+    Ok(headers)
 }

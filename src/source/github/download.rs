@@ -113,6 +113,14 @@ impl Raw {
         expect: Expect,
         dest: &Path,
     ) -> Result<[u8; 20], Failure> {
+        let res = self.answer(url, path).await?;
+        let (sha1, sha256) = self.stream_to(res, path, expect, dest).await?;
+        check_hashes(path, expect, sha1, sha256)
+    }
+
+    /// Asks the raw host for `url`; an answer that is not the file's bytes
+    /// is an error, retried when it may pass (a server error, a wait for the rate limit).
+    async fn answer(&self, url: &str, path: &str) -> Result<reqwest::Response, Failure> {
         let mut req = self.client.get(url);
         if let Some(t) = &self.token {
             req = req.header(reqwest::header::AUTHORIZATION, format!("token {t}"));
@@ -184,6 +192,18 @@ impl Raw {
                 format!("{path}: raw host answered HTTP {status}"),
             )));
         }
+        Ok(res)
+    }
+
+    /// Writes the body into `dest` as it arrives, hashing it; more bytes
+    /// than expected, or a silent or dripping host, end it.
+    async fn stream_to(
+        &self,
+        res: reqwest::Response,
+        path: &str,
+        expect: Expect,
+        dest: &Path,
+    ) -> Result<(sha1::Sha1, Option<sha2::Sha256>), Failure> {
         let mut file = tokio::fs::File::create(dest)
             .await
             .map_err(|e| Failure::Final(fail(Kind::Source, format!("{}: {e}", dest.display()))))?;
@@ -238,32 +258,42 @@ impl Raw {
                 "expected {size} bytes, got {got}"
             )));
         }
-        let got_sha1: [u8; 20] = sha1.finalize().into();
-        if let Some(want) = expect.sha1 {
-            if want != got_sha1 {
-                return Err(Failure::Final(fail(
-                    Kind::Verify,
-                    format!(
-                        "{path}: expected SHA-1 {}, got {} (downloaded from the raw host); nothing was written to the device",
-                        hex(&want),
-                        hex(&got_sha1)
-                    ),
-                )));
-            }
-        }
-        if let (Some(want), Some(h)) = (expect.sha256, sha256) {
-            let got: [u8; 32] = h.finalize().into();
-            if want != got {
-                return Err(Failure::Final(fail(
-                    Kind::Verify,
-                    format!(
-                        "{path}: expected SHA-256 {}, got {} (downloaded from the raw host); nothing was written to the device",
-                        hex(&want),
-                        hex(&got)
-                    ),
-                )));
-            }
-        }
-        Ok(got_sha1)
+        Ok((sha1, sha256))
     }
+}
+
+/// The downloaded bytes' hashes against what the tree or the manifest says.
+fn check_hashes(
+    path: &str,
+    expect: Expect,
+    sha1: sha1::Sha1,
+    sha256: Option<sha2::Sha256>,
+) -> Result<[u8; 20], Failure> {
+    let got_sha1: [u8; 20] = sha1.finalize().into();
+    if let Some(want) = expect.sha1 {
+        if want != got_sha1 {
+            return Err(Failure::Final(fail(
+                Kind::Verify,
+                format!(
+                    "{path}: expected SHA-1 {}, got {} (downloaded from the raw host); nothing was written to the device",
+                    hex(&want),
+                    hex(&got_sha1)
+                ),
+            )));
+        }
+    }
+    if let (Some(want), Some(h)) = (expect.sha256, sha256) {
+        let got: [u8; 32] = h.finalize().into();
+        if want != got {
+            return Err(Failure::Final(fail(
+                Kind::Verify,
+                format!(
+                    "{path}: expected SHA-256 {}, got {} (downloaded from the raw host); nothing was written to the device",
+                    hex(&want),
+                    hex(&got)
+                ),
+            )));
+        }
+    }
+    Ok(got_sha1)
 }

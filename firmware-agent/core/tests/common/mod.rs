@@ -1,10 +1,13 @@
-//! A minimal host for core tests: drives an Agent with requests, without framing.
+//! A minimal host for core tests: drives an Agent with requests, without
+//! framing; starts it as a board does (fresh, at a reset, or again within
+//! one boot); and writes the requests the tests send by hand.
 #![allow(dead_code)]
 
 use embedded_storage::nor_flash::NorFlash;
 use ota_agent::hash::git_blob_sha1;
 use ota_agent::layout::SECTOR;
-use ota_agent::{Agent, AgentConfig, Store};
+use ota_agent::ram_flash::RamFlash;
+use ota_agent::{Agent, AgentConfig, BootOutcome, Store};
 use ota_protocol::{Begin, Entry, ErrorCode, Reply, Request};
 use sha2::Digest;
 
@@ -205,4 +208,61 @@ pub fn content(seed: u64, len: usize) -> Vec<u8> {
 /// A store of `sectors` sectors at offset 0.
 pub fn flash_size(sectors: u32) -> usize {
     (sectors * SECTOR) as usize
+}
+
+/// A board fresh from the factory: a blank RAM flash of `sectors`, booted.
+pub fn fresh(sectors: u32) -> Agent<RamFlash> {
+    boot(RamFlash::new(flash_size(sectors)), sectors).0
+}
+
+/// The agent starting on `flash` (a store of `sectors` at offset 0) as at a
+/// reset: the boot decision first.
+pub fn boot<F: NorFlash>(flash: F, sectors: u32) -> (Agent<F>, BootOutcome) {
+    Agent::boot(flash, 0, sectors, CONFIG).expect("the store opens after any power cut")
+}
+
+/// `agent`'s board reset: the same flash, booted again.
+pub fn reboot<F: NorFlash>(agent: Agent<F>, sectors: u32) -> (Agent<F>, BootOutcome) {
+    boot(agent.into_store().into_flash(), sectors)
+}
+
+/// The agent on `flash` without a boot decision: another session of the same boot.
+pub fn reopen<F: NorFlash>(flash: F, sectors: u32) -> Agent<F> {
+    let store = Store::open(flash, 0, sectors).expect("the store opens after any power cut");
+    Agent::new(store, CONFIG)
+}
+
+/// Begin of an unsigned update `v9` of `entries` files and `total` bytes.
+pub fn begin<'a>(entries: u16, total: u64) -> Request<'a> {
+    Request::Begin(Begin {
+        session: 1,
+        entries,
+        total_bytes: total,
+        version: "v9",
+        git_ref: "main",
+        commit: "c",
+        post_update: None,
+        rollback: None,
+        signature: None,
+    })
+}
+
+/// The entry `index` at `path` for a file of `bytes` (its SHA-1, no SHA-256).
+pub fn file_entry<'a>(index: u16, path: &'a str, bytes: &[u8]) -> Request<'a> {
+    Request::Entry(Entry {
+        index,
+        path,
+        size: bytes.len() as u32,
+        sha1: git_blob_sha1(bytes),
+        sha256: None,
+    })
+}
+
+/// `bytes` of entry `entry` at `offset`.
+pub fn data_at(entry: u16, offset: u32, bytes: &[u8]) -> Request<'_> {
+    Request::Data {
+        entry,
+        offset,
+        bytes,
+    }
 }

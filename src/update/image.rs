@@ -1,0 +1,189 @@
+//! The application image of an update: the slot image of `--app` kept in
+//! the host's cache, an image-only tree that keeps the device's files, the
+//! image a files-only update carries over, and what a push does to the slot.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use crate::bundle::{Bundle, BundleFile};
+use crate::cache::Cache;
+use crate::device::{DeviceFile, DeviceInfo};
+use crate::exit::{fail, Kind};
+use crate::progress::human_bytes;
+
+/// The slot image of `--app`, kept in the host's blob cache: the next push
+/// of another build finds it there and counts the sectors that differ.
+pub fn app_image_file(elf: Option<&Path>) -> Result<Option<BundleFile>> {
+    let Some(elf) = elf else {
+        return Ok(None);
+    };
+    let bytes = crate::app_image::from_file(elf)?;
+    let cache = Cache::new(Cache::default_root());
+    let cached = || -> std::io::Result<std::path::PathBuf> {
+        let part = cache.temp_blob()?;
+        std::fs::write(&part, &bytes)?;
+        let sha1 = crate::bundle::git_blob_sha1(&bytes);
+        let at = cache.blob(&sha1);
+        std::fs::rename(&part, &at)?;
+        Ok(at)
+    };
+    let at = cached().map_err(|e| {
+        fail(
+            Kind::Source,
+            format!(
+                "{}: the image could not be kept: {e}",
+                cache.root().display()
+            ),
+        )
+    })?;
+    let file = crate::bundle::verify_file(
+        ota_agent::layout::APP_IMAGE,
+        &at,
+        crate::bundle::Expect::default(),
+        true,
+    )?;
+    Ok(Some(file))
+}
+
+/// The slot sectors whose bytes differ, which are all the agent rewrites, when
+/// the device's image is in the host's cache: (bytes of the new image in
+/// them, how many, of how many). The last sector may hold less than 4 KiB.
+fn changed_sectors(old_sha1: &str, new: &BundleFile) -> Option<(usize, usize, usize)> {
+    let cache = Cache::new(Cache::default_root());
+    let old = std::fs::read(cache.blob(&crate::bundle::from_hex(old_sha1)?)).ok()?;
+    let new = std::fs::read(new.location()).ok()?;
+    (crate::bundle::hex(&crate::bundle::git_blob_sha1(&old)) == old_sha1).then_some(())?;
+    let sector = ota_agent::layout::SECTOR as usize;
+    fn at(b: &[u8], i: usize, sector: usize) -> &[u8] {
+        b.get(i * sector..((i + 1) * sector).min(b.len()))
+            .unwrap_or(&[])
+    }
+    let sectors = new.len().div_ceil(sector);
+    let changed: Vec<usize> = (0..sectors)
+        .filter(|&i| at(&old, i, sector) != at(&new, i, sector))
+        .collect();
+    let bytes = changed.iter().map(|&i| at(&new, i, sector).len()).sum();
+    Some((bytes, changed.len(), sectors))
+}
+
+/// A files-only update for a device whose tree carries an application image
+/// keeps that image (reused, nothing sent): the image and the files it reads
+/// stay one tree. A signed release names its own image, or none.
+pub fn carry_image(bundle: &Bundle, active: &[DeviceFile]) -> Option<Bundle> {
+    if bundle.app_image().is_some() || bundle.tree_signature.is_some() {
+        return None;
+    }
+    let f = active
+        .iter()
+        .find(|f| f.path == ota_agent::layout::APP_IMAGE)?;
+    Some(bundle.with_file(kept(f)?))
+}
+
+/// A file of the device's tree, joining the new tree as it is (reused).
+fn kept(f: &DeviceFile) -> Option<BundleFile> {
+    let sha1 = crate::bundle::from_hex(&f.sha1)?;
+    let sha256 = f.sha256.as_deref().and_then(crate::bundle::from_hex);
+    Some(BundleFile::on_device(&f.path, f.size, sha1, sha256))
+}
+
+/// `--app` without `--dir`: the device's files as they are, with the new
+/// image. Only the image travels; the version says which image it is.
+pub fn image_only(
+    image: &Bundle,
+    before: &DeviceInfo,
+    active: &[DeviceFile],
+    version: Option<&str>,
+) -> Result<Bundle> {
+    let (Some(tree), Some(img)) = (before.active.as_ref(), image.app_image()) else {
+        return Err(fail(
+            Kind::Refused,
+            "the device holds no tree to keep the files of: push the files with the image (--dir DIR --app ELF)",
+        ));
+    };
+    let mut files = vec![img.clone()];
+    for f in active
+        .iter()
+        .filter(|f| f.path != ota_agent::layout::APP_IMAGE)
+    {
+        files.push(kept(f).ok_or_else(|| {
+            fail(
+                Kind::Device,
+                format!("{}: the device lists a bad SHA-1", f.path),
+            )
+        })?);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let id = Bundle::tree_id(&files);
+    let version = match version {
+        Some(v) => v.to_string(),
+        None => image_version(&tree.version, &crate::bundle::hex(&img.sha1)),
+    };
+    Bundle::new(version, tree.git_ref.clone(), id, files)
+}
+
+/// `v1.2.0` with image `1a2b3c4…` is `v1.2.0+app.1a2b3c4`, within the 32
+/// bytes a device keeps; an earlier image suffix is replaced.
+fn image_version(files_version: &str, image_sha1: &str) -> String {
+    let suffix = format!("+app.{}", &image_sha1[..7]);
+    let base = files_version.split("+app.").next().unwrap_or("");
+    let mut end = base
+        .len()
+        .min(ota_agent::layout::MAX_VERSION - suffix.len());
+    while !base.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{suffix}", &base[..end])
+}
+
+/// The device's active tree already carries this image.
+pub fn same_image(bundle: &Bundle, active: &[DeviceFile]) -> bool {
+    let Some(img) = bundle.app_image() else {
+        return false;
+    };
+    active
+        .iter()
+        .any(|f| f.path == ota_agent::layout::APP_IMAGE && f.sha1 == crate::bundle::hex(&img.sha1))
+}
+
+/// What the push does to the application image, in one clause.
+pub fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Value)> {
+    let img = bundle.app_image()?;
+    let on_device = active
+        .iter()
+        .find(|f| f.path == ota_agent::layout::APP_IMAGE);
+    let same = on_device.is_some_and(|f| f.sha1 == crate::bundle::hex(&img.sha1));
+    let sectors = on_device
+        .filter(|_| !same)
+        .and_then(|old| changed_sectors(&old.sha1, img));
+    let (state, text) = match on_device {
+        Some(_) if same => ("unchanged", "unchanged".to_string()),
+        Some(_) => (
+            "changed",
+            match sectors {
+                Some((bytes, n, of)) => format!(
+                    "{} of {} changed ({n} of {of} slot sectors to rewrite)",
+                    human_bytes(bytes as u64),
+                    human_bytes(img.size as u64)
+                ),
+                None => format!(
+                    "new build, {}; the agent rewrites only the slot sectors that differ",
+                    human_bytes(img.size as u64)
+                ),
+            },
+        ),
+        None => ("new", format!("new, {}", human_bytes(img.size as u64))),
+    };
+    Some((
+        format!("application image: {text}"),
+        json!({
+            "state": state,
+            "bytes": img.size,
+            "sha1": crate::bundle::hex(&img.sha1),
+            "sectors_changed": sectors.map(|s| s.1),
+            "bytes_changed": sectors.map(|s| s.0),
+            "sectors": img.size.div_ceil(ota_agent::layout::SECTOR),
+        }),
+    ))
+}
