@@ -427,6 +427,17 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
     loop {
         match c.expect("Begin")? {
             Msg::Ready { session: s } if s == session => break,
+            // No retry brings this push's Ready: say so at once.
+            Msg::Ready { session: s } => {
+                return Err(Step::Fatal(fail(
+                    Kind::Device,
+                    format!(
+                        "{}: the agent answered Begin with Ready for another session ({s:08x}, not this push's \
+                         {session:08x}): another ota is updating this board, or its agent is faulty",
+                        c.name()
+                    ),
+                )))
+            }
             Msg::Error { code, detail, .. } => {
                 return Err(Step::Fatal(refused(&c.name(), code, &detail)))
             }

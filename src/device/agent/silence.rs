@@ -40,3 +40,24 @@ pub fn no_answer(name: &str, what: &str, waited: Duration, seen: Option<&[u8]>) 
     };
     fail(Kind::Device, msg)
 }
+
+/// The error for `what` unanswered on port `name` by an agent that is
+/// known to be there (it answered before, or was seen starting), but sent
+/// `sent` bytes and no valid frame: frames too large, corrupt, or text.
+pub fn garbled(
+    name: &str,
+    what: &str,
+    waited: Duration,
+    sent: u64,
+    bad_frames: u64,
+) -> anyhow::Error {
+    let secs = waited.as_secs_f32().round();
+    fail(
+        Kind::Device,
+        format!(
+            "{name}: no answer to {what} within {secs}s: the ota agent sent {sent} bytes but no valid frame \
+             ({bad_frames} dropped as corrupt or too large); its agent is faulty, or a program on the board \
+             prints over the link"
+        ),
+    )
+}
