@@ -231,6 +231,10 @@ const RECV_BUF: usize = 4096;
 /// leftovers of a lost answer; a stream of them is a broken or hostile device.
 const MAX_STRAY_FRAMES: u32 = 64;
 
+/// The most a device may send after a request without one valid frame:
+/// answers are small frames; this much garbage is a flood.
+const FLOOD_BYTES: u64 = 16 << 20;
+
 /// What a device declared in its Info: the most it may send back.
 #[derive(Debug, Clone, Copy)]
 struct Caps {
@@ -261,6 +265,8 @@ pub struct Client {
     caps: Option<Caps>,
     /// When the last bytes came from the device.
     last_in: Option<Instant>,
+    /// Bytes and frames in when the last request went out.
+    at_send: (u64, u64),
 }
 
 impl Client {
@@ -279,6 +285,7 @@ impl Client {
             deadline: None,
             caps: None,
             last_in: None,
+            at_send: (0, 0),
         }
     }
 
@@ -350,6 +357,7 @@ impl Client {
         self.stats.bytes_out += n as u64;
         self.stats.frames_out += 1;
         self.deadline = Some(Instant::now() + self.timeout);
+        self.at_send = (self.stats.bytes_in, self.stats.frames_in);
         let sent = self
             .t
             .send(&self.frame[..n])
@@ -405,6 +413,13 @@ impl Client {
                     }
                 }
                 self.stats.bad_frames_in += (self.decoder.stats().dropped - before) as u64;
+            }
+            // A flood ends the wait as its deadline would.
+            if self.stats.frames_in == self.at_send.1
+                && self.stats.bytes_in - self.at_send.0 > FLOOD_BYTES
+                && self.inbox.is_empty()
+            {
+                return Ok(None);
             }
         }
     }

@@ -56,6 +56,8 @@ pub struct Wait<'a> {
     started: Instant,
     /// Bytes read during this wait, kept or not.
     pub read: u64,
+    /// The most this wait reads.
+    pub budget: u64,
 }
 
 impl<'a> Wait<'a> {
@@ -69,6 +71,17 @@ impl<'a> Wait<'a> {
             deadline,
             started: Instant::now(),
             read: 0,
+            budget: BUDGET,
+        }
+    }
+
+    /// The same wait going on for something else, by `deadline`: what was
+    /// read and when it began still count.
+    pub fn then(&self, what: &'a str, deadline: Instant) -> Wait<'a> {
+        Wait {
+            what,
+            deadline,
+            ..*self
         }
     }
 
@@ -98,7 +111,7 @@ impl<'a> Wait<'a> {
         let mut buf = [0u8; 4096];
         let n = t.recv(&mut buf, left)?;
         self.read += n as u64;
-        if self.read > BUDGET {
+        if self.read > self.budget {
             return Err(self.flooded(seen));
         }
         seen.extend_from_slice(&buf[..n]);
@@ -181,7 +194,7 @@ pub fn drain(t: &mut dyn Transport, quiet: Duration, wait: &mut Wait<'_>) -> io:
             return Ok(());
         }
         wait.read += n as u64;
-        if wait.read > BUDGET {
+        if wait.read > wait.budget {
             return Err(wait.flooded(&seen));
         }
         seen.extend_from_slice(&buf[..n]);
@@ -208,7 +221,7 @@ pub fn shown(b: &[u8]) -> String {
     let tail: String = s
         .chars()
         .rev()
-        .take(300)
+        .take(120)
         .collect::<Vec<_>>()
         .into_iter()
         .rev()

@@ -117,9 +117,7 @@ pub fn run(
         None => {
             // Firmware from before raw-paste: it took those bytes as code.
             t.send(b"\x03")?;
-            let read = wait.read;
-            let mut wait = Wait::until("a quiet line after the raw-paste request", deadline);
-            wait.read = read;
+            let mut wait = wait.then("a quiet line after the raw-paste request", deadline);
             listen::drain(t, Duration::from_millis(100), &mut wait)?;
             plain(t, code, deadline, seen)
         }

@@ -176,7 +176,9 @@ impl Drop for MicroPython {
         }
         // The raw REPL ends the program's output with 0x04, its errors with 0x04, then '>'.
         let mut seen = Vec::new();
-        let mut wait = Wait::new("the end of the agent's program", QUICK);
+        let mut wait = Wait::new("the end of the agent's program", QUICK.min(self.timeout));
+        // An agent says little after the farewell: a board still flooding is left as it is.
+        wait.budget = listen::KEPT as u64;
         let _ = listen::read_until(t, &mut seen, b"\x04>", &mut wait);
         let _ = t.send(if self.interrupted {
             b"\x02\x04"
