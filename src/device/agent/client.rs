@@ -235,6 +235,10 @@ const MAX_STRAY_FRAMES: u32 = 64;
 /// answers are small frames; this much garbage is a flood.
 const FLOOD_BYTES: u64 = 16 << 20;
 
+/// More frames than the longest answer (a full file list) and the strays
+/// tolerated beside it: past a request's deadline, a flood.
+const FLOOD_FRAMES: u64 = ota_agent::layout::MAX_ENTRIES as u64 + MAX_STRAY_FRAMES as u64;
+
 /// What a device declared in its Info: the most it may send back.
 #[derive(Debug, Clone, Copy)]
 struct Caps {
@@ -377,6 +381,12 @@ impl Client {
         let mut buf = [0u8; 1024];
         let mut read = false;
         loop {
+            // Frames nobody asked for, past the request's deadline: a flood
+            // that would otherwise keep every caller's loop going.
+            if self.flooded_with_frames() && self.deadline.is_some_and(|d| Instant::now() >= d) {
+                self.inbox.clear();
+                return Ok(None);
+            }
             if let Some(m) = self.inbox.pop_front() {
                 return Ok(Some(m));
             }
@@ -428,6 +438,7 @@ impl Client {
     pub fn expect(&mut self, what: &str) -> anyhow::Result<Msg> {
         match self.recv(self.timeout) {
             Ok(Some(m)) => Ok(m),
+            Ok(None) if self.flooding() => Err(self.unanswered(what)),
             Ok(None) => Err(fail(
                 Kind::Device,
                 format!(
@@ -440,11 +451,48 @@ impl Client {
         }
     }
 
-    /// Drops whatever replies are still queued or arrive within `quiet`.
+    /// Drops whatever replies are still queued or arrive within `quiet`
+    /// (a device that keeps sending is not waited for longer).
     pub fn drain(&mut self, quiet: Duration) {
+        let end = Instant::now() + quiet;
+        loop {
+            self.inbox.clear();
+            let left = end.saturating_duration_since(Instant::now());
+            match self.recv(left) {
+                Ok(Some(_)) if !left.is_zero() => continue,
+                _ => break,
+            }
+        }
         self.inbox.clear();
-        while let Ok(Some(_)) = self.recv(quiet) {}
         self.decoder.reset();
+    }
+
+    /// Whether the device, since the last request, kept sending but not what
+    /// answers it: garbage up to the deadline, or more frames than any
+    /// answer has. Asking again will not mend that.
+    pub fn flooding(&self) -> bool {
+        self.talking(self.at_send) || self.flooded_with_frames()
+    }
+
+    fn flooded_with_frames(&self) -> bool {
+        self.stats.frames_in - self.at_send.1 > FLOOD_FRAMES
+    }
+
+    /// The error for `what` unanswered by a device that kept sending
+    /// something else since the request went out.
+    pub fn unanswered(&self, what: &str) -> anyhow::Error {
+        let frames = self.stats.frames_in - self.at_send.1;
+        if self.flooded_with_frames() {
+            return fail(
+                Kind::Device,
+                format!(
+                    "{}: the device sent {frames} frames that do not answer {what} within {}s; is it an ota agent?",
+                    self.t.name(),
+                    self.timeout.as_secs_f32()
+                ),
+            );
+        }
+        self.no_answer(what, self.timeout, self.at_send)
     }
 
     pub fn reconnect(&mut self) -> std::io::Result<()> {

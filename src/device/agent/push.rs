@@ -83,6 +83,15 @@ impl From<anyhow::Error> for Step {
     }
 }
 
+/// A failed wait as a step: a device that kept sending something else is
+/// not asked again (that would only wait longer).
+fn unmendable(c: &Client, e: anyhow::Error) -> Step {
+    match c.flooding() {
+        true => Step::Fatal(e),
+        false => Step::from(e),
+    }
+}
+
 /// The session id of a tree: the same tree gets the same id, so that the
 /// next push recognises the session an interrupted push left on the agent.
 fn session_id(bundle: &Bundle) -> u32 {
@@ -425,7 +434,7 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
         signature: bundle.tree_signature.map(ota_protocol::Signature),
     }))?;
     loop {
-        match c.expect("Begin")? {
+        match c.expect("Begin").map_err(|e| unmendable(c, e))? {
             Msg::Ready { session: s } if s == session => break,
             // No retry brings this push's Ready: say so at once.
             Msg::Ready { session: s } => {
@@ -458,7 +467,7 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
         while i + 1 - answered >= window as usize
             || (i + 1 == files.len() && answered < files.len())
         {
-            match c.expect("Entry")? {
+            match c.expect("Entry").map_err(|e| unmendable(c, e))? {
                 Msg::Need { index, need: n } if (index as usize) < files.len() => {
                     need[index as usize] = n;
                     answered += 1;
@@ -604,6 +613,7 @@ fn stream_file(
                 return Err(Step::Fatal(refused(&c.name(), code, &detail)))
             }
             Ok(Some(_)) => {}
+            Ok(None) if c.flooding() => return Err(Step::Fatal(c.unanswered("Data"))),
             Ok(None) => {
                 out.resends += 1;
                 ev(Event::Retrying {
@@ -641,6 +651,7 @@ fn where_is(c: &mut Client, entry: u16, size: u32) -> Result<Option<u32>, Step> 
                 return Err(Step::Fatal(refused(&c.name(), code, &detail)))
             }
             Ok(Some(_)) => continue,
+            Ok(None) if c.flooding() => return Err(Step::Fatal(c.unanswered("Query"))),
             Ok(None) => return Err(Step::Link(format!("{}: no answer to Query", c.name()))),
             Err(e) => return Err(Step::Link(format!("{}: {e}", c.name()))),
         }
