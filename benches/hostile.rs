@@ -1,7 +1,7 @@
 //! `cargo bench --bench hostile`: ota's peak memory (the child's maximum
 //! resident set, from wait4) and time against boards that flood: MicroPython
-//! boards on a pty that flood after the raw-paste request, answer the probe
-//! with a 200 MB line, or send garbage once the agent runs; agents that flood
+//! boards on a pty that flood or trickle after the raw-paste request, answer
+//! the probe with a 200 MB line, or send garbage once the agent runs; agents that flood
 //! with Done frames or an endless file list; and, for reference, an honest
 //! simulated agent. The device timeout is 2 s; every figure is measured here.
 
@@ -72,10 +72,15 @@ fn main() {
         "honest simulated agent, status",
         measure(d, &["--port", &honest.port, "status"]),
     )];
-    let repl: [(&str, Misbehaviour, &str); 3] = [
+    let repl: [(&str, Misbehaviour, &str); 4] = [
         (
             "MicroPython: flood after the paste request",
             Misbehaviour::FloodAfterPaste,
+            "status",
+        ),
+        (
+            "MicroPython: a byte every 50 ms after it",
+            Misbehaviour::TrickleAfterPaste,
             "status",
         ),
         (

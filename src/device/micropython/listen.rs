@@ -237,6 +237,62 @@ pub fn shown(b: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// A board that sends `byte` without end, `per_read` at a time.
+    struct Endless {
+        byte: u8,
+        per_read: usize,
+    }
+
+    impl Transport for Endless {
+        fn send(&mut self, _: &[u8]) -> io::Result<()> {
+            Ok(())
+        }
+        fn recv(&mut self, buf: &mut [u8], _: Duration) -> io::Result<usize> {
+            let n = self.per_read.min(buf.len());
+            buf[..n].fill(self.byte);
+            Ok(n)
+        }
+        fn reconnect(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn name(&self) -> String {
+            "endless".into()
+        }
+    }
+
+    #[test]
+    fn a_flood_is_cut_at_the_budget_and_what_is_kept_stays_bounded() {
+        let mut t = Endless {
+            byte: b'x',
+            per_read: 4096,
+        };
+        let mut seen = Vec::new();
+        let mut wait = Wait::new("the banner", Duration::from_secs(3600));
+        let e = read_until(&mut t, &mut seen, b"banner", &mut wait).unwrap_err();
+        assert!(e.to_string().starts_with("the board sent 16 MiB in"), "{e}");
+        assert!(
+            e.to_string().contains("while ota waited for the banner"),
+            "{e}"
+        );
+        assert!(seen.len() <= KEPT);
+        assert!(wait.read > BUDGET && wait.read <= BUDGET + 4096);
+    }
+
+    #[test]
+    fn a_trickle_ends_at_the_deadline() {
+        let mut t = Endless {
+            byte: b'.',
+            per_read: 1,
+        };
+        let mut seen = Vec::new();
+        let mut wait = Wait::new("the banner", Duration::from_millis(20));
+        assert!(read_until(&mut t, &mut seen, b"banner", &mut wait)
+            .unwrap()
+            .is_none());
+        let e = wait.timed_out(&seen).to_string();
+        assert!(e.contains("for the banner; the board sent"), "{e}");
+    }
+
     #[test]
     fn a_search_finds_a_pattern_split_across_reads() {
         let mut s = Search::new(b"OTA-PONG");
