@@ -271,6 +271,8 @@ pub struct Client {
     last_in: Option<Instant>,
     /// Bytes and frames in when the last request went out.
     at_send: (u64, u64),
+    /// The last `expect` ended at its deadline with the device flooding.
+    pub flooded: bool,
 }
 
 impl Client {
@@ -290,6 +292,7 @@ impl Client {
             caps: None,
             last_in: None,
             at_send: (0, 0),
+            flooded: false,
         }
     }
 
@@ -436,7 +439,9 @@ impl Client {
 
     /// The next reply within the client's timeout; a timeout or link failure is an error.
     pub fn expect(&mut self, what: &str) -> anyhow::Result<Msg> {
-        match self.recv(self.timeout) {
+        let got = self.recv(self.timeout);
+        self.flooded = matches!(got, Ok(None)) && self.flooding();
+        match got {
             Ok(Some(m)) => Ok(m),
             Ok(None) if self.flooding() => Err(self.unanswered(what)),
             Ok(None) => Err(fail(
@@ -451,19 +456,18 @@ impl Client {
         }
     }
 
-    /// Drops whatever replies are still queued or arrive within `quiet`
-    /// (a device that keeps sending is not waited for longer).
+    /// Drops whatever replies are still queued or arrive until the line has
+    /// been quiet for `quiet` (a device that keeps sending is not waited for
+    /// longer than the client's timeout).
     pub fn drain(&mut self, quiet: Duration) {
-        let end = Instant::now() + quiet;
-        loop {
+        let cap = Instant::now() + quiet.max(self.timeout);
+        self.inbox.clear();
+        while let Ok(Some(_)) = self.recv(quiet) {
             self.inbox.clear();
-            let left = end.saturating_duration_since(Instant::now());
-            match self.recv(left) {
-                Ok(Some(_)) if !left.is_zero() => continue,
-                _ => break,
+            if Instant::now() >= cap {
+                break;
             }
         }
-        self.inbox.clear();
         self.decoder.reset();
     }
 

@@ -83,10 +83,10 @@ impl From<anyhow::Error> for Step {
     }
 }
 
-/// A failed wait as a step: a device that kept sending something else is
-/// not asked again (that would only wait longer).
+/// A failed wait as a step: a device that kept sending something else
+/// until the deadline is not asked again (that would only wait longer).
 fn unmendable(c: &Client, e: anyhow::Error) -> Step {
-    match c.flooding() {
+    match c.flooded {
         true => Step::Fatal(e),
         false => Step::from(e),
     }
