@@ -79,7 +79,7 @@ fn main() {
             "status",
         ),
         (
-            "MicroPython: a byte every 50 ms after it",
+            "MicroPython: a byte every 10 ms after it",
             Misbehaviour::TrickleAfterPaste,
             "status",
         ),

@@ -12,7 +12,8 @@ use serialport::{SerialPort, TTYPort};
 pub enum Misbehaviour {
     /// Answers the raw-paste request with output that never ends.
     FloodAfterPaste,
-    /// Answers the raw-paste request with one byte every 50 ms, forever.
+    /// Answers the raw-paste request with one byte every 10 ms, forever: never
+    /// quiet for the 100 ms ota waits for after a raw-paste request nobody answered.
     TrickleAfterPaste,
     /// Answers the agent probe with a line of 200 MB.
     LongProbeLine,
@@ -108,7 +109,7 @@ impl Board {
             Misbehaviour::FloodAfterPaste => flood(port, b"spam spam spam\r\n"),
             Misbehaviour::TrickleAfterPaste => loop {
                 port.write_all(b".")?;
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(10));
             },
             _ => {
                 port.write_all(b"R\x01")?;
