@@ -154,15 +154,12 @@ fn paste(
             if grants.is_empty() && !wait.more(t, &mut grants, &mut [])? {
                 return Err(wait.timed_out(seen));
             }
+            if let Some(end) = grants.iter().position(|&b| b == 4) {
+                return Err(ended_early(t, grants.split_off(end + 1), deadline));
+            }
             for b in grants.drain(..) {
                 match b {
                     1 => credit += window,
-                    4 => {
-                        t.send(b"\x04")?;
-                        return Err(io::Error::other(
-                            "raw-paste: the board ended the paste early",
-                        ));
-                    }
                     _ if seen.len() < listen::KEPT => seen.push(b),
                     _ => {}
                 }
@@ -179,6 +176,37 @@ fn paste(
     expect(t, &mut grants, b"\x04", &mut wait)?;
     seen.extend_from_slice(&grants);
     Ok(())
+}
+
+/// The error for a board that ended a paste before taking all of it (out
+/// of memory, typically): it says why, then ends with 0x04 and '>'.
+fn ended_early(t: &mut dyn Transport, mut after: Vec<u8>, deadline: Instant) -> io::Error {
+    let why = t.send(b"\x04").and_then(|()| {
+        let mut wait = Wait::until(
+            "the board's reason",
+            deadline.min(Instant::now() + PASTE_ANSWER),
+        );
+        listen::read_until(t, &mut after, b"\x04>", &mut wait)
+    });
+    match why.ok().flatten().as_deref().and_then(last_line) {
+        Some(last) => io::Error::other(format!(
+            "raw-paste: the board ended the paste before taking all of the program: \"{last}\" (the last line it printed)"
+        )),
+        None => io::Error::other("raw-paste: the board ended the paste before taking all of the program"),
+    }
+}
+
+/// The last line a program printed (on its error stream, when it failed):
+/// the raw REPL sends a program's output, 0x04, its error (a traceback),
+/// then 0x04 and its prompt '>', which are no lines of the program's.
+pub fn last_line(out: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(out);
+    let last = text
+        .split(['\x04', '\n'])
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && *l != ">")?;
+    Some(crate::terminal::escape(last).into_owned())
 }
 
 /// Plain raw mode: the code, then Ctrl-D; the board answers "OK". It has no

@@ -304,15 +304,11 @@ fn wait_ready(t: &mut dyn Transport, seen: &mut Vec<u8>, timeout: Duration) -> i
     }
 }
 
-/// The error for the agent's program ending before it started serving:
-/// the raw REPL sends its output, 0x04, its error (a traceback), 0x04, '>'.
+/// The error for the agent's program ending before it started serving.
 fn stopped(out: &[u8]) -> io::Error {
-    let error = out.rsplit(|&b| b == 4).next().unwrap_or(out);
-    let text = String::from_utf8_lossy(error);
-    match text.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+    match repl::last_line(out) {
         Some(last) => io::Error::other(format!(
-            "the ota agent stopped with an error on the board: \"{}\" (the last line of its traceback)",
-            crate::terminal::escape(last)
+            "the ota agent stopped with an error on the board: \"{last}\" (the last line of its traceback)"
         )),
         None => io::Error::other(format!(
             "the ota agent ended on the board without starting (it printed {})",
