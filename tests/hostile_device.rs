@@ -197,3 +197,14 @@ fn garbage_after_the_agent_started_is_the_agents_not_an_applications() {
         r.stderr
     );
 }
+
+#[test]
+fn a_trickle_after_the_agent_started_ends_by_the_deadline() {
+    let r = ends_in_time(
+        &hostile_repl::serve(Misbehaviour::TrickleAfterReady),
+        &["status"],
+        "no answer to Hello after ",
+    );
+    assert!(r.stderr.contains("the ota agent sent"), "{}", r.stderr);
+    assert!(r.stderr.contains("but no valid frame"), "{}", r.stderr);
+}

@@ -21,6 +21,8 @@ pub enum Misbehaviour {
     Traceback,
     /// The agent starts, then sends bytes that are no frame, without end.
     GarbageAfterReady,
+    /// The agent starts, then sends a byte that is no frame every 10 ms.
+    TrickleAfterReady,
 }
 
 const BANNER: &[u8] = b"\r\nraw REPL; CTRL-B to exit\r\n>";
@@ -140,6 +142,13 @@ impl Board {
             (Misbehaviour::GarbageAfterReady, false) => {
                 port.write_all(b"OTA-AGENT-READY\r\n")?;
                 flood(port, &[0x55; 1000])
+            }
+            (Misbehaviour::TrickleAfterReady, false) => {
+                port.write_all(b"OTA-AGENT-READY\r\n")?;
+                loop {
+                    port.write_all(b"\x55")?;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
             }
             _ => Ok(()),
         }

@@ -747,6 +747,9 @@ pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
 /// hands over at the reset that Reboot asks for.
 impl Drop for Client {
     fn drop(&mut self) {
+        if self.flooding() {
+            self.t.abandon();
+        }
         if self.touched && self.send(&Request::Reboot).is_ok() {
             let _ = self.recv(Duration::from_millis(200).min(self.timeout));
             // Done once the application runs again, so that the next command

@@ -34,6 +34,9 @@ pub trait Transport: Send {
     fn started_agent(&self) -> bool {
         false
     }
+    /// The conversation ends with the device still sending what answers
+    /// nothing: a link that takes leave of its agent need not wait for it.
+    fn abandon(&mut self) {}
     /// What runs on the board, as far as the link shows it without a word of
     /// the protocol (a USB port's product string).
     fn running(&mut self) -> Running {

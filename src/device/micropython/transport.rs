@@ -26,6 +26,8 @@ pub struct MicroPython {
     /// A Reboot went out: the next connection waits for the board to boot.
     rebooting: bool,
     interrupted: bool,
+    /// The agent kept sending what answered nothing: it is not waited for at the end.
+    abandoned: bool,
     reboot_frame: Vec<u8>,
 }
 
@@ -59,6 +61,7 @@ impl MicroPython {
             agent: false,
             rebooting: false,
             interrupted: false,
+            abandoned: false,
             reboot_frame: frame[..n].to_vec(),
         }
     }
@@ -158,6 +161,10 @@ impl Transport for MicroPython {
     fn started_agent(&self) -> bool {
         self.agent
     }
+
+    fn abandon(&mut self) {
+        self.abandoned = true;
+    }
 }
 
 impl Drop for MicroPython {
@@ -175,11 +182,14 @@ impl Drop for MicroPython {
             return;
         }
         // The raw REPL ends the program's output with 0x04, its errors with 0x04, then '>'.
-        let mut seen = Vec::new();
-        let mut wait = Wait::new("the end of the agent's program", QUICK.min(self.timeout));
-        // An agent says little after the farewell: a board still flooding is left as it is.
-        wait.budget = listen::KEPT as u64;
-        let _ = listen::read_until(t, &mut seen, b"\x04>", &mut wait);
+        // An agent that floods or trickles is not waited for; one that says more than a
+        // farewell's worth is left as it is.
+        if !self.abandoned {
+            let mut seen = Vec::new();
+            let mut wait = Wait::new("the end of the agent's program", QUICK.min(self.timeout));
+            wait.budget = listen::KEPT as u64;
+            let _ = listen::read_until(t, &mut seen, b"\x04>", &mut wait);
+        }
         let _ = t.send(if self.interrupted {
             b"\x02\x04"
         } else {
