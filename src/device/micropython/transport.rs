@@ -14,7 +14,6 @@ use ota_protocol::{decode_reply, encode_frame, Decoder, Reply, Request};
 use super::listen::{self, Search, Wait};
 use super::repl;
 use super::script;
-use crate::device::error;
 use crate::device::link::transport::{Serial, Transport};
 
 pub struct MicroPython {
@@ -198,34 +197,8 @@ impl Drop for MicroPython {
     }
 }
 
-/// Opens a serial port as whichever kind of device answers there: the ota
-/// agent (it answers a Hello frame), or a MicroPython REPL.
-pub fn open_serial(
-    path: &str,
-    serial: Option<String>,
-    timeout: Duration,
-) -> anyhow::Result<Box<dyn Transport>> {
-    let known = crate::device::link::discover::candidates()
-        .into_iter()
-        .find(|p| p.port == path);
-    let mut port = Serial::open(path, serial)?;
-    let answer = match &known {
-        // The agent, or an application over it (reached with the 1200-baud touch).
-        Some(p) if p.agent || p.application => Answer::Agent,
-        Some(p) if crate::device::link::discover::micropython(p) => Answer::Repl,
-        _ => answers_hello(&mut port),
-    };
-    let m = match answer {
-        Answer::Agent => return Ok(Box::new(port)),
-        // Left running by an ota that was killed: it goes on serving.
-        Answer::RunningMicroPython => MicroPython::running(Box::new(port), timeout),
-        Answer::Repl => MicroPython::open(Box::new(port), timeout)
-            .map_err(|e| error::link(format!("{path}: {e}")))?,
-    };
-    Ok(Box::new(m))
-}
-
-enum Answer {
+/// Who answers at a serial port.
+pub enum Answer {
     Agent,
     RunningMicroPython,
     Repl,
@@ -233,7 +206,7 @@ enum Answer {
 
 /// Who answers a Hello within a moment: an ota agent, the MicroPython
 /// agent (still running on its board), or nobody (a REPL, presumably).
-fn answers_hello(port: &mut Serial) -> Answer {
+pub fn answers_hello(port: &mut Serial) -> Answer {
     let mut scratch = [0u8; 64];
     let mut frame = [0u8; 64];
     let hello = Request::Hello {
