@@ -615,3 +615,45 @@ fn an_agent_left_running_by_a_killed_ota_is_taken_over() {
     let want = tree_of(&src);
     assert_eq!(board_files(&b, &want), want);
 }
+
+/// A board short of memory, as the interpreter's heap makes it: with 112k
+/// the agent's program is taken but fails to start (its traceback ends in a
+/// MemoryError); with 48k the board cannot even take the program. Either
+/// way the board's last line is reported at once, not after the 10 s an
+/// agent gets to start, and not as a board that is no REPL.
+#[test]
+fn a_board_out_of_memory_is_reported_at_once_with_its_last_line() {
+    let Some(mp) = micropython() else { return };
+    let cases = [
+        ("112k", "the ota agent stopped with an error on the board: \"MemoryError: memory allocation failed"),
+        ("48k", "the board ended the paste before taking all of the program: \"MemoryError: memory allocation failed"),
+    ];
+    for (heap, says) in cases {
+        let tmp = tempdir();
+        write(
+            tmp.path(),
+            "ota_config.json",
+            br#"{"device_timeout_sec": 5}"#,
+        );
+        let opts = BoardOptions {
+            heap: Some(heap),
+            ..Default::default()
+        };
+        let b = Board::start(&mp, &tmp.path().join("board"), opts);
+        let started = std::time::Instant::now();
+        let r = run(tmp.path(), &["--port", &b.port, "status"]);
+        let took = started.elapsed();
+        assert_eq!(r.code, 5, "heap {heap}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "heap {heap}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("does not answer as a MicroPython REPL"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            took < std::time::Duration::from_secs(6),
+            "heap {heap}: ota took {took:?} (the timeout is 5s): {}",
+            r.stderr
+        );
+    }
+}

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::report::{self, Outcome};
 use super::{Ctx, Target};
 use crate::cli::InstallArgs;
+use crate::device::error::DeviceError;
 use crate::device::link::discover;
 use crate::device::rom::bootsel::{copy_to_drive, drives, uf2_pages, usb_devices, BootselUsb};
 use crate::device::rom::picoboot::Picoboot;
@@ -238,7 +239,7 @@ fn install_one(
         spec: PortSpec::Serial(port.clone()),
         serial: Some(sn.clone()),
     };
-    let info = ctx.connect_to(&t)?.hello()?;
+    let info = hello_once_up(ctx, &t, ctx.config.confirm_timeout)?;
     ctx.ui.say(&format!(
         "{sn}: agent {} (protocol {}) on {port}, state {}",
         info.agent_version, info.protocol, info.state
@@ -250,6 +251,25 @@ fn install_one(
         "result": "installed",
         "device": info,
     }))
+}
+
+/// The new agent's Info. Its port may show before the agent behind it
+/// answers (or a link of the agent it replaced may linger a moment): a
+/// failed link is tried again until `timeout`.
+fn hello_once_up(ctx: &Ctx, t: &Target, timeout: Duration) -> Result<crate::device::DeviceInfo> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match ctx.connect_to(t).and_then(|mut c| c.hello()) {
+            Ok(info) => return Ok(info),
+            Err(e)
+                if Instant::now() < deadline
+                    && DeviceError::of(&e).is_some_and(DeviceError::retryable) =>
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The agent that came up: the one with `serial`, or else one that was not

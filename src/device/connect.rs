@@ -1,11 +1,14 @@
 //! The one place where a port spec becomes a connection: a serial port (an
-//! agent, or a MicroPython board whose agent is started on it), a TCP link,
-//! or the simulator inside ota; then the agent reached behind it.
+//! agent, or a MicroPython board whose agent is started on it), one TCP
+//! connection, an RFC 2217 serial port, or the simulator inside ota; then the agent reached behind it.
 
 use std::time::Duration;
 
+use crate::device::error;
+use crate::device::link::discover;
 use crate::device::link::rfc2217::Rfc2217;
-use crate::device::link::transport::{Tcp, Transport};
+use crate::device::link::transport::{Serial, Tcp, Transport};
+use crate::device::micropython::transport::{answers_hello, Answer, MicroPython};
 use crate::device::sim::SimTransport;
 use crate::device::{Client, PortSpec};
 
@@ -17,9 +20,7 @@ pub fn open_link(
     timeout: Duration,
 ) -> anyhow::Result<Box<dyn Transport>> {
     Ok(match spec {
-        PortSpec::Serial(path) => {
-            crate::device::micropython::transport::open_serial(path, serial, timeout)?
-        }
+        PortSpec::Serial(path) => open_serial(path, serial, timeout)?,
         PortSpec::Tcp(addr) => Box::new(Tcp::open(addr, timeout)?),
         PortSpec::Rfc2217(addr) => Box::new(Rfc2217::open(addr, timeout)?),
         PortSpec::Sim {
@@ -39,4 +40,30 @@ pub fn connect(
     let mut client = Client::new(open_link(spec, serial, timeout)?, timeout);
     client.reach_agent()?;
     Ok(client)
+}
+
+/// Opens a serial port as whichever kind of device answers there: the ota
+/// agent (it answers a Hello frame, or USB names it), or a MicroPython
+/// board, whose agent is started on it (or found still running).
+fn open_serial(
+    path: &str,
+    serial: Option<String>,
+    timeout: Duration,
+) -> anyhow::Result<Box<dyn Transport>> {
+    let known = discover::candidates().into_iter().find(|p| p.port == path);
+    let mut port = Serial::open(path, serial)?;
+    let answer = match &known {
+        // The agent, or an application over it (reached with the 1200-baud touch).
+        Some(p) if p.agent || p.application => Answer::Agent,
+        Some(p) if discover::micropython(p) => Answer::Repl,
+        _ => answers_hello(&mut port),
+    };
+    let m = match answer {
+        Answer::Agent => return Ok(Box::new(port)),
+        // Left running by an ota that was killed: it goes on serving.
+        Answer::RunningMicroPython => MicroPython::running(Box::new(port), timeout),
+        Answer::Repl => MicroPython::open(Box::new(port), timeout)
+            .map_err(|e| error::link(format!("{path}: {e}")))?,
+    };
+    Ok(Box::new(m))
 }

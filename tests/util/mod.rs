@@ -4,6 +4,7 @@
 
 pub mod elf;
 pub mod hostile_device;
+pub mod hostile_repl;
 pub mod limits;
 pub mod mpy_board;
 pub mod peers;

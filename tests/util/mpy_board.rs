@@ -52,6 +52,8 @@ pub struct BoardOptions {
     pub free_blocks: Option<u64>,
     /// A modeled link between ota and the board (benchmarks only).
     pub link: Option<Link>,
+    /// The interpreter's heap (`-X heapsize=`), for a board short of memory.
+    pub heap: Option<&'static str>,
 }
 
 /// A link with a rate each way and a one-way delay.
@@ -287,6 +289,9 @@ impl Board {
                     // SAFETY: the descriptor comes from into_raw_fd, so it is open and owned by nobody else.
                     let fd = unsafe { OwnedFd::from_raw_fd(slave.into_raw_fd()) };
                     let mut cmd = Command::new(&mp);
+                    if let Some(h) = opts.heap {
+                        cmd.arg("-X").arg(format!("heapsize={h}"));
+                    }
                     cmd.current_dir(&root)
                         .arg("-i")
                         .arg(&script)

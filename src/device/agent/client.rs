@@ -139,8 +139,14 @@ pub struct DeviceFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     Info(Box<DeviceInfo>),
-    File(DeviceFile),
-    ListEnd,
+    File {
+        index: u16,
+        file: DeviceFile,
+    },
+    /// The end of a list of `total` files.
+    ListEnd {
+        total: u16,
+    },
     Ready {
         session: u32,
     },
@@ -219,18 +225,21 @@ impl Msg {
                 boot_id: i.boot_id,
             })),
             Reply::File {
+                index,
                 path,
                 size,
                 sha1,
                 sha256,
-                ..
-            } => Msg::File(DeviceFile {
-                path: path.into(),
-                size,
-                sha1: hex(&sha1),
-                sha256: sha256.map(|h| hex(&h)),
-            }),
-            Reply::ListEnd { .. } => Msg::ListEnd,
+            } => Msg::File {
+                index,
+                file: DeviceFile {
+                    path: path.into(),
+                    size,
+                    sha1: hex(&sha1),
+                    sha256: sha256.map(|h| hex(&h)),
+                },
+            },
+            Reply::ListEnd { total } => Msg::ListEnd { total },
             Reply::Ready { session } => Msg::Ready { session },
             Reply::Need { index, need } => Msg::Need { index, need },
             Reply::Ack { entry, offset } => Msg::Ack { entry, offset },
@@ -271,6 +280,14 @@ const RECV_BUF: usize = 4096;
 /// leftovers of a lost answer; a stream of them is a broken or hostile device.
 const MAX_STRAY_FRAMES: u32 = 64;
 
+/// The most a device may send after a request without one valid frame:
+/// answers are small frames; this much garbage is a flood.
+const FLOOD_BYTES: u64 = 16 << 20;
+
+/// More frames than the longest answer (a full file list) and the strays
+/// tolerated beside it: past a request's deadline, a flood.
+const FLOOD_FRAMES: u64 = ota_agent::layout::MAX_ENTRIES as u64 + MAX_STRAY_FRAMES as u64;
+
 /// What a device declared in its Info: the most it may send back.
 #[derive(Debug, Clone, Copy)]
 struct Caps {
@@ -299,6 +316,10 @@ pub struct Client {
     /// so frames that answer nothing cannot keep an exchange alive.
     deadline: Option<Instant>,
     caps: Option<Caps>,
+    /// When the last bytes came from the device.
+    last_in: Option<Instant>,
+    /// Bytes and frames in when the last request went out.
+    at_send: (u64, u64),
 }
 
 impl Client {
@@ -316,6 +337,8 @@ impl Client {
             touched: false,
             deadline: None,
             caps: None,
+            last_in: None,
+            at_send: (0, 0),
         }
     }
 
@@ -390,7 +413,7 @@ impl Client {
                 Ok(true) => return Ok(()),
                 Ok(false) => {
                     let what = "Hello after the 1200-baud touch";
-                    return Err(self.no_answer(what, self.timeout));
+                    return Err(self.no_answer(what, self.timeout, self.at_send));
                 }
                 Err(e) if Instant::now() >= deadline => {
                     return Err(self.link_error("after the 1200-baud touch", e))
@@ -441,6 +464,7 @@ impl Client {
         self.stats.bytes_out += n as u64;
         self.stats.frames_out += 1;
         self.deadline = Some(Instant::now() + self.timeout);
+        self.at_send = (self.stats.bytes_in, self.stats.frames_in);
         let sent = self
             .t
             .send(&self.frame[..n])
@@ -458,11 +482,24 @@ impl Client {
             deadline = deadline.min(d);
         }
         let mut buf = [0u8; 1024];
+        let mut read = false;
         loop {
+            // Frames nobody asked for, past the request's deadline: a flood
+            // that would otherwise keep every caller's loop going.
+            if self.flooded_with_frames() && self.deadline.is_some_and(|d| Instant::now() >= d) {
+                self.inbox.clear();
+                return Ok(None);
+            }
             if let Some(m) = self.inbox.pop_front() {
                 return Ok(Some(m));
             }
             let left = deadline.saturating_duration_since(Instant::now());
+            // What is already there is read once; then a device that keeps
+            // sending cannot hold the exchange past its deadline.
+            if read && left.is_zero() {
+                return Ok(None);
+            }
+            read = true;
             let n = self.t.recv(&mut buf, left)?;
             if n == 0 {
                 if self.t.synchronous() || Instant::now() >= deadline || left.is_zero() {
@@ -471,6 +508,7 @@ impl Client {
                 continue;
             }
             self.stats.bytes_in += n as u64;
+            self.last_in = Some(Instant::now());
             self.stats.board = self.t.board_time();
             if self.stats.frames_in == 0 && self.unframed.len() < silence::KEPT {
                 let keep = n.min(silence::KEPT - self.unframed.len());
@@ -489,13 +527,22 @@ impl Client {
                 }
                 self.stats.bad_frames_in += (self.decoder.stats().dropped - before) as u64;
             }
+            // A flood ends the wait as its deadline would.
+            if self.stats.frames_in == self.at_send.1
+                && self.stats.bytes_in - self.at_send.0 > FLOOD_BYTES
+                && self.inbox.is_empty()
+            {
+                return Ok(None);
+            }
         }
     }
 
     /// The next reply within the client's timeout; a timeout or link failure is an error.
     pub fn expect(&mut self, what: &str) -> anyhow::Result<Msg> {
-        match self.recv(self.timeout) {
+        let got = self.recv(self.timeout);
+        match got {
             Ok(Some(m)) => Ok(m),
+            Ok(None) if self.flooding() => Err(self.unanswered(what)),
             Ok(None) => Err(error::no_answer(format!(
                 "{}: no answer to {what} within {}s",
                 self.t.name(),
@@ -505,11 +552,45 @@ impl Client {
         }
     }
 
-    /// Drops whatever replies are still queued or arrive within `quiet`.
+    /// Drops whatever replies are still queued or arrive until the line has
+    /// been quiet for `quiet` (a device that keeps sending is not waited for
+    /// longer than the client's timeout).
     pub fn drain(&mut self, quiet: Duration) {
+        let cap = Instant::now() + quiet.max(self.timeout);
         self.inbox.clear();
-        while let Ok(Some(_)) = self.recv(quiet) {}
+        while let Ok(Some(_)) = self.recv(quiet) {
+            self.inbox.clear();
+            if Instant::now() >= cap {
+                break;
+            }
+        }
         self.decoder.reset();
+    }
+
+    /// Whether the device, since the last request, kept sending but not what
+    /// answers it: garbage up to the deadline, or more frames than any
+    /// answer has. Asking again will not mend that.
+    pub fn flooding(&self) -> bool {
+        self.talking(self.at_send) || self.flooded_with_frames()
+    }
+
+    fn flooded_with_frames(&self) -> bool {
+        self.stats.frames_in - self.at_send.1 > FLOOD_FRAMES
+    }
+
+    /// The error for `what` unanswered by a device that kept sending
+    /// something else since the request went out.
+    pub fn unanswered(&self, what: &str) -> anyhow::Error {
+        let frames = self.stats.frames_in - self.at_send.1;
+        if self.flooded_with_frames() {
+            return error::faulty(format!(
+                    "{}: the device sent {frames} frames that do not answer {what} within {}s; is it an ota agent?",
+                    self.t.name(),
+                    self.timeout.as_secs_f32()
+                ),
+            );
+        }
+        self.no_answer(what, self.timeout, self.at_send)
     }
 
     pub fn reconnect(&mut self) -> std::io::Result<()> {
@@ -528,6 +609,17 @@ impl Client {
             Msg::Info(i) => Some(Ok(*i)),
             _ => None,
         })?;
+        if info.free_bytes > info.capacity_bytes || info.previous_only_bytes > info.capacity_bytes {
+            return Err(error::faulty(format!(
+                    "{}: the device's Info is impossible ({} bytes free, {} held by the previous tree alone, \
+                     of a {}-byte store): its agent is faulty; nothing was asked of it",
+                    self.t.name(),
+                    info.free_bytes,
+                    info.previous_only_bytes,
+                    info.capacity_bytes
+                ),
+            ));
+        }
         self.caps = Some(Caps {
             max_files: info.max_files,
             capacity: info.capacity_bytes,
@@ -537,7 +629,8 @@ impl Client {
 
     /// The files of a tree. Asked again when an answer is lost on a bad link.
     /// No more files, and no larger ones, than the device's own Info declared
-    /// it holds are taken.
+    /// it holds are taken; a list whose entries do not arrive in order, or
+    /// whose end does not count what arrived, is an error, never a shorter tree.
     pub fn list(&mut self, tree: TreeSel) -> anyhow::Result<Vec<DeviceFile>> {
         let caps = self.caps.unwrap_or(Caps {
             max_files: ota_agent::layout::MAX_ENTRIES as u16,
@@ -550,23 +643,30 @@ impl Client {
                 files.clear();
             }
             match m {
-                Msg::File(f) if files.len() >= caps.max_files as usize => Some(Err(error::faulty(format!(
+                Msg::File { file, .. } if files.len() >= caps.max_files as usize => Some(Err(error::faulty(format!(
                         "{name}: the device listed more than the {} files its agent holds; stopped reading ({})",
                         caps.max_files,
-                        crate::terminal::escape(&f.path)
+                        crate::terminal::escape(&file.path)
                     ),
                 ))),
-                Msg::File(f) if f.size as u64 > caps.capacity => Some(Err(error::faulty(format!(
+                Msg::File { file, .. } if file.size as u64 > caps.capacity => Some(Err(error::faulty(format!(
                         "{name}: the device listed {} with {} bytes, more than its flash holds",
-                        crate::terminal::escape(&f.path),
-                        f.size
+                        crate::terminal::escape(&file.path),
+                        file.size
                     ),
                 ))),
-                Msg::File(f) => {
-                    files.push(f);
+                Msg::File { index, .. } if index as usize != files.len() => Some(Err(
+                    broken_list(&name, format!("entry {index} came where entry {} was due", files.len())),
+                )),
+                Msg::File { file, .. } => {
+                    files.push(file);
                     None
                 }
-                Msg::ListEnd => Some(Ok(std::mem::take(&mut files))),
+                Msg::ListEnd { total } if total as usize != files.len() => Some(Err(broken_list(
+                    &name,
+                    format!("it ended the list after {} of the {total} files it counts", files.len()),
+                ))),
+                Msg::ListEnd { .. } => Some(Ok(std::mem::take(&mut files))),
                 _ => None,
             }
         })
@@ -587,6 +687,7 @@ impl Client {
             self.send(req)?;
             let mut first = true;
             let mut stray = 0u32;
+            let heard = (self.stats.bytes_in, self.stats.frames_in);
             loop {
                 match self.recv(self.timeout) {
                     Ok(Some(Msg::Error {
@@ -598,7 +699,7 @@ impl Client {
                     }
                     Ok(Some(m)) => {
                         // Listed files are answers (capped by `take`); anything else here is stray.
-                        let listed = matches!(m, Msg::File(_));
+                        let listed = matches!(m, Msg::File { .. });
                         if let Some(done) = take(m, std::mem::take(&mut first)) {
                             return done;
                         }
@@ -611,15 +712,17 @@ impl Client {
                             ));
                         }
                     }
-                    // A REPL prompt will not turn into an agent: say so now.
+                    // A REPL prompt will not turn into an agent, nor will a
+                    // device still sending what is no frame: say so now.
                     Ok(None)
                         if attempt < tries
-                            && !(self.stats.frames_in == 0 && silence::is_repl(&self.unframed)) =>
+                            && !(self.stats.frames_in == 0 && silence::is_repl(&self.unframed))
+                            && !self.talking(heard) =>
                     {
                         self.drain(Duration::from_millis(100).min(self.timeout));
                         break;
                     }
-                    Ok(None) => return Err(self.no_answer(what, started.elapsed())),
+                    Ok(None) => return Err(self.no_answer(what, started.elapsed(), heard)),
                     Err(e) => return Err(self.link_error(what, e)),
                 }
             }
@@ -677,11 +780,20 @@ impl Client {
     }
 }
 
+/// The error for a file list that lost or garbled an entry on its way.
+fn broken_list(name: &str, what: String) -> anyhow::Error {
+    error::link(format!(
+            "{name}: the device's file list is incomplete: {what}; an entry was lost or malformed on the way, \
+             so nothing is planned from it; try again, and check the cable (or the board's agent) if it persists"
+        ),
+    )
+}
+
 /// A reply's name for a message, without its fields.
 fn msg_name(m: &Msg) -> &'static str {
     match m {
         Msg::Info(_) => "device info",
-        Msg::File(_) | Msg::ListEnd => "a file list",
+        Msg::File { .. } | Msg::ListEnd { .. } => "a file list",
         Msg::Ready { .. } | Msg::Need { .. } => "an update declaration",
         Msg::Ack { .. } | Msg::FileDone { .. } => "file data",
         Msg::Committed => "a commit",
@@ -693,9 +805,27 @@ fn msg_name(m: &Msg) -> &'static str {
 impl Client {
     /// The error for a request nothing answered, saying what the port
     /// looks like when it never answered as an agent.
-    fn no_answer(&self, what: &str, waited: Duration) -> anyhow::Error {
+    fn no_answer(&self, what: &str, waited: Duration, heard: (u64, u64)) -> anyhow::Error {
+        let sent = self.stats.bytes_in - heard.0;
+        let framed = self.stats.frames_in > heard.1;
+        // The agent spoke (before, or it was seen starting): what it sends now is garbled, not an application.
+        if sent > 0 && !framed && (self.stats.frames_in > 0 || self.t.started_agent()) {
+            return silence::garbled(&self.t.name(), what, waited, sent, self.stats.bad_frames_in);
+        }
         let seen = (self.stats.frames_in == 0).then_some(&self.unframed[..]);
-        crate::device::agent::silence::no_answer(&self.t.name(), what, waited, seen)
+        silence::no_answer(&self.t.name(), what, waited, seen)
+    }
+
+    /// Whether the device is still sending, but no frames, since `heard`
+    /// (bytes and frames in when a request went out): a lost answer leaves
+    /// a quiet line; a flood or a trickle of garbage does not, and asking
+    /// again would only wait longer.
+    fn talking(&self, heard: (u64, u64)) -> bool {
+        self.stats.frames_in == heard.1
+            && self.stats.bytes_in > heard.0
+            && self
+                .last_in
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(250))
     }
 }
 
@@ -708,6 +838,9 @@ pub fn refused(name: &str, code: ErrorCode, detail: &str) -> anyhow::Error {
 /// hands over at the reset that Reboot asks for.
 impl Drop for Client {
     fn drop(&mut self) {
+        if self.flooding() {
+            self.t.abandon();
+        }
         if self.touched && self.send(&Request::Reboot).is_ok() {
             let _ = self.recv(Duration::from_millis(200).min(self.timeout));
             // Done once the application runs again, so that the next command

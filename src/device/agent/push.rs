@@ -452,6 +452,15 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
     loop {
         match c.expect("Begin")? {
             Msg::Ready { session: s } if s == session => break,
+            // No retry brings this push's Ready: say so at once.
+            Msg::Ready { session: s } => {
+                return Err(Step::Fatal(error::busy(format!(
+                        "{}: the agent answered Begin with Ready for another session ({s:08x}, not this push's \
+                         {session:08x}): another ota is updating this board, or its agent is faulty",
+                        c.name()
+                    ),
+                )))
+            }
             Msg::Error { code, detail, .. } => {
                 return Err(Step::Fatal(refused(&c.name(), code, &detail)))
             }
@@ -681,6 +690,7 @@ impl Stream<'_> {
                 return Err(Step::Fatal(refused(&c.name(), code, &detail)))
             }
             Ok(Some(_)) => {}
+            Ok(None) if c.flooding() => return Err(Step::Fatal(c.unanswered("Data"))),
             Ok(None) => {
                 out.resends += 1;
                 ev(Event::Retrying {
@@ -719,6 +729,7 @@ fn where_is(c: &mut Client, entry: u16, size: u32) -> Result<Option<u32>, Step> 
                 return Err(Step::Fatal(refused(&c.name(), code, &detail)))
             }
             Ok(Some(_)) => continue,
+            Ok(None) if c.flooding() => return Err(Step::Fatal(c.unanswered("Query"))),
             Ok(None) => return Err(Step::Link(format!("{}: no answer to Query", c.name()))),
             Err(e) => return Err(Step::Link(format!("{}: {e}", c.name()))),
         }

@@ -1,6 +1,7 @@
 //! What a port that does not answer as an agent looks like: nothing at
 //! all, a MicroPython REPL, or an application printing text; told from the
-//! bytes that came before any valid frame, with what to do about it.
+//! bytes that came before any valid frame, with what to do about it. And
+//! what an agent known to be there looks like when it sends no valid frame.
 
 use std::time::Duration;
 
@@ -45,4 +46,27 @@ pub fn no_answer(name: &str, what: &str, waited: Duration, seen: Option<&[u8]>) 
         }
     };
     error::not_an_agent(msg)
+}
+
+/// The error for `what` unanswered on port `name` by an agent that is
+/// known to be there (it answered before, or was seen starting), but sent
+/// `sent` bytes and no valid frame: frames too large, corrupt, or text.
+pub fn garbled(
+    name: &str,
+    what: &str,
+    waited: Duration,
+    sent: u64,
+    bad_frames: u64,
+) -> anyhow::Error {
+    let secs = waited.as_secs_f32();
+    let sent = crate::device::micropython::listen::size(sent);
+    let dropped = match bad_frames {
+        0 => String::new(),
+        n => format!(" ({n} frames dropped as corrupt or too large)"),
+    };
+    error::faulty(format!(
+            "{name}: no answer to {what} after {secs:.1}s: the ota agent sent {sent} but no valid frame{dropped}; \
+             its agent is faulty, or a program on the board prints over the link"
+        ),
+    )
 }

@@ -29,6 +29,15 @@ pub trait Transport: Send {
     fn board_time(&self) -> Option<crate::device::sim::board_model::BoardTime> {
         None
     }
+    /// True when the link itself started the agent and saw it ready (the
+    /// MicroPython agent): whatever comes then is the agent's, so bytes that
+    /// are no valid frames mean a faulty agent, not an application.
+    fn started_agent(&self) -> bool {
+        false
+    }
+    /// The conversation ends with the device still sending what answers
+    /// nothing: a link that takes leave of its agent need not wait for it.
+    fn abandon(&mut self) {}
     /// What runs on the board, as far as the link shows it without a word of
     /// the protocol (a USB port's product string).
     fn running(&mut self) -> Running {

@@ -1,10 +1,12 @@
 //! Driving MicroPython's raw REPL over a byte link: interrupt the running
 //! program, enter the raw REPL, and run a program with raw-paste (with its
 //! flow control) when the firmware has it, or plain raw mode when it does not.
+//! Every wait here has a deadline and a byte budget (see `listen.rs`).
 
 use std::io;
 use std::time::{Duration, Instant};
 
+use super::listen::{self, Search, Wait};
 use crate::device::link::transport::Transport;
 
 pub const RAW_BANNER: &[u8] = b"raw REPL; CTRL-B to exit\r\n>";
@@ -18,88 +20,51 @@ pub const PONG: &[u8] = b"OTA-PONG\r\n";
 pub const BYE: &[u8] = &[0, 1, 1, 0];
 pub const BYE_RESTART: &[u8] = &[0, 1, 1, 1, 1, 0];
 pub const PING: &[u8] = &[0, 1, 1, 1, 0];
+/// How long a board may take to answer the raw-paste request.
+const PASTE_ANSWER: Duration = Duration::from_millis(1500);
 
-fn find(hay: &[u8], pat: &[u8]) -> Option<usize> {
-    hay.windows(pat.len()).position(|w| w == pat)
-}
-
+/// Whether `pat` occurs in `hay` (a bounded buffer, searched once).
 pub fn contains(hay: &[u8], pat: &[u8]) -> bool {
-    find(hay, pat).is_some()
+    Search::new(pat).find(hay).is_some()
 }
 
-/// Reads until `pat` arrives; returns what came before it and what came after.
-pub fn read_until(
+/// A wait that ended without its answer, said as a board that is no REPL.
+pub fn not_a_repl(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("does not answer as a MicroPython REPL ({e})"),
+    )
+}
+
+/// Reads until `pat` arrives, or fails with what the board did instead.
+fn expect(
     t: &mut dyn Transport,
     seen: &mut Vec<u8>,
     pat: &[u8],
-    timeout: Duration,
-) -> io::Result<Option<Vec<u8>>> {
-    let deadline = Instant::now() + timeout;
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(at) = find(seen, pat) {
-            let rest = seen.split_off(at + pat.len());
-            return Ok(Some(std::mem::replace(seen, rest)));
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        let n = t.recv(&mut buf, left)?;
-        seen.extend_from_slice(&buf[..n]);
+    wait: &mut Wait<'_>,
+) -> io::Result<Vec<u8>> {
+    match listen::read_until(t, seen, pat, wait)? {
+        Some(before) => Ok(before),
+        None => Err(not_a_repl(wait.timed_out(seen))),
     }
-}
-
-/// Reads whatever arrives until the line stays quiet for `quiet`.
-fn drain(t: &mut dyn Transport, quiet: Duration) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = t.recv(&mut buf, quiet)?;
-        if n == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-}
-
-fn shown(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(b);
-    let s = s.trim();
-    let tail: String = s
-        .chars()
-        .rev()
-        .take(300)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    if tail.is_empty() {
-        "nothing".into()
-    } else {
-        format!("{tail:?}")
-    }
-}
-
-pub fn not_a_repl(what: &str, got: &[u8]) -> io::Error {
-    io::Error::other(format!(
-        "does not answer as a MicroPython REPL ({what}; it sent {})",
-        shown(got)
-    ))
 }
 
 /// Stops the running program and enters the raw REPL. Returns true when a
 /// program was running (the board printed a KeyboardInterrupt).
 pub fn enter_raw(t: &mut dyn Transport, timeout: Duration) -> io::Result<bool> {
     t.send(b"\r\x03\x03\r\x01")?;
-    let deadline = Instant::now() + timeout;
+    let mut wait = Wait::new("the raw REPL's banner after Ctrl-C, Ctrl-A", timeout);
     let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut banner = Search::new(RAW_BANNER);
+    let mut interrupt = Search::new(b"KeyboardInterrupt");
+    let mut interrupted = false;
     loop {
-        if let Some(at) = find(&seen, RAW_BANNER) {
+        let at = banner.find(&seen);
+        interrupted |= interrupt.find(&seen[..at.unwrap_or(seen.len())]).is_some();
+        if at.is_some() {
             // A second banner (the port's probe may have sent a Ctrl-A too) is
             // skipped by `run`, which looks for the raw-paste answer itself.
-            return Ok(find(&seen[..at], b"KeyboardInterrupt").is_some());
+            return Ok(interrupted);
         }
         // A board that was still starting drops what came before its REPL
         // (the unix port flushes its terminal's input when it takes it):
@@ -108,95 +73,95 @@ pub fn enter_raw(t: &mut dyn Transport, timeout: Duration) -> io::Result<bool> {
             t.send(b"\x01")?;
             seen.extend_from_slice(b"\n");
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(not_a_repl("no raw REPL after Ctrl-C, Ctrl-A", &seen));
+        if !wait.more(t, &mut seen, &mut [&mut banner, &mut interrupt])? {
+            return Err(not_a_repl(wait.timed_out(&seen)));
         }
-        let n = t.recv(&mut buf, left)?;
-        seen.extend_from_slice(&buf[..n]);
     }
 }
 
 /// Runs `code` from the raw REPL; returns once the board has taken all of it
-/// and started it (bytes it printed since are in `seen`).
+/// and started it (bytes it printed since are in `seen`). The whole of it,
+/// whatever the board answers, ends within `timeout`.
 pub fn run(
     t: &mut dyn Transport,
     code: &[u8],
     timeout: Duration,
     seen: &mut Vec<u8>,
 ) -> io::Result<()> {
+    let deadline = Instant::now() + timeout;
     t.send(b"\x05A\x01")?;
+    let mut wait = Wait::until(
+        "the raw REPL's answer to the raw-paste request",
+        deadline.min(Instant::now() + PASTE_ANSWER),
+    );
     let mut head = Vec::new();
-    let deadline = Instant::now() + timeout.min(Duration::from_millis(1500));
-    let mut buf = [0u8; 1];
-    // One byte at a time: what follows the answer belongs to the paste.
+    let mut ok = Search::new(b"R\x01");
+    let mut no = Search::new(b"R\x00");
     let answer = loop {
-        if head.ends_with(b"R\x01") || head.ends_with(b"R\x00") {
-            break Some(head[head.len() - 1]);
+        // Bytes after the answer (the window size) belong to the paste.
+        match (ok.find(&head), no.find(&head)) {
+            (Some(a), b) if b.is_none_or(|b| a < b) => break Some((true, head.split_off(a + 2))),
+            (_, Some(b)) => break Some((false, head.split_off(b + 2))),
+            _ => {}
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if !wait.more(t, &mut head, &mut [&mut ok, &mut no])? {
             break None;
         }
-        let n = t.recv(&mut buf, left)?;
-        head.extend_from_slice(&buf[..n]);
     };
     match answer {
-        Some(1) => paste(t, code, timeout, seen),
-        Some(_) => plain(t, code, timeout, seen),
+        Some((true, rest)) => paste(t, code, deadline, rest, seen),
+        Some((false, rest)) => {
+            seen.extend_from_slice(&rest);
+            plain(t, code, deadline, seen)
+        }
         None => {
             // Firmware from before raw-paste: it took those bytes as code.
-            seen.extend_from_slice(&head);
             t.send(b"\x03")?;
-            let _ = drain(t, Duration::from_millis(100))?;
-            plain(t, code, timeout, seen)
+            let mut wait = wait.then("a quiet line after the raw-paste request", deadline);
+            listen::drain(t, Duration::from_millis(100), &mut wait)?;
+            plain(t, code, deadline, seen)
         }
     }
 }
 
 /// Raw-paste: the board grants a window of bytes and sends 0x01 for each
-/// window it has consumed, so nothing it cannot hold is ever sent.
+/// window it has consumed, so nothing it cannot hold is ever sent. `head`
+/// is what came right after the board's answer.
 fn paste(
     t: &mut dyn Transport,
     code: &[u8],
-    timeout: Duration,
+    deadline: Instant,
+    mut head: Vec<u8>,
     seen: &mut Vec<u8>,
 ) -> io::Result<()> {
-    let mut w = Vec::new();
-    let mut buf = [0u8; 256];
-    let deadline = Instant::now() + timeout;
-    while w.len() < 2 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(not_a_repl("no raw-paste window size", &w));
+    let mut wait = Wait::until("the raw-paste window size", deadline);
+    while head.len() < 2 {
+        if !wait.more(t, &mut head, &mut [])? {
+            return Err(not_a_repl(wait.timed_out(&head)));
         }
-        let n = t.recv(&mut buf[..2 - w.len()], left)?;
-        w.extend_from_slice(&buf[..n]);
     }
-    let window = u16::from_le_bytes([w[0], w[1]]).max(1) as usize;
+    let window = u16::from_le_bytes([head[0], head[1]]).max(1) as usize;
+    let mut grants = head.split_off(2);
+    let mut wait = Wait::until(
+        "the board to grant room for the rest of the program",
+        deadline,
+    );
     let mut credit = window;
     let mut at = 0;
     while at < code.len() {
         // Grants pile up unread while there is credit; read them when it runs out.
         while credit == 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "raw-paste: the board stopped granting room",
-                ));
+            if grants.is_empty() && !wait.more(t, &mut grants, &mut [])? {
+                return Err(wait.timed_out(seen));
             }
-            let n = t.recv(&mut buf, left)?;
-            for &b in &buf[..n] {
+            if let Some(end) = grants.iter().position(|&b| b == 4) {
+                return Err(ended_early(t, grants.split_off(end + 1), deadline));
+            }
+            for b in grants.drain(..) {
                 match b {
                     1 => credit += window,
-                    4 => {
-                        t.send(b"\x04")?;
-                        return Err(io::Error::other(
-                            "raw-paste: the board ended the paste early",
-                        ));
-                    }
-                    _ => seen.push(b),
+                    _ if seen.len() < listen::KEPT => seen.push(b),
+                    _ => {}
                 }
             }
         }
@@ -207,14 +172,41 @@ fn paste(
     }
     t.send(b"\x04")?;
     // The board answers the end of the paste with 0x04 (grants may come first).
-    let mut tail = Vec::new();
-    match read_until(t, &mut tail, b"\x04", timeout)? {
-        Some(_) => {
-            seen.extend_from_slice(&tail);
-            Ok(())
-        }
-        None => Err(not_a_repl("no end of raw-paste", &tail)),
+    let mut wait = Wait::until("the raw REPL's answer to the end of the paste", deadline);
+    expect(t, &mut grants, b"\x04", &mut wait)?;
+    seen.extend_from_slice(&grants);
+    Ok(())
+}
+
+/// The error for a board that ended a paste before taking all of it (out
+/// of memory, typically): it says why, then ends with 0x04 and '>'.
+fn ended_early(t: &mut dyn Transport, mut after: Vec<u8>, deadline: Instant) -> io::Error {
+    let why = t.send(b"\x04").and_then(|()| {
+        let mut wait = Wait::until(
+            "the board's reason",
+            deadline.min(Instant::now() + PASTE_ANSWER),
+        );
+        listen::read_until(t, &mut after, b"\x04>", &mut wait)
+    });
+    match why.ok().flatten().as_deref().and_then(last_line) {
+        Some(last) => io::Error::other(format!(
+            "raw-paste: the board ended the paste before taking all of the program: \"{last}\" (the last line it printed)"
+        )),
+        None => io::Error::other("raw-paste: the board ended the paste before taking all of the program"),
     }
+}
+
+/// The last line a program printed (on its error stream, when it failed):
+/// the raw REPL sends a program's output, 0x04, its error (a traceback),
+/// then 0x04 and its prompt '>', which are no lines of the program's.
+pub fn last_line(out: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(out);
+    let last = text
+        .split(['\x04', '\n'])
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && *l != ">")?;
+    Some(crate::terminal::escape(last).into_owned())
 }
 
 /// Plain raw mode: the code, then Ctrl-D; the board answers "OK". It has no
@@ -222,7 +214,7 @@ fn paste(
 fn plain(
     t: &mut dyn Transport,
     code: &[u8],
-    timeout: Duration,
+    deadline: Instant,
     seen: &mut Vec<u8>,
 ) -> io::Result<()> {
     for piece in code.chunks(256) {
@@ -231,13 +223,10 @@ fn plain(
     }
     t.send(b"\x04")?;
     let mut got = Vec::new();
-    match read_until(t, &mut got, b"OK", timeout)? {
-        Some(_) => {
-            seen.extend_from_slice(&got);
-            Ok(())
-        }
-        None => Err(not_a_repl("no OK after the program", &got)),
-    }
+    let mut wait = Wait::until("the raw REPL's OK after the program", deadline);
+    expect(t, &mut got, b"OK", &mut wait)?;
+    seen.extend_from_slice(&got);
+    Ok(())
 }
 
 #[cfg(test)]

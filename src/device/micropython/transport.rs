@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use ota_protocol::{decode_reply, encode_frame, Decoder, Reply, Request};
 
+use super::listen::{self, Search, Wait};
 use super::repl;
 use super::script;
-use crate::device::error;
 use crate::device::link::transport::{Serial, Transport};
 
 pub struct MicroPython {
@@ -25,6 +25,8 @@ pub struct MicroPython {
     /// A Reboot went out: the next connection waits for the board to boot.
     rebooting: bool,
     interrupted: bool,
+    /// The agent kept sending what answered nothing: it is not waited for at the end.
+    abandoned: bool,
     reboot_frame: Vec<u8>,
 }
 
@@ -58,6 +60,7 @@ impl MicroPython {
             agent: false,
             rebooting: false,
             interrupted: false,
+            abandoned: false,
             reboot_frame: frame[..n].to_vec(),
         }
     }
@@ -67,7 +70,8 @@ impl MicroPython {
         p.extend_from_slice(repl::PING);
         self.inner.send(&p)?;
         let mut seen = Vec::new();
-        let got = repl::read_until(self.inner.as_mut(), &mut seen, repl::PONG, PING_WAIT)?;
+        let mut wait = Wait::new("the agent's answer to a ping", PING_WAIT);
+        let got = listen::read_until(self.inner.as_mut(), &mut seen, repl::PONG, &mut wait)?;
         if got.is_some() {
             self.pending = seen;
             self.agent = true;
@@ -90,8 +94,11 @@ impl MicroPython {
         self.interrupted |= entered;
         let mut seen = Vec::new();
         repl::run(t, script::PROBE, self.timeout, &mut seen)?;
-        let kept = repl::read_until(t, &mut seen, b"\x04>", self.timeout)?
-            .ok_or_else(|| repl::not_a_repl("no answer to the agent probe", &seen))?;
+        let mut wait = Wait::new("the answer to the agent probe", self.timeout);
+        let kept = match listen::read_until(t, &mut seen, b"\x04>", &mut wait)? {
+            Some(kept) => kept,
+            None => return Err(repl::not_a_repl(wait.timed_out(&seen))),
+        };
         let want = format!("OTA-HAVE {}", script::agent_sha256());
         let program = if repl::contains(&kept, want.as_bytes()) {
             script::RUN_KEPT.to_vec()
@@ -99,15 +106,10 @@ impl MicroPython {
             script::install_and_run()
         };
         repl::run(t, &program, self.timeout, &mut seen)?;
-        let wait = self.timeout.max(Duration::from_secs(10));
-        match repl::read_until(t, &mut seen, repl::READY, wait)? {
-            Some(_) => {
-                self.pending = seen;
-                self.agent = true;
-                Ok(())
-            }
-            None => Err(repl::not_a_repl("the ota agent did not start", &seen)),
-        }
+        wait_ready(t, &mut seen, self.timeout)?;
+        self.pending = seen;
+        self.agent = true;
+        Ok(())
     }
 
     /// After a reboot: the board runs boot.py and main.py first; wait for
@@ -117,7 +119,8 @@ impl MicroPython {
         // the one it printed came before the port was open again.
         self.inner.send(b"\r")?;
         let mut seen = Vec::new();
-        repl::read_until(self.inner.as_mut(), &mut seen, b">>> ", self.timeout)?;
+        let mut wait = Wait::new("the board's prompt after its reboot", self.timeout);
+        listen::read_until(self.inner.as_mut(), &mut seen, b">>> ", &mut wait)?;
         Ok(())
     }
 }
@@ -153,6 +156,14 @@ impl Transport for MicroPython {
     fn name(&self) -> String {
         self.inner.name()
     }
+
+    fn started_agent(&self) -> bool {
+        self.agent
+    }
+
+    fn abandon(&mut self) {
+        self.abandoned = true;
+    }
 }
 
 impl Drop for MicroPython {
@@ -170,8 +181,14 @@ impl Drop for MicroPython {
             return;
         }
         // The raw REPL ends the program's output with 0x04, its errors with 0x04, then '>'.
-        let mut seen = Vec::new();
-        let _ = repl::read_until(t, &mut seen, b"\x04>", QUICK);
+        // An agent that floods or trickles is not waited for; one that says more than a
+        // farewell's worth is left as it is.
+        if !self.abandoned {
+            let mut seen = Vec::new();
+            let mut wait = Wait::new("the end of the agent's program", QUICK.min(self.timeout));
+            wait.budget = listen::KEPT as u64;
+            let _ = listen::read_until(t, &mut seen, b"\x04>", &mut wait);
+        }
         let _ = t.send(if self.interrupted {
             b"\x02\x04"
         } else {
@@ -180,34 +197,8 @@ impl Drop for MicroPython {
     }
 }
 
-/// Opens a serial port as whichever kind of device answers there: the ota
-/// agent (it answers a Hello frame), or a MicroPython REPL.
-pub fn open_serial(
-    path: &str,
-    serial: Option<String>,
-    timeout: Duration,
-) -> anyhow::Result<Box<dyn Transport>> {
-    let known = crate::device::link::discover::candidates()
-        .into_iter()
-        .find(|p| p.port == path);
-    let mut port = Serial::open(path, serial)?;
-    let answer = match &known {
-        // The agent, or an application over it (reached with the 1200-baud touch).
-        Some(p) if p.agent || p.application => Answer::Agent,
-        Some(p) if crate::device::link::discover::micropython(p) => Answer::Repl,
-        _ => answers_hello(&mut port),
-    };
-    let m = match answer {
-        Answer::Agent => return Ok(Box::new(port)),
-        // Left running by an ota that was killed: it goes on serving.
-        Answer::RunningMicroPython => MicroPython::running(Box::new(port), timeout),
-        Answer::Repl => MicroPython::open(Box::new(port), timeout)
-            .map_err(|e| error::link(format!("{path}: {e}")))?,
-    };
-    Ok(Box::new(m))
-}
-
-enum Answer {
+/// Who answers at a serial port.
+pub enum Answer {
     Agent,
     RunningMicroPython,
     Repl,
@@ -215,7 +206,7 @@ enum Answer {
 
 /// Who answers a Hello within a moment: an ota agent, the MicroPython
 /// agent (still running on its board), or nobody (a REPL, presumably).
-fn answers_hello(port: &mut Serial) -> Answer {
+pub fn answers_hello(port: &mut Serial) -> Answer {
     let mut scratch = [0u8; 64];
     let mut frame = [0u8; 64];
     let hello = Request::Hello {
@@ -229,22 +220,25 @@ fn answers_hello(port: &mut Serial) -> Answer {
         return Answer::Repl;
     }
     let mut decoder: Box<Decoder<4096>> = Box::new(Decoder::new());
-    let deadline = Instant::now() + PING_WAIT;
-    let mut buf = [0u8; 1024];
+    let mut wait = Wait::new("an answer to Hello", PING_WAIT);
     let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        let Ok(k) = port.recv(&mut buf, deadline - Instant::now()) else {
+    // A REPL answers the frame's bytes with text (its 0x01 is Ctrl-A).
+    let (mut raw, mut prompt, mut banner) = (
+        Search::new(b"raw REPL"),
+        Search::new(b">>> "),
+        Search::new(b"MicroPython"),
+    );
+    loop {
+        let got = wait.read_more(port, &mut seen, &mut [&mut raw, &mut prompt, &mut banner]);
+        // A flood or a silent port: the REPL's own waits say what it does.
+        let Ok(Some(k)) = got else {
             return Answer::Repl;
         };
-        seen.extend_from_slice(&buf[..k]);
-        // A REPL answers the frame's bytes with text (its 0x01 is Ctrl-A).
-        if [&b"raw REPL"[..], b">>> ", b"MicroPython"]
-            .iter()
-            .any(|t| super::repl::contains(&seen, t))
+        if raw.find(&seen).is_some() || prompt.find(&seen).is_some() || banner.find(&seen).is_some()
         {
             return Answer::Repl;
         }
-        let mut rest = &buf[..k];
+        let mut rest = &seen[seen.len() - k..];
         while !rest.is_empty() {
             let (used, body) = decoder.feed(rest);
             rest = &rest[used..];
@@ -258,5 +252,50 @@ fn answers_hello(port: &mut Serial) -> Answer {
             }
         }
     }
-    Answer::Repl
+}
+
+/// Waits for the agent to say it reads frames. A board that stays silent
+/// meanwhile gets at least 10 s (a slow board compiling the agent); one that
+/// sends anything else gets the timeout. The raw REPL's end marker means the
+/// agent's program ended: what it printed last (a traceback's error) is
+/// reported at once.
+fn wait_ready(t: &mut dyn Transport, seen: &mut Vec<u8>, timeout: Duration) -> io::Result<()> {
+    let talking = Instant::now() + timeout;
+    let mut wait = Wait::new(
+        "the ota agent to start",
+        timeout.max(Duration::from_secs(10)),
+    );
+    let mut ready = Search::new(repl::READY);
+    let mut end = Search::new(b"\x04>");
+    loop {
+        if let Some(at) = ready.find(seen) {
+            seen.drain(..at + repl::READY.len());
+            return Ok(());
+        }
+        if let Some(at) = end.find(seen) {
+            return Err(stopped(&seen[..at]));
+        }
+        if wait.read > 0 {
+            wait.deadline = wait.deadline.min(talking);
+        }
+        if !wait.more(t, seen, &mut [&mut ready, &mut end])? {
+            return Err(match wait.read {
+                0 => repl::not_a_repl(wait.timed_out(seen)),
+                _ => wait.flooded(seen),
+            });
+        }
+    }
+}
+
+/// The error for the agent's program ending before it started serving.
+fn stopped(out: &[u8]) -> io::Error {
+    match repl::last_line(out) {
+        Some(last) => io::Error::other(format!(
+            "the ota agent stopped with an error on the board: \"{last}\" (the last line of its traceback)"
+        )),
+        None => io::Error::other(format!(
+            "the ota agent ended on the board without starting (it printed {})",
+            listen::shown(out)
+        )),
+    }
 }
