@@ -153,6 +153,9 @@ fn relay_connection(
     let Ok(mut agent) = TcpStream::connect(&target) else {
         return;
     };
+    // As ota and the agent do: small frames go out at once, not after an ACK.
+    let _ = client.set_nodelay(true);
+    let _ = agent.set_nodelay(true);
     let cut = if index == 0 { faults.cut_after } else { 0 };
     let seed = faults.seed + index;
     if agent.write_all(&first[..n]).is_err() {
