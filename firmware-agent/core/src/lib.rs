@@ -10,6 +10,7 @@
 mod agent;
 mod bitmap;
 pub mod board;
+mod compact;
 mod extent;
 pub mod hash;
 pub mod layout;
