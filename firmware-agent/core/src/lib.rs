@@ -26,6 +26,8 @@ pub mod timed_flash;
 #[cfg(feature = "std")]
 pub mod file_flash;
 #[cfg(feature = "std")]
+pub mod model;
+#[cfg(feature = "std")]
 pub mod ram_flash;
 
 pub use agent::{Action, Agent, AgentConfig, SESSION_IDLE_MS};
