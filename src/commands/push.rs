@@ -21,10 +21,11 @@ use crate::cli::PushArgs;
 use crate::device::agent::push::{push, PushOptions};
 use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
-use crate::plan::{plan, Space};
+use crate::plan::{plan, store_layout, Plan, Space};
 use crate::progress::{human_bytes, Progress};
 use crate::source::github::{Github, Resolved, TempFolder};
 use crate::source::{dir, staged};
+use ota_agent::model::StoreLayout;
 
 /// What the update is, known before any download.
 struct Want {
@@ -510,16 +511,32 @@ fn space_line(s: &Space, before: &DeviceInfo) -> String {
         s.needed_sectors,
         kib(s.free_sectors)
     );
+    let moving = |sectors: u32| match sectors {
+        0 => String::new(),
+        n => format!(" after moving {} KiB", kib(n)),
+    };
     match (s.fits, s.fits_without_previous) {
+        (true, _) if s.moved_sectors > 0 => format!("{head}: fits{}", moving(s.moved_sectors)),
         (true, _) => format!("{head}: it fits"),
         (false, true) => format!(
-            "{head}: it fits only once the previous tree {} is dropped (push --drop-previous)",
-            before.previous.as_ref().map_or("", |t| t.version.as_str())
+            "{head}: it fits only once the previous tree {} is dropped (push --drop-previous){}",
+            before.previous.as_ref().map_or("", |t| t.version.as_str()),
+            moving(s.moved_without_previous_sectors)
         ),
         (false, false) => format!(
-            "{head}: it does not fit, even with the previous tree dropped ({} KiB free then)",
-            kib(s.free_without_previous_sectors)
+            "{head}: it does not fit, even with the previous tree dropped ({} KiB free then{})",
+            kib(s.free_without_previous_sectors),
+            split(s)
         ),
+    }
+}
+
+/// Why a tree that the free sectors would hold does not fit: where that is so.
+fn split(s: &Space) -> &'static str {
+    if s.modelled && s.needed_without_previous_sectors <= s.free_without_previous_sectors {
+        ", in holes that moving files cannot join into the runs each file needs"
+    } else {
+        ""
     }
 }
 
@@ -543,7 +560,10 @@ fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Re
         };
         return Err(fail(
             Kind::Refused,
-            format!("{need}{room}; nothing was sent: remove files or make them smaller"),
+            format!(
+                "{need}{room}{}; nothing was sent: remove files or make them smaller",
+                split(s)
+            ),
         ));
     }
     if !drop {
@@ -566,6 +586,65 @@ fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Re
         ));
     }
     c.simple(&Request::DropPrevious, "DropPrevious")
+}
+
+/// The plan, with the agent's own verdict on room; refuses a tree that
+/// does not fit before any byte is sent, and with `--drop-previous` drops
+/// the previous tree only when the tree then fits.
+fn plan_room(
+    ctx: &Ctx,
+    c: &mut Client,
+    before: &DeviceInfo,
+    bundle: &Bundle,
+    (active, previous): (&[DeviceFile], &mut Vec<DeviceFile>),
+    args: &PushArgs,
+    label: &str,
+) -> Result<Plan> {
+    let layout = device_layout(c, before, active, previous)?;
+    let free = free_sectors(before);
+    let only = sectors_of(before.previous_only_bytes);
+    let p = plan(bundle, active, previous, free, only, layout.as_ref());
+    if p.space.fits || args.dry_run {
+        return Ok(p);
+    }
+    check_space(c, before, &p.space, args.drop_previous)?;
+    // The previous tree is gone: nothing of it can be reused now.
+    ctx.ui.say(&format!(
+        "{label}{}: dropped the previous tree {} to make room; it can no longer be rolled back to",
+        c.name(),
+        before.previous.as_ref().map_or("", |t| t.version.as_str())
+    ));
+    previous.clear();
+    let now = c.hello()?;
+    let layout = layout.map(|l| l.without_previous());
+    Ok(plan(
+        bundle,
+        active,
+        previous,
+        free_sectors(&now),
+        0,
+        layout.as_ref(),
+    ))
+}
+
+/// Where the device's files lie, for the agent's own allocator; `None`
+/// from an agent that does not say (older than protocol 1.4), or whose
+/// layout does not add up to the free flash it reports.
+fn device_layout(
+    c: &mut Client,
+    before: &DeviceInfo,
+    active: &[DeviceFile],
+    previous: &[DeviceFile],
+) -> Result<Option<StoreLayout>> {
+    let Some(a) = c.layout(before, TreeSel::Active, active)? else {
+        return Ok(None);
+    };
+    let Some(p) = c.layout(before, TreeSel::Previous, previous)? else {
+        return Ok(None);
+    };
+    let sectors = sectors_of(before.capacity_bytes);
+    let layout = store_layout(sectors, (active, &a), (previous, &p));
+    Ok(layout.filter(|l| l.free_sectors().ok() == Some(free_sectors(before))))
 }
 
 /// `--dir DIR --manifest FILE`: the files the manifest lists, checked
@@ -707,25 +786,15 @@ fn push_one(
         ctx.ui.say(&format!("{label}{line}"));
         doc["image"] = value;
     }
-    let mut p = plan(
+    let p = plan_room(
+        ctx,
+        c,
+        before,
         bundle,
-        &active,
-        &previous,
-        free_sectors(before),
-        sectors_of(before.previous_only_bytes),
-    );
-    if !p.space.fits && !args.dry_run {
-        check_space(c, before, &p.space, args.drop_previous)?;
-        // The previous tree is gone: nothing of it can be reused now.
-        ctx.ui.say(&format!(
-            "{label}{}: dropped the previous tree {} to make room; it can no longer be rolled back to",
-            c.name(),
-            before.previous.as_ref().map_or("", |t| t.version.as_str())
-        ));
-        previous.clear();
-        let now = c.hello()?;
-        p = plan(bundle, &active, &previous, free_sectors(&now), 0);
-    }
+        (&active, &mut previous),
+        args,
+        &label,
+    )?;
 
     if args.dry_run {
         doc["result"] = json!("dry-run");
