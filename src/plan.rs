@@ -140,8 +140,13 @@ impl Space {
             free_without_previous_sectors: dropped.free_sectors,
             fits: now.fits,
             fits_without_previous: dropped.fits,
-            moved_sectors: now.moved_sectors,
-            moved_without_previous_sectors: dropped.moved_sectors,
+            // Moves made before a refusal are no part of any push.
+            moved_sectors: if now.fits { now.moved_sectors } else { 0 },
+            moved_without_previous_sectors: if dropped.fits {
+                dropped.moved_sectors
+            } else {
+                0
+            },
             modelled: true,
             ..counted
         })

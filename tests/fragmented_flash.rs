@@ -7,6 +7,7 @@ mod util;
 
 use std::path::Path;
 
+use proptest::prelude::*;
 use util::*;
 
 fn push<'a>(dir: &'a str, version: &'a str) -> Vec<&'a str> {
@@ -170,4 +171,68 @@ fn drop_previous_drops_nothing_when_the_push_would_not_fit_anyway() {
         (&s["active"]["version"], &s["previous"]["version"]),
         (&"v2".into(), &"v1".into())
     );
+}
+
+/// One push: new files (seed, sizes), how many of the last tree's files it
+/// keeps, and whether it passes --drop-previous.
+type Step = (u64, Vec<usize>, usize, bool);
+
+fn step() -> impl Strategy<Value = Step> {
+    let size = prop_oneof![0usize..3000, 3000usize..120_000, 120_000usize..700_000];
+    (
+        any::<u64>(),
+        prop::collection::vec(size, 1..4),
+        0usize..3,
+        any::<bool>(),
+    )
+}
+
+/// What a refused push must leave as it was.
+fn device(root: &Path) -> (serde_json::Value, Vec<(String, String)>) {
+    let s = status(root, "sim:p.img");
+    let what = serde_json::json!([s["active"], s["previous"], s["free_bytes"], s["state"]]);
+    (what, device_files(root, "sim:p.img"))
+}
+
+proptest! {
+    // Each case runs the ota binary a few dozen times.
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Over random push sequences (file counts and sizes, with and without
+    /// --drop-previous), the dry run's verdict is the push's outcome, and a
+    /// refused push changes nothing on the device.
+    #[test]
+    fn the_dry_run_says_what_the_push_does(steps in prop::collection::vec(step(), 3..8)) {
+        let d = tempdir();
+        let mut last: Vec<(String, Vec<u8>)> = Vec::new();
+        for (n, (seed, sizes, keep, drop)) in steps.iter().enumerate() {
+            let name = format!("t{n}");
+            let dir = d.path().join(&name);
+            let mut files: Vec<(String, Vec<u8>)> = last.iter().take(*keep).cloned().collect();
+            for (i, &len) in sizes.iter().enumerate() {
+                files.push((format!("n{n}_{i}.bin"), content(seed ^ i as u64, len)));
+            }
+            for (path, bytes) in &files {
+                write(&dir, path, bytes);
+            }
+            let dry = dry_run(d.path(), &name, &name);
+            let space = &dry["plan"]["space"];
+            prop_assert_eq!(&space["modelled"], &serde_json::json!(true));
+            let fits = space["fits"] == true || (*drop && space["fits_without_previous"] == true);
+            let before = device(d.path());
+            let mut args = push(&name, &name);
+            if *drop {
+                args.push("--drop-previous");
+            }
+            let r = run(d.path(), &args);
+            if fits {
+                prop_assert_eq!(r.code, 0, "the dry run said {} fits: {}", name, r.stderr);
+                prop_assert_eq!(device_files(d.path(), "sim:p.img"), tree_of(&dir));
+                last = files;
+            } else {
+                prop_assert_eq!(r.code, 6, "the dry run said {} does not fit: {}", name, r.stderr);
+                prop_assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+                prop_assert_eq!(device(d.path()), before);
+            }
+        }
+    }
 }
