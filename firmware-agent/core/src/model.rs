@@ -75,26 +75,20 @@ impl StoreLayout {
             return Err(Error::Geometry);
         }
         let mut flash = RamFlash::new(end as usize);
+        let mem = flash.bytes_mut();
         let at = |s: u32| (self.base + s * SECTOR) as usize;
-        let mut put = |offset: usize, bytes: &[u8]| -> Result<(), Error> {
-            let mem = flash.bytes_mut();
-            let dst = mem
-                .get_mut(offset..offset + bytes.len())
-                .ok_or(Error::Corrupt)?;
-            dst.copy_from_slice(bytes);
-            Ok(())
+        let active = match &self.active {
+            Some(t) => Some(write_tree(t, mem, at(t.record as u32))?),
+            None => None,
         };
-        let mut record_of = |t: &Option<TreeLayout>| -> Result<Option<TreeRef>, Error> {
-            let Some(t) = t else { return Ok(None) };
-            Ok(Some(write_tree(t, &mut |o, b| put(at(0) + o, b))?))
+        let previous = match &self.previous {
+            Some(t) => Some(write_tree(t, mem, at(t.record as u32))?),
+            None => None,
         };
-        let active = record_of(&self.active)?;
-        let previous = record_of(&self.previous)?;
         if let Some(k) = self.keys {
             // A keys record with no keys: its sector counts as used, and
             // the model checks no signature (the host checks those).
-            let keys = Keys::default().encode();
-            put(at(k as u32), &keys)?;
+            put(mem, at(k as u32), &Keys::default().encode())?;
         }
         let record = Record {
             seq: 1,
@@ -115,7 +109,7 @@ impl StoreLayout {
             security_version: 0,
             key_changes: 0,
         };
-        put(at(0), &record.encode())?;
+        put(mem, at(0), &record.encode())?;
         let store = Store::open(flash, self.base, self.sectors)?;
         if store.corrupt_trees > 0 {
             return Err(Error::Corrupt);
@@ -178,12 +172,18 @@ impl StoreLayout {
     }
 }
 
-/// Writes a tree record (header and entries) through `put` at the
-/// record's place; returns the reference the journal names it by.
-fn write_tree(
-    t: &TreeLayout,
-    put: &mut dyn FnMut(usize, &[u8]) -> Result<(), Error>,
-) -> Result<TreeRef, Error> {
+/// Copies `bytes` into the modelled flash at `offset`.
+fn put(mem: &mut [u8], offset: usize, bytes: &[u8]) -> Result<(), Error> {
+    let dst = mem
+        .get_mut(offset..offset + bytes.len())
+        .ok_or(Error::Corrupt)?;
+    dst.copy_from_slice(bytes);
+    Ok(())
+}
+
+/// Writes a tree record (header and entries) at byte `at` of the modelled
+/// flash; returns the reference the journal names it by.
+fn write_tree(t: &TreeLayout, mem: &mut [u8], at: usize) -> Result<TreeRef, Error> {
     let entries = u16::try_from(t.files.len()).map_err(|_| Error::TooManyEntries)?;
     let header = TreeHeader {
         entries,
@@ -194,10 +194,9 @@ fn write_tree(
         post_update: Text::EMPTY,
         rollback: Text::EMPTY,
     };
-    let base = t.record as usize * SECTOR as usize;
     let mut crc = CRC32.digest();
     let bytes = header.encode();
-    put(base, &bytes)?;
+    put(mem, at, &bytes)?;
     crc.update(&bytes);
     for (i, f) in t.files.iter().enumerate() {
         let record = FileRecord {
@@ -209,7 +208,7 @@ fn write_tree(
             offset: f.offset,
         };
         let bytes = record.encode();
-        put(base + TREE_HEADER + i * ENTRY, &bytes)?;
+        put(mem, at + TREE_HEADER + i * ENTRY, &bytes)?;
         crc.update(&bytes);
     }
     Ok(TreeRef {
