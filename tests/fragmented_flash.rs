@@ -106,6 +106,66 @@ fn five_hundred_then_one_hundred_then_seven_hundred_kb() {
     );
 }
 
+/// The board model counts the moves: the compacting push of c.bin programs
+/// the pages of b.bin (100,000 bytes: 391 pages) on top of what the same
+/// push programs on an empty device, and erases more (the sectors moved
+/// into, beside c.bin's; block erases count as 16 sectors).
+#[test]
+fn the_board_model_counts_what_the_moves_erase_and_program() {
+    let d = tempdir();
+    tree(d.path(), "v1", &[("a.bin", 1, 500_000)]);
+    tree(d.path(), "v2", &[("b.bin", 2, 100_000)]);
+    tree(d.path(), "v3", &[("c.bin", 3, 700_000)]);
+    let board = |port: &str, args: &[&str]| {
+        let r = run(
+            d.path(),
+            &[
+                &[
+                    "--json",
+                    "--port",
+                    port,
+                    "push",
+                    "--dir",
+                    "v3",
+                    "--version",
+                    "v3",
+                ][..],
+                args,
+            ]
+            .concat(),
+        )
+        .ok();
+        let j = r.json();
+        let b = &j["wire"]["board"];
+        let erased =
+            b["sector_erases"].as_u64().unwrap() + 16 * b["block_erases"].as_u64().unwrap();
+        (
+            b["page_programs"].as_u64().unwrap(),
+            erased,
+            j["plan"]["space"]["moved_sectors"].clone(),
+        )
+    };
+    let (plain_pages, plain_erased, moved) = board("sim:fresh.img?model=pico-w", &[]);
+    assert_eq!(moved, 0);
+    for v in ["v1", "v2"] {
+        run(
+            d.path(),
+            &["--port", "sim:p.img", "push", "--dir", v, "--version", v],
+        )
+        .ok();
+    }
+    let (pages, erased, moved) = board("sim:p.img?model=pico-w", &["--drop-previous"]);
+    assert_eq!(moved, 26);
+    assert!(
+        pages >= plain_pages + 391,
+        "{pages} pages programmed, {plain_pages} without moves"
+    );
+    assert!(
+        erased > plain_erased,
+        "{erased} sectors erased, {plain_erased} without moves"
+    );
+}
+
 /// With both trees kept, a tree that no hole takes fits after moves (of
 /// b.bin, which both trees hold, and c.bin): the dry run says how much
 /// moves, the push does it, both trees read.
