@@ -17,8 +17,8 @@ pub enum Flood {
     DoneAfterHello,
     /// Hello gets a true Info; ListFiles an endless list of files.
     Files,
-    /// Hello and ListFiles get true answers (an empty device); every other
-    /// request endless Done frames.
+    /// Hello, ListFiles and Layout get true answers (an empty device);
+    /// every other request endless Done frames.
     DoneAfterList,
 }
 
@@ -65,10 +65,20 @@ fn answer(mut conn: TcpStream, flood: Flood) -> std::io::Result<()> {
             let Some(body) = frame else { continue };
             let hello = matches!(decode_request(body), Some(Request::Hello { .. }));
             let list = matches!(decode_request(body), Some(Request::ListFiles { .. }));
+            let layout = matches!(decode_request(body), Some(Request::Layout { .. }));
             match (flood, hello, list) {
                 (Flood::DoneAfterList, false, true) => {
                     send(&mut conn, &Reply::ListEnd { total: 0 })?
                 }
+                (Flood::DoneAfterList, false, false) if layout => send(
+                    &mut conn,
+                    &Reply::LayoutEnd {
+                        base: 0,
+                        record: None,
+                        keys: None,
+                        original: None,
+                    },
+                )?,
                 (_, true, _) if flood != Flood::DoneToAll => {
                     send(&mut conn, &Reply::Info(agent.info()))?
                 }
