@@ -70,6 +70,16 @@ fn five_hundred_then_one_hundred_then_seven_hundred_kb() {
         human.stderr
     );
 
+    let args = [&push("v3", "v3")[..], &["--dry-run", "--drop-previous"]].concat();
+    let human = run(d.path(), &args).ok();
+    assert!(
+        human.stderr.contains(
+            "flash: needs 688 KiB (172 sectors of 4 KiB), 1168 KiB free once the previous tree v1 is dropped: fits after moving 104 KiB"
+        ),
+        "{}",
+        human.stderr
+    );
+
     let r = run(d.path(), &push("v3", "v3"));
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert!(r.stderr.contains("pass --drop-previous"), "{}", r.stderr);

@@ -503,8 +503,24 @@ fn kib(sectors: u32) -> u64 {
     space::sector_bytes(sectors) / 1024
 }
 
-/// The dry run's space line: what the tree takes against what is free.
-fn space_line(s: &Space, before: &DeviceInfo) -> String {
+/// The dry run's space line: what the tree takes against what is free;
+/// with `drop` (--drop-previous), as the push would find it: once the
+/// previous tree is dropped, when only that makes it fit.
+fn space_line(s: &Space, before: &DeviceInfo, drop: bool) -> String {
+    let previous = before.previous.as_ref().map_or("", |t| t.version.as_str());
+    // In trial the previous tree is what the device falls back to: not dropped.
+    if drop && !s.fits && s.fits_without_previous && before.boots_left.is_none() {
+        return format!(
+            "flash: needs {} KiB ({} sectors of 4 KiB), {} KiB free once the previous tree {previous} is dropped: {}",
+            kib(s.needed_without_previous_sectors),
+            s.needed_without_previous_sectors,
+            kib(s.free_without_previous_sectors),
+            match s.moved_without_previous_sectors {
+                0 => "it fits".to_string(),
+                n => format!("fits after moving {} KiB", kib(n)),
+            }
+        );
+    }
     let head = format!(
         "flash: needs {} KiB ({} sectors of 4 KiB), {} KiB free",
         kib(s.needed_sectors),
@@ -519,8 +535,7 @@ fn space_line(s: &Space, before: &DeviceInfo) -> String {
         (true, _) if s.moved_sectors > 0 => format!("{head}: fits{}", moving(s.moved_sectors)),
         (true, _) => format!("{head}: it fits"),
         (false, true) => format!(
-            "{head}: it fits only once the previous tree {} is dropped (push --drop-previous){}",
-            before.previous.as_ref().map_or("", |t| t.version.as_str()),
+            "{head}: it fits only once the previous tree {previous} is dropped (push --drop-previous){}",
             moving(s.moved_without_previous_sectors)
         ),
         (false, false) => format!(
@@ -822,7 +837,10 @@ fn push_one(
             p.files_to_send,
             p.unchanged
         ));
-        ui.say(&format!("{label}{}", space_line(&p.space, before)));
+        ui.say(&format!(
+            "{label}{}",
+            space_line(&p.space, before, args.drop_previous)
+        ));
         return Ok(doc);
     }
 
