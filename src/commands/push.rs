@@ -853,6 +853,7 @@ fn push_one(
         confirm_timeout: config.confirm_timeout,
         reconnect_timeout: config.device_timeout,
         resume: before.session,
+        moved_sectors: p.space.moved_sectors,
     };
     let outcome = push(c, bundle, &opts, &mut |e| progress.handle(e))?;
     let seconds = started.elapsed().as_secs_f64();
