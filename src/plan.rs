@@ -1,15 +1,23 @@
 //! What a push would change on the device, computed from the device's file
-//! lists: shown by `--dry-run`, and in every push's report. Its flash need
-//! is counted by the agent's own rule (`ota_agent::space`), so a push that
-//! would not fit is refused before any byte is sent.
+//! lists: shown by `--dry-run`, and in every push's report. Whether it fits
+//! is the agent's own answer: its session runs on a model of the device's
+//! store (`ota_agent::model`, built from where the agent says its files
+//! lie), with the same allocation and the same moves that join holes of
+//! free flash. So the dry run, the refusal before any byte is sent and the
+//! push agree. An agent older than protocol 1.4 does not say where its
+//! files lie: then the sectors are counted (`ota_agent::space`), which
+//! cannot see holes.
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use ota_agent::model::{PlacedFile, StoreLayout, TreeLayout, Verdict};
 use ota_agent::space;
+use ota_protocol::{Begin, Entry};
 
-use crate::bundle::{hex, Bundle};
+use crate::bundle::{from_hex, hex, Bundle};
+use crate::device::agent::client::Placement;
 use crate::device::DeviceFile;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -44,6 +52,13 @@ pub struct Space {
     pub fits: bool,
     /// Whether it fits once the previous tree is dropped.
     pub fits_without_previous: bool,
+    /// Sectors of files the agent moves to join holes of free flash
+    /// (beside both trees; once the previous tree is dropped).
+    pub moved_sectors: u32,
+    pub moved_without_previous_sectors: u32,
+    /// Whether the agent's own allocator decided (false: an older agent,
+    /// whose sectors were only counted).
+    pub modelled: bool,
 }
 
 impl Space {
@@ -80,8 +95,101 @@ impl Space {
             free_without_previous_sectors: free_without,
             fits: needed <= free,
             fits_without_previous: needed_without <= free_without,
+            moved_sectors: 0,
+            moved_without_previous_sectors: 0,
+            modelled: false,
         }
     }
+
+    /// The agent's own verdict: its session run on `layout`, as the store
+    /// stands and with the previous tree dropped. `None` when the model
+    /// refuses the tree for another reason than room (the push then hears
+    /// that reason from the agent itself).
+    pub fn modelled(counted: Space, bundle: &Bundle, layout: &StoreLayout) -> Option<Space> {
+        let files = bundle.files();
+        let begin = Begin {
+            session: 0,
+            entries: u16::try_from(files.len()).ok()?,
+            total_bytes: bundle.total_bytes(),
+            version: &bundle.version,
+            git_ref: &bundle.git_ref,
+            commit: &bundle.commit,
+            post_update: bundle.post_update.as_deref(),
+            rollback: bundle.rollback.as_deref(),
+            signature: None,
+        };
+        let entries: Vec<Entry<'_>> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Entry {
+                index: i as u16,
+                path: &f.path,
+                size: f.size,
+                sha1: f.sha1,
+                sha256: f.sha256,
+            })
+            .collect();
+        let run = |l: &StoreLayout| -> Option<Verdict> { l.push(&begin, &entries).ok() };
+        let now = run(layout)?;
+        let dropped = match layout.previous {
+            Some(_) => run(&layout.without_previous())?,
+            None => now,
+        };
+        Some(Space {
+            free_sectors: now.free_sectors,
+            free_without_previous_sectors: dropped.free_sectors,
+            fits: now.fits,
+            fits_without_previous: dropped.fits,
+            // Moves made before a refusal are no part of any push.
+            moved_sectors: if now.fits { now.moved_sectors } else { 0 },
+            moved_without_previous_sectors: if dropped.fits {
+                dropped.moved_sectors
+            } else {
+                0
+            },
+            modelled: true,
+            ..counted
+        })
+    }
+}
+
+/// The device's store as its agent reported it: each tree's files and
+/// where they lie. `None` when a place is missing or a hash unreadable.
+pub fn store_layout(
+    sectors: u32,
+    active: (&[DeviceFile], &Placement),
+    previous: (&[DeviceFile], &Placement),
+) -> Option<StoreLayout> {
+    let tree = |(files, at): (&[DeviceFile], &Placement)| -> Option<Option<TreeLayout>> {
+        let Some(record) = at.record else {
+            return Some(None);
+        };
+        let placed = files.iter().zip(&at.places).map(|(f, place)| {
+            let (first_sector, offset) = (*place)?;
+            Some(PlacedFile {
+                path: f.path.clone(),
+                size: f.size,
+                sha1: from_hex::<20>(&f.sha1)?,
+                sha256: match &f.sha256 {
+                    Some(h) => Some(from_hex::<32>(h)?),
+                    None => None,
+                },
+                first_sector,
+                offset,
+            })
+        });
+        let files = placed.collect::<Option<Vec<_>>>()?;
+        Some(Some(TreeLayout { record, files }))
+    };
+    let at = active.1;
+    Some(StoreLayout {
+        base: at.base,
+        sectors,
+        keys: at.keys,
+        original: at.original,
+        active: tree(active)?,
+        previous: tree(previous)?,
+    })
 }
 
 pub fn plan(
@@ -90,6 +198,7 @@ pub fn plan(
     previous: &[DeviceFile],
     free_sectors: u32,
     previous_only_sectors: u32,
+    layout: Option<&StoreLayout>,
 ) -> Plan {
     let on_device: HashMap<&str, &str> = active
         .iter()
@@ -100,14 +209,18 @@ pub fn plan(
         .chain(previous)
         .map(|f| f.sha1.clone())
         .collect();
+    let counted = Space::count(
+        bundle,
+        active,
+        previous,
+        free_sectors,
+        previous_only_sectors,
+    );
+    let space = layout
+        .and_then(|l| Space::modelled(counted, bundle, l))
+        .unwrap_or(counted);
     let mut p = Plan {
-        space: Space::count(
-            bundle,
-            active,
-            previous,
-            free_sectors,
-            previous_only_sectors,
-        ),
+        space,
         ..Plan::default()
     };
     for f in bundle.files() {

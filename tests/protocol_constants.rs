@@ -57,6 +57,7 @@ fn request_name(r: &Request<'_>) -> &'static str {
         Request::Bootsel => "Bootsel",
         Request::DropPrevious => "DropPrevious",
         Request::RollbackTrial { .. } => "RollbackTrial",
+        Request::Layout { .. } => "Layout",
     }
 }
 
@@ -105,6 +106,9 @@ fn requests() -> BTreeMap<String, u64> {
         Request::Bootsel,
         Request::DropPrevious,
         Request::RollbackTrial { boots: 1 },
+        Request::Layout {
+            tree: TreeSel::Active,
+        },
     ];
     all.iter()
         .map(|r| (request_name(r).to_string(), tag_of(r)))
@@ -123,6 +127,8 @@ fn reply_name(r: &Reply<'_>) -> &'static str {
         Reply::Committed { .. } => "Committed",
         Reply::Done => "Done",
         Reply::Error { .. } => "Error",
+        Reply::Placed { .. } => "Placed",
+        Reply::LayoutEnd { .. } => "LayoutEnd",
     }
 }
 
@@ -180,6 +186,17 @@ fn replies() -> BTreeMap<String, u64> {
             code: ErrorCode::Malformed,
             entry: None,
             detail: "",
+        },
+        Reply::Placed {
+            index: 0,
+            first_sector: 0,
+            offset: 0,
+        },
+        Reply::LayoutEnd {
+            base: 0,
+            record: None,
+            keys: None,
+            original: None,
         },
     ];
     all.iter()
@@ -289,12 +306,14 @@ fn the_micropython_agent_numbers_messages_and_errors_as_the_protocol_does() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    // What the Python agent must name: every reply, and the requests and
-    // error codes of protocol 1.0 (it refuses the later requests).
+    // What the Python agent must name: every reply of the version it
+    // speaks (1.4's layout replies answer a request it refuses), and the
+    // requests and error codes of protocol 1.0 (it refuses the later requests).
+    let layout_replies = if py["MINOR"] >= 4 { 0 } else { 2 };
     assert_eq!(
         named[1],
-        replies().len(),
-        "the Python agent names every reply"
+        replies().len() - layout_replies,
+        "the Python agent names every reply of its version"
     );
     assert!(named[0] >= 11, "the Python agent names Hello to Abort");
     assert!(named[2] >= 13, "the Python agent names the 1.0 error codes");
@@ -315,7 +334,12 @@ fn the_micropython_agent_numbers_messages_and_errors_as_the_protocol_does() {
 fn the_micropython_agent_speaks_this_version_within_the_limits() {
     let py = python_constants();
     assert_eq!(py["MAJOR"], PROTOCOL_MAJOR as u64, "MAJOR");
-    assert_eq!(py["MINOR"], PROTOCOL_MINOR as u64, "MINOR");
+    // It may speak an earlier minor version: a host asks it only what that version has.
+    assert!(py["MINOR"] <= PROTOCOL_MINOR as u64, "MINOR");
+    assert!(
+        py["MINOR"] >= 3,
+        "MINOR: the MicroPython agent speaks 1.3 at least"
+    );
     assert_eq!(py["MAX_CHUNK"], MAX_CHUNK as u64, "MAX_CHUNK");
     assert_eq!(py["MAX_PATH"], MAX_PATH as u64, "MAX_PATH");
     assert!(

@@ -19,9 +19,10 @@ use crate::cli::PushArgs;
 use crate::device::agent::push::{push, PushOptions, PushOutcome};
 use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
-use crate::plan::{plan, Plan, Space};
+use crate::plan::{plan, store_layout, Plan, Space};
 use crate::progress::{human_bytes, Progress};
 use crate::update::{self, image, Fetched, Update, Want};
+use ota_agent::model::StoreLayout;
 
 pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     let started = Instant::now();
@@ -165,24 +166,55 @@ fn kib(sectors: u32) -> u64 {
     space::sector_bytes(sectors) / 1024
 }
 
-/// The dry run's space line: what the tree takes against what is free.
-fn space_line(s: &Space, before: &DeviceInfo) -> String {
+/// The dry run's space line: what the tree takes against what is free;
+/// with `drop` (--drop-previous), as the push would find it: once the
+/// previous tree is dropped, when only that makes it fit.
+fn space_line(s: &Space, before: &DeviceInfo, drop: bool) -> String {
+    let previous = before.previous.as_ref().map_or("", |t| t.version.as_str());
+    // In trial the previous tree is what the device falls back to: not dropped.
+    if drop && !s.fits && s.fits_without_previous && before.boots_left.is_none() {
+        return format!(
+            "flash: needs {} KiB ({} sectors of 4 KiB), {} KiB free once the previous tree {previous} is dropped: {}",
+            kib(s.needed_without_previous_sectors),
+            s.needed_without_previous_sectors,
+            kib(s.free_without_previous_sectors),
+            match s.moved_without_previous_sectors {
+                0 => "it fits".to_string(),
+                n => format!("fits after moving {} KiB", kib(n)),
+            }
+        );
+    }
     let head = format!(
         "flash: needs {} KiB ({} sectors of 4 KiB), {} KiB free",
         kib(s.needed_sectors),
         s.needed_sectors,
         kib(s.free_sectors)
     );
+    let moving = |sectors: u32| match sectors {
+        0 => String::new(),
+        n => format!(" after moving {} KiB", kib(n)),
+    };
     match (s.fits, s.fits_without_previous) {
+        (true, _) if s.moved_sectors > 0 => format!("{head}: fits{}", moving(s.moved_sectors)),
         (true, _) => format!("{head}: it fits"),
         (false, true) => format!(
-            "{head}: it fits only once the previous tree {} is dropped (push --drop-previous)",
-            before.previous.as_ref().map_or("", |t| t.version.as_str())
+            "{head}: it fits only once the previous tree {previous} is dropped (push --drop-previous){}",
+            moving(s.moved_without_previous_sectors)
         ),
         (false, false) => format!(
-            "{head}: it does not fit, even with the previous tree dropped ({} KiB free then)",
-            kib(s.free_without_previous_sectors)
+            "{head}: it does not fit, even with the previous tree dropped ({} KiB free then{})",
+            kib(s.free_without_previous_sectors),
+            split(s)
         ),
+    }
+}
+
+/// Why a tree that the free sectors would hold does not fit: where that is so.
+fn split(s: &Space) -> &'static str {
+    if s.modelled && s.needed_without_previous_sectors <= s.free_without_previous_sectors {
+        ", in holes that moving files cannot join into the runs each file needs"
+    } else {
+        ""
     }
 }
 
@@ -206,7 +238,10 @@ fn check_space(c: &mut Client, before: &DeviceInfo, s: &Space, drop: bool) -> Re
         };
         return Err(fail(
             Kind::Refused,
-            format!("{need}{room}; nothing was sent: remove files or make them smaller"),
+            format!(
+                "{need}{room}{}; nothing was sent: remove files or make them smaller",
+                split(s)
+            ),
         ));
     }
     if !drop {
@@ -292,7 +327,7 @@ impl One<'_> {
             doc["plan"] = json!(p);
             return Ok(doc);
         }
-        let outcome = push(c, &tree.bundle, &self.options(before), &mut |e| {
+        let outcome = push(c, &tree.bundle, &self.options(before, &p), &mut |e| {
             progress.handle(e)
         })?;
         let seconds = started.elapsed().as_secs_f64();
@@ -369,12 +404,22 @@ impl One<'_> {
         }))
     }
 
-    /// The plan; when the tree does not fit and the user allowed it, the
-    /// previous tree is dropped first (nothing of it can be reused then).
+    /// The plan, with the agent's own verdict on room; refuses a tree that
+    /// does not fit before any byte is sent, and with `--drop-previous`
+    /// drops the previous tree only when the tree then fits (nothing of it
+    /// can be reused then).
     fn plan_with_room(&self, c: &mut Client, before: &DeviceInfo, t: &ForDevice) -> Result<Plan> {
+        let layout = device_layout(c, before, &t.active, &t.previous)?;
         let free = free_sectors(before);
         let held = sectors_of(before.previous_only_bytes);
-        let p = plan(&t.bundle, &t.active, &t.previous, free, held);
+        let p = plan(
+            &t.bundle,
+            &t.active,
+            &t.previous,
+            free,
+            held,
+            layout.as_ref(),
+        );
         if p.space.fits || self.args.dry_run {
             return Ok(p);
         }
@@ -386,7 +431,15 @@ impl One<'_> {
             before.previous.as_ref().map_or("", |t| t.version.as_str())
         ));
         let now = c.hello()?;
-        Ok(plan(&t.bundle, &t.active, &[], free_sectors(&now), 0))
+        let layout = layout.map(|l| l.without_previous());
+        Ok(plan(
+            &t.bundle,
+            &t.active,
+            &[],
+            free_sectors(&now),
+            0,
+            layout.as_ref(),
+        ))
     }
 
     /// What a dry run prints: each file's fate, the bytes to send, the space.
@@ -415,10 +468,13 @@ impl One<'_> {
             p.files_to_send,
             p.unchanged
         ));
-        ui.say(&format!("{label}{}", space_line(&p.space, before)));
+        ui.say(&format!(
+            "{label}{}",
+            space_line(&p.space, before, self.args.drop_previous)
+        ));
     }
 
-    fn options(&self, before: &DeviceInfo) -> PushOptions {
+    fn options(&self, before: &DeviceInfo, p: &Plan) -> PushOptions {
         let config = &self.ctx.config;
         PushOptions {
             boots: self.args.boots.unwrap_or(config.trial_boots),
@@ -428,6 +484,7 @@ impl One<'_> {
             confirm_timeout: config.confirm_timeout,
             reconnect_timeout: config.device_timeout,
             resume: before.session,
+            moved_sectors: p.space.moved_sectors,
         }
     }
 
@@ -514,6 +571,26 @@ impl One<'_> {
             ));
         }
     }
+}
+
+/// Where the device's files lie, for the agent's own allocator; `None`
+/// from an agent that does not say (older than protocol 1.4), or whose
+/// layout does not add up to the free flash it reports.
+fn device_layout(
+    c: &mut Client,
+    before: &DeviceInfo,
+    active: &[DeviceFile],
+    previous: &[DeviceFile],
+) -> Result<Option<StoreLayout>> {
+    let Some(a) = c.layout(before, TreeSel::Active, active)? else {
+        return Ok(None);
+    };
+    let Some(p) = c.layout(before, TreeSel::Previous, previous)? else {
+        return Ok(None);
+    };
+    let sectors = sectors_of(before.capacity_bytes);
+    let layout = store_layout(sectors, (active, &a), (previous, &p));
+    Ok(layout.filter(|l| l.free_sectors().ok() == Some(free_sectors(before))))
 }
 
 /// The record's fields that the push filled in.

@@ -20,8 +20,8 @@ pub enum Flood {
     DoneAfterHello,
     /// Hello gets a true Info; ListFiles an endless list of files.
     Files,
-    /// Hello and ListFiles get true answers (an empty device); every other
-    /// request endless Done frames.
+    /// Hello, ListFiles and Layout get true answers (an empty device);
+    /// every other request endless Done frames.
     DoneAfterList,
     /// Hello gets a true Info; ListFiles one File frame that cannot be
     /// decoded (its path claims 2^32 bytes), then a ListEnd that counts it.
@@ -153,6 +153,15 @@ fn reply_to(
             send(conn, &Reply::ListEnd { total: 1 })
         }
         (Flood::DoneAfterList, false, true) => send(conn, &Reply::ListEnd { total: 0 }),
+        (Flood::DoneAfterList, false, false) if matches!(req, Request::Layout { .. }) => send(
+            conn,
+            &Reply::LayoutEnd {
+                base: 0,
+                record: None,
+                keys: None,
+                original: None,
+            },
+        ),
         (_, true, _) if flood != Flood::DoneToAll => send(conn, &Reply::Info(agent.info())),
         (Flood::Files, false, true) => {
             for index in 0.. {

@@ -170,6 +170,7 @@ impl<F: NorFlash> Agent<F> {
                 }
                 reply(&Reply::ListEnd { total });
             }
+            Request::Layout { tree } => self.layout(*tree, reply).map_err(plain)?,
             Request::Begin(b) => {
                 self.session = None;
                 let s = Session::begin(&mut self.store, b).map_err(plain)?;
@@ -316,6 +317,34 @@ impl<F: NorFlash> Agent<F> {
             }
         }
         Ok(Action::None)
+    }
+
+    /// Where the files of `tree` lie, then where the store is and what
+    /// else it holds: what a host needs to model the store.
+    fn layout(&mut self, tree: TreeSel, reply: &mut dyn FnMut(&Reply<'_>)) -> Result<(), Error> {
+        let t = match tree {
+            TreeSel::Active => self.store.active(),
+            TreeSel::Previous => self.store.previous(),
+        }
+        .map(|t| t.at);
+        if let Some(t) = t {
+            for i in 0..t.entries {
+                let f = self.store.file(&t, i)?;
+                reply(&Reply::Placed {
+                    index: i,
+                    first_sector: f.first_sector,
+                    offset: f.offset,
+                });
+            }
+        }
+        let record = *self.store.record();
+        reply(&Reply::LayoutEnd {
+            base: self.store.sector_offset(0),
+            record: t.map(|t| t.first_sector),
+            keys: record.keys,
+            original: record.original.map(|o| (o.first_sector, o.sectors)),
+        });
+        Ok(())
     }
 
     pub fn info(&self) -> Info<'_> {

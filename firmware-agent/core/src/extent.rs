@@ -61,6 +61,13 @@ impl Erasure {
         &self.fresh
     }
 
+    /// Counts `sector` as written by something else of this session (a
+    /// move that makes room): no file may take it for blank.
+    pub fn claim(&mut self, sector: u32) {
+        self.fresh.clear_bit(sector as usize);
+        self.written.set(sector as usize);
+    }
+
     /// Makes `sector` ready to be programmed from its first byte on, and
     /// counts it as written. Erases its whole 64 KiB block when nothing in it
     /// is committed or written by this session and the session allocated at

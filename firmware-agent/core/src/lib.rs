@@ -10,6 +10,7 @@
 mod agent;
 mod bitmap;
 pub mod board;
+mod compact;
 mod extent;
 pub mod hash;
 pub mod layout;
@@ -24,6 +25,8 @@ pub mod timed_flash;
 
 #[cfg(feature = "std")]
 pub mod file_flash;
+#[cfg(feature = "std")]
+pub mod model;
 #[cfg(feature = "std")]
 pub mod ram_flash;
 

@@ -8,6 +8,7 @@ use embedded_storage::nor_flash::NorFlash;
 use ota_protocol::{Begin, Entry};
 
 use crate::bitmap::Bitmap;
+use crate::compact::make_room;
 use crate::extent::{allocate, Erasure};
 use crate::hash::{git_blob_sha1, FileHasher};
 use crate::layout::*;
@@ -123,13 +124,17 @@ impl Session {
             return Err(Error::NoSpace);
         }
         let mut allocated = SectorMap::new();
-        let none = SectorMap::new();
-        let first = allocate(store, &allocated, (&none, &none), record_sectors, None)
-            .ok_or(Error::NoSpace)?;
+        let mut erasure = Erasure::new();
+        let first = place(
+            store,
+            &allocated,
+            &mut erasure,
+            (record_sectors, None),
+            |_| Ok(SectorMap::new()),
+        )?;
         allocated.set_range(first as usize, record_sectors as usize);
         // The record's block is erased whole when that pays (see extent.rs):
         // the files that follow go into the sectors it leaves blank.
-        let mut erasure = Erasure::new();
         for s in first..first + record_sectors {
             erasure.prepare(store, &allocated, s)?;
         }
@@ -221,14 +226,7 @@ impl Session {
             // Room the entries after this one may need, at most.
             let rest = sectors_for(self.bytes_left.saturating_sub(e.size as u64))
                 + (self.tree.entries - self.declared - 1) as u32;
-            let first = allocate(
-                store,
-                &self.allocated,
-                (self.erasure.written(), self.erasure.fresh()),
-                n,
-                Some(rest),
-            )
-            .ok_or(Error::NoSpace)?;
+            let first = self.place(store, n, rest)?;
             if first > u16::MAX as u32 - n {
                 return Err(Error::NoSpace);
             }
@@ -262,20 +260,13 @@ impl Session {
 
     /// Room for a small file: the next pages of the sector opened last, or
     /// a new sector. Returns the sector and the byte offset in it.
-    fn pack<F: NorFlash>(&mut self, store: &Store<F>, size: u32) -> Result<(u16, u16), Error> {
+    fn pack<F: NorFlash>(&mut self, store: &mut Store<F>, size: u32) -> Result<(u16, u16), Error> {
         let mut packer = self.packer;
         let (new, page) = packer.place(size);
         if new {
             let rest = sectors_for(self.bytes_left.saturating_sub(size as u64))
                 + (self.tree.entries - self.declared - 1) as u32;
-            let at = allocate(
-                store,
-                &self.allocated,
-                (self.erasure.written(), self.erasure.fresh()),
-                1,
-                Some(rest),
-            )
-            .ok_or(Error::NoSpace)?;
+            let at = self.place(store, 1, rest)?;
             if at >= NO_SECTOR as u32 {
                 return Err(Error::NoSpace);
             }
@@ -284,6 +275,34 @@ impl Session {
         }
         self.packer = packer;
         Ok((self.pack_sector, (page as usize * PAGE) as u16))
+    }
+
+    /// Where `n` sectors of this session go, `rest` more still to come
+    /// (see `place`).
+    fn place<F: NorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+        n: u32,
+        rest: u32,
+    ) -> Result<u32, Error> {
+        let (tree, declared, allocated) = (self.tree, self.declared, &self.allocated);
+        place(
+            store,
+            allocated,
+            &mut self.erasure,
+            (n, Some(rest)),
+            |store| {
+                // What the session refers to stays where its entries say.
+                let mut pinned = allocated.clone();
+                for j in 0..declared {
+                    let f = store.file(&tree, j)?;
+                    if f.size > 0 {
+                        pinned.set_range(f.first_sector as usize, f.sectors() as usize);
+                    }
+                }
+                Ok(pinned)
+            },
+        )
     }
 
     /// Refuses a path that conflicts with one declared before: the same up
@@ -490,6 +509,29 @@ impl Session {
         store.sector_offset(self.tree.first_sector as u32)
             + (TREE_HEADER + index as usize * ENTRY) as u32
     }
+}
+
+/// Where `n` new sectors go (`rest` more may follow): a hole that takes
+/// them, else one made by moving committed files out of the way
+/// (compact.rs), never moving what `pinned` marks.
+fn place<F: NorFlash>(
+    store: &mut Store<F>,
+    allocated: &SectorMap,
+    erasure: &mut Erasure,
+    (n, rest): (u32, Option<u32>),
+    pinned: impl FnOnce(&mut Store<F>) -> Result<SectorMap, Error>,
+) -> Result<u32, Error> {
+    let fit = |store: &Store<F>, e: &Erasure| {
+        allocate(store, allocated, (e.written(), e.fresh()), n, rest)
+    };
+    if let Some(at) = fit(store, erasure) {
+        return Ok(at);
+    }
+    let pinned = pinned(store)?;
+    if !make_room(store, &pinned, erasure, n)? {
+        return Err(Error::NoSpace);
+    }
+    fit(store, erasure).ok_or(Error::NoSpace)
 }
 
 fn bloom_bit(hash: u32) -> usize {

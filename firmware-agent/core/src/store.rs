@@ -49,6 +49,8 @@ pub struct Store<F> {
     pub corrupt_trees: u8,
     /// Sectors only the previous tree uses: what dropping it frees.
     previous_only: u32,
+    /// Sectors copied to make room (see `compact.rs`) since the store was opened.
+    pub moved_sectors: u32,
 }
 
 impl<F: NorFlash> Store<F> {
@@ -91,6 +93,7 @@ impl<F: NorFlash> Store<F> {
             used: SectorMap::new(),
             corrupt_trees: 0,
             previous_only: 0,
+            moved_sectors: 0,
         };
         store.scan_journal()?;
         store.load_trees()?;
@@ -374,6 +377,20 @@ impl<F: NorFlash> Store<F> {
                 previous_failed: None,
                 ..self.record.history
             },
+            ..self.record
+        })
+    }
+
+    /// Names the same two trees at new places (their files moved to make
+    /// room): one record, nothing else of the state changes.
+    pub(crate) fn relocate(
+        &mut self,
+        active: Option<TreeRef>,
+        previous: Option<TreeRef>,
+    ) -> Result<(), Error> {
+        self.append(Record {
+            active,
+            previous,
             ..self.record
         })
     }

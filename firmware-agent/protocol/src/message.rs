@@ -63,6 +63,11 @@ pub enum Request<'a> {
     /// Swap the active and previous trees even when the previous one failed
     /// its trial; it goes in as a trial of `boots` boots. Protocol 1.2.
     RollbackTrial { boots: u8 },
+    /// Where a tree's files lie in the store, for a host that plans a push
+    /// with the agent's own allocator: answered by one [`Reply::Placed`]
+    /// per file, in the order [`Request::ListFiles`] lists them, then
+    /// [`Reply::LayoutEnd`]. Protocol 1.4.
+    Layout { tree: TreeSel },
 }
 
 /// The target tree of an update.
@@ -267,6 +272,23 @@ pub enum Reply<'a> {
         /// The entry concerned, if any.
         entry: Option<u16>,
         detail: &'a str,
+    },
+    /// Where file `index` of a tree lies: its first store sector, and the
+    /// byte where it starts in that sector (1.4).
+    Placed {
+        index: u16,
+        first_sector: u16,
+        offset: u16,
+    },
+    /// The end of a layout: the store's place in flash (erase blocks are
+    /// aligned to flash addresses), the first sector of the tree's record,
+    /// and the sectors that hold neither trees nor the journal (1.4).
+    LayoutEnd {
+        base: u32,
+        record: Option<u16>,
+        keys: Option<u16>,
+        /// The saved original application image: first sector, sectors.
+        original: Option<(u16, u16)>,
     },
 }
 

@@ -135,6 +135,21 @@ pub struct DeviceFile {
     pub sha256: Option<String>,
 }
 
+/// The protocol minor version that brought the Layout request.
+pub const LAYOUT_MINOR: u16 = 4;
+
+/// Where a tree's files lie in the store, and what else it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub base: u32,
+    /// The first sector of the tree's record (`None`: no such tree).
+    pub record: Option<u16>,
+    pub keys: Option<u16>,
+    pub original: Option<(u16, u16)>,
+    /// (first sector, offset) of each listed file; `None` when not said.
+    pub places: Vec<Option<(u16, u16)>>,
+}
+
 /// A reply, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
@@ -167,6 +182,17 @@ pub enum Msg {
         code: ErrorCode,
         entry: Option<u16>,
         detail: String,
+    },
+    Placed {
+        index: u16,
+        first_sector: u16,
+        offset: u16,
+    },
+    LayoutEnd {
+        base: u32,
+        record: Option<u16>,
+        keys: Option<u16>,
+        original: Option<(u16, u16)>,
     },
 }
 
@@ -254,6 +280,26 @@ impl Msg {
                 code,
                 entry,
                 detail: detail.into(),
+            },
+            Reply::Placed {
+                index,
+                first_sector,
+                offset,
+            } => Msg::Placed {
+                index,
+                first_sector,
+                offset,
+            },
+            Reply::LayoutEnd {
+                base,
+                record,
+                keys,
+                original,
+            } => Msg::LayoutEnd {
+                base,
+                record,
+                keys,
+                original,
             },
         }
     }
@@ -672,6 +718,62 @@ impl Client {
         })
     }
 
+    /// Where the files of a tree lie (`files` as `list` gave them), and
+    /// what else the store holds: `None` from an agent older than protocol
+    /// 1.4, which does not say.
+    pub fn layout(
+        &mut self,
+        info: &DeviceInfo,
+        tree: TreeSel,
+        files: &[DeviceFile],
+    ) -> anyhow::Result<Option<Placement>> {
+        let minor = info
+            .protocol
+            .split_once('.')
+            .and_then(|(_, m)| m.parse::<u16>().ok())
+            .unwrap_or(0);
+        if minor < LAYOUT_MINOR {
+            return Ok(None);
+        }
+        let name = self.t.name();
+        let mut places = vec![None; files.len()];
+        self.idempotent("Layout", &Request::Layout { tree }, |m, restart| {
+            if restart {
+                places.iter_mut().for_each(|p| *p = None);
+            }
+            match m {
+                Msg::Placed {
+                    index,
+                    first_sector,
+                    offset,
+                } => match places.get_mut(index as usize) {
+                    Some(p) => {
+                        *p = Some((first_sector, offset));
+                        None
+                    }
+                    None => Some(Err(error::faulty(format!(
+                        "{name}: the device placed file {index} of a tree of {} files",
+                        files.len()
+                    )))),
+                },
+                Msg::LayoutEnd {
+                    base,
+                    record,
+                    keys,
+                    original,
+                } => Some(Ok(Placement {
+                    base,
+                    record,
+                    keys,
+                    original,
+                    places: std::mem::take(&mut places),
+                })),
+                _ => None,
+            }
+        })
+        .map(Some)
+    }
+
     /// Sends a request that may safely be repeated, and feeds replies to
     /// `take` until it returns a result. A timeout sends it again (up to
     /// three tries); `take` hears `restart = true` with the first reply of each try.
@@ -698,8 +800,8 @@ impl Client {
                         return Err(refused(&self.t.name(), code, &detail))
                     }
                     Ok(Some(m)) => {
-                        // Listed files are answers (capped by `take`); anything else here is stray.
-                        let listed = matches!(m, Msg::File { .. });
+                        // Listed files and places are answers (capped by `take`); anything else here is stray.
+                        let listed = matches!(m, Msg::File { .. } | Msg::Placed { .. });
                         if let Some(done) = take(m, std::mem::take(&mut first)) {
                             return done;
                         }
@@ -799,6 +901,7 @@ fn msg_name(m: &Msg) -> &'static str {
         Msg::Committed => "a commit",
         Msg::Done => "done",
         Msg::Error { .. } => "an error",
+        Msg::Placed { .. } | Msg::LayoutEnd { .. } => "a layout",
     }
 }
 

@@ -35,7 +35,16 @@ pub struct PushOptions {
     /// The unfinished session the device holds, if any (its Info says):
     /// when it is this tree's, the push resumes it instead of starting over.
     pub resume: Option<u32>,
+    /// Sectors the agent moves to make room while the tree is declared
+    /// (the plan's count): the declaration waits for them on top of the
+    /// link's timeout.
+    pub moved_sectors: u32,
 }
+
+/// The longest a W25Q16JV takes to move one sector: a sector erase and 16
+/// page programs at their datasheet maxima (rev. H, §9.6: tSE 400 ms, tPP
+/// 3 ms). A bound, so that a long move is never taken for a dead link.
+const MOVE_BOUND: Duration = Duration::from_millis(400 + 16 * 3);
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PushOutcome {
@@ -221,7 +230,12 @@ fn declare_tree(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match declare(c, bundle, session, opts.window) {
+        // The agent moves files while it takes the entries.
+        let timeout = c.timeout;
+        c.timeout += MOVE_BOUND * opts.moved_sectors;
+        let declared = declare(c, bundle, session, opts.window);
+        c.timeout = timeout;
+        match declared {
             Ok(need) => return Ok(need),
             Err(Step::Link(why)) if attempts < DECLARE_ATTEMPTS => {
                 ev(Event::Retrying { reason: why });

@@ -204,6 +204,12 @@ pub enum Answer {
     Repl,
 }
 
+/// The minor version the probe's Hello names. A REPL takes the frame's
+/// bytes as keys, and these are harmless ones (with 1.3: Ctrl-A, Ctrl-C,
+/// and CRC bytes that are no control keys); 1.4 would send Ctrl-D, a soft
+/// reset. Any agent of major version 1 answers a Hello of any minor.
+const PROBE_MINOR: u16 = 3;
+
 /// Who answers a Hello within a moment: an ota agent, the MicroPython
 /// agent (still running on its board), or nobody (a REPL, presumably).
 pub fn answers_hello(port: &mut Serial) -> Answer {
@@ -211,7 +217,7 @@ pub fn answers_hello(port: &mut Serial) -> Answer {
     let mut frame = [0u8; 64];
     let hello = Request::Hello {
         major: ota_protocol::PROTOCOL_MAJOR,
-        minor: ota_protocol::PROTOCOL_MINOR,
+        minor: PROBE_MINOR,
     };
     let Ok(n) = encode_frame(&hello, &mut scratch, &mut frame) else {
         return Answer::Repl;

@@ -266,3 +266,96 @@ pub fn data_at(entry: u16, offset: u32, bytes: &[u8]) -> Request<'_> {
         bytes,
     }
 }
+
+/// The store's layout as a host reads it: each tree's files (ListFiles)
+/// and their places (Layout), over the agent's own replies.
+pub fn layout<F: NorFlash>(agent: &mut Agent<F>) -> ota_agent::model::StoreLayout {
+    use ota_agent::model::{PlacedFile, StoreLayout, TreeLayout};
+    use ota_protocol::TreeSel;
+    let mut out = StoreLayout {
+        base: 0,
+        sectors: agent.store().sectors(),
+        keys: None,
+        original: None,
+        active: None,
+        previous: None,
+    };
+    for tree in [TreeSel::Active, TreeSel::Previous] {
+        let mut files = Vec::new();
+        agent.handle(&Request::ListFiles { tree }, &mut |r: &Reply<'_>| {
+            if let Reply::File {
+                path,
+                size,
+                sha1,
+                sha256,
+                ..
+            } = r
+            {
+                files.push(PlacedFile {
+                    path: path.to_string(),
+                    size: *size,
+                    sha1: *sha1,
+                    sha256: *sha256,
+                    first_sector: 0,
+                    offset: 0,
+                });
+            }
+        });
+        let mut record = None;
+        agent.handle(&Request::Layout { tree }, &mut |r: &Reply<'_>| match r {
+            Reply::Placed {
+                index,
+                first_sector,
+                offset,
+            } => {
+                files[*index as usize].first_sector = *first_sector;
+                files[*index as usize].offset = *offset;
+            }
+            Reply::LayoutEnd {
+                base,
+                record: r,
+                keys,
+                original,
+            } => {
+                (out.base, out.keys, out.original) = (*base, *keys, *original);
+                record = *r;
+            }
+            _ => {}
+        });
+        let t = record.map(|record| TreeLayout { record, files });
+        match tree {
+            TreeSel::Active => out.active = t,
+            TreeSel::Previous => out.previous = t,
+        }
+    }
+    out
+}
+
+/// The Begin and Entries `push` declares for `tree`.
+pub fn declaration(tree: &Tree) -> (Begin<'_>, Vec<Entry<'_>>) {
+    let total: u64 = tree.files.iter().map(|f| f.1.len() as u64).sum();
+    let begin = Begin {
+        session: 7,
+        entries: tree.files.len() as u16,
+        total_bytes: total,
+        version: &tree.version,
+        git_ref: GIT_REF,
+        commit: COMMIT,
+        post_update: None,
+        rollback: None,
+        signature: None,
+    };
+    let entries = tree
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, (path, bytes))| Entry {
+            index: i as u16,
+            path,
+            size: bytes.len() as u32,
+            sha1: git_blob_sha1(bytes),
+            sha256: tree.with_sha256.then(|| sha2::Sha256::digest(bytes).into()),
+        })
+        .collect();
+    (begin, entries)
+}
