@@ -259,3 +259,57 @@ fn killing_the_agent_mid_push_leaves_the_old_tree_and_the_next_push_finishes() {
         tree_of(&d.path().join("new"))
     );
 }
+
+#[test]
+fn a_different_board_answering_after_a_drop_ends_the_push_at_once() {
+    let d = tempdir();
+    write(&d.path().join("app"), "big.bin", &content(51, 400_000));
+    let a = Sim::tcp(d.path(), "a.img");
+    let b = Sim::tcp(d.path(), "b.img");
+    // The link is held once 100 kB went through, then cut; meanwhile the
+    // relay is pointed at another board, which answers the reconnection.
+    let (tx, rx) = mpsc::channel();
+    let faults = Faults {
+        hold_at_milestone: true,
+        cut_after: 100_000,
+        ..Faults::default()
+    };
+    let relay = Relay::start(&a.port, faults, Some((100_000, tx)));
+    let child = ota()
+        .current_dir(d.path())
+        .args([
+            "--port",
+            &relay.addr,
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    rx.recv().unwrap();
+    *relay.upstream.lock().unwrap() = b.port.trim_start_matches("tcp:").to_string();
+    relay.release();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a different board answered"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("pick the board with --serial"),
+        "{}",
+        r.stderr
+    );
+    // Not retried like a lost frame: one reconnection found the other board, and ota stopped.
+    assert_eq!(relay.connections.load(Ordering::SeqCst), 2, "{}", r.stderr);
+    assert!(
+        status(d.path(), &b.port)["active"].is_null(),
+        "the other board was not written"
+    );
+}
