@@ -206,50 +206,55 @@ fn tree(t: &ota_protocol::TreeInfo<'_>) -> TreeSummary {
     }
 }
 
+/// Info as the host keeps it: typed states, sizes in bytes, ids in hex.
+fn info_of(i: &ota_protocol::Info<'_>) -> DeviceInfo {
+    DeviceInfo {
+        protocol: format!("{}.{}", i.major, i.minor),
+        agent_version: i.agent_version.into(),
+        device_id: hex(&i.device_id),
+        state: match i.state {
+            TreeState::Empty => TreeStatus::Empty,
+            TreeState::Confirmed => TreeStatus::Confirmed,
+            TreeState::Trial { .. } => TreeStatus::Trial,
+        },
+        boots_left: match i.state {
+            TreeState::Trial { boots_left } => Some(boots_left),
+            _ => None,
+        },
+        active: i.active.as_ref().map(tree),
+        previous: i.previous.as_ref().map(tree),
+        capacity_bytes: i.sectors as u64 * i.sector_size as u64,
+        free_bytes: i.free_sectors as u64 * i.sector_size as u64,
+        max_chunk: i.max_chunk,
+        max_files: i.max_entries,
+        session: i.session,
+        keys: i.keys,
+        app: match i.app {
+            ota_protocol::AppSlot::Empty => SlotState::Empty,
+            ota_protocol::AppSlot::Invalid => SlotState::Invalid,
+            ota_protocol::AppSlot::Valid => SlotState::Valid,
+        },
+        image: match i.image {
+            ota_protocol::ImageState::None => ImageStatus::None,
+            ota_protocol::ImageState::Installed => ImageStatus::Installed,
+            ota_protocol::ImageState::Pending => ImageStatus::Pending,
+        },
+        history: TrialHistory {
+            trial_boots: i.history.trial_boots,
+            active_failed_boots: i.history.active_failed,
+            previous_failed_boots: i.history.previous_failed,
+        },
+        previous_only_bytes: i.previous_only_sectors as u64 * i.sector_size as u64,
+        security_version: i.security_version,
+        key_changes: i.key_changes,
+        boot_id: i.boot_id,
+    }
+}
+
 impl Msg {
     fn from_reply(r: Reply<'_>) -> Msg {
         match r {
-            Reply::Info(i) => Msg::Info(Box::new(DeviceInfo {
-                protocol: format!("{}.{}", i.major, i.minor),
-                agent_version: i.agent_version.into(),
-                device_id: hex(&i.device_id),
-                state: match i.state {
-                    TreeState::Empty => TreeStatus::Empty,
-                    TreeState::Confirmed => TreeStatus::Confirmed,
-                    TreeState::Trial { .. } => TreeStatus::Trial,
-                },
-                boots_left: match i.state {
-                    TreeState::Trial { boots_left } => Some(boots_left),
-                    _ => None,
-                },
-                active: i.active.as_ref().map(tree),
-                previous: i.previous.as_ref().map(tree),
-                capacity_bytes: i.sectors as u64 * i.sector_size as u64,
-                free_bytes: i.free_sectors as u64 * i.sector_size as u64,
-                max_chunk: i.max_chunk,
-                max_files: i.max_entries,
-                session: i.session,
-                keys: i.keys,
-                app: match i.app {
-                    ota_protocol::AppSlot::Empty => SlotState::Empty,
-                    ota_protocol::AppSlot::Invalid => SlotState::Invalid,
-                    ota_protocol::AppSlot::Valid => SlotState::Valid,
-                },
-                image: match i.image {
-                    ota_protocol::ImageState::None => ImageStatus::None,
-                    ota_protocol::ImageState::Installed => ImageStatus::Installed,
-                    ota_protocol::ImageState::Pending => ImageStatus::Pending,
-                },
-                history: TrialHistory {
-                    trial_boots: i.history.trial_boots,
-                    active_failed_boots: i.history.active_failed,
-                    previous_failed_boots: i.history.previous_failed,
-                },
-                previous_only_bytes: i.previous_only_sectors as u64 * i.sector_size as u64,
-                security_version: i.security_version,
-                key_changes: i.key_changes,
-                boot_id: i.boot_id,
-            })),
+            Reply::Info(i) => Msg::Info(Box::new(info_of(&i))),
             Reply::File {
                 index,
                 path,
