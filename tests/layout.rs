@@ -63,11 +63,8 @@ fn functions(text: &str) -> Vec<(String, usize, usize)> {
         let code = code_of(line);
         let Some(at) = code.find("fn ") else { continue };
         let head = &code[..at];
-        let is_fn = head.trim().is_empty()
-            || head
-                .trim_end()
-                .split_whitespace()
-                .all(|w| ["pub", "pub(crate)", "async", "const", "unsafe", "extern"].contains(&w));
+        let keywords = ["pub", "pub(crate)", "async", "const", "unsafe", "extern"];
+        let is_fn = head.split_whitespace().all(|w| keywords.contains(&w));
         if !is_fn || code.trim_end().ends_with(';') {
             continue;
         }
