@@ -603,7 +603,9 @@ class Pico extends EventEmitter {
             this.emit('reset', 'hand-over');
           }
         }
+        const at = core.PC;
         const cycles = core.executeInstruction();
+        if (this.profile) this.profile.add(at >>> 0, cycles);
         // A reset or halt inside that instruction: this chip must not tick
         // again (see hookWatchdog).
         if (!this.running || this.mcu !== mcu) break outer;
