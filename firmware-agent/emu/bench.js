@@ -388,7 +388,7 @@ async function profile({ otaBin, elf }, dir) {
     for (const f of p.top.slice(0, 20)) {
       console.log(`  ${(f.cycles / 1e6).toFixed(2).padStart(7)} M  ${(f.cycles / bytes).toFixed(1).padStart(6)} /B  ${f.name}`);
     }
-    return { bytes, replies, cycles: p.total, cycles_per_byte: p.total / bytes, top: p.top };
+    return { bytes, replies, cycles: p.total, cycles_per_byte: p.total / bytes, top: p.top, hot: p.hot };
   } finally {
     await emu.stop();
   }

@@ -48,7 +48,11 @@ class Profile {
     else this.elsewhere += cycles;
   }
 
-  /** The `top` functions by cycles: [{ name, cycles }], and the total. */
+  /**
+   * The `top` functions by cycles: [{ name, cycles }], the total, and the
+   * hottest instruction addresses (for `llvm-addr2line -i`, as the serve
+   * loop is one function with most of the agent inlined into it).
+   */
   summary(top = 30) {
     const by = new Map();
     let total = this.elsewhere;
@@ -60,7 +64,13 @@ class Profile {
     }
     for (const c of this.cycles) total += c;
     const rows = [...by].map(([name, cycles]) => ({ name, cycles })).sort((a, b) => b.cycles - a.cycles);
-    return { total, elsewhere: this.elsewhere, top: rows.slice(0, top) };
+    const hot = [];
+    this.cycles.forEach((c, i) => {
+      if (c > 0) hot.push([SRAM_START + i * 2, c]);
+    });
+    hot.sort((a, b) => b[1] - a[1]);
+    const addrs = hot.slice(0, top * 2).map(([a, c]) => ({ addr: '0x' + a.toString(16), cycles: c }));
+    return { total, elsewhere: this.elsewhere, top: rows.slice(0, top), hot: addrs };
   }
 
   reset() {

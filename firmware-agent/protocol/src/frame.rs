@@ -149,8 +149,8 @@ impl<const N: usize> Decoder<N> {
     }
 
     fn finish(&mut self, len: usize) -> Option<&[u8]> {
-        let ok = match cobs::decode_in_place(&mut self.buf[..len]) {
-            Ok(n) if n > CRC_LEN => {
+        let ok = match unstuff(&mut self.buf[..len]) {
+            Some(n) if n > CRC_LEN => {
                 let (body, crc) = self.buf[..n].split_at(n - CRC_LEN);
                 let want = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
                 (CRC32.checksum(body) == want).then_some(n - CRC_LEN)
@@ -166,6 +166,62 @@ impl<const N: usize> Decoder<N> {
                 self.stats.dropped = self.stats.dropped.saturating_add(1);
                 self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(len as u32);
                 None
+            }
+        }
+    }
+}
+
+/// Decodes a COBS frame in place (the bytes between two delimiters, so none
+/// is 0) and returns its length, or None when a code runs past its end. As
+/// `cobs::decode_in_place`, but each run is moved in one copy: on the
+/// agent's Cortex-M0+ the crate's byte loop, after a scan for a delimiter
+/// that cannot be there, took a tenth of the agent's cycles per byte.
+fn unstuff(buf: &mut [u8]) -> Option<usize> {
+    let end = buf.len();
+    let (mut src, mut dst) = (0, 0);
+    while src < end {
+        let code = buf[src] as usize;
+        if code == 0 || src + code > end {
+            return None;
+        }
+        buf.copy_within(src + 1..src + code, dst);
+        dst += code - 1;
+        src += code;
+        if code != 0xFF && src < end {
+            buf[dst] = 0;
+            dst += 1;
+        }
+    }
+    Some(dst)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::unstuff;
+    use proptest::prelude::*;
+    use std::vec;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn unstuff_undoes_cobs_encoding(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            let mut enc = vec![0u8; cobs::max_encoding_length(bytes.len())];
+            let n = cobs::encode(&bytes, &mut enc);
+            enc.truncate(n);
+            let m = unstuff(&mut enc);
+            prop_assert_eq!(m, Some(bytes.len()));
+            prop_assert_eq!(&enc[..bytes.len()], &bytes[..]);
+        }
+
+        #[test]
+        fn unstuff_agrees_with_the_cobs_crate_on_any_frame(bytes in proptest::collection::vec(1u8..=255, 1..600)) {
+            let (mut ours, mut theirs) = (bytes.clone(), bytes);
+            let want = cobs::decode_in_place(&mut theirs).ok();
+            prop_assert_eq!(unstuff(&mut ours), want);
+            if let Some(n) = want {
+                prop_assert_eq!(&ours[..n], &theirs[..n]);
             }
         }
     }

@@ -90,14 +90,15 @@ pub struct CpuTiming {
     /// fitted to the release firmware run in rp2040js with the W25Q16JV's
     /// flash timing (`node bench.js boardtime` in firmware-agent/emu), so
     /// that this model's time matches the emulated time of the 1 MiB tree
-    /// (50 files, 322 replies, 6.35 s) and the 1 MiB file (265 replies,
-    /// 5.94 s) within 0.1% (0.2% in the next run): 34 cycles a byte and
-    /// 303,000 a reply. They are what the agent spends beyond this model's
-    /// link time, which the emulator's USB (a transfer completes 10 µs
-    /// after it is armed) does not take; the firmware's own count is 212 cycles a byte of payload in
-    /// all for the 1 MiB file (`node bench.js profile`). rp2040js counts
-    /// instruction cycles but not XIP cache misses (the agent runs from
-    /// SRAM, so only its reads of the store meet them).
+    /// (50 files, 6.15 s) and the 1 MiB file (5.73 s) within 0.1% (0.5% in
+    /// the next run, 2% for a one-file change): 11 cycles a byte and
+    /// 297,000 a reply. They are what the agent spends beyond this model's
+    /// link time, which the emulator's USB (a transfer
+    /// completes 10 µs after it is armed) does not take, so they are not
+    /// the agent's own split: the firmware's count is 186 cycles a byte of
+    /// payload in all for the 1 MiB file (`node bench.js profile`). rp2040js
+    /// counts instruction cycles but not XIP cache misses (the agent runs
+    /// from SRAM, so only its reads of the store meet them).
     pub cycles_per_byte: u64,
     /// Agent cycles per reply it sends, on top of the bytes: decoding and
     /// answering the request, the page programs and erases it waited on
@@ -109,8 +110,8 @@ pub struct CpuTiming {
 impl CpuTiming {
     pub const RP2040: CpuTiming = CpuTiming {
         hz: 125_000_000,
-        cycles_per_byte: 34,
-        cycles_per_reply: 303_000,
+        cycles_per_byte: 11,
+        cycles_per_reply: 297_000,
     };
 
     pub fn ns_for(&self, bytes: usize) -> u64 {
