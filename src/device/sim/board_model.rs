@@ -93,9 +93,9 @@ pub struct CpuTiming {
     /// (50 files, 6.15 s) and the 1 MiB file (5.73 s) within 0.1% (0.5% in
     /// the next run, 2% for a one-file change): 11 cycles a byte and
     /// 297,000 a reply. They are what the agent spends beyond this model's
-    /// link time, which the emulator's USB (a transfer
-    /// completes 10 µs after it is armed) does not take, so they are not
-    /// the agent's own split: the firmware's count is 186 cycles a byte of
+    /// link time, which the emulator's USB (a transfer completes 10 µs
+    /// after it is armed) does not take, so they are not the agent's own
+    /// split: the firmware's count is 186 cycles a byte of
     /// payload in all for the 1 MiB file (`node bench.js profile`). rp2040js
     /// counts instruction cycles but not XIP cache misses (the agent runs
     /// from SRAM, so only its reads of the store meet them).
