@@ -39,7 +39,10 @@
 //   programs of the payload). One line per case:
 //   `board-time <case>: emulated <s> s, modeled <s> s, bound <s> s`.
 //
-//   node bench.js [push|verify|handover|image|flash|boardtime]...   (or: npm run bench; all by default)
+// - profile (only when named): the 1 MiB file's push with the cycles counted
+//   by function (pico-emu --profile): cycles a byte, and the top 20.
+//
+//   node bench.js [push|verify|handover|image|flash|boardtime|profile]...   (or: npm run bench; all but profile by default)
 //
 // Uses the same binaries as the tests (OTA_BIN, OTA_FIRMWARE_ELF, OTA_APP_ELF).
 // BENCH_BYTES sets the push's file size, BENCH_VERIFY_RUNS the verify runs (3).
@@ -366,6 +369,31 @@ async function boardtime({ otaBin, elf }, dir) {
   return out;
 }
 
+// The 1 MiB file's push profiled: where its cycles go, per byte of payload
+// and per reply of the firmware's (a frame it sends), by function.
+async function profile({ otaBin, elf }, dir) {
+  fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify({ device_timeout_sec: 30 }));
+  const file = path.join(dir, 'file');
+  fs.mkdirSync(file);
+  fs.writeFileSync(path.join(file, 'big.bin'), crypto.randomBytes(1024 * 1024));
+  const emu = await startEmulator({ elf, flash: path.join(dir, 'profile.img'), profile: true });
+  try {
+    await ota(otaBin, emu.port, ['status'], { cwd: dir });
+    await emu.profile();
+    const r = await ota(otaBin, emu.port, ['push', '--dir', file, '--no-reboot', '--boots', '0', '--force'], { cwd: dir, json: true });
+    const p = await emu.profile();
+    const bytes = r.json.bytes_sent;
+    const replies = r.json.wire && r.json.wire.replies;
+    console.log(`profile: ${(p.total / 1e6).toFixed(1)} M cycles for ${bytes} bytes: ${(p.total / bytes).toFixed(1)} cycles a byte of payload`);
+    for (const f of p.top.slice(0, 20)) {
+      console.log(`  ${(f.cycles / 1e6).toFixed(2).padStart(7)} M  ${(f.cycles / bytes).toFixed(1).padStart(6)} /B  ${f.name}`);
+    }
+    return { bytes, replies, cycles: p.total, cycles_per_byte: p.total / bytes, top: p.top, hot: p.hot };
+  } finally {
+    await emu.stop();
+  }
+}
+
 async function main() {
   const which = process.argv.slice(2);
   const want = (w) => which.length === 0 || which.includes(w);
@@ -378,6 +406,7 @@ async function main() {
     if (want('handover')) out.handover = await handover(bins, fs.mkdtempSync(path.join(dir, 'handover-')));
     if (want('image')) out.image = await image(bins, fs.mkdtempSync(path.join(dir, 'image-')));
     if (want('flash')) out.firmware = await flash(bins, dir);
+    if (which.includes('profile')) out.profile = await profile(bins, fs.mkdtempSync(path.join(dir, 'profile-')));
     if (want('boardtime')) out.boardtime = await boardtime(bins, fs.mkdtempSync(path.join(dir, 'boardtime-')));
     console.log(JSON.stringify(out, null, 2));
   } finally {

@@ -1,5 +1,7 @@
-//! Puts memory.x where the linker finds it, checks it against src/layout.rs,
-//! and passes the link scripts.
+//! Puts memory.x and link-ram.x (the agent runs from SRAM) where the linker
+//! finds them, checks memory.x against src/layout.rs, and passes the link
+//! scripts: link-ram.x in place of cortex-m-rt's link.x, and embassy-rp's
+//! link-rp.x for boot2.
 //!
 //! The link arguments live here rather than in .cargo/config.toml: a RUSTFLAGS
 //! environment variable (CI sets `-D warnings`) replaces config rustflags, but
@@ -29,10 +31,11 @@ fn main() {
     fs::write(out.join("memory.x"), memory).expect("write memory.x into OUT_DIR");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=link-ram.x");
     println!("cargo:rerun-if-changed=src/layout.rs");
     println!("cargo:rerun-if-changed=build.rs");
 
     println!("cargo:rustc-link-arg-bins=--nmagic");
-    println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    println!("cargo:rustc-link-arg-bins=-Tlink-ram.x");
     println!("cargo:rustc-link-arg-bins=-Tlink-rp.x");
 }

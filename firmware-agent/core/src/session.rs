@@ -1,5 +1,8 @@
 //! An update in progress: the target tree being declared, files being
 //! received, hashed, written and read back, and the commit that switches to it.
+//! Each byte is hashed once, as it arrives; each page is read back as soon as
+//! it is programmed and compared with the bytes hashed, which proves the flash
+//! holds the file without reading and hashing all of it again.
 //!
 //! Never touches a sector that a committed tree uses, and never writes the
 //! journal before every needed file has been read back and matched its hashes.
@@ -460,12 +463,6 @@ impl Session {
         if !cur.hasher.matches(&f.sha1, f.sha256.as_ref()) {
             return Err(Error::HashMismatch);
         }
-        if !store
-            .hash_extent(&f, f.sha256.is_some())?
-            .matches(&f.sha1, f.sha256.as_ref())
-        {
-            return Err(Error::ReadbackMismatch);
-        }
         self.done.set(index as usize);
         Ok(DataOutcome::Done { size: f.size })
     }
@@ -575,6 +572,12 @@ fn flush_page<F: NorFlash>(
     }
     let at = store.sector_offset(0) + cur.file.start() + page_start;
     store.program(at, &cur.page)?;
+    let n = cur.page_len;
+    let mut back = [0u8; PAGE];
+    store.read(at, &mut back[..n])?;
+    if back[..n] != cur.page[..n] {
+        return Err(Error::ReadbackMismatch);
+    }
     cur.page = [0xFF; PAGE];
     cur.page_len = 0;
     Ok(())

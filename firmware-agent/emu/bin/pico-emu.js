@@ -4,6 +4,8 @@
 //
 //   node bin/pico-emu.js --elf FIRMWARE.elf [--app APP.elf] --flash FLASH.img [--port N]
 //
+// --profile counts each instruction's cycles by address: the stdin command
+// `profile` reports the functions that took them since the last one.
 // --app writes an application for the slot into flash with the agent, as
 // `ota agent uf2 --app` does for a first install. The flash image is created (erased) when missing and kept up to date at
 // every erase and program, so stopping this process at any moment is a power
@@ -12,12 +14,14 @@
 // stdout: one JSON object a line, e.g. {"event":"listening","port":40123},
 // {"event":"usb-configured",...}, {"event":"reset","reason":"watchdog timeout",...}.
 // stdin: commands, one a line: `cut-power-after-programs N` (the Nth flash
-// program from now is torn half way and the emulator stops), `stats`, `stop`.
+// program from now is torn half way and the emulator stops), `stats`,
+// `profile`, `stop`.
 
 const fs = require('fs');
 const readline = require('readline');
 const { Pico } = require('../src/pico');
 const { bridge } = require('../src/bridge');
+const { Profile } = require('../src/profile');
 
 function args(argv) {
   const o = { host: '127.0.0.1', port: 0 };
@@ -32,6 +36,7 @@ function args(argv) {
     else if (a === '--flash') o.flash = next();
     else if (a === '--port') o.port = Number(next());
     else if (a === '--host') o.host = next();
+    else if (a === '--profile') o.profile = true;
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -40,7 +45,7 @@ function args(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: pico-emu --elf FIRMWARE.elf [--app APP.elf] --flash FLASH.img [--port N] [--host 127.0.0.1]';
+  const text = 'usage: pico-emu --elf FIRMWARE.elf [--app APP.elf] --flash FLASH.img [--port N] [--host 127.0.0.1] [--profile]';
   if (err) {
     console.error(`pico-emu: ${err}\n${text}`);
     process.exit(2);
@@ -52,7 +57,9 @@ function usage(err) {
 async function main() {
   const o = args(process.argv.slice(2));
   const out = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
-  const pico = new Pico({ elf: fs.readFileSync(o.elf), app: o.app && fs.readFileSync(o.app), flashFile: o.flash });
+  const elf = fs.readFileSync(o.elf);
+  const pico = new Pico({ elf, app: o.app && fs.readFileSync(o.app), flashFile: o.flash });
+  if (o.profile) pico.profile = new Profile(elf);
   pico.on('note', out);
   const server = await bridge(pico, { host: o.host, port: o.port, note: (ev) => out({ ...ev, boot: pico.boots }) });
   out({ event: 'listening', host: o.host, port: server.address().port });
@@ -78,6 +85,10 @@ async function main() {
       out({ event: 'power-cut-armed', programs: Number(n) });
     }
     else if (cmd === 'stats') out({ event: 'stats', ...pico.report() });
+    else if (cmd === 'profile' && pico.profile) {
+      out({ event: 'profile', ...pico.profile.summary() });
+      pico.profile.reset();
+    }
     else if (cmd === 'stop') finish(0);
     else if (cmd) out({ event: 'error', message: `unknown command: ${line.trim()}` });
   });

@@ -35,6 +35,10 @@ const SECTOR = 4096;
 const XIP_START = 0x10000000;
 const XIP_END = 0x14000000;
 const SSI_SSIENR = 0x08;
+const SRAM_START = 0x20000000;
+const SRAM_END = 0x20042000;
+/** True for an XIP address (any alias) in the agent's own part of the flash, below the slot. */
+const inAgentXip = (a) => a >= XIP_START && a < XIP_END && (a & 0xffffff) < SLOT_START - XIP_START;
 const CYCLE_NS = 8; // rp2040js counts every cycle at 125 MHz
 /** Host FIFO in front of the CDC OUT endpoint, as rp2040js's USBCDC has. */
 const HOST_FIFO = 512;
@@ -136,6 +140,8 @@ class Pico extends EventEmitter {
     this.hookScbReset();
     this.hookUsb();
     this.appEntered = false;
+    this.ramEntered = false;
+    this.agentGuard = null;
     mcu.gpio[LED_PIN].addListener((state) => {
       if (state === 0 || state === 1) this.note({ event: 'gpio', pin: LED_PIN, value: state });
     });
@@ -364,6 +370,44 @@ class Pico extends EventEmitter {
     this.halt();
   }
 
+  // ---- the agent runs from RAM ------------------------------------------
+
+  /**
+   * Once the agent's loader has jumped into SRAM, nothing of the agent may be
+   * fetched from XIP again, and once it serves USB nothing of its own flash
+   * (boot2, the loader, its image) may be read either, until it hands over to
+   * the application in the slot: then the flash can be busy under it. A fetch
+   * is checked in the run loop; reads through a guard on the chip's readers,
+   * from USB configuration to the hand-over. The store and the slot are data,
+   * read through XIP between flash operations, and are not checked here.
+   */
+  guardAgent() {
+    const mcu = this.mcu;
+    if (this.agentGuard) return;
+    const saved = { readUint8: mcu.readUint8, readUint16: mcu.readUint16, readUint32: mcu.readUint32 };
+    this.agentGuard = saved;
+    for (const [name, read] of Object.entries(saved)) {
+      mcu[name] = (address) => {
+        if (inAgentXip(address >>> 0) && !this.appEntered) this.agentXipFault(address >>> 0, 'read');
+        return read.call(mcu, address);
+      };
+    }
+  }
+
+  unguardAgent() {
+    if (!this.agentGuard) return;
+    Object.assign(this.mcu, this.agentGuard);
+    this.agentGuard = null;
+  }
+
+  agentXipFault(address, kind) {
+    if (!this.running) return;
+    const pc = this.mcu.core.PC >>> 0;
+    this.note({ event: 'xip-fault', address, pc, kind, why: 'the agent runs from RAM: it must not fetch or read its own flash' });
+    this.unguardAgent();
+    this.halt();
+  }
+
   // ---- USB ---------------------------------------------------------------
 
   hookUsb() {
@@ -411,6 +455,7 @@ class Pico extends EventEmitter {
     cdc.onDeviceConnected = () => {
       // Which firmware's USB device the host now sees.
       this.usbImage = this.appEntered ? 'application' : 'agent';
+      if (!this.appEntered && this.ramEntered) this.guardAgent();
       this.note({ event: 'usb-configured', interface: cdc.commInterface, image: this.usbImage });
     };
     cdc.onReenumerate = () => {
@@ -557,9 +602,15 @@ class Pico extends EventEmitter {
       for (let i = 0; i < 4096; i++) {
         if (core.waiting) break;
         if (!this.appEntered) {
-          const pc = core.PC;
+          const pc = core.PC >>> 0;
+          if (pc >= SRAM_START && pc < SRAM_END) this.ramEntered = true;
+          else if (this.ramEntered && inAgentXip(pc)) {
+            this.agentXipFault(pc, 'fetch');
+            break outer;
+          }
           if (pc >= SLOT_START && pc < SLOT_END) {
             this.appEntered = true;
+            this.unguardAgent();
             this.note({ event: 'app-entered', pc, cycles: this.cycles() });
             // The agent held its USB controller in reset to hand over: the
             // host sees its device go away until the application's comes up.
@@ -569,7 +620,9 @@ class Pico extends EventEmitter {
             this.emit('reset', 'hand-over');
           }
         }
+        const at = core.PC;
         const cycles = core.executeInstruction();
+        if (this.profile) this.profile.add(at >>> 0, cycles);
         // A reset or halt inside that instruction: this chip must not tick
         // again (see hookWatchdog).
         if (!this.running || this.mcu !== mcu) break outer;

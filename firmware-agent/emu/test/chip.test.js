@@ -1,7 +1,9 @@
 'use strict';
 // The emulated chip's resets and idle pacing, with tiny firmwares assembled
 // here: a reset through the SCB, the watchdog's trigger the way embassy-rp
-// pulls it, a watchdog timeout, and a firmware that only sleeps.
+// pulls it, a watchdog timeout, and a firmware that only sleeps; the XIP
+// checks: out of XIP mode, and an agent that runs from SRAM touching its own
+// flash again.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -176,4 +178,44 @@ test('XIP is back once the SSI is enabled again (boot2) or flash_enter_cmd_xip r
     notes.filter((n) => n.event === 'xip-fault').map((n) => n.address),
     [0x10000100],
   );
+});
+
+test('once code has run from SRAM, a fetch from the agent\'s flash is an xip-fault', async () => {
+  // Writes two `bx lr` into SRAM, calls them, and comes back to XIP, as an
+  // agent that still ran code from flash after its loader would.
+  const fw = firmware(
+    [
+      T.ldrLit('r0', 'ram'),
+      T.ldrLit('r1', 'bxlr'),
+      T.str('r1', 'r0'),
+      T.ldrLit('r2', 'back'),
+      T.mov('lr', 'r2'),
+      T.adds('r0', 1),
+      T.bx('r0'),
+      T.label('after'),
+      T.b('after'),
+    ],
+    { ram: 0x20000000, bxlr: 0x47704770, back: (labels) => labels.get('after') | 1 },
+  );
+  const { notes } = await runUntil(fw, (n) => n.event === 'xip-fault');
+  const fault = notes.find((n) => n.event === 'xip-fault');
+  assert.equal(fault.kind, 'fetch');
+  assert.ok(fault.address >= 0x10000100 && fault.address < 0x10000200, JSON.stringify(fault));
+});
+
+test('while the agent serves USB from SRAM, a read of its own flash is an xip-fault; the store and slot are not', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-chip-'));
+  const pico = new Pico({ segments: firmware([T.label('spin'), T.b('spin')], {}), flashFile: path.join(dir, 'flash.img') });
+  const notes = [];
+  pico.on('note', (n) => notes.push(n));
+  pico.powerOn();
+  pico.ramEntered = true;
+  pico.guardAgent(); // what USB configuration does for an agent running from SRAM
+  pico.mcu.readUint32(0x10040000); // the slot
+  pico.mcu.readUint32(0x100c0000); // the store
+  pico.mcu.readUint8(0x13000010); // boot2, through the uncached alias
+  pico.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const faults = notes.filter((n) => n.event === 'xip-fault');
+  assert.deepEqual(faults.map((n) => [n.address, n.kind]), [[0x13000010, 'read']]);
 });

@@ -71,8 +71,9 @@ function cargo(args, cwd) {
  * waitFor(pred, {from, timeoutMs}) to wait for an event; command(line);
  * stats(); stop() (SIGTERM, resolves on exit); exited (resolves with the code).
  */
-function startEmulator({ elf, app, flash, log = process.env.OTA_EMU_LOG }) {
+function startEmulator({ elf, app, flash, profile = false, log = process.env.OTA_EMU_LOG }) {
   const args = [path.join(EMU_DIR, 'bin/pico-emu.js'), '--elf', elf, ...(app ? ['--app', app] : []), '--flash', flash];
+  if (profile) args.push('--profile');
   const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -154,6 +155,12 @@ function startEmulator({ elf, app, flash, log = process.env.OTA_EMU_LOG }) {
       const from = events.length;
       emu.command('stats');
       return emu.waitFor((e) => e.event === 'stats', { from, what: 'stats' });
+    },
+    /** With `profile`: the functions that took the cycles since the last call (bin/pico-emu.js). */
+    async profile() {
+      const from = events.length;
+      emu.command('profile');
+      return emu.waitFor((e) => e.event === 'profile', { from, what: 'profile' });
     },
     async stop() {
       if (exitCode === undefined) child.kill('SIGTERM');

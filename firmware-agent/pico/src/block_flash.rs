@@ -1,22 +1,22 @@
-//! The store's flash driver: embassy-rp's blocking driver for reads,
-//! programs and the unique id, and an erase of its own that lets the boot
+//! The store's flash driver: embassy-rp's blocking driver for reads and the
+//! unique id, and an erase and a program of its own. The erase lets the boot
 //! ROM use the W25Q16JV's 64 KiB block erase (D8h, 150 ms typical) for each
 //! whole, aligned 64 KiB of a range, and sector erases (20h, 45 ms) only for
-//! the rest. embassy-rp passes the ROM no block size, so it erases 4 KiB at a
+//! the rest; embassy-rp passes the ROM no block size, so it erases 4 KiB at a
 //! time: 16 x 45 ms = 720 ms for what one block erase does in 150 ms.
 //!
-//! The erase runs from RAM with interrupts off: code cannot be fetched from
-//! the flash while it erases, and nothing here may touch XIP until boot2 (a
-//! RAM copy, as embassy-rp does) has put it back.
+//! Both run from RAM with interrupts off, as the whole agent does (link-ram.x):
+//! code cannot be fetched from the flash while it is busy, and nothing here
+//! may touch XIP until boot2 has put it back. boot2 is run from the copy the
+//! loader made at reset (embassy-rp would read it from XIP again each time).
 
-use embassy_rp::flash::{Blocking, Error, Flash, ERASE_SIZE};
+use embassy_rp::flash::{Blocking, Error, Flash, ERASE_SIZE, PAGE_SIZE};
 use embassy_rp::peripherals::FLASH;
 use embassy_rp::{rom_data, Peri};
 use embedded_storage::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
 
 use crate::layout::FLASH_SIZE;
 
-const XIP_BASE: u32 = 0x1000_0000;
 /// The W25Q16JV's 64 KiB Block Erase: its size and command.
 const BLOCK_SIZE: u32 = 64 * 1024;
 const BLOCK_ERASE: u8 = 0xD8;
@@ -37,28 +37,64 @@ impl StoreFlash {
     }
 }
 
-/// The ROM routines an erase calls, looked up before XIP goes away.
-#[repr(C)]
-struct Rom {
-    connect: unsafe extern "C" fn(),
-    exit_xip: unsafe extern "C" fn(),
-    erase: unsafe extern "C" fn(u32, usize, u32, u8),
-    flush: unsafe extern "C" fn(),
-    enter_xip: unsafe extern "C" fn(),
+unsafe extern "C" {
+    /// The loader's copy of boot2 (link-ram.x): 256 bytes, Thumb code.
+    static __boot2_copy: u32;
 }
 
-/// Runs from RAM: nothing in it may live in flash (no panics, no calls
-/// but through `rom`).
-#[inline(never)]
-#[unsafe(link_section = ".data.ram_func")]
-unsafe fn erase_in_ram(rom: &Rom, offset: u32, len: u32) {
+/// One flash operation of the boot ROM's.
+#[derive(Clone, Copy)]
+enum Op {
+    Erase {
+        offset: u32,
+        len: u32,
+    },
+    Program {
+        offset: u32,
+        data: *const u8,
+        len: u32,
+    },
+}
+
+/// Runs `op` through the boot ROM with interrupts off, then boot2 to bring
+/// XIP back at full speed (the ROM's flash_enter_cmd_xip would leave it slow).
+fn rom_flash(op: Op) {
+    let connect = rom_data::connect_internal_flash::ptr();
+    let exit_xip = rom_data::flash_exit_xip::ptr();
+    let erase = rom_data::flash_range_erase::ptr();
+    let program = rom_data::flash_range_program::ptr();
+    let flush = rom_data::flash_flush_cache::ptr();
+    core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+    // SAFETY: every routine is the ROM's or in RAM (the agent runs from RAM,
+    // boot2's copy too); nothing runs in between, with interrupts off.
+    cortex_m::interrupt::free(|_| unsafe {
+        connect();
+        exit_xip();
+        match op {
+            Op::Erase { offset, len } => erase(offset, len as usize, BLOCK_SIZE, BLOCK_ERASE),
+            Op::Program { offset, data, len } => program(offset, data, len as usize),
+        }
+        flush();
+        restore_xip_unguarded();
+    });
+}
+
+/// Runs boot2's copy: XIP as boot2 left it at reset, which the agent's store
+/// reads and the application expect. Interrupts must be off and nothing may
+/// touch XIP meanwhile.
+unsafe fn restore_xip_unguarded() {
+    // SAFETY: the loader copied boot2 there; its first byte is its entry.
     unsafe {
-        (rom.connect)();
-        (rom.exit_xip)();
-        (rom.erase)(offset, len as usize, BLOCK_SIZE, BLOCK_ERASE);
-        (rom.flush)();
-        (rom.enter_xip)();
+        let entry = (&raw const __boot2_copy) as usize + 1;
+        let boot2 = core::mem::transmute::<usize, unsafe extern "C" fn()>(entry);
+        boot2();
     }
+}
+
+/// Puts XIP back as boot2 sets it up, for the hand-over to the application.
+pub fn restore_xip() {
+    // SAFETY: interrupts are off and the caller runs from RAM.
+    cortex_m::interrupt::free(|_| unsafe { restore_xip_unguarded() });
 }
 
 impl ErrorType for StoreFlash {
@@ -92,26 +128,50 @@ impl NorFlash for StoreFlash {
         if from == to {
             return Ok(());
         }
-        // boot2 brings XIP back after the erase, at full speed (the ROM's
-        // flash_enter_cmd_xip would leave it slow); it must run from RAM too.
-        let mut boot2 = [0u32; 64];
-        unsafe { rom_data::memcpy44(boot2.as_mut_ptr(), XIP_BASE as *const u32, 256) };
-        let boot2_entry = boot2.as_ptr() as usize + 1;
-        let rom = Rom {
-            connect: rom_data::connect_internal_flash::ptr(),
-            exit_xip: rom_data::flash_exit_xip::ptr(),
-            erase: rom_data::flash_range_erase::ptr(),
-            flush: rom_data::flash_flush_cache::ptr(),
-            enter_xip: unsafe {
-                core::mem::transmute::<usize, unsafe extern "C" fn()>(boot2_entry)
-            },
-        };
-        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
-        cortex_m::interrupt::free(|_| unsafe { erase_in_ram(&rom, from, to - from) });
+        rom_flash(Op::Erase {
+            offset: from,
+            len: to - from,
+        });
         Ok(())
     }
 
+    /// Whole pages from RAM in one ROM call; a page only partly written, or
+    /// given from flash, through a page buffer padded with 0xFF (which
+    /// programs nothing).
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Error> {
-        self.inner.blocking_write(offset, bytes)
+        let end = offset as usize + bytes.len();
+        if end > FLASH_SIZE {
+            return Err(Error::OutOfBounds);
+        }
+        let page = PAGE_SIZE as u32;
+        let in_ram = bytes.as_ptr() as usize >= 0x2000_0000;
+        let mut at = offset;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let base = at - at % page;
+            let skip = (at - base) as usize;
+            let whole = (rest.len() / PAGE_SIZE) * PAGE_SIZE;
+            if skip == 0 && in_ram && whole > 0 {
+                let data = rest.as_ptr();
+                rom_flash(Op::Program {
+                    offset: at,
+                    data,
+                    len: whole as u32,
+                });
+                (at, rest) = (at + whole as u32, &rest[whole..]);
+                continue;
+            }
+            let n = rest.len().min(PAGE_SIZE - skip);
+            let mut buf = [0xFF_u8; PAGE_SIZE];
+            buf[skip..skip + n].copy_from_slice(&rest[..n]);
+            let data = buf.as_ptr();
+            rom_flash(Op::Program {
+                offset: base,
+                data,
+                len: page,
+            });
+            (at, rest) = (at + n as u32, &rest[n..]);
+        }
+        Ok(())
     }
 }

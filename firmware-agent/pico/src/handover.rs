@@ -4,7 +4,8 @@
 //! The hand-over leaves the chip as the application expects it after a
 //! reset, but for the clocks (which every runtime sets up again, embassy-rp's
 //! and the Pico SDK's alike) and the watchdog (armed on a trial boot, so that
-//! a hung application costs a boot): every interrupt disabled and cleared,
+//! a hung application costs a boot): XIP set up again by boot2 (the agent
+//! itself runs from RAM and reads no code from it), every interrupt disabled and cleared,
 //! SysTick stopped, the USB controller and the timer held in reset (the host
 //! sees the agent's USB device go away), VTOR on the slot's vector table,
 //! MSP from its first word, then a jump to its reset vector.
@@ -40,6 +41,7 @@ pub fn take_stay_request(watchdog: &mut Watchdog) -> bool {
 
 /// Jumps to the application. Never returns.
 pub fn start_application() -> ! {
+    crate::block_flash::restore_xip();
     cortex_m::interrupt::disable();
     // SAFETY: the agent gives up the chip here: nothing of it runs again
     // until the next reset, so no driver sees its peripherals change.

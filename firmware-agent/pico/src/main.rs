@@ -8,6 +8,9 @@
 //! 1200-baud touch, through a watchdog scratch register), or when a host
 //! sends a frame within [`HOST_WINDOW`] of a power-on.
 //!
+//! It runs from SRAM (loader.rs copies it there at reset, link-ram.x lays
+//! it out), so that the flash can be erased and programmed under it.
+//!
 //! Nothing is logged: the USB port carries protocol frames only.
 
 #![no_std]
@@ -16,6 +19,7 @@
 mod block_flash;
 mod handover;
 mod layout;
+mod loader;
 mod packets;
 mod usb;
 
