@@ -47,6 +47,8 @@ pub struct Agent<F> {
     config: AgentConfig,
     /// Milliseconds since the last request, as the caller's clock counts them.
     idle_ms: u32,
+    /// The journal's sequence number when this agent started serving.
+    found_seq: u32,
 }
 
 impl<F: NorFlash> Agent<F> {
@@ -59,26 +61,28 @@ impl<F: NorFlash> Agent<F> {
     ) -> Result<(Self, BootOutcome), Error> {
         let mut store = Store::open(flash, base, sectors)?;
         let outcome = store.boot()?;
-        Ok((
-            Agent {
-                store,
-                session: None,
-                config,
-                idle_ms: 0,
-            },
-            outcome,
-        ))
+        Ok((Agent::new(store, config), outcome))
     }
 
     /// An agent on an opened store, without a boot decision (tests that
     /// model the boot themselves).
     pub fn new(store: Store<F>, config: AgentConfig) -> Self {
         Agent {
+            found_seq: store.record().seq,
             store,
             session: None,
             config,
             idle_ms: 0,
         }
+    }
+
+    /// True while nothing this agent did changed the journal since it
+    /// started serving (no commit, confirm, rollback, provision, boot
+    /// decision): a host only looked. A hand-over back to the application
+    /// after such a visit must not spend a trial boot, since the
+    /// application did not end its run by failing.
+    pub fn left_as_found(&self) -> bool {
+        self.store.record().seq == self.found_seq
     }
 
     /// What the slot holds now (the agent copied an image into it).
@@ -334,6 +338,7 @@ impl<F: NorFlash> Agent<F> {
                 State::Empty => TreeState::Empty,
                 State::Confirmed => TreeState::Confirmed,
                 State::Trial { boots_left } => TreeState::Trial { boots_left },
+                State::Failed => TreeState::Failed,
             },
             active: self.store.active().map(tree_info),
             previous: self.store.previous().map(tree_info),

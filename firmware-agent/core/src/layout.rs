@@ -63,7 +63,12 @@ pub struct TreeRef {
 pub enum State {
     Empty,
     Confirmed,
-    Trial { boots_left: u8 },
+    Trial {
+        boots_left: u8,
+    },
+    /// The active tree ran out of trial boots with no tree to fall back to:
+    /// the agent stays in charge rather than run it or call it confirmed.
+    Failed,
 }
 
 /// One root journal record: the whole of the device's committed state.
@@ -76,8 +81,10 @@ pub enum State {
 /// 24      state | signed flags  25     trial boots left
 /// 26..28  keys sector           28..36 what the application slot holds
 /// 36..40  trial history         40..48 security version, key-change counter
-/// 48..60  reserved (0xFF)       60..64 CRC-32 of bytes 0..60
+/// 48..60  the original image    60..64 CRC-32 of bytes 0..60
 /// ```
+///
+/// The low six bits of byte 24: 0 empty, 1 confirmed, 2 trial, 3 failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
     pub seq: u32,
@@ -108,8 +115,9 @@ pub struct Record {
 /// mistaken for a good one: by `status`, or by a rollback onto it.
 ///
 /// Bytes 36..40 of a record: the boots the active tree's trial was given,
-/// then the boots each tree failed a trial with (active, previous), then a
-/// spare byte. 0xFF (erased) means none, so older records read as no history.
+/// then the boots each tree failed a trial with (active, previous), then the
+/// boots of the trial the previous tree was in when it was replaced. 0xFF
+/// (erased) means none, so older records read as no history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct History {
     /// Boots the active tree's trial was given, when it went in as a trial.
@@ -120,15 +128,20 @@ pub struct History {
     /// The previous tree failed its trial of this many boots and the device
     /// rolled back from it.
     pub previous_failed: Option<u8>,
+    /// The previous tree was still in a trial of this many boots when it was
+    /// replaced: it never confirmed, so going back to it starts a trial.
+    pub previous_trial: Option<u8>,
 }
 
 impl History {
-    /// The history once the active and previous trees swap places.
+    /// The history once the active and previous trees swap places (the
+    /// caller says whether the tree leaving was in trial).
     pub fn swapped(self) -> History {
         History {
             trial_boots: None,
             active_failed: self.previous_failed,
             previous_failed: self.active_failed,
+            previous_trial: None,
         }
     }
 
@@ -137,6 +150,7 @@ impl History {
         b[0] = byte(self.trial_boots);
         b[1] = byte(self.active_failed);
         b[2] = byte(self.previous_failed);
+        b[3] = byte(self.previous_trial);
     }
 
     fn get(b: &[u8]) -> History {
@@ -145,6 +159,7 @@ impl History {
             trial_boots: opt(b[0]),
             active_failed: opt(b[1]),
             previous_failed: opt(b[2]),
+            previous_trial: opt(b[3]),
         }
     }
 }
@@ -187,6 +202,7 @@ impl Record {
             State::Empty => (0, 0),
             State::Confirmed => (1, 0),
             State::Trial { boots_left } => (2, boots_left),
+            State::Failed => (3, 0),
         };
         b[24] = state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
         b[25] = boots;
@@ -225,6 +241,7 @@ impl Record {
             (0, _) => State::Empty,
             (1, _) => State::Confirmed,
             (2, n) => State::Trial { boots_left: n },
+            (3, _) => State::Failed,
             _ => return None,
         };
         // Sector 0 is a journal sector: records written before keys existed hold 0 there.

@@ -24,6 +24,9 @@ pub enum BootOutcome {
     Trial { boots_left: u8 },
     /// The trial tree ran out of boots; the previous tree is active again.
     RolledBack,
+    /// The active tree failed its trial and there is nothing to fall back
+    /// to: the agent stays in charge.
+    Failed,
 }
 
 /// A committed tree, as loaded at open.
@@ -259,25 +262,38 @@ impl<F: NorFlash> Store<F> {
         }
     }
 
-    /// The boot decision: spend one trial boot, or roll back when none is left.
+    /// The boot decision: spend one trial boot, or roll back when none is
+    /// left. A tree that ran out of boots with nothing good to fall back to
+    /// (no previous tree, or one that failed its own trial) is marked failed,
+    /// and a failed tree is never handed over to.
     pub fn boot(&mut self) -> Result<BootOutcome, Error> {
         match self.record.state {
-            State::Trial { boots_left: 0 } if self.previous.is_some() => {
+            State::Trial { boots_left: 0 } => {
                 // Remembered, so that the failed tree is never taken for a good one.
                 let failed = self.record.history.trial_boots.unwrap_or(0);
-                self.swap(State::Confirmed, |h| History {
-                    previous_failed: Some(failed),
-                    ..h.swapped()
-                })?;
-                Ok(BootOutcome::RolledBack)
-            }
-            State::Trial { boots_left: 0 } => {
-                // Nothing to go back to: the only tree there is stays, confirmed.
+                let h = self.record.history;
+                if self.previous.is_some() && h.previous_failed.is_none() {
+                    // A previous tree that never confirmed goes back in as a
+                    // trial, and this boot is its first.
+                    let state = h.previous_trial.map_or(State::Confirmed, |n| State::Trial {
+                        boots_left: n.saturating_sub(1),
+                    });
+                    self.swap(state, |h| History {
+                        trial_boots: h.previous_trial,
+                        previous_failed: Some(failed),
+                        ..h.swapped()
+                    })?;
+                    return Ok(BootOutcome::RolledBack);
+                }
                 self.append(Record {
-                    state: State::Confirmed,
+                    state: State::Failed,
+                    history: History {
+                        active_failed: Some(failed),
+                        ..h
+                    },
                     ..self.record
                 })?;
-                Ok(BootOutcome::Normal)
+                Ok(BootOutcome::Failed)
             }
             State::Trial { boots_left } => {
                 let boots_left = boots_left - 1;
@@ -287,14 +303,16 @@ impl<F: NorFlash> Store<F> {
                 })?;
                 Ok(BootOutcome::Trial { boots_left })
             }
+            State::Failed => Ok(BootOutcome::Failed),
             _ => Ok(BootOutcome::Normal),
         }
     }
 
-    /// Keep the active trial tree.
+    /// Keep the active tree: one in trial, or one that failed its trial
+    /// (accepted as it is).
     pub fn confirm(&mut self) -> Result<(), Error> {
         match self.record.state {
-            State::Trial { .. } => self.append(Record {
+            State::Trial { .. } | State::Failed => self.append(Record {
                 state: State::Confirmed,
                 history: History {
                     trial_boots: None,
@@ -308,17 +326,28 @@ impl<F: NorFlash> Store<F> {
         }
     }
 
-    /// Swap the active and previous trees; the tree rolled back to is confirmed.
+    /// Swap the active and previous trees. The tree rolled back to is
+    /// confirmed, unless it was replaced while still in trial: then it is
+    /// in trial again, with the boots it had been given.
     pub fn rollback(&mut self) -> Result<(), Error> {
-        self.swap(State::Confirmed, History::swapped)
+        let h = self.record.history;
+        let state = h
+            .previous_trial
+            .map_or(State::Confirmed, |n| State::Trial { boots_left: n });
+        self.swap(state, |h| History {
+            trial_boots: h.previous_trial,
+            ..h.swapped()
+        })
     }
 
     /// Swaps the active and previous trees in one record, with `state` and
-    /// the history `history` makes of the old one.
+    /// the history `history` makes of the old one. A tree that leaves while
+    /// in trial is remembered as never confirmed.
     fn swap(&mut self, state: State, history: impl Fn(History) -> History) -> Result<(), Error> {
         if self.record.previous.is_none() || self.previous.is_none() {
             return Err(Error::NoPrevious);
         }
+        let leaving_trial = self.leaving_trial();
         self.append(Record {
             seq: 0,
             active: self.record.previous,
@@ -327,9 +356,21 @@ impl<F: NorFlash> Store<F> {
             keys: self.record.keys,
             active_signed: self.record.previous_signed,
             previous_signed: self.record.active_signed,
-            history: history(self.record.history),
+            history: History {
+                previous_trial: leaving_trial,
+                ..history(self.record.history)
+            },
             ..self.record
         })
+    }
+
+    /// The boots of the active tree's trial when it is in one (a trial from
+    /// a record older than the history counts as one boot).
+    fn leaving_trial(&self) -> Option<u8> {
+        match self.record.state {
+            State::Trial { .. } => Some(self.record.history.trial_boots.unwrap_or(1).max(1)),
+            _ => None,
+        }
     }
 
     /// A rollback a host asked for: a provisioned agent goes back only to a
@@ -346,6 +387,20 @@ impl<F: NorFlash> Store<F> {
         });
         if self.provisioned() && older {
             return Err(Error::Downgrade);
+        }
+        if self.record.state == State::Failed && self.previous.is_none() {
+            // Nothing to go back to: try the failed tree again, as a new trial.
+            return match trial {
+                Some(boots) if boots > 0 => self.append(Record {
+                    state: State::Trial { boots_left: boots },
+                    history: History {
+                        trial_boots: Some(boots),
+                        ..self.record.history
+                    },
+                    ..self.record
+                }),
+                _ => Err(Error::NoPrevious),
+            };
         }
         match trial {
             None if self.record.history.previous_failed.is_some() => Err(Error::FailedTrial),
@@ -372,6 +427,7 @@ impl<F: NorFlash> Store<F> {
             previous_signed: false,
             history: History {
                 previous_failed: None,
+                previous_trial: None,
                 ..self.record.history
             },
             ..self.record
@@ -401,15 +457,25 @@ impl<F: NorFlash> Store<F> {
         same: bool,
     ) -> Result<(), Error> {
         let h = self.record.history;
-        let keep = same || matches!(self.record.state, State::Trial { .. });
-        let (previous, previous_signed, previous_failed) = match (keep, self.record.previous) {
-            (true, Some(p)) => (Some(p), self.record.previous_signed, h.previous_failed),
-            _ => (
-                self.record.active,
-                self.record.active_signed,
-                h.active_failed,
-            ),
-        };
+        let on_trial = matches!(self.record.state, State::Trial { .. } | State::Failed);
+        let keep = same || on_trial;
+        let (previous, previous_signed, previous_failed, previous_trial) =
+            match (keep, self.record.previous) {
+                (true, Some(p)) => (
+                    Some(p),
+                    self.record.previous_signed,
+                    h.previous_failed,
+                    h.previous_trial,
+                ),
+                // Nothing else to keep: the tree replaced becomes the
+                // previous one, with what its trial came to so far.
+                _ => (
+                    self.record.active,
+                    self.record.active_signed,
+                    h.active_failed,
+                    self.leaving_trial(),
+                ),
+            };
         self.append(Record {
             seq: 0,
             active: Some(tree),
@@ -425,6 +491,7 @@ impl<F: NorFlash> Store<F> {
                 trial_boots: (boots > 0).then_some(boots),
                 active_failed: None,
                 previous_failed,
+                previous_trial,
             },
             ..self.record
         })

@@ -131,6 +131,9 @@ pub enum TreeState {
     Trial {
         boots_left: u8,
     },
+    /// The active tree ran out of trial boots with no earlier tree to fall
+    /// back to: the agent stays in charge and does not run it (added in 1.5).
+    Failed,
 }
 
 /// Identity of a tree on the device.
