@@ -1,9 +1,11 @@
 //! A board whose application runs in the slot, against the simulated Pico
 //! (`sim:FILE?app`, `ota agent sim --listen --app`): every device command
 //! reaches the agent through the 1200-baud touch and hands the board back to
-//! its application; a push is started by the application; a trial that the
-//! application never confirms costs a boot per start and is rolled back; a
-//! slot without an application image leaves the agent in charge.
+//! its application; a push is started by the application; looking at a
+//! board in trial spends none of its boots; a trial whose application faults
+//! at every start is rolled back, or, with nothing to go back to, leaves the
+//! agent in charge saying so; a slot without an application image leaves the
+//! agent in charge.
 
 mod util;
 
@@ -73,10 +75,39 @@ fn a_push_is_started_by_the_application_which_confirms_it() {
 }
 
 #[test]
-fn a_trial_the_application_never_confirms_is_rolled_back_start_by_start() {
+fn looking_at_a_board_in_trial_spends_none_of_its_boots() {
+    let d = tempdir();
+    let unconfirmed = "sim:pico.img?app&no-auto-confirm";
+    write(&d.path().join("v1"), "blink.txt", b"100,400\n");
+    let doc = json(
+        d.path(),
+        &[
+            "--port",
+            unconfirmed,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1",
+            "--boots",
+            "3",
+        ],
+    );
+    assert_eq!(doc["result"], "started");
+    // Its first start spent one boot; a touch, a look and the hand-back spend none.
+    for _ in 0..10 {
+        let s = json(d.path(), &["--port", unconfirmed, "status"]);
+        assert_eq!(s["application_was_running"], true);
+        assert_eq!(s["device"]["state"], "trial");
+        assert_eq!(s["device"]["boots_left"], 2);
+    }
+}
+
+#[test]
+fn a_trial_the_application_never_survives_is_rolled_back_start_by_start() {
     let d = tempdir();
     let good = "sim:pico.img?app";
-    let hung = "sim:pico.img?app&no-auto-confirm";
+    let crashing = "sim:pico.img?app&crash";
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
     run(
         d.path(),
@@ -88,7 +119,7 @@ fn a_trial_the_application_never_confirms_is_rolled_back_start_by_start() {
         d.path(),
         &[
             "--port",
-            hung,
+            crashing,
             "push",
             "--dir",
             "v2",
@@ -98,17 +129,108 @@ fn a_trial_the_application_never_confirms_is_rolled_back_start_by_start() {
             "2",
         ],
     );
-    assert_eq!(doc["result"], "started");
-    // Its first start spent one boot; each touch and hand-back is one more.
-    let s = json(d.path(), &["--port", hung, "status"]);
-    assert_eq!(s["device"]["active"]["version"], "v2");
-    assert_eq!(s["device"]["boots_left"], 1);
-    let s = json(d.path(), &["--port", hung, "status"]);
-    assert_eq!(s["device"]["boots_left"], 0);
-    // The start after that finds no boot left: the agent rolled back to v1.
-    let s = json(d.path(), &["--port", hung, "status"]);
+    // The host saw an application start; each start faulted before it
+    // confirmed, and the agent went back to v1.
+    assert_eq!(doc["result"], "started", "{doc}");
+    let s = json(d.path(), &["--port", crashing, "status"]);
     assert_eq!(s["device"]["active"]["version"], "v1");
     assert_eq!(s["device"]["state"], "confirmed");
+    assert_eq!(s["device"]["history"]["previous_failed_boots"], 2);
+}
+
+#[test]
+fn a_first_trial_that_fails_leaves_the_board_in_the_agent_saying_so() {
+    let d = tempdir();
+    let crashing = "sim:pico.img?app&crash";
+    write(&d.path().join("v1"), "blink.txt", b"10,10\n");
+    let out = run(
+        d.path(),
+        &[
+            "--port",
+            crashing,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1",
+            "--boots",
+            "3",
+        ],
+    );
+    let text = run(d.path(), &["--port", crashing, "status"]).ok().stdout;
+    assert!(
+        text.contains("state      failed;"),
+        "{}\n{text}",
+        out.stdout
+    );
+    assert!(
+        text.contains("history    v1 failed its trial (3 boots); no earlier tree to fall back to"),
+        "{text}"
+    );
+    let s = json(d.path(), &["--port", crashing, "status"]);
+    assert_eq!(
+        s["application_was_running"], false,
+        "the failed tree is not run"
+    );
+    assert_eq!(s["device"]["state"], "failed");
+    // Accepting it as it is: confirmed, and the application runs again.
+    run(d.path(), &["--port", crashing, "confirm"]).ok();
+    run(d.path(), &["--port", crashing, "reboot"]).ok();
+    let s = json(d.path(), &["--port", crashing, "status"]);
+    assert_eq!(s["device"]["state"], "confirmed");
+    assert_eq!(s["application_was_running"], true);
+}
+
+#[test]
+fn a_failed_first_trial_is_left_by_a_fixed_version_or_tried_again() {
+    let d = tempdir();
+    let crashing = "sim:pico.img?app&crash";
+    let good = "sim:pico.img?app";
+    write(&d.path().join("v1"), "blink.txt", b"10,10\n");
+    let _ = run(
+        d.path(),
+        &[
+            "--port",
+            crashing,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1",
+            "--boots",
+            "1",
+        ],
+    );
+    // Tried again, as a new trial, by a board whose application now survives.
+    run(d.path(), &["--port", good, "rollback", "--force"]).ok();
+    run(d.path(), &["--port", good, "reboot"]).ok();
+    let s = json(d.path(), &["--port", good, "status"]);
+    assert_eq!(s["device"]["state"], "confirmed", "{s}");
+    assert_eq!(s["device"]["active"]["version"], "v1");
+    // A fixed version replaces a failed one.
+    let _ = run(
+        d.path(),
+        &[
+            "--port",
+            crashing,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1b",
+            "--boots",
+            "1",
+        ],
+    );
+    write(&d.path().join("v2"), "blink.txt", b"100,400\n");
+    let doc = json(
+        d.path(),
+        &["--port", good, "push", "--dir", "v2", "--version", "v2"],
+    );
+    assert_eq!(doc["result"], "started");
+    let s = json(d.path(), &["--port", good, "status"]);
+    assert_eq!(s["device"]["state"], "confirmed");
+    assert_eq!(s["device"]["active"]["version"], "v2");
 }
 
 #[test]

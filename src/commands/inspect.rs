@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
-use crate::device::agent::client::{ImageStatus, SlotState};
+use crate::device::agent::client::{ImageStatus, SlotState, TreeStatus};
 use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
@@ -64,6 +64,9 @@ fn image_line(i: &DeviceInfo) -> String {
 
 fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, multi: bool) {
     let app = match (i.app, touched) {
+        _ if i.state == TreeStatus::Failed => {
+            "in the slot, not run: the active tree failed its trial, the agent stays in charge"
+        }
         (SlotState::Valid, true) => {
             "running; reached the agent with a 1200-baud touch, and handed back"
         }

@@ -11,11 +11,12 @@ use ota_agent::space;
 use ota_protocol::{Request, TreeSel};
 use serde_json::{json, Value};
 
-use super::render::state_line;
+use super::render::{history_line, state_line, FAILED_ADVICE};
 use super::report::{self, Outcome};
 use super::{on_each, Ctx, Target};
 use crate::bundle::Bundle;
 use crate::cli::PushArgs;
+use crate::device::agent::client::TreeStatus;
 use crate::device::agent::push::{push, PushOptions, PushOutcome};
 use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
@@ -452,6 +453,22 @@ impl One<'_> {
                     c.name(),
                     bundle.version,
                     crate::device::agent::reboot::not_taken(),
+                ),
+            ));
+        }
+        let failed = outcome
+            .device
+            .as_ref()
+            .filter(|d| d.state == TreeStatus::Failed);
+        if let Some(d) = failed {
+            return Err(fail(
+                Kind::Device,
+                format!(
+                    "{}: {}; {}",
+                    c.name(),
+                    history_line(d)
+                        .unwrap_or_else(|| format!("{} failed its trial", bundle.version)),
+                    FAILED_ADVICE
                 ),
             ));
         }

@@ -67,6 +67,9 @@ pub enum TreeStatus {
     Empty,
     Confirmed,
     Trial,
+    /// The active tree ran out of trial boots with nothing to fall back to:
+    /// the agent stays in charge and does not run it.
+    Failed,
 }
 
 /// The application slot.
@@ -97,6 +100,7 @@ impl TreeStatus {
             TreeStatus::Empty => "empty",
             TreeStatus::Confirmed => "confirmed",
             TreeStatus::Trial => "trial",
+            TreeStatus::Failed => "failed",
         }
     }
 }
@@ -177,6 +181,7 @@ impl Msg {
                     TreeState::Empty => TreeStatus::Empty,
                     TreeState::Confirmed => TreeStatus::Confirmed,
                     TreeState::Trial { .. } => TreeStatus::Trial,
+                    TreeState::Failed => TreeStatus::Failed,
                 },
                 boots_left: match i.state {
                     TreeState::Trial { boots_left } => Some(boots_left),

@@ -408,6 +408,11 @@ fn restart_and_wait(
             out.confirmed = Some(true);
             break;
         }
+        if info.state == TreeStatus::Failed {
+            // Out of boots with nothing to go back to: the agent holds it.
+            out.confirmed = Some(false);
+            break;
+        }
         if Instant::now() >= deadline {
             out.not_restarted = same_boot(&info);
             out.confirmed = (!out.not_restarted).then_some(false);
