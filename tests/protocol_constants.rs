@@ -72,6 +72,7 @@ fn requests() -> BTreeMap<String, u64> {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     };
     let entry = Entry {
         index: 0,

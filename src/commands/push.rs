@@ -418,6 +418,10 @@ impl One<'_> {
         let config = &self.ctx.config;
         PushOptions {
             boots: self.args.boots.unwrap_or(config.trial_boots),
+            trial_timeout_sec: self
+                .args
+                .trial_timeout
+                .unwrap_or_else(|| config.trial_timeout.as_secs().min(u16::MAX as u64) as u16),
             window: config.window,
             chunk: config.chunk.min(before.max_chunk as u32),
             reboot: !self.args.no_reboot,

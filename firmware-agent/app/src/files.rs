@@ -163,6 +163,15 @@ impl Files {
         self.store.active().map_or("", |t| t.header.commit.as_str())
     }
 
+    /// Seconds the application has at each trial boot to confirm, as the
+    /// tree carries it (`ota push --trial-timeout`); `None`: no deadline.
+    pub fn trial_timeout_sec(&self) -> Option<u16> {
+        self.store
+            .active()
+            .map(|t| t.header.trial_timeout_sec)
+            .filter(|&s| s > 0)
+    }
+
     /// `Some` while the active tree is on trial: the application should
     /// confirm it once it knows it works.
     pub fn trial(&self) -> Option<Trial> {

@@ -375,7 +375,13 @@ pub struct TreeHeader {
     pub commit: Text<MAX_COMMIT>,
     pub post_update: Text<MAX_PATH>,
     pub rollback: Text<MAX_PATH>,
+    /// Bytes 500..502: seconds the application has at each trial boot to
+    /// confirm (0: no deadline; erased, in a header older than it, reads 0).
+    pub trial_timeout_sec: u16,
 }
+
+/// Where a tree header keeps its trial deadline.
+const TRIAL_TIMEOUT_AT: usize = 500;
 
 impl TreeHeader {
     pub fn encode(&self) -> [u8; TREE_HEADER] {
@@ -389,6 +395,8 @@ impl TreeHeader {
         at += self.commit.put(&mut b[at..]);
         at += self.post_update.put(&mut b[at..]);
         self.rollback.put(&mut b[at..]);
+        b[TRIAL_TIMEOUT_AT..TRIAL_TIMEOUT_AT + 2]
+            .copy_from_slice(&self.trial_timeout_sec.to_le_bytes());
         b
     }
 
@@ -414,6 +422,13 @@ impl TreeHeader {
             commit,
             post_update,
             rollback,
+            trial_timeout_sec: match u16::from_le_bytes([
+                b[TRIAL_TIMEOUT_AT],
+                b[TRIAL_TIMEOUT_AT + 1],
+            ]) {
+                0xFFFF => 0,
+                n => n,
+            },
         })
     }
 }

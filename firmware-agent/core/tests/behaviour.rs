@@ -44,6 +44,7 @@ fn begin<'a>(entries: u16, total: u64) -> Request<'a> {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     })
 }
 
@@ -546,6 +547,7 @@ mod provisioned {
             post_update: None,
             rollback: None,
             signature: signer.map(|k| Signature(k.sign(&digest).to_bytes())),
+            trial_timeout_sec: 0,
         });
         let mut out = call(a, &begin);
         for (i, (p, b)) in tree.files.iter().enumerate() {
@@ -748,6 +750,7 @@ fn a_small_file_is_not_written_twice_in_one_session() {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     });
     call(&mut a, &begin);
     let entry = Request::Entry(Entry {

@@ -28,6 +28,7 @@ fn begin<'a>(entries: u16, total: u64) -> Request<'a> {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     })
 }
 

@@ -53,6 +53,7 @@ fn a_whole_update_byte_by_byte_with_noise() {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     })));
     wire.extend(frame(&Request::Entry(Entry {
         index: 0,

@@ -189,6 +189,7 @@ fn random_tree(rng: &mut Rng, version: String, from: Option<&Tree>) -> Tree {
         version,
         files,
         with_sha256: rng.below(2) == 0,
+        trial_timeout_sec: rng.below(2) as u16 * 60,
     }
 }
 

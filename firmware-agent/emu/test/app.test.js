@@ -2,7 +2,8 @@
 // The resident agent and the blink example application (examples/blink) in
 // rp2040js, driven by `ota` over the TCP bridge: the hand-over at power-on,
 // the 1200-baud touch, a files-only push the application picks up, a trial it
-// confirms, ten looks at a trial that spend none of its boots, one it never
+// confirms, ten looks at a trial that spend none of its boots, one it feeds
+// but never confirms (reset once its deadline passes), one it never
 // confirms (rolled back by the watchdog and the trial boots), a slot that
 // holds no application, and a first trial that fails with nothing to fall
 // back to (the agent stays in charge). The steps of the first
@@ -117,6 +118,32 @@ describe('the agent hands over to the blink application', () => {
       // The start after the commit spent one; the touch, the look and the hand-back none.
       assert.equal(s.device.boots_left, 2, `status call ${i + 1}`);
     }
+  });
+
+  it('an application that feeds but never confirms is reset after its deadline and rolled back', async () => {
+    const mark = emu.mark();
+    const undecided = tree('v1c', { 'blink.txt': '100,100\n', 'ota-feed-no-confirm': '' });
+    const r = await run(['push', '--dir', undecided, '--version', 'v1c', '--boots', '2', '--trial-timeout', '2'], {
+      json: true,
+    });
+    assert.equal(r.json.result, 'started');
+    // Each start feeds for its 2 s, then ota-app stops: the watchdog resets it 8 s later.
+    await emu.waitFor((e) => e.event === 'reset' && e.reason === 'watchdog timeout' && since(mark, 'reset').length >= 4, {
+      what: 'the second watchdog timeout',
+      timeoutMs: 90000,
+    });
+    const resets = since(mark, 'reset');
+    assert.deepEqual(resets.map((e) => e.reason), ['watchdog trigger', 'watchdog trigger', 'watchdog timeout', 'watchdog timeout']);
+    const entered = since(mark, 'app-entered');
+    // Fed past the 8 s the agent armed: the deadline, not a hang, ended each start
+    // (the last feed at 1 s, before the 2 s deadline, then the watchdog's 8 s).
+    assert.ok(resets[2].t > 8.5, `the first start ran ${resets[2].t} s`);
+    assert.ok(entered.length >= 2);
+    await emu.waitFor((e) => e.event === 'app-entered', { from: emu.events.indexOf(resets[3]), what: 'v1 again' });
+    const s = await status();
+    assert.equal(s.device.active.version, 'v1');
+    assert.equal(s.device.state, 'confirmed');
+    assert.equal(s.device.history.previous_failed_boots, 2);
   });
 
   it('an application that hangs is reset by the watchdog and rolled back with its files', async () => {

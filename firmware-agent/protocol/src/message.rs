@@ -81,6 +81,16 @@ pub struct Begin<'a> {
     /// Ed25519 signature over the tree digest (see `ota_agent::tree_digest`);
     /// a provisioned agent refuses a tree without a valid one.
     pub signature: Option<Signature>,
+    /// Seconds the application has, at each trial boot, to confirm; `ota-app`
+    /// stops feeding the trial watchdog once they pass. 0: no deadline (and
+    /// what a Begin from a host older than 1.5, which ends before it, reads as).
+    #[serde(deserialize_with = "absent_is_zero_u16")]
+    pub trial_timeout_sec: u16,
+}
+
+/// The last field of a Begin, which a host older than 1.5 does not send.
+fn absent_is_zero_u16<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    Ok(u16::deserialize(d).unwrap_or(0))
 }
 
 /// An Ed25519 signature.

@@ -25,6 +25,8 @@ use crate::device::error::{self, DeviceError};
 pub struct PushOptions {
     /// Trial boots for the new tree (0: confirmed at once).
     pub boots: u8,
+    /// Seconds the application has at each trial boot to confirm (0: no deadline).
+    pub trial_timeout_sec: u16,
     pub window: u32,
     /// Largest payload per Data frame (capped by the agent's own limit).
     pub chunk: u32,
@@ -221,7 +223,7 @@ fn declare_tree(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match declare(c, bundle, session, opts.window) {
+        match declare(c, bundle, session, opts) {
             Ok(need) => return Ok(need),
             Err(Step::Link(why)) if attempts < DECLARE_ATTEMPTS => {
                 ev(Event::Retrying { reason: why });
@@ -440,7 +442,13 @@ fn left_as_was(e: anyhow::Error, info: Option<&DeviceInfo>) -> anyhow::Error {
     )
 }
 
-fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result<Vec<bool>, Step> {
+fn declare(
+    c: &mut Client,
+    bundle: &Bundle,
+    session: u32,
+    opts: &PushOptions,
+) -> Result<Vec<bool>, Step> {
+    let window = opts.window;
     let files = bundle.files();
     c.drain(Duration::ZERO);
     c.send(&Request::Begin(Begin {
@@ -453,6 +461,7 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
         post_update: bundle.post_update.as_deref(),
         rollback: bundle.rollback.as_deref(),
         signature: bundle.tree_signature.map(ota_protocol::Signature),
+        trial_timeout_sec: opts.trial_timeout_sec,
     }))?;
     loop {
         match c.expect("Begin")? {

@@ -50,6 +50,8 @@ pub struct Tree {
     pub version: String,
     pub files: Vec<(String, Vec<u8>)>,
     pub with_sha256: bool,
+    /// What Begin asks: seconds the application has to confirm (0: none).
+    pub trial_timeout_sec: u16,
 }
 
 impl Tree {
@@ -58,6 +60,7 @@ impl Tree {
             version: version.into(),
             files,
             with_sha256: false,
+            trial_timeout_sec: 0,
         }
     }
 }
@@ -112,6 +115,7 @@ pub fn push_signed<F: NorFlash>(
         post_update: None,
         rollback: None,
         signature: key.map(|k| tree_signature(tree, k)),
+        trial_timeout_sec: tree.trial_timeout_sec,
     });
     expect(call(agent, &begin), &[R::Ready])?;
     let mut needed = Vec::new();
