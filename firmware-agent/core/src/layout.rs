@@ -38,7 +38,38 @@ pub const MAX_COMMIT: usize = 64;
 const JOURNAL_MAGIC: u32 = 0x324A_544F; // "OTJ2"
 const TREE_MAGIC: u32 = 0x3154_544F; // "OTT1"
 
-pub(crate) const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+/// The CRC of tree records (CRC-32/ISO-HDLC), table driven: the agent
+/// hashes whole tree records with it.
+pub const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// The same CRC-32 as [`CRC32`], by a 16-entry table: 64 bytes instead of
+/// 1 KiB, for the journal's small records, which an application reads and
+/// writes too (its flash is what `ota-app` must not use up).
+pub fn crc32_small(bytes: &[u8]) -> u32 {
+    const POLY: u32 = 0xEDB8_8320;
+    const NIBBLE: [u32; 16] = {
+        let mut t = [0u32; 16];
+        let mut i = 0;
+        while i < 16 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 4 {
+                c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    };
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        crc = (crc >> 4) ^ NIBBLE[(crc & 0xF) as usize];
+        crc = (crc >> 4) ^ NIBBLE[(crc & 0xF) as usize];
+    }
+    !crc
+}
 
 /// Sectors needed for `bytes` bytes.
 pub const fn sectors_for(bytes: u64) -> u32 {
@@ -225,7 +256,7 @@ impl Record {
         self.history.put(&mut b[36..40]);
         b[40..44].copy_from_slice(&self.security_version.to_le_bytes());
         b[44..48].copy_from_slice(&self.key_changes.to_le_bytes());
-        let crc = CRC32.checksum(&b[..RECORD_CRC]);
+        let crc = crc32_small(&b[..RECORD_CRC]);
         b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
         b
     }
@@ -233,7 +264,7 @@ impl Record {
     /// `None` for an erased, torn or foreign slot.
     pub fn decode(b: &[u8; RECORD]) -> Option<Record> {
         if u32le(&b[0..4]) != JOURNAL_MAGIC
-            || u32le(&b[RECORD_CRC..]) != CRC32.checksum(&b[..RECORD_CRC])
+            || u32le(&b[RECORD_CRC..]) != crc32_small(&b[..RECORD_CRC])
         {
             return None;
         }

@@ -10,6 +10,7 @@
 mod agent;
 mod bitmap;
 pub mod board;
+pub mod confirm;
 mod extent;
 pub mod hash;
 pub mod layout;
@@ -21,6 +22,7 @@ pub mod slot;
 pub mod space;
 mod store;
 pub mod timed_flash;
+pub mod version_json;
 
 #[cfg(feature = "std")]
 pub mod file_flash;

@@ -382,8 +382,7 @@ impl<F: NorFlash> Store<F> {
             return Err(Error::Unsigned);
         }
         let older = self.previous.as_ref().is_some_and(|t| {
-            crate::signature::security_version(t.header.version.as_str())
-                < self.record.security_version
+            crate::signature::security_version(t.header.version.as_str()) < self.security_version()
         });
         if self.provisioned() && older {
             return Err(Error::Downgrade);
@@ -514,9 +513,20 @@ impl<F: NorFlash> Store<F> {
         Ok(record.security_version.max(tree))
     }
 
-    /// The security version: signed trees older than it are refused.
+    /// The security version: signed trees older than it are refused. A
+    /// signed tree confirmed by the application (`crate::confirm`, which
+    /// leaves the raise to the agent) counts at once; the journal takes the
+    /// raised value with its next record.
     pub fn security_version(&self) -> u32 {
-        self.record.security_version
+        let pending = self.active.as_ref().filter(|_| {
+            self.record.active_signed
+                && self.record.state == State::Confirmed
+                && self.record.keys.is_some()
+        });
+        pending.map_or(self.record.security_version, |t| {
+            let tree = crate::signature::security_version(t.header.version.as_str());
+            self.record.security_version.max(tree)
+        })
     }
 
     /// Key changes made: the count a key-change authorisation must name.
@@ -649,23 +659,7 @@ impl<F: NorFlash> Store<F> {
     /// `version.json` of the active tree, as the seed updater wrote it:
     /// `{"version":…,"ref":…,"commit":…}`. Returns the bytes written to `buf`.
     pub fn version_json(&self, buf: &mut [u8; VERSION_JSON_MAX]) -> usize {
-        let mut w = JsonWriter { buf, len: 0 };
-        let (v, r, c) = match &self.active {
-            Some(t) => (
-                t.header.version.as_str(),
-                t.header.git_ref.as_str(),
-                t.header.commit.as_str(),
-            ),
-            None => ("", "", ""),
-        };
-        w.raw("{\"version\":");
-        w.string(v);
-        w.raw(",\"ref\":");
-        w.string(r);
-        w.raw(",\"commit\":");
-        w.string(c);
-        w.raw("}");
-        w.len
+        crate::version_json::write(self.active.as_ref().map(|t| &t.header), buf)
     }
 
     pub(crate) fn erase_sector(&mut self, sector: u32) -> Result<(), Error> {
@@ -696,37 +690,5 @@ impl<F: NorFlash> Store<F> {
 
     pub fn flash_mut(&mut self) -> &mut F {
         &mut self.flash
-    }
-}
-
-struct JsonWriter<'a> {
-    buf: &'a mut [u8; VERSION_JSON_MAX],
-    len: usize,
-}
-
-impl JsonWriter<'_> {
-    fn raw(&mut self, s: &str) {
-        for &b in s.as_bytes() {
-            if self.len < self.buf.len() {
-                self.buf[self.len] = b;
-                self.len += 1;
-            }
-        }
-    }
-
-    fn string(&mut self, s: &str) {
-        self.raw("\"");
-        for c in s.chars() {
-            match c {
-                '"' => self.raw("\\\""),
-                '\\' => self.raw("\\\\"),
-                c if (c as u32) < 0x20 => {}
-                c => {
-                    let mut tmp = [0u8; 4];
-                    self.raw(c.encode_utf8(&mut tmp));
-                }
-            }
-        }
-        self.raw("\"");
     }
 }
