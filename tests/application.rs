@@ -439,3 +439,60 @@ fn an_elf_not_linked_for_the_slot_is_refused_before_anything_is_sent() {
     let s = json(d.path(), &["--port", "sim:pico.img", "status"]);
     assert_eq!(s["device"]["active"], serde_json::Value::Null);
 }
+
+#[test]
+fn a_slot_rewritten_behind_otas_back_is_reported_and_the_next_push_puts_the_image_back() {
+    use std::os::unix::fs::FileExt;
+    let d = tempdir();
+    std::fs::write(d.path().join("v2.elf"), elf::application(&content(2, 9000))).unwrap();
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    let port = "sim:pico.img";
+    let push = [
+        "--port",
+        port,
+        "push",
+        "--dir",
+        "files",
+        "--app",
+        "v2.elf",
+        "--version",
+        "v2",
+    ];
+    json(d.path(), &push);
+    assert_eq!(
+        json(d.path(), &["--port", port, "status"])["device"]["image"],
+        "installed"
+    );
+    // What a debug probe or a UF2 drop does: other bytes in the slot, behind ota's back.
+    let img = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(d.path().join("pico.img"))
+        .unwrap();
+    let at = ota_agent::board::APP_SLOT_BASE as u64;
+    let mut installed = vec![0u8; 4096];
+    img.read_exact_at(&mut installed, at).unwrap();
+    let mut other = installed.clone();
+    other[200..260].fill(0x5A);
+    img.write_all_at(&other, at).unwrap();
+    drop(img);
+
+    let s = json(d.path(), &["--port", port, "status"]);
+    assert_eq!(s["device"]["image"], "foreign", "{s}");
+    let text = run(d.path(), &["--port", port, "status"]).ok().stdout;
+    assert!(
+        text.contains(
+            "image      the slot holds an image ota did not install (written by a probe or a UF2?)"
+        ),
+        "{text}"
+    );
+    // The next push of the image treats the device's as unknown and puts it back.
+    let doc = json(d.path(), &push);
+    assert_eq!(doc["image"]["state"], "new", "{doc}");
+    let s = json(d.path(), &["--port", port, "status"]);
+    assert_eq!(s["device"]["image"], "installed", "{s}");
+    let mut now = vec![0u8; 4096];
+    let img = std::fs::File::open(d.path().join("pico.img")).unwrap();
+    img.read_exact_at(&mut now, at).unwrap();
+    assert_eq!(now, installed, "the tree's image is in the slot again");
+}

@@ -56,6 +56,11 @@ fn image_line(i: &DeviceInfo) -> String {
     match i.image {
         ImageStatus::Installed => format!("{version}'s, in the slot"),
         ImageStatus::Pending => format!("{version}'s, copied into the slot at the next boot"),
+        ImageStatus::Foreign => {
+            "the slot holds an image ota did not install (written by a probe or a UF2?); \
+             it runs, and the next `ota push --app` puts the tree's image back"
+                .to_string()
+        }
         ImageStatus::None => {
             "the tree carries none (the slot keeps what was installed with the agent)".to_string()
         }

@@ -49,6 +49,9 @@ pub struct Agent<F> {
     idle_ms: u32,
     /// The journal's sequence number when this agent started serving.
     found_seq: u32,
+    /// Where the application slot starts in the store's flash, when the
+    /// caller has one: Info then says whether it was written behind ota's back.
+    slot_base: Option<u32>,
 }
 
 impl<F: NorFlash> Agent<F> {
@@ -69,6 +72,7 @@ impl<F: NorFlash> Agent<F> {
     pub fn new(store: Store<F>, config: AgentConfig) -> Self {
         Agent {
             found_seq: store.record().seq,
+            slot_base: None,
             store,
             session: None,
             config,
@@ -83,6 +87,11 @@ impl<F: NorFlash> Agent<F> {
     /// application did not end its run by failing.
     pub fn left_as_found(&self) -> bool {
         self.store.record().seq == self.found_seq
+    }
+
+    /// The application slot starts at byte `base` of the store's flash.
+    pub fn set_slot_base(&mut self, base: u32) {
+        self.slot_base = Some(base);
     }
 
     /// What the slot holds now (the agent copied an image into it).
@@ -250,7 +259,11 @@ impl<F: NorFlash> Agent<F> {
                     self.session = Some(s);
                     return Err(plain(Error::BadState));
                 }
+                let foreign = self.image_state() == ImageState::Foreign;
                 s.commit(&mut self.store, *boots).map_err(plain)?;
+                if foreign {
+                    self.recopy_image().map_err(plain)?;
+                }
                 reply(&Reply::Committed { boots: *boots });
             }
             Request::Reboot => {
@@ -361,14 +374,42 @@ impl<F: NorFlash> Agent<F> {
         }
     }
 
-    /// Whether the slot holds what the active tree names (reads the tree).
+    /// Whether the slot holds what the active tree names (reads the tree,
+    /// and the first and last sectors of the slot).
     pub fn image_state(&mut self) -> ImageState {
         let store = &mut self.store;
+        let behind = |store: &mut Store<F>, base: Option<u32>| {
+            base.is_some_and(|b| crate::slot::written_behind(store, b).unwrap_or(false))
+        };
         match crate::slot::active_image(store) {
-            Ok(Some(_)) if crate::slot::matches(store).unwrap_or(false) => ImageState::Installed,
+            Ok(Some(_)) if crate::slot::matches(store).unwrap_or(false) => {
+                match behind(store, self.slot_base) {
+                    true => ImageState::Foreign,
+                    false => ImageState::Installed,
+                }
+            }
             Ok(Some(_)) => ImageState::Pending,
             _ => ImageState::None,
         }
+    }
+
+    /// After a commit over a slot written behind ota's back: when the new
+    /// tree carries an image, the journal no longer claims the slot holds
+    /// it, so the next boot copies it in (one record; a power cut before it
+    /// leaves the foreign image running, and reported, as before).
+    fn recopy_image(&mut self) -> Result<(), Error> {
+        let store = &mut self.store;
+        let wants_image = matches!(
+            crate::slot::target(store)?,
+            Some(t) if matches!(t.slot, crate::layout::Slot::Image(_))
+        );
+        if !wants_image {
+            return Ok(());
+        }
+        store.append(crate::layout::Record {
+            slot: crate::layout::Slot::Writing,
+            ..*store.record()
+        })
     }
 }
 

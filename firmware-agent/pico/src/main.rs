@@ -97,6 +97,7 @@ async fn main(_spawner: Spawner) {
         Err(e) => panic!("agent store: {}", e.as_str()),
     };
     let mut agent = Agent::new(store, config);
+    agent.set_slot_base(APP_SLOT_BASE);
     // An application to run: in the slot already, or to be copied there
     // from the active tree; never a tree that failed its trial.
     let image = matches!(slot::target(agent.store_mut()), Ok(Some(_)));

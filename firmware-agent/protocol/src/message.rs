@@ -224,6 +224,11 @@ pub enum ImageState {
     Installed,
     /// The agent copies it into the slot at the next boot.
     Pending,
+    /// The journal says the slot holds the active tree's image, but the slot
+    /// holds other bytes: written behind the agent's back (a debug probe, a
+    /// UF2). It still runs; the next commit of a tree with an image copies
+    /// that image in again (added in 1.5).
+    Foreign,
 }
 
 /// The application slot, as the agent found it at boot.

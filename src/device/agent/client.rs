@@ -92,6 +92,8 @@ pub enum ImageStatus {
     Installed,
     /// It is copied into the slot at the next boot.
     Pending,
+    /// The slot holds other bytes than the image ota installed (a probe, a UF2).
+    Foreign,
 }
 
 impl TreeStatus {
@@ -204,6 +206,7 @@ impl Msg {
                     ota_protocol::ImageState::None => ImageStatus::None,
                     ota_protocol::ImageState::Installed => ImageStatus::Installed,
                     ota_protocol::ImageState::Pending => ImageStatus::Pending,
+                    ota_protocol::ImageState::Foreign => ImageStatus::Foreign,
                 },
                 history: TrialHistory {
                     trial_boots: i.history.trial_boots,

@@ -332,6 +332,7 @@ fn boot_agent(
     let store = ota_agent::Store::open(flash, STORE_BASE, image.store_sectors())
         .map_err(|e| err(format!("agent cannot start: {e}")))?;
     let mut agent = Agent::new(store, config);
+    agent.set_slot_base(ota_agent::board::APP_SLOT_BASE);
     let image_held = matches!(ota_agent::slot::target(agent.store_mut()), Ok(Some(_)));
     let has_app = app == ota_protocol::AppSlot::Valid || image_held;
     // An agent-only board serves the host at every boot; the resident agent
