@@ -8,7 +8,7 @@ use embassy_rp::bind_interrupts;
 use embassy_rp::gpio::{Level, Output};
 use embassy_rp::peripherals::USB;
 use embassy_rp::usb::{Driver, InterruptHandler};
-use embassy_time::{Duration, Instant, Timer};
+use embassy_time::{Duration, Timer};
 use embassy_usb::class::cdc_acm::{CdcAcmClass, State};
 use ota_app::usb::Touch;
 use ota_app::Ota;
@@ -24,8 +24,8 @@ type Cdc<'d> = CdcAcmClass<'d, Driver<'d, USB>>;
 
 /// How long a trial tree must run before the application confirms it.
 const CONFIRM_AFTER: Duration = Duration::from_secs(5);
-/// How often the application feeds the watchdog during a trial.
-const FEED_EVERY: Duration = Duration::from_secs(1);
+/// How often a confirm that failed (a flash error) is tried again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
 const PATTERN_FILE: &str = "blink.txt";
 const NO_CONFIRM_FILE: &str = "ota-no-confirm";
 const UNDECIDED_FILE: &str = "ota-feed-no-confirm";
@@ -120,21 +120,24 @@ async fn blink(mut led: Output<'_>, pattern: Pattern, speed: u16) -> ! {
     }
 }
 
-/// Feeds the watchdog during a trial and confirms after [`CONFIRM_AFTER`]
-/// (unless the tree says to hang, or to stay undecided).
+/// Keeps the trial watchdog fed from its own future (ota-app's trial keeper,
+/// until the tree's deadline) and confirms after [`CONFIRM_AFTER`] (unless
+/// the tree says to hang, or to stay undecided).
 async fn keep_trial(ota: &RefCell<Ota>, on_trial: OnTrial) {
     if ota.borrow().trial().is_none() || on_trial == OnTrial::Hang {
         return; // confirmed already, or a hung application: no feeding
     }
-    let confirm_at = Instant::now() + CONFIRM_AFTER;
-    loop {
-        ota.borrow_mut().feed();
-        let due = on_trial == OnTrial::Confirm && Instant::now() >= confirm_at;
-        if due && ota.borrow_mut().confirm().is_ok() {
+    let keeper = ota.borrow().trial_keeper();
+    let confirm = async {
+        if on_trial != OnTrial::Confirm {
             return;
         }
-        Timer::after(FEED_EVERY).await;
-    }
+        Timer::after(CONFIRM_AFTER).await;
+        while ota.borrow_mut().confirm().is_err() {
+            Timer::after(RETRY_EVERY).await;
+        }
+    };
+    embassy_futures::join::join(keeper.keep_trial_alive(), confirm).await;
 }
 
 /// Writes `ota-blink VERSION STATE` to a host that has the port open, again
