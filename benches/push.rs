@@ -611,6 +611,7 @@ fn options(chunk: u32, window: u32) -> PushOptions {
     let d = Config::default();
     PushOptions {
         boots: d.trial_boots,
+        trial_timeout_sec: 0,
         window,
         chunk,
         reboot: true,

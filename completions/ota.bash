@@ -1185,7 +1185,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --manifest --version --app --dry-run --force --no-reboot --boots --junit --allow-unsigned --allow-downgrade --monitor --drop-previous --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --manifest --version --app --dry-run --force --no-reboot --boots --trial-timeout --junit --allow-unsigned --allow-downgrade --monitor --drop-previous --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1228,6 +1228,10 @@ _ota() {
                     return 0
                     ;;
                 --boots)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trial-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -59,6 +59,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --version 'Version to record for a pushed folder [default: dir-<content id>]'
             cand --app 'The application: an ELF linked for the slot (or its slot image), made the tree''s image beside the files of --dir or, without --dir, beside the files the device holds (only the image is sent). A push without it keeps the device''s image'
             cand --boots 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)'
+            cand --trial-timeout 'Seconds the application has at each trial boot to confirm before ota-app stops feeding the trial watchdog (0: no deadline) [default: the config''s trial_timeout_sec, 60]'
             cand --junit 'Also write a JUnit XML report, one test case per device'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'

@@ -60,6 +60,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l manifest -d 'With --dir
 complete -c ota -n "__fish_ota_using_subcommand push" -l version -d 'Version to record for a pushed folder [default: dir-<content id>]' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l app -d 'The application: an ELF linked for the slot (or its slot image), made the tree\'s image beside the files of --dir or, without --dir, beside the files the device holds (only the image is sent). A push without it keeps the device\'s image' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l boots -d 'Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)' -r
+complete -c ota -n "__fish_ota_using_subcommand push" -l trial-timeout -d 'Seconds the application has at each trial boot to confirm before ota-app stops feeding the trial watchdog (0: no deadline) [default: the config\'s trial_timeout_sec, 60]' -r
 complete -c ota -n "__fish_ota_using_subcommand push" -l junit -d 'Also write a JUnit XML report, one test case per device' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand push" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r

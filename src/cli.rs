@@ -185,6 +185,9 @@ pub struct PushArgs {
     /// Boots the new tree gets to confirm itself before it is rolled back (0: confirmed at once)
     #[arg(long, value_name = "N")]
     pub boots: Option<u8>,
+    /// Seconds the application has at each trial boot to confirm before ota-app stops feeding the trial watchdog (0: no deadline) [default: the config's trial_timeout_sec, 60]
+    #[arg(long, value_name = "SECS")]
+    pub trial_timeout: Option<u16>,
     /// Also write a JUnit XML report, one test case per device
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

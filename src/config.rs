@@ -49,6 +49,9 @@ pub struct Config {
     pub trial_boots: u8,
     /// How long `ota push` waits for the new version to confirm after the reboot.
     pub confirm_timeout: Duration,
+    /// How long the application has, at each trial boot, to confirm: the tree
+    /// carries it, and `ota-app` stops feeding the trial watchdog after it (0: no deadline).
+    pub trial_timeout: Duration,
     /// Data frames in flight before the host waits for an acknowledgement.
     pub window: u32,
     /// Release signing keys (`ed25519:<hex>` or a `.pub` file): when set,
@@ -84,6 +87,7 @@ impl Default for Config {
             device_timeout: Duration::from_secs(10),
             trial_boots: ota_protocol::DEFAULT_TRIAL_BOOTS,
             confirm_timeout: Duration::from_secs(30),
+            trial_timeout: Duration::from_secs(60),
             window: 8,
             pubkeys: Vec::new(),
             ignored: Vec::new(),
@@ -281,6 +285,15 @@ impl Config {
                 f.uint("confirm_timeout_sec", 0, 3600, "seconds (0 to 3600)")?,
                 d.confirm_timeout,
             ),
+            trial_timeout: secs(
+                f.uint(
+                    "trial_timeout_sec",
+                    0,
+                    65535,
+                    "seconds (0 to 65535; 0: no deadline)",
+                )?,
+                d.trial_timeout,
+            ),
             window: f
                 .uint("window", 1, 64, "a number of frames (1 to 64)")?
                 .map_or(d.window, |n| n as u32),
@@ -288,13 +301,19 @@ impl Config {
             ignored: Vec::new(),
             unknown: Vec::new(),
         };
+        c.take_leftovers(f.map);
+        Ok(c)
+    }
+
+    /// The seed's Wi-Fi fields (the host needs none) and fields nobody
+    /// knows, kept to be told at `-v`.
+    fn take_leftovers(&mut self, mut map: serde_json::Map<String, Value>) {
         for key in ["ssid", "password"] {
-            if f.map.remove(key).is_some() {
-                c.ignored.push(key);
+            if map.remove(key).is_some() {
+                self.ignored.push(key);
             }
         }
-        c.unknown = f.map.keys().cloned().collect();
-        Ok(c)
+        self.unknown = map.keys().cloned().collect();
     }
 
     /// `OTA_PORT` and `GITHUB_TOKEN` override the file.
@@ -365,6 +384,7 @@ const FIELDS: &[&str] = &[
     "device_timeout_sec",
     "trial_boots",
     "confirm_timeout_sec",
+    "trial_timeout_sec",
     "window",
     "pubkey",
     "ssid",

@@ -117,6 +117,8 @@ impl Space {
             post_update: bundle.post_update.as_deref(),
             rollback: bundle.rollback.as_deref(),
             signature: None,
+            // The deadline does not change the room a tree takes.
+            trial_timeout_sec: 0,
         };
         let entries: Vec<Entry<'_>> = files
             .iter()

@@ -100,6 +100,7 @@ fn a_begin_with_no_files_is_refused_and_the_device_keeps_its_tree() {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     }));
     assert_eq!(raw.answer(), Some(ErrorCode::BadEntry));
     raw.send(&Request::Commit { boots: 0 });

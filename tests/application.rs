@@ -11,6 +11,12 @@ use util::*;
 
 const APP: &str = "sim:pico.img?app";
 
+fn json(d: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    run(d, &all).ok().json()
+}
+
 #[test]
 fn status_touches_the_application_and_hands_the_board_back() {
     let d = tempdir();
@@ -57,31 +63,162 @@ fn a_push_is_started_by_the_application_which_confirms_it() {
 }
 
 #[test]
-fn a_trial_the_application_never_confirms_is_rolled_back_start_by_start() {
+fn looking_at_a_board_in_trial_spends_none_of_its_boots() {
+    let d = tempdir();
+    let unconfirmed = "sim:pico.img?app&no-auto-confirm";
+    write(&d.path().join("v1"), "blink.txt", b"100,400\n");
+    let doc = json(
+        d.path(),
+        &[
+            "--port",
+            unconfirmed,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1",
+            "--boots",
+            "3",
+        ],
+    );
+    assert_eq!(doc["result"], "started");
+    // Its first start spent one boot; a touch, a look and the hand-back spend none.
+    for _ in 0..10 {
+        let s = json(d.path(), &["--port", unconfirmed, "status"]);
+        assert_eq!(s["application_was_running"], true);
+        assert_eq!(s["device"]["state"], "trial");
+        assert_eq!(s["device"]["boots_left"], 2);
+    }
+}
+
+#[test]
+fn a_trial_the_application_never_survives_is_rolled_back_start_by_start() {
     let d = tempdir();
     let good = "sim:pico.img?app";
-    let hung = "sim:pico.img?app&no-auto-confirm";
+    let crashing = "sim:pico.img?app&crash";
     write(&d.path().join("v1"), "blink.txt", b"100,400\n");
-    ota_in(d.path())
-        .port(good)
-        .args(&["push", "--dir", "v1", "--version", "v1"])
-        .ok();
+    run(
+        d.path(),
+        &["--port", good, "push", "--dir", "v1", "--version", "v1"],
+    )
+    .ok();
     write(&d.path().join("v2"), "blink.txt", b"10,10\n");
-    let doc = ota_in(d.path())
-        .port(hung)
-        .args(&["push", "--dir", "v2", "--version", "v2", "--boots", "2"])
-        .json();
-    assert_eq!(doc["result"], "started");
-    // Its first start spent one boot; each touch and hand-back is one more.
-    let s = ota_in(d.path()).port(hung).args(&["status"]).json();
-    assert_eq!(s["device"]["active"]["version"], "v2");
-    assert_eq!(s["device"]["boots_left"], 1);
-    let s = ota_in(d.path()).port(hung).args(&["status"]).json();
-    assert_eq!(s["device"]["boots_left"], 0);
-    // The start after that finds no boot left: the agent rolled back to v1.
-    let s = ota_in(d.path()).port(hung).args(&["status"]).json();
+    let doc = json(
+        d.path(),
+        &[
+            "--port",
+            crashing,
+            "push",
+            "--dir",
+            "v2",
+            "--version",
+            "v2",
+            "--boots",
+            "2",
+        ],
+    );
+    // The host saw an application start; each start faulted before it
+    // confirmed, and the agent went back to v1.
+    assert_eq!(doc["result"], "started", "{doc}");
+    let s = json(d.path(), &["--port", crashing, "status"]);
     assert_eq!(s["device"]["active"]["version"], "v1");
     assert_eq!(s["device"]["state"], "confirmed");
+    assert_eq!(s["device"]["history"]["previous_failed_boots"], 2);
+}
+
+#[test]
+fn a_first_trial_that_fails_leaves_the_board_in_the_agent_saying_so() {
+    let d = tempdir();
+    let crashing = "sim:pico.img?app&crash";
+    write(&d.path().join("v1"), "blink.txt", b"10,10\n");
+    let out = run(
+        d.path(),
+        &[
+            "--port",
+            crashing,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1",
+            "--boots",
+            "3",
+        ],
+    );
+    let text = run(d.path(), &["--port", crashing, "status"]).ok().stdout;
+    assert!(
+        text.contains("state      failed;"),
+        "{}\n{text}",
+        out.stdout
+    );
+    assert!(
+        text.contains("history    v1 failed its trial (3 boots); no earlier tree to fall back to"),
+        "{text}"
+    );
+    let s = json(d.path(), &["--port", crashing, "status"]);
+    assert_eq!(
+        s["application_was_running"], false,
+        "the failed tree is not run"
+    );
+    assert_eq!(s["device"]["state"], "failed");
+    // Accepting it as it is: confirmed, and the application runs again.
+    run(d.path(), &["--port", crashing, "confirm"]).ok();
+    run(d.path(), &["--port", crashing, "reboot"]).ok();
+    let s = json(d.path(), &["--port", crashing, "status"]);
+    assert_eq!(s["device"]["state"], "confirmed");
+    assert_eq!(s["application_was_running"], true);
+}
+
+#[test]
+fn a_failed_first_trial_is_left_by_a_fixed_version_or_tried_again() {
+    let d = tempdir();
+    let crashing = "sim:pico.img?app&crash";
+    let good = "sim:pico.img?app";
+    write(&d.path().join("v1"), "blink.txt", b"10,10\n");
+    let _ = run(
+        d.path(),
+        &[
+            "--port",
+            crashing,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1",
+            "--boots",
+            "1",
+        ],
+    );
+    // Tried again, as a new trial, by a board whose application now survives.
+    run(d.path(), &["--port", good, "rollback", "--force"]).ok();
+    run(d.path(), &["--port", good, "reboot"]).ok();
+    let s = json(d.path(), &["--port", good, "status"]);
+    assert_eq!(s["device"]["state"], "confirmed", "{s}");
+    assert_eq!(s["device"]["active"]["version"], "v1");
+    // A fixed version replaces a failed one.
+    let _ = run(
+        d.path(),
+        &[
+            "--port",
+            crashing,
+            "push",
+            "--dir",
+            "v1",
+            "--version",
+            "v1b",
+            "--boots",
+            "1",
+        ],
+    );
+    write(&d.path().join("v2"), "blink.txt", b"100,400\n");
+    let doc = json(
+        d.path(),
+        &["--port", good, "push", "--dir", "v2", "--version", "v2"],
+    );
+    assert_eq!(doc["result"], "started");
+    let s = json(d.path(), &["--port", good, "status"]);
+    assert_eq!(s["device"]["state"], "confirmed");
+    assert_eq!(s["device"]["active"]["version"], "v2");
 }
 
 #[test]
@@ -326,4 +463,61 @@ fn a_uf2_given_to_app_is_named_as_one() {
         !d.path().join("pico.img").exists(),
         "the device was touched"
     );
+}
+
+#[test]
+fn a_slot_rewritten_behind_otas_back_is_reported_and_the_next_push_puts_the_image_back() {
+    use std::os::unix::fs::FileExt;
+    let d = tempdir();
+    std::fs::write(d.path().join("v2.elf"), elf::application(&content(2, 9000))).unwrap();
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    let port = "sim:pico.img";
+    let push = [
+        "--port",
+        port,
+        "push",
+        "--dir",
+        "files",
+        "--app",
+        "v2.elf",
+        "--version",
+        "v2",
+    ];
+    json(d.path(), &push);
+    assert_eq!(
+        json(d.path(), &["--port", port, "status"])["device"]["image"],
+        "installed"
+    );
+    // What a debug probe or a UF2 drop does: other bytes in the slot, behind ota's back.
+    let img = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(d.path().join("pico.img"))
+        .unwrap();
+    let at = ota_agent::board::APP_SLOT_BASE as u64;
+    let mut installed = vec![0u8; 4096];
+    img.read_exact_at(&mut installed, at).unwrap();
+    let mut other = installed.clone();
+    other[200..260].fill(0x5A);
+    img.write_all_at(&other, at).unwrap();
+    drop(img);
+
+    let s = json(d.path(), &["--port", port, "status"]);
+    assert_eq!(s["device"]["image"], "foreign", "{s}");
+    let text = run(d.path(), &["--port", port, "status"]).ok().stdout;
+    assert!(
+        text.contains(
+            "image      the slot holds an image ota did not install (written by a probe or a UF2?)"
+        ),
+        "{text}"
+    );
+    // The next push of the image treats the device's as unknown and puts it back.
+    let doc = json(d.path(), &push);
+    assert_eq!(doc["image"]["state"], "new", "{doc}");
+    let s = json(d.path(), &["--port", port, "status"]);
+    assert_eq!(s["device"]["image"], "installed", "{s}");
+    let mut now = vec![0u8; 4096];
+    let img = std::fs::File::open(d.path().join("pico.img")).unwrap();
+    img.read_exact_at(&mut now, at).unwrap();
+    assert_eq!(now, installed, "the tree's image is in the slot again");
 }

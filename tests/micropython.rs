@@ -247,6 +247,83 @@ fn a_trial_that_never_confirms_is_rolled_back_at_boot() {
 }
 
 #[test]
+fn a_first_trial_that_never_confirms_fails_and_is_not_called_confirmed() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let src = tmp.path().join("app");
+    write(&src, "main.py", b"print('v1 runs but never confirms')\n");
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"confirm_timeout_sec": 1}"#,
+    );
+    let b = Board::start(&mp, &tmp.path().join("board"), BoardOptions::default());
+    let push = ["--port", &b.port, "push", "--dir", "app", "--version", "v1"];
+    let r = run(tmp.path(), &[&push[..], &["--boots", "1"]].concat());
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    // The next boot finds no boots left and nothing to go back to.
+    run(tmp.path(), &["--port", &b.port, "reboot"]).ok();
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(st["state"], "failed", "{st}");
+    assert_eq!(st["history"]["active_failed_boots"], 1, "{st}");
+    let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
+    assert!(
+        text.contains("v1 failed its trial (1 boot); no earlier tree to fall back to"),
+        "{text}"
+    );
+    // Tried again as a new trial, then accepted as it is.
+    run(
+        tmp.path(),
+        &["--port", &b.port, "rollback", "--force", "--boots", "2"],
+    )
+    .ok();
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["state"].as_str(), st["boots_left"].as_u64()),
+        (Some("trial"), Some(2)),
+        "{st}"
+    );
+    run(tmp.path(), &["--port", &b.port, "confirm"]).ok();
+    assert_eq!(util::status(tmp.path(), &b.port)["state"], "confirmed");
+}
+
+#[test]
+fn a_tree_replaced_in_trial_comes_back_in_trial() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let src = tmp.path().join("app");
+    write(&src, "main.py", b"print('never confirms')\n");
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"confirm_timeout_sec": 1}"#,
+    );
+    let b = Board::start(&mp, &tmp.path().join("board"), BoardOptions::default());
+    for (version, boots) in [("v1", "3"), ("v2", "3")] {
+        write(&src, "lib/v.py", version.as_bytes());
+        let r = run(
+            tmp.path(),
+            &[
+                "--port",
+                &b.port,
+                "push",
+                "--dir",
+                "app",
+                "--version",
+                version,
+                "--boots",
+                boots,
+            ],
+        );
+        assert_eq!(r.code, 5, "{}", r.stderr);
+    }
+    run(tmp.path(), &["--port", &b.port, "rollback"]).ok();
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(st["active"]["version"], "v1", "{st}");
+    assert_eq!(st["state"], "trial", "v1 never confirmed: {st}");
+}
+
+#[test]
 fn hooks_run_and_a_firmware_without_raw_paste_works() {
     let Some(mp) = micropython() else { return };
     let tmp = tempdir();

@@ -15,7 +15,7 @@ import hashlib
 import micropython
 
 AGENT = "0.1.0"
-MAJOR, MINOR = 1, 3
+MAJOR, MINOR = 1, 5
 MAX_CHUNK = 4096
 MAX_ENTRIES = 1024
 MAX_PATH = 120
@@ -25,6 +25,7 @@ HAVE_SHA1 = hasattr(hashlib, "sha1")
 # tests/protocol_constants.rs. Requests this agent takes:
 HELLO, LIST_FILES, BEGIN, ENTRY, DATA, QUERY, COMMIT, REBOOT = 0, 1, 2, 3, 4, 5, 6, 7
 CONFIRM, ROLLBACK, ABORT = 8, 9, 10
+ROLLBACK_TRIAL = 14
 # Replies:
 INFO, FILE, LIST_END, READY, NEED, ACK, FILE_DONE, COMMITTED, DONE, ERROR = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
 # Error codes (ErrorCode):
@@ -307,6 +308,8 @@ class Agent:
             self.reply(Out(DONE))
         elif tag == ROLLBACK:
             self.rollback()
+        elif tag == ROLLBACK_TRIAL:
+            self.rollback_trial(r.u8())
         elif tag == ABORT:
             self.drop()
             self.reply(Out(DONE))
@@ -328,6 +331,8 @@ class Agent:
             o.var(0)
         elif st["state"] == "trial":
             o.var(2).u8(max(0, min(255, st["boots"])))
+        elif st["state"] == "failed":
+            o.var(3)
         else:
             o.var(1)
         for t in (st["active"], st["previous"]):
@@ -335,9 +340,13 @@ class Agent:
         o.opt(self.sess and self.sess["id"], o.var)
         o.u8(0)
         # No application slot on a MicroPython board: AppSlot::Empty, ImageState::None;
-        # no trial history kept beyond its own journal, and no previous-only sectors.
+        # the trial history its journal keeps (boots given, boots failed; a
+        # failed tree rolled back from is gone), and no previous-only sectors.
         o.var(0).var(0)
-        o.u8(0).u8(0).u8(0).var(0)
+        byte = lambda n: o.u8(max(0, min(254, n)))
+        o.opt(st.get("given") if st["state"] == "trial" else None, byte)
+        o.opt(st.get("failed") if st["state"] == "failed" else None, byte)
+        o.u8(0).var(0)
         # No release keys here, so no security version and no key changes.
         o.var(0).var(0)
         o.var(self.boot_id)
@@ -517,6 +526,15 @@ class Agent:
         if not st["previous"]:
             raise Refused(E_NO_PREVIOUS, "no previous tree")
         ota_boot.rollback(st)
+        self.reply(Out(DONE))
+
+    def rollback_trial(self, boots):
+        # The one RollbackTrial a board without history needs: a tree that
+        # failed its trial with nothing before it goes into a new trial.
+        if self.sess is not None:
+            raise Refused(E_BAD_STATE, "an update is in progress")
+        if not ota_boot.retry(boots):
+            raise Refused(E_BAD_STATE, "only a tree that failed its trial with no previous tree can be tried again here")
         self.reply(Out(DONE))
 
 

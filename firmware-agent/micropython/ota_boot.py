@@ -10,6 +10,13 @@
 # the old tree or the new one. Files that no tree lists are never touched.
 #
 # The application confirms a trial tree with `import ota_boot; ota_boot.confirm()`.
+#
+# A trial that runs out of boots with no previous tree leaves the state
+# "failed" (never "confirmed"): `ota confirm` accepts it, `ota rollback
+# --force` tries it again, a push replaces it. The journal also keeps the
+# boots the active tree's trial was given ("given"), the boots it failed with
+# ("failed"), and, for a previous tree replaced while still in trial, the
+# boots of that trial ("prev_trial"): going back to it starts a trial again.
 import os
 import json
 
@@ -192,6 +199,8 @@ def finish_switch(st):
         "previous": st["active"],
         "state": "trial" if st["boots"] > 0 else "confirmed",
         "boots": st["boots"],
+        "given": st["boots"] if st["boots"] > 0 else None,
+        "prev_trial": (st.get("given") or 1) if st["state"] in ("trial", "failed") else None,
         "op": None,
     }
     save(st)
@@ -221,7 +230,16 @@ def finish_rollback(st):
             cut_point()
             os.remove(here)
     write_version(st["previous"])
-    st = {"active": st["previous"], "previous": None, "state": "confirmed", "boots": 0, "op": None}
+    # A tree replaced while in trial never confirmed: it comes back in trial.
+    again = st.get("prev_trial")
+    st = {
+        "active": st["previous"],
+        "previous": None,
+        "state": "trial" if again else "confirmed",
+        "boots": again or 0,
+        "given": again,
+        "op": None,
+    }
     save(st)
     rmtree(PREV)
     return st
@@ -236,13 +254,27 @@ def finish(st):
 
 
 def confirm():
-    """Keeps the active trial tree: call it once the application runs well.
+    """Keeps the active trial tree: call it once the application runs well
+    (`ota confirm` also accepts a tree that failed its trial, as it is).
     Returns False when there was nothing to confirm."""
     st = finish(load())
-    if st["state"] != "trial":
+    if st["state"] not in ("trial", "failed"):
         return False
     st["state"] = "confirmed"
     st["boots"] = 0
+    st["given"] = st["failed"] = None
+    save(st)
+    return True
+
+
+def retry(boots):
+    """Puts a tree that failed its trial, with nothing to fall back to, into
+    a new trial of `boots` boots. Returns False when it is not such a tree."""
+    st = finish(load())
+    if st["state"] != "failed" or st["previous"] or boots <= 0:
+        return False
+    st["state"] = "trial"
+    st["boots"] = st["given"] = boots
     save(st)
     return True
 
@@ -260,7 +292,10 @@ def boot():
                 log("trial of " + st["active"]["version"] + " ran out of boots: rolling back")
                 rollback(st)
             elif st["boots"] <= 0:
-                st["state"] = "confirmed"
+                # Nothing to go back to: failed, never taken for confirmed.
+                log("trial of " + st["active"]["version"] + " ran out of boots: failed")
+                st["state"] = "failed"
+                st["failed"] = st.get("given") or 0
                 save(st)
             else:
                 st["boots"] -= 1

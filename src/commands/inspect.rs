@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::report::{self, Outcome};
 use super::{on_each, print_json, print_line, Ctx};
-use crate::device::agent::client::{ImageStatus, SlotState};
+use crate::device::agent::client::{ImageStatus, SlotState, TreeStatus};
 use crate::device::agent::reboot::{not_taken, Reboot};
 use crate::device::{Client, DeviceInfo};
 use crate::exit::{fail, Kind};
@@ -56,6 +56,11 @@ fn image_line(i: &DeviceInfo) -> String {
     match i.image {
         ImageStatus::Installed => format!("{version}'s, in the slot"),
         ImageStatus::Pending => format!("{version}'s, copied into the slot at the next boot"),
+        ImageStatus::Foreign => {
+            "the slot holds an image ota did not install (written by a probe or a UF2?); \
+             it runs, and the next `ota push --app` puts the tree's image back"
+                .to_string()
+        }
         ImageStatus::None => {
             "the tree carries none (the slot keeps what was installed with the agent)".to_string()
         }
@@ -118,6 +123,9 @@ fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) ->
 /// The application slot: what is there, and whether it ran before this visit.
 fn app_line(i: &DeviceInfo, touched: bool) -> &'static str {
     match (i.app, touched) {
+        _ if i.state == TreeStatus::Failed => {
+            "in the slot, not run: the active tree failed its trial, the agent stays in charge"
+        }
         (SlotState::Valid, true) => {
             "running; reached the agent with a 1200-baud touch, and handed back"
         }

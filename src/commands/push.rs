@@ -11,11 +11,12 @@ use ota_agent::space;
 use ota_protocol::{Request, TreeSel};
 use serde_json::{json, Value};
 
-use super::render::state_line;
+use super::render::{history_line, state_line, FAILED_ADVICE};
 use super::report::{self, Outcome};
 use super::{on_each, Ctx, Target};
 use crate::bundle::Bundle;
 use crate::cli::PushArgs;
+use crate::device::agent::client::{ImageStatus, TreeStatus};
 use crate::device::agent::push::{push, PushOptions, PushOutcome};
 use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
@@ -305,7 +306,9 @@ impl One<'_> {
         c.expect_id = Some(before.device_id.clone());
         let mut doc = self.record(c, before, extra);
         let label = self.label(c);
-        if self.want.runs_on(before) && !self.args.force {
+        // A slot written behind ota's back does not hold what the device runs.
+        let slot_differs = before.image == ImageStatus::Foreign && self.args.app.is_some();
+        if self.want.runs_on(before) && !self.args.force && !slot_differs {
             doc["result"] = json!("up-to-date");
             doc["seconds"] = json!(started.elapsed().as_secs_f64());
             self.ctx.ui.say(&format!(
@@ -376,12 +379,22 @@ impl One<'_> {
         let active = c.list(TreeSel::Active)?;
         let previous = c.list(TreeSel::Previous)?;
         let image_alone = self.args.dir.is_none() && self.args.app.is_some();
+        // A slot written behind ota's back holds no image the host knows:
+        // nothing is "unchanged" and no sector is counted against the cache.
+        let known: Vec<DeviceFile> = match before.image {
+            ImageStatus::Foreign => active
+                .iter()
+                .filter(|f| f.path != ota_agent::layout::APP_IMAGE)
+                .cloned()
+                .collect(),
+            _ => active.clone(),
+        };
         let bundle = match image_alone {
             true => image::image_only(bundle, before, &active, self.args.version.as_deref())?,
             false => bundle.clone(),
         };
         let label = self.label(c);
-        if image_alone && !self.args.force && image::same_image(&bundle, &active) {
+        if image_alone && !self.args.force && image::same_image(&bundle, &known) {
             doc["result"] = json!("up-to-date");
             doc["to_version"] = json!(before.active.as_ref().map(|a| a.version.clone()));
             self.ctx.ui.say(&format!(
@@ -393,7 +406,7 @@ impl One<'_> {
         }
         doc["to_version"] = json!(bundle.version);
         let bundle = image::carry_image(&bundle, &active).unwrap_or(bundle);
-        if let Some((line, value)) = image::image_line(&bundle, &active) {
+        if let Some((line, value)) = image::image_line(&bundle, &known) {
             self.ctx.ui.say(&format!("{label}{line}"));
             doc["image"] = value;
         }
@@ -478,6 +491,10 @@ impl One<'_> {
         let config = &self.ctx.config;
         PushOptions {
             boots: self.args.boots.unwrap_or(config.trial_boots),
+            trial_timeout_sec: self
+                .args
+                .trial_timeout
+                .unwrap_or_else(|| config.trial_timeout.as_secs().min(u16::MAX as u64) as u16),
             window: config.window,
             chunk: config.chunk.min(before.max_chunk as u32),
             reboot: !self.args.no_reboot,
@@ -514,6 +531,22 @@ impl One<'_> {
                     c.name(),
                     bundle.version,
                     crate::device::agent::reboot::not_taken(),
+                ),
+            ));
+        }
+        let failed = outcome
+            .device
+            .as_ref()
+            .filter(|d| d.state == TreeStatus::Failed);
+        if let Some(d) = failed {
+            return Err(fail(
+                Kind::Device,
+                format!(
+                    "{}: {}; {}",
+                    c.name(),
+                    history_line(d)
+                        .unwrap_or_else(|| format!("{} failed its trial", bundle.version)),
+                    FAILED_ADVICE
                 ),
             ));
         }

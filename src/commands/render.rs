@@ -1,7 +1,7 @@
 //! Device facts in words, shared by the commands that print them: a tree,
 //! the trial state, what the trial history came to.
 
-use crate::device::agent::client::TreeSummary;
+use crate::device::agent::client::{TreeStatus, TreeSummary};
 use crate::device::DeviceInfo;
 use crate::progress::human_bytes;
 use crate::terminal::escape;
@@ -27,9 +27,14 @@ pub fn tree_line(t: &Option<TreeSummary>) -> String {
     }
 }
 
+/// The ways on from a tree that failed its trial with nothing to fall back to.
+pub const FAILED_ADVICE: &str = "the agent stays in charge: push a fixed version, try this one \
+     again with `ota rollback --force`, or accept it with `ota confirm`";
+
 pub fn state_line(i: &DeviceInfo) -> String {
     match i.boots_left {
         Some(n) => format!("trial, {n} boot(s) left to confirm"),
+        None if i.state == TreeStatus::Failed => format!("failed; {FAILED_ADVICE}"),
         None => i.state.to_string(),
     }
 }
@@ -41,6 +46,21 @@ pub fn history_line(i: &DeviceInfo) -> Option<String> {
         t.as_ref()
             .map_or("(none)".to_string(), |t| t.version.clone())
     };
+    if i.state == TreeStatus::Failed {
+        let n = i.history.active_failed_boots.unwrap_or(0);
+        let before = match (&i.previous, i.history.previous_failed_boots) {
+            (Some(p), Some(_)) => format!(
+                "{}, the tree before it, failed its own: no good tree to fall back to",
+                p.version
+            ),
+            _ => "no earlier tree to fall back to".to_string(),
+        };
+        return Some(format!(
+            "{} failed its trial ({n} boot{}); {before}",
+            version(&i.active),
+            if n == 1 { "" } else { "s" },
+        ));
+    }
     if let Some(n) = i.history.previous_failed_boots {
         return Some(format!(
             "{} failed its trial ({n} boot{}) and was rolled back to {}",

@@ -8,7 +8,7 @@ use embassy_rp::bind_interrupts;
 use embassy_rp::gpio::{Level, Output};
 use embassy_rp::peripherals::USB;
 use embassy_rp::usb::{Driver, InterruptHandler};
-use embassy_time::{Duration, Instant, Timer};
+use embassy_time::{Duration, Timer};
 use embassy_usb::class::cdc_acm::{CdcAcmClass, State};
 use ota_app::usb::Touch;
 use ota_app::Ota;
@@ -24,10 +24,22 @@ type Cdc<'d> = CdcAcmClass<'d, Driver<'d, USB>>;
 
 /// How long a trial tree must run before the application confirms it.
 const CONFIRM_AFTER: Duration = Duration::from_secs(5);
-/// How often the application feeds the watchdog during a trial.
-const FEED_EVERY: Duration = Duration::from_secs(1);
+/// How often a confirm that failed (a flash error) is tried again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
 const PATTERN_FILE: &str = "blink.txt";
 const NO_CONFIRM_FILE: &str = "ota-no-confirm";
+const UNDECIDED_FILE: &str = "ota-feed-no-confirm";
+
+/// What the application does on a trial boot, as its tree's files say.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnTrial {
+    /// Feeds the watchdog and confirms after [`CONFIRM_AFTER`].
+    Confirm,
+    /// Hangs (`ota-no-confirm`): no feeding, no confirming.
+    Hang,
+    /// Runs and feeds the watchdog but never confirms (`ota-feed-no-confirm`).
+    Undecided,
+}
 
 /// Which build this is: its name on the console, and how much faster it
 /// blinks the same pattern (two builds that differ observably, for tests of
@@ -46,7 +58,13 @@ pub async fn run(p: Peripherals, build: Build) {
         .filter(|t| t.len() <= MAX_TEXT)
         .and_then(Pattern::parse)
         .unwrap_or(Pattern::DEFAULT);
-    let hang = ota.file(NO_CONFIRM_FILE).is_some();
+    let on_trial = if ota.file(NO_CONFIRM_FILE).is_some() {
+        OnTrial::Hang
+    } else if ota.file(UNDECIDED_FILE).is_some() {
+        OnTrial::Undecided
+    } else {
+        OnTrial::Confirm
+    };
     let led = Output::new(p.PIN_15, Level::Low);
     let uid = ota.unique_id();
     let ota = RefCell::new(ota);
@@ -80,14 +98,14 @@ pub async fn run(p: Peripherals, build: Build) {
         device.run(),
         touch.wait(),
         blink(led, pattern, build.speed),
-        join_console(&mut class, &ota, hang, build.name),
+        join_console(&mut class, &ota, on_trial, build.name),
     )
     .await;
 }
 
 /// The trial and the console, which reports each change of state.
-async fn join_console(class: &mut Cdc<'_>, ota: &RefCell<Ota>, hang: bool, name: &str) {
-    embassy_futures::join::join(keep_trial(ota, hang), console(class, ota, name)).await;
+async fn join_console(class: &mut Cdc<'_>, ota: &RefCell<Ota>, on_trial: OnTrial, name: &str) {
+    embassy_futures::join::join(keep_trial(ota, on_trial), console(class, ota, name)).await;
 }
 
 /// Each time of the pattern flips the LED, starting with on.
@@ -102,19 +120,24 @@ async fn blink(mut led: Output<'_>, pattern: Pattern, speed: u16) -> ! {
     }
 }
 
-/// Feeds the watchdog during a trial and confirms after [`CONFIRM_AFTER`].
-async fn keep_trial(ota: &RefCell<Ota>, hang: bool) {
-    if ota.borrow().trial().is_none() || hang {
+/// Keeps the trial watchdog fed from its own future (ota-app's trial keeper,
+/// until the tree's deadline) and confirms after [`CONFIRM_AFTER`] (unless
+/// the tree says to hang, or to stay undecided).
+async fn keep_trial(ota: &RefCell<Ota>, on_trial: OnTrial) {
+    if ota.borrow().trial().is_none() || on_trial == OnTrial::Hang {
         return; // confirmed already, or a hung application: no feeding
     }
-    let confirm_at = Instant::now() + CONFIRM_AFTER;
-    loop {
-        ota.borrow_mut().feed();
-        if Instant::now() >= confirm_at && ota.borrow_mut().confirm().is_ok() {
+    let keeper = ota.borrow().trial_keeper();
+    let confirm = async {
+        if on_trial != OnTrial::Confirm {
             return;
         }
-        Timer::after(FEED_EVERY).await;
-    }
+        Timer::after(CONFIRM_AFTER).await;
+        while ota.borrow_mut().confirm().is_err() {
+            Timer::after(RETRY_EVERY).await;
+        }
+    };
+    embassy_futures::join::join(keeper.keep_trial_alive(), confirm).await;
 }
 
 /// Writes `ota-blink VERSION STATE` to a host that has the port open, again

@@ -7,7 +7,9 @@
 //! `ota-blink VERSION STATE`, each time the state changes. The 1200-baud
 //! touch resets it into the agent. A tree holding `ota-no-confirm` plays a
 //! hung application: on a trial boot it stops feeding the watchdog and never
-//! confirms, so the agent rolls back when the boots run out.
+//! confirms, so the agent rolls back when the boots run out. A tree holding
+//! `ota-feed-no-confirm` plays one that runs and feeds the watchdog but
+//! never confirms: it stays in trial.
 
 #![no_std]
 #![no_main]

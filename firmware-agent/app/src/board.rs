@@ -7,7 +7,7 @@ use embassy_rp::flash::{Blocking, Flash};
 use embassy_rp::peripherals::{FLASH, WATCHDOG};
 use embassy_rp::watchdog::Watchdog;
 use embassy_rp::Peri;
-use embassy_time::Duration;
+use embassy_time::{Duration, Instant, Timer};
 use ota_agent::board::{FLASH_SIZE, STAY_MAGIC, STAY_SCRATCH, STORE_BASE, STORE_SECTORS, XIP_BASE};
 use ota_agent::layout::SECTOR;
 use ota_agent::Error;
@@ -99,18 +99,35 @@ impl Ota {
         }
         confirm(&mut self.flash, STORE_BASE, STORE_SECTORS)?;
         self.watchdog.stop();
-        // Read the journal again so that trial() tells the truth.
-        let image = self.files.image();
-        if let Ok(f) = Files::open(image, STORE_SECTORS) {
-            self.files = f;
-        }
+        // What the record just written says, so that trial() tells the truth.
+        self.files.confirmed();
         Ok(())
     }
 
-    /// Feeds the watchdog during a trial.
+    /// Feeds the watchdog during a trial, until the trial's deadline (the
+    /// tree's `trial_timeout_sec`, counted from this start): an application
+    /// that runs but never confirms is then reset, and that start counts.
     pub fn feed(&mut self) {
-        if self.files.trial().is_some() {
+        if self.files.trial().is_some() && !past(self.deadline()) {
             self.watchdog.feed(TRIAL_WATCHDOG);
+        }
+    }
+
+    /// When this start's trial ends unconfirmed, if the tree sets a deadline.
+    pub fn deadline(&self) -> Option<Instant> {
+        let secs = self.files.trial_timeout_sec()?;
+        // The agent holds the timer in reset at the hand-over: it counts from this start.
+        Some(Instant::from_secs(0) + Duration::from_secs(secs.into()))
+    }
+
+    /// The trial watchdog kept fed from a task of its own, so the rest of
+    /// the application need not call [`Ota::feed`]: join or spawn
+    /// [`TrialKeeper::keep_trial_alive`], and confirm from wherever the
+    /// application knows it works.
+    pub fn trial_keeper(&self) -> TrialKeeper {
+        TrialKeeper {
+            trial: self.files.trial().is_some(),
+            deadline: self.deadline(),
         }
     }
 
@@ -122,6 +139,39 @@ impl Ota {
     /// Resets into the agent, which then stays in charge and serves the host.
     pub fn reboot_to_agent(&mut self) -> ! {
         stay_and_reset(&mut self.watchdog)
+    }
+}
+
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// Feeds the trial watchdog from its own task (see [`Ota::trial_keeper`]).
+pub struct TrialKeeper {
+    trial: bool,
+    deadline: Option<Instant>,
+}
+
+impl TrialKeeper {
+    /// How often the keeper feeds: well inside [`TRIAL_WATCHDOG`].
+    pub const EVERY: Duration = Duration::from_secs(1);
+
+    /// Feeds the trial watchdog every [`TrialKeeper::EVERY`] until the
+    /// trial's deadline, then returns and lets it run out (the start
+    /// counts as a failed boot unless the application confirmed by then).
+    /// Returns at once when this start is no trial. Feeding after `confirm`,
+    /// which stops the watchdog, does nothing.
+    pub async fn keep_trial_alive(self) {
+        if !self.trial {
+            return;
+        }
+        // SAFETY: feeding only reloads the watchdog's counter; `Ota` owns the
+        // peripheral for everything else, and both run on one core.
+        let mut watchdog = Watchdog::new(unsafe { WATCHDOG::steal() });
+        while !past(self.deadline) {
+            watchdog.feed(TRIAL_WATCHDOG);
+            Timer::after(Self::EVERY).await;
+        }
     }
 }
 

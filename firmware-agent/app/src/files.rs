@@ -1,12 +1,20 @@
 //! The active tree, read in place from a store image: a slice of the store
 //! region (XIP flash on the board, a buffer in tests). Nothing is copied; a
 //! file is a sub-slice of the image.
+//!
+//! It reads the journal and the active tree's record straight from the
+//! slice and links nothing else of the agent's store, so that an
+//! application pays little flash for it; confirming is the one record of
+//! `ota_agent::confirm`.
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
-use ota_agent::layout::{State, APP_IMAGE, SECTOR, VERSION_JSON_MAX};
-use ota_agent::{Error, Store};
+use ota_agent::layout::{
+    crc32_small, FileRecord, State, TreeHeader, TreeRef, APP_IMAGE, ENTRY, JOURNAL_SECTORS, SECTOR,
+    TREE_HEADER, VERSION_JSON_MAX,
+};
+use ota_agent::Error;
 
-/// A read-only flash over the store image, for the agent core's reader.
+/// A read-only flash over the store image, for the journal scan.
 pub struct Image(&'static [u8]);
 
 impl ErrorType for Image {
@@ -62,49 +70,74 @@ pub struct File<'a> {
 /// The active tree of a store image.
 pub struct Files {
     image: &'static [u8],
-    store: Store<Image>,
+    state: State,
+    /// The active tree, when its record is whole (its CRC matches).
+    tree: Option<(TreeRef, TreeHeader)>,
     version_json: [u8; VERSION_JSON_MAX],
     version_json_len: usize,
 }
 
 impl Files {
     /// Opens the store image (`sectors` sectors of 4 KiB, journal first).
+    /// An image too small for a journal opens as an empty store.
     pub fn open(image: &'static [u8], sectors: u32) -> Result<Files, Error> {
-        let store = Store::open(Image(image), 0, sectors)?;
+        let size = (sectors as usize).saturating_mul(SECTOR as usize);
+        let image = image.get(..size).ok_or(Error::Geometry)?;
+        let newest = match sectors > JOURNAL_SECTORS {
+            true => ota_agent::confirm::newest(&mut Image(image), 0)?,
+            false => None,
+        };
+        let state = newest.map_or(State::Empty, |(r, _)| r.state);
+        let tree = newest
+            .and_then(|(r, _)| r.active)
+            .and_then(|at| active_tree(image, at));
         let mut version_json = [0u8; VERSION_JSON_MAX];
-        let version_json_len = store.version_json(&mut version_json);
+        let version_json_len =
+            ota_agent::version_json::write(tree.as_ref().map(|(_, h)| h), &mut version_json);
         Ok(Files {
             image,
-            store,
+            state,
+            tree,
             version_json,
             version_json_len,
         })
+    }
+
+    /// The `i`-th entry of the active tree.
+    fn entry(&self, i: u16) -> Option<FileRecord> {
+        let (at, _) = self.tree.as_ref()?;
+        let start = at.first_sector as usize * SECTOR as usize + TREE_HEADER + i as usize * ENTRY;
+        let bytes = self.image.get(start..start + ENTRY)?.try_into().ok()?;
+        FileRecord::decode(bytes)
+    }
+
+    /// The extent of the file at `path` in the active tree (never the image).
+    fn find(&self, path: &str) -> Option<&'static [u8]> {
+        if path == APP_IMAGE {
+            return None; // the application's own image is not one of its files
+        }
+        let entries = self.tree.as_ref()?.0.entries;
+        (0..entries)
+            .filter_map(|i| self.entry(i))
+            .find(|f| f.path.as_str() == path)
+            .and_then(|f| self.extent(f.start(), f.size))
     }
 
     /// The bytes of the file at `path` in the active tree, in place.
     /// `version.json` is the tree's `{"version","ref","commit"}`, as the
     /// MicroPython updater wrote it, unless the tree holds a file of that name.
     pub fn file(&mut self, path: &str) -> Option<&[u8]> {
-        if path == APP_IMAGE {
-            return None; // the application's own image is not one of its files
-        }
-        match self.store.find_path(path) {
-            Ok(Some(f)) => Some(self.extent(f.start(), f.size)),
-            _ if path == "version.json" => Some(self.version_json()),
-            _ => None,
+        match self.find(path) {
+            Some(bytes) => Some(bytes),
+            None if path == "version.json" => Some(self.version_json()),
+            None => None,
         }
     }
 
     /// A file of the active tree as a `'static` slice of the image, for
     /// assets kept for the whole run (`version.json` is not one of them).
     pub fn asset(&mut self, path: &str) -> Option<&'static [u8]> {
-        if path == APP_IMAGE {
-            return None;
-        }
-        match self.store.find_path(path) {
-            Ok(Some(f)) => Some(self.extent(f.start(), f.size)),
-            _ => None,
-        }
+        self.find(path)
     }
 
     /// `version.json` of the active tree.
@@ -114,15 +147,12 @@ impl Files {
 
     /// Calls `each` with every file of the active tree, in the tree's order.
     pub fn for_each(&mut self, mut each: impl FnMut(File<'_>)) {
-        let Some(tree) = self.store.active().map(|t| t.at) else {
-            return;
-        };
-        for i in 0..tree.entries {
-            if let Ok(f) = self.store.file(&tree, i) {
-                if f.path.as_str() == APP_IMAGE {
-                    continue;
-                }
-                let bytes = self.extent(f.start(), f.size);
+        let entries = self.tree.as_ref().map_or(0, |(at, _)| at.entries);
+        for f in (0..entries).filter_map(|i| self.entry(i)) {
+            if f.path.as_str() == APP_IMAGE {
+                continue;
+            }
+            if let Some(bytes) = self.extent(f.start(), f.size) {
                 each(File {
                     path: f.path.as_str(),
                     bytes,
@@ -147,43 +177,71 @@ impl Files {
         self.len() == 0
     }
 
+    fn header(&self) -> Option<&TreeHeader> {
+        self.tree.as_ref().map(|(_, h)| h)
+    }
+
     pub fn version(&self) -> &str {
-        self.store
-            .active()
-            .map_or("", |t| t.header.version.as_str())
+        self.header().map_or("", |h| h.version.as_str())
     }
 
     pub fn git_ref(&self) -> &str {
-        self.store
-            .active()
-            .map_or("", |t| t.header.git_ref.as_str())
+        self.header().map_or("", |h| h.git_ref.as_str())
     }
 
     pub fn commit(&self) -> &str {
-        self.store.active().map_or("", |t| t.header.commit.as_str())
+        self.header().map_or("", |h| h.commit.as_str())
+    }
+
+    /// Seconds the application has at each trial boot to confirm, as the
+    /// tree carries it (`ota push --trial-timeout`); `None`: no deadline.
+    pub fn trial_timeout_sec(&self) -> Option<u16> {
+        self.header()
+            .map(|h| h.trial_timeout_sec)
+            .filter(|&s| s > 0)
     }
 
     /// `Some` while the active tree is on trial: the application should
     /// confirm it once it knows it works.
     pub fn trial(&self) -> Option<Trial> {
-        match self.store.state() {
+        match self.state {
             State::Trial { boots_left } => Some(Trial { boots_left }),
             _ => None,
         }
     }
 
-    fn extent(&self, start: u32, size: u32) -> &'static [u8] {
+    /// The state once a confirm record is written.
+    #[cfg(feature = "rp2040")]
+    pub(crate) fn confirmed(&mut self) {
+        self.state = State::Confirmed;
+    }
+
+    fn extent(&self, start: u32, size: u32) -> Option<&'static [u8]> {
         if size == 0 {
-            return &[];
+            return Some(&[]);
         }
         let at = start as usize;
-        self.image.get(at..at + size as usize).unwrap_or(&[])
+        self.image.get(at..at + size as usize)
     }
+}
+
+/// The active tree's record from the image, when it is whole: its header,
+/// and the CRC the journal names over the header and every entry.
+fn active_tree(image: &[u8], at: TreeRef) -> Option<(TreeRef, TreeHeader)> {
+    let start = at.first_sector as usize * SECTOR as usize;
+    let len = TREE_HEADER + at.entries as usize * ENTRY;
+    let record = image.get(start..start + len)?;
+    let header = TreeHeader::decode(record[..TREE_HEADER].try_into().ok()?)?;
+    (header.entries == at.entries && crc32_small(record) == at.crc).then_some((at, header))
 }
 
 /// Confirms the active trial tree through `flash`, the same journal record
 /// the agent writes for `ota confirm` (one record: power-cut safe).
-/// `base` is the store's first byte in `flash`.
-pub fn confirm<F: NorFlash>(flash: F, base: u32, sectors: u32) -> Result<(), Error> {
-    Store::open(flash, base, sectors)?.confirm()
+/// `base` is the store's first byte in `flash`, `sectors` its size.
+pub fn confirm<F: NorFlash>(mut flash: F, base: u32, sectors: u32) -> Result<(), Error> {
+    if sectors <= JOURNAL_SECTORS {
+        return Err(Error::Geometry);
+    }
+    ota_agent::confirm::confirm(&mut flash, base)?;
+    Ok(())
 }

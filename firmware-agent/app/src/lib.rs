@@ -26,7 +26,7 @@ pub use files::{confirm, File, Files, Trial};
 #[cfg(feature = "rp2040")]
 mod board;
 #[cfg(feature = "rp2040")]
-pub use board::{reboot_to_agent, Ota, TRIAL_WATCHDOG};
+pub use board::{reboot_to_agent, Ota, TrialKeeper, TRIAL_WATCHDOG};
 #[cfg(feature = "rp2040")]
 pub mod usb;
 

@@ -90,6 +90,23 @@ fn version_json_is_served_as_a_file() {
 }
 
 #[test]
+fn the_tree_carries_the_trial_deadline() {
+    let mut t = tree("v1");
+    t.trial_timeout_sec = 45;
+    let flash = store_with(&[(&t, 3)]);
+    let files = Files::open(image(&flash), SECTORS).unwrap();
+    assert_eq!(files.trial_timeout_sec(), Some(45));
+    // A tree pushed without one (or by an older host) has no deadline.
+    let flash = store_with(&[(&tree("v2"), 3)]);
+    assert_eq!(
+        Files::open(image(&flash), SECTORS)
+            .unwrap()
+            .trial_timeout_sec(),
+        None
+    );
+}
+
+#[test]
 fn an_empty_store_has_no_files() {
     let flash = RamFlash::new(common::flash_size(SECTORS));
     let mut files = Files::open(image(&flash), SECTORS).unwrap();

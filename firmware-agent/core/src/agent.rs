@@ -47,6 +47,11 @@ pub struct Agent<F> {
     config: AgentConfig,
     /// Milliseconds since the last request, as the caller's clock counts them.
     idle_ms: u32,
+    /// The journal's sequence number when this agent started serving.
+    found_seq: u32,
+    /// Where the application slot starts in the store's flash, when the
+    /// caller has one: Info then says whether it was written behind ota's back.
+    slot_base: Option<u32>,
 }
 
 impl<F: NorFlash> Agent<F> {
@@ -59,26 +64,34 @@ impl<F: NorFlash> Agent<F> {
     ) -> Result<(Self, BootOutcome), Error> {
         let mut store = Store::open(flash, base, sectors)?;
         let outcome = store.boot()?;
-        Ok((
-            Agent {
-                store,
-                session: None,
-                config,
-                idle_ms: 0,
-            },
-            outcome,
-        ))
+        Ok((Agent::new(store, config), outcome))
     }
 
     /// An agent on an opened store, without a boot decision (tests that
     /// model the boot themselves).
     pub fn new(store: Store<F>, config: AgentConfig) -> Self {
         Agent {
+            found_seq: store.record().seq,
+            slot_base: None,
             store,
             session: None,
             config,
             idle_ms: 0,
         }
+    }
+
+    /// True while nothing this agent did changed the journal since it
+    /// started serving (no commit, confirm, rollback, provision, boot
+    /// decision): a host only looked. A hand-over back to the application
+    /// after such a visit must not spend a trial boot, since the
+    /// application did not end its run by failing.
+    pub fn left_as_found(&self) -> bool {
+        self.store.record().seq == self.found_seq
+    }
+
+    /// The application slot starts at byte `base` of the store's flash.
+    pub fn set_slot_base(&mut self, base: u32) {
+        self.slot_base = Some(base);
     }
 
     /// What the slot holds now (the agent copied an image into it).
@@ -247,7 +260,11 @@ impl<F: NorFlash> Agent<F> {
                     self.session = Some(s);
                     return Err(plain(Error::BadState));
                 }
+                let foreign = self.image_state() == ImageState::Foreign;
                 s.commit(&mut self.store, *boots).map_err(plain)?;
+                if foreign {
+                    self.recopy_image().map_err(plain)?;
+                }
                 reply(&Reply::Committed { boots: *boots });
             }
             Request::Reboot => {
@@ -363,6 +380,7 @@ impl<F: NorFlash> Agent<F> {
                 State::Empty => TreeState::Empty,
                 State::Confirmed => TreeState::Confirmed,
                 State::Trial { boots_left } => TreeState::Trial { boots_left },
+                State::Failed => TreeState::Failed,
             },
             active: self.store.active().map(tree_info),
             previous: self.store.previous().map(tree_info),
@@ -385,14 +403,42 @@ impl<F: NorFlash> Agent<F> {
         }
     }
 
-    /// Whether the slot holds what the active tree names (reads the tree).
+    /// Whether the slot holds what the active tree names (reads the tree,
+    /// and the first and last sectors of the slot).
     pub fn image_state(&mut self) -> ImageState {
         let store = &mut self.store;
+        let behind = |store: &mut Store<F>, base: Option<u32>| {
+            base.is_some_and(|b| crate::slot::written_behind(store, b).unwrap_or(false))
+        };
         match crate::slot::active_image(store) {
-            Ok(Some(_)) if crate::slot::matches(store).unwrap_or(false) => ImageState::Installed,
+            Ok(Some(_)) if crate::slot::matches(store).unwrap_or(false) => {
+                match behind(store, self.slot_base) {
+                    true => ImageState::Foreign,
+                    false => ImageState::Installed,
+                }
+            }
             Ok(Some(_)) => ImageState::Pending,
             _ => ImageState::None,
         }
+    }
+
+    /// After a commit over a slot written behind ota's back: when the new
+    /// tree carries an image, the journal no longer claims the slot holds
+    /// it, so the next boot copies it in (one record; a power cut before it
+    /// leaves the foreign image running, and reported, as before).
+    fn recopy_image(&mut self) -> Result<(), Error> {
+        let store = &mut self.store;
+        let wants_image = matches!(
+            crate::slot::target(store)?,
+            Some(t) if matches!(t.slot, crate::layout::Slot::Image(_))
+        );
+        if !wants_image {
+            return Ok(());
+        }
+        store.append(crate::layout::Record {
+            slot: crate::layout::Slot::Writing,
+            ..*store.record()
+        })
     }
 }
 

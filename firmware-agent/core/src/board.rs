@@ -44,6 +44,12 @@ pub const STAY_MAGIC: u32 = 0x4F54_4153; // "OTAS"
 /// The watchdog scratch register that counts the agent's starts since the
 /// last power-on (a reset keeps it, a power-on clears it): Info's `boot_id`.
 pub const BOOTS_SCRATCH: usize = 2;
+/// The watchdog scratch register through which the agent tells its next
+/// start that the reset ends a host's visit that changed nothing: the
+/// hand-over back to the application then spends no trial boot.
+pub const VISIT_SCRATCH: usize = 3;
+/// The value in [`VISIT_SCRATCH`] that means "a visit, not a failed run".
+pub const VISIT_MAGIC: u32 = 0x4F54_4156; // "OTAV"
 
 /// What the first words of the slot must look like for the agent to run it:
 /// a stack pointer in the RP2040's SRAM and a Thumb reset vector inside the

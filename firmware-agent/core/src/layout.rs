@@ -38,7 +38,38 @@ pub const MAX_COMMIT: usize = 64;
 const JOURNAL_MAGIC: u32 = 0x324A_544F; // "OTJ2"
 const TREE_MAGIC: u32 = 0x3154_544F; // "OTT1"
 
-pub(crate) const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+/// The CRC of tree records (CRC-32/ISO-HDLC), table driven: the agent
+/// hashes whole tree records with it.
+pub const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// The same CRC-32 as [`CRC32`], by a 16-entry table: 64 bytes instead of
+/// 1 KiB, for the journal's small records, which an application reads and
+/// writes too (its flash is what `ota-app` must not use up).
+pub fn crc32_small(bytes: &[u8]) -> u32 {
+    const POLY: u32 = 0xEDB8_8320;
+    const NIBBLE: [u32; 16] = {
+        let mut t = [0u32; 16];
+        let mut i = 0;
+        while i < 16 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 4 {
+                c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    };
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        crc = (crc >> 4) ^ NIBBLE[(crc & 0xF) as usize];
+        crc = (crc >> 4) ^ NIBBLE[(crc & 0xF) as usize];
+    }
+    !crc
+}
 
 /// Sectors needed for `bytes` bytes.
 pub const fn sectors_for(bytes: u64) -> u32 {
@@ -63,7 +94,12 @@ pub struct TreeRef {
 pub enum State {
     Empty,
     Confirmed,
-    Trial { boots_left: u8 },
+    Trial {
+        boots_left: u8,
+    },
+    /// The active tree ran out of trial boots with no tree to fall back to:
+    /// the agent stays in charge rather than run it or call it confirmed.
+    Failed,
 }
 
 /// One root journal record: the whole of the device's committed state.
@@ -76,8 +112,10 @@ pub enum State {
 /// 24      state | signed flags  25     trial boots left
 /// 26..28  keys sector           28..36 what the application slot holds
 /// 36..40  trial history         40..48 security version, key-change counter
-/// 48..60  reserved (0xFF)       60..64 CRC-32 of bytes 0..60
+/// 48..60  the original image    60..64 CRC-32 of bytes 0..60
 /// ```
+///
+/// The low six bits of byte 24: 0 empty, 1 confirmed, 2 trial, 3 failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
     pub seq: u32,
@@ -108,8 +146,9 @@ pub struct Record {
 /// mistaken for a good one: by `status`, or by a rollback onto it.
 ///
 /// Bytes 36..40 of a record: the boots the active tree's trial was given,
-/// then the boots each tree failed a trial with (active, previous), then a
-/// spare byte. 0xFF (erased) means none, so older records read as no history.
+/// then the boots each tree failed a trial with (active, previous), then the
+/// boots of the trial the previous tree was in when it was replaced. 0xFF
+/// (erased) means none, so older records read as no history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct History {
     /// Boots the active tree's trial was given, when it went in as a trial.
@@ -120,15 +159,20 @@ pub struct History {
     /// The previous tree failed its trial of this many boots and the device
     /// rolled back from it.
     pub previous_failed: Option<u8>,
+    /// The previous tree was still in a trial of this many boots when it was
+    /// replaced: it never confirmed, so going back to it starts a trial.
+    pub previous_trial: Option<u8>,
 }
 
 impl History {
-    /// The history once the active and previous trees swap places.
+    /// The history once the active and previous trees swap places (the
+    /// caller says whether the tree leaving was in trial).
     pub fn swapped(self) -> History {
         History {
             trial_boots: None,
             active_failed: self.previous_failed,
             previous_failed: self.active_failed,
+            previous_trial: None,
         }
     }
 
@@ -137,6 +181,7 @@ impl History {
         b[0] = byte(self.trial_boots);
         b[1] = byte(self.active_failed);
         b[2] = byte(self.previous_failed);
+        b[3] = byte(self.previous_trial);
     }
 
     fn get(b: &[u8]) -> History {
@@ -145,6 +190,7 @@ impl History {
             trial_boots: opt(b[0]),
             active_failed: opt(b[1]),
             previous_failed: opt(b[2]),
+            previous_trial: opt(b[3]),
         }
     }
 }
@@ -187,6 +233,7 @@ impl Record {
             State::Empty => (0, 0),
             State::Confirmed => (1, 0),
             State::Trial { boots_left } => (2, boots_left),
+            State::Failed => (3, 0),
         };
         b[24] = state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
         b[25] = boots;
@@ -209,7 +256,7 @@ impl Record {
         self.history.put(&mut b[36..40]);
         b[40..44].copy_from_slice(&self.security_version.to_le_bytes());
         b[44..48].copy_from_slice(&self.key_changes.to_le_bytes());
-        let crc = CRC32.checksum(&b[..RECORD_CRC]);
+        let crc = crc32_small(&b[..RECORD_CRC]);
         b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
         b
     }
@@ -217,7 +264,7 @@ impl Record {
     /// `None` for an erased, torn or foreign slot.
     pub fn decode(b: &[u8; RECORD]) -> Option<Record> {
         if u32le(&b[0..4]) != JOURNAL_MAGIC
-            || u32le(&b[RECORD_CRC..]) != CRC32.checksum(&b[..RECORD_CRC])
+            || u32le(&b[RECORD_CRC..]) != crc32_small(&b[..RECORD_CRC])
         {
             return None;
         }
@@ -225,6 +272,7 @@ impl Record {
             (0, _) => State::Empty,
             (1, _) => State::Confirmed,
             (2, n) => State::Trial { boots_left: n },
+            (3, _) => State::Failed,
             _ => return None,
         };
         // Sector 0 is a journal sector: records written before keys existed hold 0 there.
@@ -358,7 +406,13 @@ pub struct TreeHeader {
     pub commit: Text<MAX_COMMIT>,
     pub post_update: Text<MAX_PATH>,
     pub rollback: Text<MAX_PATH>,
+    /// Bytes 500..502: seconds the application has at each trial boot to
+    /// confirm (0: no deadline; erased, in a header older than it, reads 0).
+    pub trial_timeout_sec: u16,
 }
+
+/// Where a tree header keeps its trial deadline.
+const TRIAL_TIMEOUT_AT: usize = 500;
 
 impl TreeHeader {
     pub fn encode(&self) -> [u8; TREE_HEADER] {
@@ -372,6 +426,8 @@ impl TreeHeader {
         at += self.commit.put(&mut b[at..]);
         at += self.post_update.put(&mut b[at..]);
         self.rollback.put(&mut b[at..]);
+        b[TRIAL_TIMEOUT_AT..TRIAL_TIMEOUT_AT + 2]
+            .copy_from_slice(&self.trial_timeout_sec.to_le_bytes());
         b
     }
 
@@ -397,6 +453,13 @@ impl TreeHeader {
             commit,
             post_update,
             rollback,
+            trial_timeout_sec: match u16::from_le_bytes([
+                b[TRIAL_TIMEOUT_AT],
+                b[TRIAL_TIMEOUT_AT + 1],
+            ]) {
+                0xFFFF => 0,
+                n => n,
+            },
         })
     }
 }

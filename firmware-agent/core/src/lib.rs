@@ -11,6 +11,7 @@ mod agent;
 mod bitmap;
 pub mod board;
 mod compact;
+pub mod confirm;
 mod extent;
 pub mod hash;
 pub mod layout;
@@ -22,6 +23,7 @@ pub mod slot;
 pub mod space;
 mod store;
 pub mod timed_flash;
+pub mod version_json;
 
 #[cfg(feature = "std")]
 pub mod file_flash;

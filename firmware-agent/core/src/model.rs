@@ -193,6 +193,7 @@ fn write_tree(t: &TreeLayout, mem: &mut [u8], at: usize) -> Result<TreeRef, Erro
         commit: Text::EMPTY,
         post_update: Text::EMPTY,
         rollback: Text::EMPTY,
+        trial_timeout_sec: 0,
     };
     let mut crc = CRC32.digest();
     let bytes = header.encode();

@@ -118,6 +118,7 @@ impl Session {
             commit,
             post_update: hook(b.post_update)?,
             rollback: hook(b.rollback)?,
+            trial_timeout_sec: b.trial_timeout_sec,
         };
         let record_sectors = crate::space::record_sectors(entries);
         // Every file must sit in flash at once: a tree larger than the whole

@@ -112,6 +112,31 @@ pub fn prepare<F: NorFlash>(
     false
 }
 
+/// True when the journal says the slot (from byte `slot_base` of the
+/// store's flash) holds the active tree's image but it holds other bytes.
+/// A quick look, not a hash: the image's first and last sectors against the
+/// store's copy (a probe or a UF2 rewrites the vector table and the end, and
+/// a different length moves the end).
+pub fn written_behind<F: NorFlash>(store: &mut Store<F>, slot_base: u32) -> Result<bool, Error> {
+    let Some(t) = target(store)?.filter(|t| store.record().slot == t.slot) else {
+        return Ok(false);
+    };
+    let src = store.sector_offset(0) + t.start;
+    let last = sectors_for(t.size as u64).saturating_sub(1);
+    let (mut want, mut have) = ([0u8; PAGE], [0u8; PAGE]);
+    for i in [0, last] {
+        let len = (t.size - i * SECTOR).min(SECTOR);
+        for page in (0..SECTOR).step_by(PAGE) {
+            page_of(store, src + i * SECTOR, page, len, &mut want)?;
+            store.read(slot_base + i * SECTOR + page, &mut have)?;
+            if want != have {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Puts what the active tree wants into the slot (`slot`: byte offsets in the
 /// same flash as the store). Every step is one journal record or a write to
 /// sectors nothing committed references, so a power cut anywhere leaves the

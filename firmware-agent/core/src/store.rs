@@ -24,6 +24,9 @@ pub enum BootOutcome {
     Trial { boots_left: u8 },
     /// The trial tree ran out of boots; the previous tree is active again.
     RolledBack,
+    /// The active tree failed its trial and there is nothing to fall back
+    /// to: the agent stays in charge.
+    Failed,
 }
 
 /// A committed tree, as loaded at open.
@@ -262,25 +265,38 @@ impl<F: NorFlash> Store<F> {
         }
     }
 
-    /// The boot decision: spend one trial boot, or roll back when none is left.
+    /// The boot decision: spend one trial boot, or roll back when none is
+    /// left. A tree that ran out of boots with nothing good to fall back to
+    /// (no previous tree, or one that failed its own trial) is marked failed,
+    /// and a failed tree is never handed over to.
     pub fn boot(&mut self) -> Result<BootOutcome, Error> {
         match self.record.state {
-            State::Trial { boots_left: 0 } if self.previous.is_some() => {
+            State::Trial { boots_left: 0 } => {
                 // Remembered, so that the failed tree is never taken for a good one.
                 let failed = self.record.history.trial_boots.unwrap_or(0);
-                self.swap(State::Confirmed, |h| History {
-                    previous_failed: Some(failed),
-                    ..h.swapped()
-                })?;
-                Ok(BootOutcome::RolledBack)
-            }
-            State::Trial { boots_left: 0 } => {
-                // Nothing to go back to: the only tree there is stays, confirmed.
+                let h = self.record.history;
+                if self.previous.is_some() && h.previous_failed.is_none() {
+                    // A previous tree that never confirmed goes back in as a
+                    // trial, and this boot is its first.
+                    let state = h.previous_trial.map_or(State::Confirmed, |n| State::Trial {
+                        boots_left: n.saturating_sub(1),
+                    });
+                    self.swap(state, |h| History {
+                        trial_boots: h.previous_trial,
+                        previous_failed: Some(failed),
+                        ..h.swapped()
+                    })?;
+                    return Ok(BootOutcome::RolledBack);
+                }
                 self.append(Record {
-                    state: State::Confirmed,
+                    state: State::Failed,
+                    history: History {
+                        active_failed: Some(failed),
+                        ..h
+                    },
                     ..self.record
                 })?;
-                Ok(BootOutcome::Normal)
+                Ok(BootOutcome::Failed)
             }
             State::Trial { boots_left } => {
                 let boots_left = boots_left - 1;
@@ -290,14 +306,16 @@ impl<F: NorFlash> Store<F> {
                 })?;
                 Ok(BootOutcome::Trial { boots_left })
             }
+            State::Failed => Ok(BootOutcome::Failed),
             _ => Ok(BootOutcome::Normal),
         }
     }
 
-    /// Keep the active trial tree.
+    /// Keep the active tree: one in trial, or one that failed its trial
+    /// (accepted as it is).
     pub fn confirm(&mut self) -> Result<(), Error> {
         match self.record.state {
-            State::Trial { .. } => self.append(Record {
+            State::Trial { .. } | State::Failed => self.append(Record {
                 state: State::Confirmed,
                 history: History {
                     trial_boots: None,
@@ -311,17 +329,28 @@ impl<F: NorFlash> Store<F> {
         }
     }
 
-    /// Swap the active and previous trees; the tree rolled back to is confirmed.
+    /// Swap the active and previous trees. The tree rolled back to is
+    /// confirmed, unless it was replaced while still in trial: then it is
+    /// in trial again, with the boots it had been given.
     pub fn rollback(&mut self) -> Result<(), Error> {
-        self.swap(State::Confirmed, History::swapped)
+        let h = self.record.history;
+        let state = h
+            .previous_trial
+            .map_or(State::Confirmed, |n| State::Trial { boots_left: n });
+        self.swap(state, |h| History {
+            trial_boots: h.previous_trial,
+            ..h.swapped()
+        })
     }
 
     /// Swaps the active and previous trees in one record, with `state` and
-    /// the history `history` makes of the old one.
+    /// the history `history` makes of the old one. A tree that leaves while
+    /// in trial is remembered as never confirmed.
     fn swap(&mut self, state: State, history: impl Fn(History) -> History) -> Result<(), Error> {
         if self.record.previous.is_none() || self.previous.is_none() {
             return Err(Error::NoPrevious);
         }
+        let leaving_trial = self.leaving_trial();
         self.append(Record {
             seq: 0,
             active: self.record.previous,
@@ -330,9 +359,21 @@ impl<F: NorFlash> Store<F> {
             keys: self.record.keys,
             active_signed: self.record.previous_signed,
             previous_signed: self.record.active_signed,
-            history: history(self.record.history),
+            history: History {
+                previous_trial: leaving_trial,
+                ..history(self.record.history)
+            },
             ..self.record
         })
+    }
+
+    /// The boots of the active tree's trial when it is in one (a trial from
+    /// a record older than the history counts as one boot).
+    fn leaving_trial(&self) -> Option<u8> {
+        match self.record.state {
+            State::Trial { .. } => Some(self.record.history.trial_boots.unwrap_or(1).max(1)),
+            _ => None,
+        }
     }
 
     /// A rollback a host asked for: a provisioned agent goes back only to a
@@ -344,11 +385,24 @@ impl<F: NorFlash> Store<F> {
             return Err(Error::Unsigned);
         }
         let older = self.previous.as_ref().is_some_and(|t| {
-            crate::signature::security_version(t.header.version.as_str())
-                < self.record.security_version
+            crate::signature::security_version(t.header.version.as_str()) < self.security_version()
         });
         if self.provisioned() && older {
             return Err(Error::Downgrade);
+        }
+        if self.record.state == State::Failed && self.previous.is_none() {
+            // Nothing to go back to: try the failed tree again, as a new trial.
+            return match trial {
+                Some(boots) if boots > 0 => self.append(Record {
+                    state: State::Trial { boots_left: boots },
+                    history: History {
+                        trial_boots: Some(boots),
+                        ..self.record.history
+                    },
+                    ..self.record
+                }),
+                _ => Err(Error::NoPrevious),
+            };
         }
         match trial {
             None if self.record.history.previous_failed.is_some() => Err(Error::FailedTrial),
@@ -375,6 +429,7 @@ impl<F: NorFlash> Store<F> {
             previous_signed: false,
             history: History {
                 previous_failed: None,
+                previous_trial: None,
                 ..self.record.history
             },
             ..self.record
@@ -418,15 +473,25 @@ impl<F: NorFlash> Store<F> {
         same: bool,
     ) -> Result<(), Error> {
         let h = self.record.history;
-        let keep = same || matches!(self.record.state, State::Trial { .. });
-        let (previous, previous_signed, previous_failed) = match (keep, self.record.previous) {
-            (true, Some(p)) => (Some(p), self.record.previous_signed, h.previous_failed),
-            _ => (
-                self.record.active,
-                self.record.active_signed,
-                h.active_failed,
-            ),
-        };
+        let on_trial = matches!(self.record.state, State::Trial { .. } | State::Failed);
+        let keep = same || on_trial;
+        let (previous, previous_signed, previous_failed, previous_trial) =
+            match (keep, self.record.previous) {
+                (true, Some(p)) => (
+                    Some(p),
+                    self.record.previous_signed,
+                    h.previous_failed,
+                    h.previous_trial,
+                ),
+                // Nothing else to keep: the tree replaced becomes the
+                // previous one, with what its trial came to so far.
+                _ => (
+                    self.record.active,
+                    self.record.active_signed,
+                    h.active_failed,
+                    self.leaving_trial(),
+                ),
+            };
         self.append(Record {
             seq: 0,
             active: Some(tree),
@@ -442,6 +507,7 @@ impl<F: NorFlash> Store<F> {
                 trial_boots: (boots > 0).then_some(boots),
                 active_failed: None,
                 previous_failed,
+                previous_trial,
             },
             ..self.record
         })
@@ -464,9 +530,20 @@ impl<F: NorFlash> Store<F> {
         Ok(record.security_version.max(tree))
     }
 
-    /// The security version: signed trees older than it are refused.
+    /// The security version: signed trees older than it are refused. A
+    /// signed tree confirmed by the application (`crate::confirm`, which
+    /// leaves the raise to the agent) counts at once; the journal takes the
+    /// raised value with its next record.
     pub fn security_version(&self) -> u32 {
-        self.record.security_version
+        let pending = self.active.as_ref().filter(|_| {
+            self.record.active_signed
+                && self.record.state == State::Confirmed
+                && self.record.keys.is_some()
+        });
+        pending.map_or(self.record.security_version, |t| {
+            let tree = crate::signature::security_version(t.header.version.as_str());
+            self.record.security_version.max(tree)
+        })
     }
 
     /// Key changes made: the count a key-change authorisation must name.
@@ -599,23 +676,7 @@ impl<F: NorFlash> Store<F> {
     /// `version.json` of the active tree, as the seed updater wrote it:
     /// `{"version":…,"ref":…,"commit":…}`. Returns the bytes written to `buf`.
     pub fn version_json(&self, buf: &mut [u8; VERSION_JSON_MAX]) -> usize {
-        let mut w = JsonWriter { buf, len: 0 };
-        let (v, r, c) = match &self.active {
-            Some(t) => (
-                t.header.version.as_str(),
-                t.header.git_ref.as_str(),
-                t.header.commit.as_str(),
-            ),
-            None => ("", "", ""),
-        };
-        w.raw("{\"version\":");
-        w.string(v);
-        w.raw(",\"ref\":");
-        w.string(r);
-        w.raw(",\"commit\":");
-        w.string(c);
-        w.raw("}");
-        w.len
+        crate::version_json::write(self.active.as_ref().map(|t| &t.header), buf)
     }
 
     pub(crate) fn erase_sector(&mut self, sector: u32) -> Result<(), Error> {
@@ -646,37 +707,5 @@ impl<F: NorFlash> Store<F> {
 
     pub fn flash_mut(&mut self) -> &mut F {
         &mut self.flash
-    }
-}
-
-struct JsonWriter<'a> {
-    buf: &'a mut [u8; VERSION_JSON_MAX],
-    len: usize,
-}
-
-impl JsonWriter<'_> {
-    fn raw(&mut self, s: &str) {
-        for &b in s.as_bytes() {
-            if self.len < self.buf.len() {
-                self.buf[self.len] = b;
-                self.len += 1;
-            }
-        }
-    }
-
-    fn string(&mut self, s: &str) {
-        self.raw("\"");
-        for c in s.chars() {
-            match c {
-                '"' => self.raw("\\\""),
-                '\\' => self.raw("\\\\"),
-                c if (c as u32) < 0x20 => {}
-                c => {
-                    let mut tmp = [0u8; 4];
-                    self.raw(c.encode_utf8(&mut tmp));
-                }
-            }
-        }
-        self.raw("\"");
     }
 }

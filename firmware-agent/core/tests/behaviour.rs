@@ -426,6 +426,7 @@ mod provisioned {
             post_update: None,
             rollback: None,
             signature: signer.map(|k| Signature(k.sign(&digest).to_bytes())),
+            trial_timeout_sec: 0,
         });
         let mut out = call(a, &begin);
         for (i, (p, b)) in tree.files.iter().enumerate() {
@@ -618,6 +619,7 @@ fn a_small_file_is_not_written_twice_in_one_session() {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     });
     call(&mut a, &begin);
     let entry = Request::Entry(Entry {

@@ -52,6 +52,7 @@ fn a_whole_update_byte_by_byte_with_noise() {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     })));
     wire.extend(frame(&file_entry(0, "main.py", &data)));
     for (i, c) in data.chunks(1024).enumerate() {

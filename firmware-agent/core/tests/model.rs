@@ -47,6 +47,7 @@ fn tree(n: usize, (seed, sizes, _): &Step, last: Option<&Tree>) -> Tree {
         version: format!("v{n}"),
         files,
         with_sha256: seed % 2 == 0,
+        trial_timeout_sec: 0,
     }
 }
 

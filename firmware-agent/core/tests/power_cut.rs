@@ -183,6 +183,7 @@ fn random_tree(rng: &mut Rng, version: String, from: Option<&Tree>) -> Tree {
         version,
         files,
         with_sha256: rng.below(2) == 0,
+        trial_timeout_sec: rng.below(2) as u16 * 60,
     }
 }
 
@@ -402,4 +403,61 @@ fn power_cut_at_every_operation_of_a_signed_update_keeps_the_security_counters()
         assert_eq!(info.security_version, want, "cut at op {k}");
         assert_eq!((info.keys, info.key_changes), (1, 1), "cut at op {k}");
     }
+}
+
+/// A first tree whose trial fails, with nothing to fall back to, and a
+/// second tree pushed while the first was in trial, rolled back from: a cut
+/// at every operation leaves a state the device can always explain. The
+/// failed tree is never confirmed, and a tree that never confirmed comes
+/// back only in trial.
+#[test]
+fn power_cut_at_every_operation_of_a_failed_first_trial() {
+    use ota_agent::layout::State;
+    let (old, new) = realistic_update();
+    let empty = RamFlash::new(flash_size(SECTORS));
+    let run = |flash: RamFlash| {
+        let mut agent = Agent::new(Store::open(flash, 0, SECTORS).unwrap(), CONFIG);
+        // old in a trial never confirmed, then new pushed over it, then
+        // boots until new is rolled back from and old fails too.
+        let pushed = push(&mut agent, &old, 1).and_then(|_| push(&mut agent, &new, 1));
+        let mut flash = agent.into_store().into_flash();
+        for _ in 0..4 {
+            if pushed.is_err() || flash.is_dead() {
+                return flash;
+            }
+            let mut store = Store::open(flash, 0, SECTORS).unwrap();
+            let _ = store.boot();
+            flash = store.into_flash();
+        }
+        flash
+    };
+    let whole = run(empty.clone());
+    let ops = whole.ops() - empty.ops();
+    let end = boot(whole, SECTORS).0;
+    assert_eq!(end.store().state(), State::Failed, "both trials failed");
+    let mut failed = 0;
+    for k in 0..ops {
+        let mut flash = empty.clone();
+        flash.cut_at(k, k * 7919 + 1);
+        let mut flash = run(flash);
+        assert!(flash.is_dead());
+        flash.power_on();
+        let mut agent = boot(flash, SECTORS).0;
+        let state = agent.store().state();
+        assert_ne!(
+            state,
+            State::Confirmed,
+            "cut at {k}: nothing ever confirmed"
+        );
+        if agent.store().active().is_some() {
+            check_old_or_new(agent.store_mut(), &old, &new);
+        }
+        if state == State::Failed {
+            assert!(agent.store().record().history.active_failed.is_some());
+            failed += 1;
+        }
+        push(&mut agent, &new, 0).expect("update after the cut");
+    }
+    println!("power cuts: {ops} operations of failed first trials: {failed} left a failed tree");
+    assert!(failed > 0);
 }

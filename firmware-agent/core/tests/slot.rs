@@ -200,3 +200,34 @@ fn power_cut_at_every_operation_of_an_install() {
     // The last operation is the record that names the new image: a cut tears it.
     assert!(old > 0 && unfinished > 0);
 }
+
+#[test]
+fn a_slot_written_behind_the_agents_back_is_seen_kept_and_replaced_at_the_next_commit() {
+    use ota_protocol::ImageState;
+    let v2 = image(2, 5);
+    let mut store = open(commit(blank(), &tree("v2", Some(&v2)), 0));
+    install(&mut store, SLOT).unwrap();
+    let mut agent = Agent::new(store, CONFIG);
+    agent.set_slot_base(SLOT.start);
+    assert_eq!(agent.image_state(), ImageState::Installed);
+    // A UF2 of another build: its own last sector, the vector table kept.
+    let other = image(1, 5);
+    let last = (v2.len() as u32 / SECTOR * SECTOR) as usize;
+    agent.store_mut().flash_mut().bytes_mut()[last..other.len()].copy_from_slice(&other[last..]);
+    assert_eq!(agent.image_state(), ImageState::Foreign);
+    // It still runs: a boot does not copy over it.
+    assert_eq!(
+        install(agent.store_mut(), SLOT).unwrap(),
+        Installed::Unchanged
+    );
+    assert_eq!(agent.image_state(), ImageState::Foreign);
+    // The next commit of a tree with an image has it copied in again.
+    push(&mut agent, &tree("v2", Some(&v2)), 0).unwrap();
+    assert_eq!(agent.store().record().slot, Slot::Writing);
+    assert!(matches!(
+        install(agent.store_mut(), SLOT).unwrap(),
+        Installed::Written { sectors: 1, of: 6 }
+    ));
+    assert_eq!(&agent.store_mut().flash_mut().bytes()[..v2.len()], &v2[..]);
+    assert_eq!(agent.image_state(), ImageState::Installed);
+}

@@ -2,8 +2,11 @@
 // The resident agent and the blink example application (examples/blink) in
 // rp2040js, driven by `ota` over the TCP bridge: the hand-over at power-on,
 // the 1200-baud touch, a files-only push the application picks up, a trial it
-// confirms, one it never confirms (rolled back by the watchdog and the trial
-// boots), and a slot that holds no application. The steps of the first
+// confirms, ten looks at a trial that spend none of its boots, one it feeds
+// but never confirms (reset once its deadline passes), one it never
+// confirms (rolled back by the watchdog and the trial boots), a slot that
+// holds no application, and a first trial that fails with nothing to fall
+// back to (the agent stays in charge). The steps of the first
 // describe build on each other (one board, one flash image) and run in order.
 
 const { describe, it, before, after } = require('node:test');
@@ -103,6 +106,46 @@ describe('the agent hands over to the blink application', () => {
     assert.equal(s.device.state, 'confirmed');
   });
 
+  it('looking costs no boot: ten ota status calls during a trial keep its boots', async () => {
+    const undecided = tree('v1b', { 'blink.txt': '100,400\n', 'ota-feed-no-confirm': '' });
+    const r = await run(['push', '--dir', undecided, '--version', 'v1b', '--boots', '3'], { json: true });
+    assert.equal(r.json.result, 'started');
+    for (let i = 0; i < 10; i++) {
+      const s = await status();
+      assert.equal(s.application_was_running, true);
+      assert.equal(s.device.active.version, 'v1b');
+      assert.equal(s.device.state, 'trial');
+      // The start after the commit spent one; the touch, the look and the hand-back none.
+      assert.equal(s.device.boots_left, 2, `status call ${i + 1}`);
+    }
+  });
+
+  it('an application that feeds but never confirms is reset after its deadline and rolled back', async () => {
+    const mark = emu.mark();
+    const undecided = tree('v1c', { 'blink.txt': '100,100\n', 'ota-feed-no-confirm': '' });
+    const r = await run(['push', '--dir', undecided, '--version', 'v1c', '--boots', '2', '--trial-timeout', '2'], {
+      json: true,
+    });
+    assert.equal(r.json.result, 'started');
+    // Each start feeds for its 2 s, then ota-app stops: the watchdog resets it 8 s later.
+    await emu.waitFor((e) => e.event === 'reset' && e.reason === 'watchdog timeout' && since(mark, 'reset').length >= 4, {
+      what: 'the second watchdog timeout',
+      timeoutMs: 90000,
+    });
+    const resets = since(mark, 'reset');
+    assert.deepEqual(resets.map((e) => e.reason), ['watchdog trigger', 'watchdog trigger', 'watchdog timeout', 'watchdog timeout']);
+    const entered = since(mark, 'app-entered');
+    // Fed past the 8 s the agent armed: the deadline, not a hang, ended each start
+    // (the last feed at 1 s, before the 2 s deadline, then the watchdog's 8 s).
+    assert.ok(resets[2].t > 8.5, `the first start ran ${resets[2].t} s`);
+    assert.ok(entered.length >= 2);
+    await emu.waitFor((e) => e.event === 'app-entered', { from: emu.events.indexOf(resets[3]), what: 'v1 again' });
+    const s = await status();
+    assert.equal(s.device.active.version, 'v1');
+    assert.equal(s.device.state, 'confirmed');
+    assert.equal(s.device.history.previous_failed_boots, 2);
+  });
+
   it('an application that hangs is reset by the watchdog and rolled back with its files', async () => {
     const mark = emu.mark();
     const hung = tree('v2', { 'blink.txt': '20,20\n', 'ota-no-confirm': '' });
@@ -152,5 +195,57 @@ describe('a slot that holds no application leaves the board in the agent', () =>
       if (emu) await emu.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a first trial that fails, with nothing to fall back to, leaves the board in the agent', () => {
+  let bins;
+  let dir;
+  let emu;
+  const run = (args, opts = {}) => ota(bins.otaBin, emu.port, args, { cwd: dir, ...opts });
+  const since = (mark, event) => emu.events.slice(mark).filter((e) => e.event === event);
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-emu-failed-'));
+    const found = paths();
+    bins = { otaBin: snapshot(found.otaBin, dir), elf: snapshot(found.elf, dir), app: snapshot(found.app, dir) };
+    fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify(CONFIG));
+    emu = await startEmulator({ elf: bins.elf, app: bins.app, flash: path.join(dir, 'flash.img') });
+    await emu.waitFor((e) => e.event === 'app-entered' && e.boot === 1, { what: 'the hand-over' });
+  });
+
+  after(async () => {
+    if (emu) await emu.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the agent stays in charge, saying so, and ota confirm accepts the tree as it is', async () => {
+    const mark = emu.mark();
+    const hung = path.join(dir, 'v1');
+    writeTree(hung, { 'blink.txt': '20,20\n', 'ota-no-confirm': '' });
+    const r = await run(['push', '--dir', hung, '--version', 'v1', '--boots', '2'], { json: true });
+    assert.equal(r.json.result, 'started');
+    // Two boots end in the watchdog; the start after them finds no boots and no earlier tree.
+    await emu.waitFor((e) => e.event === 'reset' && e.reason === 'watchdog timeout' && since(mark, 'reset').length >= 4, {
+      what: 'the second watchdog timeout',
+      timeoutMs: 90000,
+    });
+    const fourth = emu.events.indexOf(since(mark, 'reset')[3]);
+    await emu.waitFor((e) => e.event === 'usb-configured' && e.image === 'agent', {
+      from: fourth,
+      what: "the agent's own USB device after the failed trial",
+    });
+    const s = (await run(['status'], { json: true })).json;
+    assert.equal(s.application_was_running, false);
+    assert.equal(s.device.state, 'failed');
+    assert.equal(s.device.history.active_failed_boots, 2);
+    assert.equal(s.history, 'v1 failed its trial (2 boots); no earlier tree to fall back to');
+    assert.equal(since(fourth, 'app-entered').length, 0, 'the failed tree is not run');
+    // Accepted as it is: confirmed, and the next start runs it.
+    await run(['confirm']);
+    const back = emu.mark();
+    await run(['reboot']);
+    await emu.waitFor((e) => e.event === 'app-entered', { from: back, what: 'the application, accepted' });
+    assert.equal((await run(['status'], { json: true })).json.device.state, 'confirmed');
   });
 });

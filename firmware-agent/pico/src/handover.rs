@@ -1,5 +1,6 @@
-//! Handing the chip over to the application in the slot, and the two ways
-//! the agent is asked to stay in charge instead.
+//! Handing the chip over to the application in the slot, the two ways
+//! the agent is asked to stay in charge instead, and the mark a host's
+//! visit leaves so that handing back costs no trial boot.
 //!
 //! The hand-over leaves the chip as the application expects it after a
 //! reset, but for the clocks (which every runtime sets up again, embassy-rp's
@@ -11,7 +12,9 @@
 //! MSP from its first word, then a jump to its reset vector.
 
 use embassy_rp::watchdog::Watchdog;
-use ota_agent::board::{slot_holds, APP_SLOT_BASE, STAY_MAGIC, STAY_SCRATCH, XIP_BASE};
+use ota_agent::board::{
+    slot_holds, APP_SLOT_BASE, STAY_MAGIC, STAY_SCRATCH, VISIT_MAGIC, VISIT_SCRATCH, XIP_BASE,
+};
 use ota_protocol::AppSlot;
 
 const SLOT: u32 = XIP_BASE + APP_SLOT_BASE;
@@ -37,6 +40,20 @@ pub fn take_stay_request(watchdog: &mut Watchdog) -> bool {
     let asked = watchdog.get_scratch(STAY_SCRATCH) == STAY_MAGIC;
     watchdog.set_scratch(STAY_SCRATCH, 0);
     asked
+}
+
+/// Whether the reset that started this boot ended a host's visit that
+/// changed nothing (see [`mark_visit`]). Holds for one boot only.
+pub fn take_visit(watchdog: &mut Watchdog) -> bool {
+    let visit = watchdog.get_scratch(VISIT_SCRATCH) == VISIT_MAGIC;
+    watchdog.set_scratch(VISIT_SCRATCH, 0);
+    visit
+}
+
+/// Tells the next start that this reset ends a visit: the host only looked,
+/// so handing back to the application is no new trial boot.
+pub fn mark_visit(watchdog: &mut Watchdog) {
+    watchdog.set_scratch(VISIT_SCRATCH, VISIT_MAGIC);
 }
 
 /// Jumps to the application. Never returns.

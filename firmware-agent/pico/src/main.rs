@@ -1,7 +1,8 @@
 //! The resident ota agent for the Raspberry Pi Pico W (RP2040).
 //!
 //! It runs first at every reset. When the application slot holds an
-//! application, it makes the boot decision (spend a trial boot, or roll back),
+//! application, it makes the boot decision (spend a trial boot, roll back,
+//! or stay in charge of a tree that failed its trial with nothing to go back to),
 //! arms the watchdog on a trial boot and hands the chip over to it
 //! (handover.rs). It stays in charge, serving the host over USB CDC-ACM, when
 //! the slot holds no application, when the application asked for it (the
@@ -77,6 +78,7 @@ async fn main(_spawner: Spawner) {
     let p = embassy_rp::init(Default::default());
     let mut watchdog = Watchdog::new(p.WATCHDOG);
     let asked = handover::take_stay_request(&mut watchdog);
+    let visit = handover::take_visit(&mut watchdog);
     let power_on = watchdog.reset_reason().is_none();
 
     let mut flash = StoreFlash::new(p.FLASH);
@@ -99,11 +101,16 @@ async fn main(_spawner: Spawner) {
         Err(e) => panic!("agent store: {}", e.as_str()),
     };
     let mut agent = Agent::new(store, config);
-    // An application to run: in the slot already, or to be copied there from the active tree.
+    agent.set_slot_base(APP_SLOT_BASE);
+    // An application to run: in the slot already, or to be copied there
+    // from the active tree; never a tree that failed its trial.
     let image = matches!(slot::target(agent.store_mut()), Ok(Some(_)));
-    let hand_over = (app == AppSlot::Valid || image) && !asked;
+    let failed = agent.store().state() == TreeState::Failed;
+    let mut hand_over = (app == AppSlot::Valid || image) && !asked && !failed;
     if hand_over && !power_on {
-        start_application(&mut agent, &mut watchdog);
+        start_application(&mut agent, &mut watchdog, visit);
+        // Nothing can run, or its trial just failed: serve the host.
+        hand_over = false;
     }
     if app != AppSlot::Valid && !image {
         // Nothing can run a trial tree, so nothing could confirm it.
@@ -151,7 +158,7 @@ async fn main(_spawner: Spawner) {
     }
     // The USB device is left as it is: the hand-over holds the controller in reset.
     let (mut agent, mut watchdog) = (agent.into_inner(), watchdog.into_inner());
-    start_application(&mut agent, &mut watchdog);
+    start_application(&mut agent, &mut watchdog, visit);
     // Nothing could be run: a reset starts the agent again, in charge this time.
     watchdog.set_scratch(ota_agent::board::STAY_SCRATCH, ota_agent::board::STAY_MAGIC);
     usb::reboot(&mut watchdog);
@@ -175,13 +182,20 @@ fn boot_id(watchdog: &mut Watchdog) -> u32 {
 /// hand-over; returns only when nothing can be run. A trial boot arms the
 /// watchdog (after the copy, which may take seconds), so an application that
 /// hangs before it confirms costs a boot; one that runs out of boots has been
-/// rolled back by `boot()` to the previous tree and its image. A tree whose
+/// rolled back by `boot()` to the previous tree and its image, or, with none
+/// to go back to, failed (the agent then stays in charge). A tree whose
 /// image cannot be put in place, or is no application, fails its trial at
-/// once and the previous tree is tried.
-fn start_application(agent: &mut Agent<StoreFlash>, watchdog: &mut Watchdog) {
+/// once and the previous tree is tried. The reset that ends a host's `visit`
+/// is no boot the application ended, so it spends no trial boot.
+fn start_application(agent: &mut Agent<StoreFlash>, watchdog: &mut Watchdog, visit: bool) {
     let store = agent.store_mut();
-    // A journal that cannot be written: go on with the tree as it is.
-    let _ = store.boot();
+    if !visit {
+        // A journal that cannot be written: go on with the tree as it is.
+        let _ = store.boot();
+    }
+    if store.state() == TreeState::Failed {
+        return;
+    }
     if slot::prepare(store, SLOT, |_| handover::slot()) {
         if matches!(store.state(), TreeState::Trial { .. }) {
             watchdog.start(TRIAL_WATCHDOG);

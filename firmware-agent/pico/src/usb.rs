@@ -109,6 +109,9 @@ pub async fn serve(
                 // port at once does not hold the reboot up for long.
                 let _ = with_timeout(REBOOT_FLUSH_TIMEOUT, outbox.flush(class)).await;
                 Timer::after(REBOOT_DELAY).await;
+                if agent.borrow().left_as_found() {
+                    crate::handover::mark_visit(&mut watchdog.borrow_mut());
+                }
                 reboot(&mut watchdog.borrow_mut());
             }
             if action == Action::Bootsel {

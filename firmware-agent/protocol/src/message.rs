@@ -86,6 +86,16 @@ pub struct Begin<'a> {
     /// Ed25519 signature over the tree digest (see `ota_agent::tree_digest`);
     /// a provisioned agent refuses a tree without a valid one.
     pub signature: Option<Signature>,
+    /// Seconds the application has, at each trial boot, to confirm; `ota-app`
+    /// stops feeding the trial watchdog once they pass. 0: no deadline (and
+    /// what a Begin from a host older than 1.5, which ends before it, reads as).
+    #[serde(deserialize_with = "absent_is_zero_u16")]
+    pub trial_timeout_sec: u16,
+}
+
+/// The last field of a Begin, which a host older than 1.5 does not send.
+fn absent_is_zero_u16<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    Ok(u16::deserialize(d).unwrap_or(0))
 }
 
 /// An Ed25519 signature.
@@ -136,6 +146,9 @@ pub enum TreeState {
     Trial {
         boots_left: u8,
     },
+    /// The active tree ran out of trial boots with no earlier tree to fall
+    /// back to: the agent stays in charge and does not run it (added in 1.5).
+    Failed,
 }
 
 /// Identity of a tree on the device.
@@ -216,6 +229,11 @@ pub enum ImageState {
     Installed,
     /// The agent copies it into the slot at the next boot.
     Pending,
+    /// The journal says the slot holds the active tree's image, but the slot
+    /// holds other bytes: written behind the agent's back (a debug probe, a
+    /// UF2). It still runs; the next commit of a tree with an image copies
+    /// that image in again (added in 1.5).
+    Foreign,
 }
 
 /// The application slot, as the agent found it at boot.

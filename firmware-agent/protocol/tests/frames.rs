@@ -54,6 +54,7 @@ fn all_requests() -> Vec<Request<'static>> {
             post_update: Some("hooks/post.py"),
             rollback: None,
             signature: None,
+            trial_timeout_sec: 0,
         }),
         Request::Entry(Entry {
             index: 3,

@@ -75,6 +75,9 @@ pub enum TreeStatus {
     Empty,
     Confirmed,
     Trial,
+    /// The active tree ran out of trial boots with nothing to fall back to:
+    /// the agent stays in charge and does not run it.
+    Failed,
 }
 
 /// The application slot.
@@ -97,6 +100,8 @@ pub enum ImageStatus {
     Installed,
     /// It is copied into the slot at the next boot.
     Pending,
+    /// The slot holds other bytes than the image ota installed (a probe, a UF2).
+    Foreign,
 }
 
 impl TreeStatus {
@@ -105,6 +110,7 @@ impl TreeStatus {
             TreeStatus::Empty => "empty",
             TreeStatus::Confirmed => "confirmed",
             TreeStatus::Trial => "trial",
+            TreeStatus::Failed => "failed",
         }
     }
 }
@@ -216,6 +222,7 @@ fn info_of(i: &ota_protocol::Info<'_>) -> DeviceInfo {
             TreeState::Empty => TreeStatus::Empty,
             TreeState::Confirmed => TreeStatus::Confirmed,
             TreeState::Trial { .. } => TreeStatus::Trial,
+            TreeState::Failed => TreeStatus::Failed,
         },
         boots_left: match i.state {
             TreeState::Trial { boots_left } => Some(boots_left),
@@ -238,6 +245,7 @@ fn info_of(i: &ota_protocol::Info<'_>) -> DeviceInfo {
             ota_protocol::ImageState::None => ImageStatus::None,
             ota_protocol::ImageState::Installed => ImageStatus::Installed,
             ota_protocol::ImageState::Pending => ImageStatus::Pending,
+            ota_protocol::ImageState::Foreign => ImageStatus::Foreign,
         },
         history: TrialHistory {
             trial_boots: i.history.trial_boots,
@@ -737,7 +745,8 @@ impl Client {
             .split_once('.')
             .and_then(|(_, m)| m.parse::<u16>().ok())
             .unwrap_or(0);
-        if minor < LAYOUT_MINOR {
+        // A MicroPython board's file system places its files: it has no layout to give.
+        if minor < LAYOUT_MINOR || info.micropython() {
             return Ok(None);
         }
         let name = self.t.name();

@@ -25,6 +25,8 @@ use crate::device::error::{self, DeviceError};
 pub struct PushOptions {
     /// Trial boots for the new tree (0: confirmed at once).
     pub boots: u8,
+    /// Seconds the application has at each trial boot to confirm (0: no deadline).
+    pub trial_timeout_sec: u16,
     pub window: u32,
     /// Largest payload per Data frame (capped by the agent's own limit).
     pub chunk: u32,
@@ -233,7 +235,7 @@ fn declare_tree(
         // The agent moves files while it takes the entries.
         let timeout = c.timeout;
         c.timeout += MOVE_BOUND * opts.moved_sectors;
-        let declared = declare(c, bundle, session, opts.window);
+        let declared = declare(c, bundle, session, opts);
         c.timeout = timeout;
         match declared {
             Ok(need) => return Ok(need),
@@ -422,6 +424,11 @@ fn restart_and_wait(
             out.confirmed = Some(true);
             break;
         }
+        if info.state == TreeStatus::Failed {
+            // Out of boots with nothing to go back to: the agent holds it.
+            out.confirmed = Some(false);
+            break;
+        }
         if Instant::now() >= deadline {
             out.not_restarted = same_boot(&info);
             out.confirmed = (!out.not_restarted).then_some(false);
@@ -449,7 +456,13 @@ fn left_as_was(e: anyhow::Error, info: Option<&DeviceInfo>) -> anyhow::Error {
     )
 }
 
-fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result<Vec<bool>, Step> {
+fn declare(
+    c: &mut Client,
+    bundle: &Bundle,
+    session: u32,
+    opts: &PushOptions,
+) -> Result<Vec<bool>, Step> {
+    let window = opts.window;
     let files = bundle.files();
     c.drain(Duration::ZERO);
     c.send(&Request::Begin(Begin {
@@ -462,6 +475,7 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
         post_update: bundle.post_update.as_deref(),
         rollback: bundle.rollback.as_deref(),
         signature: bundle.tree_signature.map(ota_protocol::Signature),
+        trial_timeout_sec: opts.trial_timeout_sec,
     }))?;
     loop {
         match c.expect("Begin")? {

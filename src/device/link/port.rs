@@ -21,6 +21,7 @@ pub enum PortSpec {
     /// version; `model=pico-w` (or `pico-w-block-erase`) keeps the time the
     /// same exchange would take on that board (see `board_model.rs`); `app`
     /// puts an application in the slot, which runs until touched at 1200 baud;
+    /// `crash` makes that application fault at every start in trial;
     /// `sync` syncs the image to disk after every flash operation.
     Sim { image: SimImage, auto_confirm: bool },
 }
@@ -55,6 +56,7 @@ impl PortSpec {
                 match option.split_once('=') {
                     None if option == "no-auto-confirm" => auto_confirm = false,
                     None if option == "app" => image.app = true,
+                    None if option == "crash" => image.crash = true,
                     None if option == "sync" => image.durable = true,
                     Some(("model", name)) => {
                         let model = BoardModel::by_name(name).ok_or_else(|| {
@@ -69,7 +71,7 @@ impl PortSpec {
                     }
                     _ => {
                         return Err(error::bad_spec(format!(
-                                "port `{s}`: unknown option `{option}`; expected no-auto-confirm, app, sync or model=NAME"
+                                "port `{s}`: unknown option `{option}`; expected no-auto-confirm, app, crash, sync or model=NAME"
                             ),
                         ))
                     }
@@ -104,6 +106,9 @@ impl fmt::Display for PortSpec {
                 }
                 if image.app {
                     options.push("app".to_string());
+                }
+                if image.crash {
+                    options.push("crash".to_string());
                 }
                 if image.durable {
                     options.push("sync".to_string());

@@ -68,6 +68,9 @@ pub struct SimImage {
     pub flash_size: usize,
     /// Put a stand-in application image in an empty slot (`?app`).
     pub app: bool,
+    /// The application faults at every start in trial, before it could
+    /// confirm (`?crash`): each start spends a trial boot at once.
+    pub crash: bool,
 }
 
 impl SimImage {
@@ -78,6 +81,7 @@ impl SimImage {
             durable: false,
             flash_size: FLASH_SIZE,
             app: false,
+            crash: false,
         }
     }
 
@@ -117,6 +121,9 @@ impl fmt::Display for SimImage {
         if self.app {
             options.push("app".to_string());
         }
+        if self.crash {
+            options.push("crash".to_string());
+        }
         if self.durable {
             options.push("sync".to_string());
         }
@@ -146,6 +153,9 @@ pub struct SimDevice {
     /// has no boot ROM: it records the request and starts the agent again,
     /// as a board would once its UF2 was copied.
     pub bootsel_requests: u32,
+    /// The agent runs because a host touched the application: a Reboot
+    /// that changed nothing hands back without a trial boot.
+    visiting: bool,
 }
 
 impl SimDevice {
@@ -168,6 +178,7 @@ impl SimDevice {
             last_boot: outcome,
             running,
             bootsel_requests: 0,
+            visiting: false,
         })
     }
 
@@ -223,12 +234,17 @@ impl SimDevice {
     }
 
     /// Resets the device on the same flash (the agent hands over to the
-    /// application, when the slot holds one).
+    /// application, when the slot holds one). The reset that ends a host's
+    /// visit which changed nothing spends no trial boot, as on the Pico.
     pub fn reboot(&mut self) -> anyhow::Result<()> {
+        if self.visiting && self.agent.left_as_found() {
+            return self.restart(Boot::Return);
+        }
         self.restart(Boot::Reset)
     }
 
     fn restart(&mut self, boot: Boot) -> anyhow::Result<()> {
+        self.visiting = boot == Boot::Stay;
         self.earlier_work = self.flash_work();
         let (agent, outcome, running) = boot_agent(&self.image, self.auto_confirm, boot)?;
         self.agent = agent;
@@ -282,6 +298,9 @@ enum Boot {
     Reset,
     /// A reset asked for by the application: the agent stays in charge.
     Stay,
+    /// A reset that ends a host's visit which changed nothing: the agent
+    /// hands back to the application without a boot decision.
+    Return,
 }
 
 fn boot_agent(
@@ -313,38 +332,77 @@ fn boot_agent(
     let store = ota_agent::Store::open(flash, STORE_BASE, image.store_sectors())
         .map_err(|e| err(format!("agent cannot start: {e}")))?;
     let mut agent = Agent::new(store, config);
-    let image = matches!(ota_agent::slot::target(agent.store_mut()), Ok(Some(_)));
-    let has_app = app == ota_protocol::AppSlot::Valid || image;
+    agent.set_slot_base(ota_agent::board::APP_SLOT_BASE);
+    let image_held = matches!(ota_agent::slot::target(agent.store_mut()), Ok(Some(_)));
+    let has_app = app == ota_protocol::AppSlot::Valid || image_held;
     // An agent-only board serves the host at every boot; the resident agent
-    // makes the boot decision when it hands over to the application after a
-    // reset (or the first power-on), and an `ota` run finds it as it was.
-    let (mut running, decides) = match (has_app, boot, before) {
+    // hands over to the application after a reset (or the first power-on),
+    // and an `ota` run finds it as it was.
+    let (mut running, starts) = match (has_app, boot, before) {
         (false, _, _) => (Running::Agent, true),
         (true, Boot::Stay, _) => (Running::Agent, false),
         (true, Boot::Attach, Some(r)) => (r, false),
         (true, _, _) => (Running::Application, true),
     };
     let mut outcome = BootOutcome::Normal;
-    if decides {
-        outcome = agent
-            .store_mut()
-            .boot()
-            .map_err(|e| err(format!("agent cannot start: {e}")))?;
-    }
-    if decides && has_app && !start_application(&mut agent) {
-        // Nothing could be put in the slot and run: the agent stays in charge.
-        running = Running::Agent;
-    }
-    if decides && auto_confirm && matches!(agent.store().state(), State::Trial { .. }) {
-        agent
-            .store_mut()
-            .confirm()
-            .map_err(|e| err(format!("confirm failed: {e}")))?;
+    if starts {
+        // A hand-back after a visit spends no boot; an agent-only board has
+        // no hand-back, each of its boots is one of the tree's.
+        let spends = !(has_app && boot == Boot::Return);
+        (running, outcome) =
+            start(&mut agent, image, auto_confirm, has_app, spends).map_err(err)?;
     }
     if has_app && before != Some(running) {
         write_running(agent.store_mut().flash_mut().inner_mut(), running).map_err(err)?;
     }
     Ok((agent, outcome, running))
+}
+
+/// One start of the board: the boot decision (when it `spends` a trial
+/// boot), the hand-over to the application, and what the application does
+/// in trial: confirm at once (`auto_confirm`), never, or fault before it
+/// could (`?crash`), each fault a reset the agent decides on again.
+fn start(
+    agent: &mut Agent<SimFlash>,
+    image: &SimImage,
+    auto_confirm: bool,
+    has_app: bool,
+    spends: bool,
+) -> Result<(Running, BootOutcome), String> {
+    let decide = |agent: &mut Agent<SimFlash>| {
+        agent
+            .store_mut()
+            .boot()
+            .map_err(|e| format!("agent cannot start: {e}"))
+    };
+    let mut outcome = if spends {
+        decide(agent)?
+    } else {
+        BootOutcome::Normal
+    };
+    let on_trial = |agent: &Agent<SimFlash>| matches!(agent.store().state(), State::Trial { .. });
+    let mut running = Running::Agent;
+    if has_app {
+        loop {
+            // A tree that failed its trial is never run; nor is a slot that
+            // could not be filled: the agent stays in charge.
+            if agent.store().state() == State::Failed || !start_application(agent) {
+                return Ok((Running::Agent, outcome));
+            }
+            running = Running::Application;
+            if !(image.crash && on_trial(agent)) {
+                break;
+            }
+            outcome = decide(agent)?;
+        }
+    }
+    if auto_confirm && !image.crash && on_trial(agent) {
+        agent
+            .store_mut()
+            .confirm()
+            .map_err(|e| format!("confirm failed: {e}"))?;
+    }
+    Ok((running, outcome))
 }
 
 /// What the Pico agent does before it hands over: the active tree's image

@@ -53,6 +53,8 @@ pub struct Tree {
     pub version: String,
     pub files: Vec<(String, Vec<u8>)>,
     pub with_sha256: bool,
+    /// What Begin asks: seconds the application has to confirm (0: none).
+    pub trial_timeout_sec: u16,
 }
 
 impl Tree {
@@ -61,6 +63,7 @@ impl Tree {
             version: version.into(),
             files,
             with_sha256: false,
+            trial_timeout_sec: 0,
         }
     }
 }
@@ -115,6 +118,7 @@ pub fn push_signed<F: NorFlash>(
         post_update: None,
         rollback: None,
         signature: key.map(|k| tree_signature(tree, k)),
+        trial_timeout_sec: tree.trial_timeout_sec,
     });
     expect(call(agent, &begin), &[R::Ready])?;
     let mut needed = Vec::new();
@@ -244,6 +248,7 @@ pub fn begin<'a>(entries: u16, total: u64) -> Request<'a> {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: 0,
     })
 }
 
@@ -344,6 +349,7 @@ pub fn declaration(tree: &Tree) -> (Begin<'_>, Vec<Entry<'_>>) {
         post_update: None,
         rollback: None,
         signature: None,
+        trial_timeout_sec: tree.trial_timeout_sec,
     };
     let entries = tree
         .files
