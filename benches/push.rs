@@ -617,6 +617,7 @@ fn options(chunk: u32, window: u32) -> PushOptions {
         confirm_timeout: d.confirm_timeout,
         reconnect_timeout: d.device_timeout,
         resume: None,
+        every_sha256: false,
     }
 }
 

@@ -657,3 +657,167 @@ fn a_board_out_of_memory_is_reported_at_once_with_its_last_line() {
         );
     }
 }
+
+/// A Pico without W (or the WebAssembly port): its `hashlib` has SHA-256
+/// only. A push from a folder still works, since ota sends each file's
+/// SHA-256 of the bytes it verified; the board reuses what it holds.
+#[test]
+fn a_board_without_sha1_takes_a_folder() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let opts = BoardOptions {
+        no_sha1: true,
+        ..Default::default()
+    };
+    let b = Board::start(&mp, &root, opts);
+    let push = |version: &str| {
+        run(
+            tmp.path(),
+            &[
+                "--port",
+                &b.port,
+                "--json",
+                "push",
+                "--dir",
+                "app",
+                "--version",
+                version,
+            ],
+        )
+        .ok()
+        .json()
+    };
+    let doc = push("v1");
+    assert_eq!(doc["result"], "confirmed", "{doc}");
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+    let st = util::status(tmp.path(), &b.port);
+    assert!(
+        st["agent_version"].as_str().unwrap().ends_with("sha256"),
+        "{st}"
+    );
+
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    assert_eq!(push("v2")["files_sent"], 1);
+    std::fs::rename(src.join("lib/util.py"), src.join("lib/renamed.py")).unwrap();
+    assert_eq!(
+        push("v3")["files_sent"],
+        0,
+        "a rename is copied on the board"
+    );
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+}
+
+/// A project laid out as MicroPython projects are: a package in lib/ with
+/// modules and a subpackage, templates and static files beside main.py.
+fn package_project(dir: &Path, greeting: &str) {
+    write(
+        dir,
+        "main.py",
+        b"import ota_boot\nfrom shop import page\n\
+          open('/data/page.html', 'w').write(page('index.html', 'ota'))\n\
+          ota_boot.confirm()\n",
+    );
+    write(dir, "lib/shop/__init__.py", b"from .render import page\n");
+    write(
+        dir,
+        "lib/shop/render.py",
+        b"from .util.text import fill\n\ndef page(name, who):\n    \
+          with open('/templates/' + name) as f:\n        return fill(f.read(), who)\n",
+    );
+    write(dir, "lib/shop/util/__init__.py", b"");
+    write(
+        dir,
+        "lib/shop/util/text.py",
+        b"def fill(t, who):\n    return t.replace('{{who}}', who)\n",
+    );
+    write(
+        dir,
+        "templates/index.html",
+        format!("<p>{greeting}, {{{{who}}}}</p>\n").as_bytes(),
+    );
+    write(dir, "static/style.css", b"p { color: teal }\n");
+    write(dir, "static/logo.bin", &util::content(11, 2500));
+    for i in 0..14 {
+        write(
+            dir,
+            &format!("lib/shop/parts/part{i}.py"),
+            format!("N = {i}\n").as_bytes(),
+        );
+    }
+}
+
+#[test]
+fn a_package_project_is_pushed_imported_and_run() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    package_project(&src, "hello");
+    write(&root, "data/.keep", b"");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(doc["result"], "confirmed", "{doc}");
+    let want = tree_of(&src);
+    assert!(want.len() >= 20, "{}", want.len());
+    assert_eq!(board_files(&b, &want), want);
+    assert_eq!(
+        std::fs::read_to_string(root.join("data/page.html")).unwrap(),
+        "<p>hello, ota</p>\n",
+        "the package was imported and ran after the reboot"
+    );
+}
+
+/// A boot.py the user edits after ota installed its hook (with mpremote,
+/// say) is the user's: the next push keeps it as the board's own boot.py,
+/// and it runs behind the hook.
+#[test]
+fn a_boot_py_edited_after_the_hook_is_kept_as_the_users() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    write(
+        &root,
+        "boot.py",
+        b"open('/data/first.txt', 'w').write('1')\n",
+    );
+    write(&root, "data/.keep", b"");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let edit = b"open('/data/edited.txt', 'w').write('2')\n";
+    write(&root, "boot.py", edit);
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
+    )
+    .ok();
+    assert_eq!(std::fs::read(root.join(".ota/boot_user.py")).unwrap(), edit);
+    let hook = std::fs::read_to_string(root.join("boot.py")).unwrap();
+    assert!(hook.starts_with("# ota boot hook"), "{hook}");
+    assert!(
+        root.join("data/edited.txt").exists(),
+        "the edited boot.py ran at the reboot after the push"
+    );
+}

@@ -193,6 +193,19 @@ def want_of(e):
     return e["sha1"] if HAVE_SHA1 else e["sha256"]
 
 
+def urandom(n):
+    # Not every port has os.urandom: a SHA-256 of the clock and of where the
+    # heap put a new object is enough for ids that only need to differ.
+    try:
+        return os.urandom(n)
+    except (AttributeError, OSError):
+        import time
+
+        t = time.ticks_us() if hasattr(time, "ticks_us") else time.time()
+        seed = repr((t, id(object()), sys.implementation.version)).encode()
+        return hashlib.sha256(seed).digest()[:n]
+
+
 def hash_file(path, size):
     h = git_hasher(size)
     buf = bytearray(1024)
@@ -225,7 +238,7 @@ class Agent:
         self.id = self.device_id()
         # Info's boot_id: each start of this agent draws a new one, so ota
         # knows a board that still answers with it never took its Reboot.
-        self.boot_id = int.from_bytes(os.urandom(4), "little") or 1
+        self.boot_id = int.from_bytes(urandom(4), "little") or 1
 
     def device_id(self):
         try:
@@ -242,7 +255,7 @@ class Agent:
                 return v
         except OSError:
             pass
-        v = os.urandom(8)
+        v = urandom(8)
         ota_boot.makedirs(ota_boot.OTA)
         ota_boot.write_atomic(p, v)
         return v
@@ -410,7 +423,7 @@ class Agent:
         if path in s["files"]:
             raise Refused(E_DUPLICATE_PATH, "duplicate path " + path, index)
         if not HAVE_SHA1 and sha256 is None:
-            raise Refused(E_HASH_MISMATCH, "this board's hashlib has no SHA-1: it needs each file's SHA-256 (push a manifest)", index)
+            raise Refused(E_HASH_MISMATCH, "this board's hashlib has no SHA-1: it needs each file's SHA-256 (update ota: it sends them for every source)", index)
         rec = [size, binascii.hexlify(sha1).decode(), binascii.hexlify(sha256).decode() if sha256 else None]
         e = {"index": index, "path": path, "size": size, "sha1": sha1, "sha256": sha256, "rec": rec}
         need = False

@@ -300,6 +300,10 @@ def install(boot_src):
     tmp = OTA + "/boot_hook.tmp"
     with open(tmp, "w") as f:
         f.write(HOOK)
-    if theirs is not None and not theirs.startswith(HOOK_LINE) and not exists(USER_BOOT):
+    # A boot.py ota did not write is the board's own, however new: it is
+    # kept, replacing an older copy, never overwritten.
+    if theirs is not None and not theirs.startswith(HOOK_LINE):
+        if exists(USER_BOOT):
+            os.remove(USER_BOOT)
         os.rename("/boot.py", USER_BOOT)
     os.rename(tmp, "/boot.py")

@@ -428,6 +428,7 @@ impl One<'_> {
             confirm_timeout: config.confirm_timeout,
             reconnect_timeout: config.device_timeout,
             resume: before.session,
+            every_sha256: before.micropython(),
         }
     }
 

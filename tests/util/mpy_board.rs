@@ -54,6 +54,9 @@ pub struct BoardOptions {
     pub link: Option<Link>,
     /// The interpreter's heap (`-X heapsize=`), for a board short of memory.
     pub heap: Option<&'static str>,
+    /// A port whose `hashlib` has SHA-256 only (a Pico without W): the
+    /// unix port has SHA-1, so the board's start hides it.
+    pub no_sha1: bool,
 }
 
 /// A link with a rate each way and a one-way delay.
@@ -152,6 +155,13 @@ os.umount("/")
 os.mount(Sandbox(root), "/")
 os.chdir("/")
 sys.path[:] = ["", ".frozen", "/lib"]
+if os.getenv("OTA_BOARD_NO_SHA1"):
+    import hashlib
+
+    class Sha256Only:
+        sha256 = hashlib.sha256
+
+    sys.modules["hashlib"] = Sha256Only
 cut = os.getenv("OTA_CUT_POINT")
 if cut:
     import builtins
@@ -299,6 +309,9 @@ impl Board {
                         .stdin(Stdio::from(fd.try_clone().unwrap()))
                         .stdout(Stdio::from(fd.try_clone().unwrap()))
                         .stderr(Stdio::from(fd));
+                    if opts.no_sha1 {
+                        cmd.env("OTA_BOARD_NO_SHA1", "1");
+                    }
                     if let Some(n) = opts.free_blocks {
                         cmd.env("OTA_BOARD_FREE_BLOCKS", n.to_string());
                     }

@@ -35,6 +35,9 @@ pub struct PushOptions {
     /// The unfinished session the device holds, if any (its Info says):
     /// when it is this tree's, the push resumes it instead of starting over.
     pub resume: Option<u32>,
+    /// Send every file's SHA-256 (of the bytes ota verified), not only the
+    /// ones the source listed: a MicroPython board without SHA-1 needs them.
+    pub every_sha256: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -221,7 +224,7 @@ fn declare_tree(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match declare(c, bundle, session, opts.window) {
+        match declare(c, bundle, session, opts) {
             Ok(need) => return Ok(need),
             Err(Step::Link(why)) if attempts < DECLARE_ATTEMPTS => {
                 ev(Event::Retrying { reason: why });
@@ -435,7 +438,13 @@ fn left_as_was(e: anyhow::Error, info: Option<&DeviceInfo>) -> anyhow::Error {
     )
 }
 
-fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result<Vec<bool>, Step> {
+fn declare(
+    c: &mut Client,
+    bundle: &Bundle,
+    session: u32,
+    opts: &PushOptions,
+) -> Result<Vec<bool>, Step> {
+    let (window, every_sha256) = (opts.window, opts.every_sha256);
     let files = bundle.files();
     c.drain(Duration::ZERO);
     c.send(&Request::Begin(Begin {
@@ -476,7 +485,11 @@ fn declare(c: &mut Client, bundle: &Bundle, session: u32, window: u32) -> Result
             path: &f.path,
             size: f.size,
             sha1: f.sha1,
-            sha256: f.sha256,
+            sha256: if every_sha256 {
+                f.sha256.or(f.sha256_of_bytes)
+            } else {
+                f.sha256
+            },
         }))?;
         while i + 1 - answered >= window as usize
             || (i + 1 == files.len() && answered < files.len())
