@@ -695,7 +695,7 @@ fn a_board_without_sha1_takes_a_folder() {
     assert_eq!(board_files(&b, &want), want);
     let st = util::status(tmp.path(), &b.port);
     assert!(
-        st["agent_version"].as_str().unwrap().ends_with("sha256"),
+        st["agent_version"].as_str().unwrap().contains(", sha256, "),
         "{st}"
     );
 
@@ -820,4 +820,51 @@ fn a_boot_py_edited_after_the_hook_is_kept_as_the_users() {
         root.join("data/edited.txt").exists(),
         "the edited boot.py ran at the reboot after the push"
     );
+}
+
+/// Files edited or deleted on the board outside ota (with mpremote, say)
+/// are named by `ota status`, and the next push of the same tree puts the
+/// tree's back; the edit is kept aside for a rollback, not lost.
+#[test]
+fn files_changed_outside_ota_are_seen_and_put_back() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let want = tree_of(&src);
+    std::fs::write(root.join("main.py"), b"print('edited on the board')\n").unwrap();
+    std::fs::remove_file(root.join("lib/util.py")).unwrap();
+
+    let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
+    assert!(
+        text.contains("changed    lib/util.py main.py: changed outside ota"),
+        "{text}"
+    );
+    assert!(text.contains("boot.py    ota's hook"), "{text}");
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ],
+    )
+    .ok()
+    .json();
+    // The board held util.py nowhere else: both are sent again.
+    assert_eq!(doc["files_sent"], 2, "{doc}");
+    assert_eq!(board_files(&b, &want), want);
+    let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
+    assert!(!text.contains("changed "), "{text}");
 }

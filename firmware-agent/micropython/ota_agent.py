@@ -220,6 +220,35 @@ def hash_file(path, size):
     return h.digest() if n == size else None
 
 
+def drifted(tree):
+    """The paths of `tree` whose file on the board is missing or has another
+    size: changed outside ota (mpremote, an editor)."""
+    out = []
+    for p, f in ota_boot.files_of(tree).items():
+        try:
+            if os.stat(ota_boot.board_path(p))[6] != f[0]:
+                out.append(p)
+        except OSError:
+            out.append(p)
+    return sorted(out)
+
+
+def describe(impl, st):
+    # Info's agent_version: what the board is, then facts ota status shows.
+    words = ["micropython " + impl, "agent " + AGENT, "sha1" if HAVE_SHA1 else "sha256"]
+    try:
+        with open("/boot.py") as f:
+            hooked = f.read(len(ota_boot.HOOK_LINE)) == ota_boot.HOOK_LINE
+    except OSError:
+        hooked = False
+    words.append("hook" if hooked else "no hook")
+    words.append("own boot.py" if ota_boot.exists(ota_boot.USER_BOOT) else "no own boot.py")
+    changed = drifted(st["active"]) if st["state"] != "trial" or not st["previous"] else []
+    if changed:
+        words.append("changed " + " ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
+    return ", ".join(words)
+
+
 def check_path(p):
     if not p or len(p) > MAX_PATH or p[0] == "/" or "\\" in p or p[-1] == "/":
         return False
@@ -334,7 +363,7 @@ class Agent:
         v = os.statvfs("/")
         o = Out(INFO).var(MAJOR).var(MINOR)
         impl = ".".join(str(x) for x in sys.implementation.version[:3])
-        o.str("micropython " + impl + ", agent " + AGENT + ", " + ("sha1" if HAVE_SHA1 else "sha256"))
+        o.str(describe(impl, st))
         o.raw(self.id).var(v[0]).var(v[2]).var(v[4])
         o.var(MAX_ENTRIES).var(MAX_PATH).var(MAX_CHUNK)
         if st["active"] is None:
@@ -390,9 +419,15 @@ class Agent:
             raise Refused(E_NO_SPACE, "the tree is larger than the board's filesystem")
         ota_boot.rmtree(ota_boot.STAGE)
         st = ota_boot.load()
+        # A trial tree is rolled back before the switch, so only a tree that
+        # stays in place is compared with what the board holds.
+        in_place = st["state"] != "trial" or not st["previous"]
+        drift = set(drifted(st["active"])) if in_place else set()
         held = {}
         for t, kept in ((st["previous"], True), (st["active"], False)):
             for p, f in ota_boot.files_of(t).items():
+                if not kept and p in drift:
+                    continue
                 here = ota_boot.board_path(p)
                 if kept and ota_boot.exists(ota_boot.PREV + "/" + p):
                     here = ota_boot.PREV + "/" + p
@@ -402,7 +437,7 @@ class Agent:
         self.sess = {
             "id": sid, "entries": entries, "declared": 0, "files": {}, "order": [],
             "need": set(), "done": set(), "copy": {}, "active": ota_boot.files_of(base),
-            "held": held, "blocks": 0, "bsize": v[0], "free": v[4],
+            "held": held, "drift": drift, "blocks": 0, "bsize": v[0], "free": v[4],
             "tree": {"version": version, "ref": ref, "commit": commit, "post_update": post, "rollback": back},
         }
         self.reply(Out(READY).var(sid))
@@ -427,7 +462,7 @@ class Agent:
         rec = [size, binascii.hexlify(sha1).decode(), binascii.hexlify(sha256).decode() if sha256 else None]
         e = {"index": index, "path": path, "size": size, "sha1": sha1, "sha256": sha256, "rec": rec}
         need = False
-        if ota_boot.same(s["active"].get(path), rec):
+        if ota_boot.same(s["active"].get(path), rec) and path not in s["drift"]:
             pass  # unchanged where it is
         elif size == 0:
             if git_hasher(0).digest() != want_of(e):
@@ -520,7 +555,17 @@ class Agent:
         tree = s["tree"]
         tree["files"] = s["files"]
         self.sess = None
-        ota_boot.switch(ota_boot.load(), tree, boots)
+        st = ota_boot.load()
+        for p in s["drift"]:
+            # What the board holds there is not the active tree's file: the
+            # switch puts it aside (a rollback brings it back) and puts the
+            # new tree's in place.
+            try:
+                size = os.stat(ota_boot.board_path(p))[6]
+            except OSError:
+                size = 0
+            st["active"]["files"][p] = [size, "0" * 40, None]
+        ota_boot.switch(st, tree, boots)
         self.reply(Out(COMMITTED).u8(boots))
 
     def rollback(self):

@@ -60,8 +60,15 @@ impl Want {
             a.commit == self.commit
                 && a.git_ref == self.git_ref
                 && (!self.match_version || a.version == self.version)
-        })
+        }) && !drifted(info)
     }
+}
+
+/// A MicroPython board whose files changed outside ota: the same tree is
+/// pushed again, to put them back.
+fn drifted(info: &DeviceInfo) -> bool {
+    crate::device::micropython::facts::BoardFacts::parse(&info.agent_version)
+        .is_some_and(|f| !f.changed.is_empty())
 }
 
 enum Pending {
