@@ -225,6 +225,19 @@ fn a_trial_that_never_confirms_is_rolled_back_at_boot() {
         ],
     );
     assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "main.py does not call ota_boot.confirm(): waiting 1s for it; push --boots 0"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("did not confirm: its program ended without calling `ota_boot.confirm()`"),
+        "{}",
+        r.stderr
+    );
     let st = util::status(tmp.path(), &b.port);
     assert_eq!(
         (st["state"].as_str(), st["boots_left"].as_u64()),
@@ -867,4 +880,79 @@ fn files_changed_outside_ota_are_seen_and_put_back() {
     assert_eq!(board_files(&b, &want), want);
     let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
     assert!(!text.contains("changed "), "{text}");
+}
+
+/// A trial tree whose main.py raises at import is reported with the
+/// traceback's last line as soon as the board shows it, not after the
+/// confirmation's timeout; one whose application runs forever and confirms
+/// is taken back as soon as it has confirmed.
+#[test]
+fn a_trial_is_judged_as_soon_as_the_board_shows_how_it_went() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"confirm_timeout_sec": 60}"#,
+    );
+    let push = |version: &str| {
+        let started = std::time::Instant::now();
+        let r = run(
+            tmp.path(),
+            &[
+                "--port",
+                &b.port,
+                "push",
+                "--dir",
+                "app",
+                "--version",
+                version,
+                "--boots",
+                "2",
+            ],
+        );
+        (r, started.elapsed())
+    };
+
+    write(
+        &src,
+        "main.py",
+        b"import ota_boot\nimport no_such_module\nota_boot.confirm()\n",
+    );
+    let (r, took) = push("v2");
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "did not confirm: its program raised \"ImportError: no module named 'no_such_module'\""
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+
+    // Runs until Ctrl-C. The unix port reads its terminal only at its REPL,
+    // so this one stops itself at Ctrl-C, as a Pico's USB serial stops it.
+    write(
+        &src,
+        "main.py",
+        b"import sys, ota_boot\nota_boot.confirm()\nwhile True:\n    \
+          if sys.stdin.buffer.read(1) == b'\\x03':\n        raise KeyboardInterrupt\n",
+    );
+    let (r, took) = push("v3");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["active"]["version"].as_str(), st["state"].as_str()),
+        (Some("v3"), Some("confirmed")),
+        "{st}"
+    );
 }

@@ -344,7 +344,7 @@ class Agent:
             self.reply(Out(DONE))
             return True
         elif tag == CONFIRM:
-            if not ota_boot.confirm() and ota_boot.load()["state"] == "empty":
+            if not ota_boot.confirm(False) and ota_boot.load()["state"] == "empty":
                 raise Refused(E_NOT_TRIAL, "active tree is not in trial")
             self.reply(Out(DONE))
         elif tag == ROLLBACK:

@@ -235,7 +235,7 @@ def finish(st):
     return st
 
 
-def confirm():
+def confirm(say=True):
     """Keeps the active trial tree: call it once the application runs well.
     Returns False when there was nothing to confirm."""
     st = finish(load())
@@ -244,6 +244,9 @@ def confirm():
     st["state"] = "confirmed"
     st["boots"] = 0
     save(st)
+    if say:
+        # ota, waiting after the reboot, takes the REPL once it sees this.
+        print("ota_boot: confirmed " + st["active"]["version"])
     return True
 
 

@@ -4,6 +4,7 @@
 pub mod advice;
 pub mod agent;
 pub mod bootsel;
+pub mod confirm_check;
 pub mod devices;
 pub mod inspect;
 pub mod install;

@@ -292,9 +292,16 @@ impl One<'_> {
             doc["plan"] = json!(p);
             return Ok(doc);
         }
-        let outcome = push(c, &tree.bundle, &self.options(before), &mut |e| {
-            progress.handle(e)
-        })?;
+        let opts = self.options(before);
+        let trial = opts.boots > 0 && opts.reboot && before.micropython();
+        if trial && super::confirm_check::main_confirms(&tree.bundle) == Some(false) {
+            self.ctx.ui.say(&format!(
+                "{label}{}: main.py does not call ota_boot.confirm(): waiting {}s for it; push --boots 0 to confirm at once",
+                c.name(),
+                opts.confirm_timeout.as_secs()
+            ));
+        }
+        let outcome = push(c, &tree.bundle, &opts, &mut |e| progress.handle(e))?;
         let seconds = started.elapsed().as_secs_f64();
         let result = self.verdict(c, &tree.bundle, &outcome)?;
         doc["result"] = json!(result);
@@ -458,6 +465,19 @@ impl One<'_> {
                     c.name(),
                     bundle.version,
                     crate::device::agent::reboot::not_taken(),
+                ),
+            ));
+        }
+        if let (Some(false), Some(why)) = (outcome.confirmed, &outcome.ended_unconfirmed) {
+            let state = outcome.device.as_ref().map_or(String::new(), state_line);
+            return Err(fail(
+                Kind::Device,
+                format!(
+                    "{}: {} was installed but did not confirm: {} ({state}); it rolls back by itself when its boots run out. \
+                     Call `ota_boot.confirm()` once it runs well, or push with --boots 0 to confirm at once",
+                    c.name(),
+                    bundle.version,
+                    crate::terminal::escape(why),
                 ),
             ));
         }

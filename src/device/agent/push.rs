@@ -61,6 +61,10 @@ pub struct PushOutcome {
     /// The tree is committed, but the device never restarted: it answered
     /// every Reboot from the boot it was on (see `reboot.rs`).
     pub not_restarted: bool,
+    /// Why the new tree's program will not confirm it in this boot, when the
+    /// link saw it end (a MicroPython main.py that ended or raised).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_unconfirmed: Option<String>,
 }
 
 /// Declarations are short: on a bad link, start again this many times.
@@ -371,6 +375,7 @@ fn restart_and_wait(
     ev(Event::Rebooting);
     // A reply still on its way would be taken for the agent's answer to the reboot.
     c.drain(Duration::from_millis(20).min(c.timeout));
+    c.let_program_run((opts.boots > 0).then_some(opts.confirm_timeout));
     if c.reboot(committed.boot_id)? == Reboot::NotTaken {
         out.not_restarted = true;
         out.device = Some(committed);
@@ -409,6 +414,11 @@ fn restart_and_wait(
         }
         if info.state == TreeStatus::Confirmed {
             out.confirmed = Some(true);
+            break;
+        }
+        if let Some(why) = c.ended_unconfirmed() {
+            out.ended_unconfirmed = Some(why);
+            out.confirmed = Some(false);
             break;
         }
         if Instant::now() >= deadline {
