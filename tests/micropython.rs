@@ -956,3 +956,67 @@ fn a_trial_is_judged_as_soon_as_the_board_shows_how_it_went() {
         "{st}"
     );
 }
+
+/// `ota agent sim --micropython`: the unix port (found on PATH) behind a
+/// pseudo-terminal, its filesystem the --fs folder; a push lands there and
+/// nothing is written beside it.
+#[test]
+fn agent_sim_micropython_is_a_board_in_a_folder() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    app(&tmp.path().join("app"), "v1");
+    let path = format!(
+        "{}:{}",
+        mp.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut sim = util::ota()
+        .current_dir(tmp.path())
+        .env("PATH", path)
+        .args(["agent", "sim", "--micropython", "--fs", "board"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port = port.trim().to_string();
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ],
+    )
+    .ok()
+    .json();
+    // The board and its interpreter: the whole process group.
+    let group = format!("-{}", sim.id());
+    let killed = std::process::Command::new("kill")
+        .args(["-s", "KILL", "--", &group])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    sim.wait().unwrap();
+    assert_eq!(doc["result"], "confirmed", "{doc}");
+    let want = tree_of(&tmp.path().join("app"));
+    let board = tree_of(&tmp.path().join("board"));
+    assert!(want.iter().all(|f| board.contains(f)), "{board:?}");
+    assert!(tmp.path().join("board/lib/ota_boot.py").exists());
+    let mut beside: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    beside.sort();
+    assert_eq!(beside, ["app", "board"]);
+}
