@@ -1020,3 +1020,62 @@ fn agent_sim_micropython_is_a_board_in_a_folder() {
     beside.sort();
     assert_eq!(beside, ["app", "board"]);
 }
+
+/// Removing ota as docs/micropython.md says leaves plain MicroPython: the
+/// board's own boot.py back in place and running, the application's files
+/// as they were, nothing of ota's left.
+#[test]
+fn removing_ota_by_hand_leaves_plain_micropython_with_the_users_files() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    package_project(&src, "hi");
+    let own_boot = b"open('/data/boot_ran.txt', 'w').write('yes')\n";
+    write(&root, "boot.py", own_boot);
+    write(&root, "data/.keep", b"");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    drop(b);
+    // The documented steps.
+    std::fs::rename(root.join(".ota/boot_user.py"), root.join("boot.py")).unwrap();
+    std::fs::remove_dir_all(root.join(".ota")).unwrap();
+    std::fs::remove_file(root.join("lib/ota_boot.py")).unwrap();
+    std::fs::remove_file(root.join("version.json")).unwrap();
+    std::fs::remove_file(root.join("data/boot_ran.txt")).unwrap();
+    std::fs::remove_file(root.join("data/page.html")).unwrap();
+    // main.py imports ota_boot to confirm: without ota, the application drops that.
+    let main = std::fs::read_to_string(src.join("main.py")).unwrap();
+    let plain: String = main
+        .lines()
+        .filter(|l| !l.contains("ota_boot"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(root.join("main.py"), &plain).unwrap();
+
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    b.wait_boots(1);
+    let mut pending = std::fs::read_to_string(root.join("data/page.html"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while pending.is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        pending = std::fs::read_to_string(root.join("data/page.html"));
+    }
+    assert_eq!(pending.unwrap(), "<p>hi, ota</p>\n", "the application runs");
+    assert_eq!(std::fs::read(root.join("boot.py")).unwrap(), own_boot);
+    assert!(
+        root.join("data/boot_ran.txt").exists(),
+        "the board's boot.py ran"
+    );
+    let tree = tree_of(&src);
+    let held = tree_of(&root);
+    for (p, h) in &tree {
+        if p != "main.py" {
+            assert!(held.contains(&(p.clone(), h.clone())), "{p} kept");
+        }
+    }
+    drop(b);
+}
