@@ -5,6 +5,11 @@
 //! When ota is done the agent is told so and the board is left at its REPL;
 //! when ota had to interrupt a running program, the board is soft-reset so
 //! that the program runs again (the boot hook does not count that as a boot).
+//!
+//! After a reboot into a tree on trial, the board's own program runs until
+//! it confirms, ends or runs out of time: the agent would stop it, and with
+//! it any chance to confirm in this boot, so how it ended is kept for the
+//! push to report at once.
 
 use std::io;
 use std::time::{Duration, Instant};
