@@ -96,6 +96,17 @@ fn main() {
         );
     }
 
+    let (m, o) = (rows[0].1[0].0, rows[1].1[0].0);
+    let rate = payload as f64 / o;
+    println!(
+        "\nfull copy: ota moved {:.0} KB/s of payload ({:.0}% of the link's 1 MB/s), mpremote {:.0} KB/s; \
+         goals: 10x mpremote and 70% of the link ({}), unchanged 30x ({})",
+        rate / 1000.0,
+        rate / LINK.bytes_per_sec * 100.0,
+        payload as f64 / m / 1000.0,
+        if m / o >= 10.0 && rate >= 0.7 * LINK.bytes_per_sec { "met" } else { "not met" },
+        if rows[0].1[1].0 / rows[1].1[1].0 >= 30.0 { "met" } else { "not met" },
+    );
     println!("\nota's bytes to the board per payload byte (agent already kept on the board):");
     for binary in [false, true] {
         let sub = w.path().join(format!("only-{binary}"));

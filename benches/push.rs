@@ -619,6 +619,7 @@ fn options(chunk: u32, window: u32) -> PushOptions {
         reconnect_timeout: d.device_timeout,
         resume: None,
         moved_sectors: 0,
+        every_sha256: false,
     }
 }
 

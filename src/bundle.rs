@@ -35,7 +35,11 @@ pub struct BundleFile {
     pub path: String,
     pub size: u32,
     pub sha1: Sha1,
+    /// The SHA-256 the source listed (a manifest), or that was asked for.
     pub sha256: Option<Sha256>,
+    /// The SHA-256 of the bytes hashed here, whatever the source listed: a
+    /// board that verifies with SHA-256 only gets it for any source.
+    pub sha256_of_bytes: Option<Sha256>,
     location: PathBuf,
 }
 
@@ -48,6 +52,7 @@ impl BundleFile {
             size,
             sha1,
             sha256,
+            sha256_of_bytes: sha256,
             location: PathBuf::new(),
         }
     }
@@ -108,7 +113,7 @@ pub fn verify_file(
     }
     let mut sha1 = sha1::Sha1::new();
     sha1.update(format!("blob {size}\0").as_bytes());
-    let mut sha256 = (with_sha256 || expect.sha256.is_some()).then(sha2::Sha256::new);
+    let mut sha256 = sha2::Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut seen = 0u64;
     loop {
@@ -118,9 +123,7 @@ pub fn verify_file(
         }
         seen += n as u64;
         sha1.update(&buf[..n]);
-        if let Some(h) = &mut sha256 {
-            h.update(&buf[..n]);
-        }
+        sha256.update(&buf[..n]);
     }
     if seen != size {
         return Err(fail(
@@ -129,7 +132,7 @@ pub fn verify_file(
         ));
     }
     let sha1: Sha1 = sha1.finalize().into();
-    let sha256: Option<Sha256> = sha256.map(|h| h.finalize().into());
+    let got256: Sha256 = sha256.finalize().into();
     if let Some(want) = expect.sha1 {
         if want != sha1 {
             return Err(fail(
@@ -138,11 +141,15 @@ pub fn verify_file(
             ));
         }
     }
-    if let (Some(want), Some(got)) = (expect.sha256, sha256) {
-        if want != got {
+    if let Some(want) = expect.sha256 {
+        if want != got256 {
             return Err(fail(
                 Kind::Verify,
-                format!("{path}: expected SHA-256 {}, got {}", hex(&want), hex(&got)),
+                format!(
+                    "{path}: expected SHA-256 {}, got {}",
+                    hex(&want),
+                    hex(&got256)
+                ),
             ));
         }
     }
@@ -150,7 +157,8 @@ pub fn verify_file(
         path: path.to_string(),
         size: size as u32,
         sha1,
-        sha256,
+        sha256: (with_sha256 || expect.sha256.is_some()).then_some(got256),
+        sha256_of_bytes: Some(got256),
         location: location.to_path_buf(),
     })
 }

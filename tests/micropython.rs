@@ -225,6 +225,19 @@ fn a_trial_that_never_confirms_is_rolled_back_at_boot() {
         ],
     );
     assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "main.py does not call ota_boot.confirm(): waiting 1s for it; push --boots 0"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("did not confirm: its program ended without calling `ota_boot.confirm()`"),
+        "{}",
+        r.stderr
+    );
     let st = util::status(tmp.path(), &b.port);
     assert_eq!(
         (st["state"].as_str(), st["boots_left"].as_u64()),
@@ -733,4 +746,416 @@ fn a_board_out_of_memory_is_reported_at_once_with_its_last_line() {
             r.stderr
         );
     }
+}
+
+/// A Pico without W (or the WebAssembly port): its `hashlib` has SHA-256
+/// only. A push from a folder still works, since ota sends each file's
+/// SHA-256 of the bytes it verified; the board reuses what it holds.
+#[test]
+fn a_board_without_sha1_takes_a_folder() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let opts = BoardOptions {
+        no_sha1: true,
+        ..Default::default()
+    };
+    let b = Board::start(&mp, &root, opts);
+    let push = |version: &str| {
+        run(
+            tmp.path(),
+            &[
+                "--port",
+                &b.port,
+                "--json",
+                "push",
+                "--dir",
+                "app",
+                "--version",
+                version,
+            ],
+        )
+        .ok()
+        .json()
+    };
+    let doc = push("v1");
+    assert_eq!(doc["result"], "confirmed", "{doc}");
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+    let st = util::status(tmp.path(), &b.port);
+    assert!(
+        st["agent_version"].as_str().unwrap().contains(", sha256, "),
+        "{st}"
+    );
+
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    assert_eq!(push("v2")["files_sent"], 1);
+    std::fs::rename(src.join("lib/util.py"), src.join("lib/renamed.py")).unwrap();
+    assert_eq!(
+        push("v3")["files_sent"],
+        0,
+        "a rename is copied on the board"
+    );
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+}
+
+/// A project laid out as MicroPython projects are: a package in lib/ with
+/// modules and a subpackage, templates and static files beside main.py.
+fn package_project(dir: &Path, greeting: &str) {
+    write(
+        dir,
+        "main.py",
+        b"import ota_boot\nfrom shop import page\n\
+          open('/data/page.html', 'w').write(page('index.html', 'ota'))\n\
+          ota_boot.confirm()\n",
+    );
+    write(dir, "lib/shop/__init__.py", b"from .render import page\n");
+    write(
+        dir,
+        "lib/shop/render.py",
+        b"from .util.text import fill\n\ndef page(name, who):\n    \
+          with open('/templates/' + name) as f:\n        return fill(f.read(), who)\n",
+    );
+    write(dir, "lib/shop/util/__init__.py", b"");
+    write(
+        dir,
+        "lib/shop/util/text.py",
+        b"def fill(t, who):\n    return t.replace('{{who}}', who)\n",
+    );
+    write(
+        dir,
+        "templates/index.html",
+        format!("<p>{greeting}, {{{{who}}}}</p>\n").as_bytes(),
+    );
+    write(dir, "static/style.css", b"p { color: teal }\n");
+    write(dir, "static/logo.bin", &util::content(11, 2500));
+    for i in 0..14 {
+        write(
+            dir,
+            &format!("lib/shop/parts/part{i}.py"),
+            format!("N = {i}\n").as_bytes(),
+        );
+    }
+}
+
+#[test]
+fn a_package_project_is_pushed_imported_and_run() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    package_project(&src, "hello");
+    write(&root, "data/.keep", b"");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    // Confirmed at once: ota does not wait for main.py after the reboot.
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+            "--boots",
+            "0",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(doc["result"], "confirmed", "{doc}");
+    let want = tree_of(&src);
+    assert!(want.len() >= 20, "{}", want.len());
+    assert_eq!(board_files(&b, &want), want);
+    assert_eq!(
+        std::fs::read_to_string(root.join("data/page.html")).unwrap(),
+        "<p>hello, ota</p>\n",
+        "the package was imported and ran after the reboot"
+    );
+}
+
+/// A boot.py the user edits after ota installed its hook (with mpremote,
+/// say) is the user's: the next push keeps it as the board's own boot.py,
+/// and it runs behind the hook.
+#[test]
+fn a_boot_py_edited_after_the_hook_is_kept_as_the_users() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    write(
+        &root,
+        "boot.py",
+        b"open('/data/first.txt', 'w').write('1')\n",
+    );
+    write(&root, "data/.keep", b"");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let edit = b"open('/data/edited.txt', 'w').write('2')\n";
+    write(&root, "boot.py", edit);
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v2"],
+    )
+    .ok();
+    assert_eq!(std::fs::read(root.join(".ota/boot_user.py")).unwrap(), edit);
+    let hook = std::fs::read_to_string(root.join("boot.py")).unwrap();
+    assert!(hook.starts_with("# ota boot hook"), "{hook}");
+    assert!(
+        root.join("data/edited.txt").exists(),
+        "the edited boot.py ran at the reboot after the push"
+    );
+}
+
+/// Files edited or deleted on the board outside ota (with mpremote, say)
+/// are named by `ota status`, and the next push of the same tree puts the
+/// tree's back; the edit is kept aside for a rollback, not lost.
+#[test]
+fn files_changed_outside_ota_are_seen_and_put_back() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    let want = tree_of(&src);
+    std::fs::write(root.join("main.py"), b"print('edited on the board')\n").unwrap();
+    std::fs::remove_file(root.join("lib/util.py")).unwrap();
+
+    let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
+    assert!(
+        text.contains("changed    lib/util.py main.py: changed outside ota"),
+        "{text}"
+    );
+    assert!(text.contains("boot.py    ota's hook"), "{text}");
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &b.port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ],
+    )
+    .ok()
+    .json();
+    // The board held util.py nowhere else: both are sent again.
+    assert_eq!(doc["files_sent"], 2, "{doc}");
+    assert_eq!(board_files(&b, &want), want);
+    let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
+    assert!(!text.contains("changed "), "{text}");
+}
+
+/// A trial tree whose main.py raises at import is reported with the
+/// traceback's last line as soon as the board shows it, not after the
+/// confirmation's timeout; one whose application runs forever and confirms
+/// is taken back as soon as it has confirmed.
+#[test]
+fn a_trial_is_judged_as_soon_as_the_board_shows_how_it_went() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"confirm_timeout_sec": 60}"#,
+    );
+    let push = |version: &str| {
+        let started = std::time::Instant::now();
+        let r = run(
+            tmp.path(),
+            &[
+                "--port",
+                &b.port,
+                "push",
+                "--dir",
+                "app",
+                "--version",
+                version,
+                "--boots",
+                "2",
+            ],
+        );
+        (r, started.elapsed())
+    };
+
+    write(
+        &src,
+        "main.py",
+        b"import ota_boot\nimport no_such_module\nota_boot.confirm()\n",
+    );
+    let (r, took) = push("v2");
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "did not confirm: its program raised \"ImportError: no module named 'no_such_module'\""
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+
+    // Runs until Ctrl-C. The unix port reads its terminal only at its REPL,
+    // so this one stops itself at Ctrl-C, as a Pico's USB serial stops it.
+    write(
+        &src,
+        "main.py",
+        b"import sys, ota_boot\nota_boot.confirm()\nwhile True:\n    \
+          if sys.stdin.buffer.read(1) == b'\\x03':\n        raise KeyboardInterrupt\n",
+    );
+    let (r, took) = push("v3");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["active"]["version"].as_str(), st["state"].as_str()),
+        (Some("v3"), Some("confirmed")),
+        "{st}"
+    );
+}
+
+/// `ota agent sim --micropython`: the unix port (found on PATH) behind a
+/// pseudo-terminal, its filesystem the --fs folder; a push lands there and
+/// nothing is written beside it.
+#[test]
+fn agent_sim_micropython_is_a_board_in_a_folder() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    app(&tmp.path().join("app"), "v1");
+    let path = format!(
+        "{}:{}",
+        mp.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut sim = util::ota()
+        .current_dir(tmp.path())
+        .env("PATH", path)
+        .args(["agent", "sim", "--micropython", "--fs", "board"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port = port.trim().to_string();
+    let doc = run(
+        tmp.path(),
+        &[
+            "--port",
+            &port,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ],
+    )
+    .ok()
+    .json();
+    // The board and its interpreter: the whole process group.
+    let group = format!("-{}", sim.id());
+    let killed = std::process::Command::new("kill")
+        .args(["-s", "KILL", "--", &group])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    sim.wait().unwrap();
+    assert_eq!(doc["result"], "confirmed", "{doc}");
+    let want = tree_of(&tmp.path().join("app"));
+    let board = tree_of(&tmp.path().join("board"));
+    assert!(want.iter().all(|f| board.contains(f)), "{board:?}");
+    assert!(tmp.path().join("board/lib/ota_boot.py").exists());
+    let mut beside: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    beside.sort();
+    assert_eq!(beside, ["app", "board"]);
+}
+
+/// Removing ota as docs/micropython.md says leaves plain MicroPython: the
+/// board's own boot.py back in place and running, the application's files
+/// as they were, nothing of ota's left.
+#[test]
+fn removing_ota_by_hand_leaves_plain_micropython_with_the_users_files() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    package_project(&src, "hi");
+    let own_boot = b"open('/data/boot_ran.txt', 'w').write('yes')\n";
+    write(&root, "boot.py", own_boot);
+    write(&root, "data/.keep", b"");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    run(
+        tmp.path(),
+        &["--port", &b.port, "push", "--dir", "app", "--version", "v1"],
+    )
+    .ok();
+    drop(b);
+    // The documented steps.
+    std::fs::rename(root.join(".ota/boot_user.py"), root.join("boot.py")).unwrap();
+    std::fs::remove_dir_all(root.join(".ota")).unwrap();
+    std::fs::remove_file(root.join("lib/ota_boot.py")).unwrap();
+    std::fs::remove_file(root.join("version.json")).unwrap();
+    std::fs::remove_file(root.join("data/boot_ran.txt")).unwrap();
+    std::fs::remove_file(root.join("data/page.html")).unwrap();
+    // main.py imports ota_boot to confirm: without ota, the application drops that.
+    let main = std::fs::read_to_string(src.join("main.py")).unwrap();
+    let plain: String = main
+        .lines()
+        .filter(|l| !l.contains("ota_boot"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(root.join("main.py"), &plain).unwrap();
+
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    b.wait_boots(1);
+    let mut pending = std::fs::read_to_string(root.join("data/page.html"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while pending.is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        pending = std::fs::read_to_string(root.join("data/page.html"));
+    }
+    assert_eq!(pending.unwrap(), "<p>hi, ota</p>\n", "the application runs");
+    assert_eq!(std::fs::read(root.join("boot.py")).unwrap(), own_boot);
+    assert!(
+        root.join("data/boot_ran.txt").exists(),
+        "the board's boot.py ran"
+    );
+    let tree = tree_of(&src);
+    let held = tree_of(&root);
+    for (p, h) in &tree {
+        if p != "main.py" {
+            assert!(held.contains(&(p.clone(), h.clone())), "{p} kept");
+        }
+    }
+    drop(b);
 }

@@ -194,6 +194,19 @@ def want_of(e):
     return e["sha1"] if HAVE_SHA1 else e["sha256"]
 
 
+def urandom(n):
+    # Not every port has os.urandom: a SHA-256 of the clock and of where the
+    # heap put a new object is enough for ids that only need to differ.
+    try:
+        return os.urandom(n)
+    except (AttributeError, OSError):
+        import time
+
+        t = time.ticks_us() if hasattr(time, "ticks_us") else time.time()
+        seed = repr((t, id(object()), sys.implementation.version)).encode()
+        return hashlib.sha256(seed).digest()[:n]
+
+
 def hash_file(path, size):
     h = git_hasher(size)
     buf = bytearray(1024)
@@ -206,6 +219,35 @@ def hash_file(path, size):
             h.update(buf[:k] if k < len(buf) else buf)
             n += k
     return h.digest() if n == size else None
+
+
+def drifted(tree):
+    """The paths of `tree` whose file on the board is missing or has another
+    size: changed outside ota (mpremote, an editor)."""
+    out = []
+    for p, f in ota_boot.files_of(tree).items():
+        try:
+            if os.stat(ota_boot.board_path(p))[6] != f[0]:
+                out.append(p)
+        except OSError:
+            out.append(p)
+    return sorted(out)
+
+
+def describe(impl, st):
+    # Info's agent_version: what the board is, then facts ota status shows.
+    words = ["micropython " + impl, "agent " + AGENT, "sha1" if HAVE_SHA1 else "sha256"]
+    try:
+        with open("/boot.py") as f:
+            hooked = f.read(len(ota_boot.HOOK_LINE)) == ota_boot.HOOK_LINE
+    except OSError:
+        hooked = False
+    words.append("hook" if hooked else "no hook")
+    words.append("own boot.py" if ota_boot.exists(ota_boot.USER_BOOT) else "no own boot.py")
+    changed = drifted(st["active"]) if st["state"] != "trial" or not st["previous"] else []
+    if changed:
+        words.append("changed " + " ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
+    return ", ".join(words)
 
 
 def check_path(p):
@@ -226,7 +268,7 @@ class Agent:
         self.id = self.device_id()
         # Info's boot_id: each start of this agent draws a new one, so ota
         # knows a board that still answers with it never took its Reboot.
-        self.boot_id = int.from_bytes(os.urandom(4), "little") or 1
+        self.boot_id = int.from_bytes(urandom(4), "little") or 1
 
     def device_id(self):
         try:
@@ -243,7 +285,7 @@ class Agent:
                 return v
         except OSError:
             pass
-        v = os.urandom(8)
+        v = urandom(8)
         ota_boot.makedirs(ota_boot.OTA)
         ota_boot.write_atomic(p, v)
         return v
@@ -303,7 +345,7 @@ class Agent:
             self.reply(Out(DONE))
             return True
         elif tag == CONFIRM:
-            if not ota_boot.confirm() and ota_boot.load()["state"] == "empty":
+            if not ota_boot.confirm(False) and ota_boot.load()["state"] == "empty":
                 raise Refused(E_NOT_TRIAL, "active tree is not in trial")
             self.reply(Out(DONE))
         elif tag == ROLLBACK:
@@ -324,7 +366,7 @@ class Agent:
         v = os.statvfs("/")
         o = Out(INFO).var(MAJOR).var(MINOR)
         impl = ".".join(str(x) for x in sys.implementation.version[:3])
-        o.str("micropython " + impl + ", agent " + AGENT + ", " + ("sha1" if HAVE_SHA1 else "sha256"))
+        o.str(describe(impl, st))
         o.raw(self.id).var(v[0]).var(v[2]).var(v[4])
         o.var(MAX_ENTRIES).var(MAX_PATH).var(MAX_CHUNK)
         if st["active"] is None:
@@ -386,9 +428,15 @@ class Agent:
             raise Refused(E_NO_SPACE, "the tree is larger than the board's filesystem")
         ota_boot.rmtree(ota_boot.STAGE)
         st = ota_boot.load()
+        # A trial tree is rolled back before the switch, so only a tree that
+        # stays in place is compared with what the board holds.
+        in_place = st["state"] != "trial" or not st["previous"]
+        drift = set(drifted(st["active"])) if in_place else set()
         held = {}
         for t, kept in ((st["previous"], True), (st["active"], False)):
             for p, f in ota_boot.files_of(t).items():
+                if not kept and p in drift:
+                    continue
                 here = ota_boot.board_path(p)
                 if kept and ota_boot.exists(ota_boot.PREV + "/" + p):
                     here = ota_boot.PREV + "/" + p
@@ -398,7 +446,7 @@ class Agent:
         self.sess = {
             "id": sid, "entries": entries, "declared": 0, "files": {}, "order": [],
             "need": set(), "done": set(), "copy": {}, "active": ota_boot.files_of(base),
-            "held": held, "blocks": 0, "bsize": v[0], "free": v[4],
+            "held": held, "drift": drift, "blocks": 0, "bsize": v[0], "free": v[4],
             "tree": {"version": version, "ref": ref, "commit": commit, "post_update": post, "rollback": back},
         }
         self.reply(Out(READY).var(sid))
@@ -419,11 +467,11 @@ class Agent:
         if path in s["files"]:
             raise Refused(E_DUPLICATE_PATH, "duplicate path " + path, index)
         if not HAVE_SHA1 and sha256 is None:
-            raise Refused(E_HASH_MISMATCH, "this board's hashlib has no SHA-1: it needs each file's SHA-256 (push a manifest)", index)
+            raise Refused(E_HASH_MISMATCH, "this board's hashlib has no SHA-1: it needs each file's SHA-256 (update ota: it sends them for every source)", index)
         rec = [size, binascii.hexlify(sha1).decode(), binascii.hexlify(sha256).decode() if sha256 else None]
         e = {"index": index, "path": path, "size": size, "sha1": sha1, "sha256": sha256, "rec": rec}
         need = False
-        if ota_boot.same(s["active"].get(path), rec):
+        if ota_boot.same(s["active"].get(path), rec) and path not in s["drift"]:
             pass  # unchanged where it is
         elif size == 0:
             if git_hasher(0).digest() != want_of(e):
@@ -516,7 +564,17 @@ class Agent:
         tree = s["tree"]
         tree["files"] = s["files"]
         self.sess = None
-        ota_boot.switch(ota_boot.load(), tree, boots)
+        st = ota_boot.load()
+        for p in s["drift"]:
+            # What the board holds there is not the active tree's file: the
+            # switch puts it aside (a rollback brings it back) and puts the
+            # new tree's in place.
+            try:
+                size = os.stat(ota_boot.board_path(p))[6]
+            except OSError:
+                size = 0
+            st["active"]["files"][p] = [size, "0" * 40, None]
+        ota_boot.switch(st, tree, boots)
         self.reply(Out(COMMITTED).u8(boots))
 
     def rollback(self):

@@ -253,7 +253,7 @@ def finish(st):
     return st
 
 
-def confirm():
+def confirm(say=True):
     """Keeps the active trial tree: call it once the application runs well
     (`ota confirm` also accepts a tree that failed its trial, as it is).
     Returns False when there was nothing to confirm."""
@@ -276,6 +276,9 @@ def retry(boots):
     st["state"] = "trial"
     st["boots"] = st["given"] = boots
     save(st)
+    if say:
+        # ota, waiting after the reboot, takes the REPL once it sees this.
+        print("ota_boot: confirmed " + st["active"]["version"])
     return True
 
 
@@ -335,6 +338,10 @@ def install(boot_src):
     tmp = OTA + "/boot_hook.tmp"
     with open(tmp, "w") as f:
         f.write(HOOK)
-    if theirs is not None and not theirs.startswith(HOOK_LINE) and not exists(USER_BOOT):
+    # A boot.py ota did not write is the board's own, however new: it is
+    # kept, replacing an older copy, never overwritten.
+    if theirs is not None and not theirs.startswith(HOOK_LINE):
+        if exists(USER_BOOT):
+            os.remove(USER_BOOT)
         os.rename("/boot.py", USER_BOOT)
     os.rename(tmp, "/boot.py")

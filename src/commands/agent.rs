@@ -15,6 +15,15 @@ use crate::progress::human_bytes;
 pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
     let auto_confirm = !args.no_auto_confirm;
     let ui = ctx.ui;
+    if args.micropython {
+        return crate::device::sim::micropython_board::serve(&args.fs, &mut |port| {
+            let _ = print_line(port);
+            ui.say(&format!(
+                "MicroPython board on {port}, its filesystem in {}; stop with Ctrl-C",
+                args.fs.display()
+            ));
+        });
+    }
     let mut announce = |where_: &str| {
         // The first line on stdout is where to connect; scripts and tests read it.
         let _ = print_line(where_);

@@ -16,6 +16,7 @@ use crate::signing::{PublicKey, SecretKey};
 use crate::terminal::escape;
 
 use super::render::{history_line, state_line, tree_line};
+use crate::device::micropython::facts::BoardFacts;
 
 pub fn status(ctx: &Ctx) -> Result<()> {
     let targets = ctx.targets()?;
@@ -84,15 +85,15 @@ fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) ->
         (Some(b), Some(p)) => format!("; the previous tree {} holds {}", p.version, human_bytes(b)),
         _ => String::new(),
     };
+    let facts = BoardFacts::parse(&i.agent_version);
+    let what = facts.as_ref().map_or(i.agent_version.as_str(), |f| &f.what);
     let mut lines = vec![
         format!("device     {} on {port}", i.device_id),
-        format!(
-            "agent      {} (protocol {})",
-            escape(&i.agent_version),
-            i.protocol
-        ),
+        format!("agent      {} (protocol {})", escape(what), i.protocol),
     ];
-    if !i.micropython() {
+    if let Some(f) = &facts {
+        lines.extend(board_lines(f));
+    } else {
         lines.push(format!("app        {}", app_line(i, touched)));
         lines.push(format!("image      {}", image_line(i)));
     }
@@ -105,7 +106,12 @@ fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) ->
         lines.push(format!("history    {h}"));
     }
     lines.push(format!(
-        "flash      {} free of {}{held}",
+        "{}{} free of {}{held}",
+        if facts.is_some() {
+            "filesystem "
+        } else {
+            "flash      "
+        },
         human_bytes(i.free_bytes),
         human_bytes(i.capacity_bytes)
     ));
@@ -115,6 +121,29 @@ fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) ->
     if let Some(s) = i.session {
         lines.push(format!(
             "session    unfinished update {s:08x} (the next push of this update resumes it; another update replaces it)"
+        ));
+    }
+    lines
+}
+
+/// A MicroPython board's boot.py and the files changed outside ota.
+fn board_lines(f: &BoardFacts) -> Vec<String> {
+    let boot = match (f.hook, f.own_boot) {
+        (Some(true), Some(true)) => {
+            "ota's hook, then the board's own boot.py (kept as /.ota/boot_user.py)"
+        }
+        (Some(true), _) => "ota's hook (the board has no boot.py of its own)",
+        (Some(false), Some(true)) => {
+            "not ota's hook: ota puts it back at the next push; the board's own is kept as /.ota/boot_user.py"
+        }
+        (Some(false), _) => "no ota hook yet: the first push installs it, keeping a boot.py the board has",
+        (None, _) => return Vec::new(),
+    };
+    let mut lines = vec![format!("boot.py    {boot}")];
+    if !f.changed.is_empty() {
+        lines.push(format!(
+            "changed    {}: changed outside ota (missing, or another size); the next push puts the tree's back",
+            escape(&f.changed.join(" "))
         ));
     }
     lines
@@ -415,5 +444,29 @@ mod tests {
             assert!(pico.iter().any(|l| l.starts_with(word)), "{word}: {pico:?}");
             assert!(!mp.iter().any(|l| l.starts_with(word)), "{word}: {mp:?}");
         }
+    }
+
+    #[test]
+    fn a_micropython_board_says_its_boot_py_and_what_changed_outside_ota() {
+        let mp = status_lines(
+            "p",
+            &info("micropython 1.29.0, agent 0.1.0, sha256, hook, own boot.py, changed main.py"),
+            None,
+            false,
+        );
+        let has = |start: &str| mp.iter().find(|l| l.starts_with(start)).cloned();
+        assert_eq!(
+            has("agent").unwrap(),
+            "agent      micropython 1.29.0, agent 0.1.0, sha256 (protocol 1.3)"
+        );
+        assert!(has("boot.py")
+            .unwrap()
+            .contains("then the board's own boot.py"));
+        assert!(
+            has("changed    main.py: changed outside ota").is_some(),
+            "{mp:?}"
+        );
+        assert!(has("filesystem 1.0 MiB free").is_some(), "{mp:?}");
+        assert!(has("flash").is_none(), "{mp:?}");
     }
 }

@@ -330,9 +330,16 @@ impl One<'_> {
             doc["plan"] = json!(p);
             return Ok(doc);
         }
-        let outcome = push(c, &tree.bundle, &self.options(before, &p), &mut |e| {
-            progress.handle(e)
-        })?;
+        let opts = self.options(before, &p);
+        let trial = opts.boots > 0 && opts.reboot && before.micropython();
+        if trial && update::confirm_check::main_confirms(&tree.bundle) == Some(false) {
+            self.ctx.ui.say(&format!(
+                "{label}{}: main.py does not call ota_boot.confirm(): waiting {}s for it; push --boots 0 to confirm at once",
+                c.name(),
+                opts.confirm_timeout.as_secs()
+            ));
+        }
+        let outcome = push(c, &tree.bundle, &opts, &mut |e| progress.handle(e))?;
         let seconds = started.elapsed().as_secs_f64();
         let result = self.verdict(c, &tree.bundle, &outcome)?;
         doc["result"] = json!(result);
@@ -502,6 +509,7 @@ impl One<'_> {
             reconnect_timeout: config.device_timeout,
             resume: before.session,
             moved_sectors: p.space.moved_sectors,
+            every_sha256: before.micropython(),
         }
     }
 
@@ -547,6 +555,19 @@ impl One<'_> {
                     history_line(d)
                         .unwrap_or_else(|| format!("{} failed its trial", bundle.version)),
                     FAILED_ADVICE
+                ),
+            ));
+        }
+        if let (Some(false), Some(why)) = (outcome.confirmed, &outcome.ended_unconfirmed) {
+            let state = outcome.device.as_ref().map_or(String::new(), state_line);
+            return Err(fail(
+                Kind::Device,
+                format!(
+                    "{}: {} was installed but did not confirm: {} ({state}); it rolls back by itself when its boots run out. \
+                     Call `ota_boot.confirm()` once it runs well, or push with --boots 0 to confirm at once",
+                    c.name(),
+                    bundle.version,
+                    crate::terminal::escape(why),
                 ),
             ));
         }

@@ -4,6 +4,7 @@
 //! update is (version, ref, commit) before any download, so that a fleet
 //! that runs it already downloads nothing; fetching then gets the files.
 
+pub mod confirm_check;
 pub mod github;
 pub mod image;
 pub mod policy;
@@ -60,8 +61,15 @@ impl Want {
             a.commit == self.commit
                 && a.git_ref == self.git_ref
                 && (!self.match_version || a.version == self.version)
-        })
+        }) && !drifted(info)
     }
+}
+
+/// A MicroPython board whose files changed outside ota: the same tree is
+/// pushed again, to put them back.
+fn drifted(info: &DeviceInfo) -> bool {
+    crate::device::micropython::facts::BoardFacts::parse(&info.agent_version)
+        .is_some_and(|f| !f.changed.is_empty())
 }
 
 enum Pending {

@@ -54,6 +54,9 @@ pub struct BoardOptions {
     pub link: Option<Link>,
     /// The interpreter's heap (`-X heapsize=`), for a board short of memory.
     pub heap: Option<&'static str>,
+    /// A port whose `hashlib` has SHA-256 only (a Pico without W): the
+    /// unix port has SHA-1, so the board's start hides it.
+    pub no_sha1: bool,
 }
 
 /// A link with a rate each way and a one-way delay.
@@ -103,71 +106,7 @@ pub struct Board {
     _wrapper: tempfile::TempDir,
 }
 
-const WRAPPER: &str = r#"
-import os, sys
-
-
-class Sandbox:
-    # The sandbox folder as the board's whole filesystem. VfsPosix with a
-    # root joins both of rename's paths in one buffer (both become the
-    # second), so rename passes the first one relative to the process's
-    # folder, which stays the sandbox's root.
-    def __init__(self, root):
-        self.v = os.VfsPosix(root)
-        self.cwd = "/"
-    def mount(self, readonly, mkfs):
-        pass
-    def umount(self):
-        pass
-    def open(self, p, m):
-        return self.v.open(p, m)
-    def ilistdir(self, p):
-        return self.v.ilistdir(p)
-    def mkdir(self, p):
-        return self.v.mkdir(p)
-    def rmdir(self, p):
-        return self.v.rmdir(p)
-    def remove(self, p):
-        return self.v.remove(p)
-    def stat(self, p):
-        return self.v.stat(p)
-    def statvfs(self, p):
-        v = self.v.statvfs(p)
-        free = os.getenv("OTA_BOARD_FREE_BLOCKS")
-        if free:
-            # A small board: its filesystem's blocks, as littlefs reports them.
-            n = int(free)
-            return (v[0], v[1], n * 4, n, n, v[5], v[6], v[7], v[8], v[9])
-        return v
-    def chdir(self, p):
-        self.cwd = p
-    def getcwd(self):
-        return self.cwd
-    def rename(self, a, b):
-        return self.v.rename(a.lstrip("/"), b)
-
-
-root = os.getenv("OTA_BOARD_ROOT")
-os.umount("/")
-os.mount(Sandbox(root), "/")
-os.chdir("/")
-sys.path[:] = ["", ".frozen", "/lib"]
-cut = os.getenv("OTA_CUT_POINT")
-if cut:
-    import builtins
-    left = [int(cut)]
-    def ota_fault_point():
-        left[0] -= 1
-        if left[0] == 0:
-            os.system("kill -9 $PPID")
-    builtins.ota_fault_point = ota_fault_point
-for script in ("boot.py", "main.py"):
-    try:
-        os.stat(script)
-    except OSError:
-        continue
-    exec(open(script).read(), {"__name__": "__main__"})
-"#;
+const WRAPPER: &str = include_str!("../../firmware-agent/micropython/sandbox_board.py");
 
 impl Board {
     pub fn start(mp: &Path, root: &Path, opts: BoardOptions) -> Board {
@@ -299,6 +238,9 @@ impl Board {
                         .stdin(Stdio::from(fd.try_clone().unwrap()))
                         .stdout(Stdio::from(fd.try_clone().unwrap()))
                         .stderr(Stdio::from(fd));
+                    if opts.no_sha1 {
+                        cmd.env("OTA_BOARD_NO_SHA1", "1");
+                    }
                     if let Some(n) = opts.free_blocks {
                         cmd.env("OTA_BOARD_FREE_BLOCKS", n.to_string());
                     }

@@ -652,6 +652,16 @@ impl Client {
         self.no_answer(what, self.timeout, self.at_send)
     }
 
+    /// See [`Transport::let_program_run`].
+    pub fn let_program_run(&mut self, time: Option<Duration>) {
+        self.t.let_program_run(time)
+    }
+
+    /// See [`Transport::ended_unconfirmed`].
+    pub fn ended_unconfirmed(&self) -> Option<String> {
+        self.t.ended_unconfirmed()
+    }
+
     pub fn reconnect(&mut self) -> std::io::Result<()> {
         self.inbox.clear();
         self.decoder.reset();

@@ -41,6 +41,9 @@ pub struct PushOptions {
     /// (the plan's count): the declaration waits for them on top of the
     /// link's timeout.
     pub moved_sectors: u32,
+    /// Send every file's SHA-256 (of the bytes ota verified), not only the
+    /// ones the source listed: a MicroPython board without SHA-1 needs them.
+    pub every_sha256: bool,
 }
 
 /// The longest a W25Q16JV takes to move one sector: a sector erase and 16
@@ -69,6 +72,10 @@ pub struct PushOutcome {
     /// The tree is committed, but the device never restarted: it answered
     /// every Reboot from the boot it was on (see `reboot.rs`).
     pub not_restarted: bool,
+    /// Why the new tree's program will not confirm it in this boot, when the
+    /// link saw it end (a MicroPython main.py that ended or raised).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_unconfirmed: Option<String>,
 }
 
 /// Declarations are short: on a bad link, start again this many times.
@@ -384,6 +391,7 @@ fn restart_and_wait(
     ev(Event::Rebooting);
     // A reply still on its way would be taken for the agent's answer to the reboot.
     c.drain(Duration::from_millis(20).min(c.timeout));
+    c.let_program_run((opts.boots > 0).then_some(opts.confirm_timeout));
     if c.reboot(committed.boot_id)? == Reboot::NotTaken {
         out.not_restarted = true;
         out.device = Some(committed);
@@ -429,6 +437,11 @@ fn restart_and_wait(
             out.confirmed = Some(false);
             break;
         }
+        if let Some(why) = c.ended_unconfirmed() {
+            out.ended_unconfirmed = Some(why);
+            out.confirmed = Some(false);
+            break;
+        }
         if Instant::now() >= deadline {
             out.not_restarted = same_boot(&info);
             out.confirmed = (!out.not_restarted).then_some(false);
@@ -462,7 +475,13 @@ fn declare(
     session: u32,
     opts: &PushOptions,
 ) -> Result<Vec<bool>, Step> {
-    let window = opts.window;
+    let files = bundle.files();
+    begin(c, bundle, session, opts)?;
+    declare_entries(c, files, opts)
+}
+
+/// Begin, answered by Ready for this push's session.
+fn begin(c: &mut Client, bundle: &Bundle, session: u32, opts: &PushOptions) -> Result<(), Step> {
     let files = bundle.files();
     c.drain(Duration::ZERO);
     c.send(&Request::Begin(Begin {
@@ -495,6 +514,17 @@ fn declare(
             _ => continue,
         }
     }
+    Ok(())
+}
+
+/// Each file's Entry, a window of them in flight; the agent answers each
+/// with whether it needs the file's bytes.
+fn declare_entries(
+    c: &mut Client,
+    files: &[BundleFile],
+    opts: &PushOptions,
+) -> Result<Vec<bool>, Step> {
+    let (window, every_sha256) = (opts.window, opts.every_sha256);
     let mut need = vec![false; files.len()];
     let mut answered = 0;
     for (i, f) in files.iter().enumerate() {
@@ -504,7 +534,11 @@ fn declare(
             path: &f.path,
             size: f.size,
             sha1: f.sha1,
-            sha256: f.sha256,
+            sha256: if every_sha256 {
+                f.sha256.or(f.sha256_of_bytes)
+            } else {
+                f.sha256
+            },
         }))?;
         while i + 1 - answered >= window as usize
             || (i + 1 == files.len() && answered < files.len())

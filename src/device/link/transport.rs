@@ -38,6 +38,18 @@ pub trait Transport: Send {
     /// The conversation ends with the device still sending what answers
     /// nothing: a link that takes leave of its agent need not wait for it.
     fn abandon(&mut self) {}
+    /// Why the program the board ran at its last boot will not confirm a
+    /// trial tree, when the link saw it end (a MicroPython board back at its
+    /// prompt after main.py, perhaps with a traceback): said at once
+    /// instead of waiting out the confirmation's timeout.
+    fn ended_unconfirmed(&self) -> Option<String> {
+        None
+    }
+    /// After the next reboot, how long the board's own program may run
+    /// before ota takes the link back (a trial tree's, to confirm itself);
+    /// `None`: take it at once. Only a link that must interrupt that
+    /// program to reach the agent (a MicroPython REPL) heeds it.
+    fn let_program_run(&mut self, _for: Option<Duration>) {}
     /// What runs on the board, as far as the link shows it without a word of
     /// the protocol (a USB port's product string).
     fn running(&mut self) -> Running {

@@ -3,6 +3,7 @@
 //! it over the REPL's stdin and stdout, so the client and the push engine
 //! are the same as for the Pico agent.
 
+pub mod facts;
 pub mod listen;
 pub mod repl;
 pub mod script;

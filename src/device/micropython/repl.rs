@@ -49,10 +49,17 @@ fn expect(
     }
 }
 
+/// How often Ctrl-C goes again while the raw REPL has not answered: a
+/// program may have been starting, or caught the first KeyboardInterrupt.
+const INTERRUPT_AGAIN: Duration = Duration::from_millis(250);
+
 /// Stops the running program and enters the raw REPL. Returns true when a
 /// program was running (the board printed a KeyboardInterrupt).
 pub fn enter_raw(t: &mut dyn Transport, timeout: Duration) -> io::Result<bool> {
-    t.send(b"\r\x03\x03\r\x01")?;
+    const KEYS: &[u8] = b"\r\x03\x03\r\x01";
+    t.send(KEYS)?;
+    let mut sent_at = Instant::now();
+    let deadline = sent_at + timeout;
     let mut wait = Wait::new("the raw REPL's banner after Ctrl-C, Ctrl-A", timeout);
     let mut seen = Vec::new();
     let mut banner = Search::new(RAW_BANNER);
@@ -73,7 +80,13 @@ pub fn enter_raw(t: &mut dyn Transport, timeout: Duration) -> io::Result<bool> {
             t.send(b"\x01")?;
             seen.extend_from_slice(b"\n");
         }
-        if !wait.more(t, &mut seen, &mut [&mut banner, &mut interrupt])? {
+        if sent_at.elapsed() >= INTERRUPT_AGAIN {
+            t.send(KEYS)?;
+            sent_at = Instant::now();
+        }
+        wait.deadline = deadline.min(sent_at + INTERRUPT_AGAIN);
+        let more = wait.more(t, &mut seen, &mut [&mut banner, &mut interrupt])?;
+        if !more && Instant::now() >= deadline {
             return Err(not_a_repl(wait.timed_out(&seen)));
         }
     }

@@ -7,6 +7,10 @@
 const BOOT: &str = include_str!("../../../firmware-agent/micropython/ota_boot.py");
 const AGENT: &str = include_str!("../../../firmware-agent/micropython/ota_agent.py");
 
+/// What `ota_boot.confirm()` prints when an application confirms its trial
+/// tree: after a reboot ota takes the REPL as soon as it sees it.
+pub const CONFIRMED: &[u8] = b"ota_boot: confirmed";
+
 /// The bytes of `/lib/ota_boot.py` as the agent installs it.
 pub fn boot_module() -> &'static [u8] {
     BOOT.as_bytes()

@@ -5,6 +5,11 @@
 //! When ota is done the agent is told so and the board is left at its REPL;
 //! when ota had to interrupt a running program, the board is soft-reset so
 //! that the program runs again (the boot hook does not count that as a boot).
+//!
+//! After a reboot into a tree on trial, the board's own program runs until
+//! it confirms, ends or runs out of time: the agent would stop it, and with
+//! it any chance to confirm in this boot, so how it ended is kept for the
+//! push to report at once.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -28,6 +33,12 @@ pub struct MicroPython {
     /// The agent kept sending what answered nothing: it is not waited for at the end.
     abandoned: bool,
     reboot_frame: Vec<u8>,
+    /// What the board's program did after the last reboot, when it ended
+    /// without confirming (see [`Transport::ended_unconfirmed`]).
+    ended: Option<String>,
+    /// How long the board's program runs after a reboot before ota takes
+    /// the REPL (see [`Transport::let_program_run`]).
+    program_time: Option<Duration>,
 }
 
 /// How long a board may take to answer its REPL control characters, or a ping.
@@ -62,6 +73,8 @@ impl MicroPython {
             interrupted: false,
             abandoned: false,
             reboot_frame: frame[..n].to_vec(),
+            ended: None,
+            program_time: Some(timeout),
         }
     }
 
@@ -113,15 +126,39 @@ impl MicroPython {
     }
 
     /// After a reboot: the board runs boot.py and main.py first; wait for
-    /// its prompt (main.py ended) before taking the REPL, up to the timeout.
+    /// its prompt (main.py ended, or raised) or for main.py to say it
+    /// confirmed the tree, before taking the REPL, up to the timeout (a
+    /// program that runs forever without confirming).
     fn wait_for_boot(&mut self) -> io::Result<()> {
+        self.ended = None;
+        let Some(time) = self.program_time.replace(self.timeout) else {
+            return Ok(());
+        };
         // A board at its REPL answers a bare return with a prompt, in case
         // the one it printed came before the port was open again.
         self.inner.send(b"\r")?;
         let mut seen = Vec::new();
-        let mut wait = Wait::new("the board's prompt after its reboot", self.timeout);
-        listen::read_until(self.inner.as_mut(), &mut seen, b">>> ", &mut wait)?;
-        Ok(())
+        let mut wait = Wait::new("the board's prompt after its reboot", time);
+        let mut prompt = Search::new(b">>> ");
+        let mut confirmed = Search::new(script::CONFIRMED);
+        loop {
+            if confirmed.find(&seen).is_some() {
+                return Ok(());
+            }
+            if let Some(at) = prompt.find(&seen) {
+                self.ended = Some(why_it_ended(&seen[..at]));
+                return Ok(());
+            }
+            let t = self.inner.as_mut();
+            if !wait.more(t, &mut seen, &mut [&mut prompt, &mut confirmed])? {
+                // ota interrupts it now: it cannot confirm in this boot any more.
+                self.ended = Some(format!(
+                    "its program still ran {}s after the reboot without calling `ota_boot.confirm()`",
+                    time.as_secs()
+                ));
+                return Ok(());
+            }
+        }
     }
 }
 
@@ -163,6 +200,36 @@ impl Transport for MicroPython {
 
     fn abandon(&mut self) {
         self.abandoned = true;
+    }
+
+    fn ended_unconfirmed(&self) -> Option<String> {
+        self.ended.clone()
+    }
+
+    fn let_program_run(&mut self, time: Option<Duration>) {
+        self.program_time = time;
+    }
+}
+
+/// What the board printed before its prompt, as the reason a trial tree's
+/// program will not confirm it: the traceback's last line when it raised.
+fn why_it_ended(out: &[u8]) -> String {
+    let text = String::from_utf8_lossy(out);
+    let Some(at) = text.rfind("Traceback (most recent call last)") else {
+        return "its program ended without calling `ota_boot.confirm()`".to_string();
+    };
+    // After the header come indented `File` and source lines, then the error.
+    let error = text[at..]
+        .lines()
+        .skip(1)
+        .map(str::trim_end)
+        .find(|l| !l.is_empty() && !l.starts_with(' '));
+    match error {
+        Some(e) => format!(
+            "its program raised \"{}\" before calling `ota_boot.confirm()`",
+            crate::terminal::escape(e)
+        ),
+        None => "its program raised before calling `ota_boot.confirm()`".to_string(),
     }
 }
 

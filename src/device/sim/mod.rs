@@ -18,6 +18,7 @@
 //! `board_model.rs`. The model only measures: the agent does the same work.
 
 pub mod board_model;
+pub mod micropython_board;
 pub mod serve;
 
 use std::fmt;
