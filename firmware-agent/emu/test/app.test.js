@@ -202,7 +202,7 @@ describe('a first trial that fails, with nothing to fall back to, leaves the boa
   let bins;
   let dir;
   let emu;
-  const run = (args, opts = {}) => ota(bins.otaBin, emu.port, args, { cwd: dir, ...opts });
+  const run = (args, opts = {}) => ota(bins.otaBin, `rfc2217://127.0.0.1:${emu.port}`, args, { cwd: dir, ...opts });
   const since = (mark, event) => emu.events.slice(mark).filter((e) => e.event === event);
 
   before(async () => {
