@@ -108,6 +108,43 @@ pub enum Command {
     Bootsel,
     /// Show the application's serial console, following the board across resets; Ctrl-] exits
     Monitor,
+    /// Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/
+    New(NewArgs),
+    /// The cargo runner: push an ELF with its project's files, then show the application's console
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The project's folder (its name is the package name); must not exist, or be empty
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The Pico W variant: the CYW43439 (Wi-Fi, the onboard LED), its firmware as files of the tree
+    #[arg(long)]
+    pub wifi: bool,
+    /// Take ota-app from this folder (a checkout's firmware-agent/app) instead of crates.io
+    /// [default: the checkout this ota was built from, when it is there]
+    #[arg(long, value_name = "PATH")]
+    pub ota_app: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The application's ELF, as cargo passes it to its runner
+    #[arg(value_name = "ELF")]
+    pub elf: PathBuf,
+    /// The files to push beside the image [default: the folder `[package.metadata.ota] files` names in the project's Cargo.toml]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Return once the push ends instead of following the console
+    #[arg(long)]
+    pub no_monitor: bool,
+    /// Boots the new version gets to confirm itself before it is rolled back
+    #[arg(long, value_name = "N")]
+    pub boots: Option<u8>,
+    /// Arguments cargo passes after the ELF (`cargo run -- ARGS`): refused, an application takes none
+    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
 }
 
 /// Where an update comes from on GitHub; flags override the config file.

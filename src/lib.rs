@@ -18,6 +18,7 @@ pub mod man;
 pub mod manifest;
 pub mod plan;
 pub mod progress;
+pub mod project;
 pub mod random;
 pub mod signing;
 pub mod source;
