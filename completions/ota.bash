@@ -46,6 +46,9 @@ _ota() {
             ota,monitor)
                 cmd="ota__subcmd__monitor"
                 ;;
+            ota,new)
+                cmd="ota__subcmd__new"
+                ;;
             ota,provision)
                 cmd="ota__subcmd__provision"
                 ;;
@@ -57,6 +60,9 @@ _ota() {
                 ;;
             ota,rollback)
                 cmd="ota__subcmd__rollback"
+                ;;
+            ota,run)
+                cmd="ota__subcmd__run"
                 ;;
             ota,stage)
                 cmd="ota__subcmd__stage"
@@ -118,6 +124,9 @@ _ota() {
             ota__subcmd__help,monitor)
                 cmd="ota__subcmd__help__subcmd__monitor"
                 ;;
+            ota__subcmd__help,new)
+                cmd="ota__subcmd__help__subcmd__new"
+                ;;
             ota__subcmd__help,provision)
                 cmd="ota__subcmd__help__subcmd__provision"
                 ;;
@@ -129,6 +138,9 @@ _ota() {
                 ;;
             ota__subcmd__help,rollback)
                 cmd="ota__subcmd__help__subcmd__rollback"
+                ;;
+            ota__subcmd__help,run)
+                cmd="ota__subcmd__help__subcmd__run"
                 ;;
             ota__subcmd__help,stage)
                 cmd="ota__subcmd__help__subcmd__stage"
@@ -185,7 +197,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
+            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version bootsel monitor new run push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -525,7 +537,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="bootsel monitor push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
+            opts="bootsel monitor new run push status devices ls confirm rollback reboot provision agent stage manifest keygen completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -762,6 +774,20 @@ _ota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ota__subcmd__help__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ota__subcmd__help__subcmd__provision)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -805,6 +831,20 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1150,6 +1190,36 @@ _ota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ota__subcmd__new)
+            opts="-v -q -h --wifi --ota-app --config --port --serial --all --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ota-app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ota__subcmd__provision)
             opts="-v -q -h --pubkey --clear --key --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1287,6 +1357,40 @@ _ota() {
                 return 0
             fi
             case "${prev}" in
+                --boots)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__run)
+            opts="-v -q -h --dir --no-monitor --boots --config --port --serial --all --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --boots)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -33,6 +33,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --version 'Print version'
             cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
             cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
+            cand new 'Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/'
+            cand run 'The cargo runner: push an ELF with its project''s files, then show the application''s console'
             cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
             cand devices 'List attached agents, and Picos that do not answer as one'
@@ -65,6 +67,37 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;new'= {
+            cand --ota-app 'Take ota-app from this folder (a checkout''s firmware-agent/app) instead of crates.io [default: the checkout this ota was built from, when it is there]'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --wifi 'The Pico W variant: the CYW43439 (Wi-Fi, the onboard LED), its firmware as files of the tree'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;run'= {
+            cand --dir 'The files to push beside the image [default: the folder `[package.metadata.ota] files` names in the project''s Cargo.toml]'
+            cand --boots 'Boots the new version gets to confirm itself before it is rolled back'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --no-monitor 'Return once the push ends instead of following the console'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
@@ -419,6 +452,8 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;help'= {
             cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
             cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
+            cand new 'Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/'
+            cand run 'The cargo runner: push an ELF with its project''s files, then show the application''s console'
             cand push 'Push an update to the device: send only what it lacks, commit, reboot, wait for the confirm'
             cand status 'Show the agent, the active and previous versions, the trial state and free space'
             cand devices 'List attached agents, and Picos that do not answer as one'
@@ -437,6 +472,10 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;help;bootsel'= {
         }
         &'ota;help;monitor'= {
+        }
+        &'ota;help;new'= {
+        }
+        &'ota;help;run'= {
         }
         &'ota;help;push'= {
         }
