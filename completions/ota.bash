@@ -1165,12 +1165,16 @@ _ota() {
             return 0
             ;;
         ota__subcmd__monitor)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --elf --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --elf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -59,6 +59,7 @@ complete -c ota -n "__fish_ota_using_subcommand bootsel" -s v -l verbose -d 'Say
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -s q -l quiet -d 'Say nothing but errors'
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -l json -d 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
 complete -c ota -n "__fish_ota_using_subcommand bootsel" -s h -l help -d 'Print help'
+complete -c ota -n "__fish_ota_using_subcommand monitor" -l elf -d 'Decode defmt frames with this ELF\'s table (the application\'s build); plain text still shows as it is' -r -F
 complete -c ota -n "__fish_ota_using_subcommand monitor" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand monitor" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand monitor" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r

@@ -107,11 +107,18 @@ pub enum Command {
     /// Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)
     Bootsel,
     /// Show the application's serial console, following the board across resets; Ctrl-] exits
-    Monitor,
+    Monitor(MonitorArgs),
     /// Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/
     New(NewArgs),
     /// The cargo runner: push an ELF with its project's files, then show the application's console
     Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Decode defmt frames with this ELF's table (the application's build); plain text still shows as it is
+    #[arg(long, value_name = "ELF")]
+    pub elf: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod console_lines;
 pub mod device;
 pub mod elf;
 pub mod exit;

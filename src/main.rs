@@ -65,7 +65,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             // Which board to follow is settled before the push, while its agent answers.
             let follow = commands::monitor::follow_of(&ctx)?;
             commands::push::run(&ctx, args)?;
-            commands::monitor::monitor(&ctx, &follow)
+            commands::monitor::monitor(&ctx, &follow, ota::console_lines::ConsoleLines::plain())
         }
         Command::Push(args) => commands::push::run(&ctx, args),
         Command::Status => commands::inspect::status(&ctx),
@@ -88,7 +88,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agent(AgentCommand::Install(args)) => commands::install::run(&ctx, args),
         Command::Bootsel => commands::bootsel::run(&ctx),
-        Command::Monitor => commands::monitor::run(&ctx),
+        Command::Monitor(args) => commands::monitor::run(&ctx, args),
         Command::New(args) => commands::new::run(&ctx, args),
         Command::Run(args) => run(&ctx, args),
         Command::Completions { .. } => unreachable!("handled above"),
@@ -106,7 +106,10 @@ fn run(ctx: &Ctx, args: &ota::cli::RunArgs) -> anyhow::Result<()> {
     };
     commands::push::run(ctx, &push)?;
     match (follow, note) {
-        (Some(f), _) => commands::monitor::monitor(ctx, &f),
+        (Some(f), _) => {
+            let lines = ota::console_lines::ConsoleLines::for_elf(&args.elf);
+            commands::monitor::monitor(ctx, &f, lines)
+        }
         (None, Some(note)) if !args.no_monitor => {
             ctx.ui.say(&note);
             Ok(())

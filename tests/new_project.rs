@@ -132,6 +132,9 @@ fn a_new_project_builds_outside_the_checkout_and_cargo_run_pushes_what_changed()
         "the image alone: {}",
         third.stderr
     );
+    the_log_line_decodes_with_the_elf(
+        &repo().join("firmware-agent/pico/target/thumbv6m-none-eabi/release/hello-ota"),
+    );
     let held: Vec<String> = device_files(d.path(), &port)
         .into_iter()
         .map(|(p, _)| p)
@@ -218,4 +221,44 @@ fn the_wifi_project_builds_with_the_cyw43_firmware_as_files_of_the_tree() {
         .parse()
         .unwrap();
     assert!(kib < 200.0, "image {kib} KiB holds no 231 KB blob");
+}
+
+/// The template logs with defmt: its ELF carries the table, and a frame of
+/// its log line, as defmt's encoder puts it on the wire, decodes to text.
+fn the_log_line_decodes_with_the_elf(elf: &Path) {
+    let bytes = std::fs::read(elf).unwrap();
+    let table = defmt_decoder::Table::parse(&bytes)
+        .unwrap()
+        .expect("a .defmt section");
+    let doc = serde_json::to_value(&table).unwrap();
+    let (index, _) = doc["entries"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, e)| {
+            e["string"]["string"]
+                .as_str()
+                .unwrap()
+                .starts_with("{=str} {=str} {=str} #{=u32}")
+        })
+        .expect("the template's log line in the table");
+    let index: u16 = index.parse().unwrap();
+    let mut args = Vec::new();
+    for s in ["hello-ota", "v1", "trial"] {
+        args.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        args.extend_from_slice(s.as_bytes());
+    }
+    args.extend_from_slice(&3u32.to_le_bytes());
+    let greeting = "Hello from the files of the tree.";
+    args.extend_from_slice(&(greeting.len() as u32).to_le_bytes());
+    args.extend_from_slice(greeting.as_bytes());
+    let mut wire = Vec::new();
+    let mut e = defmt::Encoder::new();
+    e.start_frame(|b| wire.extend_from_slice(b));
+    e.write(&index.to_le_bytes(), |b| wire.extend_from_slice(b));
+    e.write(&args, |b| wire.extend_from_slice(b));
+    e.end_frame(|b| wire.extend_from_slice(b));
+    let mut lines = ota::console_lines::ConsoleLines::with_elf(elf).unwrap();
+    let shown = String::from_utf8(lines.feed(&wire)).unwrap();
+    assert_eq!(shown, format!("INFO  hello-ota v1 trial #3: {greeting}\n"));
 }

@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use anyhow::Result;
 
 use super::Ctx;
+use crate::cli::MonitorArgs;
+use crate::console_lines::ConsoleLines;
 use crate::device::link::console::{self, ConsoleEvent, Follow, Input};
 use crate::device::link::discover::{self, BoardKind};
 use crate::device::PortSpec;
@@ -20,9 +22,13 @@ pub const QUIT: u8 = 0x1d;
 /// The console's line rate (a USB CDC port ignores it; a UART adapter does not).
 const BAUD: u32 = 115_200;
 
-pub fn run(ctx: &Ctx) -> Result<()> {
+pub fn run(ctx: &Ctx, args: &MonitorArgs) -> Result<()> {
+    let lines = match &args.elf {
+        Some(elf) => ConsoleLines::with_elf(elf)?,
+        None => ConsoleLines::plain(),
+    };
     let follow = follow_of(ctx)?;
-    monitor(ctx, &follow)
+    monitor(ctx, &follow, lines)
 }
 
 /// Which board to follow: `--serial`, or `--port` (by its serial number when
@@ -66,8 +72,8 @@ pub fn follow_of(ctx: &Ctx) -> Result<Follow> {
     }
 }
 
-/// Follows the board until Ctrl-].
-pub fn monitor(ctx: &Ctx, follow: &Follow) -> Result<()> {
+/// Follows the board until Ctrl-], showing its bytes through `lines`.
+pub fn monitor(ctx: &Ctx, follow: &Follow, mut lines: ConsoleLines) -> Result<()> {
     let name = match follow {
         Follow::Serial(sn) => sn.clone(),
         Follow::Port(p) => p.clone(),
@@ -85,7 +91,8 @@ pub fn monitor(ctx: &Ctx, follow: &Follow) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let mut event = |ev: ConsoleEvent<'_>| match ev {
         ConsoleEvent::Data(bytes) => {
-            let _ = out.write_all(bytes).and_then(|_| out.flush());
+            let shown = lines.feed(bytes);
+            let _ = out.write_all(&shown).and_then(|_| out.flush());
         }
         ConsoleEvent::Opened { port, kind } => say(&format!("{name}: {} on {port}", kind.name())),
         ConsoleEvent::Gone => say(&format!("{name} went away")),

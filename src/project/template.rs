@@ -55,7 +55,7 @@ impl OtaApp {
     }
 
     fn dependency_line(&self) -> String {
-        let features = r#"features = ["rp2040"]"#;
+        let features = r#"features = ["rp2040", "defmt"]"#;
         match self {
             OtaApp::Registry => {
                 format!(r#"ota-app = {{ version = "{OTA_APP_VERSION}", {features} }}"#)

@@ -32,6 +32,8 @@ pub use files::{confirm, Aligned, Alignment, File, Files, Trial, A4};
 mod board;
 #[cfg(feature = "rp2040")]
 pub use board::{reboot_to_agent, Ota, TRIAL_WATCHDOG};
+#[cfg(feature = "defmt")]
+pub mod log;
 #[cfg(feature = "rp2040")]
 pub mod usb;
 

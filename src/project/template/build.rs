@@ -1,5 +1,5 @@
 //! Puts memory.x (the ota application slot) where the linker finds it and
-//! passes cortex-m-rt's link script. An application in the slot starts
+//! passes cortex-m-rt's link script and defmt's. An application in the slot starts
 //! after the agent's boot2 has run, so embassy-rp's link-rp.x (boot2 first)
 //! is left out: the vector table comes first.
 
@@ -15,4 +15,6 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rustc-link-arg-bins=--nmagic");
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    // defmt's table of log strings (and its panic hook) for `defmt::info!`.
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
 }

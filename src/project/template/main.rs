@@ -1,8 +1,8 @@
 //! An application for the ota slot of a Raspberry Pi Pico W.
 //!
 //! It reads `greeting.txt` from the files of the tree (in place in flash),
-//! writes a log line on its USB CDC-ACM port every second (`cargo run` shows
-//! them), confirms a trial version once it has run for a few seconds, and
+//! logs a line with defmt every second, sent on its USB CDC-ACM port
+//! (`cargo run` shows them, decoded with this ELF), confirms a trial version once it has run for a few seconds, and
 //! resets into the ota agent when the host touches the port at 1200 baud, so
 //! that the next `cargo run` reaches the board without a button.
 
@@ -10,10 +10,9 @@
 #![no_main]
 
 use core::cell::RefCell;
-use core::fmt::Write as _;
 
 use embassy_executor::Spawner;
-use embassy_futures::join::join4;
+use embassy_futures::join::{join, join4};
 use embassy_rp::bind_interrupts;
 use embassy_rp::peripherals::USB;
 use embassy_rp::usb::{Driver, InterruptHandler};
@@ -25,8 +24,6 @@ use ota_app::Ota;
 bind_interrupts!(struct Irqs {
     USBCTRL_IRQ => InterruptHandler<USB>;
 });
-
-type Cdc<'d> = CdcAcmClass<'d, Driver<'d, USB>>;
 
 /// How long a trial version must run before the application keeps it.
 const HEALTHY_AFTER: Duration = Duration::from_secs(3);
@@ -69,7 +66,7 @@ async fn main(_spawner: Spawner) {
         device.run(),
         touch.wait(),
         keep_trial(&ota),
-        log(&mut class, &ota, greeting),
+        join(log(&ota, greeting), ota_app::log::pump(&mut class)),
     )
     .await;
 }
@@ -91,12 +88,11 @@ async fn keep_trial(ota: &RefCell<Ota>) {
     }
 }
 
-/// One log line a second to a host that has the port open.
-async fn log(class: &mut Cdc<'_>, ota: &RefCell<Ota>, greeting: &[u8]) -> ! {
+/// One log line a second.
+async fn log(ota: &RefCell<Ota>, greeting: &[u8]) -> ! {
+    let greeting = core::str::from_utf8(greeting).unwrap_or("(greeting.txt is not UTF-8)");
     let mut n: u32 = 0;
     loop {
-        class.wait_connection().await;
-        let mut line = Line::default();
         {
             let ota = ota.borrow();
             let state = if ota.trial().is_some() {
@@ -104,63 +100,17 @@ async fn log(class: &mut Cdc<'_>, ota: &RefCell<Ota>, greeting: &[u8]) -> ! {
             } else {
                 "confirmed"
             };
-            let _ = write!(
-                line,
-                "{} {} {state} #{n}: ",
+            defmt::info!(
+                "{=str} {=str} {=str} #{=u32}: {=str}",
                 env!("CARGO_PKG_NAME"),
-                ota.version()
+                ota.version(),
+                state,
+                n,
+                greeting.trim_end()
             );
         }
-        line.push(greeting.strip_suffix(b"\n").unwrap_or(greeting));
-        line.push(b"\r\n");
-        let _ = send(class, line.as_bytes()).await;
         n = n.wrapping_add(1);
         Timer::after_secs(1).await;
-    }
-}
-
-/// Bytes as USB packets; a zero-length packet ends a transfer of whole packets.
-async fn send(class: &mut Cdc<'_>, bytes: &[u8]) -> Result<(), embassy_usb::driver::EndpointError> {
-    for packet in bytes.chunks(64) {
-        class.write_packet(packet).await?;
-    }
-    if bytes.len().is_multiple_of(64) {
-        class.write_packet(&[]).await?;
-    }
-    Ok(())
-}
-
-/// One log line, cut at 128 bytes.
-struct Line {
-    buf: [u8; 128],
-    len: usize,
-}
-
-impl Default for Line {
-    fn default() -> Self {
-        Line {
-            buf: [0; 128],
-            len: 0,
-        }
-    }
-}
-
-impl Line {
-    fn push(&mut self, bytes: &[u8]) {
-        let n = bytes.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-        self.len += n;
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl core::fmt::Write for Line {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.push(s.as_bytes());
-        Ok(())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Puts memory.x (the ota application slot) where the linker finds it and
-//! passes cortex-m-rt's link script (an application in the slot starts after
+//! passes cortex-m-rt's link script and defmt's (an application in the slot starts after
 //! the agent's boot2, so embassy-rp's link-rp.x is left out), and puts the
 //! CYW43439 firmware and CLM into `files/cyw43/`, from the cyw43-firmware
 //! crate, so that they travel as files of the tree: pushed once, read in
@@ -17,6 +17,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rustc-link-arg-bins=--nmagic");
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    // defmt's table of log strings (and its panic hook) for `defmt::info!`.
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     let files =
         Path::new(&env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("files/cyw43");
     write_if_changed(&files.join("43439A0.bin"), cyw43_firmware::CYW43_43439A0);

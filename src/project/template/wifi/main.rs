@@ -14,7 +14,6 @@
 #![no_main]
 
 use core::cell::RefCell;
-use core::fmt::Write as _;
 
 use cyw43_pio::{PioSpi, DEFAULT_CLOCK_DIVIDER};
 use embassy_executor::Spawner;
@@ -35,8 +34,6 @@ bind_interrupts!(struct Irqs {
     PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
     DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>;
 });
-
-type Cdc<'d> = CdcAcmClass<'d, Driver<'d, USB>>;
 
 /// How long a trial version must run before the application keeps it.
 const HEALTHY_AFTER: Duration = Duration::from_secs(3);
@@ -114,7 +111,7 @@ async fn main(_spawner: Spawner) {
         device.run(),
         touch.wait(),
         keep_trial(&ota),
-        log(&mut class, &ota, greeting),
+        join(log(&ota, greeting), ota_app::log::pump(&mut class)),
         blink(pwr, spi, chip),
     )
     .await;
@@ -161,12 +158,11 @@ async fn blink(pwr: Output<'static>, spi: PioSpi<'static, PIO0, 0>, chip: Option
     join(runner.run(), led).await;
 }
 
-/// One log line a second to a host that has the port open.
-async fn log(class: &mut Cdc<'_>, ota: &RefCell<Ota>, greeting: &[u8]) -> ! {
+/// One log line a second.
+async fn log(ota: &RefCell<Ota>, greeting: &[u8]) -> ! {
+    let greeting = core::str::from_utf8(greeting).unwrap_or("(greeting.txt is not UTF-8)");
     let mut n: u32 = 0;
     loop {
-        class.wait_connection().await;
-        let mut line = Line::default();
         {
             let ota = ota.borrow();
             let state = if ota.trial().is_some() {
@@ -174,63 +170,17 @@ async fn log(class: &mut Cdc<'_>, ota: &RefCell<Ota>, greeting: &[u8]) -> ! {
             } else {
                 "confirmed"
             };
-            let _ = write!(
-                line,
-                "{} {} {state} #{n}: ",
+            defmt::info!(
+                "{=str} {=str} {=str} #{=u32}: {=str}",
                 env!("CARGO_PKG_NAME"),
-                ota.version()
+                ota.version(),
+                state,
+                n,
+                greeting.trim_end()
             );
         }
-        line.push(greeting.strip_suffix(b"\n").unwrap_or(greeting));
-        line.push(b"\r\n");
-        let _ = send(class, line.as_bytes()).await;
         n = n.wrapping_add(1);
         Timer::after_secs(1).await;
-    }
-}
-
-/// Bytes as USB packets; a zero-length packet ends a transfer of whole packets.
-async fn send(class: &mut Cdc<'_>, bytes: &[u8]) -> Result<(), embassy_usb::driver::EndpointError> {
-    for packet in bytes.chunks(64) {
-        class.write_packet(packet).await?;
-    }
-    if bytes.len().is_multiple_of(64) {
-        class.write_packet(&[]).await?;
-    }
-    Ok(())
-}
-
-/// One log line, cut at 128 bytes.
-struct Line {
-    buf: [u8; 128],
-    len: usize,
-}
-
-impl Default for Line {
-    fn default() -> Self {
-        Line {
-            buf: [0; 128],
-            len: 0,
-        }
-    }
-}
-
-impl Line {
-    fn push(&mut self, bytes: &[u8]) {
-        let n = bytes.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-        self.len += n;
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl core::fmt::Write for Line {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.push(s.as_bytes());
-        Ok(())
     }
 }
 
