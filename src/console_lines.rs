@@ -92,7 +92,7 @@ impl ConsoleLines {
             }
         }
         if self.pending.len() > MAX_PENDING {
-            out.extend(self.pending.drain(..));
+            out.append(&mut self.pending);
         }
         out
     }
