@@ -58,6 +58,7 @@ pub fn follow_of(ctx: &Ctx) -> Result<Follow> {
         }
     };
     match PortSpec::parse(&port)? {
+        PortSpec::Tcp(addr) => Ok(Follow::Tcp(addr)),
         PortSpec::Serial(p) => Ok(discover::candidates()
             .into_iter()
             .find(|c| c.port == p)
@@ -76,7 +77,7 @@ pub fn follow_of(ctx: &Ctx) -> Result<Follow> {
 pub fn monitor(ctx: &Ctx, follow: &Follow, mut lines: ConsoleLines) -> Result<()> {
     let name = match follow {
         Follow::Serial(sn) => sn.clone(),
-        Follow::Port(p) => p.clone(),
+        Follow::Port(p) | Follow::Tcp(p) => p.clone(),
     };
     let raw = RawMode::enter();
     let say = |line: &str| {

@@ -83,12 +83,12 @@ fn files_folder(ctx: &Ctx, args: &RunArgs) -> Result<std::path::PathBuf> {
     Ok(found.files)
 }
 
-/// Why no console follows the push, when the port has none (a `sim:` or
-/// `tcp:` port): the note to print instead.
+/// Why no console follows the push, when the port has none (a `sim:`
+/// port): the note to print instead.
 pub fn no_console(ctx: &Ctx) -> Result<Option<String>> {
     let port = ctx.selection.ports.first().or(ctx.config.port.as_ref());
     Ok(match port.map(|p| PortSpec::parse(p)).transpose()? {
-        None | Some(PortSpec::Serial(_)) => None,
+        None | Some(PortSpec::Serial(_)) | Some(PortSpec::Tcp(_)) => None,
         Some(other) => Some(format!(
             "{other} has no application console to follow; ota run returns (a serial port shows the log)"
         )),
