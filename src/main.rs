@@ -65,7 +65,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             // Which board to follow is settled before the push, while its agent answers.
             let follow = commands::monitor::follow_of(&ctx)?;
             commands::push::run(&ctx, args)?;
-            commands::monitor::monitor(&ctx, &follow, ota::console_lines::ConsoleLines::plain())
+            let plain = ota::console_lines::ConsoleLines::plain();
+            commands::monitor::monitor(&ctx, &follow, plain, &[commands::monitor::QUIT])
         }
         Command::Push(args) => commands::push::run(&ctx, args),
         Command::Status => commands::inspect::status(&ctx),
@@ -108,7 +109,8 @@ fn run(ctx: &Ctx, args: &ota::cli::RunArgs) -> anyhow::Result<()> {
     match (follow, note) {
         (Some(f), _) => {
             let lines = ota::console_lines::ConsoleLines::for_elf(&args.elf);
-            commands::monitor::monitor(ctx, &f, lines)
+            let quit = &[commands::monitor::QUIT, commands::monitor::CTRL_C];
+            commands::monitor::monitor(ctx, &f, lines, quit)
         }
         (None, Some(note)) if !args.no_monitor => {
             ctx.ui.say(&note);

@@ -122,13 +122,22 @@ pub fn files(name: &str, variant: Variant, ota_app: &OtaApp) -> Vec<(&'static st
             if wifi { WIFI_MAIN_RS } else { MAIN_RS }.into(),
         ),
         ("README.md", readme.into_bytes()),
-        (".gitignore", b"/target\n".to_vec()),
+        (".gitignore", gitignore(wifi).into()),
         ("files/greeting.txt", GREETING.into()),
     ];
     if wifi {
         out.push(("files/cyw43/nvram.bin", nvram()));
     }
     out
+}
+
+/// The build's output, and the CYW43 blob that build.rs copies in at each
+/// build (from its crate, under its own licence: not the project's to commit).
+fn gitignore(wifi: bool) -> &'static str {
+    match wifi {
+        true => "/target\n/files/cyw43/43439A0.bin\n/files/cyw43/43439A0_clm.bin\n",
+        false => "/target\n",
+    }
 }
 
 /// The board settings as the chip takes them: NUL after each, one more at the end.
@@ -187,4 +196,42 @@ fn write_all(root: &Path, list: &[(&'static str, Vec<u8>)]) -> Result<Vec<&'stat
             .with_context(|| format!("write {}", at.display()))?;
     }
     Ok(list.iter().map(|(p, _)| *p).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ota_agent::board::{APP_SLOT_BASE, APP_SLOT_SIZE, XIP_BASE};
+
+    #[test]
+    fn the_templates_memory_x_is_the_boards_slot() {
+        let origin = format!("ORIGIN = {:#010x}", XIP_BASE + APP_SLOT_BASE);
+        let length = format!("LENGTH = {}K", APP_SLOT_SIZE / 1024);
+        assert!(
+            MEMORY_X.contains(&format!("FLASH : {origin}, {length}")),
+            "{MEMORY_X}"
+        );
+    }
+
+    #[test]
+    fn the_wifi_project_carries_the_nvram_and_keeps_the_blob_out_of_git() {
+        let app = OtaApp::Path(PathBuf::from("/x/app"));
+        let list = files("p", Variant::Wifi, &app);
+        let get = |p: &str| &list.iter().find(|(q, _)| *q == p).expect(p).1;
+        let nvram = get("files/cyw43/nvram.bin");
+        assert!(nvram.starts_with(b"NVRAMRev=") && nvram.ends_with(b"\0\0"));
+        assert_eq!(
+            nvram.iter().filter(|&&b| b == 0).count(),
+            WIFI_NVRAM.lines().count() + 1
+        );
+        let ignore = String::from_utf8(get(".gitignore").clone()).unwrap();
+        assert!(ignore.contains("/files/cyw43/43439A0.bin"), "{ignore}");
+        let toml = String::from_utf8(get("Cargo.toml").clone()).unwrap();
+        assert!(
+            toml.contains(r#"path = "/x/app""#) && toml.contains("cyw43-firmware"),
+            "{toml}"
+        );
+        let plain = files("p", Variant::Plain, &OtaApp::Registry);
+        assert!(!plain.iter().any(|(p, _)| p.starts_with("files/cyw43")));
+    }
 }
