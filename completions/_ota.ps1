@@ -44,6 +44,8 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('bootsel', 'bootsel', [CompletionResultType]::ParameterValue, 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)')
             [CompletionResult]::new('monitor', 'monitor', [CompletionResultType]::ParameterValue, 'Show the application''s serial console, following the board across resets; Ctrl-] exits')
             [CompletionResult]::new('provision', 'provision', [CompletionResultType]::ParameterValue, 'Give the agent the public keys releases must be signed with; it then refuses any other tree')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cargo runner: push an ELF with its project''s files, then show the application''s console')
+            [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/')
             [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
@@ -191,6 +193,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             break
         }
         'ota;monitor' {
+            [CompletionResult]::new('--elf', '--elf', [CompletionResultType]::ParameterName, 'Decode defmt frames with this ELF''s table (the application''s build); plain text still shows as it is')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
             [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
@@ -212,6 +215,39 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
             [CompletionResult]::new('--clear', '--clear', [CompletionResultType]::ParameterName, 'Remove every key: the agent accepts unsigned trees again')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;run' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The files to push beside the image [default: the folder `[package.metadata.ota] files` names in the project''s Cargo.toml]')
+            [CompletionResult]::new('--boots', '--boots', [CompletionResultType]::ParameterName, 'Boots the new version gets to confirm itself before it is rolled back')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'The agent with this USB serial number (followed across re-enumeration); repeat for several')
+            [CompletionResult]::new('--no-monitor', '--no-monitor', [CompletionResultType]::ParameterName, 'Return once the push ends instead of following the console')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there; human text goes to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ota;new' {
+            [CompletionResult]::new('--ota-app', '--ota-app', [CompletionResultType]::ParameterName, 'Take ota-app from this folder (a checkout''s firmware-agent/app) instead of crates.io [default: the checkout this ota was built from, when it is there]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'port')
+            [CompletionResult]::new('--serial', '--serial', [CompletionResultType]::ParameterName, 'serial')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
+            [CompletionResult]::new('--wifi', '--wifi', [CompletionResultType]::ParameterName, 'The Pico W variant: the CYW43439 (Wi-Fi, the onboard LED), its firmware as files of the tree')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'all')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing but errors')
@@ -465,6 +501,8 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('bootsel', 'bootsel', [CompletionResultType]::ParameterValue, 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)')
             [CompletionResult]::new('monitor', 'monitor', [CompletionResultType]::ParameterValue, 'Show the application''s serial console, following the board across resets; Ctrl-] exits')
             [CompletionResult]::new('provision', 'provision', [CompletionResultType]::ParameterValue, 'Give the agent the public keys releases must be signed with; it then refuses any other tree')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cargo runner: push an ELF with its project''s files, then show the application''s console')
+            [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/')
             [CompletionResult]::new('stage', 'stage', [CompletionResultType]::ParameterValue, 'Resolve, download and verify an update from GitHub into a folder, without a device')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Release manifests: generate, verify, sign')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub')
@@ -501,6 +539,12 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             break
         }
         'ota;help;provision' {
+            break
+        }
+        'ota;help;run' {
+            break
+        }
+        'ota;help;new' {
             break
         }
         'ota;help;stage' {

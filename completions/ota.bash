@@ -46,6 +46,9 @@ _ota() {
             ota,monitor)
                 cmd="ota__subcmd__monitor"
                 ;;
+            ota,new)
+                cmd="ota__subcmd__new"
+                ;;
             ota,provision)
                 cmd="ota__subcmd__provision"
                 ;;
@@ -57,6 +60,9 @@ _ota() {
                 ;;
             ota,rollback)
                 cmd="ota__subcmd__rollback"
+                ;;
+            ota,run)
+                cmd="ota__subcmd__run"
                 ;;
             ota,stage)
                 cmd="ota__subcmd__stage"
@@ -118,6 +124,9 @@ _ota() {
             ota__subcmd__help,monitor)
                 cmd="ota__subcmd__help__subcmd__monitor"
                 ;;
+            ota__subcmd__help,new)
+                cmd="ota__subcmd__help__subcmd__new"
+                ;;
             ota__subcmd__help,provision)
                 cmd="ota__subcmd__help__subcmd__provision"
                 ;;
@@ -129,6 +138,9 @@ _ota() {
                 ;;
             ota__subcmd__help,rollback)
                 cmd="ota__subcmd__help__subcmd__rollback"
+                ;;
+            ota__subcmd__help,run)
+                cmd="ota__subcmd__help__subcmd__run"
                 ;;
             ota__subcmd__help,stage)
                 cmd="ota__subcmd__help__subcmd__stage"
@@ -185,7 +197,7 @@ _ota() {
 
     case "${cmd}" in
         ota)
-            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help"
+            opts="-v -q -h -V --config --port --serial --all --verbose --quiet --json --help --version push status devices ls confirm rollback reboot bootsel monitor provision run new stage manifest keygen completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,7 +541,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help)
-            opts="push status devices ls confirm rollback reboot bootsel monitor provision stage manifest keygen completions agent help"
+            opts="push status devices ls confirm rollback reboot bootsel monitor provision run new stage manifest keygen completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -766,6 +778,20 @@ _ota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ota__subcmd__help__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ota__subcmd__help__subcmd__provision)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -809,6 +835,20 @@ _ota() {
             return 0
             ;;
         ota__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1129,12 +1169,16 @@ _ota() {
             return 0
             ;;
         ota__subcmd__monitor)
-            opts="-v -q -h --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --elf --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --elf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1144,6 +1188,36 @@ _ota() {
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__new)
+            opts="-v -q -h --wifi --ota-app --port --serial --all --config --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ota-app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1295,6 +1369,40 @@ _ota() {
                 return 0
             fi
             case "${prev}" in
+                --boots)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ota__subcmd__run)
+            opts="-v -q -h --dir --no-monitor --boots --config --port --serial --all --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --boots)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

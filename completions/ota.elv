@@ -41,6 +41,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
             cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
+            cand run 'The cargo runner: push an ELF with its project''s files, then show the application''s console'
+            cand new 'Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/'
             cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand manifest 'Release manifests: generate, verify, sign'
             cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
@@ -179,6 +181,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --help 'Print help'
         }
         &'ota;monitor'= {
+            cand --elf 'Decode defmt frames with this ELF''s table (the application''s build); plain text still shows as it is'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
@@ -199,6 +202,37 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
             cand --clear 'Remove every key: the agent accepts unsigned trees again'
             cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;run'= {
+            cand --dir 'The files to push beside the image [default: the folder `[package.metadata.ota] files` names in the project''s Cargo.toml]'
+            cand --boots 'Boots the new version gets to confirm itself before it is rolled back'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --port 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]'
+            cand --serial 'The agent with this USB serial number (followed across re-enumeration); repeat for several'
+            cand --no-monitor 'Return once the push ends instead of following the console'
+            cand --all 'Every attached agent'
+            cand -v 'Say more (repeat for more still)'
+            cand --verbose 'Say more (repeat for more still)'
+            cand -q 'Say nothing but errors'
+            cand --quiet 'Say nothing but errors'
+            cand --json 'Print one JSON document on stdout and nothing else there; human text goes to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ota;new'= {
+            cand --ota-app 'Take ota-app from this folder (a checkout''s firmware-agent/app) instead of crates.io [default: the checkout this ota was built from, when it is there]'
+            cand --port 'port'
+            cand --serial 'serial'
+            cand --config 'Config file [default: ota_config.json in the current folder, when present]'
+            cand --wifi 'The Pico W variant: the CYW43439 (Wi-Fi, the onboard LED), its firmware as files of the tree'
+            cand --all 'all'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'
             cand -q 'Say nothing but errors'
@@ -430,6 +464,8 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand bootsel 'Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)'
             cand monitor 'Show the application''s serial console, following the board across resets; Ctrl-] exits'
             cand provision 'Give the agent the public keys releases must be signed with; it then refuses any other tree'
+            cand run 'The cargo runner: push an ELF with its project''s files, then show the application''s console'
+            cand new 'Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/'
             cand stage 'Resolve, download and verify an update from GitHub into a folder, without a device'
             cand manifest 'Release manifests: generate, verify, sign'
             cand keygen 'Make an Ed25519 key pair for signing releases: NAME (secret, 0600) and NAME.pub'
@@ -456,6 +492,10 @@ set edit:completion:arg-completer[ota] = {|@words|
         &'ota;help;monitor'= {
         }
         &'ota;help;provision'= {
+        }
+        &'ota;help;run'= {
+        }
+        &'ota;help;new'= {
         }
         &'ota;help;stage'= {
         }

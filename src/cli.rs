@@ -107,7 +107,51 @@ pub enum Command {
     /// Send the board to its boot ROM (BOOTSEL mode: the RPI-RP2 drive and PICOBOOT)
     Bootsel,
     /// Show the application's serial console, following the board across resets; Ctrl-] exits
-    Monitor,
+    Monitor(MonitorArgs),
+    /// Write a new application project for the slot: Cargo.toml, .cargo/config.toml (`runner = "ota run"`), memory.x, src/main.rs, files/
+    New(NewArgs),
+    /// The cargo runner: push an ELF with its project's files, then show the application's console
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Decode defmt frames with this ELF's table (the application's build); plain text still shows as it is
+    #[arg(long, value_name = "ELF")]
+    pub elf: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The project's folder (its name is the package name); must not exist, or be empty
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The Pico W variant: the CYW43439 (Wi-Fi, the onboard LED), its firmware as files of the tree
+    #[arg(long)]
+    pub wifi: bool,
+    /// Take ota-app from this folder (a checkout's firmware-agent/app) instead of crates.io
+    /// [default: the checkout this ota was built from, when it is there]
+    #[arg(long, value_name = "PATH")]
+    pub ota_app: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The application's ELF, as cargo passes it to its runner
+    #[arg(value_name = "ELF")]
+    pub elf: PathBuf,
+    /// The files to push beside the image [default: the folder `[package.metadata.ota] files` names in the project's Cargo.toml]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Return once the push ends instead of following the console
+    #[arg(long)]
+    pub no_monitor: bool,
+    /// Boots the new version gets to confirm itself before it is rolled back
+    #[arg(long, value_name = "N")]
+    pub boots: Option<u8>,
+    /// Arguments cargo passes after the ELF (`cargo run -- ARGS`): refused, an application takes none
+    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
 }
 
 /// Where an update comes from on GitHub; flags override the config file.
@@ -362,6 +406,7 @@ pub struct SimArgs {
 /// Subcommands that never talk to a device: their help leaves out `--port`,
 /// `--serial` and `--all`.
 const NO_DEVICE: &[&str] = &[
+    "new",
     "stage",
     "manifest",
     "keygen",
@@ -393,6 +438,8 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("keygen", "Example:\n  ota keygen --out release"),
     ("agent", "Example:\n  ota agent sim --flash pico.img --pty"),
     ("completions", "Example:\n  ota completions bash > /etc/bash_completion.d/ota"),
+    ("new", "Examples:\n  ota new blinky            an embassy application for the slot; then `cd blinky && cargo run --release`\n  ota new --wifi blinky     the Pico W variant: the CYW43 firmware as files of the tree"),
+    ("run", "Examples:\n  cargo run --release       with `runner = \"ota run\"` in .cargo/config.toml (ota new writes it)\n  ota run target/thumbv6m-none-eabi/release/blinky --no-monitor"),
 ];
 
 /// The command line as `ota` parses it: clap's, with each subcommand's help

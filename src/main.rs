@@ -10,7 +10,7 @@ use ota::progress::Ui;
 fn main() {
     let cli = ota::cli::parse();
     let json = cli.global.json;
-    let code = match run(cli) {
+    let code = match dispatch(cli) {
         Ok(()) => 0,
         Err(e) => {
             if json && !commands::json_printed() {
@@ -31,7 +31,7 @@ fn main() {
     std::process::exit(code);
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
     if let Command::Completions { shell } = cli.command {
         let mut cmd = ota::cli::command();
         clap_complete::generate(shell, &mut cmd, "ota", &mut std::io::stdout());
@@ -65,7 +65,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // Which board to follow is settled before the push, while its agent answers.
             let follow = commands::monitor::follow_of(&ctx)?;
             commands::push::run(&ctx, args)?;
-            commands::monitor::monitor(&ctx, &follow)
+            let plain = ota::console_lines::ConsoleLines::plain();
+            commands::monitor::monitor(&ctx, &follow, plain, &[commands::monitor::QUIT])
         }
         Command::Push(args) => commands::push::run(&ctx, args),
         Command::Status => commands::inspect::status(&ctx),
@@ -88,7 +89,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agent(AgentCommand::Install(args)) => commands::install::run(&ctx, args),
         Command::Bootsel => commands::bootsel::run(&ctx),
-        Command::Monitor => commands::monitor::run(&ctx),
+        Command::Monitor(args) => commands::monitor::run(&ctx, args),
+        Command::New(args) => commands::new::run(&ctx, args),
+        Command::Run(args) => run(&ctx, args),
         Command::Completions { .. } => unreachable!("handled above"),
+    }
+}
+
+/// `ota run`: the push, then the console (unless asked not to, or the port
+/// has none). The push's outcome is the exit code; the console only follows.
+fn run(ctx: &Ctx, args: &ota::cli::RunArgs) -> anyhow::Result<()> {
+    let push = commands::run::push_args(ctx, args)?;
+    let note = commands::run::no_console(ctx)?;
+    let follow = match (&note, args.no_monitor) {
+        (None, false) => Some(commands::monitor::follow_of(ctx)?),
+        _ => None,
+    };
+    commands::push::run(ctx, &push)?;
+    match (follow, note) {
+        (Some(f), _) => {
+            let lines = ota::console_lines::ConsoleLines::for_elf(&args.elf);
+            let quit = &[commands::monitor::QUIT, commands::monitor::CTRL_C];
+            commands::monitor::monitor(ctx, &f, lines, quit)
+        }
+        (None, Some(note)) if !args.no_monitor => {
+            ctx.ui.say(&note);
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }

@@ -9,9 +9,11 @@ pub mod inspect;
 pub mod install;
 pub mod manifest;
 pub mod monitor;
+pub mod new;
 pub mod push;
 pub mod render;
 pub mod report;
+pub mod run;
 pub mod stage;
 
 use std::io::Write;

@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use anyhow::Result;
 
 use super::Ctx;
+use crate::cli::MonitorArgs;
+use crate::console_lines::ConsoleLines;
 use crate::device::link::console::{self, ConsoleEvent, Follow, Input};
 use crate::device::link::discover::{self, BoardKind};
 use crate::device::PortSpec;
@@ -17,12 +19,19 @@ use crate::exit::{fail, Kind};
 
 /// Ctrl-]: the telnet and espflash convention for leaving a console.
 pub const QUIT: u8 = 0x1d;
+/// Ctrl-C, which leaves `ota run`'s console as it leaves `probe-rs run`'s
+/// (`ota monitor` passes it to the application).
+pub const CTRL_C: u8 = 0x03;
 /// The console's line rate (a USB CDC port ignores it; a UART adapter does not).
 const BAUD: u32 = 115_200;
 
-pub fn run(ctx: &Ctx) -> Result<()> {
+pub fn run(ctx: &Ctx, args: &MonitorArgs) -> Result<()> {
+    let lines = match &args.elf {
+        Some(elf) => ConsoleLines::with_elf(elf)?,
+        None => ConsoleLines::plain(),
+    };
     let follow = follow_of(ctx)?;
-    monitor(ctx, &follow)
+    monitor(ctx, &follow, lines, &[QUIT])
 }
 
 /// Which board to follow: `--serial`, or `--port` (by its serial number when
@@ -52,6 +61,7 @@ pub fn follow_of(ctx: &Ctx) -> Result<Follow> {
         }
     };
     match PortSpec::parse(&port)? {
+        PortSpec::Tcp(addr) => Ok(Follow::Tcp(addr)),
         PortSpec::Serial(p) => Ok(discover::candidates()
             .into_iter()
             .find(|c| c.port == p)
@@ -66,11 +76,17 @@ pub fn follow_of(ctx: &Ctx) -> Result<Follow> {
     }
 }
 
-/// Follows the board until Ctrl-].
-pub fn monitor(ctx: &Ctx, follow: &Follow) -> Result<()> {
+/// Follows the board until a key of `quit` (Ctrl-] at least), showing its
+/// bytes through `lines`.
+pub fn monitor(
+    ctx: &Ctx,
+    follow: &Follow,
+    mut lines: ConsoleLines,
+    quit: &'static [u8],
+) -> Result<()> {
     let name = match follow {
         Follow::Serial(sn) => sn.clone(),
-        Follow::Port(p) => p.clone(),
+        Follow::Port(p) | Follow::Tcp(p) => p.clone(),
     };
     let raw = RawMode::enter();
     let say = |line: &str| {
@@ -80,12 +96,18 @@ pub fn monitor(ctx: &Ctx, follow: &Follow) -> Result<()> {
             let _ = e.flush();
         }
     };
-    say(&format!("monitoring {name}; Ctrl-] exits"));
-    let input = keyboard();
+    let keys = if quit.contains(&CTRL_C) {
+        "Ctrl-C or Ctrl-]"
+    } else {
+        "Ctrl-]"
+    };
+    say(&format!("monitoring {name}; {keys} exits"));
+    let input = keyboard(quit);
     let mut out = std::io::stdout().lock();
     let mut event = |ev: ConsoleEvent<'_>| match ev {
         ConsoleEvent::Data(bytes) => {
-            let _ = out.write_all(bytes).and_then(|_| out.flush());
+            let shown = lines.feed(bytes);
+            let _ = out.write_all(&shown).and_then(|_| out.flush());
         }
         ConsoleEvent::Opened { port, kind } => say(&format!("{name}: {} on {port}", kind.name())),
         ConsoleEvent::Gone => say(&format!("{name} went away")),
@@ -108,8 +130,8 @@ pub fn monitor(ctx: &Ctx, follow: &Follow) -> Result<()> {
     r
 }
 
-/// Reads the keyboard on a thread: bytes to forward, and Ctrl-] to quit.
-fn keyboard() -> mpsc::Receiver<Input> {
+/// Reads the keyboard on a thread: bytes to forward, and a key of `quit` to quit.
+fn keyboard(quit: &'static [u8]) -> mpsc::Receiver<Input> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
@@ -120,14 +142,14 @@ fn keyboard() -> mpsc::Receiver<Input> {
                 Ok(n) => n,
             };
             let bytes = &buf[..n];
-            let (before, quit) = match bytes.iter().position(|&b| b == QUIT) {
+            let (before, leave) = match bytes.iter().position(|b| quit.contains(b)) {
                 Some(i) => (&bytes[..i], true),
                 None => (bytes, false),
             };
             if !before.is_empty() && tx.send(Input::Bytes(before.to_vec())).is_err() {
                 return;
             }
-            if quit {
+            if leave {
                 let _ = tx.send(Input::Quit);
                 return;
             }

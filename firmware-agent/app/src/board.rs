@@ -68,6 +68,15 @@ impl Ota {
         self.files.asset(path)
     }
 
+    /// A file of the active tree aligned to `A` (up to 256 bytes: every file
+    /// starts on a page), for a driver that takes `&Aligned<A, [u8]>`.
+    pub fn aligned<A: crate::Alignment>(
+        &mut self,
+        path: &str,
+    ) -> Option<&'static crate::Aligned<A, [u8]>> {
+        self.files.aligned(path)
+    }
+
     /// Every file of the active tree.
     pub fn files(&mut self) -> &mut Files {
         &mut self.files

@@ -14,6 +14,8 @@ use ota_agent::layout::{
 };
 use ota_agent::Error;
 
+pub use aligned::{Aligned, Alignment, A4};
+
 /// A read-only flash over the store image, for the journal scan.
 pub struct Image(&'static [u8]);
 
@@ -138,6 +140,23 @@ impl Files {
     /// assets kept for the whole run (`version.json` is not one of them).
     pub fn asset(&mut self, path: &str) -> Option<&'static [u8]> {
         self.find(path)
+    }
+
+    /// A file of the active tree as a `'static` slice aligned to `A`, for a
+    /// driver that takes `&Aligned<A, [u8]>` (the CYW43 firmware: `A4`).
+    /// Every file starts on a 256-byte page of flash, so this is `Some` for
+    /// any alignment up to 256 bytes whenever the file exists.
+    pub fn aligned<A: Alignment>(&mut self, path: &str) -> Option<&'static Aligned<A, [u8]>> {
+        let bytes = self.asset(path)?;
+        if !(bytes.as_ptr() as usize).is_multiple_of(core::mem::align_of::<A>()) {
+            return None;
+        }
+        let ptr = bytes as *const [u8] as *const Aligned<A, [u8]>;
+        // SAFETY: `Aligned<A, [u8]>` is `repr(C)` with a zero-sized `[A; 0]`
+        // before the bytes, so it has the slice's size and metadata; the
+        // address was just checked to be a multiple of A's alignment, and the
+        // slice lives as long as the image ('static).
+        Some(unsafe { &*ptr })
     }
 
     /// `version.json` of the active tree.

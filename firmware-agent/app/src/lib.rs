@@ -15,18 +15,25 @@
 //! ota.confirm().ok();
 //! ```
 //!
+//! Every file starts on a 256-byte page of flash (a file of 4 KiB or more on
+//! a 4 KiB sector), so `Ota::aligned::<A4>(path)` hands a file to a driver
+//! that wants aligned bytes (`cyw43::new` takes the CYW43 firmware so)
+//! without `unsafe` in the application.
+//!
 //! On the host (no `rp2040` feature) the same reader runs over a store image
 //! in memory, which is how its tests check it against what the agent writes.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod files;
-pub use files::{confirm, File, Files, Trial};
+pub use files::{confirm, Aligned, Alignment, File, Files, Trial, A4};
 
 #[cfg(feature = "rp2040")]
 mod board;
 #[cfg(feature = "rp2040")]
 pub use board::{reboot_to_agent, Ota, TrialKeeper, TRIAL_WATCHDOG};
+#[cfg(feature = "defmt")]
+pub mod log;
 #[cfg(feature = "rp2040")]
 pub mod usb;
 

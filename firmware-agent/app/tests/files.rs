@@ -131,3 +131,22 @@ fn confirm_ends_the_trial_for_the_agent_too() {
     assert_eq!(store.active().unwrap().header.version.as_str(), "v2");
     assert_eq!(store.previous().unwrap().header.version.as_str(), "v1");
 }
+
+#[test]
+fn every_file_can_be_handed_over_aligned() {
+    let flash = store_with(&[(&tree("v1"), 0)]);
+    let img = image(&flash);
+    assert!(
+        (img.as_ptr() as usize).is_multiple_of(16),
+        "the heap aligns the test image"
+    );
+    let mut files = Files::open(img, SECTORS).unwrap();
+    // A small file shares its sector but starts on a page; a large one on a sector.
+    for path in ["blink.txt", "assets/font.bin"] {
+        let at: &[u8] = files.aligned::<ota_app::A4>(path).unwrap();
+        assert_eq!(at, files.file(path).unwrap(), "{path}");
+        assert!((at.as_ptr() as usize).is_multiple_of(4));
+        assert!(files.aligned::<aligned::A16>(path).is_some(), "{path}");
+    }
+    assert!(files.aligned::<ota_app::A4>("missing").is_none());
+}

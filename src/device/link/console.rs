@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 
 use crate::device::link::discover::{self, BoardAt, BoardKind};
 
-/// How the board is named: by serial number (followed wherever it goes), or
-/// by a port path (opened again whenever it exists).
+/// How the board is named: by serial number (followed wherever it goes),
+/// by a port path (opened again whenever it exists), or by a TCP address
+/// that carries its USB port (the emulator's bridge; connected again
+/// whenever it accepts).
 #[derive(Debug, Clone)]
 pub enum Follow {
     Serial(String),
     Port(String),
+    Tcp(String),
 }
 
 pub enum ConsoleEvent<'a> {
@@ -53,7 +56,7 @@ fn locate(follow: &Follow) -> Vec<BoardAt> {
                 kind: BoardKind::Application,
             }]
         }
-        Follow::Port(_) => Vec::new(),
+        Follow::Port(_) | Follow::Tcp(_) => Vec::new(),
     }
 }
 
@@ -65,6 +68,9 @@ pub fn run(
     input: &Receiver<Input>,
     event: &mut dyn FnMut(ConsoleEvent<'_>),
 ) -> anyhow::Result<()> {
+    if let Follow::Tcp(addr) = follow {
+        return run_tcp(addr, input, event);
+    }
     let mut last_seen: Option<BoardAt> = None;
     let mut announced_waiting = false;
     loop {
@@ -112,6 +118,62 @@ pub fn run(
         if wait_input(input, None, POLL)? {
             return Ok(());
         }
+    }
+}
+
+/// Follows a console behind a TCP address: connected whenever it accepts,
+/// reported gone when the connection closes.
+fn run_tcp(
+    addr: &str,
+    input: &Receiver<Input>,
+    event: &mut dyn FnMut(ConsoleEvent<'_>),
+) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let mut announced_waiting = false;
+    loop {
+        let stream = addr
+            .to_socket_addrs()?
+            .find_map(|a| std::net::TcpStream::connect_timeout(&a, POLL).ok());
+        let Some(mut stream) = stream else {
+            if !announced_waiting {
+                event(ConsoleEvent::Waiting);
+                announced_waiting = true;
+            }
+            if wait_input(input, None, POLL)? {
+                return Ok(());
+            }
+            continue;
+        };
+        stream.set_read_timeout(Some(POLL))?;
+        event(ConsoleEvent::Opened {
+            port: addr,
+            kind: BoardKind::Application,
+        });
+        announced_waiting = false;
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => event(ConsoleEvent::Data(&buf[..n])),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+            loop {
+                match input.try_recv() {
+                    Ok(Input::Quit) => return Ok(()),
+                    Ok(Input::Bytes(b)) => {
+                        let _ = stream.write_all(&b);
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        event(ConsoleEvent::Gone);
     }
 }
 
