@@ -264,6 +264,9 @@ def confirm(say=True):
     st["boots"] = 0
     st["given"] = st["failed"] = None
     save(st)
+    if say:
+        # ota, waiting after the reboot, takes the REPL once it sees this.
+        print("ota_boot: confirmed " + st["active"]["version"])
     return True
 
 
@@ -276,9 +279,6 @@ def retry(boots):
     st["state"] = "trial"
     st["boots"] = st["given"] = boots
     save(st)
-    if say:
-        # ota, waiting after the reboot, takes the REPL once it sees this.
-        print("ota_boot: confirmed " + st["active"]["version"])
     return True
 
 
