@@ -86,13 +86,22 @@ describe('a project from ota new, in the emulator', () => {
     assert.match(r.stdout, /INFO {2}emu-template  confirmed #\d+: \(no greeting\.txt\)\n/);
   });
 
-  it('ota run pushes the image with the files and follows the decoded log', async () => {
+  it('ota run pushes the image with the files, and its decoded log reads them', async () => {
+    // The application runs: reaching its agent takes the touch, which rfc2217:// carries.
+    // As cargo runs it: CARGO_MANIFEST_DIR names the project.
+    process.env.CARGO_MANIFEST_DIR = built.project;
+    let pushed;
+    try {
+      pushed = await ota(bins.otaBin, `rfc2217://127.0.0.1:${emu.port}`, ['run', bins.app, '--no-monitor'], { cwd: built.project });
+    } finally {
+      delete process.env.CARGO_MANIFEST_DIR;
+    }
+    assert.match(pushed.stderr, /greeting\.txt/, 'the files travel with the image');
     const port = `tcp:127.0.0.1:${emu.port}`;
-    const r = await until(bins.otaBin, ['--port', port, 'run', bins.app], /#\d+: Hello from the files of the tree\.\n/, {
+    const r = await until(bins.otaBin, ['--port', port, 'monitor', '--elf', bins.app], /#\d+: Hello from the files of the tree\.\n/, {
       cwd: built.project,
-      env: { CARGO_MANIFEST_DIR: built.project },
+      env: {},
     });
-    assert.match(r.stderr, /greeting\.txt/, 'the files travel with the image');
     assert.match(r.stdout, /INFO {2}emu-template dir-\S+ (trial|confirmed) #\d+: Hello from the files of the tree\.\n/);
   });
 });
