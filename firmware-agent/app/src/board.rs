@@ -1,41 +1,32 @@
-//! The application's side of ota on the Pico W: the store read in place
-//! through XIP, confirm through the boot ROM's flash routines (embassy-rp's
-//! blocking flash driver, which runs them from RAM), the watchdog a trial
-//! boot arms, and the reset back into the agent.
+//! The application's side of ota on the Pico W, on any HAL (rp2040-hal,
+//! embassy-rp, or none): the store read in place through XIP, confirm
+//! written through the boot ROM's flash routines (`rom_flash.rs`), the
+//! watchdog a trial boot arms, and the reset back into the agent.
+//! embassy-rp applications take it through `embassy.rs`.
 
-use embassy_rp::flash::{Blocking, Flash};
-use embassy_rp::peripherals::{FLASH, WATCHDOG};
-use embassy_rp::watchdog::Watchdog;
-use embassy_rp::Peri;
-use embassy_time::{Duration, Instant, Timer};
-use ota_agent::board::{FLASH_SIZE, STAY_MAGIC, STAY_SCRATCH, STORE_BASE, STORE_SECTORS, XIP_BASE};
-use ota_agent::layout::SECTOR;
+use ota_agent::board::{STAY_MAGIC, STAY_SCRATCH, STORE_BASE, STORE_SECTORS, XIP_BASE};
+use ota_agent::layout::{PAGE, RECORD, SECTOR};
 use ota_agent::Error;
 
-use crate::files::{confirm, Files, Trial};
+use crate::files::{Files, Trial};
+use crate::regs;
+use crate::rom_flash::{self, Op};
 
-type BoardFlash = Flash<'static, FLASH, Blocking, FLASH_SIZE>;
-
-/// The watchdog timeout the agent arms on a trial boot; feed it within this.
-pub const TRIAL_WATCHDOG: Duration = Duration::from_secs(8);
+/// The watchdog timeout the agent arms on a trial boot, in microseconds;
+/// feed it within this.
+pub const TRIAL_WATCHDOG_US: u32 = 8_000_000;
 
 /// ota's view of the board for the application.
 pub struct Ota {
-    files: Files,
-    flash: BoardFlash,
-    watchdog: Watchdog,
-    uid: [u8; 8],
+    pub(crate) files: Files,
 }
 
 impl Ota {
-    /// Opens the active tree in place. Takes the flash (confirm writes the
-    /// journal) and the watchdog (a trial boot arrives with it running).
-    pub fn take(flash: Peri<'static, FLASH>, watchdog: Peri<'static, WATCHDOG>) -> Ota {
-        let mut flash = BoardFlash::new_blocking(flash);
-        let mut uid = [0u8; 8];
-        if flash.blocking_unique_id(&mut uid).is_err() {
-            uid = [0; 8];
-        }
+    /// Opens the active tree in place. On a trial boot the watchdog the
+    /// agent armed is running: [`Ota::feed`] it, then [`Ota::confirm`].
+    /// Make one `Ota` and keep it: it drives the watchdog's reload and
+    /// enable, which the HAL's own watchdog must then leave alone.
+    pub fn open() -> Ota {
         // SAFETY: the store region is mapped read-only at XIP_BASE + STORE_BASE
         // for the whole run; only the journal changes under it (confirm), and
         // no file extent of the active tree is ever rewritten while it is active.
@@ -45,16 +36,10 @@ impl Ota {
                 (STORE_SECTORS * SECTOR) as usize,
             )
         };
-        let files = Files::open(image, STORE_SECTORS).unwrap_or_else(|_| {
-            // A store the agent cannot read either: an empty tree.
-            Files::open(&[], 0).unwrap_or_else(|_| panic!("ota: store geometry"))
-        });
-        Ota {
-            files,
-            flash,
-            watchdog: Watchdog::new(watchdog),
-            uid,
-        }
+        // A store the agent cannot read either opens as an empty tree.
+        let files = Files::open(image, STORE_SECTORS).unwrap_or_else(|_| Files::empty());
+        regs::timer_start();
+        Ota { files }
     }
 
     /// The bytes of a file of the active tree, in place in flash.
@@ -101,13 +86,31 @@ impl Ota {
     }
 
     /// Keeps the trial tree: one journal record, power-cut safe. Stops the
-    /// watchdog the agent armed for the trial.
+    /// watchdog the agent armed for the trial. Core 1 must not run from
+    /// flash meanwhile (embassy-rp's core 1 is paused for it).
     pub fn confirm(&mut self) -> Result<(), Error> {
         if self.files.trial().is_none() {
             return Ok(());
         }
-        confirm(&mut self.flash, STORE_BASE, STORE_SECTORS)?;
-        self.watchdog.stop();
+        // Read again: the journal as it stands now, in case it moved.
+        let journal = self.files.image();
+        let newest = ota_agent::confirm::scan_in(journal).ok_or(Error::Corrupt)?;
+        let Some(record) = ota_agent::confirm::confirmed(&newest) else {
+            self.files.confirmed(); // confirmed already
+            return Ok(());
+        };
+        let (at, erase) = newest.next_slot();
+        let mut page = [0xFFu8; PAGE];
+        let in_page = at as usize % PAGE;
+        page[in_page..in_page + RECORD].copy_from_slice(&record);
+        let done = core1_paused(|| {
+            (!erase || rom_flash::run(Op::Erase(STORE_BASE + at)))
+                && rom_flash::run(Op::Program(STORE_BASE + at, &page))
+        });
+        if !done {
+            return Err(Error::Flash);
+        }
+        regs::watchdog_stop();
         // What the record just written says, so that trial() tells the truth.
         self.files.confirmed();
         Ok(())
@@ -117,85 +120,40 @@ impl Ota {
     /// tree's `trial_timeout_sec`, counted from this start): an application
     /// that runs but never confirms is then reset, and that start counts.
     pub fn feed(&mut self) {
-        if self.files.trial().is_some() && !past(self.deadline()) {
-            self.watchdog.feed(TRIAL_WATCHDOG);
+        if self.files.trial().is_some() && !past(self.deadline_us()) {
+            regs::watchdog_feed(TRIAL_WATCHDOG_US);
         }
     }
 
-    /// When this start's trial ends unconfirmed, if the tree sets a deadline.
-    pub fn deadline(&self) -> Option<Instant> {
+    /// When this start's trial ends unconfirmed, if the tree sets a
+    /// deadline: microseconds of the RP2040's timer, which counts from
+    /// this start (the agent holds it in reset at the hand-over).
+    pub fn deadline_us(&self) -> Option<u64> {
         let secs = self.files.trial_timeout_sec()?;
-        // The agent holds the timer in reset at the hand-over: it counts from this start.
-        Some(Instant::from_secs(0) + Duration::from_secs(secs.into()))
-    }
-
-    /// The trial watchdog kept fed from a task of its own, so the rest of
-    /// the application need not call [`Ota::feed`]: join or spawn
-    /// [`TrialKeeper::keep_trial_alive`], and confirm from wherever the
-    /// application knows it works.
-    pub fn trial_keeper(&self) -> TrialKeeper {
-        TrialKeeper {
-            trial: self.files.trial().is_some(),
-            deadline: self.deadline(),
-        }
-    }
-
-    /// The flash chip's unique id, which the agent uses as its USB serial number.
-    pub fn unique_id(&self) -> [u8; 8] {
-        self.uid
+        Some(secs as u64 * 1_000_000)
     }
 
     /// Resets into the agent, which then stays in charge and serves the host.
     pub fn reboot_to_agent(&mut self) -> ! {
-        stay_and_reset(&mut self.watchdog)
+        reboot_to_agent()
     }
 }
 
-fn past(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
+/// Core 1 kept off the flash while `f` writes it: embassy-rp parks it; an
+/// application on another HAL must not run core 1 from flash meanwhile.
+#[cfg(feature = "embassy")]
+use crate::embassy::core1_paused;
+#[cfg(not(feature = "embassy"))]
+fn core1_paused(f: impl FnOnce() -> bool) -> bool {
+    f()
 }
 
-/// Feeds the trial watchdog from its own task (see [`Ota::trial_keeper`]).
-pub struct TrialKeeper {
-    trial: bool,
-    deadline: Option<Instant>,
+pub(crate) fn past(deadline_us: Option<u64>) -> bool {
+    deadline_us.is_some_and(|d| regs::now_us() >= d)
 }
 
-impl TrialKeeper {
-    /// How often the keeper feeds: well inside [`TRIAL_WATCHDOG`].
-    pub const EVERY: Duration = Duration::from_secs(1);
-
-    /// Feeds the trial watchdog every [`TrialKeeper::EVERY`] until the
-    /// trial's deadline, then returns and lets it run out (the start
-    /// counts as a failed boot unless the application confirmed by then).
-    /// Returns at once when this start is no trial. Feeding after `confirm`,
-    /// which stops the watchdog, does nothing.
-    pub async fn keep_trial_alive(self) {
-        if !self.trial {
-            return;
-        }
-        // SAFETY: feeding only reloads the watchdog's counter; `Ota` owns the
-        // peripheral for everything else, and both run on one core.
-        let mut watchdog = Watchdog::new(unsafe { WATCHDOG::steal() });
-        while !past(self.deadline) {
-            watchdog.feed(TRIAL_WATCHDOG);
-            Timer::after(Self::EVERY).await;
-        }
-    }
-}
-
-/// Resets into the agent from anywhere (the watchdog need not be taken).
+/// Resets into the agent from anywhere (no `Ota` needed).
 pub fn reboot_to_agent() -> ! {
-    // SAFETY: only the scratch register and the reset trigger are touched,
-    // and the chip resets right after.
-    let mut watchdog = Watchdog::new(unsafe { WATCHDOG::steal() });
-    stay_and_reset(&mut watchdog)
-}
-
-fn stay_and_reset(watchdog: &mut Watchdog) -> ! {
-    watchdog.set_scratch(STAY_SCRATCH, STAY_MAGIC);
-    watchdog.trigger_reset();
-    loop {
-        cortex_m::asm::nop();
-    }
+    regs::set_scratch(STAY_SCRATCH, STAY_MAGIC);
+    regs::watchdog_reset()
 }

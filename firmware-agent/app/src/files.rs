@@ -1,59 +1,24 @@
 //! The active tree, read in place from a store image: a slice of the store
 //! region (XIP flash on the board, a buffer in tests). Nothing is copied; a
-//! file is a sub-slice of the image.
+//! file is a sub-slice of the image, a version a sub-slice of the tree's
+//! header.
 //!
-//! It reads the journal and the active tree's record straight from the
-//! slice and links nothing else of the agent's store, so that an
-//! application pays little flash for it; confirming is the one record of
+//! It reads the journal's newest record and the active tree's record
+//! straight from the slice, field by field as the application asks, and
+//! links nothing else of the agent's store, so that an application pays
+//! little flash for it; confirming is the one record of
 //! `ota_agent::confirm`.
 
-use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
+use embedded_storage::nor_flash::NorFlash;
 use ota_agent::layout::{
-    crc32_small, FileRecord, State, TreeHeader, TreeRef, APP_IMAGE, ENTRY, JOURNAL_SECTORS, SECTOR,
-    TREE_HEADER, VERSION_JSON_MAX,
+    crc32_small, entry_offset, text_bytes, trial_timeout, State, TreeRef, APP_IMAGE, ENTRY,
+    ENTRY_OFFSET, ENTRY_SECTOR, ENTRY_SIZE, HEADER_COMMIT, HEADER_REF, HEADER_VERSION,
+    JOURNAL_SECTORS, MAX_COMMIT, MAX_PATH, MAX_REF, MAX_VERSION, SECTOR, TREE_HEADER,
+    TRIAL_TIMEOUT_AT, VERSION_JSON_MAX,
 };
 use ota_agent::Error;
 
 pub use aligned::{Aligned, Alignment, A4};
-
-/// A read-only flash over the store image, for the journal scan.
-pub struct Image(&'static [u8]);
-
-impl ErrorType for Image {
-    type Error = NorFlashErrorKind;
-}
-
-impl ReadNorFlash for Image {
-    const READ_SIZE: usize = 1;
-
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
-        let at = offset as usize;
-        let src = self
-            .0
-            .get(at..at + bytes.len())
-            .ok_or(NorFlashErrorKind::OutOfBounds)?;
-        bytes.copy_from_slice(src);
-        Ok(())
-    }
-
-    fn capacity(&self) -> usize {
-        self.0.len()
-    }
-}
-
-// The reader never writes; writes go through the board's real flash (see `Ota::confirm`).
-impl NorFlash for Image {
-    const WRITE_SIZE: usize = 4;
-    const ERASE_SIZE: usize = SECTOR as usize;
-
-    fn erase(&mut self, _from: u32, _to: u32) -> Result<(), Self::Error> {
-        Err(NorFlashErrorKind::Other)
-    }
-
-    fn write(&mut self, _offset: u32, _bytes: &[u8]) -> Result<(), Self::Error> {
-        Err(NorFlashErrorKind::Other)
-    }
-}
 
 /// This boot's trial, if the active tree is on one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,10 +38,19 @@ pub struct File<'a> {
 pub struct Files {
     image: &'static [u8],
     state: State,
-    /// The active tree, when its record is whole (its CRC matches).
-    tree: Option<(TreeRef, TreeHeader)>,
+    /// The active tree's record (header and entries), when it is whole:
+    /// its CRC matches the one the journal names.
+    tree: &'static [u8],
+    /// `version.json`, made the first time it is asked for.
     version_json: [u8; VERSION_JSON_MAX],
     version_json_len: usize,
+}
+
+/// One entry of the active tree, as it lies in the record.
+struct Entry {
+    path: &'static [u8],
+    start: u32,
+    size: u32,
 }
 
 impl Files {
@@ -86,31 +60,56 @@ impl Files {
         let size = (sectors as usize).saturating_mul(SECTOR as usize);
         let image = image.get(..size).ok_or(Error::Geometry)?;
         let newest = match sectors > JOURNAL_SECTORS {
-            true => ota_agent::confirm::newest(&mut Image(image), 0)?,
+            true => ota_agent::confirm::scan_in(image),
             false => None,
         };
-        let state = newest.map_or(State::Empty, |(r, _)| r.state);
+        let state = newest.map_or(State::Empty, |n| n.head.state);
         let tree = newest
-            .and_then(|(r, _)| r.active)
-            .and_then(|at| active_tree(image, at));
-        let mut version_json = [0u8; VERSION_JSON_MAX];
-        let version_json_len =
-            ota_agent::version_json::write(tree.as_ref().map(|(_, h)| h), &mut version_json);
+            .and_then(|n| n.head.active)
+            .and_then(|at| active_tree(image, at))
+            .unwrap_or(&[]);
         Ok(Files {
             image,
             state,
             tree,
-            version_json,
-            version_json_len,
+            version_json: [0; VERSION_JSON_MAX],
+            version_json_len: 0,
         })
     }
 
+    /// No store: no files, no tree, no trial.
+    #[cfg(feature = "rp2040")]
+    pub(crate) fn empty() -> Files {
+        Files {
+            image: &[],
+            state: State::Empty,
+            tree: &[],
+            version_json: [0; VERSION_JSON_MAX],
+            version_json_len: 0,
+        }
+    }
+
     /// The `i`-th entry of the active tree.
-    fn entry(&self, i: u16) -> Option<FileRecord> {
-        let (at, _) = self.tree.as_ref()?;
-        let start = at.first_sector as usize * SECTOR as usize + TREE_HEADER + i as usize * ENTRY;
-        let bytes = self.image.get(start..start + ENTRY)?.try_into().ok()?;
-        FileRecord::decode(bytes)
+    fn entry(&self, i: usize) -> Option<Entry> {
+        let b = self
+            .tree
+            .get(TREE_HEADER + i * ENTRY..TREE_HEADER + (i + 1) * ENTRY)?;
+        let u16at = |at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
+        let offset = entry_offset(u16at(ENTRY_OFFSET))?;
+        Some(Entry {
+            path: text_bytes(b, 0, MAX_PATH)?,
+            start: u16at(ENTRY_SECTOR) as u32 * SECTOR + offset as u32,
+            size: u32::from_le_bytes([
+                b[ENTRY_SIZE],
+                b[ENTRY_SIZE + 1],
+                b[ENTRY_SIZE + 2],
+                b[ENTRY_SIZE + 3],
+            ]),
+        })
+    }
+
+    fn entries(&self) -> usize {
+        self.tree.len().saturating_sub(TREE_HEADER) / ENTRY
     }
 
     /// The extent of the file at `path` in the active tree (never the image).
@@ -118,11 +117,10 @@ impl Files {
         if path == APP_IMAGE {
             return None; // the application's own image is not one of its files
         }
-        let entries = self.tree.as_ref()?.0.entries;
-        (0..entries)
+        (0..self.entries())
             .filter_map(|i| self.entry(i))
-            .find(|f| f.path.as_str() == path)
-            .and_then(|f| self.extent(f.start(), f.size))
+            .find(|f| f.path == path.as_bytes())
+            .and_then(|f| self.extent(f.start, f.size))
     }
 
     /// The bytes of the file at `path` in the active tree, in place.
@@ -131,7 +129,7 @@ impl Files {
     pub fn file(&mut self, path: &str) -> Option<&[u8]> {
         match self.find(path) {
             Some(bytes) => Some(bytes),
-            None if path == "version.json" => Some(self.version_json()),
+            None if path == "version.json" => Some(self.version_json_made()),
             None => None,
         }
     }
@@ -160,22 +158,36 @@ impl Files {
     }
 
     /// `version.json` of the active tree.
-    pub fn version_json(&self) -> &[u8] {
+    pub fn version_json(&mut self) -> &[u8] {
+        self.version_json_made()
+    }
+
+    fn version_json_made(&mut self) -> &[u8] {
+        if self.version_json_len == 0 {
+            let json = &mut self.version_json;
+            self.version_json_len = ota_agent::version_json::write_fields(
+                [
+                    text(self.tree, HEADER_VERSION, MAX_VERSION),
+                    text(self.tree, HEADER_REF, MAX_REF),
+                    text(self.tree, HEADER_COMMIT, MAX_COMMIT),
+                ],
+                json,
+            );
+        }
         &self.version_json[..self.version_json_len]
     }
 
     /// Calls `each` with every file of the active tree, in the tree's order.
     pub fn for_each(&mut self, mut each: impl FnMut(File<'_>)) {
-        let entries = self.tree.as_ref().map_or(0, |(at, _)| at.entries);
-        for f in (0..entries).filter_map(|i| self.entry(i)) {
-            if f.path.as_str() == APP_IMAGE {
+        for f in (0..self.entries()).filter_map(|i| self.entry(i)) {
+            let Ok(path) = core::str::from_utf8(f.path) else {
+                continue;
+            };
+            if path == APP_IMAGE {
                 continue;
             }
-            if let Some(bytes) = self.extent(f.start(), f.size) {
-                each(File {
-                    path: f.path.as_str(),
-                    bytes,
-                });
+            if let Some(bytes) = self.extent(f.start, f.size) {
+                each(File { path, bytes });
             }
         }
     }
@@ -196,28 +208,23 @@ impl Files {
         self.len() == 0
     }
 
-    fn header(&self) -> Option<&TreeHeader> {
-        self.tree.as_ref().map(|(_, h)| h)
-    }
-
     pub fn version(&self) -> &str {
-        self.header().map_or("", |h| h.version.as_str())
+        text(self.tree, HEADER_VERSION, MAX_VERSION)
     }
 
     pub fn git_ref(&self) -> &str {
-        self.header().map_or("", |h| h.git_ref.as_str())
+        text(self.tree, HEADER_REF, MAX_REF)
     }
 
     pub fn commit(&self) -> &str {
-        self.header().map_or("", |h| h.commit.as_str())
+        text(self.tree, HEADER_COMMIT, MAX_COMMIT)
     }
 
     /// Seconds the application has at each trial boot to confirm, as the
     /// tree carries it (`ota push --trial-timeout`); `None`: no deadline.
     pub fn trial_timeout_sec(&self) -> Option<u16> {
-        self.header()
-            .map(|h| h.trial_timeout_sec)
-            .filter(|&s| s > 0)
+        let raw = self.tree.get(TRIAL_TIMEOUT_AT..TRIAL_TIMEOUT_AT + 2)?;
+        Some(trial_timeout(u16::from_le_bytes([raw[0], raw[1]]))).filter(|&s| s > 0)
     }
 
     /// `Some` while the active tree is on trial: the application should
@@ -244,14 +251,20 @@ impl Files {
     }
 }
 
-/// The active tree's record from the image, when it is whole: its header,
-/// and the CRC the journal names over the header and every entry.
-fn active_tree(image: &[u8], at: TreeRef) -> Option<(TreeRef, TreeHeader)> {
+/// The active tree's record from the image (its header and every entry),
+/// when it is whole: the CRC the journal names matches.
+fn active_tree(image: &'static [u8], at: TreeRef) -> Option<&'static [u8]> {
     let start = at.first_sector as usize * SECTOR as usize;
-    let len = TREE_HEADER + at.entries as usize * ENTRY;
-    let record = image.get(start..start + len)?;
-    let header = TreeHeader::decode(record[..TREE_HEADER].try_into().ok()?)?;
-    (header.entries == at.entries && crc32_small(record) == at.crc).then_some((at, header))
+    let record = image.get(start..start + TREE_HEADER + at.entries as usize * ENTRY)?;
+    (crc32_small(record) == at.crc).then_some(record)
+}
+
+/// A text of the tree's header in place; "" for none (no tree, or bytes
+/// that are not one).
+fn text(tree: &[u8], at: usize, max: usize) -> &str {
+    text_bytes(tree, at, max)
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or("")
 }
 
 /// Confirms the active trial tree through `flash`, the same journal record

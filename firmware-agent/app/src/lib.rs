@@ -15,6 +15,13 @@
 //! ota.confirm().ok();
 //! ```
 //!
+//! Features: `rp2040` is the board side on any HAL (`Ota::open()`; it
+//! writes the flash through the boot ROM and drives the watchdog's
+//! registers itself); `embassy` (default) adds what embassy-rp applications
+//! use (`Ota::take`, `unique_id`, `trial_keeper`, `usb::Touch`); `defmt`
+//! the logger over the CDC-ACM port. An rp2040-hal application takes
+//! `default-features = false, features = ["rp2040"]`.
+//!
 //! Every file starts on a 256-byte page of flash (a file of 4 KiB or more on
 //! a 4 KiB sector), so `Ota::aligned::<A4>(path)` hands a file to a driver
 //! that wants aligned bytes (`cyw43::new` takes the CYW43 firmware so)
@@ -31,10 +38,19 @@ pub use files::{confirm, Aligned, Alignment, File, Files, Trial, A4};
 #[cfg(feature = "rp2040")]
 mod board;
 #[cfg(feature = "rp2040")]
-pub use board::{reboot_to_agent, Ota, TrialKeeper, TRIAL_WATCHDOG};
+pub use board::{reboot_to_agent, Ota, TRIAL_WATCHDOG_US};
+#[cfg(feature = "rp2040")]
+mod regs;
+#[cfg(feature = "rp2040")]
+mod rom_flash;
+
+#[cfg(all(feature = "rp2040", feature = "embassy"))]
+mod embassy;
+#[cfg(all(feature = "rp2040", feature = "embassy"))]
+pub use embassy::{TrialKeeper, TRIAL_WATCHDOG};
 #[cfg(feature = "defmt")]
 pub mod log;
-#[cfg(feature = "rp2040")]
+#[cfg(all(feature = "rp2040", feature = "embassy"))]
 pub mod usb;
 
 pub use ota_agent::board::{

@@ -222,6 +222,52 @@ pub struct Original {
 /// not see among its files.
 pub const APP_IMAGE: &str = ".ota/app.bin";
 
+/// What an application reads of a journal record in place: whether it is
+/// whole, its sequence number, state and active tree. [`Record::decode`]
+/// builds on it, so the two never disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHead {
+    pub seq: u32,
+    pub state: State,
+    pub active: Option<TreeRef>,
+}
+
+/// Byte 24 of a record: the state in its low six bits, the signed flags above.
+pub const RECORD_STATE: usize = 24;
+/// Byte 25: the trial boots left.
+pub const RECORD_BOOTS: usize = 25;
+/// Bytes 36..40: the trial history, one byte each (see [`History`]).
+pub const RECORD_HISTORY: usize = 36;
+
+impl RecordHead {
+    /// `None` for an erased, torn or foreign slot.
+    pub fn read(b: &[u8; RECORD]) -> Option<RecordHead> {
+        if u32le(&b[0..4]) != JOURNAL_MAGIC
+            || u32le(&b[RECORD_CRC..]) != crc32_small(&b[..RECORD_CRC])
+        {
+            return None;
+        }
+        let state = match (b[RECORD_STATE] & 0x3F, b[RECORD_BOOTS]) {
+            (0, _) => State::Empty,
+            (1, _) => State::Confirmed,
+            (2, n) => State::Trial { boots_left: n },
+            (3, _) => State::Failed,
+            _ => return None,
+        };
+        Some(RecordHead {
+            seq: u32le(&b[4..8]),
+            state,
+            active: get_tree(&b[8..16]),
+        })
+    }
+}
+
+/// Seals a record's bytes: its CRC over the rest (after an in-place change).
+pub fn seal_record(b: &mut [u8; RECORD]) {
+    let crc = crc32_small(&b[..RECORD_CRC]);
+    b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
+}
+
 impl Record {
     pub fn encode(&self) -> [u8; RECORD] {
         let mut b = [0xFFu8; RECORD];
@@ -235,8 +281,9 @@ impl Record {
             State::Trial { boots_left } => (2, boots_left),
             State::Failed => (3, 0),
         };
-        b[24] = state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
-        b[25] = boots;
+        b[RECORD_STATE] =
+            state | (self.active_signed as u8) << 7 | (self.previous_signed as u8) << 6;
+        b[RECORD_BOOTS] = boots;
         b[26..28].copy_from_slice(&self.keys.unwrap_or(NO_SECTOR).to_le_bytes());
         match self.slot {
             Slot::Unmanaged => {}
@@ -253,35 +300,23 @@ impl Record {
             b[52..56].copy_from_slice(&o.size.to_le_bytes());
             b[56..60].copy_from_slice(&o.sha1);
         }
-        self.history.put(&mut b[36..40]);
+        self.history.put(&mut b[RECORD_HISTORY..RECORD_HISTORY + 4]);
         b[40..44].copy_from_slice(&self.security_version.to_le_bytes());
         b[44..48].copy_from_slice(&self.key_changes.to_le_bytes());
-        let crc = crc32_small(&b[..RECORD_CRC]);
-        b[RECORD_CRC..].copy_from_slice(&crc.to_le_bytes());
+        seal_record(&mut b);
         b
     }
 
     /// `None` for an erased, torn or foreign slot.
     pub fn decode(b: &[u8; RECORD]) -> Option<Record> {
-        if u32le(&b[0..4]) != JOURNAL_MAGIC
-            || u32le(&b[RECORD_CRC..]) != crc32_small(&b[..RECORD_CRC])
-        {
-            return None;
-        }
-        let state = match (b[24] & 0x3F, b[25]) {
-            (0, _) => State::Empty,
-            (1, _) => State::Confirmed,
-            (2, n) => State::Trial { boots_left: n },
-            (3, _) => State::Failed,
-            _ => return None,
-        };
+        let head = RecordHead::read(b)?;
         // Sector 0 is a journal sector: records written before keys existed hold 0 there.
         let keys = u16::from_le_bytes([b[26], b[27]]);
         Some(Record {
-            seq: u32le(&b[4..8]),
-            active: get_tree(&b[8..16]),
+            seq: head.seq,
+            active: head.active,
             previous: get_tree(&b[16..24]),
-            state,
+            state: head.state,
             keys: (keys != NO_SECTOR && keys as u32 >= JOURNAL_SECTORS).then_some(keys),
             active_signed: b[24] & 0x80 != 0,
             previous_signed: b[24] & 0x40 != 0,
@@ -297,7 +332,7 @@ impl Record {
                 size: u32le(&b[52..56]),
                 sha1: [b[56], b[57], b[58], b[59]],
             }),
-            history: History::get(&b[36..40]),
+            history: History::get(&b[RECORD_HISTORY..RECORD_HISTORY + 4]),
             // Records written before these counters existed hold 0xFF there.
             security_version: counter(&b[40..44]),
             key_changes: counter(&b[44..48]),
@@ -412,7 +447,45 @@ pub struct TreeHeader {
 }
 
 /// Where a tree header keeps its trial deadline.
-const TRIAL_TIMEOUT_AT: usize = 500;
+pub const TRIAL_TIMEOUT_AT: usize = 500;
+/// Where a tree header's version, ref and commit start, for readers in
+/// place (an application): each a length byte, then its room of bytes.
+pub const HEADER_VERSION: usize = 14;
+pub const HEADER_REF: usize = HEADER_VERSION + 1 + MAX_VERSION;
+pub const HEADER_COMMIT: usize = HEADER_REF + 1 + MAX_REF;
+/// Where an entry keeps its size, first sector and offset (its path,
+/// a length byte and its room, comes first).
+pub const ENTRY_SIZE: usize = 1 + MAX_PATH;
+pub const ENTRY_SECTOR: usize = ENTRY_SIZE + 4 + 20 + 33;
+pub const ENTRY_OFFSET: usize = ENTRY_SECTOR + 2;
+
+/// The bytes of the text of room `max` at `at` of a record, in place;
+/// `None` when its length byte is out of range.
+pub fn text_bytes(b: &[u8], at: usize, max: usize) -> Option<&[u8]> {
+    let len = *b.get(at)? as usize;
+    if len > max {
+        return None;
+    }
+    b.get(at + 1..at + 1 + len)
+}
+
+/// An entry's offset field as the store means it: erased (written before
+/// files were packed) reads 0; `None` for one that is no page of a sector.
+pub fn entry_offset(raw: u16) -> Option<u16> {
+    match raw {
+        0xFFFF => Some(0),
+        o if (o as u32) < SECTOR && (o as usize).is_multiple_of(PAGE) => Some(o),
+        _ => None,
+    }
+}
+
+/// A tree header's trial deadline field: erased (older headers) reads 0.
+pub fn trial_timeout(raw: u16) -> u16 {
+    match raw {
+        0xFFFF => 0,
+        n => n,
+    }
+}
 
 impl TreeHeader {
     pub fn encode(&self) -> [u8; TREE_HEADER] {
@@ -420,9 +493,9 @@ impl TreeHeader {
         b[0..4].copy_from_slice(&TREE_MAGIC.to_le_bytes());
         b[4..6].copy_from_slice(&self.entries.to_le_bytes());
         b[6..14].copy_from_slice(&self.total_bytes.to_le_bytes());
-        let mut at = 14;
-        at += self.version.put(&mut b[at..]);
-        at += self.git_ref.put(&mut b[at..]);
+        self.version.put(&mut b[HEADER_VERSION..]);
+        self.git_ref.put(&mut b[HEADER_REF..]);
+        let mut at = HEADER_COMMIT;
         at += self.commit.put(&mut b[at..]);
         at += self.post_update.put(&mut b[at..]);
         self.rollback.put(&mut b[at..]);
@@ -435,11 +508,9 @@ impl TreeHeader {
         if u32le(&b[0..4]) != TREE_MAGIC {
             return None;
         }
-        let mut at = 14;
-        let (version, n) = Text::get(&b[at..])?;
-        at += n;
-        let (git_ref, n) = Text::get(&b[at..])?;
-        at += n;
+        let (version, _) = Text::get(&b[HEADER_VERSION..])?;
+        let (git_ref, _) = Text::get(&b[HEADER_REF..])?;
+        let mut at = HEADER_COMMIT;
         let (commit, n) = Text::get(&b[at..])?;
         at += n;
         let (post_update, n) = Text::get(&b[at..])?;
@@ -453,13 +524,10 @@ impl TreeHeader {
             commit,
             post_update,
             rollback,
-            trial_timeout_sec: match u16::from_le_bytes([
+            trial_timeout_sec: trial_timeout(u16::from_le_bytes([
                 b[TRIAL_TIMEOUT_AT],
                 b[TRIAL_TIMEOUT_AT + 1],
-            ]) {
-                0xFFFF => 0,
-                n => n,
-            },
+            ])),
         })
     }
 }
@@ -493,6 +561,7 @@ impl FileRecord {
     pub fn encode(&self) -> [u8; ENTRY] {
         let mut b = [0xFFu8; ENTRY];
         let mut at = self.path.put(&mut b);
+        debug_assert_eq!(at, ENTRY_SIZE);
         b[at..at + 4].copy_from_slice(&self.size.to_le_bytes());
         at += 4;
         b[at..at + 20].copy_from_slice(&self.sha1);
@@ -500,6 +569,7 @@ impl FileRecord {
         b[at] = self.sha256.is_some() as u8;
         b[at + 1..at + 33].copy_from_slice(&self.sha256.unwrap_or([0; 32]));
         at += 33;
+        debug_assert_eq!(at, ENTRY_SECTOR);
         b[at..at + 2].copy_from_slice(&self.first_sector.to_le_bytes());
         b[at + 2..at + 4].copy_from_slice(&self.offset.to_le_bytes());
         b
@@ -517,11 +587,7 @@ impl FileRecord {
             _ => return None,
         };
         at += 33;
-        let offset = match u16::from_le_bytes([b[at + 2], b[at + 3]]) {
-            0xFFFF => 0,
-            o if (o as u32) < SECTOR && (o as usize).is_multiple_of(PAGE) => o,
-            _ => return None,
-        };
+        let offset = entry_offset(u16::from_le_bytes([b[at + 2], b[at + 3]]))?;
         Some(FileRecord {
             path,
             size,

@@ -6,11 +6,16 @@ use crate::layout::{TreeHeader, VERSION_JSON_MAX};
 /// Writes the JSON of `header` (empty strings for no tree) into `buf`;
 /// returns its length. Every field at its longest, fully escaped, fits.
 pub fn write(header: Option<&TreeHeader>, buf: &mut [u8; VERSION_JSON_MAX]) -> usize {
-    let mut w = JsonWriter { buf, len: 0 };
-    let (v, r, c) = match header {
-        Some(h) => (h.version.as_str(), h.git_ref.as_str(), h.commit.as_str()),
-        None => ("", "", ""),
+    let fields = match header {
+        Some(h) => [h.version.as_str(), h.git_ref.as_str(), h.commit.as_str()],
+        None => ["", "", ""],
     };
+    write_fields(fields, buf)
+}
+
+/// [`write`] from the three texts (version, ref, commit) as they are.
+pub fn write_fields([v, r, c]: [&str; 3], buf: &mut [u8; VERSION_JSON_MAX]) -> usize {
+    let mut w = JsonWriter { buf, len: 0 };
     w.raw("{\"version\":");
     w.string(v);
     w.raw(",\"ref\":");
