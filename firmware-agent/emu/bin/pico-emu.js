@@ -4,6 +4,9 @@
 //
 //   node bin/pico-emu.js --elf FIRMWARE.elf [--app APP.elf] --flash FLASH.img [--port N]
 //
+// --power-on-at-host keeps the board off until a host connects, then powers
+// it on with the host's first bytes waiting: a host at power-on, which the
+// agent serves (within its window) instead of handing over.
 // --profile counts each instruction's cycles by address: the stdin command
 // `profile` reports the functions that took them since the last one.
 // --app writes an application for the slot into flash with the agent, as
@@ -37,6 +40,7 @@ function args(argv) {
     else if (a === '--port') o.port = Number(next());
     else if (a === '--host') o.host = next();
     else if (a === '--profile') o.profile = true;
+    else if (a === '--power-on-at-host') o.powerOnAtHost = true;
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -45,7 +49,7 @@ function args(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: pico-emu --elf FIRMWARE.elf [--app APP.elf] --flash FLASH.img [--port N] [--host 127.0.0.1] [--profile]';
+  const text = 'usage: pico-emu --elf FIRMWARE.elf [--app APP.elf] --flash FLASH.img [--port N] [--host 127.0.0.1] [--profile] [--power-on-at-host]';
   if (err) {
     console.error(`pico-emu: ${err}\n${text}`);
     process.exit(2);
@@ -61,7 +65,16 @@ async function main() {
   const pico = new Pico({ elf, app: o.app && fs.readFileSync(o.app), flashFile: o.flash });
   if (o.profile) pico.profile = new Profile(elf);
   pico.on('note', out);
-  const server = await bridge(pico, { host: o.host, port: o.port, note: (ev) => out({ ...ev, boot: pico.boots }) });
+  let off = o.powerOnAtHost;
+  const note = (ev) => {
+    out({ ...ev, boot: pico.boots });
+    // Before the bridge hands the host's first bytes on: they wait for the agent.
+    if (off && ev.event === 'host-connected') {
+      off = false;
+      pico.powerOn();
+    }
+  };
+  const server = await bridge(pico, { host: o.host, port: o.port, note });
   out({ event: 'listening', host: o.host, port: server.address().port });
 
   const finish = (code) => {
@@ -93,7 +106,7 @@ async function main() {
     else if (cmd) out({ event: 'error', message: `unknown command: ${line.trim()}` });
   });
 
-  pico.powerOn();
+  if (!off) pico.powerOn();
 }
 
 main().catch((e) => {

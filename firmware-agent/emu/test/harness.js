@@ -45,6 +45,20 @@ function paths() {
 }
 
 /**
+ * The rp2040-hal application (examples/hal-blink, a workspace of its own
+ * building into the firmware's target folder): OTA_HAL_APP_ELF, or built
+ * with cargo when missing (or with OTA_EMU_BUILD=1).
+ */
+function halAppPath() {
+  const elf = process.env.OTA_HAL_APP_ELF || path.join(PICO_DIR, 'target/thumbv6m-none-eabi/release/ota-hal-blink');
+  if (!process.env.OTA_HAL_APP_ELF && (process.env.OTA_EMU_BUILD === '1' || !fs.existsSync(elf))) {
+    cargo(['build', '--release', '--locked'], path.join(REPO, 'examples/hal-blink'));
+  }
+  if (!fs.existsSync(elf)) throw new Error(`rp2040-hal application ELF (OTA_HAL_APP_ELF) not found at ${elf}`);
+  return elf;
+}
+
+/**
  * A link to (or a copy of) a binary in `dir`, so that a cargo build that
  * replaces it meanwhile cannot pull it from under a running test.
  */
@@ -70,10 +84,12 @@ function cargo(args, cwd) {
  * The object it gives: port; events (every JSON line so far); mark() and
  * waitFor(pred, {from, timeoutMs}) to wait for an event; command(line);
  * stats(); stop() (SIGTERM, resolves on exit); exited (resolves with the code).
+ * `powerOnAtHost`: the board stays off until a host connects (a host at power-on).
  */
-function startEmulator({ elf, app, flash, profile = false, log = process.env.OTA_EMU_LOG }) {
+function startEmulator({ elf, app, flash, profile = false, powerOnAtHost = false, log = process.env.OTA_EMU_LOG }) {
   const args = [path.join(EMU_DIR, 'bin/pico-emu.js'), '--elf', elf, ...(app ? ['--app', app] : []), '--flash', flash];
   if (profile) args.push('--profile');
+  if (powerOnAtHost) args.push('--power-on-at-host');
   const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -249,4 +265,4 @@ function writeStaged(out, { root, manifest, signed, ref, commit }) {
   return out;
 }
 
-module.exports = { paths, snapshot, startEmulator, ota, gitBlobSha1, writeTree, writeStaged, REPO, EMU_DIR };
+module.exports = { paths, halAppPath, snapshot, startEmulator, ota, gitBlobSha1, writeTree, writeStaged, REPO, EMU_DIR };
