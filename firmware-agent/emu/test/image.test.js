@@ -5,7 +5,8 @@
 // into the slot at the next boot and the board runs it; a files-only push
 // keeps the image and writes nothing to the slot; an image that hangs is
 // rolled back with its files by the watchdog and the trial boots; a power cut
-// in the middle of the slot copy ends, after the restart, on a complete image.
+// in the middle of the slot copy ends, after the restart, on a complete image;
+// a UF2 drop over the slot is run as it is and reported as not ota's.
 // The steps build on each other (one board, one flash image) and run in order.
 
 const { describe, it, before, after } = require('node:test');
@@ -138,5 +139,18 @@ describe('the application image travels in the tree and is rolled back with its 
     const s = await status();
     assert.equal(s.active.version, 'v4');
     assert.equal(s.image, 'installed');
+  });
+
+  it('a slot rewritten by a UF2 drop is still run, and ota status says ota did not install it', async () => {
+    await emu.stop();
+    // blink-v2 dropped as a UF2 over the image ota installed (blink v1), the store left as it is.
+    emu = await startEmulator({ elf: bins.elf, app: bins.appV2, flash });
+    const { times } = await blinkAfter(0, 2, 'blink-v2 from the UF2');
+    assert.deepEqual(times, [0.05, 0.05], 'blink-v2 (halved) with v4 blink.txt: the slot is booted as it is');
+    const s = await status();
+    assert.equal(s.active.version, 'v4');
+    assert.equal(s.image, 'foreign');
+    const text = await run(['status']);
+    assert.match(text.stdout, /the slot holds an image ota did not install \(written by a probe or a UF2\?\)/);
   });
 });
