@@ -5,7 +5,7 @@
 //! embassy-rp applications take it through `embassy.rs`.
 
 use ota_agent::board::{STAY_MAGIC, STAY_SCRATCH, STORE_BASE, STORE_SECTORS, XIP_BASE};
-use ota_agent::layout::{PAGE, RECORD, SECTOR};
+use ota_agent::layout::SECTOR;
 use ota_agent::Error;
 
 use crate::files::{Files, Trial};
@@ -100,12 +100,10 @@ impl Ota {
             return Ok(());
         };
         let (at, erase) = newest.next_slot();
-        let mut page = [0xFFu8; PAGE];
-        let in_page = at as usize % PAGE;
-        page[in_page..in_page + RECORD].copy_from_slice(&record);
+        let (page_at, page) = ota_agent::confirm::page_for(at, &record);
         let done = core1_paused(|| {
             (!erase || rom_flash::run(Op::Erase(STORE_BASE + at)))
-                && rom_flash::run(Op::Program(STORE_BASE + at, &page))
+                && rom_flash::run(Op::Program(STORE_BASE + page_at, &page))
         });
         if !done {
             return Err(Error::Flash);

@@ -13,8 +13,8 @@
 use embedded_storage::nor_flash::NorFlash;
 
 use crate::layout::{
-    seal_record, RecordHead, State, JOURNAL_SECTORS, RECORD, RECORDS_PER_SECTOR, RECORD_BOOTS,
-    RECORD_HISTORY, RECORD_STATE, SECTOR,
+    seal_record, RecordHead, State, JOURNAL_SECTORS, PAGE, RECORD, RECORDS_PER_SECTOR,
+    RECORD_BOOTS, RECORD_HISTORY, RECORD_STATE, SECTOR,
 };
 use crate::Error;
 
@@ -123,4 +123,14 @@ pub fn confirm<F: NorFlash>(flash: &mut F, base: u32) -> Result<bool, Error> {
     }
     flash.write(base + at, &record).map_err(|_| Error::Flash)?;
     Ok(true)
+}
+
+/// The flash page that holds the record slot at `at`, as a page program
+/// writes it (the boot ROM programs whole pages): the record in its place,
+/// 0xFF everywhere else, which leaves the page's other records as they are.
+pub fn page_for(at: u32, record: &[u8; RECORD]) -> (u32, [u8; PAGE]) {
+    let mut page = [0xFF; PAGE];
+    let within = at as usize % PAGE;
+    page[within..within + RECORD].copy_from_slice(record);
+    (at - within as u32, page)
 }

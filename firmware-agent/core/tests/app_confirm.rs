@@ -2,8 +2,10 @@
 //! it appends is the record `Store::confirm` appends, wherever the journal
 //! stands (a sector wrapping included), a provisioned device's security
 //! version counts the confirmed signed tree as the store's own confirm does,
-//! and a power cut at any of its flash operations leaves the trial or the
-//! confirmed tree, nothing else.
+//! the board's way (the journal read in place, a whole page programmed)
+//! writes the same record and touches nothing else, and a power cut at any
+//! of its flash operations leaves the trial or the confirmed tree, nothing
+//! else.
 
 mod common;
 
@@ -75,6 +77,59 @@ fn the_record_is_the_one_the_store_writes_wherever_the_journal_stands() {
     }
     let mut empty = RamFlash::new(flash_size(SECTORS));
     assert!(!confirm::confirm(&mut empty, 0).unwrap());
+}
+
+/// What the board does (ota-app's `Ota::confirm`): the journal read in
+/// place, the sector erased when the newest one is full, then the whole page
+/// holding the slot programmed as the boot ROM does (NOR: AND into it).
+fn confirm_in_place(flash: &mut RamFlash) -> bool {
+    let Some(newest) = confirm::scan_in(flash.bytes()) else {
+        return false;
+    };
+    let Some(record) = confirm::confirmed(&newest) else {
+        return false;
+    };
+    let (at, erase) = newest.next_slot();
+    let mem = flash.bytes_mut();
+    if erase {
+        mem[at as usize..(at + 4096) as usize].fill(0xFF);
+    }
+    let (page_at, page) = confirm::page_for(at, &record);
+    assert_eq!(page_at % 256, 0);
+    for (d, s) in mem[page_at as usize..].iter_mut().zip(page) {
+        *d &= s;
+    }
+    true
+}
+
+#[test]
+fn the_record_written_in_place_is_the_one_the_store_writes() {
+    let mut wraps = 0;
+    // Every place the journal can stand in its first two rounds.
+    for extra in 0..RECORDS_PER_SECTOR + 8 {
+        let flash = in_trial(extra);
+        let mut by_store = open(flash.clone());
+        by_store.confirm().unwrap();
+        let mut board = flash.clone();
+        assert!(confirm_in_place(&mut board));
+        // Every other byte of the journal is left as it was (but a sector
+        // erased at the wrap): a torn new record falls back to the one before.
+        let (at, erase) = confirm::scan_in(flash.bytes()).unwrap().next_slot();
+        wraps += erase as u32;
+        let kept = |i: usize| match erase {
+            true => !(at as usize..at as usize + 4096).contains(&i),
+            false => !(at as usize..at as usize + 64).contains(&i),
+        };
+        let journal = 0..2 * 4096;
+        assert!(journal
+            .filter(|&i| kept(i))
+            .all(|i| board.bytes()[i] == flash.bytes()[i]));
+        let by_app = open(board);
+        assert_eq!(by_app.record(), by_store.record(), "after {extra} records");
+        let mut again = by_app.into_flash();
+        assert!(!confirm_in_place(&mut again), "nothing more to confirm");
+    }
+    assert_eq!(wraps, 1, "one of them stands at the end of its sector");
 }
 
 #[test]
