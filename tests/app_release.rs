@@ -74,15 +74,17 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
         .collect();
     let (size, v1_sha1) = image_of(d.path(), PORT).unwrap();
 
-    // Only the image travels; its changed sectors are counted against the
-    // v1 image the host kept.
+    // Only the image travels, as a delta against the v1 image the host
+    // kept; its changed sectors are counted against that image too.
     let doc = ota_in(d.path())
         .port(PORT)
         .args(&["push", "--app", "v2.elf"])
         .json();
+    let delta = doc["image"]["delta_bytes"].as_u64().expect("a delta");
+    assert!(delta < size / 10, "two changed bytes: {delta} of {size}");
     assert_eq!(
         (doc["files_sent"].as_u64(), doc["bytes_sent"].as_u64()),
-        (Some(1), Some(size))
+        (Some(1), Some(delta))
     );
     assert_eq!(
         (
@@ -115,6 +117,17 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
     let r = ota_in(d.path())
         .port(PORT)
         .args(&["push", "--app", "v1.elf", "--dry-run"])
+        .ok();
+    assert!(
+        r.stderr.contains("application image: delta ")
+            && r.stderr.contains(" for 19.7 KiB (2 of 5 slot sectors to rewrite)"),
+        "{}",
+        r.stderr
+    );
+    // Sent whole, the line counts the bytes of the sectors that change.
+    let r = ota_in(d.path())
+        .port(PORT)
+        .args(&["push", "--app", "v1.elf", "--dry-run", "--no-delta"])
         .ok();
     assert!(
         r.stderr
