@@ -120,7 +120,8 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
         .ok();
     assert!(
         r.stderr.contains("application image: delta ")
-            && r.stderr.contains(" for 19.7 KiB (2 of 5 slot sectors to rewrite)"),
+            && r.stderr
+                .contains(" for 19.7 KiB (2 of 5 slot sectors to rewrite)"),
         "{}",
         r.stderr
     );
