@@ -183,6 +183,139 @@ fn a_slot_that_does_not_hold_the_base_gets_the_whole_image_and_ota_says_so() {
     assert_eq!(s["device"]["image"], "installed");
 }
 
+/// Builds that differ every 600 bytes: a patch of several frames.
+fn scattered_builds() -> (Vec<u8>, Vec<u8>) {
+    let v1 = content(7, 60_000);
+    let mut v2 = v1.clone();
+    for at in (0..v2.len()).step_by(600) {
+        v2[at] ^= 0xA5;
+    }
+    (v1, v2)
+}
+
+/// A patched push through a relay that flips and drops bytes: it ends with
+/// the new image, or with a clean error and the device on its old tree;
+/// either way the next push finishes the job.
+#[test]
+fn a_patched_push_over_a_faulty_link_ends_whole_or_not_at_all() {
+    use util::relay::{Faults, Relay};
+    let (v1, v2) = scattered_builds();
+    let (mut whole, mut delta) = (0, 0);
+    for seed in 0..4u64 {
+        let d = tempdir();
+        std::fs::write(
+            d.path().join("ota_config.json"),
+            r#"{"device_timeout_sec": 2, "chunk": 1024}"#,
+        )
+        .unwrap();
+        std::fs::write(d.path().join("v1.elf"), elf::application(&v1)).unwrap();
+        std::fs::write(d.path().join("v2.elf"), elf::application(&v2)).unwrap();
+        write(&d.path().join("files"), "blink.txt", b"100,400\n");
+        let cache = d.path().join("cache");
+        let local = "sim:relay.img";
+        let direct = |args: &[&str]| {
+            ota_in(d.path())
+                .port(local)
+                .env("OTA_CACHE_DIR", &cache)
+                .args(args)
+                .run()
+        };
+        direct(&[
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v1.elf",
+            "--version",
+            "v1",
+            "--boots",
+            "0",
+        ])
+        .ok();
+        let v1_sha1 = image_sha1_at(d.path(), local);
+        // A files-only change committed without a reboot leaves the board in
+        // its agent (the image stays installed): the same board, served on
+        // a TCP port behind the relay, is found there. The push through it
+        // commits without a reboot too: a plain TCP link carries no touch
+        // to reach the agent under the application again.
+        write(&d.path().join("files"), "blink.txt", b"50,50\n");
+        direct(&["push", "--dir", "files", "--version", "v1.1", "--no-reboot"]).ok();
+        let mut sim = Sim::tcp(d.path(), "relay.img");
+        let faults = Faults {
+            seed,
+            corrupt: 40,
+            drop: 50,
+            ..Faults::default()
+        };
+        let relay = Relay::start(&sim.port, faults, None);
+        let r = ota_in(d.path())
+            .port(&relay.addr)
+            .env("OTA_CACHE_DIR", &cache)
+            .args(&[
+                "--json",
+                "push",
+                "--dir",
+                "files",
+                "--app",
+                "v2.elf",
+                "--version",
+                "v2",
+                "--no-reboot",
+            ])
+            .run();
+        drop(relay);
+        sim.kill();
+        if r.code == 0 {
+            let doc = r.json();
+            match doc["image"]["delta_bytes"].as_u64() {
+                Some(_) => delta += 1,
+                None => whole += 1,
+            }
+            assert_eq!(
+                image_sha1_at(d.path(), local),
+                doc["image"]["sha1"].as_str().unwrap()
+            );
+        } else {
+            assert_eq!(r.code, 5, "a link failure is a device error: {}", r.stderr);
+            assert_eq!(
+                image_sha1_at(d.path(), local),
+                v1_sha1,
+                "a failed push changed the image"
+            );
+            let args = [
+                "--json",
+                "push",
+                "--dir",
+                "files",
+                "--app",
+                "v2.elf",
+                "--version",
+                "v2",
+            ];
+            let doc = direct(&args).ok().json();
+            assert!(
+                doc["image"]["delta_bytes"].as_u64().is_some(),
+                "then a delta again: {doc}"
+            );
+        }
+    }
+    println!("patched pushes over a faulty link: {delta} as deltas, {whole} sent whole after a refusal, the rest retried");
+}
+
+fn image_sha1_at(d: &std::path::Path, port: &str) -> String {
+    let ls = ota_in(d).port(port).args(&["ls", "--long"]).json();
+    let f = ls["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == ".ota/app.bin")
+        .cloned();
+    f.expect("the tree carries the image")["sha1"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
