@@ -1,6 +1,7 @@
 //! The application image sent as a patch against the image the slot holds
 //! (protocol 1.6's Patch): applied as it streams into the store, verified
-//! like any file before the commit, then installed as any image is. A patch
+//! like any file before the commit (a provisioned agent takes it in a signed
+//! tree), then installed as any image is. A patch
 //! for another base, a corrupted patch, or one that makes other bytes is
 //! refused with the device on its old tree, and the image may then be sent
 //! whole in the same session; a power cut at every flash operation of a
@@ -73,7 +74,16 @@ fn patch_request(entry: u16, base: &[u8], size: usize) -> Request<'static> {
 
 /// Declares `t`; returns the index of the image entry, or the refusal.
 fn try_declare(a: &mut Agent<RamFlash>, t: &Tree) -> Result<u16, Vec<R>> {
-    let (begin, entries) = declaration(t);
+    try_declare_signed(a, t, None)
+}
+
+fn try_declare_signed(
+    a: &mut Agent<RamFlash>,
+    t: &Tree,
+    signature: Option<ota_protocol::Signature>,
+) -> Result<u16, Vec<R>> {
+    let (mut begin, entries) = declaration(t);
+    begin.signature = signature;
     let ready = call(a, &Request::Begin(begin));
     if ready != [R::Ready] {
         return Err(ready);
@@ -154,6 +164,42 @@ fn a_patched_image_is_verified_committed_and_installed() {
     // The next build patches against v2, now in the slot.
     let v3 = next_build(&v2);
     push_patched(&mut a, &tree("v3", &v3), &v2).expect("second patched push");
+}
+
+/// A provisioned agent takes a patched image of a signed tree: the patch's
+/// result is checked against the entry the signature covers.
+#[test]
+fn a_signed_tree_with_a_patched_image_is_taken_by_a_provisioned_agent() {
+    use ed25519_dalek::SigningKey;
+    let v1 = image(1, 6);
+    let v2 = next_build(&v1);
+    let mut a = agent(running(&v1));
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let keys = [key.verifying_key().to_bytes()];
+    let provision = Request::Provision {
+        keys: &keys.concat(),
+        auth: None,
+    };
+    assert_eq!(call(&mut a, &provision), [R::Done]);
+    let t2 = tree("v2", &v2);
+    // Unsigned, the tree is refused before any byte of the patch.
+    assert!(matches!(
+        try_declare(&mut a, &t2).unwrap_err().as_slice(),
+        [R::Error(ErrorCode::Unsigned, _)]
+    ));
+    let i = try_declare_signed(&mut a, &t2, Some(tree_signature(&t2, &key))).expect("signed");
+    send_the_rest(&mut a, &t2, i);
+    let patch = ota_delta::make(&v1, &v2);
+    assert_eq!(
+        call(&mut a, &patch_request(i, &v1, patch.len())),
+        [R::Ack(0)]
+    );
+    assert_eq!(
+        send(&mut a, i, &patch),
+        [R::Ack(patch.len() as u32), R::FileDone]
+    );
+    assert_eq!(call(&mut a, &Request::Commit { boots: 0 }), [R::Committed]);
+    assert_eq!(active_tree(a.store_mut()).unwrap().1, t2.files);
 }
 
 #[test]
