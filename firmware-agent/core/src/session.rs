@@ -4,6 +4,10 @@
 //! it is programmed and compared with the bytes hashed, which proves the flash
 //! holds the file without reading and hashing all of it again.
 //!
+//! A file may come as a patch against the image the slot holds
+//! (patch_in.rs): the image it makes goes through the same page writer,
+//! hashes and read-back as bytes sent whole.
+//!
 //! Never touches a sector that a committed tree uses, and never writes the
 //! journal before every needed file has been read back and matched its hashes.
 
@@ -81,9 +85,10 @@ pub struct Session {
 
 /// What a Data request came to.
 pub enum DataOutcome {
-    /// Bytes up to `offset` are written; send from there.
+    /// Bytes up to `offset` are written (of a patch: taken); send from there.
     Ack { offset: u32 },
-    /// The file is complete and verified.
+    /// The file is complete and verified; `size` is the last offset to
+    /// acknowledge: the file's size, or its patch's.
     Done { size: u32 },
 }
 
@@ -430,12 +435,11 @@ impl Session {
             Some(p) if bytes.len() as u64 + offset as u64 > p.size as u64 => Err(Error::BadEntry),
             Some(p) => {
                 let out = &mut cur.out;
-                let mut write = |store: &mut Store<F>, b: &[u8]| match b.len() as u64
-                    + out.pos as u64
-                    > out.file.size as u64
-                {
-                    true => Err(Error::BadPatch),
-                    false => write_out(store, erasure, allocated, out, b, &mut false),
+                let mut write = |store: &mut Store<F>, b: &[u8]| {
+                    if b.len() as u64 + out.pos as u64 > out.file.size as u64 {
+                        return Err(Error::BadPatch); // more than the entry declares
+                    }
+                    write_out(store, erasure, allocated, out, b, &mut false)
                 };
                 let done = p.take(store, bytes, &mut write);
                 done.map(|done| (p.taken, done))
