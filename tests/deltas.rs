@@ -53,6 +53,9 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let (v1, v2) = builds();
     std::fs::write(d.path().join("v1.elf"), elf::application(&v1)).unwrap();
     std::fs::write(d.path().join("v2.elf"), elf::application(&v2)).unwrap();
+    let mut v3 = v2.clone();
+    v3[20_000..20_005].copy_from_slice(b"third");
+    std::fs::write(d.path().join("v3.elf"), elf::application(&v3)).unwrap();
     write(&d.path().join("files"), "blink.txt", b"100,400\n");
     let cache = d.path().join("cache");
     let doc = push_app(d.path(), "v1.elf", "v1", &[], &cache).ok().json();
@@ -97,6 +100,37 @@ fn a_new_build_travels_as_a_delta_and_runs() {
     assert_eq!(s["device"]["image"], "installed");
     assert_eq!(s["device"]["app"], "valid");
 
+    // A dry run counts the patch, not the image, among the bytes to send.
+    let dry = |json: bool| {
+        let mut args = vec![
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v3.elf",
+            "--version",
+            "v3",
+            "--dry-run",
+        ];
+        if json {
+            args.insert(0, "--json");
+        }
+        ota_in(d.path())
+            .port(PORT)
+            .env("OTA_CACHE_DIR", &cache)
+            .args(&args)
+            .ok()
+    };
+    let planned = dry(true).json()["image"]["delta_bytes"]
+        .as_u64()
+        .expect("a delta");
+    assert!(planned < 1024, "{planned}");
+    let text = dry(false).stderr;
+    assert!(
+        text.contains(&format!("\n{planned} B to send in 1 file(s)")),
+        "{text}"
+    );
+
     // The text says what travels.
     let back = ota_in(d.path())
         .port(PORT)
@@ -106,7 +140,7 @@ fn a_new_build_travels_as_a_delta_and_runs() {
             "--dir",
             "files",
             "--app",
-            "v1.elf",
+            "v3.elf",
             "--version",
             "v3",
         ])
@@ -116,6 +150,11 @@ fn a_new_build_travels_as_a_delta_and_runs() {
         back.contains("application image: delta ") && back.contains(" slot sectors to rewrite)"),
         "{back}"
     );
+
+    // Back to v2, which the device keeps in its previous tree: reused, no delta.
+    let doc = push_app(d.path(), "v2.elf", "v4", &[], &cache).ok().json();
+    assert!(doc["image"]["delta_bytes"].is_null(), "{doc}");
+    assert_eq!(doc["bytes_sent"], 0, "{doc}");
 }
 
 #[test]
@@ -174,7 +213,7 @@ fn a_slot_that_does_not_hold_the_base_gets_the_whole_image_and_ota_says_so() {
         "{}",
         run.stderr
     );
-    let doc = push_app(d.path(), "v1.elf", "v3", &[], &cache).ok().json();
+    let doc = push_app(d.path(), "v3.elf", "v3", &[], &cache).ok().json();
     assert!(
         doc["image"]["delta_bytes"].as_u64().is_some(),
         "the slot holds v2 now: {doc}"

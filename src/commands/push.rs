@@ -327,7 +327,7 @@ impl One<'_> {
         };
         let p = self.plan_with_room(c, before, &tree)?;
         if self.args.dry_run {
-            self.dry_run(c, before, &tree.bundle, &p);
+            self.dry_run(c, before, &tree, &p);
             doc["result"] = json!("dry-run");
             doc["plan"] = json!(p);
             return Ok(doc);
@@ -424,7 +424,7 @@ impl One<'_> {
         let bundle = image::carry_image(&bundle, &active).unwrap_or(bundle);
         let patch = match self.args.no_delta {
             true => None,
-            false => image::delta_for(&bundle, &known, before),
+            false => image::delta_for(&bundle, (&known, &previous), before),
         };
         if let Some((line, value)) = image::image_line(&bundle, &known, patch.as_ref()) {
             self.ctx.ui.say(&format!("{label}{line}"));
@@ -477,7 +477,15 @@ impl One<'_> {
     }
 
     /// What a dry run prints: each file's fate, the bytes to send, the space.
-    fn dry_run(&self, c: &Client, before: &DeviceInfo, bundle: &Bundle, p: &Plan) {
+    fn dry_run(&self, c: &Client, before: &DeviceInfo, t: &ForDevice, p: &Plan) {
+        let bundle = &t.bundle;
+        // A delta travels in place of the image.
+        let to_send = match (&t.patch, bundle.app_image()) {
+            (Some(d), Some(img)) => {
+                p.bytes_to_send.saturating_sub(img.size as u64) + d.bytes.len() as u64
+            }
+            _ => p.bytes_to_send,
+        };
         let (ui, label) = (&self.ctx.ui, self.label(c));
         let from = before.active.as_ref().map(|a| a.version.as_str());
         ui.say(&format!(
@@ -498,7 +506,7 @@ impl One<'_> {
         }
         ui.say(&format!(
             "{label}{} to send in {} file(s); {} unchanged; nothing was changed on the device",
-            human_bytes(p.bytes_to_send),
+            human_bytes(to_send),
             p.files_to_send,
             p.unchanged
         ));

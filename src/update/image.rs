@@ -61,9 +61,14 @@ fn cached_image(sha1: &str) -> Option<Vec<u8>> {
 
 /// The patch that turns the image the device's slot runs into the
 /// update's, when the device takes patches (protocol 1.6), its slot holds
-/// its active tree's image, that image is in the host's cache, and the
-/// patch is smaller than the image.
-pub fn delta_for(bundle: &Bundle, active: &[DeviceFile], before: &DeviceInfo) -> Option<Patch> {
+/// its active tree's image, that image is in the host's cache, the device
+/// holds the new image nowhere (in either tree, it is reused, not sent) and
+/// the patch is smaller than the image.
+pub fn delta_for(
+    bundle: &Bundle,
+    (active, previous): (&[DeviceFile], &[DeviceFile]),
+    before: &DeviceInfo,
+) -> Option<Patch> {
     let minor = before.protocol.strip_prefix("1.")?.parse::<u16>().ok()?;
     if minor < 6 || before.micropython() || before.image != ImageStatus::Installed {
         return None;
@@ -72,7 +77,8 @@ pub fn delta_for(bundle: &Bundle, active: &[DeviceFile], before: &DeviceInfo) ->
     let on_device = active
         .iter()
         .find(|f| f.path == ota_agent::layout::APP_IMAGE)?;
-    if on_device.sha1 == crate::bundle::hex(&img.sha1) {
+    let sha1 = crate::bundle::hex(&img.sha1);
+    if active.iter().chain(previous).any(|f| f.sha1 == sha1) {
         return None;
     }
     let old = cached_image(&on_device.sha1)?;
