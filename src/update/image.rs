@@ -69,8 +69,10 @@ pub fn delta_for(
     (active, previous): (&[DeviceFile], &[DeviceFile]),
     before: &DeviceInfo,
 ) -> Option<Patch> {
-    let minor = before.protocol.strip_prefix("1.")?.parse::<u16>().ok()?;
-    if minor < 6 || before.micropython() || before.image != ImageStatus::Installed {
+    if !takes_patches(&before.protocol) || before.micropython() {
+        return None;
+    }
+    if before.image != ImageStatus::Installed {
         return None;
     }
     let img = bundle.app_image()?;
@@ -90,6 +92,15 @@ pub fn delta_for(
         base_sha256: sha2::Sha256::digest(&old).into(),
         bytes,
     })
+}
+
+/// Whether an agent of this protocol version ("1.6") takes Patch: 1.6 on.
+/// An older one is sent the whole image, without being asked.
+fn takes_patches(protocol: &str) -> bool {
+    let minor = protocol
+        .strip_prefix("1.")
+        .and_then(|m| m.parse::<u16>().ok());
+    minor.is_some_and(|m| m >= 6)
 }
 
 /// The slot sectors whose bytes differ, which are all the agent rewrites, when
@@ -240,4 +251,22 @@ pub fn image_line(
             "sectors": img.size.div_ceil(ota_agent::layout::SECTOR),
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_agents_of_protocol_1_6_on_take_patches() {
+        for (version, takes) in [
+            ("1.5", false),
+            ("1.2", false),
+            ("1.6", true),
+            ("1.12", true),
+        ] {
+            assert_eq!(super::takes_patches(version), takes, "{version}");
+        }
+        for version in ["2.0", "", "1", "1.x"] {
+            assert!(!super::takes_patches(version), "{version}");
+        }
+    }
 }
