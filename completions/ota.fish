@@ -76,6 +76,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l allow-unsigned -d 'Push
 complete -c ota -n "__fish_ota_using_subcommand push" -l allow-downgrade -d 'Push a signed version lower than the one the device runs'
 complete -c ota -n "__fish_ota_using_subcommand push" -l monitor -d 'Go straight into `ota monitor` (the application\'s console) after the push'
 complete -c ota -n "__fish_ota_using_subcommand push" -l drop-previous -d 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)'
+complete -c ota -n "__fish_ota_using_subcommand push" -l no-delta -d 'Send the application image whole, not as a delta against the image the device runs'
 complete -c ota -n "__fish_ota_using_subcommand push" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand push" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand push" -s q -l quiet -d 'Say nothing but errors'
@@ -167,6 +168,7 @@ complete -c ota -n "__fish_ota_using_subcommand run" -l config -d 'Config file [
 complete -c ota -n "__fish_ota_using_subcommand run" -l port -d 'The device: /dev/ttyACM0, COM3, tcp:HOST:PORT, rfc2217://HOST:PORT or sim:FILE; repeat for several [default: the one agent on USB]' -r
 complete -c ota -n "__fish_ota_using_subcommand run" -l serial -d 'The agent with this USB serial number (followed across re-enumeration); repeat for several' -r
 complete -c ota -n "__fish_ota_using_subcommand run" -l no-monitor -d 'Return once the push ends instead of following the console'
+complete -c ota -n "__fish_ota_using_subcommand run" -l no-delta -d 'Send the application image whole, not as a delta against the image the device runs'
 complete -c ota -n "__fish_ota_using_subcommand run" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand run" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand run" -s q -l quiet -d 'Say nothing but errors'

@@ -149,6 +149,9 @@ pub struct RunArgs {
     /// Boots the new version gets to confirm itself before it is rolled back
     #[arg(long, value_name = "N")]
     pub boots: Option<u8>,
+    /// Send the application image whole, not as a delta against the image the device runs
+    #[arg(long)]
+    pub no_delta: bool,
     /// Arguments cargo passes after the ELF (`cargo run -- ARGS`): refused, an application takes none
     #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub rest: Vec<String>,
@@ -248,6 +251,9 @@ pub struct PushArgs {
     /// (it can no longer be rolled back to)
     #[arg(long)]
     pub drop_previous: bool,
+    /// Send the application image whole, not as a delta against the image the device runs
+    #[arg(long)]
+    pub no_delta: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,8 @@
 //! The application image from every source: `push --app` without `--dir`
 //! (the device's files kept, only the image sent), `ota manifest gen --app`
 //! and a folder pushed with its manifest, a GitHub release whose manifest
-//! names the image's asset, and the same release staged and pushed later.
+//! names the image's asset, and the same release staged and pushed later;
+//! the release's image sent as a delta to a board that runs another build.
 
 #[path = "util/fake_github.rs"]
 mod fake_github;
@@ -74,15 +75,17 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
         .collect();
     let (size, v1_sha1) = image_of(d.path(), PORT).unwrap();
 
-    // Only the image travels; its changed sectors are counted against the
-    // v1 image the host kept.
+    // Only the image travels, as a delta against the v1 image the host
+    // kept; its changed sectors are counted against that image too.
     let doc = ota_in(d.path())
         .port(PORT)
         .args(&["push", "--app", "v2.elf"])
         .json();
+    let delta = doc["image"]["delta_bytes"].as_u64().expect("a delta");
+    assert!(delta < size / 10, "two changed bytes: {delta} of {size}");
     assert_eq!(
         (doc["files_sent"].as_u64(), doc["bytes_sent"].as_u64()),
-        (Some(1), Some(size))
+        (Some(1), Some(delta))
     );
     assert_eq!(
         (
@@ -116,6 +119,7 @@ fn push_app_without_dir_keeps_the_devices_files_and_sends_only_the_image() {
         .port(PORT)
         .args(&["push", "--app", "v1.elf", "--dry-run"])
         .ok();
+    // v1 is the previous tree's image: reused, so no delta is made for it.
     assert!(
         r.stderr
             .contains("7.7 KiB of 19.7 KiB changed (2 of 5 slot sectors to rewrite)"),
@@ -355,4 +359,51 @@ fn a_release_whose_manifest_names_a_missing_asset_is_refused_before_any_download
         "nothing was downloaded"
     );
     assert!(status(d.path(), PORT)["active"].is_null());
+}
+
+/// A board that runs another build (pushed from this host, so its image is
+/// in the cache) takes the release's image as a delta against it: only the
+/// patch travels to the board on the stable channel.
+#[test]
+fn a_stable_channel_update_sends_the_image_as_a_delta_against_the_one_the_board_runs() {
+    let d = tempdir();
+    let _gh = release(d.path(), true, 40);
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    own_cache(d.path())
+        .port(PORT)
+        .args(&[
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v2.elf",
+            "--version",
+            "v0",
+        ])
+        .ok();
+    let doc = own_cache(d.path()).port(PORT).args(&["push"]).json();
+    let size = doc["image"]["bytes"].as_u64().unwrap();
+    let delta = doc["image"]["delta_bytes"].as_u64().expect("a delta");
+    assert!(delta < size / 10, "two bytes differ: {delta} of {size}");
+    assert_eq!(doc["files_sent"], 2, "the image and lib/x.py");
+    assert!(doc["bytes_sent"].as_u64().unwrap() < delta + 100, "{doc}");
+    let s = status(d.path(), PORT);
+    assert_eq!(
+        (s["image"].as_str(), s["active"]["version"].as_str()),
+        (Some("installed"), Some("v1"))
+    );
+    let image = std::fs::read(d.path().join("out/app.bin")).unwrap();
+    assert_eq!(
+        image_of(d.path(), PORT).unwrap().1,
+        git_blob_sha1_hex(&image),
+        "the board holds the release's image"
+    );
+}
+
+fn git_blob_sha1_hex(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -58,6 +58,7 @@ fn request_name(r: &Request<'_>) -> &'static str {
         Request::DropPrevious => "DropPrevious",
         Request::RollbackTrial { .. } => "RollbackTrial",
         Request::Layout { .. } => "Layout",
+        Request::Patch { .. } => "Patch",
     }
 }
 
@@ -109,6 +110,12 @@ fn requests() -> BTreeMap<String, u64> {
         Request::RollbackTrial { boots: 1 },
         Request::Layout {
             tree: TreeSel::Active,
+        },
+        Request::Patch {
+            entry: 0,
+            base_size: 0,
+            base_sha256: [0; 32],
+            size: 0,
         },
     ];
     all.iter()
@@ -224,6 +231,8 @@ fn code_name(c: ErrorCode) -> &'static str {
         ErrorCode::Unsigned => "Unsigned",
         ErrorCode::FailedTrial => "FailedTrial",
         ErrorCode::Downgrade => "Downgrade",
+        ErrorCode::BadBase => "BadBase",
+        ErrorCode::BadPatch => "BadPatch",
     }
 }
 
@@ -248,6 +257,8 @@ fn error_codes() -> BTreeMap<String, u64> {
         Unsigned,
         FailedTrial,
         Downgrade,
+        BadBase,
+        BadPatch,
     ];
     all.iter()
         .map(|&code| {

@@ -39,10 +39,21 @@
 //   programs of the payload). One line per case:
 //   `board-time <case>: emulated <s> s, modeled <s> s, bound <s> s`.
 //
+// - delta: blink-v2 pushed over blink (installed by ota with its files, so
+//   that the host's cache holds the image the slot runs) as a delta and
+//   whole (--no-delta), each from a copy of the same flash image, committed
+//   without a reboot; then the reboot that installs it. Bytes sent, the
+//   emulated time of the push's exchange (the touch's reset and the agent's
+//   start are the same both ways), the flash's busy time and the firmware's
+//   cycles during it (the agent hashes the slot's base and applies the
+//   patch), and the time from the reset to the application's first
+//   instruction (the slot rewritten). One line:
+//   `delta blink-v2: <B> B, <s> s emulated (flash <s> s, CPU <s> s); whole: ...`.
+//
 // - profile (only when named): the 1 MiB file's push with the cycles counted
 //   by function (pico-emu --profile): cycles a byte, and the top 20.
 //
-//   node bench.js [push|verify|handover|image|flash|boardtime|profile]...   (or: npm run bench; all but profile by default)
+//   node bench.js [push|verify|handover|image|delta|flash|boardtime|profile]...   (or: npm run bench; all but profile by default)
 //
 // Uses the same binaries as the tests (OTA_BIN, OTA_FIRMWARE_ELF, OTA_APP_ELF).
 // BENCH_BYTES sets the push's file size, BENCH_VERIFY_RUNS the verify runs (3).
@@ -285,6 +296,51 @@ async function image({ otaBin, elf, app, appV2 }, dir) {
   }
 }
 
+async function delta({ otaBin, elf, app, appV2 }, dir) {
+  fs.writeFileSync(path.join(dir, 'ota_config.json'), JSON.stringify({ device_timeout_sec: 20 }));
+  const files = path.join(dir, 'files');
+  writeTree(files, { 'blink.txt': '100,400\n' });
+  const first = path.join(dir, 'v1.img');
+  const emu = await startEmulator({ elf, flash: first });
+  try {
+    const args = ['push', '--dir', files, '--app', app, '--version', 'v1', '--boots', '0'];
+    await ota(otaBin, `rfc2217://127.0.0.1:${emu.port}`, args, { cwd: dir });
+    await emu.waitFor((e) => e.event === 'app-entered', { what: 'blink installed' });
+  } finally {
+    await emu.stop();
+  }
+  const one = async (how, extra) => {
+    const flash = path.join(dir, `${how}.img`);
+    fs.copyFileSync(first, flash);
+    const emu = await startEmulator({ elf, flash });
+    try {
+      await emu.waitFor((e) => e.event === 'usb-configured' && e.image === 'application', { what: 'blink' });
+      const port = `rfc2217://127.0.0.1:${emu.port}`;
+      const args = ['push', '--dir', files, '--app', appV2, '--version', 'v2', '--boots', '0', '--no-reboot', ...extra];
+      const before = await emu.stats();
+      const r = await ota(otaBin, port, args, { cwd: dir, json: true });
+      const after = await emu.stats();
+      const mark = emu.mark();
+      await ota(otaBin, port, ['reboot'], { cwd: dir });
+      const entered = await emu.waitFor((e) => e.event === 'app-entered', { from: mark, what: 'blink-v2 running' });
+      return {
+        delta_bytes: r.json.image.delta_bytes,
+        bytes_sent: r.json.bytes_sent,
+        emulated_exchange_s: after.exchange_s,
+        flash_busy_s: +(after.flash_busy_s - before.flash_busy_s).toFixed(4),
+        cpu_s: +((after.cycles - before.cycles) * 8e-9).toFixed(4),
+        reset_to_application_ms: +(entered.t * 1e3).toFixed(1),
+      };
+    } finally {
+      await emu.stop();
+    }
+  };
+  const out = { delta: await one('delta', []), whole: await one('whole', ['--no-delta']) };
+  const line = (m) => `${m.bytes_sent} B, ${m.emulated_exchange_s} s emulated (flash ${m.flash_busy_s} s, CPU ${m.cpu_s} s)`;
+  console.log(`delta blink-v2: ${line(out.delta)}; whole: ${line(out.whole)}`);
+  return out;
+}
+
 async function flash({ otaBin, elf, app }, dir) {
   const r = await ota(otaBin, null, ['--json', 'agent', 'uf2', elf, '--app', app, '-o', path.join(dir, 'agent.uf2')], { cwd: dir });
   const doc = JSON.parse(r.stdout);
@@ -405,6 +461,7 @@ async function main() {
     if (want('verify')) out.verify = await verify(bins, fs.mkdtempSync(path.join(dir, 'verify-')));
     if (want('handover')) out.handover = await handover(bins, fs.mkdtempSync(path.join(dir, 'handover-')));
     if (want('image')) out.image = await image(bins, fs.mkdtempSync(path.join(dir, 'image-')));
+    if (want('delta')) out.delta = await delta(bins, fs.mkdtempSync(path.join(dir, 'delta-')));
     if (want('flash')) out.firmware = await flash(bins, dir);
     if (which.includes('profile')) out.profile = await profile(bins, fs.mkdtempSync(path.join(dir, 'profile-')));
     if (want('boardtime')) out.boardtime = await boardtime(bins, fs.mkdtempSync(path.join(dir, 'boardtime-')));

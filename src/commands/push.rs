@@ -17,7 +17,7 @@ use super::{on_each, Ctx, Target};
 use crate::bundle::Bundle;
 use crate::cli::PushArgs;
 use crate::device::agent::client::{ImageStatus, TreeStatus};
-use crate::device::agent::push::{push, PushOptions, PushOutcome};
+use crate::device::agent::push::{push, Patch, PushOptions, PushOutcome};
 use crate::device::{Client, DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::plan::{plan, store_layout, Plan, Space};
@@ -281,6 +281,8 @@ struct ForDevice {
     bundle: Bundle,
     active: Vec<DeviceFile>,
     previous: Vec<DeviceFile>,
+    /// The application image as a delta against the one the device runs.
+    patch: Option<Patch>,
 }
 
 impl One<'_> {
@@ -325,12 +327,12 @@ impl One<'_> {
         };
         let p = self.plan_with_room(c, before, &tree)?;
         if self.args.dry_run {
-            self.dry_run(c, before, &tree.bundle, &p);
+            self.dry_run(c, before, &tree, &p);
             doc["result"] = json!("dry-run");
             doc["plan"] = json!(p);
             return Ok(doc);
         }
-        let opts = self.options(before, &p);
+        let opts = self.options(before, &p, tree.patch.clone());
         let trial = opts.boots > 0 && opts.reboot && before.micropython();
         if trial && update::confirm_check::main_confirms(&tree.bundle) == Some(false) {
             self.ctx.ui.say(&format!(
@@ -341,6 +343,13 @@ impl One<'_> {
         }
         let outcome = push(c, &tree.bundle, &opts, &mut |e| progress.handle(e))?;
         let seconds = started.elapsed().as_secs_f64();
+        if let Some(why) = &outcome.delta_refused {
+            self.ctx.ui.say(&format!(
+                "{label}application image: the agent refused the delta ({why}); it was sent whole"
+            ));
+            doc["image"]["delta_bytes"] = Value::Null;
+            doc["image"]["delta_refused"] = json!(why);
+        }
         let result = self.verdict(c, &tree.bundle, &outcome)?;
         doc["result"] = json!(result);
         doc["plan"] = json!(p);
@@ -413,7 +422,11 @@ impl One<'_> {
         }
         doc["to_version"] = json!(bundle.version);
         let bundle = image::carry_image(&bundle, &active).unwrap_or(bundle);
-        if let Some((line, value)) = image::image_line(&bundle, &known) {
+        let patch = match self.args.no_delta {
+            true => None,
+            false => image::delta_for(&bundle, (&known, &previous), before),
+        };
+        if let Some((line, value)) = image::image_line(&bundle, &known, patch.as_ref()) {
             self.ctx.ui.say(&format!("{label}{line}"));
             doc["image"] = value;
         }
@@ -421,6 +434,7 @@ impl One<'_> {
             bundle,
             active,
             previous,
+            patch,
         }))
     }
 
@@ -463,7 +477,15 @@ impl One<'_> {
     }
 
     /// What a dry run prints: each file's fate, the bytes to send, the space.
-    fn dry_run(&self, c: &Client, before: &DeviceInfo, bundle: &Bundle, p: &Plan) {
+    fn dry_run(&self, c: &Client, before: &DeviceInfo, t: &ForDevice, p: &Plan) {
+        let bundle = &t.bundle;
+        // A delta travels in place of the image.
+        let to_send = match (&t.patch, bundle.app_image()) {
+            (Some(d), Some(img)) => {
+                p.bytes_to_send.saturating_sub(img.size as u64) + d.bytes.len() as u64
+            }
+            _ => p.bytes_to_send,
+        };
         let (ui, label) = (&self.ctx.ui, self.label(c));
         let from = before.active.as_ref().map(|a| a.version.as_str());
         ui.say(&format!(
@@ -484,7 +506,7 @@ impl One<'_> {
         }
         ui.say(&format!(
             "{label}{} to send in {} file(s); {} unchanged; nothing was changed on the device",
-            human_bytes(p.bytes_to_send),
+            human_bytes(to_send),
             p.files_to_send,
             p.unchanged
         ));
@@ -494,7 +516,7 @@ impl One<'_> {
         ));
     }
 
-    fn options(&self, before: &DeviceInfo, p: &Plan) -> PushOptions {
+    fn options(&self, before: &DeviceInfo, p: &Plan, patch: Option<Patch>) -> PushOptions {
         let config = &self.ctx.config;
         PushOptions {
             boots: self.args.boots.unwrap_or(config.trial_boots),
@@ -510,6 +532,7 @@ impl One<'_> {
             resume: before.session,
             moved_sectors: p.space.moved_sectors,
             every_sha256: before.micropython(),
+            patch,
         }
     }
 

@@ -1,14 +1,18 @@
 //! The application image of an update: the slot image of `--app` kept in
 //! the host's cache, an image-only tree that keeps the device's files, the
-//! image a files-only update carries over, and what a push does to the slot.
+//! image a files-only update carries over, the delta against the image the
+//! device runs, and what a push does to the slot.
 
 use std::path::Path;
 
 use anyhow::Result;
 use serde_json::{json, Value};
+use sha2::Digest;
 
 use crate::bundle::{Bundle, BundleFile};
 use crate::cache::Cache;
+use crate::device::agent::client::ImageStatus;
+use crate::device::agent::push::Patch;
 use crate::device::{DeviceFile, DeviceInfo};
 use crate::exit::{fail, Kind};
 use crate::progress::human_bytes;
@@ -47,14 +51,64 @@ pub fn app_image_file(elf: Option<&Path>) -> Result<Option<BundleFile>> {
     Ok(Some(file))
 }
 
+/// The device's image from the host's cache, by the Git blob SHA-1 the
+/// device lists: only when the cached bytes hash to it.
+fn cached_image(sha1: &str) -> Option<Vec<u8>> {
+    let cache = Cache::new(Cache::default_root());
+    let old = std::fs::read(cache.blob(&crate::bundle::from_hex(sha1)?)).ok()?;
+    (crate::bundle::hex(&crate::bundle::git_blob_sha1(&old)) == sha1).then_some(old)
+}
+
+/// The patch that turns the image the device's slot runs into the
+/// update's, when the device takes patches (protocol 1.6), its slot holds
+/// its active tree's image, that image is in the host's cache, the device
+/// holds the new image nowhere (in either tree, it is reused, not sent) and
+/// the patch is smaller than the image.
+pub fn delta_for(
+    bundle: &Bundle,
+    (active, previous): (&[DeviceFile], &[DeviceFile]),
+    before: &DeviceInfo,
+) -> Option<Patch> {
+    if !takes_patches(&before.protocol) || before.micropython() {
+        return None;
+    }
+    if before.image != ImageStatus::Installed {
+        return None;
+    }
+    let img = bundle.app_image()?;
+    let on_device = active
+        .iter()
+        .find(|f| f.path == ota_agent::layout::APP_IMAGE)?;
+    let sha1 = crate::bundle::hex(&img.sha1);
+    if active.iter().chain(previous).any(|f| f.sha1 == sha1) {
+        return None;
+    }
+    let old = cached_image(&on_device.sha1)?;
+    let new = std::fs::read(img.location()).ok()?;
+    let bytes = ota_delta::make(&old, &new);
+    (bytes.len() < new.len()).then(|| Patch {
+        path: img.path.clone(),
+        base_size: old.len() as u32,
+        base_sha256: sha2::Sha256::digest(&old).into(),
+        bytes,
+    })
+}
+
+/// Whether an agent of this protocol version ("1.6") takes Patch: 1.6 on.
+/// An older one is sent the whole image, without being asked.
+fn takes_patches(protocol: &str) -> bool {
+    let minor = protocol
+        .strip_prefix("1.")
+        .and_then(|m| m.parse::<u16>().ok());
+    minor.is_some_and(|m| m >= 6)
+}
+
 /// The slot sectors whose bytes differ, which are all the agent rewrites, when
 /// the device's image is in the host's cache: (bytes of the new image in
 /// them, how many, of how many). The last sector may hold less than 4 KiB.
 fn changed_sectors(old_sha1: &str, new: &BundleFile) -> Option<(usize, usize, usize)> {
-    let cache = Cache::new(Cache::default_root());
-    let old = std::fs::read(cache.blob(&crate::bundle::from_hex(old_sha1)?)).ok()?;
+    let old = cached_image(old_sha1)?;
     let new = std::fs::read(new.location()).ok()?;
-    (crate::bundle::hex(&crate::bundle::git_blob_sha1(&old)) == old_sha1).then_some(())?;
     let sector = ota_agent::layout::SECTOR as usize;
     fn at(b: &[u8], i: usize, sector: usize) -> &[u8] {
         b.get(i * sector..((i + 1) * sector).min(b.len()))
@@ -147,8 +201,13 @@ pub fn same_image(bundle: &Bundle, active: &[DeviceFile]) -> bool {
         .any(|f| f.path == ota_agent::layout::APP_IMAGE && f.sha1 == crate::bundle::hex(&img.sha1))
 }
 
-/// What the push does to the application image, in one clause.
-pub fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Value)> {
+/// What the push does to the application image, in one clause (`delta`:
+/// the patch that travels in its place, if any).
+pub fn image_line(
+    bundle: &Bundle,
+    active: &[DeviceFile],
+    delta: Option<&Patch>,
+) -> Option<(String, Value)> {
     let img = bundle.app_image()?;
     let on_device = active
         .iter()
@@ -161,13 +220,18 @@ pub fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Val
         Some(_) if same => ("unchanged", "unchanged".to_string()),
         Some(_) => (
             "changed",
-            match sectors {
-                Some((bytes, n, of)) => format!(
+            match (sectors, delta) {
+                (Some((_, n, of)), Some(d)) => format!(
+                    "delta {} for {} ({n} of {of} slot sectors to rewrite)",
+                    human_bytes(d.bytes.len() as u64),
+                    human_bytes(img.size as u64)
+                ),
+                (Some((bytes, n, of)), None) => format!(
                     "{} of {} changed ({n} of {of} slot sectors to rewrite)",
                     human_bytes(bytes as u64),
                     human_bytes(img.size as u64)
                 ),
-                None => format!(
+                (None, _) => format!(
                     "new build, {}; the agent rewrites only the slot sectors that differ",
                     human_bytes(img.size as u64)
                 ),
@@ -183,7 +247,26 @@ pub fn image_line(bundle: &Bundle, active: &[DeviceFile]) -> Option<(String, Val
             "sha1": crate::bundle::hex(&img.sha1),
             "sectors_changed": sectors.map(|s| s.1),
             "bytes_changed": sectors.map(|s| s.0),
+            "delta_bytes": delta.map(|d| d.bytes.len()),
             "sectors": img.size.div_ceil(ota_agent::layout::SECTOR),
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_agents_of_protocol_1_6_on_take_patches() {
+        for (version, takes) in [
+            ("1.5", false),
+            ("1.2", false),
+            ("1.6", true),
+            ("1.12", true),
+        ] {
+            assert_eq!(super::takes_patches(version), takes, "{version}");
+        }
+        for version in ["2.0", "", "1", "1.x"] {
+            assert!(!super::takes_patches(version), "{version}");
+        }
+    }
 }

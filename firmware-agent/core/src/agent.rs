@@ -184,6 +184,19 @@ impl<F: NorFlash> Agent<F> {
                 reply(&Reply::ListEnd { total });
             }
             Request::Layout { tree } => self.layout(*tree, reply).map_err(plain)?,
+            Request::Patch {
+                entry,
+                base_size,
+                base_sha256,
+                size,
+            } => {
+                self.patch(*entry, (*base_size, *base_sha256), *size)
+                    .map_err(|e| (e, Some(*entry)))?;
+                reply(&Reply::Ack {
+                    entry: *entry,
+                    offset: 0,
+                });
+            }
             Request::Begin(b) => {
                 self.session = None;
                 let s = Session::begin(&mut self.store, b).map_err(plain)?;
@@ -334,6 +347,20 @@ impl<F: NorFlash> Agent<F> {
             }
         }
         Ok(Action::None)
+    }
+
+    /// Entry `entry` comes as a patch against the slot's first `base.0`
+    /// bytes, which must hash to `base.1`.
+    fn patch(&mut self, entry: u16, base: (u32, [u8; 32]), size: u32) -> Result<(), Error> {
+        let s = self.session.as_mut().ok_or(Error::BadState)?;
+        // An agent that does not know where the slot is has no base.
+        let slot = self.slot_base.ok_or(Error::BadBase)?;
+        let base = crate::patch_in::Base {
+            slot,
+            size: base.0,
+            sha256: base.1,
+        };
+        s.patch(&mut self.store, entry, base, size)
     }
 
     /// Where the files of `tree` lie, then where the store is and what

@@ -16,6 +16,7 @@ mod extent;
 pub mod hash;
 pub mod layout;
 mod link;
+mod patch_in;
 pub mod paths;
 mod session;
 pub mod signature;
@@ -34,6 +35,7 @@ pub mod ram_flash;
 
 pub use agent::{Action, Agent, AgentConfig, SESSION_IDLE_MS};
 pub use link::{link_buffer_for, AgentLink, REPLY_MAX};
+pub use patch_in::Base;
 pub use store::{BootOutcome, Store, Tree};
 
 /// Why the agent refused or failed a request.
@@ -71,6 +73,11 @@ pub enum Error {
     EmptyTree,
     /// A signed tree older than the security version (or a rollback onto one).
     Downgrade,
+    /// A patch against an image the application slot does not hold.
+    BadBase,
+    /// A patch that does not decode, names bytes outside the images, or
+    /// makes an image of another size than its entry.
+    BadPatch,
 }
 
 impl Error {
@@ -95,6 +102,8 @@ impl Error {
             Error::CaseConflict | Error::FileAndFolder => C::DuplicatePath,
             Error::EmptyTree => C::BadEntry,
             Error::Downgrade => C::Downgrade,
+            Error::BadBase => C::BadBase,
+            Error::BadPatch => C::BadPatch,
         }
     }
 
@@ -121,6 +130,8 @@ impl Error {
             Error::FileAndFolder => "a path is both a file and a folder",
             Error::EmptyTree => "a tree with no files would empty the device",
             Error::Downgrade => "older than the release this device runs (its security version)",
+            Error::BadBase => "the patch is for another image than the application slot holds; send the image whole",
+            Error::BadPatch => "the patch is corrupt or does not make the declared image; send the image whole",
         }
     }
 }

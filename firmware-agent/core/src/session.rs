@@ -4,6 +4,10 @@
 //! it is programmed and compared with the bytes hashed, which proves the flash
 //! holds the file without reading and hashing all of it again.
 //!
+//! A file may come as a patch against the image the slot holds
+//! (patch_in.rs): the image it makes goes through the same page writer,
+//! hashes and read-back as bytes sent whole.
+//!
 //! Never touches a sector that a committed tree uses, and never writes the
 //! journal before every needed file has been read back and matched its hashes.
 
@@ -15,6 +19,7 @@ use crate::compact::make_room;
 use crate::extent::{allocate, Erasure};
 use crate::hash::{git_blob_sha1, FileHasher};
 use crate::layout::*;
+use crate::patch_in::{Base, PatchIn};
 use crate::paths::{check_path, conflict, folded_hash, folders, Conflict};
 use crate::signature::{signed_by_any, TreeDigest};
 use crate::space::{packs, Packer};
@@ -29,6 +34,13 @@ const FOLDER_BLOOM_WORDS: usize = 128;
 /// The file being received.
 struct Current {
     entry: u16,
+    out: Out,
+    /// Set when the file comes as a patch (patch_in.rs).
+    patch: Option<PatchIn>,
+}
+
+/// The file's bytes on their way into flash.
+struct Out {
     file: FileRecord,
     pos: u32,
     hasher: FileHasher,
@@ -73,9 +85,10 @@ pub struct Session {
 
 /// What a Data request came to.
 pub enum DataOutcome {
-    /// Bytes up to `offset` are written; send from there.
+    /// Bytes up to `offset` are written (of a patch: taken); send from there.
     Ack { offset: u32 },
-    /// The file is complete and verified.
+    /// The file is complete and verified; `size` is the last offset to
+    /// acknowledge: the file's size, or its patch's.
     Done { size: u32 },
 }
 
@@ -386,7 +399,12 @@ impl Session {
             return Ok(u32::MAX);
         }
         Ok(match &self.current {
-            Some(c) if c.entry == index => c.pos,
+            Some(Current {
+                entry,
+                patch: Some(p),
+                ..
+            }) if *entry == index => p.taken,
+            Some(c) if c.entry == index => c.out.pos,
             _ => 0,
         })
     }
@@ -400,6 +418,66 @@ impl Session {
         offset: u32,
         bytes: &[u8],
     ) -> Result<DataOutcome, Error> {
+        if let Some(at) = self.start_file(store, index, offset)? {
+            return Ok(DataOutcome::Ack { offset: at });
+        }
+        let cur = self.current.as_mut().ok_or(Error::BadState)?;
+        let (erasure, allocated) = (&mut self.erasure, &self.allocated);
+        let taken = match &mut cur.patch {
+            None => {
+                let mut flushed = false;
+                let r = write_out(store, erasure, allocated, &mut cur.out, bytes, &mut flushed);
+                if flushed && packs(cur.out.file.size) {
+                    self.started.set(cur.entry as usize);
+                }
+                r.map(|()| (cur.out.pos, cur.out.pos == cur.out.file.size))
+            }
+            Some(p) if bytes.len() as u64 + offset as u64 > p.size as u64 => Err(Error::BadEntry),
+            Some(p) => {
+                let out = &mut cur.out;
+                let mut write = |store: &mut Store<F>, b: &[u8]| {
+                    if b.len() as u64 + out.pos as u64 > out.file.size as u64 {
+                        return Err(Error::BadPatch); // more than the entry declares
+                    }
+                    write_out(store, erasure, allocated, out, b, &mut false)
+                };
+                let done = p.take(store, bytes, &mut write);
+                done.map(|done| (p.taken, done))
+            }
+        };
+        let (at, done) = match taken {
+            Ok(t) => t,
+            Err(e) => {
+                self.current = None;
+                return Err(e);
+            }
+        };
+        if !done {
+            return Ok(DataOutcome::Ack { offset: at });
+        }
+        let Some(cur) = self.current.take() else {
+            return Err(Error::BadState);
+        };
+        let f = cur.out.file;
+        if cur.out.pos != f.size {
+            return Err(Error::BadPatch);
+        }
+        if !cur.out.hasher.matches(&f.sha1, f.sha256.as_ref()) {
+            return Err(Error::HashMismatch);
+        }
+        self.done.set(index as usize);
+        Ok(DataOutcome::Done { size: at })
+    }
+
+    /// Makes `index` the file in progress when Data at `offset` may go on
+    /// with it; `Some(where it stands)` when the Data is to be answered
+    /// with that alone (a resend, a gap, a file already complete).
+    fn start_file<F: NorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+        index: u16,
+        offset: u32,
+    ) -> Result<Option<u32>, Error> {
         if self.declared != self.tree.entries {
             return Err(Error::BadState);
         }
@@ -407,65 +485,69 @@ impl Session {
             return Err(Error::BadEntry);
         }
         if self.done.get(index as usize) {
-            let size = store.file(&self.tree, index)?.size;
-            return Ok(DataOutcome::Ack { offset: size });
+            return Ok(Some(store.file(&self.tree, index)?.size));
         }
         if self.current.as_ref().is_none_or(|c| c.entry != index) {
             if offset != 0 {
-                return Ok(DataOutcome::Ack { offset: 0 });
+                return Ok(Some(0));
             }
-            if self.started.get(index as usize) {
-                // Its pages are programmed and its sector holds other files.
-                return Err(Error::Rewrite);
-            }
-            let file = store.file(&self.tree, index)?;
-            self.current = Some(Current {
-                entry: index,
+            self.open(store, index)?;
+        }
+        let at = self.progress(index)?;
+        Ok((offset != at).then_some(at))
+    }
+
+    /// Starts receiving file `index` from its first byte.
+    fn open<F: NorFlash>(&mut self, store: &mut Store<F>, index: u16) -> Result<(), Error> {
+        if self.started.get(index as usize) {
+            // Its pages are programmed and its sector holds other files.
+            return Err(Error::Rewrite);
+        }
+        let file = store.file(&self.tree, index)?;
+        self.current = Some(Current {
+            entry: index,
+            out: Out {
                 hasher: FileHasher::new(file.size, file.sha256.is_some()),
                 file,
                 pos: 0,
                 page: [0xFF; PAGE],
                 page_len: 0,
-            });
+            },
+            patch: None,
+        });
+        Ok(())
+    }
+
+    /// Entry `index`, needed and not started, comes as a patch of `size`
+    /// bytes against `base` (protocol 1.6). A slot that does not hold the
+    /// base is `BadBase`, and the entry stays as it was.
+    pub fn patch<F: NorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+        index: u16,
+        base: Base,
+        size: u32,
+    ) -> Result<(), Error> {
+        if self.declared != self.tree.entries {
+            return Err(Error::BadState);
         }
-        let cur = self.current.as_mut().ok_or(Error::BadState)?;
-        if offset != cur.pos {
-            return Ok(DataOutcome::Ack { offset: cur.pos });
-        }
-        if bytes.len() as u64 + offset as u64 > cur.file.size as u64 {
-            self.current = None;
+        if index >= self.declared || !self.need.get(index as usize) {
             return Err(Error::BadEntry);
         }
-        cur.hasher.update(bytes);
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let n = rest.len().min(PAGE - cur.page_len);
-            cur.page[cur.page_len..cur.page_len + n].copy_from_slice(&rest[..n]);
-            cur.page_len += n;
-            cur.pos += n as u32;
-            rest = &rest[n..];
-            if cur.page_len == PAGE || cur.pos == cur.file.size {
-                if packs(cur.file.size) {
-                    self.started.set(cur.entry as usize);
-                }
-                if let Err(e) = flush_page(store, &mut self.erasure, &self.allocated, cur) {
-                    self.current = None;
-                    return Err(e);
-                }
-            }
-        }
-        if cur.pos < cur.file.size {
-            return Ok(DataOutcome::Ack { offset: cur.pos });
-        }
-        let Some(cur) = self.current.take() else {
+        if self.done.get(index as usize) {
             return Err(Error::BadState);
-        };
-        let f = cur.file;
-        if !cur.hasher.matches(&f.sha1, f.sha256.as_ref()) {
-            return Err(Error::HashMismatch);
         }
-        self.done.set(index as usize);
-        Ok(DataOutcome::Done { size: f.size })
+        let file = store.file(&self.tree, index)?;
+        if packs(file.size) || size == 0 {
+            // A small file's pages cannot be written twice: it goes whole.
+            return Err(Error::BadState);
+        }
+        let patch = PatchIn::open(store, base, size)?;
+        self.open(store, index)?;
+        if let Some(cur) = self.current.as_mut() {
+            cur.patch = Some(patch);
+        }
+        Ok(())
     }
 
     /// Every entry declared and every needed file verified in flash.
@@ -552,13 +634,43 @@ fn check_signature<F: NorFlash>(
     }
 }
 
+/// Hashes `bytes` and puts them into the file's pages, programming each
+/// page once it is full or the file ends (`flushed` then says so: a small
+/// file's sector is shared from its first page on).
+fn write_out<F: NorFlash>(
+    store: &mut Store<F>,
+    erasure: &mut Erasure,
+    allocated: &SectorMap,
+    cur: &mut Out,
+    bytes: &[u8],
+    flushed: &mut bool,
+) -> Result<(), Error> {
+    if bytes.len() as u64 + cur.pos as u64 > cur.file.size as u64 {
+        return Err(Error::BadEntry);
+    }
+    cur.hasher.update(bytes);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let n = rest.len().min(PAGE - cur.page_len);
+        cur.page[cur.page_len..cur.page_len + n].copy_from_slice(&rest[..n]);
+        cur.page_len += n;
+        cur.pos += n as u32;
+        rest = &rest[n..];
+        if cur.page_len == PAGE || cur.pos == cur.file.size {
+            *flushed = true;
+            flush_page(store, erasure, allocated, cur)?;
+        }
+    }
+    Ok(())
+}
+
 /// Programs the current page, making each sector ready (erased, alone or
 /// with its whole 64 KiB block) as the file enters it.
 fn flush_page<F: NorFlash>(
     store: &mut Store<F>,
     erasure: &mut Erasure,
     allocated: &SectorMap,
-    cur: &mut Current,
+    cur: &mut Out,
 ) -> Result<(), Error> {
     let page_start = (cur.pos - 1) / PAGE as u32 * PAGE as u32;
     let sector = cur.file.first_sector as u32 + page_start / SECTOR;

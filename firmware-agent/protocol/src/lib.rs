@@ -17,7 +17,7 @@ pub use message::*;
 /// [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_MAJOR: u16 = 1;
 /// Minor version: additions that older peers may ignore.
-pub const PROTOCOL_MINOR: u16 = 5;
+pub const PROTOCOL_MINOR: u16 = 6;
 
 /// Largest file payload in one Data frame that any agent must accept.
 /// The agent's Info says what it really accepts (`max_chunk`).

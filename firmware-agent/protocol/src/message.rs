@@ -68,6 +68,18 @@ pub enum Request<'a> {
     /// per file, in the order [`Request::ListFiles`] lists them, then
     /// [`Reply::LayoutEnd`]. Protocol 1.4.
     Layout { tree: TreeSel },
+    /// Entry `entry`'s bytes come as a patch (ota-delta's format) of `size`
+    /// bytes against the image the application slot holds, whose first
+    /// `base_size` bytes hash to `base_sha256`: the Data frames that follow
+    /// carry the patch, at offsets within it, and the agent writes the
+    /// image it makes. Answered by [`Reply::Ack`] at 0, or [`ErrorCode::BadBase`]
+    /// when the slot holds another image. Protocol 1.6.
+    Patch {
+        entry: u16,
+        base_size: u32,
+        base_sha256: Sha256,
+        size: u32,
+    },
 }
 
 /// The target tree of an update.
@@ -341,6 +353,10 @@ pub enum ErrorCode {
     FailedTrial,
     /// A signed tree older than the agent's security version (added in 1.2).
     Downgrade,
+    /// A patch against an image the application slot does not hold (1.6).
+    BadBase,
+    /// A patch that does not decode, or names bytes outside the images (1.6).
+    BadPatch,
 }
 
 impl ErrorCode {
@@ -363,6 +379,8 @@ impl ErrorCode {
             ErrorCode::Unsigned => "not signed by a provisioned release key",
             ErrorCode::FailedTrial => "the previous tree failed its trial",
             ErrorCode::Downgrade => "older than the device's security version",
+            ErrorCode::BadBase => "the patch is for another image than the slot holds",
+            ErrorCode::BadPatch => "corrupt patch",
         }
     }
 }

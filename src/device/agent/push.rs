@@ -44,6 +44,19 @@ pub struct PushOptions {
     /// Send every file's SHA-256 (of the bytes ota verified), not only the
     /// ones the source listed: a MicroPython board without SHA-1 needs them.
     pub every_sha256: bool,
+    /// A file sent as a patch against the image the slot holds (protocol
+    /// 1.6), when the agent takes one: whole, by itself, when it refuses.
+    pub patch: Option<Patch>,
+}
+
+/// A file of the tree as a patch (ota-delta's format) against the slot's
+/// first `base_size` bytes, which hash to `base_sha256`.
+#[derive(Debug, Clone)]
+pub struct Patch {
+    pub path: String,
+    pub base_size: u32,
+    pub base_sha256: [u8; 32],
+    pub bytes: Vec<u8>,
 }
 
 /// The longest a W25Q16JV takes to move one sector: a sector erase and 16
@@ -76,6 +89,11 @@ pub struct PushOutcome {
     /// link saw it end (a MicroPython main.py that ended or raised).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_unconfirmed: Option<String>,
+    /// Patch bytes the agent took in place of a whole file.
+    pub delta_bytes: Option<u64>,
+    /// Why the agent refused the patch, when it did: the file went whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_refused: Option<String>,
 }
 
 /// Declarations are short: on a bad link, start again this many times.
@@ -88,6 +106,9 @@ const MAX_RECONNECTS: u32 = 8;
 enum Step {
     /// The link failed: reconnect and resume.
     Link(String),
+    /// The agent refused a patch (another base, corrupt, a wrong result):
+    /// send the file whole.
+    Delta(String),
     /// The agent rejected the bytes it received (hash or read-back): send the file again.
     Again(String),
     Fatal(anyhow::Error),
@@ -207,9 +228,13 @@ pub fn push(
     };
     let needed: Vec<usize> = (0..files.len()).filter(|&i| need[i]).collect();
     out.files_reused = files.len() - needed.len();
+    let travels = |f: &BundleFile| match patch_of(opts, f) {
+        Some(p) => p.bytes.len() as u64,
+        None => f.size as u64,
+    };
     ev(Event::Planned {
         files: needed.len(),
-        bytes: needed.iter().map(|&i| files[i].size as u64).sum(),
+        bytes: needed.iter().map(|&i| travels(&files[i])).sum(),
     });
     for &i in &needed {
         send_file(c, bundle, i, session, resumed.is_some(), opts, &mut out, ev)?;
@@ -252,7 +277,9 @@ fn declare_tree(
                 out.reconnects += 1;
             }
             Err(Step::Link(why)) => return Err(left_as_was(error::link(why), None)),
-            Err(Step::Again(why)) => return Err(left_as_was(error::rejected(why), None)),
+            Err(Step::Again(why) | Step::Delta(why)) => {
+                return Err(left_as_was(error::rejected(why), None))
+            }
             Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
             Err(Step::Fatal(e)) => return Err(left_as_was(e, None)),
         }
@@ -274,13 +301,15 @@ fn send_file(
 ) -> anyhow::Result<()> {
     let f = &bundle.files()[i];
     let chunk = opts.chunk.clamp(64, ota_protocol::MAX_CHUNK as u32) as usize;
+    let mut patch = patch_of(opts, f);
     ev(Event::FileStart {
         path: f.path.clone(),
-        size: f.size,
+        size: patch.map_or(f.size, |p| p.bytes.len() as u32),
     });
     // A resumed session may hold part of the file already: ask first,
-    // and do not count what the earlier push sent.
-    let mut resume = resumed;
+    // and do not count what the earlier push sent. A patch starts over:
+    // its Patch request opens the file again.
+    let mut resume = resumed && patch.is_none();
     let already = match resume {
         true => where_is(c, i as u16, f.size).ok().flatten().unwrap_or(0),
         false => 0,
@@ -288,9 +317,20 @@ fn send_file(
     let (mut agains, mut reconnects) = (0, 0);
     loop {
         let window = opts.window as usize;
-        let why = match stream_file(c, i as u16, f, chunk, window, resume, out, ev) {
+        let how = Send {
+            chunk,
+            window,
+            resume,
+            patch,
+        };
+        let why = match stream_file(c, i as u16, f, how, out, ev) {
             Ok(()) => break,
             Err(Step::Link(why)) => why,
+            Err(Step::Delta(why)) => {
+                whole_after_refusal(f, why, out, ev);
+                (patch, resume) = (None, false);
+                continue;
+            }
             Err(Step::Again(why)) if agains < 2 => {
                 agains += 1;
                 ev(Event::Retrying {
@@ -317,12 +357,27 @@ fn send_file(
         resume = true;
     }
     out.files_sent += 1;
+    if let Some(p) = patch {
+        out.delta_bytes = Some(p.bytes.len() as u64);
+    }
     out.bytes_sent = out.bytes_sent.saturating_sub(already as u64);
     out.bytes_resumed += already as u64;
     ev(Event::FileDone {
         path: f.path.clone(),
     });
     Ok(())
+}
+
+/// The agent refused `f`'s patch: it goes whole, and the outcome says why.
+fn whole_after_refusal(f: &BundleFile, why: String, out: &mut PushOutcome, ev: Events) {
+    ev(Event::Retrying {
+        reason: format!(
+            "{}: the agent refused the delta ({why}); sending the whole image",
+            f.path
+        ),
+    });
+    out.delta_refused = Some(why);
+    out.delta_bytes = None;
 }
 
 /// After a failed link while sending `f`: waits for the agent to answer
@@ -569,11 +624,33 @@ fn declare_entries(
     Ok(need)
 }
 
+/// How a file goes: frame size, window, whether the agent may hold part
+/// of it already, and the patch it goes as, if any.
+#[derive(Clone, Copy)]
+struct Send<'a> {
+    chunk: usize,
+    window: usize,
+    resume: bool,
+    patch: Option<&'a Patch>,
+}
+
+/// The patch planned for `f`, if any.
+fn patch_of<'a>(opts: &'a PushOptions, f: &BundleFile) -> Option<&'a Patch> {
+    opts.patch.as_ref().filter(|p| p.path == f.path)
+}
+
+/// Bytes a stream reads: the file, or a patch of it in memory.
+trait Source: Read + Seek {}
+impl<T: Read + Seek> Source for T {}
+
 /// One file on its way: what the agent acknowledged, what is in flight.
 struct Stream<'a> {
     f: &'a BundleFile,
     entry: u16,
-    file: std::fs::File,
+    /// The bytes that travel, and how many: the file's, or its patch's.
+    file: Box<dyn Source + 'a>,
+    size: u32,
+    patch: Option<&'a Patch>,
     buf: Vec<u8>,
     window: usize,
     acked: u32,
@@ -591,37 +668,48 @@ enum Flow {
     Done,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn stream_file(
     c: &mut Client,
     entry: u16,
     f: &BundleFile,
-    chunk: usize,
-    window: usize,
-    resume: bool,
+    how: Send<'_>,
     out: &mut PushOutcome,
     ev: Events,
 ) -> Result<(), Step> {
-    let file = f.open().map_err(|e| {
-        Step::Fatal(error::unreadable(format!(
-            "{}: cannot read {}: {e}",
-            f.path,
-            f.location().display()
-        )))
-    })?;
+    let (file, size): (Box<dyn Source>, u32) = match how.patch {
+        Some(p) => (
+            Box::new(std::io::Cursor::new(&p.bytes[..])),
+            p.bytes.len() as u32,
+        ),
+        None => (
+            Box::new(f.open().map_err(|e| {
+                Step::Fatal(error::unreadable(format!(
+                    "{}: cannot read {}: {e}",
+                    f.path,
+                    f.location().display()
+                )))
+            })?),
+            f.size,
+        ),
+    };
     let mut s = Stream {
         f,
         entry,
         file,
-        buf: vec![0u8; chunk],
-        window,
+        size,
+        patch: how.patch,
+        buf: vec![0u8; how.chunk],
+        window: how.window,
         acked: 0,
         next: 0,
         inflight: VecDeque::new(),
-        resync: resume,
+        resync: how.resume,
         stalls: 0,
         last_stall_at: None,
     };
+    if !how.resume {
+        s.open_patch(c)?;
+    }
     loop {
         if s.resync {
             if let Flow::Done = s.resync_with(c, out, ev)? {
@@ -637,6 +725,38 @@ fn stream_file(
 }
 
 impl Stream<'_> {
+    /// A patch's first byte is preceded by its Patch request, answered by
+    /// Ack at 0 (the agent checked its base) or by the agent's refusal.
+    fn open_patch(&mut self, c: &mut Client) -> Result<(), Step> {
+        let Some(p) = self.patch else {
+            return Ok(());
+        };
+        c.send(&Request::Patch {
+            entry: self.entry,
+            base_size: p.base_size,
+            base_sha256: p.base_sha256,
+            size: self.size,
+        })?;
+        loop {
+            match c.recv(c.timeout) {
+                Ok(Some(Msg::Ack { entry, offset: 0 })) if entry == self.entry => return Ok(()),
+                Ok(Some(Msg::Error { code, detail, .. })) => {
+                    return Err(match code {
+                        ErrorCode::BadBase | ErrorCode::BadPatch | ErrorCode::BadState => {
+                            Step::Delta(detail)
+                        }
+                        _ => {
+                            Step::Fatal(refused(&c.name(), code, &format!("{}: {detail}", p.path)))
+                        }
+                    })
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => return Err(Step::Link(format!("{}: no answer to Patch", c.name()))),
+                Err(e) => return Err(Step::Link(format!("{}: {e}", c.name()))),
+            }
+        }
+    }
+
     /// Counts `bytes` more as sent.
     fn sent(&self, bytes: u32, out: &mut PushOutcome, ev: Events) {
         ev(Event::Sent {
@@ -665,7 +785,7 @@ impl Stream<'_> {
             self.stalls = 0;
         }
         self.last_stall_at = Some(self.acked);
-        let size = self.f.size;
+        let size = self.size;
         let Some(at) = where_is(c, self.entry, size)? else {
             self.sent(size - self.acked, out, ev);
             return Ok(Flow::Done);
@@ -680,12 +800,16 @@ impl Stream<'_> {
             .seek(SeekFrom::Start(at as u64))
             .map_err(|e| Step::Fatal(e.into()))?;
         self.resync = false;
+        if at == 0 {
+            // The agent holds nothing of it: a patch is announced again.
+            self.open_patch(c)?;
+        }
         Ok(Flow::Go)
     }
 
     /// Sends data frames until the window is full or the file is all sent.
     fn fill_window(&mut self, c: &mut Client) -> Result<(), Step> {
-        let size = self.f.size;
+        let size = self.size;
         while self.inflight.len() < self.window && self.next < size {
             check_interrupt(c)?;
             let n = self.buf.len().min((size - self.next) as usize);
@@ -730,9 +854,7 @@ impl Stream<'_> {
                     self.resync = true;
                 }
             }
-            Ok(Some(Msg::FileDone { entry }))
-                if entry == self.entry && self.acked == self.f.size =>
-            {
+            Ok(Some(Msg::FileDone { entry })) if entry == self.entry && self.acked == self.size => {
                 return Ok(Flow::Done)
             }
             Ok(Some(Msg::Error {
@@ -741,6 +863,11 @@ impl Stream<'_> {
                 detail,
             })) if entry == self.entry => {
                 return Err(match code {
+                    // A patch that made other bytes: the file goes whole.
+                    ErrorCode::BadPatch | ErrorCode::HashMismatch if self.patch.is_some() => {
+                        c.drain(Duration::from_millis(100).min(c.timeout));
+                        Step::Delta(detail)
+                    }
                     ErrorCode::HashMismatch | ErrorCode::ReadbackMismatch => {
                         c.drain(Duration::from_millis(100).min(c.timeout));
                         Step::Again(detail)
