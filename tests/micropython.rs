@@ -715,8 +715,9 @@ fn an_agent_left_running_by_a_killed_ota_is_taken_over() {
 fn a_board_out_of_memory_is_reported_at_once_with_its_last_line() {
     let Some(mp) = micropython() else { return };
     let cases = [
-        ("112k", "the ota agent stopped with an error on the board: \"MemoryError: memory allocation failed"),
-        ("48k", "the board ended the paste before taking all of the program: \"MemoryError: memory allocation failed"),
+        ("128k", "the ota agent stopped with an error on the board: \"MemoryError: memory allocation failed"),
+        // Too small even for the loader, the one program sent through the raw REPL.
+        ("6k", "the board ended the paste before taking all of the program: \"MemoryError: memory allocation failed"),
     ];
     for (heap, says) in cases {
         let tmp = tempdir();
@@ -933,10 +934,12 @@ fn files_changed_outside_ota_are_seen_and_put_back() {
     let want = tree_of(&src);
     std::fs::write(root.join("main.py"), b"print('edited on the board')\n").unwrap();
     std::fs::remove_file(root.join("lib/util.py")).unwrap();
+    // The same size, another content: seen by its hash.
+    std::fs::write(root.join("assets/blob.bin"), util::content(99, 3000)).unwrap();
 
     let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
     assert!(
-        text.contains("changed    lib/util.py main.py: changed outside ota"),
+        text.contains("changed    assets/blob.bin lib/util.py main.py: changed outside ota"),
         "{text}"
     );
     assert!(text.contains("boot.py    ota's hook"), "{text}");
@@ -955,8 +958,8 @@ fn files_changed_outside_ota_are_seen_and_put_back() {
     )
     .ok()
     .json();
-    // The board held util.py nowhere else: both are sent again.
-    assert_eq!(doc["files_sent"], 2, "{doc}");
+    // The board held these nowhere else: all three are sent again.
+    assert_eq!(doc["files_sent"], 3, "{doc}");
     assert_eq!(board_files(&b, &want), want);
     let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
     assert!(!text.contains("changed "), "{text}");
@@ -1158,4 +1161,101 @@ fn removing_ota_by_hand_leaves_plain_micropython_with_the_users_files() {
         }
     }
     drop(b);
+}
+
+/// Types `code` at the board's REPL and waits until it has run (it prints
+/// a line made at run time, so the REPL's echo of the code does not count).
+fn at_the_repl(b: &Board, code: &str) {
+    use std::io::{Read, Write};
+    let mut port = serialport::new(&b.port, 115_200)
+        .timeout(std::time::Duration::from_millis(100))
+        .open_native()
+        .unwrap();
+    port.write_all(format!("\x02\r{code}; print('RAN-' + 'AT-REPL')\r").as_bytes())
+        .unwrap();
+    let (mut seen, mut buf) = (Vec::new(), [0u8; 1024]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !seen.windows(11).any(|w| w == b"RAN-AT-REPL") {
+        assert!(std::time::Instant::now() < deadline, "{code}: {seen:?}");
+        if let Ok(n) = port.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
+/// The trial boots the board's journal has left.
+fn boots_left(b: &Board) -> u64 {
+    let st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.root.join(".ota/state.json")).unwrap()).unwrap();
+    assert_eq!(st["state"], "trial", "{st}");
+    st["boots"].as_u64().unwrap()
+}
+
+/// Only real boots spend a trial boot: soft resets (the board's
+/// machine.soft_reset(), which runs boot.py and main.py again in the same
+/// interpreter, as mpremote's and Ctrl-D's do) leave the count as it is;
+/// a reset (a new interpreter, the unix port's power cycle) spends one, and
+/// the last one rolls back.
+#[test]
+fn a_soft_reset_spends_no_trial_boot_and_a_real_one_does() {
+    soft_and_real_resets(false);
+}
+
+/// The same on a board that tells them apart by its uptime, as a
+/// microcontroller's hook does (a soft reset leaves `time.ticks_ms()`
+/// counting; a reset starts it again).
+#[test]
+fn a_microcontroller_tells_a_soft_reset_by_its_uptime() {
+    soft_and_real_resets(true);
+}
+
+fn soft_and_real_resets(mcu: bool) {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let opts = BoardOptions {
+        mcu,
+        ..Default::default()
+    };
+    let b = Board::start(&mp, &root, opts);
+    let push = |version: &str, boots: &str| {
+        run(
+            tmp.path(),
+            &[
+                "--port",
+                &b.port,
+                "push",
+                "--dir",
+                "app",
+                "--version",
+                version,
+                "--boots",
+                boots,
+                "--no-reboot",
+            ],
+        )
+        .ok();
+    };
+    push("v1", "0");
+    write(&src, "main.py", b"print('v2 runs, and does not confirm')\n");
+    push("v2", "2");
+    assert_eq!(boots_left(&b), 2);
+    b.power_cut();
+    util::status(tmp.path(), &b.port);
+    assert_eq!(boots_left(&b), 1, "a reset is a boot");
+    for _ in 0..3 {
+        at_the_repl(&b, "import machine; machine.soft_reset()");
+        assert_eq!(boots_left(&b), 1, "a soft reset is no boot");
+    }
+    b.power_cut();
+    util::status(tmp.path(), &b.port);
+    assert_eq!(boots_left(&b), 0);
+    b.power_cut();
+    let st = util::status(tmp.path(), &b.port);
+    assert_eq!(
+        (st["active"]["version"].as_str(), st["state"].as_str()),
+        (Some("v1"), Some("confirmed")),
+        "{st}"
+    );
 }

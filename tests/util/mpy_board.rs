@@ -57,6 +57,10 @@ pub struct BoardOptions {
     /// A port whose `hashlib` has SHA-256 only (a Pico without W): the
     /// unix port has SHA-1, so the board's start hides it.
     pub no_sha1: bool,
+    /// A board that tells a soft reset as a microcontroller does, by its
+    /// uptime (`time.ticks_ms()` from zero at each start), without the
+    /// process environment the unix port's hook uses.
+    pub mcu: bool,
 }
 
 /// A link with a rate each way and a one-way delay.
@@ -238,6 +242,9 @@ impl Board {
                         .stdin(Stdio::from(fd.try_clone().unwrap()))
                         .stdout(Stdio::from(fd.try_clone().unwrap()))
                         .stderr(Stdio::from(fd));
+                    if opts.mcu {
+                        cmd.env("OTA_BOARD_MCU", "1");
+                    }
                     if opts.no_sha1 {
                         cmd.env("OTA_BOARD_NO_SHA1", "1");
                     }

@@ -23,11 +23,6 @@ pub const PING: &[u8] = &[0, 1, 1, 1, 0];
 /// How long a board may take to answer the raw-paste request.
 const PASTE_ANSWER: Duration = Duration::from_millis(1500);
 
-/// Whether `pat` occurs in `hay` (a bounded buffer, searched once).
-pub fn contains(hay: &[u8], pat: &[u8]) -> bool {
-    Search::new(pat).find(hay).is_some()
-}
-
 /// A wait that ended without its answer, said as a board that is no REPL.
 pub fn not_a_repl(e: io::Error) -> io::Error {
     io::Error::new(
