@@ -620,6 +620,7 @@ fn options(chunk: u32, window: u32) -> PushOptions {
         resume: None,
         moved_sectors: 0,
         every_sha256: false,
+        keep_local: false,
     }
 }
 

@@ -76,6 +76,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l allow-unsigned -d 'Push
 complete -c ota -n "__fish_ota_using_subcommand push" -l allow-downgrade -d 'Push a signed version lower than the one the device runs'
 complete -c ota -n "__fish_ota_using_subcommand push" -l monitor -d 'Go straight into `ota monitor` (the application\'s console) after the push'
 complete -c ota -n "__fish_ota_using_subcommand push" -l drop-previous -d 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)'
+complete -c ota -n "__fish_ota_using_subcommand push" -l keep-local -d 'On a MicroPython board, leave the files changed there outside ota as they are (the push names them) instead of putting the tree\'s back'
 complete -c ota -n "__fish_ota_using_subcommand push" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand push" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand push" -s q -l quiet -d 'Say nothing but errors'

@@ -248,6 +248,10 @@ pub struct PushArgs {
     /// (it can no longer be rolled back to)
     #[arg(long)]
     pub drop_previous: bool,
+    /// On a MicroPython board, leave the files changed there outside ota as
+    /// they are (the push names them) instead of putting the tree's back
+    #[arg(long)]
+    pub keep_local: bool,
 }
 
 #[derive(Debug, Subcommand)]

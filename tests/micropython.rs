@@ -1259,3 +1259,66 @@ fn soft_and_real_resets(mcu: bool) {
         "{st}"
     );
 }
+
+/// `push --keep-local`: files changed on the board outside ota stay as the
+/// board has them, through the same tree and a new one, and the push names
+/// them; `ota status` goes on naming them until a push without it puts the
+/// tree's back.
+#[test]
+fn keep_local_leaves_files_changed_outside_ota_and_says_so() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    app(&src, "v1");
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    let push = |version: &str, keep: bool| {
+        let mut args = vec![
+            "--port",
+            &b.port,
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            version,
+            "--boots",
+            "0",
+        ];
+        if keep {
+            args.push("--keep-local");
+        }
+        let r = run(tmp.path(), &args).ok();
+        format!("{}{}", r.stdout, r.stderr)
+    };
+    push("v1", false);
+    let edited = b"print('edited on the board')\n";
+    std::fs::write(root.join("main.py"), edited).unwrap();
+    std::fs::remove_file(root.join("lib/util.py")).unwrap();
+
+    let r = push("v1", true);
+    assert!(r.contains("up to date"), "{r}");
+    let says =
+        "lib/util.py main.py: changed on the board outside ota, kept as they are (--keep-local)";
+    assert!(r.contains(says), "{r}");
+
+    // A new tree that changes one of them, and another file.
+    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
+    write(&src, "assets/blob.bin", &util::content(8, 4000));
+    let r = push("v2", true);
+    assert!(r.contains(says), "{r}");
+    assert_eq!(std::fs::read(root.join("main.py")).unwrap(), edited);
+    assert!(!root.join("lib/util.py").exists());
+    assert_eq!(
+        std::fs::read(root.join("assets/blob.bin")).unwrap(),
+        util::content(8, 4000)
+    );
+    assert_eq!(version_json(&b)["version"], "v2");
+    let text = run(tmp.path(), &["--port", &b.port, "status"]).ok().stdout;
+    assert!(
+        text.contains("changed    lib/util.py main.py: changed outside ota"),
+        "{text}"
+    );
+
+    push("v2", false);
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+}

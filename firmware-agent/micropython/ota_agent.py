@@ -279,6 +279,8 @@ class Agent:
         self.sess = None
         self.cur = None
         self.changed = None
+        # push --keep-local: files changed outside ota stay as they are.
+        self.keep = False
         self.id = self.device_id()
         # Info's boot_id: each start of this agent draws a new one, so ota
         # knows a board that still answers with it never took its Reboot.
@@ -326,6 +328,9 @@ class Agent:
                 ota_boot.makedirs(ota_boot.OTA)
                 open(ota_boot.SOFT, "w").close()
                 return
+            if body == b"\x00\x00\x00\x00":  # the next update keeps what changed outside ota
+                self.keep = True
+                continue
             if body == b"\x00\x00":  # ping: is an agent still running here?
                 self.link.out.write(b"OTA-PONG\r\n")
                 continue
@@ -453,13 +458,16 @@ class Agent:
         ota_boot.rmtree(ota_boot.STAGE)
         st = ota_boot.load()
         drift = set(self.drift(st))
+        left = drift if self.keep else set()
+        if self.keep:
+            drift = set()
         held = {}
         for t, kept in ((st["previous"], True), (st["active"], False)):
             for p, f in ota_boot.files_of(t).items():
                 here = ota_boot.board_path(p)
                 if kept and ota_boot.exists(ota_boot.PREV + "/" + p):
                     here = ota_boot.PREV + "/" + p
-                elif p in drift:
+                elif p in drift or p in left:
                     continue  # what is there now is not what the tree says
                 held[(f[1], f[0])] = here
         # The tree the switch starts from: a trial tree is rolled back first.
@@ -467,7 +475,7 @@ class Agent:
         self.sess = {
             "id": sid, "entries": entries, "declared": 0, "files": {}, "order": [],
             "need": set(), "done": set(), "copy": {}, "active": ota_boot.files_of(base),
-            "held": held, "drift": drift, "blocks": 0, "bsize": v[0], "free": v[4],
+            "held": held, "drift": drift, "kept": left, "blocks": 0, "bsize": v[0], "free": v[4],
             "tree": {"version": version, "ref": ref, "commit": commit, "post_update": post, "rollback": back},
         }
         self.reply(Out(READY).var(sid))
@@ -492,7 +500,9 @@ class Agent:
         rec = [size, binascii.hexlify(sha1).decode(), binascii.hexlify(sha256).decode() if sha256 else None]
         e = {"index": index, "path": path, "size": size, "sha1": sha1, "sha256": sha256, "rec": rec}
         need = False
-        if ota_boot.same(s["active"].get(path), rec) and path not in s["drift"]:
+        if path in s["kept"]:
+            pass  # changed outside ota, and left so: the tree's is not written
+        elif ota_boot.same(s["active"].get(path), rec) and path not in s["drift"]:
             pass  # unchanged where it is
         elif size == 0:
             if git_hasher(0).digest() != want_of(e):
@@ -598,6 +608,13 @@ class Agent:
                 size, h = 0, None
             rec = [size, h, None] if HAVE_SHA1 else [size, None, h]
             st["active"]["files"][p] = [rec[0], rec[1] or "0" * 40, rec[2]]
+        for p in s["kept"]:
+            # Left as it is: the switch passes over it (the new tree's record
+            # says what the tree holds, so it stays seen as changed).
+            if p in tree["files"]:
+                st["active"]["files"][p] = tree["files"][p]
+            else:
+                st["active"]["files"].pop(p, None)
         ota_boot.switch(st, tree, boots)
         self.changed = None
         self.reply(Out(COMMITTED).u8(boots))

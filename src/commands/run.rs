@@ -50,6 +50,7 @@ pub fn push_args(ctx: &Ctx, args: &RunArgs) -> Result<PushArgs> {
         allow_downgrade: false,
         monitor: false,
         drop_previous: false,
+        keep_local: false,
     })
 }
 

@@ -44,6 +44,9 @@ pub struct PushOptions {
     /// Send every file's SHA-256 (of the bytes ota verified), not only the
     /// ones the source listed: a MicroPython board without SHA-1 needs them.
     pub every_sha256: bool,
+    /// Leave files changed on the board outside ota as they are (a
+    /// MicroPython board; see [`Transport::keep_local`]).
+    pub keep_local: bool,
 }
 
 /// The longest a W25Q16JV takes to move one sector: a sector erase and 16
@@ -191,6 +194,9 @@ pub fn push(
     let session = session_id(bundle);
     // Until the commit, Ctrl-C stops at the next frame boundary.
     let graceful = crate::interrupt::Graceful::new();
+    if opts.keep_local {
+        c.keep_local()?;
+    }
     let resumed = if opts.resume == Some(session) {
         resume_need(c, bundle, opts.window)
     } else {

@@ -39,6 +39,8 @@ pub struct MicroPython {
     /// How long the board's program runs after a reboot before ota takes
     /// the REPL (see [`Transport::let_program_run`]).
     program_time: Option<Duration>,
+    /// Said to each agent this link starts (see [`Transport::keep_local`]).
+    keep_local: bool,
 }
 
 /// How long a board may take to answer its REPL control characters, or a ping.
@@ -75,6 +77,7 @@ impl MicroPython {
             reboot_frame: frame[..n].to_vec(),
             ended: None,
             program_time: Some(timeout),
+            keep_local: false,
         }
     }
 
@@ -86,6 +89,9 @@ impl MicroPython {
         let mut wait = Wait::new("the agent's answer to a ping", PING_WAIT);
         let got = listen::read_until(self.inner.as_mut(), &mut seen, repl::PONG, &mut wait)?;
         if got.is_some() {
+            if self.keep_local {
+                self.inner.send(repl::KEEP_LOCAL)?;
+            }
             self.pending = seen;
             self.agent = true;
         }
@@ -111,6 +117,9 @@ impl MicroPython {
             send_agent(t, &mut seen, self.timeout)?;
         }
         wait_ready(t, &mut seen, self.timeout)?;
+        if self.keep_local {
+            t.send(repl::KEEP_LOCAL)?;
+        }
         self.pending = seen;
         self.agent = true;
         Ok(())
@@ -199,6 +208,11 @@ impl Transport for MicroPython {
 
     fn let_program_run(&mut self, time: Option<Duration>) {
         self.program_time = time;
+    }
+
+    fn keep_local(&mut self) -> io::Result<()> {
+        self.keep_local = true;
+        self.inner.send(repl::KEEP_LOCAL)
     }
 }
 
