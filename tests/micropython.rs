@@ -422,9 +422,41 @@ struct Before {
 }
 
 fn before(mp: &Path) -> Before {
+    before_with(mp, small_update)
+}
+
+/// v1 of `app`, or (`to_v2`) its v2: one file changed, two added or grown, one removed.
+fn small_update(src: &Path, to_v2: bool) {
+    if !to_v2 {
+        return app(src, "v1");
+    }
+    write(src, "lib/util.py", b"VERSION = 'v2'\n");
+    write(src, "assets/blob.bin", &util::content(8, 9000));
+    write(src, "lib/more.py", &util::content(9, 5000));
+    std::fs::remove_file(src.join("empty/__init__.py")).unwrap();
+}
+
+/// v1 of the package project (22 files), or its v2: a template, a module of
+/// the subpackage and a static file changed, a module added, one removed.
+fn package_update(src: &Path, to_v2: bool) {
+    if !to_v2 {
+        return package_project(src, "hello");
+    }
+    package_project(src, "hi");
+    write(
+        src,
+        "lib/shop/util/text.py",
+        b"def fill(t, who):\n    return t.replace('{{who}}', who.upper())\n",
+    );
+    write(src, "static/logo.bin", &util::content(12, 6000));
+    write(src, "lib/shop/parts/part14.py", b"N = 14\n");
+    std::fs::remove_file(src.join("lib/shop/parts/part3.py")).unwrap();
+}
+
+fn before_with(mp: &Path, make: fn(&Path, bool)) -> Before {
     let dir = tempdir();
     let (src, root) = (dir.path().join("app"), dir.path().join("board"));
-    app(&src, "v1");
+    make(&src, false);
     write(&root, "data/user.txt", b"keep me");
     let b = Board::start(mp, &root, BoardOptions::default());
     run(
@@ -434,10 +466,7 @@ fn before(mp: &Path) -> Before {
     .ok();
     let old = tree_of(&src);
     drop(b);
-    write(&src, "lib/util.py", b"VERSION = 'v2'\n");
-    write(&src, "assets/blob.bin", &util::content(8, 9000));
-    write(&src, "lib/more.py", &util::content(9, 5000));
-    std::fs::remove_file(src.join("empty/__init__.py")).unwrap();
+    make(&src, true);
     let new = tree_of(&src);
     write(
         dir.path(),
@@ -518,22 +547,41 @@ fn power_cuts_during_the_transfer_leave_old_or_new() {
     assert!(seen.contains(&"old"), "{seen:?}");
 }
 
+/// A power cut at every filesystem step of the switch of a project laid
+/// out in packages (22 files, nested folders in the stage and in the
+/// previous tree's keep): each leaves exactly the old tree or the new one.
+/// The cuts run a few at a time, each on its own board: most of a run is
+/// ota waiting out its timeout for the board it lost.
 #[test]
 fn power_cuts_at_every_step_of_the_switch_leave_old_or_new() {
     let Some(mp) = micropython() else { return };
-    let setup = before(&mp);
+    let setup = before_with(&mp, package_update);
+    assert!(setup.new.len() >= 20, "{}", setup.new.len());
+    const AT_ONCE: u64 = 6;
     let mut seen = Vec::new();
-    for point in 1.. {
-        let opts = BoardOptions {
-            cut_at_point: Some(point),
-            ..Default::default()
-        };
-        let (tree, cut) = power_cut_run(&mp, &setup, opts);
-        if !cut {
-            break;
+    'sweep: for first in (1..).step_by(AT_ONCE as usize) {
+        assert!(first < 200, "the switch never ran to its end");
+        let batch: Vec<(&'static str, bool)> = std::thread::scope(|s| {
+            let runs: Vec<_> = (first..first + AT_ONCE)
+                .map(|point| {
+                    let (mp, setup) = (&mp, &setup);
+                    s.spawn(move || {
+                        let opts = BoardOptions {
+                            cut_at_point: Some(point),
+                            ..Default::default()
+                        };
+                        power_cut_run(mp, setup, opts)
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        for (tree, cut) in batch {
+            if !cut {
+                break 'sweep;
+            }
+            seen.push(tree);
         }
-        assert!(point < 100, "the switch never ran to its end");
-        seen.push(tree);
     }
     eprintln!(
         "power cuts in the switch: {} points, {:?}",
@@ -541,7 +589,7 @@ fn power_cuts_at_every_step_of_the_switch_leave_old_or_new() {
         seen
     );
     assert!(
-        seen.len() > 5 && seen.contains(&"old") && seen.contains(&"new"),
+        seen.len() >= 20 && seen.contains(&"old") && seen.contains(&"new"),
         "{seen:?}"
     );
 }
