@@ -1370,3 +1370,56 @@ fn keep_local_leaves_files_changed_outside_ota_and_says_so() {
     let want = tree_of(&src);
     assert_eq!(board_files(&b, &want), want);
 }
+
+/// Frames spoiled on the line (the agent drops them by their CRC) are sent
+/// again, also when the next file's first frames were already on their way
+/// behind them (ota sends them while the agent finishes a file), and the
+/// board ends with every file whole.
+#[test]
+fn spoiled_frames_are_sent_again_while_the_next_file_is_on_its_way() {
+    let Some(mp) = micropython() else { return };
+    let tmp = tempdir();
+    let (src, root) = (tmp.path().join("app"), tmp.path().join("board"));
+    write(&src, "main.py", CONFIRMING_MAIN.as_bytes());
+    for i in 0..12u64 {
+        write(&src, &format!("lib/m{i}.py"), &util::content(i, 2500));
+    }
+    write(
+        tmp.path(),
+        "ota_config.json",
+        br#"{"device_timeout_sec": 1}"#,
+    );
+    let b = Board::start(&mp, &root, BoardOptions::default());
+    let push = |version: &str| {
+        run(
+            tmp.path(),
+            &[
+                "--port",
+                &b.port,
+                "--json",
+                "push",
+                "--dir",
+                "app",
+                "--version",
+                version,
+                "--boots",
+                "0",
+            ],
+        )
+        .ok()
+        .json()
+    };
+    push("v1");
+    for i in 0..12u64 {
+        write(&src, &format!("lib/m{i}.py"), &util::content(100 + i, 2600));
+    }
+    // Past the loader and the declaration: in the files' frames.
+    let at = b.to_board.load(std::sync::atomic::Ordering::SeqCst);
+    *b.corrupt.lock().unwrap() = vec![at + 4_000, at + 12_000, at + 20_000];
+    let doc = push("v2");
+    assert!(b.corrupt.lock().unwrap().is_empty(), "all three spoiled");
+    assert_eq!(doc["result"], "confirmed", "{doc}");
+    assert!(doc["resends"].as_u64().unwrap() >= 3, "{doc}");
+    let want = tree_of(&src);
+    assert_eq!(board_files(&b, &want), want);
+}

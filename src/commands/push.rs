@@ -530,6 +530,7 @@ impl One<'_> {
             moved_sectors: p.space.moved_sectors,
             every_sha256: before.micropython(),
             keep_local: self.args.keep_local,
+            look_ahead: before.micropython(),
         }
     }
 
