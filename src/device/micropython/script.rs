@@ -87,7 +87,7 @@ pub fn agent_sha256() -> String {
 /// off (a binary-clean channel), writes each [`BLOCK`] and says so with
 /// 0x01, and keeps the file only when it hashes as it should.
 pub fn loader() -> Vec<u8> {
-    format!(
+    let program = format!(
         "import sys, os, hashlib, binascii, micropython
 def _ota_load(n, want):
     p = '/.ota/agent.py'
@@ -134,8 +134,8 @@ exec(open(_ota_load({}, '{}')).read())
 ",
         agent_script().len(),
         agent_sha256()
-    )
-    .into_bytes()
+    );
+    minified(&program).into_bytes()
 }
 
 #[cfg(test)]
