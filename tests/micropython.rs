@@ -1251,7 +1251,8 @@ fn a_soft_reset_spends_no_trial_boot_and_a_real_one_does() {
 
 /// The same on a board that tells them apart by its uptime, as a
 /// microcontroller's hook does (a soft reset leaves `time.ticks_ms()`
-/// counting; a reset starts it again).
+/// counting; a reset starts it again): its first soft reset comes 2 s
+/// after the boot, the next ones at once, as two mpremote commands in a row.
 #[test]
 fn a_microcontroller_tells_a_soft_reset_by_its_uptime() {
     soft_and_real_resets(true);
