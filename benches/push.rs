@@ -621,6 +621,8 @@ fn options(chunk: u32, window: u32) -> PushOptions {
         moved_sectors: 0,
         every_sha256: false,
         patch: None,
+        keep_local: false,
+        look_ahead: false,
     }
 }
 

@@ -80,6 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--monitor', '--monitor', [CompletionResultType]::ParameterName, 'Go straight into `ota monitor` (the application''s console) after the push')
             [CompletionResult]::new('--drop-previous', '--drop-previous', [CompletionResultType]::ParameterName, 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)')
             [CompletionResult]::new('--no-delta', '--no-delta', [CompletionResultType]::ParameterName, 'Send the application image whole, not as a delta against the image the device runs')
+            [CompletionResult]::new('--keep-local', '--keep-local', [CompletionResultType]::ParameterName, 'On a MicroPython board, leave the files changed there outside ota as they are (the push names them) instead of putting the tree''s back')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every attached agent')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')

@@ -1263,7 +1263,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__push)
-            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --manifest --version --app --dry-run --force --no-reboot --boots --trial-timeout --junit --allow-unsigned --allow-downgrade --monitor --drop-previous --no-delta --config --port --serial --all --verbose --quiet --json --help"
+            opts="-v -q -h --dir --staged --channel --tag --branch --token --no-cache --wait-rate-limit --manifest --version --app --dry-run --force --no-reboot --boots --trial-timeout --junit --allow-unsigned --allow-downgrade --monitor --drop-previous --no-delta --keep-local --config --port --serial --all --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -76,6 +76,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --monitor 'Go straight into `ota monitor` (the application''s console) after the push'
             cand --drop-previous 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)'
             cand --no-delta 'Send the application image whole, not as a delta against the image the device runs'
+            cand --keep-local 'On a MicroPython board, leave the files changed there outside ota as they are (the push names them) instead of putting the tree''s back'
             cand --all 'Every attached agent'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'

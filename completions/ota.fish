@@ -77,6 +77,7 @@ complete -c ota -n "__fish_ota_using_subcommand push" -l allow-downgrade -d 'Pus
 complete -c ota -n "__fish_ota_using_subcommand push" -l monitor -d 'Go straight into `ota monitor` (the application\'s console) after the push'
 complete -c ota -n "__fish_ota_using_subcommand push" -l drop-previous -d 'When the update does not fit beside the previous tree, drop that tree first (it can no longer be rolled back to)'
 complete -c ota -n "__fish_ota_using_subcommand push" -l no-delta -d 'Send the application image whole, not as a delta against the image the device runs'
+complete -c ota -n "__fish_ota_using_subcommand push" -l keep-local -d 'On a MicroPython board, leave the files changed there outside ota as they are (the push names them) instead of putting the tree\'s back'
 complete -c ota -n "__fish_ota_using_subcommand push" -l all -d 'Every attached agent'
 complete -c ota -n "__fish_ota_using_subcommand push" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand push" -s q -l quiet -d 'Say nothing but errors'

@@ -254,6 +254,10 @@ pub struct PushArgs {
     /// Send the application image whole, not as a delta against the image the device runs
     #[arg(long)]
     pub no_delta: bool,
+    /// On a MicroPython board, leave the files changed there outside ota as
+    /// they are (the push names them) instead of putting the tree's back
+    #[arg(long)]
+    pub keep_local: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,9 +1,10 @@
 # The ota agent for stock MicroPython boards: ota's own protocol (COBS
 # frames with a CRC-32, postcard bodies; see firmware-agent/protocol) over
-# the raw REPL's stdin and stdout. ota sends this file (after ota_boot.py)
-# at the start of each session, in one namespace with ota_boot.py (the
-# host drops the `ota_boot.` prefixes), and calls main(); it ends when ota
-# says bye, or resets the board when asked to reboot.
+# the raw REPL's stdin and stdout. ota keeps this file (after ota_boot.py,
+# in one namespace with it: the host drops the `ota_boot.` prefixes, and
+# comments) on the board as /.ota/agent.py, runs it at the start of each
+# session and calls main(); it ends when ota says bye, or resets the board
+# when asked to reboot.
 #
 # Nothing outside /.ota/stage/ is written before Commit, and Commit switches
 # only when every file of the new tree is staged and hashed again after it
@@ -221,20 +222,33 @@ def hash_file(path, size):
     return h.digest() if n == size else None
 
 
+def recorded(f):
+    # The hash this board checks a file of the journal with (None: not kept).
+    h = f[1] if HAVE_SHA1 else f[2]
+    return binascii.unhexlify(h) if h and h != "0" * 40 else None
+
+
 def drifted(tree):
-    """The paths of `tree` whose file on the board is missing or has another
-    size: changed outside ota (mpremote, an editor)."""
+    """The paths of `tree` whose file on the board is missing, has another
+    size, or (same size) another hash: changed outside ota (mpremote, an
+    editor). Each file is read once per session (see Agent.drift)."""
     out = []
     for p, f in ota_boot.files_of(tree).items():
+        here = ota_boot.board_path(p)
         try:
-            if os.stat(ota_boot.board_path(p))[6] != f[0]:
+            if os.stat(here)[6] != f[0]:
                 out.append(p)
+                continue
         except OSError:
+            out.append(p)
+            continue
+        want = recorded(f)
+        if want is not None and hash_file(here, f[0]) != want:
             out.append(p)
     return sorted(out)
 
 
-def describe(impl, st):
+def describe(impl, st, changed):
     # Info's agent_version: what the board is, then facts ota status shows.
     words = ["micropython " + impl, "agent " + AGENT, "sha1" if HAVE_SHA1 else "sha256"]
     try:
@@ -244,7 +258,6 @@ def describe(impl, st):
         hooked = False
     words.append("hook" if hooked else "no hook")
     words.append("own boot.py" if ota_boot.exists(ota_boot.USER_BOOT) else "no own boot.py")
-    changed = drifted(st["active"]) if st["state"] != "trial" or not st["previous"] else []
     if changed:
         words.append("changed " + " ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
     return ", ".join(words)
@@ -265,6 +278,9 @@ class Agent:
         self.link = Link()
         self.sess = None
         self.cur = None
+        self.changed = None
+        # push --keep-local: files changed outside ota stay as they are.
+        self.keep = False
         self.id = self.device_id()
         # Info's boot_id: each start of this agent draws a new one, so ota
         # knows a board that still answers with it never took its Reboot.
@@ -293,6 +309,16 @@ class Agent:
     def reply(self, out):
         self.link.send(out)
 
+    def drift(self, st):
+        """The active tree's files changed outside ota, when that tree stays
+        in place (a trial tree is rolled back before a switch); worked out
+        once per session, and again after ota itself changed the files."""
+        if st["state"] == "trial" and st["previous"]:
+            return []
+        if self.changed is None:
+            self.changed = drifted(st["active"])
+        return self.changed
+
     def run(self):
         while True:
             body = self.link.frame()
@@ -302,6 +328,9 @@ class Agent:
                 ota_boot.makedirs(ota_boot.OTA)
                 open(ota_boot.SOFT, "w").close()
                 return
+            if body == b"\x00\x00\x00\x00":  # the next update keeps what changed outside ota
+                self.keep = True
+                continue
             if body == b"\x00\x00":  # ping: is an agent still running here?
                 self.link.out.write(b"OTA-PONG\r\n")
                 continue
@@ -366,7 +395,7 @@ class Agent:
         v = os.statvfs("/")
         o = Out(INFO).var(MAJOR).var(MINOR)
         impl = ".".join(str(x) for x in sys.implementation.version[:3])
-        o.str(describe(impl, st))
+        o.str(describe(impl, st, self.drift(st)))
         o.raw(self.id).var(v[0]).var(v[2]).var(v[4])
         o.var(MAX_ENTRIES).var(MAX_PATH).var(MAX_CHUNK)
         if st["active"] is None:
@@ -428,25 +457,25 @@ class Agent:
             raise Refused(E_NO_SPACE, "the tree is larger than the board's filesystem")
         ota_boot.rmtree(ota_boot.STAGE)
         st = ota_boot.load()
-        # A trial tree is rolled back before the switch, so only a tree that
-        # stays in place is compared with what the board holds.
-        in_place = st["state"] != "trial" or not st["previous"]
-        drift = set(drifted(st["active"])) if in_place else set()
+        drift = set(self.drift(st))
+        left = drift if self.keep else set()
+        if self.keep:
+            drift = set()
         held = {}
         for t, kept in ((st["previous"], True), (st["active"], False)):
             for p, f in ota_boot.files_of(t).items():
-                if not kept and p in drift:
-                    continue
                 here = ota_boot.board_path(p)
                 if kept and ota_boot.exists(ota_boot.PREV + "/" + p):
                     here = ota_boot.PREV + "/" + p
+                elif p in drift or p in left:
+                    continue  # what is there now is not what the tree says
                 held[(f[1], f[0])] = here
         # The tree the switch starts from: a trial tree is rolled back first.
         base = st["previous"] if st["state"] == "trial" and st["previous"] else st["active"]
         self.sess = {
             "id": sid, "entries": entries, "declared": 0, "files": {}, "order": [],
             "need": set(), "done": set(), "copy": {}, "active": ota_boot.files_of(base),
-            "held": held, "drift": drift, "blocks": 0, "bsize": v[0], "free": v[4],
+            "held": held, "drift": drift, "kept": left, "blocks": 0, "bsize": v[0], "free": v[4],
             "tree": {"version": version, "ref": ref, "commit": commit, "post_update": post, "rollback": back},
         }
         self.reply(Out(READY).var(sid))
@@ -471,7 +500,9 @@ class Agent:
         rec = [size, binascii.hexlify(sha1).decode(), binascii.hexlify(sha256).decode() if sha256 else None]
         e = {"index": index, "path": path, "size": size, "sha1": sha1, "sha256": sha256, "rec": rec}
         need = False
-        if ota_boot.same(s["active"].get(path), rec) and path not in s["drift"]:
+        if path in s["kept"]:
+            pass  # changed outside ota, and left so: the tree's is not written
+        elif ota_boot.same(s["active"].get(path), rec) and path not in s["drift"]:
             pass  # unchanged where it is
         elif size == 0:
             if git_hasher(0).digest() != want_of(e):
@@ -569,12 +600,23 @@ class Agent:
             # What the board holds there is not the active tree's file: the
             # switch puts it aside (a rollback brings it back) and puts the
             # new tree's in place.
+            here = ota_boot.board_path(p)
             try:
-                size = os.stat(ota_boot.board_path(p))[6]
-            except OSError:
-                size = 0
-            st["active"]["files"][p] = [size, "0" * 40, None]
+                size = os.stat(here)[6]
+                h = binascii.hexlify(hash_file(here, size)).decode()
+            except (OSError, TypeError):
+                size, h = 0, None
+            rec = [size, h, None] if HAVE_SHA1 else [size, None, h]
+            st["active"]["files"][p] = [rec[0], rec[1] or "0" * 40, rec[2]]
+        for p in s["kept"]:
+            # Left as it is: the switch passes over it (the new tree's record
+            # says what the tree holds, so it stays seen as changed).
+            if p in tree["files"]:
+                st["active"]["files"][p] = tree["files"][p]
+            else:
+                st["active"]["files"].pop(p, None)
         ota_boot.switch(st, tree, boots)
+        self.changed = None
         self.reply(Out(COMMITTED).u8(boots))
 
     def rollback(self):
@@ -584,6 +626,7 @@ class Agent:
         if not st["previous"]:
             raise Refused(E_NO_PREVIOUS, "no previous tree")
         ota_boot.rollback(st)
+        self.changed = None
         self.reply(Out(DONE))
 
     def rollback_trial(self, boots):
@@ -609,7 +652,11 @@ def copy(src, dst):
                 out.write(buf[:k] if k < len(buf) else buf)
 
 
-def main(boot_src):
+def main(boot_len):
+    # The board keeps this program as /.ota/agent.py; its first boot_len
+    # bytes are ota_boot.py, the module installed as /lib/ota_boot.py.
+    with open(ota_boot.OTA + "/agent.py", "rb") as f:
+        boot_src = f.read(boot_len)
     micropython.kbd_intr(-1)
     try:
         agent = Agent(boot_src)

@@ -29,6 +29,12 @@ VERSION = "/version.json"
 # Left by the agent when ota soft-resets the board to restart the program it
 # interrupted: that reset is not a boot that counts against a trial.
 SOFT = OTA + "/soft_reset"
+# What the hook left at its last run during a trial: a token, the board's
+# uptime then, and its uptime at the last real boot (see soft_reset_seen).
+MARK = OTA + "/boot_mark"
+# After a real reset the hook runs at about the same uptime each time; a
+# soft reset shows as an uptime at least this much past that.
+SOFT_GAP_MS = 1000
 HOOK_LINE = "# ota boot hook"
 
 try:
@@ -282,15 +288,50 @@ def retry(boots):
     return True
 
 
+def soft_reset_seen():
+    """Whether this run of boot.py follows a soft reset (Ctrl-D, mpremote's,
+    machine.soft_reset()) rather than a real boot, from what survives the one
+    and not the other. The hook leaves a token where a soft reset keeps it:
+    the process's environment on ports hosted by an operating system (the
+    unix port: a real boot is a new process), and on a microcontroller the
+    board's uptime (time.ticks_ms(), which a soft reset leaves counting and a
+    power-on, reset button, watchdog or machine.reset() starts again): a soft
+    reset finds it no lower than at the hook's last run, and at least
+    SOFT_GAP_MS past where it was when the hook ran at the last real boot.
+    Where neither can be read every run counts, as a boot. Unsure means a
+    boot: a board that resets in a loop always runs out of trial boots."""
+    import time
+
+    try:
+        with open(MARK) as f:
+            token, at, booted = f.read().split()
+        at, booted = int(at), int(booted)
+    except (OSError, ValueError):
+        token = at = booted = None
+    mine = "%08x" % (int.from_bytes(os.urandom(4), "little") if hasattr(os, "urandom") else id(token))
+    now = time.ticks_ms() & 0x3FFFFFFF if hasattr(time, "ticks_ms") else 0
+    seen = False
+    if hasattr(os, "putenv") and hasattr(os, "getenv"):
+        seen = token is not None and os.getenv("OTA_BOOT_MARK") == token
+        os.putenv("OTA_BOOT_MARK", mine)
+    elif hasattr(time, "ticks_ms") and at is not None:
+        seen = time.ticks_diff(now, at) >= 0 and now >= booted + SOFT_GAP_MS
+    makedirs(OTA)
+    with open(MARK, "w") as f:
+        f.write("%s %d %d" % (mine, now, booted if seen else now))
+    return seen
+
+
 def boot():
     """Runs from boot.py at every boot: finishes an interrupted switch or
-    rollback, spends a trial boot or rolls back, then runs the board's own boot.py."""
+    rollback, spends a trial boot or rolls back (a soft reset spends none),
+    then runs the board's own boot.py."""
     soft = exists(SOFT)
     if soft:
         os.remove(SOFT)
     if exists(STATE) or exists(STATE + ".tmp"):
         st = finish(load())
-        if st["state"] == "trial" and not soft:
+        if st["state"] == "trial" and not soft_reset_seen() and not soft:
             if st["boots"] <= 0 and st["previous"]:
                 log("trial of " + st["active"]["version"] + " ran out of boots: rolling back")
                 rollback(st)

@@ -142,7 +142,7 @@ fn board_lines(f: &BoardFacts) -> Vec<String> {
     let mut lines = vec![format!("boot.py    {boot}")];
     if !f.changed.is_empty() {
         lines.push(format!(
-            "changed    {}: changed outside ota (missing, or another size); the next push puts the tree's back",
+            "changed    {}: changed outside ota (missing, or not the tree's content); the next push puts the tree's back (push --keep-local leaves them)",
             escape(&f.changed.join(" "))
         ));
     }

@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
     });
     let any_needs = connected
         .iter()
-        .any(|r| matches!(r, Ok((_, i)) if args.force || !update.want.runs_on(i)));
+        .any(|r| matches!(r, Ok((_, i)) if args.force || !update.want.runs_on(i, args.keep_local)));
     let infos = connected
         .iter()
         .filter_map(|r| r.as_ref().ok().map(|(_, i)| i));
@@ -310,7 +310,8 @@ impl One<'_> {
         let label = self.label(c);
         // A slot written behind ota's back does not hold what the device runs.
         let slot_differs = before.image == ImageStatus::Foreign && self.args.app.is_some();
-        if self.want.runs_on(before) && !self.args.force && !slot_differs {
+        let kept = self.kept_local(c, before, &mut doc);
+        if self.want.runs_on(before, kept) && !self.args.force && !slot_differs {
             doc["result"] = json!("up-to-date");
             doc["seconds"] = json!(started.elapsed().as_secs_f64());
             self.ctx.ui.say(&format!(
@@ -356,6 +357,24 @@ impl One<'_> {
         fill_record(&mut doc, c, &outcome, seconds);
         self.summary(c, before, &tree.bundle, &outcome, seconds);
         Ok(doc)
+    }
+
+    /// With `--keep-local`, names the files changed on the board outside
+    /// ota that the push leaves as they are (in the record too); whether
+    /// there are some.
+    fn kept_local(&self, c: &Client, before: &DeviceInfo, doc: &mut Value) -> bool {
+        let kept = update::changed_outside(before);
+        if !self.args.keep_local || kept.is_empty() {
+            return false;
+        }
+        self.ctx.ui.say(&format!(
+            "{}{}: {}: changed on the board outside ota, kept as they are (--keep-local)",
+            self.label(c),
+            c.name(),
+            crate::terminal::escape(&kept.join(" "))
+        ));
+        doc["kept_local"] = json!(kept);
+        true
     }
 
     /// The record's fields known before anything is sent.
@@ -533,6 +552,8 @@ impl One<'_> {
             moved_sectors: p.space.moved_sectors,
             every_sha256: before.micropython(),
             patch,
+            keep_local: self.args.keep_local,
+            look_ahead: before.micropython(),
         }
     }
 

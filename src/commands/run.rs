@@ -51,6 +51,7 @@ pub fn push_args(ctx: &Ctx, args: &RunArgs) -> Result<PushArgs> {
         monitor: false,
         drop_previous: false,
         no_delta: args.no_delta,
+        keep_local: false,
     })
 }
 

@@ -55,21 +55,23 @@ impl Want {
         }
     }
 
-    /// The device runs this update already.
-    pub fn runs_on(&self, info: &DeviceInfo) -> bool {
+    /// The device runs this update already. A MicroPython board whose
+    /// files changed outside ota does not, unless those are to be kept.
+    pub fn runs_on(&self, info: &DeviceInfo, keep_local: bool) -> bool {
         info.active.as_ref().is_some_and(|a| {
             a.commit == self.commit
                 && a.git_ref == self.git_ref
                 && (!self.match_version || a.version == self.version)
-        }) && !drifted(info)
+        }) && (keep_local || changed_outside(info).is_empty())
     }
 }
 
-/// A MicroPython board whose files changed outside ota: the same tree is
-/// pushed again, to put them back.
-fn drifted(info: &DeviceInfo) -> bool {
+/// The active tree's files a MicroPython board holds changed outside ota
+/// (names it gave; a last `...` means more).
+pub fn changed_outside(info: &DeviceInfo) -> Vec<String> {
     crate::device::micropython::facts::BoardFacts::parse(&info.agent_version)
-        .is_some_and(|f| !f.changed.is_empty())
+        .map(|f| f.changed)
+        .unwrap_or_default()
 }
 
 enum Pending {

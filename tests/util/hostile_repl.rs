@@ -124,26 +124,28 @@ impl Board {
 
     /// The board ran `program`: what it prints.
     fn ran(&mut self, port: &mut TTYPort, program: &[u8]) -> std::io::Result<()> {
-        let probe = program.windows(8).any(|w| w == b"OTA-HAVE");
-        match (self.how, probe) {
-            (Misbehaviour::LongProbeLine, true) => {
+        // The loader ota sends first, which runs the agent.
+        if !program.windows(8).any(|w| w == b"OTA-SEND") {
+            return Ok(());
+        }
+        match self.how {
+            Misbehaviour::LongProbeLine => {
                 let line = vec![b'x'; 1 << 20];
                 for _ in 0..200 {
                     port.write_all(&line)?;
                 }
                 port.write_all(b"\r\n\x04\x04>")
             }
-            (_, true) => port.write_all(b"OTA-HAVE none\r\n\x04\x04>"),
-            (Misbehaviour::Traceback, false) => {
+            Misbehaviour::Traceback => {
                 port.write_all(b"\x04Traceback (most recent call last):\r\n  File \"<stdin>\", line 7, in <module>\r\n")?;
                 port.write_all(TRACEBACK_LAST.as_bytes())?;
                 port.write_all(b"\r\n\x04>")
             }
-            (Misbehaviour::GarbageAfterReady, false) => {
+            Misbehaviour::GarbageAfterReady => {
                 port.write_all(b"OTA-AGENT-READY\r\n")?;
                 flood(port, &[0x55; 1000])
             }
-            (Misbehaviour::TrickleAfterReady, false) => {
+            Misbehaviour::TrickleAfterReady => {
                 port.write_all(b"OTA-AGENT-READY\r\n")?;
                 loop {
                     port.write_all(b"\x55")?;

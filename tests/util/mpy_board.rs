@@ -57,6 +57,10 @@ pub struct BoardOptions {
     /// A port whose `hashlib` has SHA-256 only (a Pico without W): the
     /// unix port has SHA-1, so the board's start hides it.
     pub no_sha1: bool,
+    /// A board that tells a soft reset as a microcontroller does, by its
+    /// uptime (`time.ticks_ms()` from zero at each start), without the
+    /// process environment the unix port's hook uses.
+    pub mcu: bool,
 }
 
 /// A link with a rate each way and a one-way delay.
@@ -100,6 +104,9 @@ pub struct Board {
     /// Bytes that went to the board, and came from it.
     pub to_board: Arc<AtomicU64>,
     pub from_board: Arc<AtomicU64>,
+    /// Offsets (counted as `to_board` counts) of bytes to the board that
+    /// the line corrupts on their way: each spoils the frame it is in.
+    pub corrupt: Arc<Mutex<Vec<u64>>>,
     stop: Arc<AtomicBool>,
     child: Arc<Mutex<Option<Child>>>,
     idle: Arc<(Mutex<bool>, Condvar)>,
@@ -125,6 +132,7 @@ impl Board {
             cut: Arc::new(AtomicBool::new(false)),
             to_board: Arc::new(AtomicU64::new(0)),
             from_board: Arc::new(AtomicU64::new(0)),
+            corrupt: Arc::new(Mutex::new(Vec::new())),
             stop: Arc::new(AtomicBool::new(false)),
             child: Arc::new(Mutex::new(None)),
             idle: Arc::new((Mutex::new(false), Condvar::new())),
@@ -144,6 +152,7 @@ impl Board {
             from_ota.set_timeout(Duration::from_millis(50)).unwrap();
             let opts = opts.clone();
             let counted = board.to_board.clone();
+            let corrupt = board.corrupt.clone();
             let line = opts.link.map(|link| {
                 let to_board = to_board.clone();
                 delay_line(link, move |chunk| {
@@ -181,7 +190,14 @@ impl Board {
                             continue;
                         }
                     }
-                    counted.fetch_add(data.len() as u64, Ordering::SeqCst);
+                    let at = counted.fetch_add(data.len() as u64, Ordering::SeqCst);
+                    corrupt.lock().unwrap().retain(|&c| {
+                        let hit = (at..at + data.len() as u64).contains(&c);
+                        if hit {
+                            data[(c - at) as usize] ^= 0x55;
+                        }
+                        !hit
+                    });
                     if let Some(line) = &line {
                         let _ = line.send((Instant::now(), data));
                         continue;
@@ -238,6 +254,9 @@ impl Board {
                         .stdin(Stdio::from(fd.try_clone().unwrap()))
                         .stdout(Stdio::from(fd.try_clone().unwrap()))
                         .stderr(Stdio::from(fd));
+                    if opts.mcu {
+                        cmd.env("OTA_BOARD_MCU", "1");
+                    }
                     if opts.no_sha1 {
                         cmd.env("OTA_BOARD_NO_SHA1", "1");
                     }

@@ -657,6 +657,11 @@ impl Client {
         self.t.let_program_run(time)
     }
 
+    /// See [`Transport::keep_local`].
+    pub fn keep_local(&mut self) -> std::io::Result<()> {
+        self.t.keep_local()
+    }
+
     /// See [`Transport::ended_unconfirmed`].
     pub fn ended_unconfirmed(&self) -> Option<String> {
         self.t.ended_unconfirmed()

@@ -44,6 +44,14 @@ pub struct PushOptions {
     /// Send every file's SHA-256 (of the bytes ota verified), not only the
     /// ones the source listed: a MicroPython board without SHA-1 needs them.
     pub every_sha256: bool,
+    /// Leave files changed on the board outside ota as they are (a
+    /// MicroPython board; see [`Transport::keep_local`]).
+    pub keep_local: bool,
+    /// Send the next file's first frames while the agent finishes the one
+    /// before (see [`Ahead`]): only for an agent that takes a file's data
+    /// from any point of an earlier one (the MicroPython agent; the Pico
+    /// agent refuses to go back to a file it left half-written).
+    pub look_ahead: bool,
     /// A file sent as a patch against the image the slot holds (protocol
     /// 1.6), when the agent takes one: whole, by itself, when it refuses.
     pub patch: Option<Patch>,
@@ -212,6 +220,9 @@ pub fn push(
     let session = session_id(bundle);
     // Until the commit, Ctrl-C stops at the next frame boundary.
     let graceful = crate::interrupt::Graceful::new();
+    if opts.keep_local {
+        c.keep_local()?;
+    }
     let resumed = if opts.resume == Some(session) {
         resume_need(c, bundle, opts.window)
     } else {
@@ -236,8 +247,18 @@ pub fn push(
         files: needed.len(),
         bytes: needed.iter().map(|&i| travels(&files[i])).sum(),
     });
-    for &i in &needed {
-        send_file(c, bundle, i, session, resumed.is_some(), opts, &mut out, ev)?;
+    let mut ahead = Ahead::Nothing;
+    for (k, &i) in needed.iter().enumerate() {
+        let next = needed
+            .get(k + 1)
+            .filter(|_| opts.look_ahead && resumed.is_none());
+        let job = FileJob {
+            i,
+            session,
+            resumed: resumed.is_some(),
+            next: next.map(|&j| (j as u16, &files[j])),
+        };
+        ahead = send_file(c, bundle, &job, ahead, opts, &mut out, ev)?;
     }
     ev(Event::Committing);
     drop(graceful);
@@ -286,20 +307,48 @@ fn declare_tree(
     }
 }
 
-/// Sends file `i` of the tree until the agent holds it whole: a failed
-/// link is reconnected and resumed, bytes the agent rejected are sent again.
-#[allow(clippy::too_many_arguments)]
-fn send_file(
-    c: &mut Client,
-    bundle: &Bundle,
+/// One file to send, and the one after it (for [`Ahead`]).
+struct FileJob<'a> {
     i: usize,
     session: u32,
     resumed: bool,
+    next: Option<(u16, &'a BundleFile)>,
+}
+
+/// What went out of the next file while the agent finished this one. On a
+/// link with a delay, the time between a file's last frame and the agent's
+/// word that it holds it whole (written, hashed, read back) is otherwise
+/// lost, once per file: a tree of many small files spends much of its time so.
+enum Ahead {
+    Nothing,
+    /// Frames of the next file, sent in order after the whole of this one:
+    /// the next file's stream goes on from there.
+    Sent(Lead),
+    /// Frames of the next file went out, but this one had to be resent: what
+    /// the agent holds of the next file is asked before it goes on.
+    Spoiled,
+}
+
+struct Lead {
+    file: std::fs::File,
+    next: u32,
+    inflight: VecDeque<u32>,
+}
+
+/// Sends file `job.i` of the tree until the agent holds it whole: a failed
+/// link is reconnected and resumed, bytes the agent rejected are sent again.
+/// `lead` is what already went out of it; what went out of the next file
+/// meanwhile is returned.
+fn send_file(
+    c: &mut Client,
+    bundle: &Bundle,
+    job: &FileJob<'_>,
+    lead: Ahead,
     opts: &PushOptions,
     out: &mut PushOutcome,
     ev: Events,
-) -> anyhow::Result<()> {
-    let f = &bundle.files()[i];
+) -> anyhow::Result<Ahead> {
+    let f = &bundle.files()[job.i];
     let chunk = opts.chunk.clamp(64, ota_protocol::MAX_CHUNK as u32) as usize;
     let mut patch = patch_of(opts, f);
     ev(Event::FileStart {
@@ -309,22 +358,42 @@ fn send_file(
     // A resumed session may hold part of the file already: ask first,
     // and do not count what the earlier push sent. A patch starts over:
     // its Patch request opens the file again.
-    let mut resume = resumed && patch.is_none();
-    let already = match resume {
-        true => where_is(c, i as u16, f.size).ok().flatten().unwrap_or(0),
+    let mut resume = (job.resumed || matches!(lead, Ahead::Spoiled)) && patch.is_none();
+    let mut lead = match lead {
+        Ahead::Sent(l) => Some(l),
+        _ => None,
+    };
+    let already = match job.resumed && patch.is_none() {
+        true => where_is(c, job.i as u16, f.size)
+            .ok()
+            .flatten()
+            .unwrap_or(0),
         false => 0,
     };
-    let (mut agains, mut reconnects) = (0, 0);
-    loop {
-        let window = opts.window as usize;
-        let how = Send {
-            chunk,
-            window,
+    let (mut agains, mut reconnects, mut spoiled) = (0, 0, false);
+    let ahead = loop {
+        let head = Head {
             resume,
+            lead: lead.take(),
+            next: job.next,
             patch,
         };
-        let why = match stream_file(c, i as u16, f, how, out, ev) {
-            Ok(()) => break,
+        let (streamed, ahead) = stream_file(
+            c,
+            job.i as u16,
+            f,
+            chunk,
+            opts.window as usize,
+            head,
+            out,
+            ev,
+        );
+        // Frames of the next file went out before this one failed: the
+        // agent may hold some of it, or have dropped it.
+        spoiled |= streamed.is_err() && !matches!(ahead, Ahead::Nothing);
+        let why = match streamed {
+            Ok(()) if spoiled => break Ahead::Spoiled,
+            Ok(()) => break ahead,
             Err(Step::Link(why)) => why,
             Err(Step::Delta(why)) => {
                 whole_after_refusal(f, why, out, ev);
@@ -339,23 +408,12 @@ fn send_file(
                 resume = false;
                 continue;
             }
-            Err(Step::Again(why)) => {
-                let _ = c.simple(&Request::Abort, "Abort");
-                return Err(left_as_was(
-                    error::rejected(format!("{}: {why}", f.path)),
-                    None,
-                ));
-            }
-            Err(Step::Fatal(e)) if is_interrupted(&e) => return Err(e),
-            Err(Step::Fatal(e)) => {
-                let _ = c.simple(&Request::Abort, "Abort");
-                return Err(left_as_was(e, None));
-            }
+            Err(step) => return Err(give_up(c, f, step)),
         };
         reconnects += 1;
-        reconnect_for(c, f, session, &why, reconnects, opts, out, ev)?;
+        reconnect_for(c, f, job.session, &why, reconnects, opts, out, ev)?;
         resume = true;
-    }
+    };
     out.files_sent += 1;
     if let Some(p) = patch {
         out.delta_bytes = Some(p.bytes.len() as u64);
@@ -365,7 +423,21 @@ fn send_file(
     ev(Event::FileDone {
         path: f.path.clone(),
     });
-    Ok(())
+    Ok(ahead)
+}
+
+/// The error a file that could not be sent ends the push with; the agent
+/// is told to drop the session, unless the user interrupted (then the next
+/// push resumes it).
+fn give_up(c: &mut Client, f: &BundleFile, step: Step) -> anyhow::Error {
+    let e = match step {
+        Step::Fatal(e) if is_interrupted(&e) => return e,
+        Step::Fatal(e) => e,
+        Step::Again(why) | Step::Delta(why) => error::rejected(format!("{}: {why}", f.path)),
+        Step::Link(why) => error::link(why),
+    };
+    let _ = c.simple(&Request::Abort, "Abort");
+    left_as_was(e, None)
 }
 
 /// The agent refused `f`'s patch: it goes whole, and the outcome says why.
@@ -624,26 +696,16 @@ fn declare_entries(
     Ok(need)
 }
 
-/// How a file goes: frame size, window, whether the agent may hold part
-/// of it already, and the patch it goes as, if any.
-#[derive(Clone, Copy)]
-struct Send<'a> {
-    chunk: usize,
-    window: usize,
-    resume: bool,
-    patch: Option<&'a Patch>,
-}
+/// One file on its way: what the agent acknowledged, what is in flight.
+/// Bytes a stream reads: the file, or a patch of it in memory.
+trait Source: Read + Seek {}
+impl<T: Read + Seek> Source for T {}
 
 /// The patch planned for `f`, if any.
 fn patch_of<'a>(opts: &'a PushOptions, f: &BundleFile) -> Option<&'a Patch> {
     opts.patch.as_ref().filter(|p| p.path == f.path)
 }
 
-/// Bytes a stream reads: the file, or a patch of it in memory.
-trait Source: Read + Seek {}
-impl<T: Read + Seek> Source for T {}
-
-/// One file on its way: what the agent acknowledged, what is in flight.
 struct Stream<'a> {
     f: &'a BundleFile,
     entry: u16,
@@ -668,60 +730,106 @@ enum Flow {
     Done,
 }
 
+/// Where a file's stream starts: asking the agent first (`resume`), or
+/// from what already went out of it (`lead`); the file after it; and the
+/// patch it goes as, if any (never with a lead: look-ahead is MicroPython's,
+/// patches the Pico agent's).
+struct Head<'a> {
+    resume: bool,
+    lead: Option<Lead>,
+    next: Option<(u16, &'a BundleFile)>,
+    patch: Option<&'a Patch>,
+}
+
+/// Streams one file until the agent holds it whole; says too what went out
+/// of the next file meanwhile (also when it failed).
+#[allow(clippy::too_many_arguments)]
 fn stream_file(
     c: &mut Client,
     entry: u16,
     f: &BundleFile,
-    how: Send<'_>,
+    chunk: usize,
+    window: usize,
+    head: Head<'_>,
     out: &mut PushOutcome,
     ev: Events,
-) -> Result<(), Step> {
-    let (file, size): (Box<dyn Source>, u32) = match how.patch {
-        Some(p) => (
-            Box::new(std::io::Cursor::new(&p.bytes[..])),
-            p.bytes.len() as u32,
-        ),
-        None => (
-            Box::new(f.open().map_err(|e| {
-                Step::Fatal(error::unreadable(format!(
-                    "{}: cannot read {}: {e}",
-                    f.path,
-                    f.location().display()
-                )))
-            })?),
-            f.size,
-        ),
+) -> (Result<(), Step>, Ahead) {
+    let announce = head.patch.is_some() && !head.resume && head.lead.is_none();
+    let (file, size, next, inflight) = match opened(f, head.lead, head.patch) {
+        Ok(o) => o,
+        Err(step) => return (Err(step), Ahead::Nothing),
     };
     let mut s = Stream {
         f,
         entry,
         file,
         size,
-        patch: how.patch,
-        buf: vec![0u8; how.chunk],
-        window: how.window,
+        patch: head.patch,
+        buf: vec![0u8; chunk],
+        window,
         acked: 0,
-        next: 0,
-        inflight: VecDeque::new(),
-        resync: how.resume,
+        next,
+        inflight,
+        resync: head.resume,
         stalls: 0,
         last_stall_at: None,
     };
-    if !how.resume {
-        s.open_patch(c)?;
+    let mut ahead = Ahead::Nothing;
+    if announce {
+        if let Err(step) = s.open_patch(c) {
+            return (Err(step), ahead);
+        }
     }
-    loop {
+    let r = (|| loop {
         if s.resync {
+            if let Ahead::Sent(_) = ahead {
+                ahead = Ahead::Spoiled;
+            }
             if let Flow::Done = s.resync_with(c, out, ev)? {
                 return Ok(());
             }
         }
         s.fill_window(c)?;
+        if let Some(next) = head.next {
+            s.fill_ahead(c, next, &mut ahead)?;
+        }
         let reply = c.recv(c.timeout);
         if let Flow::Done = s.on_reply(c, reply, out, ev)? {
             return Ok(());
         }
-    }
+    })();
+    (r, ahead)
+}
+
+/// What a stream reads, how much, and where it stands: what already went
+/// out of it, a patch in memory, or the file from its start.
+type Opened<'a> = (Box<dyn Source + 'a>, u32, u32, VecDeque<u32>);
+
+fn opened<'a>(
+    f: &BundleFile,
+    lead: Option<Lead>,
+    patch: Option<&'a Patch>,
+) -> Result<Opened<'a>, Step> {
+    Ok(match (lead, patch) {
+        (Some(l), _) => (Box::new(l.file), f.size, l.next, l.inflight),
+        (None, Some(p)) => (
+            Box::new(std::io::Cursor::new(&p.bytes[..])),
+            p.bytes.len() as u32,
+            0,
+            VecDeque::new(),
+        ),
+        (None, None) => (Box::new(open(f)?), f.size, 0, VecDeque::new()),
+    })
+}
+
+fn open(f: &BundleFile) -> Result<std::fs::File, Step> {
+    f.open().map_err(|e| {
+        Step::Fatal(error::unreadable(format!(
+            "{}: cannot read {}: {e}",
+            f.path,
+            f.location().display()
+        )))
+    })
 }
 
 impl Stream<'_> {
@@ -807,6 +915,47 @@ impl Stream<'_> {
         Ok(Flow::Go)
     }
 
+    /// Once all of this file is out, sends the next file's frames into the
+    /// room left in the window (see [`Ahead`]).
+    fn fill_ahead(
+        &mut self,
+        c: &mut Client,
+        (entry, f): (u16, &BundleFile),
+        ahead: &mut Ahead,
+    ) -> Result<(), Step> {
+        if self.next < self.size || matches!(ahead, Ahead::Spoiled) {
+            return Ok(());
+        }
+        if let Ahead::Nothing = ahead {
+            *ahead = Ahead::Sent(Lead {
+                file: open(f)?,
+                next: 0,
+                inflight: VecDeque::new(),
+            });
+        }
+        let Ahead::Sent(l) = ahead else {
+            return Ok(());
+        };
+        while self.inflight.len() + l.inflight.len() < self.window && l.next < f.size {
+            check_interrupt(c)?;
+            let n = self.buf.len().min((f.size - l.next) as usize);
+            l.file.read_exact(&mut self.buf[..n]).map_err(|e| {
+                Step::Fatal(error::unreadable(format!(
+                    "{}: read failed (did it change?): {e}",
+                    f.path
+                )))
+            })?;
+            c.send(&Request::Data {
+                entry,
+                offset: l.next,
+                bytes: &self.buf[..n],
+            })?;
+            l.next += n as u32;
+            l.inflight.push_back(l.next);
+        }
+        Ok(())
+    }
+
     /// Sends data frames until the window is full or the file is all sent.
     fn fill_window(&mut self, c: &mut Client) -> Result<(), Step> {
         let size = self.size;
@@ -854,7 +1003,9 @@ impl Stream<'_> {
                     self.resync = true;
                 }
             }
-            Ok(Some(Msg::FileDone { entry })) if entry == self.entry && self.acked == self.size => {
+            Ok(Some(Msg::FileDone { entry }))
+                if entry == self.entry && self.acked == self.size =>
+            {
                 return Ok(Flow::Done)
             }
             Ok(Some(Msg::Error {

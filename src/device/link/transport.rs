@@ -50,6 +50,12 @@ pub trait Transport: Send {
     /// `None`: take it at once. Only a link that must interrupt that
     /// program to reach the agent (a MicroPython REPL) heeds it.
     fn let_program_run(&mut self, _for: Option<Duration>) {}
+    /// The next tree leaves the files changed on the board outside ota as
+    /// they are, whatever it holds there (`push --keep-local`): only a
+    /// board that can tell (a MicroPython board) heeds it.
+    fn keep_local(&mut self) -> io::Result<()> {
+        Ok(())
+    }
     /// What runs on the board, as far as the link shows it without a word of
     /// the protocol (a USB port's product string).
     fn running(&mut self) -> Running {

@@ -14,19 +14,17 @@ pub const RAW_BANNER: &[u8] = b"raw REPL; CTRL-B to exit\r\n>";
 pub const READY: &[u8] = b"OTA-AGENT-READY\r\n";
 /// What a running agent answers to a ping.
 pub const PONG: &[u8] = b"OTA-PONG\r\n";
-/// Frames whose body is one or two zero bytes: no message is that short, so
+/// Frames whose body is one to four zero bytes: no message is that short, so
 /// agents of either kind drop them, but the MicroPython agent reads them as
-/// "session over" and "are you there".
+/// "session over", "are you there", "session over, restart the program"
+/// and "keep what changed outside ota".
 pub const BYE: &[u8] = &[0, 1, 1, 0];
 pub const BYE_RESTART: &[u8] = &[0, 1, 1, 1, 1, 0];
 pub const PING: &[u8] = &[0, 1, 1, 1, 0];
+/// Four zero bytes: the next Begin keeps the files changed outside ota.
+pub const KEEP_LOCAL: &[u8] = &[0, 1, 1, 1, 1, 1, 0];
 /// How long a board may take to answer the raw-paste request.
 const PASTE_ANSWER: Duration = Duration::from_millis(1500);
-
-/// Whether `pat` occurs in `hay` (a bounded buffer, searched once).
-pub fn contains(hay: &[u8], pat: &[u8]) -> bool {
-    Search::new(pat).find(hay).is_some()
-}
 
 /// A wait that ended without its answer, said as a board that is no REPL.
 pub fn not_a_repl(e: io::Error) -> io::Error {

@@ -39,6 +39,8 @@ pub struct MicroPython {
     /// How long the board's program runs after a reboot before ota takes
     /// the REPL (see [`Transport::let_program_run`]).
     program_time: Option<Duration>,
+    /// Said to each agent this link starts (see [`Transport::keep_local`]).
+    keep_local: bool,
 }
 
 /// How long a board may take to answer its REPL control characters, or a ping.
@@ -75,6 +77,7 @@ impl MicroPython {
             reboot_frame: frame[..n].to_vec(),
             ended: None,
             program_time: Some(timeout),
+            keep_local: false,
         }
     }
 
@@ -86,6 +89,9 @@ impl MicroPython {
         let mut wait = Wait::new("the agent's answer to a ping", PING_WAIT);
         let got = listen::read_until(self.inner.as_mut(), &mut seen, repl::PONG, &mut wait)?;
         if got.is_some() {
+            if self.keep_local {
+                self.inner.send(repl::KEEP_LOCAL)?;
+            }
             self.pending = seen;
             self.agent = true;
         }
@@ -106,20 +112,14 @@ impl MicroPython {
         };
         self.interrupted |= entered;
         let mut seen = Vec::new();
-        repl::run(t, script::PROBE, self.timeout, &mut seen)?;
-        let mut wait = Wait::new("the answer to the agent probe", self.timeout);
-        let kept = match listen::read_until(t, &mut seen, b"\x04>", &mut wait)? {
-            Some(kept) => kept,
-            None => return Err(repl::not_a_repl(wait.timed_out(&seen))),
-        };
-        let want = format!("OTA-HAVE {}", script::agent_sha256());
-        let program = if repl::contains(&kept, want.as_bytes()) {
-            script::RUN_KEPT.to_vec()
-        } else {
-            script::install_and_run()
-        };
-        repl::run(t, &program, self.timeout, &mut seen)?;
+        repl::run(t, &script::loader(), self.timeout, &mut seen)?;
+        if loader_asks(t, &mut seen, self.timeout)? {
+            send_agent(t, &mut seen, self.timeout)?;
+        }
         wait_ready(t, &mut seen, self.timeout)?;
+        if self.keep_local {
+            t.send(repl::KEEP_LOCAL)?;
+        }
         self.pending = seen;
         self.agent = true;
         Ok(())
@@ -208,6 +208,11 @@ impl Transport for MicroPython {
 
     fn let_program_run(&mut self, time: Option<Duration>) {
         self.program_time = time;
+    }
+
+    fn keep_local(&mut self) -> io::Result<()> {
+        self.keep_local = true;
+        self.inner.send(repl::KEEP_LOCAL)
     }
 }
 
@@ -357,6 +362,74 @@ fn wait_ready(t: &mut dyn Transport, seen: &mut Vec<u8>, timeout: Duration) -> i
                 _ => wait.flooded(seen),
             });
         }
+    }
+}
+
+/// Whether the loader asks for the agent (true), or runs the one the board
+/// keeps (false: its bytes are in `seen`).
+fn loader_asks(t: &mut dyn Transport, seen: &mut Vec<u8>, timeout: Duration) -> io::Result<bool> {
+    let mut wait = Wait::new("the answer to the agent probe", timeout);
+    let (mut send, mut ready) = (Search::new(script::SEND), Search::new(repl::READY));
+    let mut end = Search::new(b"\x04>");
+    loop {
+        if let Some(at) = send.find(seen) {
+            seen.drain(..at + script::SEND.len());
+            return Ok(true);
+        }
+        if ready.find(seen).is_some() {
+            return Ok(false);
+        }
+        if let Some(at) = end.find(seen) {
+            return Err(stopped(&seen[..at]));
+        }
+        if !wait.more(t, seen, &mut [&mut send, &mut ready, &mut end])? {
+            return Err(repl::not_a_repl(wait.timed_out(seen)));
+        }
+    }
+}
+
+/// Sends the agent to the loader, as it is, a few blocks ahead of the
+/// board's word (0x01) that it wrote them. What the board says after the
+/// last one (the agent starting) is left in `seen`.
+fn send_agent(t: &mut dyn Transport, seen: &mut Vec<u8>, timeout: Duration) -> io::Result<()> {
+    let blocks: Vec<&[u8]> = script::agent_script().chunks(script::BLOCK).collect();
+    let mut wait = Wait::new("the board to take the ota agent", timeout);
+    let (mut sent, mut written) = (0, 0);
+    while written < blocks.len() {
+        while sent < blocks.len() && sent < written + script::WINDOW_BLOCKS {
+            t.send(blocks[sent])?;
+            sent += 1;
+        }
+        let (mut used, mut failed) = (0, None);
+        for (i, &b) in seen.iter().enumerate() {
+            if written == blocks.len() {
+                break;
+            }
+            // 0x04: the loader failed; its error follows, then the raw REPL's prompt.
+            if b == 4 {
+                failed = Some(i);
+                break;
+            }
+            written += usize::from(b == 1);
+            used = i + 1;
+        }
+        if let Some(at) = failed {
+            return Err(loader_failed(t, seen.split_off(at), wait));
+        }
+        seen.drain(..used);
+        if written < blocks.len() && !wait.more(t, seen, &mut [])? {
+            return Err(wait.timed_out(seen));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a loader that stopped while it took the agent.
+fn loader_failed(t: &mut dyn Transport, mut after: Vec<u8>, mut wait: Wait<'_>) -> io::Error {
+    wait.budget = wait.read + listen::KEPT as u64;
+    match listen::read_until(t, &mut after, b"\x04>", &mut wait) {
+        Ok(Some(out)) => stopped(&out),
+        _ => stopped(&after),
     }
 }
 
