@@ -363,13 +363,7 @@ fn send_file(
         Ahead::Sent(l) => Some(l),
         _ => None,
     };
-    let already = match job.resumed && patch.is_none() {
-        true => where_is(c, job.i as u16, f.size)
-            .ok()
-            .flatten()
-            .unwrap_or(0),
-        false => 0,
-    };
+    let already = held_already(c, job, f, patch.is_none());
     let (mut agains, mut reconnects, mut spoiled) = (0, 0, false);
     let ahead = loop {
         let head = Head {
@@ -414,6 +408,30 @@ fn send_file(
         reconnect_for(c, f, job.session, &why, reconnects, opts, out, ev)?;
         resume = true;
     };
+    file_done(f, patch, already, out, ev);
+    Ok(ahead)
+}
+
+/// What an earlier push of a resumed session sent of `f` already (not
+/// counted again); a patch starts over, so nothing.
+fn held_already(c: &mut Client, job: &FileJob<'_>, f: &BundleFile, whole: bool) -> u32 {
+    match job.resumed && whole {
+        true => where_is(c, job.i as u16, f.size)
+            .ok()
+            .flatten()
+            .unwrap_or(0),
+        false => 0,
+    }
+}
+
+/// Counts `f` as sent (as its patch, if it went so).
+fn file_done(
+    f: &BundleFile,
+    patch: Option<&Patch>,
+    already: u32,
+    out: &mut PushOutcome,
+    ev: Events,
+) {
     out.files_sent += 1;
     if let Some(p) = patch {
         out.delta_bytes = Some(p.bytes.len() as u64);
@@ -423,7 +441,6 @@ fn send_file(
     ev(Event::FileDone {
         path: f.path.clone(),
     });
-    Ok(ahead)
 }
 
 /// The error a file that could not be sent ends the push with; the agent
@@ -1003,9 +1020,7 @@ impl Stream<'_> {
                     self.resync = true;
                 }
             }
-            Ok(Some(Msg::FileDone { entry }))
-                if entry == self.entry && self.acked == self.size =>
-            {
+            Ok(Some(Msg::FileDone { entry })) if entry == self.entry && self.acked == self.size => {
                 return Ok(Flow::Done)
             }
             Ok(Some(Msg::Error {
