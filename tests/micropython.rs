@@ -1132,13 +1132,22 @@ fn agent_sim_micropython_is_a_board_in_a_folder() {
     )
     .ok()
     .json();
-    // The board and its interpreter: the whole process group.
-    let group = format!("-{}", sim.id());
-    let killed = std::process::Command::new("kill")
-        .args(["-s", "KILL", "--", &group])
+    // SIGTERM to ota alone ends the interpreter it started too.
+    let interpreters = children_of(sim.id());
+    assert!(!interpreters.is_empty());
+    let termed = std::process::Command::new("kill")
+        .args(["-s", "TERM", &sim.id().to_string()])
         .status();
-    assert!(killed.is_ok_and(|s| s.success()));
+    assert!(termed.is_ok_and(|s| s.success()));
     sim.wait().unwrap();
+    let left: Vec<_> = interpreters.iter().filter(|p| alive(**p)).collect();
+    if !left.is_empty() {
+        let group = format!("-{}", sim.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-s", "KILL", "--", &group])
+            .status();
+    }
+    assert!(left.is_empty(), "interpreters left running: {left:?}");
     assert_eq!(doc["result"], "confirmed", "{doc}");
     let want = tree_of(&tmp.path().join("app"));
     let board = tree_of(&tmp.path().join("board"));
@@ -1150,6 +1159,32 @@ fn agent_sim_micropython_is_a_board_in_a_folder() {
         .collect();
     beside.sort();
     assert_eq!(beside, ["app", "board"]);
+}
+
+/// The children of process `pid` (Linux's /proc), in every thread.
+fn children_of(pid: u32) -> Vec<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .flat_map(|t| {
+            let list = std::fs::read_to_string(t.unwrap().path().join("children"));
+            list.unwrap_or_default()
+                .split_whitespace()
+                .map(|p| p.parse().unwrap())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// Whether `pid` still runs (a zombie has ended).
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next();
+    !matches!(state, None | Some("Z") | Some("X"))
 }
 
 /// Removing ota as docs/micropython.md says leaves plain MicroPython: the

@@ -63,6 +63,8 @@ pub fn serve(fs: &Path, announce: &mut dyn FnMut(&str)) -> anyhow::Result<()> {
         .canonicalize()
         .map_err(|e| error::link(format!("{}: {e}", fs.display())))?;
     interpreter()?;
+    // Ctrl-C or SIGTERM ends the interpreter with the board.
+    crate::interrupt::install();
     let (ota_side, slave) = TTYPort::pair()
         .map_err(|e| error::link(format!("cannot create a pseudo-terminal: {e}")))?;
     let port = slave
@@ -73,9 +75,11 @@ pub fn serve(fs: &Path, announce: &mut dyn FnMut(&str)) -> anyhow::Result<()> {
     relay_from_ota(ota_side, to_board.clone());
     announce(&port);
     let _slave = slave;
-    loop {
+    // A board that restarts; not once ota has been told to stop.
+    while !crate::interrupt::requested() {
         run_once(&root, &to_ota, &to_board)?;
     }
+    Ok(())
 }
 
 /// ota's bytes to the board that runs now (dropped while it restarts).
@@ -119,6 +123,7 @@ fn run_once(
         .stderr(Stdio::from(fd))
         .spawn()
         .map_err(|e| error::link(format!("the MicroPython unix port does not start: {e}")))?;
+    crate::interrupt::end_with_ota(child.id());
     master.set_timeout(Duration::from_millis(100))?;
     *to_board.lock().unwrap() = Some(master.try_clone_native()?);
     let mut buf = [0u8; 4096];
@@ -139,5 +144,6 @@ fn run_once(
     *to_board.lock().unwrap() = None;
     let _ = child.kill();
     let _ = child.wait();
+    crate::interrupt::forget_child(child.id());
     Ok(())
 }
