@@ -52,6 +52,9 @@ pub struct Config {
     /// How long the application has, at each trial boot, to confirm: the tree
     /// carries it, and `ota-app` stops feeding the trial watchdog after it (0: no deadline).
     pub trial_timeout: Duration,
+    /// How long ota waits for a board that can be reached only at its next
+    /// power-on (an application without USB) to be reset or replugged.
+    pub power_on_wait: Duration,
     /// Data frames in flight before the host waits for an acknowledgement.
     pub window: u32,
     /// Release signing keys (`ed25519:<hex>` or a `.pub` file): when set,
@@ -88,6 +91,7 @@ impl Default for Config {
             trial_boots: ota_protocol::DEFAULT_TRIAL_BOOTS,
             confirm_timeout: Duration::from_secs(30),
             trial_timeout: Duration::from_secs(60),
+            power_on_wait: Duration::from_secs(60),
             window: 8,
             pubkeys: Vec::new(),
             ignored: Vec::new(),
@@ -294,6 +298,10 @@ impl Config {
                 )?,
                 d.trial_timeout,
             ),
+            power_on_wait: secs(
+                f.uint("power_on_wait_sec", 1, 3600, "seconds (1 to 3600)")?,
+                d.power_on_wait,
+            ),
             window: f
                 .uint("window", 1, 64, "a number of frames (1 to 64)")?
                 .map_or(d.window, |n| n as u32),
@@ -385,6 +393,7 @@ const FIELDS: &[&str] = &[
     "trial_boots",
     "confirm_timeout_sec",
     "trial_timeout_sec",
+    "power_on_wait_sec",
     "window",
     "pubkey",
     "ssid",

@@ -348,13 +348,14 @@ fn a_port_that_is_not_an_agent_says_what_it_looks_like() {
     let d = tempdir();
     std::fs::write(
         d.path().join("ota_config.json"),
-        r#"{"device_timeout_sec": 1}"#,
+        r#"{"device_timeout_sec": 1, "power_on_wait_sec": 1}"#,
     )
     .unwrap();
     let cases: [(&[u8], &str); 3] = [
         (
             b"",
-            "nothing answered within 3s: no ota agent listens there",
+            "nothing answers there (an application without USB, or one that cannot be touched), \
+             and no agent answered within 1s: reset or replug the board while ota waits",
         ),
         (
             b"MicroPython v1.22.0; Raspberry Pi Pico W\r\n>>> ",
@@ -375,6 +376,34 @@ fn a_port_that_is_not_an_agent_says_what_it_looks_like() {
             r.stderr
         );
     }
+}
+
+#[test]
+fn a_serial_port_that_is_not_there_is_waited_for_as_a_board_at_power_on() {
+    let d = tempdir();
+    std::fs::write(
+        d.path().join("ota_config.json"),
+        r#"{"power_on_wait_sec": 1}"#,
+    )
+    .unwrap();
+    let port = "/dev/ttyOTA-no-such-board";
+    let r = run(d.path(), &["--port", port, "status"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    let mut lines = r.stderr.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "/dev/ttyOTA-no-such-board: no such port (a board whose application runs without USB \
+             shows none): reset or replug the board; ota waits for the agent"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("and no agent answered within 1s"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -18,6 +18,18 @@ use crate::terminal::escape;
 use super::render::{history_line, state_line, tree_line};
 use crate::device::micropython::facts::BoardFacts;
 
+/// How this visit found the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    /// It was running.
+    Agent,
+    /// The application ran and reset into it at the 1200-baud touch.
+    Touch,
+    /// The application could not be touched: the agent answered in its
+    /// window after a power-on.
+    PowerOn,
+}
+
 pub fn status(ctx: &Ctx) -> Result<()> {
     let targets = ctx.targets()?;
     let outcomes: Vec<Outcome> = targets
@@ -26,19 +38,25 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             let mut c = ctx.connect_to(t)?;
             let i = c.hello()?;
             let held = i.previous.is_some().then_some(i.previous_only_bytes);
-            Ok((c.name(), i, held, c.touched))
+            let reached = match (c.in_window, c.touched) {
+                (true, _) => Reached::PowerOn,
+                (false, true) => Reached::Touch,
+                (false, false) => Reached::Agent,
+            };
+            Ok((c.name(), i, held, reached))
         }))
         .map(|(t, r)| {
-            let result = r.map(|(port, i, held, touched)| {
+            let result = r.map(|(port, i, held, reached)| {
                 if !ctx.ui.json {
-                    print_status(&port, &i, held, touched, ctx.multi());
+                    print_status(&port, &i, held, reached, ctx.multi());
                 }
                 json!({
                     "port": port,
                     "device": i,
                     "history": history_line(&i),
                     "previous_holds_bytes": held,
-                    "application_was_running": touched,
+                    "application_was_running": reached != Reached::Agent,
+                    "reached_in_power_on_window": reached == Reached::PowerOn,
                 })
             });
             Outcome {
@@ -68,8 +86,8 @@ fn image_line(i: &DeviceInfo) -> String {
     }
 }
 
-fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, multi: bool) {
-    let mut lines = status_lines(port, i, held, touched);
+fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, reached: Reached, multi: bool) {
+    let mut lines = status_lines(port, i, held, reached);
     if multi {
         lines.push(String::new());
     }
@@ -80,7 +98,7 @@ fn print_status(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool, mu
 
 /// What `ota status` prints for one device. A MicroPython board has no
 /// application slot and takes no release keys: it gets no lines about them.
-fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) -> Vec<String> {
+fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, reached: Reached) -> Vec<String> {
     let held = match (held, &i.previous) {
         (Some(b), Some(p)) => format!("; the previous tree {} holds {}", p.version, human_bytes(b)),
         _ => String::new(),
@@ -94,7 +112,7 @@ fn status_lines(port: &str, i: &DeviceInfo, held: Option<u64>, touched: bool) ->
     if let Some(f) = &facts {
         lines.extend(board_lines(f));
     } else {
-        lines.push(format!("app        {}", app_line(i, touched)));
+        lines.push(format!("app        {}", app_line(i, reached)));
         lines.push(format!("image      {}", image_line(i)));
     }
     lines.extend([
@@ -150,15 +168,18 @@ fn board_lines(f: &BoardFacts) -> Vec<String> {
 }
 
 /// The application slot: what is there, and whether it ran before this visit.
-fn app_line(i: &DeviceInfo, touched: bool) -> &'static str {
-    match (i.app, touched) {
+fn app_line(i: &DeviceInfo, reached: Reached) -> &'static str {
+    match (i.app, reached) {
         _ if i.state == TreeStatus::Failed => {
             "in the slot, not run: the active tree failed its trial, the agent stays in charge"
         }
-        (SlotState::Valid, true) => {
+        (SlotState::Valid, Reached::Touch) => {
             "running; reached the agent with a 1200-baud touch, and handed back"
         }
-        (SlotState::Valid, false) => "in the slot; the agent hands over to it at each reset",
+        (SlotState::Valid, Reached::PowerOn) => {
+            "running without a port ota can touch; reached the agent in its window at power-on, and handed back"
+        }
+        (SlotState::Valid, Reached::Agent) => "in the slot; the agent hands over to it at each reset",
         (SlotState::Invalid, _) => "the slot holds no application image: the agent stays in charge",
         (SlotState::Empty, _) => "none: the slot is empty (install one with `ota agent uf2 --app`)",
     }
@@ -423,7 +444,7 @@ mod tests {
 
     #[test]
     fn an_unfinished_session_is_said_to_resume() {
-        let lines = status_lines("sim:p.img", &info("sim-0.1.0"), None, false);
+        let lines = status_lines("sim:p.img", &info("sim-0.1.0"), None, Reached::Agent);
         let session = lines.iter().find(|l| l.starts_with("session")).unwrap();
         assert!(
             session.contains("the next push of this update resumes it"),
@@ -433,12 +454,12 @@ mod tests {
 
     #[test]
     fn a_micropython_board_gets_no_slot_or_key_lines() {
-        let pico = status_lines("p", &info("sim-0.1.0"), None, false);
+        let pico = status_lines("p", &info("sim-0.1.0"), None, Reached::Agent);
         let mp = status_lines(
             "p",
             &info("micropython 1.24.1, agent 0.1.0, sha1"),
             None,
-            false,
+            Reached::Agent,
         );
         for word in ["app ", "image ", "keys "] {
             assert!(pico.iter().any(|l| l.starts_with(word)), "{word}: {pico:?}");
@@ -452,7 +473,7 @@ mod tests {
             "p",
             &info("micropython 1.29.0, agent 0.1.0, sha256, hook, own boot.py, changed main.py"),
             None,
-            false,
+            Reached::Agent,
         );
         let has = |start: &str| mp.iter().find(|l| l.starts_with(start)).cloned();
         assert_eq!(

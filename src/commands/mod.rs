@@ -117,7 +117,12 @@ impl Ctx {
 
     pub fn connect_to(&self, t: &Target) -> Result<Client> {
         self.ui.detail(&format!("device: {}", t.spec));
-        crate::device::connect::connect(&t.spec, t.serial.clone(), self.config.device_timeout)
+        let patience = crate::device::connect::Patience {
+            timeout: self.config.device_timeout,
+            power_on_wait: self.config.power_on_wait,
+            notices: !self.ui.quiet,
+        };
+        crate::device::connect::connect_with(&t.spec, t.serial.clone(), patience)
     }
 
     /// The one device a command works on; several is a usage error.

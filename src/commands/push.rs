@@ -647,6 +647,11 @@ impl One<'_> {
         let from = before.active.as_ref().map(|a| a.version.as_str());
         let what = match outcome.confirmed {
             Some(_) => "confirmed".to_string(),
+            None if outcome.handed_over && outcome.app_without_usb => {
+                "the application runs it on trial and confirms it; it shows no USB port, \
+                 so `ota status` reaches the board at its next power-on (reset or replug it then)"
+                    .to_string()
+            }
             None if outcome.handed_over => {
                 "the application runs it on trial and confirms it (`ota status` shows it)"
                     .to_string()
@@ -699,6 +704,7 @@ fn fill_record(doc: &mut Value, c: &Client, outcome: &PushOutcome, seconds: f64)
     doc["files_reused"] = json!(outcome.files_reused);
     doc["resends"] = json!(outcome.resends);
     doc["reconnects"] = json!(outcome.reconnects);
+    doc["application_without_usb"] = json!(outcome.app_without_usb);
     doc["wire"] = json!(c.stats);
     doc["seconds"] = json!(seconds);
     doc["device"] = json!(outcome.device);

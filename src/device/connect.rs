@@ -4,30 +4,78 @@
 
 use std::time::Duration;
 
+use crate::device::agent::power_on;
 use crate::device::error;
 use crate::device::link::discover;
-use crate::device::link::rfc2217::Rfc2217;
+use crate::device::link::rfc2217::{self, Rfc2217};
 use crate::device::link::transport::{Serial, Tcp, Transport};
 use crate::device::micropython::transport::{answers_hello, Answer, MicroPython};
 use crate::device::sim::SimTransport;
 use crate::device::{Client, PortSpec};
 
-/// The byte link that `spec` names, opened. `serial` is the board's USB
-/// serial number when known, so that a board that re-enumerates is found again.
-pub fn open_link(
+/// How long to wait for what, and whether ota may say that it waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    /// For an answer, a reconnection, a reboot.
+    pub timeout: Duration,
+    /// For a board reachable only at its next power-on to be reset or replugged.
+    pub power_on_wait: Duration,
+    /// Whether the wait for a power-on is said on stderr.
+    pub notices: bool,
+}
+
+impl Patience {
+    pub fn new(timeout: Duration) -> Patience {
+        Patience {
+            timeout,
+            power_on_wait: power_on::WAIT_LIMIT,
+            notices: true,
+        }
+    }
+}
+
+/// The byte link that `spec` names, opened; or, when the board behind it
+/// is off its USB for good (a serial port that is not there, a bridge with
+/// no device to open), the link unopened and why. `serial` is the board's
+/// USB serial number when known, so that a board that re-enumerates is
+/// found again.
+fn open_link(
     spec: &PortSpec,
     serial: Option<String>,
     timeout: Duration,
-) -> anyhow::Result<Box<dyn Transport>> {
+) -> anyhow::Result<(Box<dyn Transport>, Option<&'static str>)> {
     Ok(match spec {
-        PortSpec::Serial(path) => open_serial(path, serial, timeout)?,
-        PortSpec::Tcp(addr) => Box::new(Tcp::open(addr, timeout)?),
-        PortSpec::Rfc2217(addr) => Box::new(Rfc2217::open(addr, timeout)?),
+        PortSpec::Serial(path) if absent(path) => (
+            Box::new(Serial::absent(path, serial)),
+            Some("no such port (a board whose application runs without USB shows none)"),
+        ),
+        PortSpec::Serial(path) => (open_serial(path, serial, timeout)?, None),
+        PortSpec::Tcp(addr) => (Box::new(Tcp::open(addr, timeout)?), None),
+        PortSpec::Rfc2217(addr) => {
+            let mut t = Rfc2217::unopened(addr, timeout);
+            match t.open_within(power_on::SILENT_FOR.min(timeout)) {
+                Ok(()) => (Box::new(t), None),
+                Err(e) if rfc2217::closed(&e) => (
+                    Box::new(t),
+                    Some("its server has no serial port to open (the board is off USB: an application without USB runs there)"),
+                ),
+                Err(e) => {
+                    return Err(error::link(format!(
+                        "rfc2217://{addr}: cannot connect: {e}"
+                    )))
+                }
+            }
+        }
         PortSpec::Sim {
             image,
             auto_confirm,
-        } => Box::new(SimTransport::open(image, *auto_confirm)?),
+        } => (Box::new(SimTransport::open(image, *auto_confirm)?), None),
     })
+}
+
+/// A device path that does not exist (rather than one that cannot be opened).
+fn absent(path: &str) -> bool {
+    path.starts_with("/dev/") && !std::path::Path::new(path).exists()
 }
 
 /// A client talking to the agent behind `spec` (an application running
@@ -37,8 +85,23 @@ pub fn connect(
     serial: Option<String>,
     timeout: Duration,
 ) -> anyhow::Result<Client> {
-    let mut client = Client::new(open_link(spec, serial, timeout)?, timeout);
-    client.reach_agent()?;
+    connect_with(spec, serial, Patience::new(timeout))
+}
+
+/// As [`connect`], with how long to wait for a board reachable only at power-on.
+pub fn connect_with(
+    spec: &PortSpec,
+    serial: Option<String>,
+    patience: Patience,
+) -> anyhow::Result<Client> {
+    let (link, away) = open_link(spec, serial, patience.timeout)?;
+    let mut client = Client::new(link, patience.timeout);
+    client.power_on_wait = patience.power_on_wait;
+    client.notices = patience.notices;
+    match away {
+        Some(why) => power_on::wait_for_window(&mut client, why, false)?,
+        None => client.reach_agent()?,
+    }
     Ok(client)
 }
 

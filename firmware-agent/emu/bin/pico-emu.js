@@ -17,8 +17,9 @@
 // stdout: one JSON object a line, e.g. {"event":"listening","port":40123},
 // {"event":"usb-configured",...}, {"event":"reset","reason":"watchdog timeout",...}.
 // stdin: commands, one a line: `cut-power-after-programs N` (the Nth flash
-// program from now is torn half way and the emulator stops), `stats`,
-// `profile`, `stop`.
+// program from now is torn half way and the emulator stops), `power-cycle`
+// (the board unplugged and plugged in again: the flash stays, the agent sees
+// a power-on), `stats`, `profile`, `stop`.
 
 const fs = require('fs');
 const readline = require('readline');
@@ -97,6 +98,7 @@ async function main() {
       pico.cutPowerAfterPrograms(Number(n));
       out({ event: 'power-cut-armed', programs: Number(n) });
     }
+    else if (cmd === 'power-cycle') pico.powerCycle();
     else if (cmd === 'stats') out({ event: 'stats', ...pico.report() });
     else if (cmd === 'profile' && pico.profile) {
       out({ event: 'profile', ...pico.profile.summary() });

@@ -157,6 +157,19 @@ class Pico extends EventEmitter {
 
   /** A reset of the whole chip: the flash stays, everything else starts again. */
   requestReset(reason, watchdogReason = 0) {
+    this.restart(reason, reason, watchdogReason, this.watchdog().scratchData.slice());
+  }
+
+  /**
+   * A power cycle, as a user who unplugs the board or presses its reset
+   * does: the flash stays; the watchdog's scratch registers and its reason
+   * go, so the agent sees a power-on (and opens its host window).
+   */
+  powerCycle() {
+    this.restart('power cycle', 'power on', 0, new Uint32Array(8));
+  }
+
+  restart(reason, bootReason, watchdogReason, scratch) {
     if (this.stopped) this.running = false;
     if (this.resetPending || this.stopped) return;
     this.resetPending = true;
@@ -164,12 +177,12 @@ class Pico extends EventEmitter {
     this.cancel();
     this.note({ event: 'reset', reason });
     const image = this.mcu.flash.subarray(0, FLASH_SIZE);
-    this.scratch = this.watchdog().scratchData.slice();
+    this.scratch = scratch;
     this.pendingRead = null;
     this.hostFlush();
     this.emit('reset', reason);
     setImmediate(() => {
-      if (!this.stopped) this.boot(reason, image, watchdogReason);
+      if (!this.stopped) this.boot(bootReason, image, watchdogReason);
     });
   }
 

@@ -68,7 +68,8 @@ const AGENT_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+pico");
 /// the application must feed it, or confirm, within this.
 const TRIAL_WATCHDOG: Duration = Duration::from_secs(8);
 /// After a power-on with an application in the slot, how long the agent
-/// waits for a host to send it a frame before it hands over. This is how a
+/// waits, from the moment a USB host has configured it (see
+/// `usb::ENUMERATION_CAP`), for a host to send it a frame before it hands over. This is how a
 /// host reaches the agent under an application that never runs USB. Resets
 /// (a reboot asked for, the 1200-baud touch, a watchdog) skip it.
 const HOST_WINDOW: Duration = Duration::from_millis(300);

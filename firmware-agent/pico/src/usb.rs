@@ -48,6 +48,10 @@ const REBOOT_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 const STALL_TIMEOUT: Duration = Duration::from_millis(500);
 /// How often a silent link tells the agent that time passed.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long after a power-on the agent waits for a USB host to configure
+/// it before the host window (a PC enumerates a full-speed device well
+/// within this).
+const ENUMERATION_CAP: Duration = Duration::from_millis(1000);
 /// Replies waiting to be written. Holds any single reply frame and the usual
 /// burst (Ack, FileDone); only a long file list goes beyond it.
 const OUTBOX: usize = 2048;
@@ -70,11 +74,13 @@ pub async fn serve(
     // The first packet, when it came within the window: it is served below.
     let mut pending = None;
     if let Some(window) = window {
-        let first = async {
-            class.wait_connection().await;
-            class.read_packet(&mut packet).await
-        };
-        match with_timeout(window, first).await {
+        // The window opens once a USB host has configured the device, so
+        // that a slow enumeration does not eat it; a board on a charger,
+        // which no host ever configures, hands over after the cap.
+        if with_timeout(ENUMERATION_CAP, class.wait_connection()).await.is_err() {
+            return;
+        }
+        match with_timeout(window, class.read_packet(&mut packet)).await {
             Err(_) => return,
             Ok(Ok(n)) => pending = Some(n),
             Ok(Err(_)) => {}

@@ -10,9 +10,10 @@ use ota_protocol::{
 use serde::Serialize;
 
 use crate::bundle::hex;
-use crate::device::agent::silence;
+use crate::device::agent::{power_on, silence};
 use crate::device::error;
 use crate::device::link::line_control::Running;
+use crate::device::link::rfc2217;
 use crate::device::link::transport::Transport;
 
 /// A tree on the device.
@@ -379,6 +380,17 @@ pub struct Client {
     last_in: Option<Instant>,
     /// Bytes and frames in when the last request went out.
     at_send: (u64, u64),
+    /// The agent was reached in its window after a power-on, under an
+    /// application that could not be touched: no USB port comes back to
+    /// show that application run after the hand-over.
+    pub in_window: bool,
+    /// Whether ota may say on stderr that it waits for a power-on.
+    pub notices: bool,
+    /// How long it waits for one.
+    pub power_on_wait: Duration,
+    /// The application was started but shows no port to see it run by
+    /// (it runs without USB): set by `wait_for_application`.
+    pub app_unseen: bool,
 }
 
 impl Client {
@@ -398,6 +410,10 @@ impl Client {
             caps: None,
             last_in: None,
             at_send: (0, 0),
+            in_window: false,
+            notices: true,
+            power_on_wait: power_on::WAIT_LIMIT,
+            app_unseen: false,
         }
     }
 
@@ -408,13 +424,17 @@ impl Client {
 
     /// Brings the agent to the link: a board running its application is
     /// touched at 1200 baud and followed (by its serial number on USB) to
-    /// the agent's port.
+    /// the agent's port. One whose application neither answers nor resets
+    /// at the touch is waited for at its next power-on (power_on.rs).
     pub fn reach_agent(&mut self) -> anyhow::Result<()> {
         // A board between two firmwares (resetting, enumerating) is waited for.
         let settle = Instant::now() + self.timeout;
         let mut running = self.t.running();
         if running == Running::Unknown && self.t.blind_touch() {
             return self.touch_blind();
+        }
+        if running == Running::Unknown && self.t.bytes_only() {
+            return self.hello_or_window();
         }
         while running == Running::Nothing && Instant::now() < settle {
             std::thread::sleep(Duration::from_millis(50));
@@ -432,23 +452,51 @@ impl Client {
             .touch()
             .map_err(|e| self.link_error("1200-baud touch", e))?;
         self.touched = true;
-        let deadline = Instant::now() + self.timeout;
+        let touched_at = Instant::now();
         loop {
             let running = self.t.running();
             if matches!(running, Running::Agent | Running::Unknown) && self.reconnect().is_ok() {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
+            if running == Running::Application && touched_at.elapsed() >= power_on::SILENT_FOR {
+                let why = "its application does not reset into the agent at the 1200-baud touch";
+                return power_on::wait_for_window(self, why, false);
+            }
+            if touched_at.elapsed() >= self.timeout {
                 return Err(error::not_an_agent(format!(
                         "{}: the application did not reset into the agent within {}s of the 1200-baud touch \
                          (it is {running:?} now); an application reaches the agent through ota_app::usb::Touch, \
-                         or the agent is reached within 300 ms of plugging the board in",
+                         or the agent is reached within 300 ms of its USB coming up at a power-on",
                         self.t.name(),
                         self.timeout.as_secs()
                     ),
                 ));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A link that carries bytes only (tcp:): the agent answers a Hello at
+    /// once; a silent one has an application behind it that cannot be
+    /// touched, and is waited for at its next power-on. What sends bytes
+    /// that are no frames is left to the session's own errors.
+    fn hello_or_window(&mut self) -> anyhow::Result<()> {
+        match self.probe_hello_answer(power_on::SILENT_FOR.min(self.timeout)) {
+            // An agent serving another host says so once and closes.
+            Ok(Some(Msg::Error {
+                code: ErrorCode::Busy,
+                ..
+            })) => Err(crate::device::link::transport::busy(&self.t.name())),
+            Ok(Some(_)) => Ok(()),
+            Ok(None) if self.stats.bytes_in == 0 => {
+                let why = "nothing answers there (an application without USB, or one that cannot be touched)";
+                power_on::wait_for_window(self, why, true)
+            }
+            Ok(None) => Ok(()),
+            Err(_) => {
+                let why = "the link closed before an agent answered";
+                power_on::wait_for_window(self, why, false)
+            }
         }
     }
 
@@ -456,7 +504,9 @@ impl Client {
     /// Hello on the same link: an agent answers it (the touch left it be),
     /// an application that resets closes the link, and the agent is reached
     /// on a new connection once it answers there (a bridge may take the
-    /// connection before the board is back on USB, and close it again).
+    /// connection before the board is back on USB, and close it again). An
+    /// application that neither answers nor resets is waited for at its next
+    /// power-on.
     fn touch_blind(&mut self) -> anyhow::Result<()> {
         self.t
             .touch()
@@ -465,11 +515,15 @@ impl Client {
         let mut first = true;
         loop {
             let answered = match first {
-                true => self.probe_hello(),
+                true => self.probe_hello_for(power_on::SILENT_FOR.min(self.timeout)),
                 false => self.reconnect().and_then(|()| self.probe_hello()),
             };
             match answered {
                 Ok(true) => return Ok(()),
+                Ok(false) if first => {
+                    let why = "its application neither answers nor resets at the 1200-baud touch";
+                    return power_on::wait_for_window(self, why, true);
+                }
                 Ok(false) => {
                     let what = "Hello after the 1200-baud touch";
                     return Err(self.no_answer(what, self.timeout, self.at_send));
@@ -485,10 +539,30 @@ impl Client {
         }
     }
 
-    /// Hello, once: true when a frame answered, false when nothing did in
-    /// time; an error when the link closed. What answered is dropped: the
-    /// session proper starts clean.
+    /// The 1200-baud touch on a link that just came up, when an application
+    /// may be behind it (a bridge cannot tell; an agent lets the touch be).
+    pub fn touch_what_came_up(&mut self) {
+        let running = self.t.running();
+        let maybe_app = running == Running::Application
+            || (running == Running::Unknown && self.t.blind_touch());
+        if maybe_app && self.t.touch().is_ok() {
+            self.touched = true;
+        }
+    }
+
     fn probe_hello(&mut self) -> std::io::Result<bool> {
+        self.probe_hello_for(self.timeout)
+    }
+
+    /// Hello, once: true when a frame answered within `wait`, false when
+    /// nothing did; an error when the link closed. What answered is
+    /// dropped: the session proper starts clean.
+    pub fn probe_hello_for(&mut self, wait: Duration) -> std::io::Result<bool> {
+        Ok(self.probe_hello_answer(wait)?.is_some())
+    }
+
+    /// The first reply to a Hello within `wait`, the rest of it drained.
+    fn probe_hello_answer(&mut self, wait: Duration) -> std::io::Result<Option<Msg>> {
         let hello = Request::Hello {
             major: ota_protocol::PROTOCOL_MAJOR,
             minor: ota_protocol::PROTOCOL_MINOR,
@@ -496,10 +570,10 @@ impl Client {
         if self.send(&hello).is_err() {
             return Err(std::io::ErrorKind::NotConnected.into());
         }
-        let answered = self.recv(self.timeout);
+        let answered = self.recv(wait);
         self.deadline = None;
-        let answered = answered?.is_some();
-        if answered {
+        let answered = answered?;
+        if answered.is_some() {
             self.drain(Duration::ZERO);
         }
         Ok(answered)
@@ -867,32 +941,67 @@ impl Client {
     /// takes the board for running its application once it is back on the
     /// line after the reset that hands over: that reset closes the link first.
     pub fn wait_for_application(&mut self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        if self.t.blind_touch() {
-            let mut buf = [0u8; 256];
-            loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match self.t.recv(&mut buf, left) {
-                    Err(_) => break,
-                    Ok(_) if left.is_zero() => return false,
-                    Ok(_) => {}
-                }
-            }
-            while self.reconnect().is_err() {
-                if Instant::now() >= deadline {
-                    return false;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        if self.in_window {
+            // Reached at power-on: this application shows nothing to wait for.
+            self.app_unseen = true;
             return true;
         }
+        let deadline = Instant::now() + timeout;
+        if self.t.blind_touch() {
+            return self.wait_blind(deadline);
+        }
+        let mut gone_since: Option<Instant> = None;
         loop {
             match self.t.running() {
                 Running::Application => return true,
                 Running::Unknown => return false,
-                _ if Instant::now() >= deadline => return false,
-                _ => std::thread::sleep(Duration::from_millis(50)),
+                Running::Nothing => {
+                    let since = *gone_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= power_on::UNSEEN_AFTER {
+                        self.app_unseen = true;
+                        return true;
+                    }
+                }
+                _ => gone_since = None,
             }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `wait_for_application` over a bridge that cannot say what runs: the
+    /// agent's connection ends at the hand-over, and the next one comes from
+    /// the application, or never, for one without USB (its bridge closes
+    /// every connection while it has no port to open).
+    fn wait_blind(&mut self, deadline: Instant) -> bool {
+        let mut buf = [0u8; 256];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.t.recv(&mut buf, left) {
+                Err(_) => break,
+                Ok(_) if left.is_zero() => return false,
+                Ok(_) => {}
+            }
+        }
+        let mut closed_since: Option<Instant> = None;
+        loop {
+            match self.reconnect() {
+                Ok(()) => return true,
+                Err(e) if rfc2217::closed(&e) => {
+                    let since = *closed_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= power_on::UNSEEN_AFTER {
+                        self.app_unseen = true;
+                        return true;
+                    }
+                }
+                Err(_) => closed_since = None,
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

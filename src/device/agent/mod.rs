@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod events;
+pub mod power_on;
 pub mod push;
 pub mod reboot;
 pub mod silence;

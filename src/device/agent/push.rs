@@ -90,6 +90,9 @@ pub struct PushOutcome {
     /// The board rebooted into its application, which now runs the new tree
     /// (and confirms it, on a trial; ota does not interrupt it to ask).
     pub handed_over: bool,
+    /// The application was started but shows no USB port (it runs without
+    /// USB): ota cannot see it run, and reaches the board at its next power-on.
+    pub app_without_usb: bool,
     /// The tree is committed, but the device never restarted: it answered
     /// every Reboot from the boot it was on (see `reboot.rs`).
     pub not_restarted: bool,
@@ -545,6 +548,7 @@ fn restart_and_wait(
         committed.app == SlotState::Valid || committed.image != ImageStatus::None;
     if runs_an_application && c.wait_for_application(opts.reconnect_timeout) {
         out.handed_over = true;
+        out.app_without_usb = c.app_unseen;
         out.confirmed = (committed.state == TreeStatus::Confirmed).then_some(true);
         out.device = Some(committed);
         return Ok(());

@@ -37,26 +37,35 @@ struct Conn {
 
 impl Rfc2217 {
     pub fn open(addr: &str, connect_timeout: Duration) -> anyhow::Result<Rfc2217> {
-        let mut t = Rfc2217 {
+        let mut t = Rfc2217::unopened(addr, connect_timeout);
+        t.open_within(connect_timeout)
+            .map_err(|e| error::link(format!("rfc2217://{addr}: cannot connect: {e}")))?;
+        Ok(t)
+    }
+
+    /// The link, not yet connected: `open_within` or `reconnect` opens it.
+    pub fn unopened(addr: &str, connect_timeout: Duration) -> Rfc2217 {
+        Rfc2217 {
             addr: addr.to_string(),
             conn: None,
             connect_timeout,
             pending: Vec::new(),
-        };
-        // A server in front of a board that is off USB (resetting,
-        // enumerating) has no port to open and closes at once: try again.
-        let deadline = Instant::now() + connect_timeout;
+        }
+    }
+
+    /// Connects. A server in front of a board that is off USB (resetting,
+    /// enumerating, or running an application without USB) has no port to
+    /// open and closes at once: it is tried again for `patience`, and the
+    /// error is then one that [`closed`] recognises.
+    pub fn open_within(&mut self, patience: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + patience;
         loop {
-            match t.reconnect() {
-                Ok(()) => return Ok(t),
+            match self.reconnect() {
+                Ok(()) => return Ok(()),
                 Err(e) if closed(&e) && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50))
                 }
-                Err(e) => {
-                    return Err(error::link(format!(
-                        "rfc2217://{addr}: cannot connect: {e}"
-                    )))
-                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -72,7 +81,7 @@ impl Rfc2217 {
 }
 
 /// The server closed the connection (rather than refusing or not answering it).
-fn closed(e: &io::Error) -> bool {
+pub fn closed(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::UnexpectedEof

@@ -76,6 +76,12 @@ pub trait Transport: Send {
     fn blind_touch(&self) -> bool {
         false
     }
+    /// True when the link carries bytes only and shows nothing of the board
+    /// (tcp:): a silence there is all ota learns of an application that
+    /// cannot be touched.
+    fn bytes_only(&self) -> bool {
+        false
+    }
 }
 
 pub fn busy(name: &str) -> anyhow::Error {
@@ -109,6 +115,16 @@ impl Serial {
             }
         })?;
         Ok(s)
+    }
+
+    /// A port that is not there now (a board whose application runs
+    /// without USB has none): `reconnect` opens it once it appears.
+    pub fn absent(path: &str, serial: Option<String>) -> Serial {
+        Serial {
+            path: path.to_string(),
+            serial,
+            port: None,
+        }
     }
 }
 
@@ -299,6 +315,10 @@ impl Transport for Tcp {
 
     fn name(&self) -> String {
         format!("tcp:{}", self.addr)
+    }
+
+    fn bytes_only(&self) -> bool {
+        true
     }
 
     fn touch(&mut self) -> io::Result<()> {
