@@ -77,7 +77,10 @@ pub async fn serve(
         // The window opens once a USB host has configured the device, so
         // that a slow enumeration does not eat it; a board on a charger,
         // which no host ever configures, hands over after the cap.
-        if with_timeout(ENUMERATION_CAP, class.wait_connection()).await.is_err() {
+        if with_timeout(ENUMERATION_CAP, class.wait_connection())
+            .await
+            .is_err()
+        {
             return;
         }
         match with_timeout(window, class.read_packet(&mut packet)).await {
