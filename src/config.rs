@@ -278,39 +278,48 @@ impl Config {
             port: f.string("port")?.filter(|p| !p.is_empty()),
             api_url: f.url("api_url")?.unwrap_or(d.api_url),
             raw_url: f.url("raw_url")?.unwrap_or(d.raw_url),
-            device_timeout: secs(
-                f.uint("device_timeout_sec", 1, 3600, "seconds (1 to 3600)")?,
-                d.device_timeout,
-            ),
-            trial_boots: f
-                .uint("trial_boots", 0, 255, "a number of boots (0 to 255)")?
-                .map_or(d.trial_boots, |n| n as u8),
-            confirm_timeout: secs(
-                f.uint("confirm_timeout_sec", 0, 3600, "seconds (0 to 3600)")?,
-                d.confirm_timeout,
-            ),
-            trial_timeout: secs(
-                f.uint(
-                    "trial_timeout_sec",
-                    0,
-                    65535,
-                    "seconds (0 to 65535; 0: no deadline)",
-                )?,
-                d.trial_timeout,
-            ),
-            power_on_wait: secs(
-                f.uint("power_on_wait_sec", 1, 3600, "seconds (1 to 3600)")?,
-                d.power_on_wait,
-            ),
-            window: f
-                .uint("window", 1, 64, "a number of frames (1 to 64)")?
-                .map_or(d.window, |n| n as u32),
             pubkeys: f.string_or_list("pubkey")?,
             ignored: Vec::new(),
             unknown: Vec::new(),
+            // The device fields, read below.
+            ..Config::default()
         };
+        c.read_device_fields(&mut f)?;
         c.take_leftovers(f.map);
         Ok(c)
+    }
+
+    /// The fields of the link to the board and of trials, over the defaults.
+    fn read_device_fields(&mut self, f: &mut Fields) -> anyhow::Result<()> {
+        let secs = |n: Option<u64>, default: Duration| n.map_or(default, Duration::from_secs);
+        self.device_timeout = secs(
+            f.uint("device_timeout_sec", 1, 3600, "seconds (1 to 3600)")?,
+            self.device_timeout,
+        );
+        self.trial_boots = f
+            .uint("trial_boots", 0, 255, "a number of boots (0 to 255)")?
+            .map_or(self.trial_boots, |n| n as u8);
+        self.confirm_timeout = secs(
+            f.uint("confirm_timeout_sec", 0, 3600, "seconds (0 to 3600)")?,
+            self.confirm_timeout,
+        );
+        self.trial_timeout = secs(
+            f.uint(
+                "trial_timeout_sec",
+                0,
+                65535,
+                "seconds (0 to 65535; 0: no deadline)",
+            )?,
+            self.trial_timeout,
+        );
+        self.power_on_wait = secs(
+            f.uint("power_on_wait_sec", 1, 3600, "seconds (1 to 3600)")?,
+            self.power_on_wait,
+        );
+        self.window = f
+            .uint("window", 1, 64, "a number of frames (1 to 64)")?
+            .map_or(self.window, |n| n as u32);
+        Ok(())
     }
 
     /// The seed's Wi-Fi fields (the host needs none) and fields nobody

@@ -354,8 +354,7 @@ fn a_port_that_is_not_an_agent_says_what_it_looks_like() {
     let cases: [(&[u8], &str); 3] = [
         (
             b"",
-            "nothing answers there (an application without USB, or one that cannot be touched), \
-             and no agent answered within 1s: reset or replug the board while ota waits",
+            "nothing answers there (a tcp: port cannot carry the 1200-baud touch",
         ),
         (
             b"MicroPython v1.22.0; Raspberry Pi Pico W\r\n>>> ",

@@ -252,3 +252,64 @@ fn junit_is_written_even_when_no_board_is_found() {
     assert!(junit.contains("<failure type=\"device\""), "{junit}");
     assert!(junit.contains("no ota agent attached"), "{junit}");
 }
+
+#[test]
+fn with_nothing_on_usb_ota_waits_for_the_agent_to_power_on_and_hands_the_board_back() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let d = tempdir();
+    let by_id = d.path().join("by-id");
+    std::fs::create_dir_all(&by_id).unwrap();
+    std::fs::write(
+        d.path().join("ota_config.json"),
+        r#"{"power_on_wait_sec": 300}"#,
+    )
+    .unwrap();
+    let mut status = ota_in(d.path())
+        .env("OTA_SERIAL_BY_ID", &by_id)
+        .args(&["--json", "status"])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(status.stderr.take().unwrap());
+    let mut notice = String::new();
+    stderr.read_line(&mut notice).unwrap();
+    assert_eq!(
+        notice.trim_end(),
+        "no Pico on USB (a board whose application runs without USB shows none): \
+         reset or replug the board; ota waits for the agent"
+    );
+    // The board powers on: its agent's port appears (announced on stdout,
+    // as again at each reboot).
+    let mut sim = ota()
+        .current_dir(d.path())
+        .args(["agent", "sim", "--flash", "board.img", "--pty", "--by-id"])
+        .arg(&by_id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut announced = BufReader::new(sim.stdout.take().unwrap()).lines();
+    let first_port = announced.next().unwrap().unwrap();
+    let mut out = String::new();
+    status
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(status.wait().unwrap().success(), "{rest}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["reached_in_power_on_window"], true, "{out}");
+    assert_eq!(doc["port"], first_port.as_str(), "{out}");
+    // Handed back when done: the agent was told to reboot, and its port
+    // comes up again.
+    assert!(announced.next().is_some_and(|l| l.is_ok()), "{rest}");
+    let _ = sim.kill();
+    let _ = sim.wait();
+}

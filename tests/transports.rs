@@ -54,14 +54,19 @@ fn a_tcp_port_in_front_of_an_application_names_rfc2217() {
     let d = tempdir();
     std::fs::write(
         d.path().join("ota_config.json"),
-        r#"{"device_timeout_sec": 1}"#,
+        r#"{"device_timeout_sec": 1, "power_on_wait_sec": 1}"#,
     )
     .unwrap();
     let sim = Sim::start(d.path(), "app.img", &["--listen", "127.0.0.1:0", "--app"]);
     let r = run(d.path(), &["--port", &sim.port, "status"]);
     assert_eq!(r.code, 5, "{}", r.stderr);
     let rfc = sim.port.replace("tcp:", "rfc2217://");
-    assert!(r.stderr.contains(&format!("use {rfc}")), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("for an application with USB use {rfc}")),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -61,10 +61,7 @@ fn targets(ctx: &Ctx) -> Result<Vec<Target>> {
                 )))
             }
         };
-        out.push(Target {
-            spec: PortSpec::Serial(port),
-            serial: Some(sn.clone()),
-        });
+        out.push(Target::new(PortSpec::Serial(port), Some(sn.clone())));
     }
     Ok(out)
 }

@@ -28,10 +28,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let found = discover::candidates();
     let targets: Vec<Target> = found
         .iter()
-        .map(|p| Target {
-            spec: PortSpec::Serial(p.port.clone()),
-            serial: p.serial.clone(),
-        })
+        .map(|p| Target::new(PortSpec::Serial(p.port.clone()), p.serial.clone()))
         .collect();
     let answers = on_each(&targets, |t| {
         let mut c = ctx.connect_to(t)?;

@@ -90,10 +90,7 @@ fn send_agents_to_bootsel(ctx: &Ctx) -> Result<HashSet<String>> {
                 .any(|n| n.eq_ignore_ascii_case(s))
         });
         if ctx.selection.all || named {
-            targets.push(Target {
-                spec: PortSpec::Serial(a.port),
-                serial: a.serial,
-            });
+            targets.push(Target::new(PortSpec::Serial(a.port), a.serial));
         }
     }
     let mut sent = HashSet::new();
@@ -235,10 +232,7 @@ fn install_one(
     )
     .map_err(|e| fail(Kind::Device, format!("{}: {e}", way.label())))?;
     claimed.insert(sn.clone());
-    let t = Target {
-        spec: PortSpec::Serial(port.clone()),
-        serial: Some(sn.clone()),
-    };
+    let t = Target::new(PortSpec::Serial(port.clone()), Some(sn.clone()));
     let info = hello_once_up(ctx, &t, ctx.config.confirm_timeout)?;
     ctx.ui.say(&format!(
         "{sn}: agent {} (protocol {}) on {port}, state {}",

@@ -38,9 +38,21 @@ pub struct Selection {
 pub struct Target {
     pub spec: PortSpec,
     pub serial: Option<String>,
+    /// Found on USB only after a power-on that ota waited for (nothing was
+    /// attached before): the agent serves it in its window, and is handed
+    /// back to the application when the command is done.
+    pub at_power_on: bool,
 }
 
 impl Target {
+    pub fn new(spec: PortSpec, serial: Option<String>) -> Target {
+        Target {
+            spec,
+            serial,
+            at_power_on: false,
+        }
+    }
+
     /// How reports name the device: its serial number when known.
     pub fn label(&self) -> String {
         self.serial.clone().unwrap_or_else(|| self.spec.to_string())
@@ -66,19 +78,13 @@ impl Ctx {
         let sel = &self.selection;
         let mut out = Vec::new();
         for p in &sel.ports {
-            out.push(Target {
-                spec: PortSpec::parse(p)?,
-                serial: None,
-            });
+            out.push(Target::new(PortSpec::parse(p)?, None));
         }
         for sn in &sel.serials {
             let port = discover::port_of_serial(sn).ok_or_else(|| {
                 discover::none_found(&format!("no ota agent with serial number {sn}"))
             })?;
-            out.push(Target {
-                spec: PortSpec::Serial(port),
-                serial: Some(sn.clone()),
-            });
+            out.push(Target::new(PortSpec::Serial(port), Some(sn.clone())));
         }
         if sel.all {
             let agents = discover::agents();
@@ -90,39 +96,56 @@ impl Ctx {
                     .iter()
                     .any(|t| matches!(&t.spec, PortSpec::Serial(p) if *p == a.port))
                 {
-                    out.push(Target {
-                        spec: PortSpec::Serial(a.port),
-                        serial: a.serial,
-                    });
+                    out.push(Target::new(PortSpec::Serial(a.port), a.serial));
                 }
             }
         }
         if out.is_empty() {
             out.push(match &self.config.port {
-                Some(p) => Target {
-                    spec: PortSpec::parse(p)?,
-                    serial: None,
-                },
-                None => {
-                    let a = discover::the_agent()?;
-                    Target {
-                        spec: PortSpec::Serial(a.port),
-                        serial: a.serial,
-                    }
-                }
+                Some(p) => Target::new(PortSpec::parse(p)?, None),
+                None => self.discovered()?,
             });
         }
         Ok(out)
     }
 
-    pub fn connect_to(&self, t: &Target) -> Result<Client> {
-        self.ui.detail(&format!("device: {}", t.spec));
-        let patience = crate::device::connect::Patience {
+    /// The one agent on USB. With nothing attached at all, the board may be
+    /// one whose application runs without USB: ota says so, and waits for
+    /// the agent to show up at the next power-on.
+    fn discovered(&self) -> Result<Target> {
+        match discover::the_agent() {
+            Ok(a) => Ok(Target::new(PortSpec::Serial(a.port), a.serial)),
+            Err(_) if discover::candidates().is_empty() => {
+                let came = crate::device::agent::power_on::wait_on_usb(self.patience())?;
+                let a = discover::the_agent()?;
+                let mut t = Target::new(PortSpec::Serial(a.port.clone()), a.serial.clone());
+                // The agent itself came up: a power-on, in its window now.
+                // (An application that came up is touched as usual.)
+                t.at_power_on = came
+                    .iter()
+                    .any(|p| p.port == a.port && p.agent && !p.application);
+                Ok(t)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn patience(&self) -> crate::device::connect::Patience {
+        crate::device::connect::Patience {
             timeout: self.config.device_timeout,
             power_on_wait: self.config.power_on_wait,
             notices: !self.ui.quiet,
-        };
-        crate::device::connect::connect_with(&t.spec, t.serial.clone(), patience)
+        }
+    }
+
+    pub fn connect_to(&self, t: &Target) -> Result<Client> {
+        self.ui.detail(&format!("device: {}", t.spec));
+        let mut c =
+            crate::device::connect::connect_with(&t.spec, t.serial.clone(), self.patience())?;
+        if t.at_power_on {
+            c.reached_at_power_on();
+        }
+        Ok(c)
     }
 
     /// The one device a command works on; several is a usage error.

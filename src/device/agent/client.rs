@@ -489,8 +489,13 @@ impl Client {
             })) => Err(crate::device::link::transport::busy(&self.t.name())),
             Ok(Some(_)) => Ok(()),
             Ok(None) if self.stats.bytes_in == 0 => {
-                let why = "nothing answers there (an application without USB, or one that cannot be touched)";
-                power_on::wait_for_window(self, why, true)
+                let name = self.t.name();
+                let why = format!(
+                    "nothing answers there (a tcp: port cannot carry the 1200-baud touch: for an \
+                     application with USB use rfc2217://{}; one without USB is reached at power-on)",
+                    name.strip_prefix("tcp:").unwrap_or(&name)
+                );
+                power_on::wait_for_window(self, &why, true)
             }
             Ok(None) => Ok(()),
             Err(_) => {
@@ -537,6 +542,14 @@ impl Client {
             }
             first = false;
         }
+    }
+
+    /// The agent was reached in its window after a power-on: it serves
+    /// until told to reboot, so the board is handed back when the client is
+    /// done.
+    pub fn reached_at_power_on(&mut self) {
+        self.in_window = true;
+        self.touched = true;
     }
 
     /// The 1200-baud touch on a link that just came up, when an application

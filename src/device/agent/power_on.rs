@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::device::agent::client::Client;
+use crate::device::connect::Patience;
 use crate::device::error;
+use crate::device::link::discover::{self, UsbPort};
 
 /// How long a link may stay silent (or closed) before ota takes the board
 /// for one it cannot reach but at power-on: a resetting or enumerating
@@ -49,8 +51,7 @@ pub fn wait_for_window(c: &mut Client, why: &str, up: bool) -> anyhow::Result<()
         s.finish_and_clear();
     }
     if reached {
-        c.in_window = true;
-        c.touched = true;
+        c.reached_at_power_on();
         return Ok(());
     }
     Err(error::not_an_agent(format!(
@@ -59,6 +60,33 @@ pub fn wait_for_window(c: &mut Client, why: &str, up: bool) -> anyhow::Result<()
         c.name(),
         c.power_on_wait.as_secs()
     )))
+}
+
+/// With nothing on USB at all (a board whose application runs without USB
+/// shows nothing), says so and waits for a Pico to appear there: the
+/// board's next power-on. Its port is opened at once, within the window.
+pub fn wait_on_usb(p: Patience) -> anyhow::Result<Vec<UsbPort>> {
+    let why = "no Pico on USB (a board whose application runs without USB shows none)";
+    let spinner = announce(&format!("{why}: {WAY_IN}"), !p.notices);
+    let deadline = Instant::now() + p.power_on_wait;
+    let found = loop {
+        let all = discover::candidates();
+        if !all.is_empty() || Instant::now() >= deadline {
+            break all;
+        }
+        std::thread::sleep(REOPEN_EVERY);
+    };
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    if found.is_empty() {
+        return Err(error::not_found(format!(
+            "{why}, and none appeared within {}s: plug the board in, or reset it while ota \
+             waits; pass --port for a board on another link",
+            p.power_on_wait.as_secs()
+        )));
+    }
+    Ok(found)
 }
 
 /// The notice, as a line, and a spinner under it on a terminal.
