@@ -310,6 +310,7 @@ Register-ArgumentCompleter -Native -CommandName 'ota' -ScriptBlock {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Folder the paths are relative to [default: the current folder]')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The application: its ELF, or a slot image already made. The slot image is written beside the manifest, to be published as the asset --app-asset names')
             [CompletionResult]::new('--app-asset', '--app-asset', [CompletionResultType]::ParameterName, 'The release asset (a file name) that holds the application image')
+            [CompletionResult]::new('--delta-from', '--delta-from', [CompletionResultType]::ParameterName, 'An image the fleet runs (an earlier release''s app.bin, or its ELF): a patch from it to --app is written beside the manifest and listed, to be published as an asset. Repeat for each version in the field')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ota_config.json in the current folder, when present]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more still)')

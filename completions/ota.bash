@@ -977,7 +977,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__manifest__subcmd__gen)
-            opts="-o -v -q -h --version --ref --commit --post-update --rollback --out --root --app --app-asset --config --verbose --quiet --json --help"
+            opts="-o -v -q -h --version --ref --commit --post-update --rollback --out --root --app --app-asset --delta-from --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1020,6 +1020,10 @@ _ota() {
                     return 0
                     ;;
                 --app-asset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delta-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -292,6 +292,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --root 'Folder the paths are relative to [default: the current folder]'
             cand --app 'The application: its ELF, or a slot image already made. The slot image is written beside the manifest, to be published as the asset --app-asset names'
             cand --app-asset 'The release asset (a file name) that holds the application image'
+            cand --delta-from 'An image the fleet runs (an earlier release''s app.bin, or its ELF): a patch from it to --app is written beside the manifest and listed, to be published as an asset. Repeat for each version in the field'
             cand --config 'Config file [default: ota_config.json in the current folder, when present]'
             cand -v 'Say more (repeat for more still)'
             cand --verbose 'Say more (repeat for more still)'

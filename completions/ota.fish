@@ -222,6 +222,7 @@ complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcom
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l root -d 'Folder the paths are relative to [default: the current folder]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l app -d 'The application: its ELF, or a slot image already made. The slot image is written beside the manifest, to be published as the asset --app-asset names' -r -F
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l app-asset -d 'The release asset (a file name) that holds the application image' -r
+complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l delta-from -d 'An image the fleet runs (an earlier release\'s app.bin, or its ELF): a patch from it to --app is written beside the manifest and listed, to be published as an asset. Repeat for each version in the field' -r -F
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -l config -d 'Config file [default: ota_config.json in the current folder, when present]' -r -F
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s v -l verbose -d 'Say more (repeat for more still)'
 complete -c ota -n "__fish_ota_using_subcommand manifest; and __fish_seen_subcommand_from gen" -s q -l quiet -d 'Say nothing but errors'

@@ -225,7 +225,20 @@ pub struct Bundle {
     pub tree_signature: Option<[u8; 64]>,
     /// What the source had but the bundle leaves out (symbolic links), to tell the user.
     pub skipped: Vec<String>,
+    /// Patches to the tree's image that its release published, each checked
+    /// against the hash the manifest lists for it.
+    pub release_patches: Vec<ReleasePatch>,
     files: Vec<BundleFile>,
+}
+
+/// A release's patch from an earlier image (Git blob SHA-1 `from_sha1`, in
+/// hex) to the tree's: the agent checks its result against the image's hash.
+#[derive(Debug, Clone)]
+pub struct ReleasePatch {
+    pub from_sha1: String,
+    pub from_size: u32,
+    pub from_sha256: Sha256,
+    pub bytes: Vec<u8>,
 }
 
 impl Bundle {
@@ -257,6 +270,7 @@ impl Bundle {
             rollback: None,
             tree_signature: None,
             skipped: Vec::new(),
+            release_patches: Vec::new(),
             files,
         })
     }

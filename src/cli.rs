@@ -300,6 +300,11 @@ pub struct ManifestGenArgs {
     /// The release asset (a file name) that holds the application image
     #[arg(long, value_name = "NAME", default_value = "app.bin")]
     pub app_asset: String,
+    /// An image the fleet runs (an earlier release's app.bin, or its ELF):
+    /// a patch from it to --app is written beside the manifest and listed,
+    /// to be published as an asset. Repeat for each version in the field
+    #[arg(long, value_name = "OLD", requires = "app")]
+    pub delta_from: Vec<PathBuf>,
     /// Files and folders to list (folders are walked)
     #[arg(required_unless_present = "app", value_name = "PATHS")]
     pub paths: Vec<String>,

@@ -17,6 +17,14 @@
 //!  "slot": "0x10040000", "asset": "app.bin"}
 //! ```
 //!
+//! A release may also publish patches that turn images its fleet runs into
+//! this one (`ota manifest gen --delta-from OLD`), listed on the image entry:
+//!
+//! ```json
+//! "deltas": [{"from_sha1": "<hex>", "from_sha256": "<hex>", "from_size": 30208,
+//!             "asset": "app-from-1f2e3d4c5b6a.patch", "size": 1097, "sha256": "<hex>"}]
+//! ```
+//!
 //! The seed's manifests have no such entry and read as before.
 
 use std::path::Path;
@@ -44,6 +52,47 @@ pub struct ManifestFile {
     /// in a folder, the file beside it) that holds the bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset: Option<String>,
+    /// The application image only: patches from earlier images, each a
+    /// release asset (or a file beside the manifest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deltas: Vec<DeltaAsset>,
+}
+
+/// A patch (ota-delta's format) from the image whose Git blob SHA-1 is
+/// `from_sha1` to the entry's image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaAsset {
+    pub from_sha1: String,
+    pub from_sha256: String,
+    pub from_size: u64,
+    pub asset: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl DeltaAsset {
+    /// The hashes decoded: (from_sha1, from_sha256, sha256).
+    pub fn decoded(&self) -> Option<(Sha1, Sha256, Sha256)> {
+        Some((
+            from_hex::<20>(&self.from_sha1)?,
+            from_hex::<32>(&self.from_sha256)?,
+            from_hex::<32>(&self.sha256)?,
+        ))
+    }
+
+    /// `bytes` as the patch this entry lists: only with its size and SHA-256.
+    pub fn take(&self, bytes: Vec<u8>) -> Option<crate::bundle::ReleasePatch> {
+        use sha2::Digest;
+        let (from_sha1, from_sha256, sha256) = self.decoded()?;
+        let whole =
+            bytes.len() as u64 == self.size && sha2::Sha256::digest(&bytes)[..] == sha256[..];
+        whole.then(|| crate::bundle::ReleasePatch {
+            from_sha1: hex(&from_sha1),
+            from_size: self.from_size as u32,
+            from_sha256,
+            bytes,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,9 +174,9 @@ pub fn slot_text() -> String {
 fn check_image_entry(f: &ManifestFile) -> Result<(), String> {
     use crate::terminal::escape;
     let image = f.path == ota_agent::layout::APP_IMAGE;
-    if !image && (f.slot.is_some() || f.asset.is_some()) {
+    if !image && (f.slot.is_some() || f.asset.is_some() || !f.deltas.is_empty()) {
         return Err(format!(
-            "{}: `slot` and `asset` are for the application image ({}) only",
+            "{}: `slot`, `asset` and `deltas` are for the application image ({}) only",
             escape(&f.path),
             ota_agent::layout::APP_IMAGE
         ));
@@ -157,13 +206,8 @@ fn check_image_entry(f: &ManifestFile) -> Result<(), String> {
             slot.end - slot.start
         ));
     }
-    if let Some(a) = &f.asset {
-        let bare = !a.is_empty()
-            && a.len() <= 128
-            && !a.starts_with('.')
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c));
-        if !bare {
+    for a in f.asset.iter().chain(f.deltas.iter().map(|d| &d.asset)) {
+        if !bare_name(a) {
             return Err(format!(
                 "{}: asset `{}` is not a bare file name (letters, digits, - _ . +, not starting with a dot)",
                 f.path,
@@ -171,7 +215,34 @@ fn check_image_entry(f: &ManifestFile) -> Result<(), String> {
             ));
         }
     }
+    for d in &f.deltas {
+        let slot_size = u64::from(slot.end - slot.start);
+        if d.size > slot_size || d.from_size > slot_size {
+            return Err(format!(
+                "{}: delta `{}`: {} bytes from an image of {}, and the slot holds {slot_size}",
+                f.path,
+                escape(&d.asset),
+                d.size,
+                d.from_size
+            ));
+        }
+        if d.decoded().is_none() {
+            return Err(format!(
+                "{}: delta `{}`: `from_sha1`, `from_sha256` and `sha256` must be hex digests",
+                f.path,
+                escape(&d.asset)
+            ));
+        }
+    }
     Ok(())
+}
+
+fn bare_name(a: &str) -> bool {
+    !a.is_empty()
+        && a.len() <= 128
+        && !a.starts_with('.')
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
 }
 
 /// The bytes of a manifest file, at most [`MANIFEST_CAP`] of them; an empty
@@ -235,6 +306,7 @@ impl Manifest {
                     sha1: Some(hex(&f.sha1)),
                     slot: (f.path == ota_agent::layout::APP_IMAGE).then(slot_text),
                     asset: None,
+                    deltas: Vec::new(),
                 })
                 .collect(),
             post_update: None,

@@ -257,6 +257,12 @@ fn manifest_gen_app_writes_the_image_beside_the_manifest_and_names_it() {
 /// A repository tagged v1 whose release carries manifest.json naming the
 /// image, and the image as the asset `app.bin` (or without it).
 fn release(d: &Path, with_asset: bool, seed: u64) -> FakeGithub {
+    release_with(d, with_asset, seed, &[])
+}
+
+/// [`release`], with more `ota manifest gen` arguments; every file it
+/// writes beside the manifest is published as an asset.
+fn release_with(d: &Path, with_asset: bool, seed: u64, more: &[&str]) -> FakeGithub {
     let repo = d.join("repo");
     write(&repo, "blink.txt", b"100,400\n");
     write(&repo, "lib/x.py", b"x = 1\n");
@@ -284,14 +290,23 @@ fn release(d: &Path, with_asset: bool, seed: u64) -> FakeGithub {
         "blink.txt",
         "lib",
     ];
-    run(d, &gen).ok();
+    run(d, &[&gen[..], more].concat()).ok();
     let gh = FakeGithub::start(&repo, "acme", "blinky");
     let manifest = std::fs::read(d.join("out/manifest.json")).unwrap();
     let assets = if with_asset {
-        vec![(
-            "app.bin".to_string(),
-            std::fs::read(d.join("out/app.bin")).unwrap(),
-        )]
+        let mut names: Vec<String> = std::fs::read_dir(d.join("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n != "manifest.json")
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| {
+                let bytes = std::fs::read(d.join("out").join(&n)).unwrap();
+                (n, bytes)
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -406,4 +421,111 @@ fn git_blob_sha1_hex(bytes: &[u8]) -> String {
     h.update(format!("blob {}\0", bytes.len()).as_bytes());
     h.update(bytes);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_release_patch_from_the_image_the_board_runs_travels_when_the_host_never_held_that_image() {
+    let d = tempdir();
+    let _gh = release_with(d.path(), true, 50, &["--delta-from", "v2.elf"]);
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    let entry = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == ".ota/app.bin")
+        .unwrap();
+    let delta = &entry["deltas"][0];
+    let asset = delta["asset"].as_str().unwrap();
+    let patch = std::fs::read(d.path().join("out").join(asset)).unwrap();
+    assert_eq!(delta["size"], patch.len());
+    // The board runs v2, put there from another host (another cache).
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    ota_in(d.path())
+        .env("OTA_CACHE_DIR", d.path().join("other-host"))
+        .port(PORT)
+        .args(&[
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v2.elf",
+            "--version",
+            "v0",
+        ])
+        .ok();
+    let doc = own_cache(d.path()).port(PORT).args(&["push"]).json();
+    assert_eq!(doc["image"]["delta_from"], "release", "{doc}");
+    assert_eq!(doc["image"]["delta_bytes"], patch.len(), "{doc}");
+    assert!(
+        doc["bytes_sent"].as_u64().unwrap() < patch.len() as u64 + 100,
+        "{doc}"
+    );
+    let image = std::fs::read(d.path().join("out/app.bin")).unwrap();
+    assert_eq!(
+        image_of(d.path(), PORT).unwrap().1,
+        git_blob_sha1_hex(&image),
+        "the board holds the release's image"
+    );
+}
+
+#[test]
+fn a_release_patch_that_does_not_match_its_listed_hash_is_refused_before_anything_is_sent() {
+    let d = tempdir();
+    let gh = release_with(d.path(), true, 60, &["--delta-from", "v2.elf"]);
+    let manifest = std::fs::read(d.path().join("out/manifest.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    let asset = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f["deltas"][0]["asset"].as_str())
+        .unwrap()
+        .to_string();
+    let mut patch = std::fs::read(d.path().join("out").join(&asset)).unwrap();
+    patch[0] ^= 1;
+    let image = std::fs::read(d.path().join("out/app.bin")).unwrap();
+    gh.add_release_with_assets(
+        "v1",
+        false,
+        false,
+        Some(manifest),
+        vec![("app.bin".into(), image), (asset.clone(), patch)],
+    );
+    let r = own_cache(d.path()).port(PORT).args(&["push"]).run();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("the delta asset `{asset}`"))
+            && r.stderr.contains("nothing was sent"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(status(d.path(), PORT)["active"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_folder_pushed_with_its_manifest_sends_the_patch_written_beside_it() {
+    let d = tempdir();
+    let _gh = release_with(d.path(), false, 70, &["--delta-from", "v2.elf"]);
+    write(&d.path().join("files"), "blink.txt", b"100,400\n");
+    ota_in(d.path())
+        .env("OTA_CACHE_DIR", d.path().join("other-host"))
+        .port(PORT)
+        .args(&[
+            "push",
+            "--dir",
+            "files",
+            "--app",
+            "v2.elf",
+            "--version",
+            "v0",
+        ])
+        .ok();
+    let doc = own_cache(d.path())
+        .port(PORT)
+        .args(&["push", "--dir", "repo", "--manifest", "out/manifest.json"])
+        .json();
+    assert_eq!(doc["image"]["delta_from"], "release", "{doc}");
+    assert_eq!(status(d.path(), PORT)["active"]["version"], "v1");
 }

@@ -62,7 +62,16 @@ pub fn gen(ctx: &Ctx, args: &ManifestGenArgs) -> Result<()> {
         files.push(verify_file(p, &root.join(p), Expect::default(), true)?);
     }
     files.extend(image);
-    let m = manifest_of(args, &files, &paths)?;
+    let mut m = manifest_of(args, &files, &paths)?;
+    if let Some(img) = files
+        .iter()
+        .find(|f| f.path == ota_agent::layout::APP_IMAGE)
+    {
+        let deltas = write_deltas(ctx, args, img)?;
+        if let Some(e) = m.files.iter_mut().find(|f| f.path == img.path) {
+            e.deltas = deltas;
+        }
+    }
     let text = m.to_json();
     if args.out.as_os_str() == "-" {
         print!("{text}");
@@ -140,11 +149,7 @@ fn manifest_of(args: &ManifestGenArgs, files: &[BundleFile], paths: &[String]) -
 /// folder for `--out -`) under the asset's name, whole or not at all.
 fn write_image(ctx: &Ctx, args: &ManifestGenArgs, app: &Path) -> Result<BundleFile> {
     let image = crate::app_image::from_file(app)?;
-    let beside = match args.out.parent() {
-        _ if args.out.as_os_str() == "-" => Path::new("."),
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let beside = beside_manifest(args);
     std::fs::create_dir_all(beside)
         .map_err(|e| fail(Kind::Config, format!("{}: {e}", beside.display())))?;
     let at = beside.join(&args.app_asset);
@@ -159,6 +164,70 @@ fn write_image(ctx: &Ctx, args: &ManifestGenArgs, app: &Path) -> Result<BundleFi
         args.app_asset
     ));
     verify_file(ota_agent::layout::APP_IMAGE, &at, Expect::default(), true)
+}
+
+/// The folder the manifest's assets go in: beside it (the current folder
+/// for `--out -`).
+fn beside_manifest(args: &ManifestGenArgs) -> &Path {
+    match args.out.parent() {
+        _ if args.out.as_os_str() == "-" => Path::new("."),
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// A patch from each `--delta-from` image to the new one, written beside
+/// the manifest as `app-from-<its sha1, 12 digits>.patch`, whole or not at all.
+fn write_deltas(
+    ctx: &Ctx,
+    args: &ManifestGenArgs,
+    img: &BundleFile,
+) -> Result<Vec<crate::manifest::DeltaAsset>> {
+    use sha2::Digest;
+    let new = std::fs::read(img.location())
+        .map_err(|e| fail(Kind::Source, format!("{}: {e}", img.location().display())))?;
+    let mut out: Vec<crate::manifest::DeltaAsset> = Vec::new();
+    for from in &args.delta_from {
+        let old = crate::app_image::from_file(from)?;
+        let from_sha1 = crate::bundle::hex(&crate::bundle::git_blob_sha1(&old));
+        if from_sha1 == crate::bundle::hex(&img.sha1)
+            || out.iter().any(|d| d.from_sha1 == from_sha1)
+        {
+            ctx.ui.say(&format!(
+                "{}: the same image as --app or another --delta-from; no patch for it",
+                from.display()
+            ));
+            continue;
+        }
+        let patch = ota_delta::make(&old, &new);
+        let asset = format!("app-from-{}.patch", &from_sha1[..12]);
+        let at = beside_manifest(args).join(&asset);
+        write_file(&at, &patch)?;
+        ctx.ui.say(&format!(
+            "{}: delta from {}, {} for {}; publish it beside the manifest as the asset `{asset}`",
+            at.display(),
+            from.display(),
+            crate::progress::human_bytes(patch.len() as u64),
+            crate::progress::human_bytes(new.len() as u64),
+        ));
+        out.push(crate::manifest::DeltaAsset {
+            from_sha1,
+            from_sha256: crate::bundle::hex(&sha2::Sha256::digest(&old)),
+            from_size: old.len() as u64,
+            asset,
+            size: patch.len() as u64,
+            sha256: crate::bundle::hex(&sha2::Sha256::digest(&patch)),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("part");
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| fail(Kind::Config, format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(Kind::Config, format!("{}: {e}", path.display())))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -277,8 +346,26 @@ fn check_files(
         if let Err(e) = verify_file(&f.path, &at, expect, true) {
             problems.push(format!("{e}"));
         }
+        check_deltas(f, manifest, problems);
     }
     Ok(())
+}
+
+/// Each patch the image entry lists, beside the manifest, against its size and SHA-256.
+fn check_deltas(f: &crate::manifest::ManifestFile, manifest: &Path, problems: &mut Vec<String>) {
+    for d in &f.deltas {
+        let at = manifest.parent().unwrap_or(Path::new(".")).join(&d.asset);
+        match std::fs::read(&at).map(|b| d.take(b)) {
+            Err(e) => problems.push(format!("{}: delta {}: {e}", f.path, at.display())),
+            Ok(None) => problems.push(format!(
+                "{}: delta {}: does not match its listed size ({}) and SHA-256",
+                f.path,
+                at.display(),
+                d.size
+            )),
+            Ok(Some(_)) => {}
+        }
+    }
 }
 
 pub fn sign(ctx: &Ctx, args: &ManifestSignArgs) -> Result<()> {

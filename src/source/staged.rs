@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::bundle::{verify_file, Bundle, BundleFile, Expect};
+use crate::bundle::{verify_file, Bundle, BundleFile, Expect, ReleasePatch};
 use crate::exit::{fail, Kind};
 use crate::filter::Filter;
 use crate::manifest::Manifest;
@@ -157,9 +157,43 @@ pub fn load_listed(dir: &Path, manifest: &Path, filter: &Filter) -> anyhow::Resu
     let git_ref = m.git_ref.clone().unwrap_or_else(|| "staged".into());
     let commit = m.commit.clone().unwrap_or_else(|| Bundle::tree_id(&files));
     let mut bundle = Bundle::new(m.version.clone(), git_ref, commit, files)?;
+    bundle.release_patches = patches_beside(&m, manifest)?;
     bundle.post_update = m.post_update;
     bundle.rollback = m.rollback;
     Ok(bundle)
+}
+
+/// The image's patches that sit beside the manifest (as `ota manifest gen
+/// --delta-from` wrote them), each checked against its listed size and
+/// SHA-256; one that is not there is left out (a stage keeps none).
+fn patches_beside(m: &Manifest, manifest: &Path) -> anyhow::Result<Vec<ReleasePatch>> {
+    let Some(img) = m
+        .files
+        .iter()
+        .find(|f| f.path == ota_agent::layout::APP_IMAGE)
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for d in &img.deltas {
+        let at = manifest.parent().unwrap_or(Path::new(".")).join(&d.asset);
+        let Ok(bytes) = std::fs::read(&at) else {
+            continue;
+        };
+        let size = bytes.len();
+        out.push(d.take(bytes).ok_or_else(|| {
+            fail(
+                Kind::Verify,
+                format!(
+                    "{}: {size} bytes that do not match the size ({}) and SHA-256 {} lists for it",
+                    at.display(),
+                    d.size,
+                    manifest.display()
+                ),
+            )
+        })?);
+    }
+    Ok(out)
 }
 
 /// A folder `ota stage` did not write is named as such, with the two ways on.

@@ -83,7 +83,9 @@ pub fn delta_for(
     if active.iter().chain(previous).any(|f| f.sha1 == sha1) {
         return None;
     }
-    let old = cached_image(&on_device.sha1)?;
+    let Some(old) = cached_image(&on_device.sha1) else {
+        return release_patch(bundle, &img.path, &on_device.sha1);
+    };
     let new = std::fs::read(img.location()).ok()?;
     let bytes = ota_delta::make(&old, &new);
     (bytes.len() < new.len()).then(|| Patch {
@@ -91,6 +93,23 @@ pub fn delta_for(
         base_size: old.len() as u32,
         base_sha256: sha2::Sha256::digest(&old).into(),
         bytes,
+        from_release: false,
+    })
+}
+
+/// The patch the update's release published from the image the device
+/// runs (Git blob SHA-1 `from_sha1`), for a host that never held that image.
+fn release_patch(bundle: &Bundle, path: &str, from_sha1: &str) -> Option<Patch> {
+    let p = bundle
+        .release_patches
+        .iter()
+        .find(|p| p.from_sha1 == from_sha1)?;
+    Some(Patch {
+        path: path.to_string(),
+        base_size: p.from_size,
+        base_sha256: p.from_sha256,
+        bytes: p.bytes.clone(),
+        from_release: true,
     })
 }
 
@@ -231,7 +250,12 @@ pub fn image_line(
                     human_bytes(bytes as u64),
                     human_bytes(img.size as u64)
                 ),
-                (None, _) => format!(
+                (None, Some(d)) => format!(
+                    "delta {} for {} (the release's patch from the image the board runs)",
+                    human_bytes(d.bytes.len() as u64),
+                    human_bytes(img.size as u64)
+                ),
+                (None, None) => format!(
                     "new build, {}; the agent rewrites only the slot sectors that differ",
                     human_bytes(img.size as u64)
                 ),
@@ -248,6 +272,7 @@ pub fn image_line(
             "sectors_changed": sectors.map(|s| s.1),
             "bytes_changed": sectors.map(|s| s.0),
             "delta_bytes": delta.map(|d| d.bytes.len()),
+            "delta_from": delta.map(|d| if d.from_release { "release" } else { "host" }),
             "sectors": img.size.div_ceil(ota_agent::layout::SECTOR),
         }),
     ))

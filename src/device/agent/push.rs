@@ -65,6 +65,9 @@ pub struct Patch {
     pub base_size: u32,
     pub base_sha256: [u8; 32],
     pub bytes: Vec<u8>,
+    /// Published with the release (`ota manifest gen --delta-from`), not
+    /// made on this host from its cache.
+    pub from_release: bool,
 }
 
 /// The longest a W25Q16JV takes to move one sector: a sector erase and 16

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod bounded;
 pub mod download;
+mod patches;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -505,6 +506,7 @@ impl Github {
             bundle.version = m.version.clone();
             bundle.post_update = m.post_update.clone();
             bundle.rollback = m.rollback.clone();
+            bundle.release_patches = self.release_patches(r, m).await?;
         }
         Ok((bundle, temp))
     }
