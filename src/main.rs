@@ -64,11 +64,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Push(args) if args.monitor => {
             // Which board to follow is settled before the push, while its agent answers.
             let follow = commands::monitor::follow_of(&ctx)?;
-            commands::push::run(&ctx, args)?;
+            if commands::push::run(&ctx, args)?.application_without_usb {
+                ctx.ui.say(commands::run::NO_USB_CONSOLE);
+                return Ok(());
+            }
             let plain = ota::console_lines::ConsoleLines::plain();
             commands::monitor::monitor(&ctx, &follow, plain, &[commands::monitor::QUIT])
         }
-        Command::Push(args) => commands::push::run(&ctx, args),
+        Command::Push(args) => commands::push::run(&ctx, args).map(|_| ()),
         Command::Status => commands::inspect::status(&ctx),
         Command::Devices => commands::devices::run(&ctx),
         Command::Ls { long, previous } => commands::inspect::ls(&ctx, *long, *previous),
@@ -105,7 +108,12 @@ fn run(ctx: &Ctx, args: &ota::cli::RunArgs) -> anyhow::Result<()> {
         (None, false) => Some(commands::monitor::follow_of(ctx)?),
         _ => None,
     };
-    commands::push::run(ctx, &push)?;
+    if commands::push::run(ctx, &push)?.application_without_usb {
+        if !args.no_monitor {
+            ctx.ui.say(commands::run::NO_USB_CONSOLE);
+        }
+        return Ok(());
+    }
     match (follow, note) {
         (Some(f), _) => {
             let lines = ota::console_lines::ConsoleLines::for_elf(&args.elf);

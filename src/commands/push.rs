@@ -25,7 +25,14 @@ use crate::progress::{human_bytes, Progress};
 use crate::update::{self, image, Fetched, Update, Want};
 use ota_agent::model::StoreLayout;
 
-pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<()> {
+/// What a caller that follows the push (`ota run`, `push --monitor`) needs to know of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pushed {
+    /// A board's application shows no USB port: there is no console to follow.
+    pub application_without_usb: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &PushArgs) -> Result<Pushed> {
     let started = Instant::now();
     crate::interrupt::install();
     if let Some(d) = &args.stray {
@@ -139,7 +146,7 @@ fn push_all(
 }
 
 /// The JUnit file, the fleet's summary line and the report.
-fn finish(ctx: &Ctx, args: &PushArgs, outcomes: Vec<Outcome>, started: Instant) -> Result<()> {
+fn finish(ctx: &Ctx, args: &PushArgs, outcomes: Vec<Outcome>, started: Instant) -> Result<Pushed> {
     let multi = ctx.multi() || args.junit.is_some();
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.junit {
@@ -152,7 +159,15 @@ fn finish(ctx: &Ctx, args: &PushArgs, outcomes: Vec<Outcome>, started: Instant) 
             outcomes.len()
         ));
     }
-    report::finish(ctx.ui.json, multi, "push", outcomes)
+    let pushed = Pushed {
+        application_without_usb: outcomes.iter().any(|o| {
+            o.result
+                .as_ref()
+                .is_ok_and(|v| v["application_without_usb"] == true)
+        }),
+    };
+    report::finish(ctx.ui.json, multi, "push", outcomes)?;
+    Ok(pushed)
 }
 
 fn free_sectors(i: &DeviceInfo) -> u32 {

@@ -86,6 +86,10 @@ fn files_folder(ctx: &Ctx, args: &RunArgs) -> Result<std::path::PathBuf> {
     Ok(found.files)
 }
 
+/// Said instead of following the console of an application without USB.
+pub const NO_USB_CONSOLE: &str =
+    "the application shows no USB port, so there is no console to follow";
+
 /// Why no console follows the push, when the port has none (a `sim:`
 /// port): the note to print instead.
 pub fn no_console(ctx: &Ctx) -> Result<Option<String>> {
