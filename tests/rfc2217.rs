@@ -20,7 +20,7 @@ fn pyserial_touches_the_application_into_the_agent() {
     let d = tempdir();
     std::fs::write(
         d.path().join("ota_config.json"),
-        r#"{"device_timeout_sec": 1}"#,
+        r#"{"device_timeout_sec": 1, "power_on_wait_sec": 1}"#,
     )
     .unwrap();
     let sim = Sim::start(d.path(), "app.img", &["--listen", "127.0.0.1:0", "--app"]);
