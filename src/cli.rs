@@ -395,6 +395,12 @@ pub struct SimArgs {
     /// pseudo-terminal, and move to a new one at each reboot (a board re-enumerating)
     #[arg(long, value_name = "DIR", requires = "pty")]
     pub by_id: Option<PathBuf>,
+    /// With --pty and --by-id: an application without USB in the slot. While it
+    /// runs the board has no port (the link is gone); the line `power-cycle` on
+    /// stdin powers it on again, and the agent serves a host that speaks within
+    /// 300 ms of its port coming up
+    #[arg(long, requires = "by_id")]
+    pub app_without_usb: bool,
     /// Sync the flash image to disk after every flash operation, so that even
     /// a host crash leaves it as a power cut would (slower: the disk's speed)
     #[arg(long)]

@@ -313,3 +313,122 @@ fn with_nothing_on_usb_ota_waits_for_the_agent_to_power_on_and_hands_the_board_b
     let _ = sim.kill();
     let _ = sim.wait();
 }
+
+/// `ota agent sim --pty --by-id DIR --app-without-usb` on `flash`: its
+/// stdin (to power-cycle it) and its announcements (a port came up).
+fn board_without_usb(d: &Path, flash: &str, by_id: &Path) -> std::process::Child {
+    use std::process::Stdio;
+    ota()
+        .current_dir(d)
+        .args([
+            "agent",
+            "sim",
+            "--flash",
+            flash,
+            "--pty",
+            "--app-without-usb",
+            "--by-id",
+        ])
+        .arg(by_id)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs `ota ARGS` against the board, power-cycling it once ota says it waits.
+fn through_a_power_cycle(d: &Path, board: &mut std::process::Child, args: &[&str]) -> Run {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let mut child = ota_in(d)
+        .env("OTA_SERIAL_BY_ID", d.join("by-id"))
+        .args(args)
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut notice = String::new();
+    stderr.read_line(&mut notice).unwrap();
+    assert!(
+        notice.ends_with("reset or replug the board; ota waits for the agent\n"),
+        "{notice}"
+    );
+    let stdin = board.stdin.as_mut().unwrap();
+    stdin.write_all(b"power-cycle\n").unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    Run {
+        code,
+        stdout,
+        stderr: notice + &rest,
+    }
+}
+
+#[test]
+fn a_board_on_usb_whose_application_has_none_is_pushed_to_and_reached_at_power_on() {
+    let d = tempdir();
+    make_tree(&d.path().join("app"), 3, 2);
+    let by_id = d.path().join("by-id");
+    std::fs::write(
+        d.path().join("ota_config.json"),
+        r#"{"power_on_wait_sec": 300}"#,
+    )
+    .unwrap();
+    // Its serial number, from the agent alone on the same flash.
+    let serial = {
+        let sim = Sim::start(d.path(), "board.img", &["--pty"]);
+        status(d.path(), &sim.port)["device_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut board = board_without_usb(d.path(), "board.img", &by_id);
+    let r = through_a_power_cycle(
+        d.path(),
+        &mut board,
+        &[
+            "--serial",
+            &serial,
+            "--json",
+            "push",
+            "--dir",
+            "app",
+            "--version",
+            "v1",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "{serial}: not on USB (a board whose application runs without USB shows no port)"
+        )),
+        "{}",
+        r.stderr
+    );
+    let doc = r.json();
+    assert_eq!(doc["result"], "started", "{doc}");
+    assert_eq!(doc["application_without_usb"], true, "{doc}");
+    let r = through_a_power_cycle(
+        d.path(),
+        &mut board,
+        &["--serial", &serial, "--json", "status"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc = r.json();
+    assert_eq!(doc["reached_in_power_on_window"], true, "{doc}");
+    assert_eq!(doc["device"]["active"]["version"], "v1", "{doc}");
+    let _ = board.kill();
+    let _ = board.wait();
+}

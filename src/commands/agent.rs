@@ -52,9 +52,12 @@ pub fn sim(ctx: &Ctx, args: &SimArgs) -> Result<()> {
             std::sync::Arc::new(bootsel),
         ),
         None => serve::serve_pty(
-            &args.flash,
+            &crate::device::sim::SimImage {
+                app: args.app_without_usb,
+                durable: args.sync,
+                ..crate::device::sim::SimImage::new(&args.flash)
+            },
             auto_confirm,
-            args.sync,
             args.by_id.as_deref(),
             &mut announce,
             &mut { bootsel },

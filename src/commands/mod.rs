@@ -81,10 +81,20 @@ impl Ctx {
             out.push(Target::new(PortSpec::parse(p)?, None));
         }
         for sn in &sel.serials {
-            let port = discover::port_of_serial(sn).ok_or_else(|| {
-                discover::none_found(&format!("no ota agent with serial number {sn}"))
-            })?;
-            out.push(Target::new(PortSpec::Serial(port), Some(sn.clone())));
+            out.push(match discover::port_of_serial(sn) {
+                Some(port) => Target::new(PortSpec::Serial(port), Some(sn.clone())),
+                None => {
+                    let port =
+                        crate::device::agent::power_on::wait_for_serial(sn, self.patience())?;
+                    // The agent itself came up (an application that did is touched as usual).
+                    let app = discover::candidates()
+                        .iter()
+                        .any(|p| p.port == port && p.application);
+                    let mut t = Target::new(PortSpec::Serial(port), Some(sn.clone()));
+                    t.at_power_on = !app;
+                    t
+                }
+            });
         }
         if sel.all {
             let agents = discover::agents();

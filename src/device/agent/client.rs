@@ -391,6 +391,10 @@ pub struct Client {
     /// The application was started but shows no port to see it run by
     /// (it runs without USB): set by `wait_for_application`.
     pub app_unseen: bool,
+    /// False once the agent said its slot holds no application and its tree
+    /// no image: after a reset such a board is the agent again, with nothing
+    /// to hand over to.
+    slot_runs_app: bool,
 }
 
 impl Client {
@@ -405,6 +409,7 @@ impl Client {
             stats: WireStats::default(),
             expect_id: None,
             unframed: Vec::new(),
+            slot_runs_app: true,
             touched: false,
             deadline: None,
             caps: None,
@@ -785,6 +790,7 @@ impl Client {
             max_files: info.max_files,
             capacity: info.capacity_bytes,
         });
+        self.slot_runs_app = info.app == SlotState::Valid || info.image != ImageStatus::None;
         Ok(info)
     }
 
@@ -954,12 +960,20 @@ impl Client {
     /// takes the board for running its application once it is back on the
     /// line after the reset that hands over: that reset closes the link first.
     pub fn wait_for_application(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
         if self.in_window {
-            // Reached at power-on: this application shows nothing to wait for.
-            self.app_unseen = true;
+            // Reached at power-on: this application shows no port. It runs
+            // once the agent's port is gone (so that the next command does
+            // not find the agent on its way out).
+            self.app_unseen = self.slot_runs_app;
+            while self.slot_runs_app
+                && self.t.running() == Running::Agent
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
             return true;
         }
-        let deadline = Instant::now() + timeout;
         if self.t.blind_touch() {
             return self.wait_blind(deadline);
         }

@@ -89,6 +89,31 @@ pub fn wait_on_usb(p: Patience) -> anyhow::Result<Vec<UsbPort>> {
     Ok(found)
 }
 
+/// The board named by its serial number is not on USB (a board whose
+/// application runs without USB shows no port): says so and waits for its
+/// agent to appear at the next power-on; its port, once there.
+pub fn wait_for_serial(serial: &str, p: Patience) -> anyhow::Result<String> {
+    let why = "not on USB (a board whose application runs without USB shows no port)";
+    let spinner = announce(&format!("{serial}: {why}: {WAY_IN}"), !p.notices);
+    let deadline = Instant::now() + p.power_on_wait;
+    let found = loop {
+        let port = discover::port_of_serial(serial);
+        if port.is_some() || Instant::now() >= deadline {
+            break port;
+        }
+        std::thread::sleep(REOPEN_EVERY);
+    };
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    found.ok_or_else(|| {
+        discover::none_found(&format!(
+            "no ota agent with serial number {serial} appeared within {}s",
+            p.power_on_wait.as_secs()
+        ))
+    })
+}
+
 /// The notice, as a line, and a spinner under it on a terminal.
 fn announce(line: &str, quiet: bool) -> Option<ProgressBar> {
     if quiet {

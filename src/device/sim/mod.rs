@@ -244,6 +244,13 @@ impl SimDevice {
         self.restart(Boot::Reset)
     }
 
+    /// A power-on: the agent serves a host that spoke within its window
+    /// (`host`, a visit as after the touch); else the board starts as after
+    /// any reset.
+    pub fn power_cycle(&mut self, host: bool) -> anyhow::Result<()> {
+        self.restart(if host { Boot::Stay } else { Boot::Reset })
+    }
+
     fn restart(&mut self, boot: Boot) -> anyhow::Result<()> {
         self.visiting = boot == Boot::Stay;
         self.earlier_work = self.flash_work();

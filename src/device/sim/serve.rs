@@ -18,7 +18,7 @@ use std::time::Duration;
 use ota_protocol::{encode_frame, ErrorCode, Reply};
 
 use crate::device::error;
-use crate::device::link::line_control;
+use crate::device::link::line_control::{self, Running};
 use crate::device::sim::{SimDevice, SimImage};
 
 /// Serves on a new pseudo-terminal; `announce` gets the path to open.
@@ -28,75 +28,133 @@ use crate::device::sim::{SimDevice, SimImage};
 /// at the current pseudo-terminal, and each reboot moves it to a new one, as
 /// a board re-enumerating on another /dev/ttyACMn.
 pub fn serve_pty(
-    image: &Path,
+    image: &SimImage,
     auto_confirm: bool,
-    sync: bool,
     by_id: Option<&Path>,
     announce: &mut dyn FnMut(&str),
     on_bootsel: &mut dyn FnMut(u32),
 ) -> anyhow::Result<()> {
-    use serialport::SerialPort;
-    let image = SimImage {
-        durable: sync,
-        ..SimImage::new(image)
-    };
-    let mut device = SimDevice::boot_image(&image, auto_confirm)?;
+    let mut device = SimDevice::boot_image(image, auto_confirm)?;
+    let power_cycles = image.app.then(power_cycles_on_stdin);
+    let mut window = None;
     loop {
-        let (mut master, slave) = serialport::TTYPort::pair()
-            .map_err(|e| error::link(format!("cannot create a pseudo-terminal: {e}")))?;
-        let path = slave
-            .name()
-            .ok_or_else(|| error::link("pseudo-terminal has no name"))?;
-        if let Some(dir) = by_id {
-            link_by_id(dir, &device.serial_number(), &path)?;
-        }
-        announce(&path);
-        master.set_timeout(Duration::from_millis(200))?;
-        let mut buf = [0u8; 4096];
-        let mut out = Vec::new();
-        loop {
-            let n = match master.read(&mut buf) {
-                Ok(n) => n,
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::TimedOut
-                        || e.kind() == std::io::ErrorKind::WouldBlock =>
-                {
-                    continue
+        if let Some(cycles) = &power_cycles {
+            if device.running() == Running::Application {
+                // An application without USB: no port until the next power-on.
+                if let Some(dir) = by_id {
+                    unlink_by_id(dir, &device.serial_number());
                 }
-                Err(e) => return Err(error::link(format!("{path}: {e}"))),
-            };
-            out.clear();
-            let asked = device.bootsel_requests;
-            let rebooted = device.receive(&buf[..n], &mut out)?;
-            master.write_all(&out)?;
-            master.flush()?;
-            if device.bootsel_requests != asked {
-                on_bootsel(device.bootsel_requests);
+                if cycles.recv().is_err() {
+                    return Ok(()); // stdin closed: nobody can power it on again
+                }
+                window = Some(HOST_WINDOW);
             }
-            if rebooted && by_id.is_some() {
-                // Let the reply drain before the port vanishes.
-                std::thread::sleep(Duration::from_millis(50));
+        }
+        serve_one_port(&mut device, by_id, announce, on_bootsel, window.take())?;
+    }
+}
+
+/// How long after a power-on the board's agent waits for a host's first byte.
+const HOST_WINDOW: Duration = Duration::from_millis(300);
+
+/// A `power-cycle` line on stdin is one power-on of the board.
+fn power_cycles_on_stdin() -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if line.trim() == "power-cycle" && tx.send(()).is_err() {
                 break;
             }
         }
-        drop(slave);
-        drop(master);
+    });
+    rx
+}
+
+/// One pseudo-terminal, from the board's USB coming up until it goes (a
+/// reboot with `by_id`). With `window` (a power-on with an application in
+/// the slot), a host that speaks within it is served by the agent; else the
+/// board hands over to its application and the port goes.
+fn serve_one_port(
+    device: &mut SimDevice,
+    by_id: Option<&Path>,
+    announce: &mut dyn FnMut(&str),
+    on_bootsel: &mut dyn FnMut(u32),
+    window: Option<Duration>,
+) -> anyhow::Result<()> {
+    use serialport::SerialPort;
+    let (mut master, slave) = serialport::TTYPort::pair()
+        .map_err(|e| error::link(format!("cannot create a pseudo-terminal: {e}")))?;
+    let path = slave
+        .name()
+        .ok_or_else(|| error::link("pseudo-terminal has no name"))?;
+    if let Some(dir) = by_id {
+        link_by_id(dir, &device.serial_number(), &path)?;
+    }
+    announce(&path);
+    let mut buf = [0u8; 4096];
+    let mut out = Vec::new();
+    let mut pending = None;
+    if let Some(window) = window {
+        master.set_timeout(window)?;
+        match master.read(&mut buf) {
+            Ok(n) if n > 0 => {
+                device.power_cycle(true)?;
+                pending = Some(n);
+            }
+            _ => return device.power_cycle(false),
+        }
+    }
+    master.set_timeout(Duration::from_millis(200))?;
+    loop {
+        let n = match pending.take().map_or_else(|| master.read(&mut buf), Ok) {
+            Ok(n) => n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::TimedOut
+                    || e.kind() == std::io::ErrorKind::WouldBlock =>
+            {
+                continue
+            }
+            Err(e) => return Err(error::link(format!("{path}: {e}"))),
+        };
+        out.clear();
+        let asked = device.bootsel_requests;
+        let rebooted = device.receive(&buf[..n], &mut out)?;
+        master.write_all(&out)?;
+        master.flush()?;
+        if device.bootsel_requests != asked {
+            on_bootsel(device.bootsel_requests);
+        }
+        if rebooted && by_id.is_some() {
+            // Let the reply drain before the port vanishes.
+            std::thread::sleep(Duration::from_millis(50));
+            return Ok(());
+        }
     }
 }
 
 /// Points `<dir>/usb-ota_ota_agent_<serial>-if00` at `tty`, replacing it atomically.
 fn link_by_id(dir: &Path, serial: &str, tty: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let link = dir.join(format!(
-        "{}{serial}-if00",
-        crate::device::link::discover::BY_ID_PREFIX
-    ));
+    let link = by_id_link(dir, serial);
     let tmp = dir.join(format!(".{serial}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     #[cfg(unix)]
     std::os::unix::fs::symlink(tty, &tmp)?;
     std::fs::rename(&tmp, &link)?;
     Ok(())
+}
+
+fn by_id_link(dir: &Path, serial: &str) -> std::path::PathBuf {
+    dir.join(format!(
+        "{}{serial}-if00",
+        crate::device::link::discover::BY_ID_PREFIX
+    ))
+}
+
+/// The board is off USB: udev removes its link.
+fn unlink_by_id(dir: &Path, serial: &str) {
+    let _ = std::fs::remove_file(by_id_link(dir, serial));
 }
 
 /// Serves on a TCP address; `announce` gets `tcp:HOST:PORT` as bound.
