@@ -274,6 +274,13 @@ pub fn read_capped(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 impl Manifest {
+    /// The application image's entry, when the tree carries one.
+    pub fn image_entry(&self) -> Option<&ManifestFile> {
+        self.files
+            .iter()
+            .find(|f| f.path == ota_agent::layout::APP_IMAGE)
+    }
+
     pub fn hashes(&self, name: &str, f: &ManifestFile) -> anyhow::Result<Hashes> {
         let bad = |what: &str| {
             fail(

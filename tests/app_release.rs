@@ -440,21 +440,7 @@ fn a_release_patch_from_the_image_the_board_runs_travels_when_the_host_never_hel
     let asset = delta["asset"].as_str().unwrap();
     let patch = std::fs::read(d.path().join("out").join(asset)).unwrap();
     assert_eq!(delta["size"], patch.len());
-    // The board runs v2, put there from another host (another cache).
-    write(&d.path().join("files"), "blink.txt", b"100,400\n");
-    ota_in(d.path())
-        .env("OTA_CACHE_DIR", d.path().join("other-host"))
-        .port(PORT)
-        .args(&[
-            "push",
-            "--dir",
-            "files",
-            "--app",
-            "v2.elf",
-            "--version",
-            "v0",
-        ])
-        .ok();
+    runs_v2_from_another_host(d.path());
     let doc = own_cache(d.path()).port(PORT).args(&["push"]).json();
     assert_eq!(doc["image"]["delta_from"], "release", "{doc}");
     assert_eq!(doc["image"]["delta_bytes"], patch.len(), "{doc}");
@@ -508,9 +494,21 @@ fn a_release_patch_that_does_not_match_its_listed_hash_is_refused_before_anythin
 fn a_folder_pushed_with_its_manifest_sends_the_patch_written_beside_it() {
     let d = tempdir();
     let _gh = release_with(d.path(), false, 70, &["--delta-from", "v2.elf"]);
-    write(&d.path().join("files"), "blink.txt", b"100,400\n");
-    ota_in(d.path())
-        .env("OTA_CACHE_DIR", d.path().join("other-host"))
+    runs_v2_from_another_host(d.path());
+    let doc = own_cache(d.path())
+        .port(PORT)
+        .args(&["push", "--dir", "repo", "--manifest", "out/manifest.json"])
+        .json();
+    assert_eq!(doc["image"]["delta_from"], "release", "{doc}");
+    assert_eq!(status(d.path(), PORT)["active"]["version"], "v1");
+}
+
+/// The board runs v2, put there from another host (another cache): this
+/// host never held that image.
+fn runs_v2_from_another_host(d: &Path) {
+    write(&d.join("files"), "blink.txt", b"100,400\n");
+    ota_in(d)
+        .env("OTA_CACHE_DIR", d.join("other-host"))
         .port(PORT)
         .args(&[
             "push",
@@ -522,10 +520,4 @@ fn a_folder_pushed_with_its_manifest_sends_the_patch_written_beside_it() {
             "v0",
         ])
         .ok();
-    let doc = own_cache(d.path())
-        .port(PORT)
-        .args(&["push", "--dir", "repo", "--manifest", "out/manifest.json"])
-        .json();
-    assert_eq!(doc["image"]["delta_from"], "release", "{doc}");
-    assert_eq!(status(d.path(), PORT)["active"]["version"], "v1");
 }

@@ -167,11 +167,7 @@ pub fn load_listed(dir: &Path, manifest: &Path, filter: &Filter) -> anyhow::Resu
 /// --delta-from` wrote them), each checked against its listed size and
 /// SHA-256; one that is not there is left out (a stage keeps none).
 fn patches_beside(m: &Manifest, manifest: &Path) -> anyhow::Result<Vec<ReleasePatch>> {
-    let Some(img) = m
-        .files
-        .iter()
-        .find(|f| f.path == ota_agent::layout::APP_IMAGE)
-    else {
+    let Some(img) = m.image_entry() else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();

@@ -15,11 +15,7 @@ impl Github {
         r: &Resolved,
         m: &Manifest,
     ) -> anyhow::Result<Vec<ReleasePatch>> {
-        let Some(img) = m
-            .files
-            .iter()
-            .find(|f| f.path == ota_agent::layout::APP_IMAGE)
-        else {
+        let Some(img) = m.image_entry() else {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(img.deltas.len());
