@@ -67,26 +67,16 @@ pub fn wait_for_window(c: &mut Client, why: &str, up: bool) -> anyhow::Result<()
 /// board's next power-on. Its port is opened at once, within the window.
 pub fn wait_on_usb(p: Patience) -> anyhow::Result<Vec<UsbPort>> {
     let why = "no Pico on USB (a board whose application runs without USB shows none)";
-    let spinner = announce(&format!("{why}: {WAY_IN}"), !p.notices);
-    let deadline = Instant::now() + p.power_on_wait;
-    let found = loop {
-        let all = discover::candidates();
-        if !all.is_empty() || Instant::now() >= deadline {
-            break all;
-        }
-        std::thread::sleep(REOPEN_EVERY);
-    };
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
-    if found.is_empty() {
-        return Err(error::not_found(format!(
+    let found = wait_on_discovery(&format!("{why}: {WAY_IN}"), p, || {
+        Some(discover::candidates()).filter(|all| !all.is_empty())
+    });
+    found.ok_or_else(|| {
+        error::not_found(format!(
             "{why}, and none appeared within {}s: plug the board in, or reset it while ota \
              waits; pass --port for a board on another link",
             p.power_on_wait.as_secs()
-        )));
-    }
-    Ok(found)
+        ))
+    })
 }
 
 /// The board named by its serial number is not on USB (a board whose
@@ -94,18 +84,9 @@ pub fn wait_on_usb(p: Patience) -> anyhow::Result<Vec<UsbPort>> {
 /// agent to appear at the next power-on; its port, once there.
 pub fn wait_for_serial(serial: &str, p: Patience) -> anyhow::Result<String> {
     let why = "not on USB (a board whose application runs without USB shows no port)";
-    let spinner = announce(&format!("{serial}: {why}: {WAY_IN}"), !p.notices);
-    let deadline = Instant::now() + p.power_on_wait;
-    let found = loop {
-        let port = discover::port_of_serial(serial);
-        if port.is_some() || Instant::now() >= deadline {
-            break port;
-        }
-        std::thread::sleep(REOPEN_EVERY);
-    };
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
+    let found = wait_on_discovery(&format!("{serial}: {why}: {WAY_IN}"), p, || {
+        discover::port_of_serial(serial)
+    });
     found.ok_or_else(|| {
         discover::none_found(&format!(
             "no ota agent with serial number {serial} appeared within {}s",
@@ -114,17 +95,33 @@ pub fn wait_for_serial(serial: &str, p: Patience) -> anyhow::Result<String> {
     })
 }
 
+/// Says `line`, then asks `seen` every 10 ms until it finds something or
+/// `power_on_wait` has passed.
+fn wait_on_discovery<T>(line: &str, p: Patience, mut seen: impl FnMut() -> Option<T>) -> Option<T> {
+    let spinner = announce(line, !p.notices);
+    let deadline = Instant::now() + p.power_on_wait;
+    let found = loop {
+        let now = seen();
+        if now.is_some() || Instant::now() >= deadline {
+            break now;
+        }
+        std::thread::sleep(REOPEN_EVERY);
+    };
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    found
+}
+
 /// The notice, as a line, and a spinner under it on a terminal.
 fn announce(line: &str, quiet: bool) -> Option<ProgressBar> {
     if quiet {
         return None;
     }
-    let stderr = std::io::stderr();
-    if !stderr.is_terminal() {
-        eprintln!("{line}");
+    eprintln!("{line}");
+    if !std::io::stderr().is_terminal() {
         return None;
     }
-    eprintln!("{line}");
     let s = ProgressBar::new_spinner();
     s.set_style(
         ProgressStyle::with_template(
